@@ -1,0 +1,30 @@
+"""`python -m mlsysim validate`: the published-runs error tables (works without the CLI extras)."""
+from __future__ import annotations
+
+import sys
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["validate"] or not argv:
+        from .validation.runs import format_throughput_table
+        print("Training throughput: predicted vs published")
+        print(format_throughput_table())
+        try:
+            from .validation.energy import format_energy_table
+        except ImportError:
+            return 0
+        print()
+        print("Energy and carbon: predicted vs published")
+        print(format_energy_table())
+        return 0
+    try:
+        from .cli.main import app
+    except ImportError:
+        print("usage: python -m mlsysim validate   (install mlsysim[cli] for the full command line)")
+        return 2
+    return app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

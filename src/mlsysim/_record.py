@@ -1,0 +1,32 @@
+"""Shared helpers for the frozen description records (hardware, systems, infrastructure, workloads)."""
+from __future__ import annotations
+
+from dataclasses import fields
+
+from .errors import ConfigError
+from .units import count, si
+
+
+def build_kwargs(cls, raw: dict, key: str) -> dict:
+    """Keep the keys of `raw` that are fields of `cls`; refuse unknown keys in data files (typos)."""
+    names = {f.name for f in fields(cls)}
+    extra = set(raw) - names
+    if extra:
+        raise ConfigError(f"registry entry {key}: unknown field(s) {sorted(extra)} for {cls.__name__}")
+    return dict(raw)
+
+
+def check_si(obj, spec: dict[str, tuple[str, bool]]):
+    """Validate/convert float fields in place on a frozen dataclass: {field: (unit, allow_zero)}; None passes."""
+    for name, (unit, allow_zero) in spec.items():
+        val = getattr(obj, name)
+        if val is not None:
+            object.__setattr__(obj, name, si(val, unit, f"{type(obj).__name__}.{name}", allow_zero=allow_zero))
+
+
+def check_counts(obj, names: dict[str, int]):
+    """Validate integer fields in place: {field: minimum}."""
+    for name, minimum in names.items():
+        val = getattr(obj, name)
+        if val is not None:
+            object.__setattr__(obj, name, count(val, f"{type(obj).__name__}.{name}", minimum=minimum))

@@ -1,0 +1,1 @@
+"""Registry data files (TOML): every entry carries its values, its source and year, and notes on assumptions."""

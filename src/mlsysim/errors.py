@@ -1,0 +1,34 @@
+"""One family of exceptions: every bad input raises a ConfigError subclass with a message a user can act on."""
+from __future__ import annotations
+
+import difflib
+
+
+class MlsysimError(Exception):
+    """Base of all mlsysim errors."""
+
+
+class ConfigError(MlsysimError, ValueError):
+    """An input is invalid (wrong value, wrong unit, contradictory fields); raised before any arithmetic."""
+
+
+class UnknownNameError(ConfigError, AttributeError, KeyError):
+    """A registry name (or option) does not exist; the message lists the closest valid names."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InfeasibleError(MlsysimError):
+    """A search found no configuration that satisfies the constraints (the reasons are in the message)."""
+
+
+def unknown(kind: str, name: str, choices) -> UnknownNameError:
+    """Build an UnknownNameError for `name`, suggesting the close matches among `choices`."""
+    choices = list(choices)
+    close = difflib.get_close_matches(str(name), choices, n=3, cutoff=0.5)
+    if not close:
+        low = str(name).lower()
+        close = [c for c in choices if low and (low in c.lower() or c.lower() in low)][:3]
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; valid: {', '.join(sorted(choices)[:20])}"
+    return UnknownNameError(f"unknown {kind} '{name}'{hint}")

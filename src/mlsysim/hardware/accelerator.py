@@ -1,0 +1,83 @@
+"""The Accelerator record: one chip's datasheet numbers in SI units, plus its measured matmul ceiling."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .._record import check_si
+from ..errors import ConfigError, unknown
+
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8")
+BYTES_PER_ELEMENT = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0}
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """One accelerator. Floats are SI: FLOP/s, bytes, bytes/s, watts, USD, kgCO2e.
+
+    `peak_flops` maps a precision ("bf16", "fp8", ...) to dense peak FLOP/s. `matmul_efficiency` is the
+    measured max achievable matmul throughput (MAMF) over peak, the ceiling of every GEMM in the model.
+    """
+
+    name: str
+    peak_flops: dict
+    memory_bytes: float
+    memory_bw: float
+    tdp_w: float
+    scaleup_bw: float | None = None  # per GPU, per direction (NVLink / xGMI / ICI)
+    matmul_efficiency: float | None = None
+    matmul_efficiency_source: str = ""
+    attention_efficiency: float | None = None  # fused (Flash) attention fwd+bwd throughput / peak, if measured
+    attention_efficiency_source: str = ""
+    idle_w: float | None = None
+    measured_system_w: float | None = None  # measured average system power per chip in training, if published
+    price_usd: float | None = None
+    price_source: str = ""
+    embodied_kgco2e: float | None = None
+    embodied_source: str = ""
+    vendor: str = ""
+    year: int | None = None
+    source: str = ""
+    notes: str = ""
+    key: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        if not isinstance(self.peak_flops, dict) or not self.peak_flops:
+            raise ConfigError(f"Accelerator {self.name}: peak_flops must map precision -> FLOP/s")
+        pf = {}
+        for p, v in self.peak_flops.items():
+            if p not in PRECISIONS:
+                raise unknown("precision", p, PRECISIONS)
+            pf[p] = _pos(v, f"{self.name} peak {p} FLOP/s", "FLOP/s")
+        object.__setattr__(self, "peak_flops", pf)
+        check_si(self, {"memory_bytes": ("byte", False), "memory_bw": ("byte/s", False), "tdp_w": ("W", False),
+                        "scaleup_bw": ("byte/s", False), "idle_w": ("W", True), "measured_system_w": ("W", False),
+                        "price_usd": ("USD", True), "embodied_kgco2e": ("kg", True)})
+        for what in ("matmul_efficiency", "attention_efficiency"):
+            eff = getattr(self, what)
+            if eff is not None and not (0 < eff <= 1):
+                raise ConfigError(f"Accelerator {self.name}: {what} must be in (0, 1], got {eff}")
+
+    def peak(self, precision: str) -> float:
+        """Dense peak FLOP/s at `precision`; a precision the chip lacks is an error naming those it has."""
+        try:
+            return self.peak_flops[precision]
+        except KeyError:
+            if precision not in PRECISIONS:
+                raise unknown("precision", precision, PRECISIONS) from None
+            raise ConfigError(f"{self.name} has no {precision} support; choose one of "
+                              f"{', '.join(self.peak_flops)}") from None
+
+    @property
+    def memory(self):
+        from ..units import Q
+        return Q(self.memory_bytes / 1e9, "GB")
+
+    @property
+    def bandwidth(self):
+        from ..units import Q
+        return Q(self.memory_bw / 1e12, "TB/s")
+
+
+def _pos(v, what, unit):
+    from ..units import si
+    return si(v, unit, what)

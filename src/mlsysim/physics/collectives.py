@@ -1,0 +1,40 @@
+"""Alpha-beta cost of collectives (seconds) for `n` ranks moving `nbytes` over links of `bw` bytes/s per
+direction with per-hop latency `lat` s. Ring bandwidth terms (Patarasuk & Yuan 2009; NCCL's bus-bandwidth
+convention: all-reduce moves 2(n-1)/n of the buffer, all-gather / reduce-scatter (n-1)/n) with tree-depth
+latency 2*ceil(log2 n)*lat (NCCL switches to trees at scale), hierarchical all-reduce for multi-node groups.
+"""
+from __future__ import annotations
+
+from ._np import vlog2ceil, vwhere
+
+
+def allreduce(nbytes, n, bw, lat):
+    """Ring all-reduce of an `nbytes` buffer over n ranks (0 for n == 1)."""
+    return vwhere(n > 1, 2.0 * (n - 1) / n * nbytes / bw + 2.0 * vlog2ceil(n) * lat, 0.0)
+
+
+def allgather(nbytes, n, bw, lat):
+    """All-gather (or reduce-scatter) whose full, gathered buffer is `nbytes`."""
+    return vwhere(n > 1, (n - 1) / n * nbytes / bw + vlog2ceil(n) * lat, 0.0)
+
+
+reduce_scatter = allgather
+
+
+def alltoall(nbytes, n, bw, lat):
+    """All-to-all where each rank holds `nbytes` and keeps 1/n of it."""
+    return vwhere(n > 1, (n - 1) / n * nbytes / bw + vlog2ceil(n) * lat, 0.0)
+
+
+def p2p(nbytes, bw, lat):
+    """One point-to-point send."""
+    return nbytes / bw + lat
+
+
+def hierarchical_allreduce(nbytes, n, per_node, bw_intra, lat_intra, bw_inter, lat_inter):
+    """All-reduce over n ranks, `per_node` of them sharing a node: reduce-scatter inside the node, all-reduce the
+    1/per_node shard across nodes (each rank on its own NIC), all-gather inside the node."""
+    nodes = n / per_node
+    return reduce_scatter(nbytes, per_node, bw_intra, lat_intra) \
+        + allreduce(nbytes / per_node, nodes, bw_inter, lat_inter) \
+        + allgather(nbytes, per_node, bw_intra, lat_intra)

@@ -1,0 +1,110 @@
+"""Lazy, typed registries built from TOML data files: `Hardware.Cloud.H100`, with close-match suggestions.
+
+Each data file has categories (top-level tables) of entries; an entry is built into a frozen object the first
+time it is accessed. Loading a file costs ~1 ms; nothing is read at `import mlsysim`.
+"""
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Callable
+
+from .errors import unknown
+
+
+@lru_cache(maxsize=None)
+def load_data(filename: str) -> dict[str, Any]:
+    """Parse one TOML file from mlsysim/data (cached)."""
+    with resources.files("mlsysim.data").joinpath(filename).open("rb") as fh:
+        return tomllib.load(fh)
+
+
+class Category:
+    """A namespace of registry entries (e.g. `Hardware.Cloud`); attribute or item access builds the entry."""
+
+    def __init__(self, registry: "Registry", name: str):
+        self._registry = registry
+        self._name = name
+        self._cache: dict[str, Any] = {}
+
+    def _raw(self) -> dict[str, Any]:
+        return self._registry._raw()[self._name]
+
+    def names(self) -> list[str]:
+        return list(self._raw())
+
+    def __getattr__(self, key: str):
+        if key.startswith("_"):
+            raise AttributeError(key)
+        return self[key]
+
+    def __getitem__(self, key: str):
+        if key not in self._cache:
+            raw = self._raw()
+            if key not in raw:
+                raise unknown(f"{self._registry._label}.{self._name} entry", key, raw)
+            self._cache[key] = self._registry._build(self._name, key, raw[key])
+        return self._cache[key]
+
+    def __iter__(self):
+        return (self[k] for k in self._raw())
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._raw()
+
+    def __dir__(self):
+        return self.names()
+
+    def __repr__(self) -> str:
+        return f"<{self._registry._label}.{self._name}: {', '.join(self.names())}>"
+
+
+class Registry:
+    """A registry over one TOML file; `get(name)` finds an entry in any category."""
+
+    def __init__(self, label: str, filename: str, build: Callable[[str, str, dict], Any]):
+        self._label = label
+        self._filename = filename
+        self._builder = build
+        self._categories: dict[str, Category] = {}
+
+    def _raw(self) -> dict[str, Any]:
+        return load_data(self._filename)
+
+    def _build(self, category: str, key: str, raw: dict):
+        return self._builder(category, key, raw)
+
+    def categories(self) -> list[str]:
+        return list(self._raw())
+
+    def __getattr__(self, key: str):
+        if key.startswith("_"):
+            raise AttributeError(key)
+        raw = self._raw()
+        if key in raw:
+            return self._categories.setdefault(key, Category(self, key))
+        for cat in raw:  # flat access: Hardware.H100
+            if key in raw[cat]:
+                return getattr(self, cat)[key]
+        raise unknown(f"{self._label} category or entry", key, list(raw) + self.all_names())
+
+    def all_names(self) -> list[str]:
+        return [k for cat in self._raw().values() for k in cat]
+
+    def get(self, name: str):
+        """Look an entry up by key in any category (e.g. `Hardware.get("H100")`)."""
+        return getattr(self, name)
+
+    def __dir__(self):
+        return self.categories()
+
+    def __repr__(self) -> str:
+        return f"<{self._label}: {', '.join(self.categories())}>"
+
+
+def resolve(value, registry: Registry, kind: str):
+    """Accept an object or a registry name for it (strings are looked up, with suggestions on a miss)."""
+    if isinstance(value, str):
+        return registry.get(value)
+    return value

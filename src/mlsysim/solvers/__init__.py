@@ -1,0 +1,17 @@
+"""Solvers: thin classes over the physics. Single node, distributed training, sustainability, economics."""
+from __future__ import annotations
+
+_LAZY = {
+    "DistributedModel": ".distributed", "DistributedResult": ".distributed",
+    "SingleNodeModel": ".single_node", "SingleNodeResult": ".single_node",
+    "SustainabilityModel": ".sustainability", "SustainabilityResult": ".sustainability",
+    "EconomicsModel": ".economics", "EconomicsResult": ".economics",
+}
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'mlsysim.solvers' has no attribute {name!r}")

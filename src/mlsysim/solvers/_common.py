@@ -1,0 +1,64 @@
+"""Shared plumbing for solvers: resolving registry names, checking options, rendering results."""
+from __future__ import annotations
+
+import math
+
+from ..errors import ConfigError, unknown
+
+
+def resolve_model(model):
+    from ..models.registry import Models
+    from ..models.workload import TransformerWorkload
+    if isinstance(model, str):
+        model = Models.get(model)
+    if not isinstance(model, TransformerWorkload):
+        raise ConfigError(f"model must be a TransformerWorkload or a Models registry name, got {model!r}")
+    return model
+
+
+def resolve_fleet(fleet):
+    from ..systems.registry import Systems
+    from ..systems.system import Fleet
+    if isinstance(fleet, str):
+        fleet = Systems.get(fleet)
+    if not isinstance(fleet, Fleet):
+        raise ConfigError(f"fleet must be a Fleet (e.g. Systems.Clusters.Research_256) or its name, got {fleet!r}")
+    return fleet
+
+
+def choice(value, options, what):
+    if value not in options:
+        raise unknown(what, value, options)
+    return value
+
+
+def finite(d: dict, what: str):
+    """Guard: no NaN/inf ever leaves a solver."""
+    for k, v in d.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(f"{what}: internal value {k} is not finite ({v}); please report this input")
+
+
+def divisors(n: int) -> list[int]:
+    return [i for i in range(1, n + 1) if n % i == 0]
+
+
+def fmt_q(q, digits=4) -> str:
+    """Compact '1.23 days' style string for a quantity or float."""
+    if hasattr(q, "magnitude"):
+        return f"{q.magnitude:.{digits}g} {q.units:~P}"
+    if isinstance(q, float):
+        return f"{q:.{digits}g}"
+    return str(q)
+
+
+def html_table(title: str, rows: list[tuple[str, object]]) -> str:
+    import html
+    body = "".join(f"<tr><td style='text-align:left'>{html.escape(str(k))}</td>"
+                   f"<td style='text-align:right'>{html.escape(fmt_q(v))}</td></tr>" for k, v in rows)
+    return f"<table><caption><b>{html.escape(title)}</b></caption>{body}</table>"
+
+
+def text_table(title: str, rows: list[tuple[str, object]]) -> str:
+    w = max(len(k) for k, _ in rows)
+    return "\n".join([title] + [f"  {k:<{w}}  {fmt_q(v)}" for k, v in rows])

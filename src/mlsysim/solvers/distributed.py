@@ -1,0 +1,270 @@
+"""DistributedModel: step time, time-to-train, MFU and memory of a training run under DP/TP/PP/CP/EP."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..errors import ConfigError
+from ..physics import constants as C
+from ..physics.training import RECOMPUTE, memory_per_device, model_dims, training_step
+from ..physics.transformer import attention_flops_per_token, forward_flops_per_token
+from ..units import count
+from ._common import choice, divisors, finite, html_table, resolve_fleet, resolve_model, text_table
+
+BREAKDOWN_KEYS = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "bubble", "dp_comm",
+                  "optimizer", "straggler")
+
+
+@lru_cache(maxsize=256)
+def _dims(model):
+    return model_dims(model)
+
+
+def hardware_args(fleet, precision: str) -> dict:
+    """The physics' view of a fleet: plain SI floats (bandwidths already scaled by achieved efficiency)."""
+    node, acc = fleet.node, fleet.node.accelerator
+    ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
+    return dict(peak=acc.peak(precision), ceiling=ceiling, mem_bw=acc.memory_bw,
+                attn_eff=acc.attention_efficiency,
+                node_size=float(node.accelerators_per_node), su_bw=node.scaleup_bw * node.scaleup_efficiency,
+                su_lat=node.scaleup_latency_s,
+                ib_bw=fleet.internode_bw_per_accelerator / (fleet.fabric.oversubscription if fleet.count > 1 else 1),
+                ib_lat=fleet.fabric.latency_s)
+
+
+@dataclass(frozen=True)
+class DistributedResult:
+    """A training run's predicted performance. Floats are SI; the pint-quantity views are properties.
+
+    `latency` is the time to train the token budget; `mfu` uses the PaLM convention (6N + 12*L*h*s FLOPs per
+    token, no recomputation; Chowdhery et al. 2022 App. B); `hfu` adds the recomputation the layout performs.
+    """
+
+    model: object
+    fleet: object
+    layout: dict
+    tokens: float
+    time_to_train_s: float
+    step_s: float
+    steps: float
+    mfu: float
+    hfu: float
+    tokens_per_s: float
+    flops_per_device: float
+    scaling_efficiency: float
+    breakdown_s: dict
+    memory_bytes: dict
+    memory_capacity_bytes: float
+    feasible: bool
+    assumptions: dict = field(default_factory=dict)
+
+    # --- quantity views (created on access: solve() stays fast) ---
+    @property
+    def latency(self):
+        from ..units import Q
+        return Q(self.time_to_train_s, "s").to("day")
+
+    time_to_train = latency
+
+    @property
+    def step_latency(self):
+        from ..units import Q
+        return Q(self.step_s, "s")
+
+    @property
+    def throughput(self):
+        from ..units import Q
+        return Q(self.tokens_per_s, "1/s")
+
+    @property
+    def achieved_flops(self):
+        from ..units import Q
+        return Q(self.flops_per_device / 1e12, "TFLOP/s")
+
+    @property
+    def breakdown(self) -> dict:
+        from ..units import Q
+        return {k: Q(v, "s") for k, v in self.breakdown_s.items()}
+
+    @property
+    def memory_per_device(self) -> dict:
+        from ..units import Q
+        return {k: Q(v / 1e9, "GB") for k, v in self.memory_bytes.items()}
+
+    @property
+    def memory_total(self):
+        from ..units import Q
+        return Q(sum(self.memory_bytes.values()) / 1e9, "GB")
+
+    @property
+    def gpu_hours(self) -> float:
+        return self.time_to_train_s / 3600.0 * self.fleet.total_accelerators
+
+    def _rows(self):
+        L = self.layout
+        rows = [("layout", f"tp={L['tp_size']} pp={L['pp_size']} dp={L['dp_size']} cp={L['cp_size']} "
+                           f"ep={L['ep_size']} mb={L['microbatch_size']} gbs={L['global_batch_size']}"),
+                ("time to train", self.latency), ("step time", self.step_latency), ("MFU", self.mfu),
+                ("HFU", self.hfu), ("throughput (tokens/s)", self.tokens_per_s),
+                ("achieved TFLOP/s per device", self.flops_per_device / 1e12),
+                ("scaling efficiency", self.scaling_efficiency), ("GPU-hours", self.gpu_hours)]
+        rows += [(f"  {k} (s/step)", v) for k, v in self.breakdown_s.items() if v > 0]
+        cap = self.memory_capacity_bytes / 1e9
+        rows += [(f"memory {k} (GB)", v / 1e9) for k, v in self.memory_bytes.items()]
+        rows += [("memory total / capacity (GB)", f"{sum(self.memory_bytes.values()) / 1e9:.1f} / {cap:.0f}"),
+                 ("feasible", "yes" if self.feasible else "NO: does not fit in memory")]
+        return rows
+
+    def __str__(self):
+        return text_table(f"{self.model.name} on {self.fleet.name}", self._rows())
+
+    def _repr_html_(self):
+        return html_table(f"{self.model.name} on {self.fleet.name}", self._rows())
+
+
+class DistributedModel:
+    """Predict a training run from first principles.
+
+    Example (the tutorial's call):
+        >>> from mlsysim import Models, Systems
+        >>> perf = DistributedModel().solve(model=Models.Language.Llama3_70B,
+        ...                                 fleet=Systems.Clusters.Research_256, tp_size=8, pp_size=1, dp_size=32)
+        >>> 0 < perf.mfu < 1
+        True
+    """
+
+    def solve(self, model, fleet, tp_size: int = 1, pp_size: int = 1, dp_size: int | None = None, *,
+              cp_size: int = 1, ep_size: int = 1, global_batch_size: int | None = None,
+              seq_len: int | None = None, microbatch_size: int = 1, precision: str = "bf16",
+              recompute: str = "selective", zero_stage: int = 1, interleave: int = 1,
+              tokens: float | None = None, flash_attention: bool = True, sequence_parallel: bool | None = None,
+              dp_overlap: bool = True, straggler_cv: float | None = None) -> DistributedResult:
+        """Evaluate one layout. Sizes are counts; `global_batch_size` is in sequences (default: the workload's
+        published batch in tokens / seq_len, rounded to a multiple of dp x microbatch)."""
+        model = resolve_model(model)
+        fleet = resolve_fleet(fleet)
+        n = fleet.total_accelerators
+        tp = count(tp_size, "tp_size")
+        pp = count(pp_size, "pp_size")
+        cp = count(cp_size, "cp_size")
+        ep = count(ep_size, "ep_size")
+        mb = count(microbatch_size, "microbatch_size")
+        v = count(interleave, "interleave")
+        zero = count(zero_stage, "zero_stage", minimum=0)
+        if zero > 3:
+            raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {zero}")
+        choice(recompute, RECOMPUTE, "recompute policy")
+        seq = count(seq_len, "seq_len") if seq_len is not None else model.seq_len
+        if tp * pp * cp > n or n % (tp * pp * cp):
+            raise ConfigError(f"tp*pp*cp = {tp}*{pp}*{cp} = {tp * pp * cp} does not divide the fleet's {n} "
+                              f"accelerators; choose sizes whose product divides {n}")
+        if dp_size is None:
+            dp = n // (tp * pp * cp)
+        else:
+            dp = count(dp_size, "dp_size")
+            if tp * pp * cp * dp != n:
+                raise ConfigError(f"tp*pp*cp*dp = {tp}*{pp}*{cp}*{dp} = {tp * pp * cp * dp} but {fleet.name} has "
+                                  f"{n} accelerators; use dp_size={n // (tp * pp * cp)} or omit it")
+        self._check_model_split(model, tp, pp, cp, ep, dp, v, seq)
+        acc = fleet.node.accelerator
+        hw = hardware_args(fleet, precision)
+        bytes_el = 1.0 if precision in ("fp8", "int8") else (4.0 if precision in ("fp32", "tf32") else 2.0)
+        # fp8 training keeps bf16 activations/communication (Transformer Engine); only the GEMMs run in fp8.
+        bytes_act = 2.0 if bytes_el == 1.0 else bytes_el
+        if global_batch_size is None:
+            target = model.global_batch_tokens or 4e6
+            gbs = max(1, round(target / seq / (dp * mb))) * dp * mb
+        else:
+            gbs = count(global_batch_size, "global_batch_size")
+            if gbs % (dp * mb):
+                raise ConfigError(f"global_batch_size={gbs} is not divisible by dp_size*microbatch_size = "
+                                  f"{dp}*{mb} = {dp * mb}; try {max(1, round(gbs / (dp * mb))) * dp * mb}")
+        if tokens is None:
+            tok = model.tokens
+            if tok <= 0:
+                raise ConfigError(f"{model.name} has no training token budget; pass tokens=...")
+        else:
+            from ..units import si
+            tok = si(tokens, "", "tokens")
+        sp = (tp > 1) if sequence_parallel is None else bool(sequence_parallel)
+        cv = C.STRAGGLER_CV if straggler_cv is None else _nonneg(straggler_cv, "straggler_cv")
+        rc = RECOMPUTE[recompute]
+        d = _dims(model)
+        common = dict(tp=float(tp), pp=float(pp), dp=float(dp), cp=float(cp), ep=float(ep), mb=float(mb),
+                      seq=float(seq), v=float(v), recompute=rc, zero=zero, flash=bool(flash_attention), sp=sp)
+        # bf16 training keeps fp32 main gradients and reduces them in fp32 (Megatron-LM default for bf16;
+        # Llama 3 paper Sec 3.3.4); fp16 (2021-era) reduces fp16 gradients.
+        bytes_grad = 4.0 if precision in ("bf16", "fp8", "fp32", "tf32") else 2.0
+        out = training_step(d, gbs=float(gbs), **common, **hw, dp_overlap=1.0 if dp_overlap else 0.0,
+                            straggler_cv=cv, bytes_el=bytes_act, bytes_grad=bytes_grad)
+        micro = out.pop("microbatches")
+        mem = memory_per_device(d, **{k: common[k] for k in ("tp", "pp", "dp", "cp", "ep", "mb", "seq", "v",
+                                                              "recompute", "zero", "flash", "sp")},
+                                microbatches=micro, bytes_w=bytes_act, bytes_grad=bytes_grad)
+        step = float(out["step"])
+        tokens_per_step = gbs * seq
+        steps = tok / tokens_per_step
+        mf_tok = 3.0 * forward_flops_per_token(model, seq, causal=False)
+        # Recomputation re-runs the layers' forward (not the LM head) or, selectively, the attention core.
+        extra = {2: forward_flops_per_token(model, seq, causal=False) - 2.0 * model.hidden * model.vocab,
+                 1: 0.0 if flash_attention else attention_flops_per_token(model, seq, causal=False),
+                 0: 0.0}[rc]
+        peak_total = n * hw["peak"]
+        mfu = mf_tok * tokens_per_step / step / peak_total
+        hfu = (mf_tok + extra) * tokens_per_step / step / peak_total
+        breakdown = {k: float(out[k]) for k in BREAKDOWN_KEYS}
+        memory = {k: float(val) for k, val in mem.items()}
+        finite({"step": step, "mfu": mfu, **breakdown, **memory}, "DistributedModel")
+        layout = dict(tp_size=tp, pp_size=pp, dp_size=dp, cp_size=cp, ep_size=ep, microbatch_size=mb,
+                      global_batch_size=gbs, seq_len=seq, interleave=v, precision=precision, recompute=recompute,
+                      zero_stage=zero, sequence_parallel=sp, flash_attention=bool(flash_attention),
+                      dp_overlap=bool(dp_overlap), microbatches=float(micro))
+        assumptions = {
+            "matmul ceiling (fraction of peak)": hw["ceiling"],
+            "matmul ceiling source": acc.matmul_efficiency_source or
+                                     f"no measured MAMF: default {C.DEFAULT_MATMUL_EFFICIENCY} of peak",
+            "scale-up bandwidth achieved (GB/s/dir)": hw["su_bw"] / 1e9,
+            "scale-out bandwidth achieved (GB/s/dir per device)": hw["ib_bw"] / 1e9,
+            "straggler CV per rank": cv,
+            "MFU convention": "PaLM: 6N + 12*L*h*s FLOPs/token, no recompute",
+            "tokens": tok,
+        }
+        return DistributedResult(
+            model=model, fleet=fleet, layout=layout, tokens=tok, time_to_train_s=step * steps, step_s=step,
+            steps=steps, mfu=mfu, hfu=hfu, tokens_per_s=tokens_per_step / step,
+            flops_per_device=mf_tok * tokens_per_step / step / n,
+            scaling_efficiency=float(out["compute"]) / step, breakdown_s=breakdown, memory_bytes=memory,
+            memory_capacity_bytes=acc.memory_bytes, feasible=sum(memory.values()) <= acc.memory_bytes,
+            assumptions=assumptions)
+
+    @staticmethod
+    def _check_model_split(model, tp, pp, cp, ep, dp, v, seq):
+        a, kv, L = model.n_heads, model.n_kv_heads, model.n_layers
+        if a % tp:
+            ok = [t for t in divisors(a) if t <= 64]
+            raise ConfigError(f"tp_size={tp} does not divide {model.name}'s {a} attention heads; try one of {ok}")
+        if kv % tp and tp % kv:
+            raise ConfigError(f"tp_size={tp} neither divides nor is a multiple of {model.name}'s {kv} KV heads; "
+                              f"try one of {[t for t in divisors(a) if kv % t == 0 or t % kv == 0]}")
+        if pp > L:
+            raise ConfigError(f"pp_size={pp} exceeds {model.name}'s {L} layers")
+        if v > 1 and -(-L // pp) < v:
+            raise ConfigError(f"interleave={v} exceeds the {-(-L // pp)} layers per pipeline stage "
+                              f"(n_layers={L}, pp_size={pp}); each virtual stage needs at least one layer")
+        if v > 1 and pp == 1:
+            raise ConfigError("interleave > 1 needs pipeline parallelism (pp_size > 1)")
+        if ep > 1 and model.n_experts == 1:
+            raise ConfigError(f"ep_size={ep} but {model.name} is a dense model (no experts); use ep_size=1")
+        if model.n_experts % ep:
+            raise ConfigError(f"ep_size={ep} does not divide {model.name}'s {model.n_experts} experts; "
+                              f"try one of {divisors(model.n_experts)}")
+        if dp % ep:
+            raise ConfigError(f"ep_size={ep} must divide dp_size={dp} (expert parallelism is carved from DP)")
+        if cp > 1 and seq % (2 * cp):
+            raise ConfigError(f"seq_len={seq} must be divisible by 2*cp_size = {2 * cp} "
+                              f"(load-balanced causal context parallelism)")
+
+
+def _nonneg(x, what):
+    from ..units import si
+    return si(x, "", what, allow_zero=True)

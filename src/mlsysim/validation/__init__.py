@@ -1,0 +1,1 @@
+"""Predicted vs published: the training-throughput table (runs.py) and the energy/carbon table (energy.py)."""
