@@ -14,9 +14,20 @@ from types import SimpleNamespace
 from . import collectives as col
 from . import constants as C
 from ._np import vceil, vlog, vmax, vmin, vsqrt, vwhere
-from .transformer import attention_params, param_counts
+from .transformer import attention_params, matmul_params_per_token, param_counts
 
 RECOMPUTE = {"none": 0, "selective": 1, "full": 2}
+
+
+def precision_bytes(precision: str) -> tuple[float, float]:
+    """(activation/weight bytes, gradient-reduction bytes) for a training precision. fp8 training keeps bf16
+    activations and communication (Transformer Engine); bf16/fp8 keep fp32 main gradients and reduce them in
+    fp32 (Megatron-LM default for bf16; Llama 3 paper Sec 3.3.4); fp16 (2021-era Megatron) reduces fp16."""
+    if precision in ("fp32", "tf32"):
+        return 4.0, 4.0
+    if precision == "fp16":
+        return 2.0, 2.0
+    return 2.0, 4.0
 
 
 def model_dims(m) -> SimpleNamespace:
@@ -39,6 +50,11 @@ def model_dims(m) -> SimpleNamespace:
         router_w=h * m.n_experts if m.n_experts > 1 else 0.0,
         embed_w=float(pc["embedding"]), head_w=float(pc["lm_head"]), tied=bool(m.tied_embeddings),
         total_params=float(pc["total"]), active_params=float(pc["active"]), dropout=bool(m.dropout),
+        mm_params=float(matmul_params_per_token(m)),
+        attn_coef=2.0 * m.n_layers * m.n_heads * (m.head_dim + m.v_head_dim),
+        # KV-cache elements per token per layer: K and V per KV head, or MLA's compressed latent + rope key.
+        kv_elems=float(m.kv_lora_rank + m.qk_rope_head_dim if m.kv_lora_rank else 2 * m.n_kv_heads * m.head_dim),
+        mla=bool(m.kv_lora_rank),
     )
 
 
@@ -52,19 +68,24 @@ def gemm_time(m, k, n, peak, ceiling, mem_bw, bytes_el=2.0):
     return vmax(t_c, t_m)
 
 
-def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, bytes_el=2.0, attn_eff=None):
+def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, bytes_el=2.0, attn_eff=None,
+                decode=False):
     """Forward, backward and recompute-able parts of one layer for T local tokens (after CP split), on one device.
 
     Returns (fwd_s, bwd_s, attn_core_fwd_s): the attention core is what selective recompute replays.
     attn_eff: fused-attention throughput as a fraction of peak (None: a fixed share of the GEMM ceiling).
-    `moe` (a Python bool/float, not an array) selects an MoE FFN or the dense FFN.
+    `moe` (a Python bool/float, not an array) selects an MoE FFN or the dense FFN. `decode`: T new tokens each
+    attend to a cached context of `seq` tokens whose K/V stream from HBM (inference decode).
     """
     ff = lambda k, n: gemm_time(T, k, n, peak, ceiling, mem_bw, bytes_el)
     proj = ff(d.h, d.attn_in_n / tp) + ff(d.attn_out_k / tp, d.h)
     heads = d.a / tp
     # Attention core: causal context seq/2 per query on average.
     attn_eff = ceiling * C.FLASH_ATTENTION_RELATIVE if attn_eff is None else attn_eff
-    if_flash_f = 2.0 * T * (seq * 0.5) * heads * (d.hd + d.vhd) / (peak * attn_eff)
+    if_flash_f = 2.0 * T * (seq * (1.0 if decode else 0.5)) * heads * (d.hd + d.vhd) / (peak * attn_eff)
+    if decode:  # reading the KV cache bounds decode attention
+        kv_read = T * seq * d.kv_elems * bytes_el / (1.0 if d.mla else vmin(tp, d.kv))
+        if_flash_f = vmax(if_flash_f, kv_read / (mem_bw * C.MEMORY_BW_EFFICIENCY))
     # Without FlashAttention the full s x s scores are computed (mask applied after) as batched GEMMs per head,
     # and the softmax/dropout stream the score matrix through HBM.
     naive_gemm = heads * (gemm_time(T, d.hd, seq, peak, ceiling, mem_bw, bytes_el)
@@ -76,8 +97,10 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     up_n = (d.mats - 1.0)
     dense_ffn = ff(d.h, up_n * d.ffn / tp) + ff(d.ffn / tp, d.h)
     if moe:  # routed experts: tokens gathered over the EP group (T*topk per rank), plus shared experts
-        m_e = T * d.topk * ep / d.E  # tokens per local expert
-        ffn_t = (d.E / ep) * (gemm_time(m_e, d.h, up_n * d.effn / tp, peak, ceiling, mem_bw, bytes_el)
+        # Experts this rank's tokens touch: all of them in training; few in small-batch decode.
+        touched = (d.E / ep) * (1.0 - (1.0 - d.topk / d.E) ** (T * ep))
+        m_e = T * d.topk / touched  # tokens per touched local expert
+        ffn_t = touched * (gemm_time(m_e, d.h, up_n * d.effn / tp, peak, ceiling, mem_bw, bytes_el)
                               + gemm_time(m_e, d.effn / tp, d.h, peak, ceiling, mem_bw, bytes_el)) + ff(d.h, d.E)
         if d.shared > 0:
             ffn_t = ffn_t + ff(d.h, up_n * d.shared * d.effn / tp) + ff(d.shared * d.effn / tp, d.h)
@@ -235,3 +258,34 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
         "ep_comm": m * lps * ep_comm, "pp_comm": pp_comm, "bubble": bubble, "dp_comm": dp_comm,
         "optimizer": optimizer, "straggler": straggler, "microbatches": m,
     }
+
+
+def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity,
+             bytes_el=2.0, bytes_grad=2.0, dp_overlap=1.0, straggler_cv=C.STRAGGLER_CV, **hw):
+    """Everything a training run's result reports, from one set of (scalar or array) inputs: step time and its
+    breakdown, memory by category, feasibility, time to train `tokens`, MFU (PaLM convention: non-causal
+    attention, no recomputation) and HFU (with the recomputation the layout performs)."""
+    out = training_step(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, seq=seq, v=v, recompute=recompute,
+                        zero=zero, flash=flash, sp=sp, dp_overlap=dp_overlap, straggler_cv=straggler_cv,
+                        bytes_el=bytes_el, bytes_grad=bytes_grad, **hw)
+    mem = memory_per_device(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, seq=seq, v=v, recompute=recompute,
+                            zero=zero, flash=flash, sp=sp, microbatches=out["microbatches"], bytes_w=bytes_el,
+                            bytes_grad=bytes_grad)
+    n = tp * pp * dp * cp
+    step = out["step"]
+    tokens_per_step = gbs * seq
+    head = 2.0 * d.h * d.V
+    fwd_tok = 2.0 * d.mm_params + d.attn_coef * seq + head  # non-causal attention (PaLM App. B)
+    extra = vwhere(recompute >= 2, fwd_tok - head, vwhere(flash, 0.0, vwhere(recompute >= 1, d.attn_coef * seq, 0.0)))
+    peak_total = n * hw["peak"]
+    mem_total = mem["weights"] + mem["gradients"] + mem["optimizer"] + mem["activations"] + mem["reserved"]
+    out.update(
+        memory=mem, memory_total=mem_total, feasible=mem_total <= capacity,
+        steps=tokens / tokens_per_step, time_to_train=step * tokens / tokens_per_step,
+        tokens_per_s=tokens_per_step / step,
+        mfu=3.0 * fwd_tok * tokens_per_step / step / peak_total,
+        hfu=(3.0 * fwd_tok + extra) * tokens_per_step / step / peak_total,
+        flops_per_device=3.0 * fwd_tok * tokens_per_step / step / n,
+        scaling_efficiency=(out["compute"] + out["recompute"]) / step,
+    )
+    return out

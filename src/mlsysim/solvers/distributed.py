@@ -6,9 +6,9 @@ from functools import lru_cache
 
 from ..errors import ConfigError
 from ..physics import constants as C
-from ..physics.training import RECOMPUTE, memory_per_device, model_dims, training_step
-from ..physics.transformer import attention_flops_per_token, forward_flops_per_token
-from ..units import count
+from ..physics.layout import layout_problems
+from ..physics.training import RECOMPUTE, evaluate, model_dims, precision_bytes
+from ..units import count, si
 from ._common import choice, divisors, finite, html_table, resolve_fleet, resolve_model, text_table
 
 BREAKDOWN_KEYS = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "bubble", "dp_comm",
@@ -165,106 +165,84 @@ class DistributedModel:
             if tp * pp * cp * dp != n:
                 raise ConfigError(f"tp*pp*cp*dp = {tp}*{pp}*{cp}*{dp} = {tp * pp * cp * dp} but {fleet.name} has "
                                   f"{n} accelerators; use dp_size={n // (tp * pp * cp)} or omit it")
-        self._check_model_split(model, tp, pp, cp, ep, dp, v, seq)
-        acc = fleet.node.accelerator
-        hw = hardware_args(fleet, precision)
-        bytes_el = 1.0 if precision in ("fp8", "int8") else (4.0 if precision in ("fp32", "tf32") else 2.0)
-        # fp8 training keeps bf16 activations/communication (Transformer Engine); only the GEMMs run in fp8.
-        bytes_act = 2.0 if bytes_el == 1.0 else bytes_el
         if global_batch_size is None:
             target = model.global_batch_tokens or 4e6
             gbs = max(1, round(target / seq / (dp * mb))) * dp * mb
         else:
             gbs = count(global_batch_size, "global_batch_size")
-            if gbs % (dp * mb):
-                raise ConfigError(f"global_batch_size={gbs} is not divisible by dp_size*microbatch_size = "
-                                  f"{dp}*{mb} = {dp * mb}; try {max(1, round(gbs / (dp * mb))) * dp * mb}")
+        d = _dims(model)
+        self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq)
+        acc = fleet.node.accelerator
+        hw = hardware_args(fleet, precision)
+        bytes_el, bytes_grad = precision_bytes(precision)
         if tokens is None:
             tok = model.tokens
             if tok <= 0:
                 raise ConfigError(f"{model.name} has no training token budget; pass tokens=...")
         else:
-            from ..units import si
             tok = si(tokens, "", "tokens")
         sp = (tp > 1) if sequence_parallel is None else bool(sequence_parallel)
-        cv = C.STRAGGLER_CV if straggler_cv is None else _nonneg(straggler_cv, "straggler_cv")
-        rc = RECOMPUTE[recompute]
-        d = _dims(model)
-        common = dict(tp=float(tp), pp=float(pp), dp=float(dp), cp=float(cp), ep=float(ep), mb=float(mb),
-                      seq=float(seq), v=float(v), recompute=rc, zero=zero, flash=bool(flash_attention), sp=sp)
-        # bf16 training keeps fp32 main gradients and reduces them in fp32 (Megatron-LM default for bf16;
-        # Llama 3 paper Sec 3.3.4); fp16 (2021-era) reduces fp16 gradients.
-        bytes_grad = 4.0 if precision in ("bf16", "fp8", "fp32", "tf32") else 2.0
-        out = training_step(d, gbs=float(gbs), **common, **hw, dp_overlap=1.0 if dp_overlap else 0.0,
-                            straggler_cv=cv, bytes_el=bytes_act, bytes_grad=bytes_grad)
-        micro = out.pop("microbatches")
-        mem = memory_per_device(d, **{k: common[k] for k in ("tp", "pp", "dp", "cp", "ep", "mb", "seq", "v",
-                                                              "recompute", "zero", "flash", "sp")},
-                                microbatches=micro, bytes_w=bytes_act, bytes_grad=bytes_grad)
+        cv = C.STRAGGLER_CV if straggler_cv is None else si(straggler_cv, "", "straggler_cv", allow_zero=True)
+        out = evaluate(d, tp=float(tp), pp=float(pp), dp=float(dp), cp=float(cp), ep=float(ep), mb=float(mb),
+                       gbs=float(gbs), seq=float(seq), v=float(v), recompute=RECOMPUTE[recompute], zero=zero,
+                       flash=bool(flash_attention), sp=sp, tokens=tok, capacity=acc.memory_bytes,
+                       bytes_el=bytes_el, bytes_grad=bytes_grad, dp_overlap=1.0 if dp_overlap else 0.0,
+                       straggler_cv=cv, **hw)
         step = float(out["step"])
-        tokens_per_step = gbs * seq
-        steps = tok / tokens_per_step
-        mf_tok = 3.0 * forward_flops_per_token(model, seq, causal=False)
-        # Recomputation re-runs the layers' forward (not the LM head) or, selectively, the attention core.
-        extra = {2: forward_flops_per_token(model, seq, causal=False) - 2.0 * model.hidden * model.vocab,
-                 1: 0.0 if flash_attention else attention_flops_per_token(model, seq, causal=False),
-                 0: 0.0}[rc]
-        peak_total = n * hw["peak"]
-        mfu = mf_tok * tokens_per_step / step / peak_total
-        hfu = (mf_tok + extra) * tokens_per_step / step / peak_total
         breakdown = {k: float(out[k]) for k in BREAKDOWN_KEYS}
-        memory = {k: float(val) for k, val in mem.items()}
-        finite({"step": step, "mfu": mfu, **breakdown, **memory}, "DistributedModel")
+        memory = {k: float(val) for k, val in out["memory"].items()}
+        finite({"step": step, "mfu": out["mfu"], **breakdown, **memory}, "DistributedModel")
         layout = dict(tp_size=tp, pp_size=pp, dp_size=dp, cp_size=cp, ep_size=ep, microbatch_size=mb,
                       global_batch_size=gbs, seq_len=seq, interleave=v, precision=precision, recompute=recompute,
                       zero_stage=zero, sequence_parallel=sp, flash_attention=bool(flash_attention),
-                      dp_overlap=bool(dp_overlap), microbatches=float(micro))
+                      dp_overlap=bool(dp_overlap), microbatches=float(out["microbatches"]))
         assumptions = {
             "matmul ceiling (fraction of peak)": hw["ceiling"],
             "matmul ceiling source": acc.matmul_efficiency_source or
                                      f"no measured MAMF: default {C.DEFAULT_MATMUL_EFFICIENCY} of peak",
+            "attention efficiency (fraction of peak)": hw["attn_eff"] or hw["ceiling"] * C.FLASH_ATTENTION_RELATIVE,
             "scale-up bandwidth achieved (GB/s/dir)": hw["su_bw"] / 1e9,
             "scale-out bandwidth achieved (GB/s/dir per device)": hw["ib_bw"] / 1e9,
+            "gradient reduction bytes/element": bytes_grad,
             "straggler CV per rank": cv,
             "MFU convention": "PaLM: 6N + 12*L*h*s FLOPs/token, no recompute",
             "tokens": tok,
         }
         return DistributedResult(
-            model=model, fleet=fleet, layout=layout, tokens=tok, time_to_train_s=step * steps, step_s=step,
-            steps=steps, mfu=mfu, hfu=hfu, tokens_per_s=tokens_per_step / step,
-            flops_per_device=mf_tok * tokens_per_step / step / n,
-            scaling_efficiency=float(out["compute"]) / step, breakdown_s=breakdown, memory_bytes=memory,
-            memory_capacity_bytes=acc.memory_bytes, feasible=sum(memory.values()) <= acc.memory_bytes,
-            assumptions=assumptions)
+            model=model, fleet=fleet, layout=layout, tokens=tok, time_to_train_s=float(out["time_to_train"]),
+            step_s=step, steps=float(out["steps"]), mfu=float(out["mfu"]), hfu=float(out["hfu"]),
+            tokens_per_s=float(out["tokens_per_s"]), flops_per_device=float(out["flops_per_device"]),
+            scaling_efficiency=float(out["scaling_efficiency"]), breakdown_s=breakdown, memory_bytes=memory,
+            memory_capacity_bytes=acc.memory_bytes, feasible=bool(out["feasible"]), assumptions=assumptions)
 
     @staticmethod
-    def _check_model_split(model, tp, pp, cp, ep, dp, v, seq):
-        a, kv, L = model.n_heads, model.n_kv_heads, model.n_layers
-        if a % tp:
-            ok = [t for t in divisors(a) if t <= 64]
-            raise ConfigError(f"tp_size={tp} does not divide {model.name}'s {a} attention heads; try one of {ok}")
-        if kv % tp and tp % kv:
-            raise ConfigError(f"tp_size={tp} neither divides nor is a multiple of {model.name}'s {kv} KV heads; "
-                              f"try one of {[t for t in divisors(a) if kv % t == 0 or t % kv == 0]}")
-        if pp > L:
-            raise ConfigError(f"pp_size={pp} exceeds {model.name}'s {L} layers")
-        if v > 1 and -(-L // pp) < v:
-            raise ConfigError(f"interleave={v} exceeds the {-(-L // pp)} layers per pipeline stage "
-                              f"(n_layers={L}, pp_size={pp}); each virtual stage needs at least one layer")
-        if v > 1 and pp == 1:
-            raise ConfigError("interleave > 1 needs pipeline parallelism (pp_size > 1)")
-        if ep > 1 and model.n_experts == 1:
-            raise ConfigError(f"ep_size={ep} but {model.name} is a dense model (no experts); use ep_size=1")
-        if model.n_experts % ep:
-            raise ConfigError(f"ep_size={ep} does not divide {model.name}'s {model.n_experts} experts; "
-                              f"try one of {divisors(model.n_experts)}")
-        if dp % ep:
-            raise ConfigError(f"ep_size={ep} must divide dp_size={dp} (expert parallelism is carved from DP)")
-        if cp > 1 and seq % (2 * cp):
-            raise ConfigError(f"seq_len={seq} must be divisible by 2*cp_size = {2 * cp} "
-                              f"(load-balanced causal context parallelism)")
-
-
-def _nonneg(x, what):
-    from ..units import si
-    return si(x, "", what, allow_zero=True)
+    def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq):
+        """Raise a ConfigError, with choices that work, for the first rule the layout breaks."""
+        bad = layout_problems(d, n=n, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, v=v, seq=seq)
+        a, kv, L, name = model.n_heads, model.n_kv_heads, model.n_layers, model.name
+        lps = -(-L // pp)
+        messages = {
+            "tp does not divide attention heads":
+                f"tp_size={tp} does not divide {name}'s {a} attention heads; try one of "
+                f"{[t for t in divisors(a) if t <= 64]}",
+            "tp incompatible with KV heads":
+                f"tp_size={tp} neither divides nor is a multiple of {name}'s {kv} KV heads; try one of "
+                f"{[t for t in divisors(a) if kv % t == 0 or t % kv == 0]}",
+            "pp exceeds layers": f"pp_size={pp} exceeds {name}'s {L} layers",
+            "interleave exceeds layers per stage":
+                f"interleave={v} needs pp_size > 1 and at most {lps} layers per stage (n_layers={L}, pp_size={pp})",
+            "ep on a dense model": f"ep_size={ep} but {name} is a dense model (no experts); use ep_size=1",
+            "ep does not divide experts":
+                f"ep_size={ep} does not divide {name}'s {model.n_experts} experts; try one of "
+                f"{divisors(model.n_experts)}",
+            "ep does not divide dp": f"ep_size={ep} must divide dp_size={dp} (expert parallelism is carved from DP)",
+            "cp does not divide seq_len/2":
+                f"seq_len={seq} must be divisible by 2*cp_size = {2 * cp} (load-balanced causal context parallelism)",
+            "batch not divisible by dp*microbatch":
+                f"global_batch_size={gbs} is not divisible by dp_size*microbatch_size = {dp}*{mb} = {dp * mb}; "
+                f"try {max(1, round(gbs / (dp * mb))) * dp * mb}",
+            "tp*pp*cp*dp != accelerators": f"tp*pp*cp*dp = {tp * pp * cp * dp} but the fleet has {n} accelerators",
+        }
+        for reason, broken in bad.items():
+            if broken:
+                raise ConfigError(messages[reason])

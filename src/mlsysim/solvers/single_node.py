@@ -1,0 +1,132 @@
+"""SingleNodeModel: roofline and memory of one workload on one accelerator (training step, prefill, decode)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ..hardware.accelerator import Accelerator
+from ..physics import constants as C
+from ..physics.inference import forward_bytes, forward_flops, forward_pass, kv_cache_bytes, ridge_point
+from ..physics.training import RECOMPUTE, evaluate, precision_bytes
+from ..units import count
+from ._common import choice, finite, html_table, resolve_model, text_table
+from .distributed import _dims
+
+MODES = ("training", "prefill", "decode")
+
+
+@dataclass(frozen=True)
+class SingleNodeResult:
+    """Roofline of one step on one device. Floats are SI; `latency` etc. are pint views."""
+
+    model: object
+    accelerator: Accelerator
+    mode: str
+    batch_size: int
+    seq_len: int
+    flops: float
+    bytes_moved: float
+    latency_s: float
+    memory_bytes: dict
+    feasible: bool
+    assumptions: dict = field(default_factory=dict)
+
+    @property
+    def arithmetic_intensity(self) -> float:
+        """FLOP per byte of HBM traffic."""
+        return self.flops / self.bytes_moved
+
+    @property
+    def ridge_point(self) -> float:
+        return self.assumptions["ridge point (FLOP/byte)"]
+
+    @property
+    def bound(self) -> str:
+        return "compute" if self.arithmetic_intensity >= self.ridge_point else "memory"
+
+    @property
+    def efficiency(self) -> float:
+        """Achieved FLOP/s over dense peak."""
+        return self.flops / self.latency_s / self.assumptions["peak FLOP/s"]
+
+    @property
+    def latency(self):
+        from ..units import Q
+        return Q(self.latency_s, "s").to("ms")
+
+    @property
+    def memory_total(self):
+        from ..units import Q
+        return Q(sum(self.memory_bytes.values()) / 1e9, "GB")
+
+    def _rows(self):
+        rows = [("mode", self.mode), ("batch x seq", f"{self.batch_size} x {self.seq_len}"),
+                ("FLOPs", self.flops), ("HBM bytes", self.bytes_moved),
+                ("arithmetic intensity (FLOP/B)", self.arithmetic_intensity),
+                ("ridge point (FLOP/B)", self.ridge_point), ("bound", self.bound), ("latency", self.latency),
+                ("efficiency (of peak)", self.efficiency)]
+        rows += [(f"memory {k} (GB)", v / 1e9) for k, v in self.memory_bytes.items()]
+        rows.append(("feasible", "yes" if self.feasible else "NO: does not fit in memory"))
+        return rows
+
+    def __str__(self):
+        return text_table(f"{self.model.name} on {self.accelerator.name}", self._rows())
+
+    def _repr_html_(self):
+        return html_table(f"{self.model.name} on {self.accelerator.name}", self._rows())
+
+
+class SingleNodeModel:
+    """Roofline analysis of a workload on one accelerator.
+
+    >>> from mlsysim import Models, Hardware
+    >>> r = SingleNodeModel().solve(Models.Language.Llama3_70B, Hardware.Cloud.H100, mode="decode", batch_size=1)
+    >>> r.bound
+    'memory'
+    """
+
+    def solve(self, model, hardware, *, mode: str = "training", batch_size: int = 1, seq_len: int | None = None,
+              precision: str = "bf16", recompute: str = "selective", zero_stage: int = 0,
+              flash_attention: bool = True) -> SingleNodeResult:
+        from ..hardware.registry import Hardware
+        model = resolve_model(model)
+        acc = Hardware.get(hardware) if isinstance(hardware, str) else hardware
+        if not isinstance(acc, Accelerator):
+            raise ConfigError(f"hardware must be an Accelerator or a Hardware registry name, got {hardware!r}")
+        choice(mode, MODES, "mode")
+        choice(recompute, RECOMPUTE, "recompute policy")
+        b = count(batch_size, "batch_size")
+        seq = count(seq_len, "seq_len") if seq_len is not None else model.seq_len
+        zero = count(zero_stage, "zero_stage", minimum=0)
+        peak = acc.peak(precision)
+        bytes_el, bytes_grad = precision_bytes(precision)
+        ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
+        hw = dict(peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw, attn_eff=acc.attention_efficiency)
+        d = _dims(model)
+        if mode == "training":
+            out = evaluate(d, tp=1.0, pp=1.0, dp=1.0, cp=1.0, ep=1.0, mb=float(b), gbs=float(b), seq=float(seq),
+                           v=1.0, recompute=RECOMPUTE[recompute], zero=zero, flash=bool(flash_attention), sp=False,
+                           tokens=float(b * seq), capacity=acc.memory_bytes, bytes_el=bytes_el,
+                           bytes_grad=bytes_grad, node_size=1.0, su_bw=1.0, su_lat=0.0, ib_bw=1.0, ib_lat=0.0,
+                           straggler_cv=0.0, **hw)
+            latency = float(out["step"])
+            flops = float(out["hfu"]) * latency * peak
+            # weights+grads+optimizer touched once, activations written and read back
+            mem = {k: float(v) for k, v in out["memory"].items()}
+            moved = 3.0 * bytes_el * d.total_params + C.OPTIMIZER_BYTES_PER_PARAM * d.total_params \
+                + 2.0 * mem["activations"]
+        else:
+            decode = mode == "decode"
+            new = 1 if decode else seq
+            latency = forward_pass(d, batch=b, new_tokens=new, context=seq, decode=decode, bytes_el=bytes_el, **hw)
+            flops = forward_flops(d, batch=b, new_tokens=new, context=seq, decode=decode)
+            moved = forward_bytes(d, batch=b, new_tokens=new, context=seq, bytes_el=bytes_el, decode=decode)
+            mem = {"weights": bytes_el * d.total_params,
+                   "kv_cache": kv_cache_bytes(d, batch=b, context=seq, bytes_el=bytes_el),
+                   "reserved": C.RESERVED_MEMORY_BYTES}
+        finite({"latency": latency, "flops": flops, "bytes": moved}, "SingleNodeModel")
+        return SingleNodeResult(
+            model=model, accelerator=acc, mode=mode, batch_size=b, seq_len=seq, flops=flops, bytes_moved=moved,
+            latency_s=latency, memory_bytes=mem, feasible=sum(mem.values()) <= acc.memory_bytes,
+            assumptions={"peak FLOP/s": peak, "matmul ceiling (fraction of peak)": ceiling,
+                         "ridge point (FLOP/byte)": ridge_point(peak, acc.memory_bw), "precision": precision})
