@@ -1,0 +1,13 @@
+import os
+import sys
+
+# Property-based tests: a fast default profile for CI, an opt-in thorough one (HYPOTHESIS_PROFILE=thorough).
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("thorough", max_examples=100_000, deadline=None,
+                              suppress_health_check=list(HealthCheck))
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # pragma: no cover
+    pass
