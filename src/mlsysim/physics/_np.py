@@ -6,34 +6,37 @@ import math
 import numpy as np
 
 
-def _arr(*xs) -> bool:
-    return any(isinstance(x, np.ndarray) for x in xs)
+_ND = np.ndarray  # the scalar branches are plain-Python fast paths (a solve() must take tens of microseconds)
 
 
 def vmax(a, b):
-    return np.maximum(a, b) if _arr(a, b) else (a if a > b else b)
+    return np.maximum(a, b) if (isinstance(a, _ND) or isinstance(b, _ND)) else (a if a > b else b)
 
 
 def vmin(a, b):
-    return np.minimum(a, b) if _arr(a, b) else (a if a < b else b)
+    return np.minimum(a, b) if (isinstance(a, _ND) or isinstance(b, _ND)) else (a if a < b else b)
 
 
 def vwhere(cond, a, b):
-    return np.where(cond, a, b) if _arr(cond, a, b) else (a if cond else b)
+    if isinstance(cond, _ND) or isinstance(a, _ND) or isinstance(b, _ND):
+        return np.where(cond, a, b)
+    return a if cond else b
 
 
 def vlog(x):
-    return np.log(x) if _arr(x) else math.log(x)
+    return np.log(x) if isinstance(x, _ND) else math.log(x)
 
 
 def vsqrt(x):
-    return np.sqrt(x) if _arr(x) else math.sqrt(x)
+    return np.sqrt(x) if isinstance(x, _ND) else math.sqrt(x)
 
 
 def vceil(x):
-    return np.ceil(x) if _arr(x) else float(math.ceil(x))
+    return np.ceil(x) if isinstance(x, _ND) else float(math.ceil(x))
 
 
 def vlog2ceil(x):
     """ceil(log2(x)) for x >= 1."""
-    return np.ceil(np.log2(np.maximum(x, 1))) if _arr(x) else float(math.ceil(math.log2(max(x, 1))))
+    if isinstance(x, _ND):
+        return np.ceil(np.log2(np.maximum(x, 1)))
+    return float(math.ceil(math.log2(x))) if x > 1 else 0.0

@@ -219,6 +219,9 @@ class DistributedModel:
     def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq):
         """Raise a ConfigError, with choices that work, for the first rule the layout breaks."""
         bad = layout_problems(d, n=n, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, v=v, seq=seq)
+        broken = [reason for reason, flag in bad.items() if flag]
+        if not broken:
+            return
         a, kv, L, name = model.n_heads, model.n_kv_heads, model.n_layers, model.name
         lps = -(-L // pp)
         messages = {
@@ -243,6 +246,4 @@ class DistributedModel:
                 f"try {max(1, round(gbs / (dp * mb))) * dp * mb}",
             "tp*pp*cp*dp != accelerators": f"tp*pp*cp*dp = {tp * pp * cp * dp} but the fleet has {n} accelerators",
         }
-        for reason, broken in bad.items():
-            if broken:
-                raise ConfigError(messages[reason])
+        raise ConfigError(messages[broken[0]])
