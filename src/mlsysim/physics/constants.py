@@ -2,14 +2,14 @@
 
 These are physical properties of kernels and links, set once for all runs (never per validation row). Those
 marked "calibrated" were fitted once, jointly, against the published runs in mlsysim/validation/runs.py
-(Megatron SC21 Table 1, Korthikanti et al. 2022, Llama 3 Table 4, BLOOM); `python -m mlsysim validate`
-prints the resulting errors.
+(Megatron SC21 Table 1, Korthikanti et al. 2022, Llama 3 Table 4, BLOOM) by the grid search in
+tools/calibrate.py; `python -m mlsysim validate` prints the resulting errors.
 """
 
 # GEMM shape saturation: achieved/ceiling = prod over (m, k, n) of d / (d + GEMM_HALF_DIM). A dimension equal to
 # GEMM_HALF_DIM halves throughput (tile under-fill, too few waves). Calibrated; of the order of one tensor-core
 # tile edge (64-128), cf. NVIDIA "Matrix Multiplication Background User's Guide" (2023), tile/wave quantisation.
-GEMM_HALF_DIM = 48.0
+GEMM_HALF_DIM = 64.0
 
 # Matmul ceiling for accelerators with no measured MAMF: fraction of dense peak. Assumption: the median of the
 # MAMF/peak ratios in shared/validation/hardware.csv (A100 0.87, H100 0.80, B200 0.78, MI300X 0.51, Gaudi 0.74-0.97).
@@ -17,7 +17,7 @@ DEFAULT_MATMUL_EFFICIENCY = 0.78
 
 # Share of the MAMF ceiling that GEMMs reach inside a training framework (fused epilogues, smaller tiles after
 # sharding, concurrent NCCL kernels stealing SMs). Calibrated.
-FRAMEWORK_GEMM_FRACTION = 0.92
+FRAMEWORK_GEMM_FRACTION = 0.88
 
 # FlashAttention throughput relative to a dense GEMM of the same FLOPs. FA2 (Dao 2023, arXiv:2307.08691): fwd+bwd
 # 50-73% of A100 peak vs cuBLAS ~80-87%; FA3 (Shah et al. 2024): ~75% of H100 peak fwd, less bwd.
