@@ -1,0 +1,325 @@
+"""SustainabilityModel: energy, carbon (location- and market-based, embodied) and water of a training run.
+
+    >>> from mlsysim import Systems, Infrastructure, SustainabilityModel
+    >>> sust = SustainabilityModel().solve(fleet=Systems.Clusters.Research_256, duration_days=30, mfu=0.45,
+    ...                                    datacenter=Infrastructure.Datacenters.GCP_Iowa)
+    >>> 50 < sust.carbon_footprint < 120   # operational, location-based, tonnes CO2e (~80 t)
+    True
+
+The physics (one formula each) lives in mlsysim.physics.power and mlsysim.physics.carbon.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ..physics import carbon as PC
+from ..physics import power as PP
+from ..units import si
+from ._common import finite, html_table, resolve_fleet, text_table
+
+# MFU assumed for power when none is given (e.g. EconomicsModel().solve(fleet=..., duration_days=...)): a typical
+# large-scale training MFU (Llama 3 405B 38-43 %, Llama Team 2024 Table 4; PaLM 46 %, Chowdhery et al. 2022).
+# On the flat part of the power curve the choice moves power by a few percent.
+DEFAULT_TRAINING_MFU = 0.40
+
+
+@dataclass(frozen=True)
+class SustainabilityResult:
+    """Energy, carbon and water of a run. Stored floats are SI (J, W, kg, L, s); the public views are pint
+    quantities, except `carbon_footprint`, a float in tonnes CO2e (the tutorial prints it with `:.1f`).
+
+    `carbon_footprint` is OPERATIONAL, LOCATION-BASED carbon only (facility energy x grid average), the
+    tutorial's meaning and the one model cards report; `total_carbon` adds the amortised embodied carbon.
+    """
+
+    fleet: object
+    datacenter: object
+    duration_s: float
+    mfu: float
+    tokens: float | None
+    accelerator_w: float           # average power per accelerator (board, or measured system incl. host share)
+    power_w: dict                  # average IT power by part: accelerators, hosts, network
+    it_energy_j: float
+    facility_energy_j: float
+    pue: float
+    location_kg: float
+    market_kg: float
+    embodied_kg: dict              # amortised embodied carbon: accelerators, servers
+    water_onsite_l: float
+    water_offsite_l: float
+    assumptions: dict = field(default_factory=dict)
+
+    # --- quantity views ---
+    @property
+    def duration(self):
+        from ..units import Q
+        return Q(self.duration_s / PP.SECONDS_PER_DAY, "day")
+
+    @property
+    def gpu_hours(self) -> float:
+        return self.fleet.total_accelerators * self.duration_s / PP.SECONDS_PER_HOUR
+
+    @property
+    def average_power(self):
+        """Average IT power of the fleet (accelerators + hosts + switches), before PUE."""
+        from ..units import Q
+        return Q(sum(self.power_w.values()) / 1e3, "kW")
+
+    @property
+    def facility_power(self):
+        from ..units import Q
+        return Q(sum(self.power_w.values()) * self.pue / 1e3, "kW")
+
+    @property
+    def power_breakdown(self) -> dict:
+        from ..units import Q
+        return {k: Q(v / 1e3, "kW") for k, v in self.power_w.items()}
+
+    @property
+    def power_per_accelerator(self):
+        from ..units import Q
+        return Q(self.accelerator_w, "W")
+
+    @property
+    def it_energy(self):
+        from ..units import Q
+        return Q(self.it_energy_j / PP.J_PER_KWH / 1e3, "MWh")
+
+    @property
+    def facility_energy(self):
+        from ..units import Q
+        return Q(self.facility_energy_j / PP.J_PER_KWH / 1e3, "MWh")
+
+    energy = facility_energy
+
+    @property
+    def carbon_location(self):
+        from ..units import Q
+        return Q(self.location_kg / 1e3, "t")
+
+    operational_carbon = carbon_location
+
+    @property
+    def carbon_market(self):
+        from ..units import Q
+        return Q(self.market_kg / 1e3, "t")
+
+    @property
+    def embodied_carbon(self):
+        from ..units import Q
+        return Q(sum(self.embodied_kg.values()) / 1e3, "t")
+
+    @property
+    def total_carbon(self):
+        """Operational (location-based) + amortised embodied carbon."""
+        from ..units import Q
+        return Q((self.location_kg + sum(self.embodied_kg.values())) / 1e3, "t")
+
+    @property
+    def carbon_footprint(self) -> float:
+        """Operational location-based carbon in tonnes CO2e, as a float (embodied carbon excluded)."""
+        return self.location_kg / 1e3
+
+    @property
+    def water(self):
+        from ..units import Q
+        return Q((self.water_onsite_l + self.water_offsite_l) / 1e3, "m**3")
+
+    @property
+    def water_onsite(self):
+        from ..units import Q
+        return Q(self.water_onsite_l / 1e3, "m**3")
+
+    @property
+    def water_offsite(self):
+        from ..units import Q
+        return Q(self.water_offsite_l / 1e3, "m**3")
+
+    @property
+    def energy_per_token(self):
+        """Facility energy per trained token (None when the token count is unknown)."""
+        if not self.tokens:
+            return None
+        from ..units import Q
+        return Q(self.facility_energy_j / self.tokens, "J")
+
+    def _rows(self):
+        g = self.datacenter.grid
+        rows = [("duration", self.duration), ("accelerator-hours", self.gpu_hours), ("MFU (for power)", self.mfu),
+                ("power per accelerator", self.power_per_accelerator)]
+        rows += [(f"  IT power: {k}", v) for k, v in self.power_breakdown.items()]
+        rows += [("average IT power", self.average_power), ("PUE", self.pue),
+                 ("IT energy", self.it_energy), ("facility energy", self.facility_energy),
+                 (f"grid intensity ({g.name})", f"{g.gco2_per_kwh:g} gCO2e/kWh"),
+                 ("carbon, location-based (carbon_footprint)", self.carbon_location),
+                 ("carbon, market-based", self.carbon_market),
+                 ("embodied carbon (amortised)", self.embodied_carbon),
+                 ("total carbon (location + embodied)", self.total_carbon),
+                 ("water on-site", self.water_onsite), ("water off-site (grid)", self.water_offsite)]
+        return rows
+
+    def __str__(self):
+        return text_table(f"Sustainability: {self.fleet.name} at {self.datacenter.name}", self._rows())
+
+    def _repr_html_(self):
+        return html_table(f"Sustainability: {self.fleet.name} at {self.datacenter.name}", self._rows())
+
+
+def resolve_datacenter(datacenter):
+    """A Datacenter object, or a registry name looked up in Infrastructure (typos get suggestions)."""
+    from ..infrastructure.site import Datacenter, Grid
+    if datacenter is None:
+        raise ConfigError("datacenter is required, e.g. datacenter=Infrastructure.Datacenters.GCP_Iowa "
+                          "(or a Datacenter(name=..., grid=Grid(...), pue=..., electricity_usd_per_kwh=...))")
+    if isinstance(datacenter, str):
+        from ..infrastructure.registry import Infrastructure
+        datacenter = Infrastructure.get(datacenter)
+    if isinstance(datacenter, Grid):
+        raise ConfigError(f"datacenter must be a Datacenter, got the grid {datacenter.name!r}; wrap it: "
+                          f"Datacenter(name=..., grid=<that grid>, pue=1.1, electricity_usd_per_kwh=0.08)")
+    if not isinstance(datacenter, Datacenter):
+        raise ConfigError(f"datacenter must be a Datacenter (e.g. Infrastructure.Datacenters.GCP_Iowa) or its "
+                          f"registry name, got {datacenter!r}")
+    return datacenter
+
+
+def run_inputs(performance, fleet, duration_days, mfu, what: str):
+    """(fleet, duration_s, mfu or None, tokens or None) from either a performance result or explicit values."""
+    if performance is not None:
+        given = [n for n, v in (("fleet", fleet), ("duration_days", duration_days), ("mfu", mfu)) if v is not None]
+        if given:
+            raise ConfigError(f"{what}: pass either performance=... or {'/'.join(given)}=..., not both "
+                              f"(the performance result already carries them)")
+        for attr in ("fleet", "latency", "mfu"):
+            if not hasattr(performance, attr):
+                raise ConfigError(f"{what}: performance must be a DistributedModel result (with .fleet, .latency "
+                                  f".mfu), got {type(performance).__name__}")
+        fleet, duration_s = performance.fleet, si(performance.latency, "s", "performance.latency")
+        mfu = performance.mfu
+        tokens = getattr(performance, "tokens", None)
+    else:
+        if fleet is None or duration_days is None:
+            raise ConfigError(f"{what}: give performance=<DistributedModel result>, or fleet=... and "
+                              f"duration_days=...")
+        duration_s = si(duration_days, "day", "duration_days") * PP.SECONDS_PER_DAY
+        tokens = None
+    fleet = resolve_fleet(fleet)
+    if mfu is not None:
+        mfu = si(mfu, "", "mfu")
+        if mfu > 1:
+            raise ConfigError(f"mfu must be a fraction in (0, 1], got {mfu} (did you pass a percentage? "
+                              f"use {mfu / 100:g})")
+    if tokens is not None:
+        tokens = si(tokens, "", "tokens")
+    return fleet, duration_s, mfu, tokens
+
+
+class SustainabilityModel:
+    """Energy, carbon and water of running `fleet` for a duration, or of a DistributedModel result.
+
+    Power per accelerator follows utilisation (physics.power.accelerator_power_w, fitted to OLMo 3's measured
+    H100 averages), or the chip's published measured system power where the registry has one; plus host power
+    per node and scale-out switch power, then the datacenter's PUE. Carbon: location-based (grid average),
+    market-based (minus the site's carbon-free-energy share), and embodied carbon amortised over the service life.
+
+        sust = SustainabilityModel().solve(performance=perf, datacenter="GCP_Iowa")
+    """
+
+    def solve(self, fleet=None, duration_days=None, mfu=None, datacenter=None, *, performance=None,
+              pue=None, service_life_years=None) -> SustainabilityResult:
+        """`duration_days`: number of days or a pint time; `mfu` in (0, 1] (default DEFAULT_TRAINING_MFU);
+        `pue` overrides the datacenter's; `service_life_years` (default 4) amortises embodied carbon."""
+        fleet, duration_s, mfu, tokens = run_inputs(performance, fleet, duration_days, mfu, "SustainabilityModel")
+        dc = resolve_datacenter(datacenter)
+        assumptions = {}
+        if mfu is None:
+            mfu = DEFAULT_TRAINING_MFU
+            assumptions["MFU"] = f"{mfu} assumed (none given): typical large-scale training (Llama 3, PaLM)"
+        pue_used = dc.pue if pue is None else si(pue, "", "pue")
+        if pue_used < 1:
+            raise ConfigError(f"pue must be >= 1 (facility energy / IT energy), got {pue_used}")
+        life_s = (PC.SERVICE_LIFE_S if service_life_years is None
+                  else si(service_life_years, "year", "service_life_years") * PP.SECONDS_PER_YEAR)
+        power, acc_w, more = fleet_power(fleet, mfu)
+        assumptions.update(more)
+        it_w = sum(power.values())
+        it_j = PP.energy_j(it_w, duration_s)
+        fac_j = PP.facility_energy_j(it_j, pue_used)
+        loc = PC.location_based_kg(fac_j, dc.grid.gco2_per_kwh)
+        market = PC.market_based_kg(loc, dc.cfe_fraction)
+        acc, node = fleet.node.accelerator, fleet.node
+        embodied = {
+            "accelerators": PC.embodied_amortized_kg(fleet.total_accelerators * (acc.embodied_kgco2e or 0.0),
+                                                     duration_s, life_s),
+            "servers": PC.embodied_amortized_kg(fleet.count * (node.embodied_kgco2e or 0.0), duration_s, life_s),
+        }
+        onsite = PC.water_l(it_j, dc.wue_l_per_kwh)
+        offsite = PC.water_l(0.0, 0.0, fac_j, dc.grid.water_l_per_kwh or 0.0)
+        finite({"it_energy": it_j, "location": loc, "market": market, **embodied, "water": onsite + offsite},
+               "SustainabilityModel")
+        g = dc.grid
+        assumptions.update({
+            "PUE": f"{pue_used:g} ({'given' if pue is not None else dc.source or dc.name})",
+            "grid intensity": f"{g.gco2_per_kwh:g} gCO2e/kWh, {g.basis or 'basis not stated'}, "
+                              f"{g.year or 'year n/a'} ({g.source or g.name})",
+            "carbon-free energy share (market-based)": f"{dc.cfe_fraction:g}" + (
+                "" if dc.cfe_fraction else " (none published for this site: market-based = location-based)"),
+            "embodied carbon per accelerator": (f"{acc.embodied_kgco2e:g} kgCO2e ({acc.embodied_source})"
+                                                if acc.embodied_kgco2e is not None else "unknown: not counted"),
+            "embodied carbon per server (excl. accelerators)": (
+                f"{node.embodied_kgco2e:g} kgCO2e" if node.embodied_kgco2e is not None
+                else "not given: not counted (per-accelerator figures such as Morrison et al.'s 463 kg/H100 "
+                     "already spread the whole server over its GPUs)"),
+            "service life for embodied carbon": f"{life_s / PP.SECONDS_PER_YEAR:g} years"
+                                                + ("" if service_life_years is not None
+                                                   else " (Morrison et al. 2025 Sec 4.1)"),
+            "WUE on-site": f"{dc.wue_l_per_kwh:g} L/kWh of IT energy",
+            "grid water": (f"{g.water_l_per_kwh:g} L/kWh" if g.water_l_per_kwh is not None
+                           else "not sourced for this grid: off-site water not counted"),
+            "carbon_footprint": "operational, location-based only (embodied in total_carbon)",
+        })
+        return SustainabilityResult(
+            fleet=fleet, datacenter=dc, duration_s=duration_s, mfu=mfu, tokens=tokens, accelerator_w=acc_w,
+            power_w=power, it_energy_j=it_j, facility_energy_j=fac_j, pue=pue_used, location_kg=loc,
+            market_kg=market, embodied_kg=embodied, water_onsite_l=onsite, water_offsite_l=offsite,
+            assumptions=assumptions)
+
+
+def fleet_power(fleet, mfu: float):
+    """Average IT power of a fleet at `mfu`, by part (W), the per-accelerator figure, and what was assumed."""
+    node, acc, fabric = fleet.node, fleet.node.accelerator, fleet.fabric
+    n_per = node.accelerators_per_node
+    idle = acc.idle_w if acc.idle_w is not None else PP.default_idle_w(acc.tdp_w)
+    if node.host_power_w is not None:
+        host, host_src = node.host_power_w, f"{node.host_power_w:g} W per node (Node.host_power_w: {node.name})"
+    elif node.max_power_w is not None:
+        host = PP.host_power_from_max_w(node.max_power_w, n_per, acc.tdp_w)
+        host_src = (f"{host:.0f} W per node = {PP.HOST_LOAD_FRACTION} x (max {node.max_power_w:g} W - "
+                    f"{n_per} x {acc.tdp_w:g} W TDP) (assumption, physics.power.HOST_LOAD_FRACTION)")
+    else:
+        host = PP.HOST_W_PER_ACCELERATOR * n_per
+        host_src = (f"{host:.0f} W per node = {PP.HOST_W_PER_ACCELERATOR:g} W per accelerator "
+                    f"(assumption: node gives neither host_power_w nor max_power_w)")
+    # One scale-out port per NIC; a single node needs no scale-out switches.
+    nics = max(1, round(node.nic_bw / fabric.port_bw))
+    ports = PP.switch_ports(float(fleet.count * nics)) if fleet.count > 1 else 0.0
+    measured = acc.measured_system_w or 0.0
+    power = PP.fleet_power_w(mfu, fleet.total_accelerators, acc.tdp_w, idle, fleet.count, host, ports,
+                             fabric.switch_w_per_port, measured)
+    power = {k: float(v) for k, v in power.items()}
+    acc_w = power["accelerators"] / fleet.total_accelerators
+    if measured:
+        acc_src = (f"{measured:g} W per chip: measured average system power incl. host share "
+                   f"({acc.name} record; source: {acc.source or 'registry'}); host not added")
+    else:
+        acc_src = (f"{acc_w:.0f} W = idle {idle:g} W + (TDP {acc.tdp_w:g} W - idle) x (1 - exp(-mfu/"
+                   f"{PP.POWER_TAU_MFU})) (fit to OLMo 3 measured H100 averages; Morrison et al. 2025)")
+    more = {"accelerator power": acc_src}
+    if not measured:
+        more["host power"] = host_src
+    more["network power"] = (f"{ports:g} switch ports ({nics} NIC ports/node, non-blocking fat tree of radix "
+                             f"{PP.SWITCH_RADIX:g}) x {fabric.switch_w_per_port:g} W/port"
+                             + ("" if fabric.switch_w_per_port else
+                                f" (Fabric {fabric.name} gives no switch power: not counted)"))
+    return power, acc_w, more
