@@ -17,7 +17,8 @@ _LAZY = {
     "Node": "mlsysim.systems.system", "Fabric": "mlsysim.systems.system", "Fleet": "mlsysim.systems.system",
     "Grid": "mlsysim.infrastructure.site", "Datacenter": "mlsysim.infrastructure.site",
     "DistributedModel": "mlsysim.solvers", "SingleNodeModel": "mlsysim.solvers",
-    "SustainabilityModel": "mlsysim.solvers", "EconomicsModel": "mlsysim.solvers",
+    "SustainabilityModel": "mlsysim.solvers", "EconomicsModel": "mlsysim.solvers", "GoodputModel": "mlsysim.solvers",
+    "UncertaintyModel": "mlsysim.uncertainty", "CalibrationModel": "mlsysim.calibration",
     "ConfigError": "mlsysim.errors", "UnknownNameError": "mlsysim.errors", "Q": "mlsysim.units",
 }
 __all__ = list(_LAZY)

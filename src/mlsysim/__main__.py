@@ -10,13 +10,14 @@ def main(argv=None) -> int:
         from .validation.runs import format_throughput_table
         print("Training throughput: predicted vs published")
         print(format_throughput_table())
-        try:
-            from .validation.energy import format_energy_table
-        except ImportError:
-            return 0
+        from .validation.energy import format_energy_table
+        from .validation.reliability import format_reliability_table
         print()
         print("Energy and carbon: predicted vs published")
         print(format_energy_table())
+        print()
+        print("Reliability at scale: predicted vs published")
+        print(format_reliability_table())
         return 0
     try:
         from .cli.main import app

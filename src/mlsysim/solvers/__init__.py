@@ -6,6 +6,7 @@ _LAZY = {
     "SingleNodeModel": ".single_node", "SingleNodeResult": ".single_node",
     "SustainabilityModel": ".sustainability", "SustainabilityResult": ".sustainability",
     "EconomicsModel": ".economics", "EconomicsResult": ".economics",
+    "GoodputModel": ".goodput", "GoodputResult": ".goodput",
 }
 __all__ = list(_LAZY)
 

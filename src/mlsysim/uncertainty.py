@@ -1,0 +1,363 @@
+"""Honest uncertainty: give the inputs that are really uncertain as ranges, get a median and an interval.
+
+    >>> from mlsysim import Models, Systems, DistributedModel
+    >>> from mlsysim.uncertainty import UncertaintyModel
+    >>> perf = DistributedModel().solve(model=Models.Language.Llama3_70B, fleet=Systems.Clusters.Research_256,
+    ...                                 tp_size=8, pp_size=1, zero_stage=2)
+    >>> mc = UncertaintyModel().solve(performance=perf, ranges={"matmul_efficiency_scale": (0.9, 1.05),
+    ...                                                         "failure_rate_scale": ("loguniform", 0.5, 2)},
+    ...                               samples=1000, seed=0)
+    >>> lo, mid, hi = mc.interval("mfu")
+    >>> lo <= mid <= hi
+    True
+
+Vectorised Monte Carlo: every sample goes through the same physics as the scalar solvers in one numpy pass
+(physics.training.evaluate for the step, physics.reliability for failures and checkpoints, physics.power /
+carbon / cost for energy, carbon and cost when a datacenter is given). Seeded: the same seed gives the same
+numbers.
+
+A range is (low, high) (uniform), ("uniform", low, high), ("loguniform", low, high), ("triangular", low, mode,
+high), a single number (held fixed), or a 1-D numpy array of draws (resampled).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ConfigError, unknown
+
+# name: (what it is, unit shown, lowest valid value, whether the value itself may be zero)
+PARAMETERS = {
+    "matmul_efficiency_scale": ("multiplier on the achieved matmul and fused-attention ceiling", "", 0.0, False),
+    "bandwidth_scale": ("multiplier on achieved scale-up and scale-out bandwidth", "", 0.0, False),
+    "straggler_cv": ("per-rank step-time coefficient of variation", "", 0.0, True),
+    "failure_rate_scale": ("multiplier on every component failure rate", "", 0.0, True),
+    "relaunch_time_s": ("failure-to-restart overhead before the checkpoint read", "s", 0.0, True),
+    "storage_bw_scale": ("multiplier on checkpoint storage bandwidth", "", 0.0, False),
+    "pue": ("power usage effectiveness", "", 1.0, True),
+    "grid_gco2_per_kwh": ("grid carbon intensity", "gCO2e/kWh", 0.0, True),
+    "electricity_usd_per_kwh": ("electricity price", "USD/kWh", 0.0, True),
+    "price_scale": ("multiplier on the accelerator purchase price (CapEx)", "", 0.0, False),
+}
+
+# Used when no ranges are given. Reasons:
+# - matmul efficiency: the calibrated throughput model's errors on published runs reach ~+-10 % (validate table);
+# - straggler CV: the 0.4 % default is an assumption; 0.2-1 % spans quiet to noisy clusters (Llama 3 paper Sec
+#   3.3.4 reports 1-2 % whole-job diurnal swings, an upper bound on the independent per-rank part);
+# - failure rates: the Kokolis et al. 2024 research-cluster rate and Llama 3's production count differ 1.7x;
+# - relaunch: reported restarts of large jobs range ~5-30 min.
+DEFAULT_RANGES = {
+    "matmul_efficiency_scale": (0.9, 1.05),
+    "straggler_cv": ("loguniform", 0.002, 0.01),
+    "failure_rate_scale": ("loguniform", 0.5, 2.0),
+    "relaunch_time_s": (300.0, 1800.0),
+}
+
+METRICS = {  # name: (unit, description)
+    "time_to_train": ("day", "effective time to train (failures included)"),
+    "useful_time": ("day", "failure-free time to train"),
+    "step_time": ("s", "step time"),
+    "mfu": ("", "MFU while computing"),
+    "goodput": ("", "goodput (useful / wall time)"),
+    "effective_mfu": ("", "MFU over the wall time"),
+    "interruptions": ("", "expected interruptions"),
+    "energy": ("MWh", "facility energy"),
+    "carbon": ("t", "operational carbon CO2e, location-based"),
+    "cost": ("USD", "cost of ownership for the run"),
+}
+
+
+def _check_value(name, v):
+    _, unit, low, zero_ok = PARAMETERS[name]
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v):
+        raise ConfigError(f"range for {name!r}: values must be finite numbers, got {v!r}")
+    if v < low or (v == low and not zero_ok):
+        raise ConfigError(f"range for {name!r}: {v!r} is {'below' if v < low else 'at'} the lowest valid value "
+                          f"{low:g}{' ' + unit if unit else ''} ({PARAMETERS[name][0]})")
+    return float(v)
+
+
+def parse_range(name: str, spec):
+    """Validate a range and return (kind, parameters) with kind in fixed/uniform/loguniform/triangular/empirical."""
+    if name not in PARAMETERS:
+        raise unknown("uncertain input", name, PARAMETERS)
+    if isinstance(spec, np.ndarray):
+        if spec.ndim != 1 or spec.size == 0:
+            raise ConfigError(f"range for {name!r}: an array of draws must be 1-D and non-empty")
+        return "empirical", tuple(_check_value(name, float(x)) for x in spec)
+    if not isinstance(spec, (tuple, list)):
+        return "fixed", (_check_value(name, spec),)
+    spec = tuple(spec)
+    kind = "uniform"
+    if spec and isinstance(spec[0], str):
+        kind, spec = spec[0], spec[1:]
+        if kind not in ("uniform", "loguniform", "triangular"):
+            raise unknown("distribution", kind, ("uniform", "loguniform", "triangular"))
+    need = 3 if kind == "triangular" else 2
+    if len(spec) != need:
+        form = "('triangular', low, mode, high)" if kind == "triangular" else f"('{kind}', low, high) or (low, high)"
+        raise ConfigError(f"range for {name!r}: expected {form}, got {spec!r}")
+    vals = tuple(_check_value(name, v) for v in spec)
+    lo, hi = vals[0], vals[-1]
+    if lo > hi:
+        raise ConfigError(f"range for {name!r}: the low end {lo:g} exceeds the high end {hi:g}; write "
+                          f"({hi:g}, {lo:g})")
+    if kind == "triangular" and not (lo <= vals[1] <= hi):
+        raise ConfigError(f"range for {name!r}: the mode {vals[1]:g} must lie within [{lo:g}, {hi:g}]")
+    if kind == "loguniform" and lo <= 0:
+        raise ConfigError(f"range for {name!r}: a log-uniform range needs a low end > 0, got {lo:g}")
+    return kind, vals
+
+
+def draw(kind, vals, n, rng):
+    if kind == "fixed":
+        return np.full(n, vals[0])
+    if kind == "empirical":
+        return rng.choice(np.asarray(vals), size=n, replace=True)
+    if kind == "uniform":
+        return rng.uniform(vals[0], vals[1], n) if vals[1] > vals[0] else np.full(n, vals[0])
+    if kind == "loguniform":
+        return np.exp(rng.uniform(np.log(vals[0]), np.log(vals[1]), n))
+    lo, mode, hi = vals
+    return rng.triangular(lo, mode, hi, n) if hi > lo else np.full(n, lo)
+
+
+# --------------------------------------------------------------------------------------- re-evaluating a result
+def evaluate_performance(perf, *, ceiling_scale=1.0, bandwidth_scale=1.0, straggler_cv=None):
+    """Re-run a DistributedModel result's exact configuration through physics.training.evaluate with the matmul
+    ceiling, link bandwidths and straggler CV perturbed (floats or numpy arrays). scale 1 reproduces `perf`."""
+    from .physics import constants as C
+    from .physics.training import RECOMPUTE, evaluate, precision_bytes
+    from .solvers.distributed import _dims, hardware_args
+
+    for attr in ("model", "fleet", "layout", "tokens", "memory_capacity_bytes"):
+        if not hasattr(perf, attr):
+            raise ConfigError(f"performance must be a DistributedModel result, got {type(perf).__name__}")
+    L = perf.layout
+    hw = hardware_args(perf.fleet, L["precision"])
+    hw["ceiling"] = hw["ceiling"] * ceiling_scale
+    if hw["attn_eff"] is not None:
+        hw["attn_eff"] = hw["attn_eff"] * ceiling_scale
+    hw["su_bw"] = hw["su_bw"] * bandwidth_scale
+    hw["ib_bw"] = hw["ib_bw"] * bandwidth_scale
+    if straggler_cv is None:
+        straggler_cv = float(perf.assumptions.get("straggler CV per rank", C.STRAGGLER_CV))
+    bytes_el, bytes_grad = precision_bytes(L["precision"])
+    return evaluate(_dims(perf.model), tp=float(L["tp_size"]), pp=float(L["pp_size"]), dp=float(L["dp_size"]),
+                    cp=float(L["cp_size"]), ep=float(L["ep_size"]), mb=float(L["microbatch_size"]),
+                    gbs=float(L["global_batch_size"]), seq=float(L["seq_len"]), v=float(L["interleave"]),
+                    recompute=RECOMPUTE[L["recompute"]], zero=L["zero_stage"], flash=bool(L["flash_attention"]),
+                    sp=bool(L["sequence_parallel"]), tokens=perf.tokens, capacity=perf.memory_capacity_bytes,
+                    bytes_el=bytes_el, bytes_grad=bytes_grad, dp_overlap=1.0 if L["dp_overlap"] else 0.0,
+                    straggler_cv=straggler_cv, **hw)
+
+
+# --------------------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """Monte Carlo summary: for each metric the median and a central interval (default 90 %: 5th-95th
+    percentile), the deterministic point estimate, and the samples themselves (numpy arrays)."""
+
+    performance: object
+    samples_n: int
+    seed: object
+    level: float
+    ranges: dict                 # name -> (kind, values) actually used
+    draws: dict                  # name -> np.ndarray of input draws
+    samples: dict                # metric -> np.ndarray
+    point: dict                  # metric -> deterministic estimate (inputs at their nominal values)
+    stats: dict                  # metric -> (low, median, high)
+    assumptions: dict = field(default_factory=dict)
+
+    def interval(self, metric: str):
+        """(low, median, high) of a metric as plain floats in its unit (METRICS)."""
+        if metric not in self.stats:
+            raise unknown("metric", metric, self.stats)
+        return self.stats[metric]
+
+    def quantity(self, metric: str):
+        """(low, median, high) as pint quantities."""
+        from .units import Q
+        unit = METRICS[metric][0] or ""
+        return tuple(Q(v, unit) for v in self.interval(metric))
+
+    @property
+    def latency(self):
+        """Median effective time to train (pint)."""
+        from .units import Q
+        return Q(self.stats["time_to_train"][1], "day")
+
+    def _rows(self):
+        pct = f"{self.level:.0%}"
+        rows = [("metric", f"median  [{pct} interval]  (point estimate)")]
+        for k, (lo, mid, hi) in self.stats.items():
+            unit = METRICS[k][0]
+            rows.append((f"{METRICS[k][1]}{' (' + unit + ')' if unit else ''}",
+                         f"{mid:.4g}  [{lo:.4g}, {hi:.4g}]  ({self.point[k]:.4g})"))
+        rows.append(("samples / seed", f"{self.samples_n} / {self.seed}"))
+        for name, (kind, vals) in self.ranges.items():
+            shown = f"{len(vals)} draws" if kind == "empirical" else ", ".join(f"{v:g}" for v in vals)
+            rows.append((f"input {name}", f"{kind} {shown}"))
+        return rows
+
+    def __str__(self):
+        from .solvers._common import text_table
+        return text_table(f"Uncertainty: {self.performance.model.name} on {self.performance.fleet.name}",
+                          self._rows())
+
+    def _repr_html_(self):
+        from .solvers._common import html_table
+        return html_table(f"Uncertainty: {self.performance.model.name} on {self.performance.fleet.name}",
+                          self._rows())
+
+
+class UncertaintyModel:
+    """Vectorised Monte Carlo over the uncertain inputs of a training run.
+
+    solve(performance=perf, ranges={...}, datacenter=None, samples=2000, seed=0):
+    - `ranges`: name -> range (see module doc); names in PARAMETERS. None: DEFAULT_RANGES (matmul efficiency,
+      straggler CV, failure rates, relaunch time). Inputs not named stay at their nominal values.
+    - `goodput` (default True): include failures, checkpoints and restarts (physics.reliability, Daly-optimal
+      interval unless `checkpoint_interval` is given; `failure_rates`, `storage_bw`, `relaunch_time` as in
+      GoodputModel give the nominal values the scales multiply); False: failure-free time.
+    - `datacenter` (Datacenter or registry name): adds energy, carbon and cost; its PUE, grid intensity and
+      electricity price are the nominal values for the ranges "pue", "grid_gco2_per_kwh", "electricity_usd_per_kwh".
+    """
+
+    def solve(self, performance=None, ranges=None, *, datacenter=None, samples: int = 2000, seed=0,
+              level: float = 0.90, goodput: bool = True, checkpoint_interval=None, failure_rates=None,
+              storage_bw=None, relaunch_time=None) -> UncertaintyResult:
+        from .physics import reliability as R
+        from .units import count, si
+
+        perf = performance
+        if perf is not None and hasattr(perf, "performance") and hasattr(perf, "goodput"):
+            perf = perf.performance  # a GoodputResult: use its underlying run
+        if perf is None:
+            raise ConfigError("UncertaintyModel: give performance=<DistributedModel result>")
+        n = count(samples, "samples", minimum=10)
+        lvl = si(level, "", "level")
+        if not (0 < lvl < 1):
+            raise ConfigError(f"level must be in (0, 1) (e.g. 0.9 for a 90 % interval), got {lvl}")
+        ranges = DEFAULT_RANGES if ranges is None else ranges
+        if not isinstance(ranges, dict):
+            raise ConfigError("ranges must be a dict of input name -> (low, high) or a distribution, e.g. "
+                              "{'pue': (1.08, 1.2)}")
+        parsed = {k: parse_range(k, v) for k, v in ranges.items()}
+        needs_dc = {"pue", "grid_gco2_per_kwh", "electricity_usd_per_kwh", "price_scale"} & set(parsed)
+        if needs_dc and datacenter is None:
+            raise ConfigError(f"ranges {sorted(needs_dc)} need datacenter=... (energy, carbon and cost are only "
+                              f"computed for a site)")
+        if not goodput:
+            bad = {"failure_rate_scale", "relaunch_time_s", "storage_bw_scale"} & set(parsed)
+            if bad:
+                raise ConfigError(f"ranges {sorted(bad)} only matter with goodput=True")
+        rng = np.random.default_rng(seed)
+        draws = {k: draw(kind, vals, n, rng) for k, (kind, vals) in parsed.items()}
+
+        def arr(name, nominal):
+            return draws[name] if name in draws else np.full(n, float(nominal))
+
+        def run(get):
+            out = evaluate_performance(perf, ceiling_scale=get("matmul_efficiency_scale", 1.0),
+                                       bandwidth_scale=get("bandwidth_scale", 1.0),
+                                       straggler_cv=get("straggler_cv", perf.assumptions.get(
+                                           "straggler CV per rank", 0.004)))
+            res = {"step_time": out["step"], "mfu": out["mfu"], "useful_time": out["time_to_train"]}
+            work = out["time_to_train"]
+            if goodput:
+                mtbi = 1.0 / (rel["rate_per_s"] * get("failure_rate_scale", 1.0))
+                delta = R.transfer_s(rel["checkpoint_bytes"], rel["storage_bw"] * get("storage_bw_scale", 1.0))
+                restart = R.restart_s(delta, get("relaunch_time_s", rel["relaunch_s"]))
+                tau = R.daly_interval_s(delta, mtbi) if rel["interval_s"] is None else rel["interval_s"] + 0.0 * delta
+                wall = R.expected_wall_s(work, tau, delta, restart, mtbi)
+                lost = R.lost_time_s(work, wall, tau, delta, restart)
+                res.update(goodput=work / wall, interruptions=wall / mtbi)
+            else:
+                wall = work
+                lost = {"checkpoint": 0.0 * work, "restart": 0.0 * work, "rework": 0.0 * work}
+                res.update(goodput=work / wall, interruptions=0.0 * work)
+            res["time_to_train"] = wall
+            res["effective_mfu"] = res["mfu"] * res["goodput"]
+            if datacenter is not None:
+                res.update(_energy_carbon_cost(perf, dc, res["mfu"], work + lost["rework"],
+                                               lost["checkpoint"] + lost["restart"], wall, get))
+            return res
+
+        rel = None
+        if goodput:
+            from .solvers.goodput import reliability_inputs
+            rel = reliability_inputs(perf, failure_rates=failure_rates, storage_bw=storage_bw,
+                                     checkpoint_interval=checkpoint_interval, relaunch_time=relaunch_time)
+        dc = None
+        if datacenter is not None:
+            from .solvers.sustainability import resolve_datacenter
+            dc = resolve_datacenter(datacenter)
+        nominal = {"pue": dc.pue, "grid_gco2_per_kwh": dc.grid.gco2_per_kwh,
+                   "electricity_usd_per_kwh": dc.electricity_usd_per_kwh} if dc is not None else {}
+        sampled = run(lambda k, d: arr(k, nominal.get(k, d)))
+        point = run(lambda k, d: float(nominal.get(k, d)))
+        if goodput and np.any(sampled["goodput"] < 1e-6):
+            raise ConfigError("UncertaintyModel: some samples make the run practically never finish (failures "
+                              "faster than checkpoints + restarts); narrow failure_rate_scale / relaunch_time_s")
+        pts = [(1 - lvl) / 2 * 100, 50.0, (1 + lvl) / 2 * 100]
+        stats, samples_out, points = {}, {}, {}
+        for k in METRICS:
+            if k not in sampled:
+                continue
+            x = np.asarray(sampled[k], dtype=float) * _TO_UNIT.get(k, 1.0)
+            if not np.all(np.isfinite(x)):
+                raise ConfigError(f"UncertaintyModel: {k} is not finite for some samples; please report these "
+                                  f"ranges")
+            samples_out[k] = x
+            points[k] = float(point[k]) * _TO_UNIT.get(k, 1.0)
+            lo, mid, hi = np.percentile(x, pts)
+            stats[k] = (float(lo), float(mid), float(hi))
+        assumptions = {name: PARAMETERS[name][0] for name in parsed}
+        assumptions["method"] = (f"Monte Carlo, {n} samples, numpy default_rng(seed={seed}); interval = "
+                                 f"{pts[0]:g}th-{pts[2]:g}th percentile")
+        if dc is not None:
+            assumptions["energy"] = ("accelerators at the MFU power curve while computing or recomputing, at idle "
+                                     "during checkpoint writes and restarts; hosts and switches throughout; x PUE")
+            assumptions["cost"] = ("CapEx (accelerator price x infrastructure multiplier) amortised over the "
+                                   "depreciation life + maintenance + electricity (physics.cost)")
+        return UncertaintyResult(performance=perf, samples_n=n, seed=seed, level=lvl, ranges=parsed, draws=draws,
+                                 samples=samples_out, point=points, stats=stats, assumptions=assumptions)
+
+
+_TO_UNIT = {"time_to_train": 1 / 86400.0, "useful_time": 1 / 86400.0, "energy": 1 / 3.6e9, "carbon": 1e-3}
+
+
+def _energy_carbon_cost(perf, dc, mfu, busy_s, idle_s, wall_s, get):
+    """Facility energy (J), location-based carbon (kg) and cost (USD) per sample."""
+    from .physics import carbon as PC
+    from .physics import cost as PK
+    from .physics import power as PP
+    from .solvers.sustainability import fleet_power
+
+    fleet = perf.fleet
+    acc = fleet.node.accelerator
+    n = float(fleet.total_accelerators)
+    # HOIST: mirrors solvers.sustainability.fleet_power for the accelerator part, on arrays.
+    parts, _, _ = fleet_power(fleet, float(np.median(mfu)))
+    other_w = parts["hosts"] + parts["network"]
+    if acc.measured_system_w:
+        busy_w = idle_w = acc.measured_system_w + 0.0 * mfu
+    else:
+        idle = acc.idle_w if acc.idle_w is not None else PP.default_idle_w(acc.tdp_w)
+        busy_w = PP.accelerator_power_w(mfu, acc.tdp_w, idle)
+        idle_w = idle
+    it_j = n * (busy_w * busy_s + idle_w * idle_s) + other_w * wall_s
+    fac_j = PP.facility_energy_j(it_j, get("pue", dc.pue))
+    out = {"energy": fac_j, "carbon": PC.location_based_kg(fac_j, get("grid_gco2_per_kwh", dc.grid.gco2_per_kwh))}
+    if acc.price_usd:
+        capex = PK.capex_usd(n, acc.price_usd * get("price_scale", 1.0))
+        out["cost"] = (PK.amortized_usd(capex, wall_s) + PK.maintenance_usd(capex, wall_s)
+                       + PK.energy_cost_usd(fac_j, get("electricity_usd_per_kwh", dc.electricity_usd_per_kwh)))
+    return out
+
+
+def monte_carlo(performance, ranges=None, **kwargs) -> UncertaintyResult:
+    """Shorthand for UncertaintyModel().solve(performance=..., ranges=..., **kwargs)."""
+    return UncertaintyModel().solve(performance=performance, ranges=ranges, **kwargs)
