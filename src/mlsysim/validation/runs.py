@@ -96,12 +96,12 @@ def runs() -> list[Run]:
     out.append(Run("bloom-176b", dict(name="BLOOM 176B", n_layers=70, hidden=14336, n_heads=112, ffn_hidden=57344,
                                       vocab=250880, linear_bias=True, tied_embeddings=True, embedding_norm=True,
                                       seq_len=2048),
-                   "DGX_A100", "InfiniBand_HDR", 384,
+                   "JeanZay_A100", "OmniPath_100G", 384,
                    dict(tp_size=4, pp_size=12, global_batch_size=2048, precision="bf16", recompute="full",
                         flash_attention=False, sequence_parallel=False, dp_overlap=False, zero_stage=1,
                         microbatch_size=2),
                    "hfu_tflops", 156, BLOOM,
-                   notes="Jean Zay nodes are 8x A100-80GB with 4x 100 Gb/s Omni-Path; modelled on DGX A100/HDR. "
+                   notes="Jean Zay nodes: 8x A100-80GB, 4x 100 Gb/s Omni-Path. "
                          "TP4/PP12/DP8 from BigScience configs (approx); 156 TF is the best-config throughput"))
     return out
 
