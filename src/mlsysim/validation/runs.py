@@ -14,6 +14,8 @@ SC21 = ("Narayanan et al. 2021, 'Efficient Large-Scale Language Model Training o
 KORTH = ("Korthikanti et al. 2022, 'Reducing Activation Recomputation in Large Transformer Models' "
          "arXiv:2205.05198; MFU as listed in the NVIDIA/Megatron-LM README")
 LLAMA3 = "Llama Team 2024, 'The Llama 3 Herd of Models' arXiv:2407.21783, Table 4"
+PALM = ("Chowdhery et al. 2022, 'PaLM: Scaling Language Modeling with Pathways' arXiv:2204.02311, Sec 4, "
+        "Table 3 (MFU 46.2%) and App. B")
 BLOOM = "BigScience 2022, BLOOM paper arXiv:2211.05100 Sec 3.4 (156 TFLOP/s best configuration)"
 
 
@@ -93,6 +95,19 @@ def runs() -> list[Run]:
                    "mfu_tflops_causal", 380, LLAMA3,
                    notes="printed DP=4 is inconsistent with 16,384 GPUs (8x16x16x4 = 8,192); modelled with DP=8",
                    flags=("inconsistent-source",)))
+    out.append(Run("palm-540b", dict(name="PaLM 540B", n_layers=118, hidden=18432, n_heads=48, n_kv_heads=1,
+                                     head_dim=256, ffn_hidden=73728, vocab=256000, gated_mlp=True,
+                                     tied_embeddings=True, seq_len=2048),
+                   "TPUv4_4", "ICI_TPUv4", 6144,
+                   dict(tp_size=12, pp_size=1, global_batch_size=2048, precision="bf16", recompute="full",
+                        flash_attention=False, sequence_parallel=True, dp_overlap=True, zero_stage=3,
+                        microbatch_size=1),
+                   "mfu", 0.462, PALM,
+                   notes="2 pods x 3,072 TPU v4; 12-way model parallel x 512-way fully sharded data parallel "
+                         "(approx from Sec 4); batch 2048 x 2048 (final stage of the batch ramp); "
+                         "rematerialisation modelled as full (HFU/MFU = 57.8/46.2 = 1.25); GSPMD's 2D sharding "
+                         "splits activations over the model axis (modelled as sequence parallelism; assumption); "
+                         "no FlashAttention (2022, XLA); TPU v4 has no published MAMF: default matmul ceiling"))
     out.append(Run("bloom-176b", dict(name="BLOOM 176B", n_layers=70, hidden=14336, n_heads=112, ffn_hidden=57344,
                                       vocab=250880, linear_bias=True, tied_embeddings=True, embedding_norm=True,
                                       seq_len=2048),
