@@ -24,7 +24,13 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
+_SUBMODULES = {"explore", "solvers", "physics", "units", "errors", "validation"}
+
+
 def __getattr__(name):
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f"mlsysim.{name}")
     if name in _LAZY:
         import importlib
         return getattr(importlib.import_module(_LAZY[name]), name)

@@ -334,18 +334,17 @@ def _energy_carbon_cost(perf, dc, mfu, busy_s, idle_s, wall_s, get):
     from .physics import carbon as PC
     from .physics import cost as PK
     from .physics import power as PP
-    from .solvers.sustainability import fleet_power
+    from .solvers.sustainability import accelerator_idle_w, fleet_power
 
     fleet = perf.fleet
     acc = fleet.node.accelerator
     n = float(fleet.total_accelerators)
-    # HOIST: mirrors solvers.sustainability.fleet_power for the accelerator part, on arrays.
     parts, _, _ = fleet_power(fleet, float(np.median(mfu)))
     other_w = parts["hosts"] + parts["network"]
     if acc.measured_system_w:
         busy_w = idle_w = acc.measured_system_w + 0.0 * mfu
     else:
-        idle = acc.idle_w if acc.idle_w is not None else PP.default_idle_w(acc.tdp_w)
+        idle = accelerator_idle_w(acc)
         busy_w = PP.accelerator_power_w(mfu, acc.tdp_w, idle)
         idle_w = idle
     it_j = n * (busy_w * busy_s + idle_w * idle_s) + other_w * wall_s

@@ -11,12 +11,22 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
+import numpy as np
+
 from . import collectives as col
 from . import constants as C
 from ._np import vceil, vlog, vmax, vmin, vsqrt, vwhere
 from .transformer import attention_params, matmul_params_per_token, param_counts
 
 RECOMPUTE = {"none": 0, "selective": 1, "full": 2}
+
+
+def default_global_batch(target_tokens, seq, dp, mb):
+    """Sequences per step when none is given: the target batch in tokens over seq_len, rounded (half to even) to a
+    multiple of dp x microbatch, at least one sequence per data-parallel micro-batch."""
+    q = target_tokens / seq / (dp * mb)
+    r = np.round(q) if isinstance(q, np.ndarray) else float(round(q))
+    return vmax(1.0, r) * dp * mb
 
 
 def precision_bytes(precision: str) -> tuple[float, float]:

@@ -7,7 +7,7 @@ from functools import lru_cache
 from ..errors import ConfigError
 from ..physics import constants as C
 from ..physics.layout import layout_problems
-from ..physics.training import RECOMPUTE, evaluate, model_dims, precision_bytes
+from ..physics.training import RECOMPUTE, default_global_batch, evaluate, model_dims, precision_bytes
 from ..units import count, si
 from ._common import choice, divisors, finite, html_table, resolve_fleet, resolve_model, text_table
 
@@ -18,6 +18,31 @@ BREAKDOWN_KEYS = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_c
 @lru_cache(maxsize=256)
 def _dims(model):
     return model_dims(model)
+
+
+# The conventions by which solve() fills in what the user left out; the explorer calls the same functions.
+def batch_target_tokens(model) -> float:
+    """Tokens per optimizer step to aim for: the workload's published batch, else 4M tokens (a typical LLM batch:
+    GPT-3 3.2M, Llama 2 4M; Brown et al. 2020, Touvron et al. 2023)."""
+    return model.global_batch_tokens or 4e6
+
+
+def default_sequence_parallel(tp, sequence_parallel):
+    """Sequence parallelism goes with tensor parallelism unless the user says otherwise (Korthikanti 2022)."""
+    return (tp > 1) if sequence_parallel is None else bool(sequence_parallel)
+
+
+def resolve_straggler_cv(straggler_cv) -> float:
+    return C.STRAGGLER_CV if straggler_cv is None else si(straggler_cv, "", "straggler_cv", allow_zero=True)
+
+
+def resolve_tokens(model, tokens) -> float:
+    """The token budget: `tokens` if given, else the workload's; a workload without one is an error."""
+    if tokens is None:
+        if model.tokens <= 0:
+            raise ConfigError(f"{model.name} has no training token budget; pass tokens=...")
+        return float(model.tokens)
+    return si(tokens, "", "tokens")
 
 
 def hardware_args(fleet, precision: str) -> dict:
@@ -166,8 +191,7 @@ class DistributedModel:
                 raise ConfigError(f"tp*pp*cp*dp = {tp}*{pp}*{cp}*{dp} = {tp * pp * cp * dp} but {fleet.name} has "
                                   f"{n} accelerators; use dp_size={n // (tp * pp * cp)} or omit it")
         if global_batch_size is None:
-            target = model.global_batch_tokens or 4e6
-            gbs = max(1, round(target / seq / (dp * mb))) * dp * mb
+            gbs = int(default_global_batch(batch_target_tokens(model), seq, dp, mb))
         else:
             gbs = count(global_batch_size, "global_batch_size")
         d = _dims(model)
@@ -175,14 +199,9 @@ class DistributedModel:
         acc = fleet.node.accelerator
         hw = hardware_args(fleet, precision)
         bytes_el, bytes_grad = precision_bytes(precision)
-        if tokens is None:
-            tok = model.tokens
-            if tok <= 0:
-                raise ConfigError(f"{model.name} has no training token budget; pass tokens=...")
-        else:
-            tok = si(tokens, "", "tokens")
-        sp = (tp > 1) if sequence_parallel is None else bool(sequence_parallel)
-        cv = C.STRAGGLER_CV if straggler_cv is None else si(straggler_cv, "", "straggler_cv", allow_zero=True)
+        tok = resolve_tokens(model, tokens)
+        sp = default_sequence_parallel(tp, sequence_parallel)
+        cv = resolve_straggler_cv(straggler_cv)
         out = evaluate(d, tp=float(tp), pp=float(pp), dp=float(dp), cp=float(cp), ep=float(ep), mb=float(mb),
                        gbs=float(gbs), seq=float(seq), v=float(v), recompute=RECOMPUTE[recompute], zero=zero,
                        flash=bool(flash_attention), sp=sp, tokens=tok, capacity=acc.memory_bytes,
@@ -204,6 +223,10 @@ class DistributedModel:
             "scale-up bandwidth achieved (GB/s/dir)": hw["su_bw"] / 1e9,
             "scale-out bandwidth achieved (GB/s/dir per device)": hw["ib_bw"] / 1e9,
             "gradient reduction bytes/element": bytes_grad,
+            "global batch (tokens)": gbs * seq,
+            "global batch source": ("given" if global_batch_size is not None else
+                                    f"workload's {batch_target_tokens(model):.3g} tokens rounded to a multiple of "
+                                    f"dp x microbatch"),
             "straggler CV per rank": cv,
             "MFU convention": "PaLM: 6N + 12*L*h*s FLOPs/token, no recompute",
             "tokens": tok,

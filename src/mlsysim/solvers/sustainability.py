@@ -286,11 +286,16 @@ class SustainabilityModel:
             assumptions=assumptions)
 
 
+def accelerator_idle_w(acc) -> float:
+    """The accelerator's idle draw: its record's idle_w, else the documented share of TDP."""
+    return acc.idle_w if acc.idle_w is not None else PP.default_idle_w(acc.tdp_w)
+
+
 def fleet_power(fleet, mfu: float):
     """Average IT power of a fleet at `mfu`, by part (W), the per-accelerator figure, and what was assumed."""
     node, acc, fabric = fleet.node, fleet.node.accelerator, fleet.fabric
     n_per = node.accelerators_per_node
-    idle = acc.idle_w if acc.idle_w is not None else PP.default_idle_w(acc.tdp_w)
+    idle = accelerator_idle_w(acc)
     if node.host_power_w is not None:
         host, host_src = node.host_power_w, f"{node.host_power_w:g} W per node (Node.host_power_w: {node.name})"
     elif node.max_power_w is not None:

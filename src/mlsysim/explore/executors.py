@@ -1,0 +1,212 @@
+"""Where a sweep's chunks are evaluated: in this process (default) or sharded over a Dask cluster.
+
+A reducer turns the columns of one chunk into a part (`local`) and merges parts (`combine`, associative, order
+preserving). Both executors cut the plan into the same chunks, apply `local` to each and `combine` in chunk order,
+so they return identical results. Dask is imported only when `executor="dask"` (extra: `mlsysim[dask]`).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+from ..errors import ConfigError, unknown
+
+EXECUTORS = ("local", "dask")
+# Configurations per Dask task: enough work (~0.2 s) to amortise the scheduler's per-task overhead.
+ROWS_PER_DASK_TASK = 1 << 20
+# Working memory of evaluating one chunk: the physics keeps ~200 temporaries of one float64 per configuration.
+WORK_BYTES_PER_ROW = 200 * 8
+
+
+class Progress:
+    """A one-line progress bar on stderr: configurations done, rate and ETA. Silent unless enabled."""
+
+    def __init__(self, total: int, enabled: bool, label: str = "sweep"):
+        self.total, self.enabled, self.label = max(total, 1), enabled, label
+        self.done = 0
+        self.t0 = self.last = time.perf_counter()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self.last < 0.2 and self.done < self.total:
+            return
+        self.last = now
+        frac = self.done / self.total
+        rate = self.done / max(now - self.t0, 1e-9)
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        bar = "#" * int(30 * frac)
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] {frac:6.1%} {self.done:,}/{self.total:,} configs "
+                         f"{rate / 1e6:.2f} M/s ETA {eta:5.1f} s")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def progress_enabled(progress, total: int) -> bool:
+    """progress=None: on for sweeps of more than 10 M configurations when stderr is a terminal."""
+    if progress is None:
+        return total > 10_000_000 and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+    return bool(progress)
+
+
+def available_memory_bytes() -> float:
+    """Memory this process may still use: MemAvailable from /proc/meminfo, else physical pages, else 4 GB."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 4e9
+
+
+def _part_bytes(part) -> int:
+    if isinstance(part, dict):
+        return sum(_part_bytes(a) if isinstance(a, dict) else getattr(a, "nbytes", 0) for a in part.values())
+    return getattr(part, "nbytes", 0)
+
+
+def run(plan, reducer, *, executor="local", scheduler=None, progress=None, memory_budget=None):
+    """Evaluate every chunk of `plan`, reduce, and return the combined part.
+
+    `memory_budget` (bytes) bounds what the kept parts may occupy; exceeding it raises ConfigError (never a
+    MemoryError) with advice, before more memory is taken.
+    """
+    if executor not in EXECUTORS:
+        raise unknown("executor", executor, EXECUTORS)
+    tasks = plan.tasks()
+    bar = Progress(plan.total, progress_enabled(progress, plan.total))
+    budget = available_memory_bytes() * 0.5 if memory_budget is None else float(memory_budget)
+    try:
+        if executor == "local":
+            parts, held = [], 0
+            fold = getattr(reducer, "fold_every", None)
+            for t in tasks:
+                part = reducer.local(plan.evaluate(*t))
+                held += _part_bytes(part)
+                if held > budget:
+                    raise _too_big(held, budget, bar.done, plan.total)
+                parts.append(part)
+                if fold and len(parts) >= fold:  # small reductions (top-k, fronts): merge as we go
+                    parts = [reducer.combine(parts)]
+                    held = _part_bytes(parts[0])
+                bar.update(plan.rows_of(t))
+            return reducer.combine(parts)
+        return _run_dask(plan, reducer, tasks, scheduler, bar, budget)
+    finally:
+        bar.close()
+
+
+def run_into(plan, *, progress=None) -> dict:
+    """In-process sweep keeping every row: chunks are written straight into preallocated columns (one pass over
+    the result's memory instead of parts + concatenation; first-touching fresh memory is the slow part)."""
+    tasks = plan.tasks()
+    bar = Progress(plan.total, progress_enabled(progress, plan.total))
+    cols, pos = None, 0
+    try:
+        for t in tasks:
+            part = plan.evaluate(*t)
+            if cols is None:
+                cols = {k: np.empty(plan.total, a.dtype) for k, a in part.items()}
+            n = plan.rows_of(t)
+            for k, a in part.items():
+                cols[k][pos:pos + n] = a
+            pos += n
+            bar.update(n)
+    finally:
+        bar.close()
+    return cols
+
+
+def _too_big(held, budget, done, total):
+    return ConfigError(
+        f"the sweep's kept rows exceed the memory budget ({held / 1e9:.2f} GB > {budget / 1e9:.2f} GB after "
+        f"{done:,} of {total:,} configurations); narrow the axes, pass keep='feasible', raise max_memory_gb, or "
+        f"use explore.optimize()/explore.pareto(model, ...) which stream and keep only the best rows")
+
+
+def _batches(plan, tasks):
+    """Group consecutive chunks into Dask tasks of about ROWS_PER_DASK_TASK configurations."""
+    out, cur, rows = [], [], 0
+    for t in tasks:
+        cur.append(t)
+        rows += plan.rows_of(t)
+        if rows >= ROWS_PER_DASK_TASK:
+            out.append(cur)
+            cur, rows = [], 0
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _dask_task(plan, reducer, batch):
+    """Runs on a Dask worker: evaluate a batch of chunks and combine them (same order as in-process)."""
+    return reducer.combine([reducer.local(plan.evaluate(*t)) for t in batch]), sum(plan.rows_of(t) for t in batch)
+
+
+def _run_dask(plan, reducer, tasks, scheduler, bar, budget):
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        raise ConfigError("executor='dask' needs dask.distributed: pip install 'mlsysim[dask]'") from exc
+    own_cluster = own_client = None
+    if scheduler is None:
+        own_cluster = LocalCluster(n_workers=min(4, os.cpu_count() or 1), threads_per_worker=1, processes=True,
+                                   dashboard_address=":0")
+        client = own_client = Client(own_cluster)
+    elif isinstance(scheduler, Client):
+        client = scheduler
+    elif isinstance(scheduler, str):
+        client = own_client = Client(scheduler)
+    else:
+        raise ConfigError(f"scheduler must be None (a LocalCluster), a scheduler address 'tcp://host:port' or a "
+                          f"dask.distributed.Client, got {scheduler!r}")
+    try:
+        batches = _batches(plan, tasks)
+        [plan_f] = client.scatter([plan], broadcast=True)
+        futures = [client.submit(_dask_task, plan_f, reducer, b, pure=False) for b in batches]
+        index = {f.key: i for i, f in enumerate(futures)}
+        parts, held = [None] * len(futures), 0
+        for fut in as_completed(futures):
+            part, rows = fut.result()
+            held += _part_bytes(part)
+            if held > budget:
+                client.cancel(futures)
+                raise _too_big(held, budget, bar.done, plan.total)
+            parts[index[fut.key]] = part
+            bar.update(rows)
+        return reducer.combine(parts)
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+
+
+# ------------------------------------------------------------------------------------------------ reducers
+class KeepAll:
+    """Reducer of a plain sweep: keep the chunk's rows (already filtered by the plan's `keep`), concatenate."""
+
+    def local(self, cols):
+        return cols
+
+    def combine(self, parts):
+        parts = [p for p in parts if p]
+        if not parts:
+            return {}
+        if len(parts) == 1:
+            return parts[0]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

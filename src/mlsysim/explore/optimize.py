@@ -1,0 +1,385 @@
+"""Optimisers over a sweep: the best configuration under constraints (with runners-up), the smallest fleet that
+meets a deadline, the best region for a run given a carbon price. All stream the sweep: memory stays bounded."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError, InfeasibleError
+from ._objectives import objective_column, parse_constraints
+from ._plan import BIT, REASONS
+from .executors import run
+from .result import SweepResult
+from .sweep import make_plan, result_of
+
+
+class _CarbonPriced:
+    """Derived columns: carbon_cost_usd = price x carbon (location- or market-based); cost_with_carbon_usd."""
+
+    def __init__(self, usd_per_t, basis="location"):
+        self.usd_per_t, self.col = usd_per_t, {"location": "carbon_t", "market": "carbon_market_t"}[basis]
+
+    def __call__(self, cols):
+        cc = self.usd_per_t * cols[self.col]
+        return {"carbon_cost_usd": cc, "cost_with_carbon_usd": cols["cost_usd"] + cc}
+
+
+class TopK:
+    """Reducer: rows that run and satisfy the constraints, best `k` by lexicographic keys (ties: config_id),
+    plus the counts that explain an empty answer."""
+
+    fold_every = 256  # merge parts in-process every 256 chunks: memory stays bounded
+
+    def __init__(self, keys, k, constraints, derive=None):
+        self.keys, self.k, self.constraints, self.derive = list(keys), k, list(constraints), derive
+
+    def _rank(self, cols, idx):
+        """`idx` ordered best first and cut to k (argpartition on the primary key, then an exact lexsort)."""
+        if idx.size == 0:
+            return idx
+        prim_col, prim_sense = self.keys[0]
+        prim = cols[prim_col][idx] * (-1.0 if prim_sense == "max" else 1.0)
+        if idx.size > self.k:
+            thr = np.partition(prim, self.k - 1)[self.k - 1]
+            sel = prim <= thr
+            idx, prim = idx[sel], prim[sel]
+        arrays = [cols["config_id"][idx]]
+        for col, sense in reversed(self.keys[1:]):
+            arrays.append(cols[col][idx] * (-1.0 if sense == "max" else 1.0))
+        arrays.append(prim)
+        return idx[np.lexsort(arrays)][: self.k]
+
+    def local(self, cols):
+        if self.derive is not None and len(cols.get("config_id", ())):
+            cols = {**cols, **self.derive(cols)}
+        n = len(cols["config_id"])
+        feas = cols["feasible"]
+        bits = cols["reason_bits"]
+        stats = {"n": n, "feasible": int(np.count_nonzero(feas)),
+                 "reasons": {r: int(np.count_nonzero(bits & BIT[r])) for r in REASONS},
+                 "violations": {}, "closest": {}}
+        ok = feas.copy()
+        for name, col, kind, bound in self.constraints:
+            v = cols[col]
+            with np.errstate(invalid="ignore"):
+                good = v <= bound if kind == "max" else v >= bound
+            stats["violations"][name] = int(np.count_nonzero(feas & ~good))
+            fv = v[feas]
+            fv = fv[~np.isnan(fv)]
+            if fv.size:
+                stats["closest"][name] = float(fv.min() if kind == "max" else fv.max())
+            ok &= good
+        for col, _ in self.keys:
+            ok &= ~np.isnan(cols[col])
+        stats["ok"] = int(np.count_nonzero(ok))
+        top = self._rank(cols, np.flatnonzero(ok))
+        return {"cols": {k: a[top] for k, a in cols.items()}, "stats": stats}
+
+    def combine(self, parts):
+        parts = [p for p in parts if p]
+        stats = {"n": 0, "feasible": 0, "ok": 0, "reasons": {r: 0 for r in REASONS}, "violations": {},
+                 "closest": {}}
+        kinds = {name: kind for name, _, kind, _ in self.constraints}
+        for p in parts:
+            s = p["stats"]
+            for key in ("n", "feasible", "ok"):
+                stats[key] += s[key]
+            for r, c in s["reasons"].items():
+                stats["reasons"][r] += c
+            for name, c in s["violations"].items():
+                stats["violations"][name] = stats["violations"].get(name, 0) + c
+            for name, v in s["closest"].items():
+                old = stats["closest"].get(name)
+                better = min if kinds[name] == "max" else max
+                stats["closest"][name] = v if old is None else better(old, v)
+        tables = [p["cols"] for p in parts if p["cols"]]
+        if not tables:
+            return {"cols": {}, "stats": stats}
+        cols = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]} if len(tables) > 1 else tables[0]
+        top = self._rank(cols, np.arange(len(cols["config_id"])))
+        return {"cols": {k: a[top] for k, a in cols.items()}, "stats": stats}
+
+
+class OptimizeResult:
+    """The best configuration (`best`, a dict row), the ranked table (`table`, best first; `runners_up` =
+    the rest), and what was rejected and why (`rejected`, `violations`)."""
+
+    def __init__(self, table: SweepResult, *, objective, keys, constraints, stats):
+        self.table = table
+        self.objective = objective
+        self.keys = keys
+        self.constraints = constraints
+        self.evaluated = stats["n"]
+        self.n_feasible = stats["feasible"]
+        self.n_satisfying = stats["ok"]
+        self.rejected = {r: c for r, c in stats["reasons"].items() if c}
+        self.violations = dict(stats["violations"])
+        self.closest = dict(stats["closest"])
+
+    @property
+    def best(self) -> dict:
+        return self.table.row(0)
+
+    @property
+    def runners_up(self) -> SweepResult:
+        return self.table[1:]
+
+    @property
+    def fleet(self):
+        """The Fleet of the best configuration."""
+        return self.table.fleets[int(self.table._cols["fleet_id"][0])]
+
+    @property
+    def value(self) -> float:
+        return self.best[self.keys[0][0]]
+
+    def solve(self):
+        """The best configuration through the scalar solver (a full DistributedResult)."""
+        return self.table.solve(0)
+
+    def __repr__(self) -> str:
+        b = self.best
+        col = self.keys[0][0]
+        lines = [f"OptimizeResult: best {col} = {b[col]:.4g} ({self.objective}); {self.evaluated:,} configurations "
+                 f"evaluated, {self.n_feasible:,} run, {self.n_satisfying:,} satisfy the constraints",
+                 f"  best: {b['fleet']}, tp={b['tp']} pp={b['pp']} dp={b['dp']} cp={b['cp']} ep={b['ep']} "
+                 f"mb={b['microbatch']} v={b['interleave']} recompute={b['recompute']} zero={b['zero']} "
+                 f"precision={b['precision']}" + (f" at {b['datacenter']}" if "datacenter" in b else "")]
+        return "\n".join(lines) + "\n" + repr(self.table).split("\n", 1)[-1]
+
+
+def _keys(objective, available):
+    objs = [objective] if isinstance(objective, str) else list(objective)
+    if not objs:
+        raise ConfigError("objective: give a name such as 'time_to_train', 'step_time', 'cost', 'carbon', 'energy'")
+    return [objective_column(o, available) for o in objs]
+
+
+def _batch_constraints(model, constraints, sweep_kwargs, batch_tolerance):
+    """Hold the batch near the workload's published one when the sweep derives it: the solver's default rounds
+    the batch to a multiple of dp x microbatch, so a large dp would otherwise "win" by training with a batch many
+    times the published one (a different optimisation problem, with different convergence)."""
+    if constraints is None:
+        constraints = {}
+    if not isinstance(constraints, dict):
+        return constraints  # parse_constraints explains what is expected
+    if batch_tolerance is None or sweep_kwargs.get("global_batch_size") is not None or \
+            {"min_batch_tokens", "max_batch_tokens"} & set(constraints):
+        return constraints
+    from ..solvers._common import resolve_model
+    from ..units import si
+    from ..solvers.distributed import batch_target_tokens
+    tol = si(batch_tolerance, "", "batch_tolerance", allow_zero=True)
+    target = batch_target_tokens(resolve_model(model))
+    return {**constraints, "min_batch_tokens": target * max(1.0 - tol, 0.0),
+            "max_batch_tokens": target * (1.0 + tol)}
+
+
+def _search(model, objective, constraints, runners_up, sweep_kwargs, derive=None, extra_columns=(),
+            batch_tolerance=None):
+    """Stream a sweep through TopK; (reduced part, keys, constraints, plan)."""
+    from ..units import count
+    k = count(runners_up, "runners_up", minimum=0) + 1
+    constraints = _batch_constraints(model, constraints, sweep_kwargs, batch_tolerance)
+    executor = sweep_kwargs.pop("executor", "local")
+    scheduler = sweep_kwargs.pop("scheduler", None)
+    progress = sweep_kwargs.pop("progress", None)
+    if "keep" in sweep_kwargs:
+        raise ConfigError("optimize() keeps only the best rows; 'keep' is a sweep() option")
+    plan = make_plan(model, keep="all", **sweep_kwargs)
+    available = set(plan.empty_columns()) | set(extra_columns)
+    keys = _keys(objective, available)
+    cons = parse_constraints(constraints, available)
+    for col, _ in keys:
+        if col in ("cost_usd", "capex_amortized_usd", "maintenance_usd", "cost_with_carbon_usd") and \
+                any(np.isnan(c["capex"]) for c in plan.sustain.fleet_consts):
+            bad = [f.name for f, c in zip(plan.fleets, plan.sustain.fleet_consts) if np.isnan(c["capex"])]
+            raise ConfigError(f"cost needs an accelerator price; none in the registry for: {', '.join(bad)}")
+    red = TopK(keys, k, cons, derive)
+    out = run(plan, red, executor=executor, scheduler=scheduler, progress=progress)
+    return out, keys, cons, plan
+
+
+def optimize(model, objective="time_to_train", constraints=None, *, runners_up=5, batch_tolerance=0.25,
+             **sweep_kwargs) -> OptimizeResult:
+    """The best configuration of a sweep for `objective`, subject to `constraints`, with its runners-up.
+
+    objective: "time_to_train", "step_time", "cost", "carbon" (location-based), "carbon_market", "energy",
+        "mfu", "throughput", any column name ('-col' to maximise), or a list of them (lexicographic).
+    constraints: {"deadline_days": 90, "budget_usd": 5e7, "carbon_t": 1000, "energy_mwh": ..., "memory_headroom":
+        0.1 (leave 10 % of device memory free), "min_mfu": ..., "max_<column>": ..., "min_<column>": ...}.
+    sweep_kwargs: the axes of `sweep()` (fleets=..., tp=..., datacenters=...; cost/carbon/energy need datacenters).
+    batch_tolerance: when global_batch_size is not swept, keep only configurations whose derived batch is within
+        this fraction of the workload's published batch in tokens (default 0.25; None: no limit). The solver's
+        default batch is rounded to a multiple of dp x microbatch, so without it a large dp "wins" by training
+        with a batch many times the published one.
+
+    Raises InfeasibleError, with the count per reason and the closest value reached per constraint, when nothing
+    satisfies the constraints; ConfigError for bad names or contradictory constraints.
+
+        >>> from mlsysim import Models, Systems
+        >>> from mlsysim.explore import optimize
+        >>> opt = optimize(Models.Language.Llama3_70B, "time_to_train", {"memory_headroom": 0.1},
+        ...                fleets=Systems.Clusters.Research_256, tp=[2, 4, 8], pp=[1, 2, 4, 8])
+        >>> opt.best["memory_headroom"] >= 0.1
+        True
+    """
+    out, keys, cons, plan = _search(model, objective, constraints, runners_up, dict(sweep_kwargs),
+                                    batch_tolerance=batch_tolerance)
+    return _finish(out, keys, cons, plan, objective)
+
+
+def _finish(out, keys, cons, plan, objective):
+    stats = out["stats"]
+    if not out["cols"] or not len(out["cols"]["config_id"]):
+        raise InfeasibleError(_explain(stats, cons, keys))
+    table = result_of(plan, out["cols"])
+    return OptimizeResult(table, objective=objective, keys=keys, constraints=cons, stats=stats)
+
+
+def _explain(stats, cons, keys) -> str:
+    msg = [f"no configuration satisfies the constraints: {stats['n']:,} evaluated, {stats['feasible']:,} run"]
+    bad = {r: c for r, c in stats["reasons"].items() if c}
+    if bad:
+        msg.append("  cannot run: " + "; ".join(f"{r} ({c:,})" for r, c in sorted(bad.items(), key=lambda t: -t[1])))
+    for name, col, kind, bound in cons:
+        v = stats["violations"].get(name, 0)
+        if v:
+            near = stats["closest"].get(name)
+            best = f"; the {'lowest' if kind == 'max' else 'highest'} {col} reached is {near:.4g}" \
+                if near is not None else ""
+            msg.append(f"  {name}={bound:g}: {v:,} of the {stats['feasible']:,} that run miss it{best}")
+    if stats["feasible"] and not cons and not stats["ok"]:
+        msg.append(f"  the objective {keys[0][0]} is unknown (NaN) for every row that runs")
+    if not stats["feasible"]:
+        msg.append("  widen the axes (more pp/tp, recompute='full', zero=[1, 2, 3], a smaller microbatch) or use a "
+                   "larger fleet")
+    else:
+        msg.append("  relax a constraint or widen the axes (e.g. more nodes for a deadline)")
+    return "\n".join(msg)
+
+
+def _default_counts(max_nodes):
+    out = set()
+    p = 1
+    while p <= max_nodes:
+        out.add(p)
+        if 3 * p // 2 <= max_nodes and p >= 2:
+            out.add(3 * p // 2)
+        p *= 2
+    return sorted(out)
+
+
+def smallest_fleet(model, node, fabric, deadline_days, *, counts=None, max_nodes=4096, minimize="nodes",
+                   datacenters=None, constraints=None, runners_up=5, batch_tolerance=0.25,
+                   **sweep_kwargs) -> OptimizeResult:
+    """The smallest fleet of `node`s on `fabric` (or the cheapest plan, minimize="cost") that trains `model`
+    within `deadline_days`, with its best layout. `counts`: the node counts to try (default 1, 2, 3, 4, 6, 8, 12,
+    ... up to `max_nodes`); every count is evaluated, so no monotonicity is assumed. `batch_tolerance`: as in
+    optimize().
+
+        >>> from mlsysim import Models, Systems
+        >>> from mlsysim.explore import smallest_fleet
+        >>> plan = smallest_fleet(Models.Language.Llama3_70B, Systems.Nodes.DGX_H100, Systems.Fabrics.InfiniBand_NDR,
+        ...                       deadline_days=60, tp=[4, 8], pp=[1, 2, 4, 8])
+        >>> plan.best["time_to_train_days"] <= 60
+        True
+    """
+    from ..units import count, si
+    from .sweep import fleet_grid
+    deadline = si(deadline_days, "day", "deadline_days")
+    counts = _default_counts(count(max_nodes, "max_nodes")) if counts is None else counts
+    fleets = fleet_grid(node, counts, fabric)
+    cons = dict(constraints or {})
+    if "deadline_days" in cons:
+        raise ConfigError("give the deadline once: deadline_days=..., not also in constraints")
+    cons["deadline_days"] = deadline
+    if minimize == "nodes":
+        objective = ("nodes", "time_to_train")
+    elif minimize == "cost":
+        if datacenters is None:
+            raise ConfigError("minimize='cost' needs datacenters=[...] (electricity price, PUE)")
+        objective = ("cost_usd",)
+    else:
+        from ..errors import unknown
+        raise unknown("minimize option", minimize, ("nodes", "cost"))
+    out, keys, cons_l, plan = _search(model, objective, cons, runners_up,
+                                      dict(sweep_kwargs, fleets=fleets, datacenters=datacenters),
+                                      batch_tolerance=batch_tolerance)
+    return _finish(out, keys, cons_l, plan, f"smallest fleet ({minimize}) within {deadline:g} days")
+
+
+def best_region(model, fleet, datacenters, *, carbon_price_usd_per_t=0.0, carbon_basis="location",
+                constraints=None, batch_tolerance=0.25, **sweep_kwargs) -> SweepResult:
+    """Rank regions for a run by cost + carbon price x carbon, the layout re-optimised in each region.
+
+    `fleet`: one fleet for every region, or {datacenter (or its name): fleet} where regions differ in hardware.
+    Returns a SweepResult with one row per region (its best layout), best first, with `carbon_cost_usd` and
+    `cost_with_carbon_usd` columns. Regions where nothing satisfies the constraints are left out (an
+    InfeasibleError if none remain). `batch_tolerance`: as in optimize().
+
+        >>> from mlsysim import Models, Systems
+        >>> from mlsysim.explore import best_region
+        >>> r = best_region(Models.Language.Llama3_70B, Systems.Clusters.Research_256, ["GCP_Iowa"],
+        ...                 carbon_price_usd_per_t=100, tp=[8], pp=[1, 2, 4])
+        >>> r[0]["datacenter"].startswith("Google")
+        True
+    """
+    from ..units import si
+    from ._plan import resolve_datacenters
+    price = si(carbon_price_usd_per_t, "", "carbon_price_usd_per_t", allow_zero=True)
+    if carbon_basis not in ("location", "market"):
+        from ..errors import unknown
+        raise unknown("carbon basis", carbon_basis, ("location", "market"))
+    if isinstance(fleet, dict):
+        pairs = [(resolve_datacenters([dc])[0], fl) for dc, fl in fleet.items()]
+        if datacenters is not None:
+            raise ConfigError("give the regions either as datacenters=[...] or as the keys of fleet={dc: fleet}")
+    else:
+        dcs = resolve_datacenters(datacenters)
+        if not dcs:
+            raise ConfigError("best_region: give at least one datacenter")
+        pairs = [(dc, fleet) for dc in dcs]
+    derive = _CarbonPriced(price, carbon_basis)
+    extra = ("carbon_cost_usd", "cost_with_carbon_usd")
+    rows, failures = [], []
+    for dc, fl in pairs:
+        out, keys, cons, plan = _search(model, "cost_with_carbon_usd", constraints, 0,
+                                        dict(sweep_kwargs, fleets=[fl], datacenters=[dc]), derive, extra,
+                                        batch_tolerance)
+        if out["cols"] and len(out["cols"]["config_id"]):
+            rows.append(result_of(plan, out["cols"]))
+        else:
+            failures.append(f"{dc.name}: " + _explain(out["stats"], cons, keys))
+    if not rows:
+        raise InfeasibleError("no region can run it:\n" + "\n".join(failures))
+    return concat(rows).sort("cost_with_carbon_usd")
+
+
+def concat(results) -> SweepResult:
+    """One SweepResult from several (their fleets, precisions and datacenters merged, codes remapped)."""
+    results = list(results)
+    if not results:
+        raise ConfigError("concat: nothing to concatenate")
+    fleets, precs, dcs = [], [], []
+    parts = []
+    for r in results:
+        cols = dict(r._cols)
+        for attr, lst, key in (("fleets", fleets, "fleet_id"), ("precisions", precs, "precision_id"),
+                               ("datacenters", dcs, "datacenter_id")):
+            items = getattr(r, attr)
+            remap = []
+            for it in items:
+                if it not in lst:
+                    lst.append(it)
+                remap.append(lst.index(it))
+            if key in cols and remap:
+                cols[key] = np.asarray(remap, np.int16)[cols[key]]
+        parts.append(cols)
+    keys = parts[0].keys()
+    for p in parts[1:]:
+        if p.keys() != keys:
+            raise ConfigError("concat: the results have different columns")
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+    r0 = results[0]
+    return SweepResult(merged, model=r0.model, fleets=fleets, precisions=precs, datacenters=dcs,
+                       settings=r0.settings, evaluated=sum(r.evaluated for r in results))

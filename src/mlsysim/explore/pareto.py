@@ -1,0 +1,153 @@
+"""Pareto fronts: the rows no other row beats on every objective at once."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from ._objectives import objective_column
+
+DEFAULT_OBJECTIVES = ("time_to_train_days", "cost_usd")
+
+
+def pareto_mask(points, maximize=None) -> np.ndarray:
+    """Boolean mask of the non-dominated rows of an (n, k) array (minimised; `maximize`: k booleans).
+
+    Row a dominates row b when a <= b in every objective and a < b in at least one; equal rows do not dominate
+    each other (all copies stay on the front). Rows with NaN are never on the front. O(n log n) for k <= 2;
+    for k > 2 a blocked sweep in lexicographic order, O(n x front size).
+
+        >>> pareto_mask([[1, 5], [2, 2], [3, 3], [4, 1]]).tolist()
+        [True, True, False, True]
+    """
+    Y = np.array(points, dtype=float, copy=True)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    if Y.ndim != 2:
+        raise ConfigError(f"points must be an (n, k) array, got shape {Y.shape}")
+    n, k = Y.shape
+    if maximize is not None:
+        mx = np.asarray(maximize, bool)
+        if mx.shape != (k,):
+            raise ConfigError(f"maximize must have one flag per objective ({k}), got {list(maximize)}")
+        Y[:, mx] = -Y[:, mx]
+    out = np.zeros(n, bool)
+    ok = np.flatnonzero(~np.isnan(Y).any(axis=1))
+    if ok.size == 0 or k == 0:
+        return out
+    Z = Y[ok]
+    if k == 1:
+        out[ok] = Z[:, 0] == Z[:, 0].min()
+        return out
+    order = np.lexsort(Z.T[::-1])  # by column 0, then 1, ...
+    S = Z[order]
+    keep = _front2(S) if k == 2 else _front_k(S)
+    out[ok[order[keep]]] = True
+    return out
+
+
+def _front2(S):
+    """Front of lexicographically sorted 2-D points: a point survives if its second objective is a new strict
+    minimum, or equals the running minimum with the same first objective as the row that set it (a duplicate)."""
+    a1, a2 = S[:, 0], S[:, 1]
+    n = len(a1)
+    prevmin = np.concatenate(([np.inf], np.minimum.accumulate(a2)[:-1]))
+    record = a2 < prevmin
+    last = np.maximum.accumulate(np.where(record, np.arange(n), -1))
+    before = np.concatenate(([-1], last[:-1]))
+    first1 = np.where(before >= 0, a1[np.maximum(before, 0)], np.nan)
+    return np.flatnonzero(record | ((a2 == prevmin) & (a1 == first1)))
+
+
+def _front_k(S, block=512):
+    """Front of lexicographically sorted k-D points: only an earlier point can dominate a later one, and any
+    dominated point is dominated by a front point, so each block is checked against the front so far and itself."""
+    keep, F = [], S[:0]
+    for s in range(0, len(S), block):
+        B = S[s:s + block]
+        alive = np.ones(len(B), bool)
+        if len(F):
+            le = (F[:, None, :] <= B[None, :, :]).all(-1)
+            lt = (F[:, None, :] < B[None, :, :]).any(-1)
+            alive &= ~(le & lt).any(0)
+        idx = np.flatnonzero(alive)
+        C = B[idx]
+        le = (C[:, None, :] <= C[None, :, :]).all(-1)
+        lt = (C[:, None, :] < C[None, :, :]).any(-1)
+        idx = idx[~(le & lt).any(0)]
+        keep.append(s + idx)
+        F = np.concatenate([F, B[idx]])
+    return np.concatenate(keep)
+
+
+class ParetoReducer:
+    """Streaming front: each chunk keeps its own front (feasible rows), fronts are merged and filtered again."""
+
+    fold_every = 256  # merge parts in-process every 256 chunks: memory stays bounded
+
+    def __init__(self, cols_senses, feasible_only=True):
+        self.cols_senses = list(cols_senses)
+        self.feasible_only = feasible_only
+
+    def _front(self, cols):
+        if not cols or not len(cols["config_id"]):
+            return cols
+        sel = np.flatnonzero(cols["feasible"]) if self.feasible_only else np.arange(len(cols["config_id"]))
+        pts = np.column_stack([cols[c][sel] for c, _ in self.cols_senses])
+        m = pareto_mask(pts, [s == "max" for _, s in self.cols_senses])
+        return {k: a[sel[m]] for k, a in cols.items()}
+
+    def local(self, cols):
+        return self._front(cols)
+
+    def combine(self, parts):
+        parts = [p for p in parts if p]
+        if not parts:
+            return {}
+        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if len(parts) > 1 else parts[0]
+        front = self._front(cols)
+        order = np.argsort(front["config_id"], kind="stable")
+        return {k: a[order] for k, a in front.items()}
+
+
+def pareto(result, objectives=DEFAULT_OBJECTIVES, *, feasible_only=True, **sweep_kwargs):
+    """The non-dominated rows of a sweep for `objectives` (column names or objective names such as
+    "time_to_train", "cost", "carbon"; larger-is-better columns such as mfu are maximised, or prefix '-').
+
+    `result` is a SweepResult, or a model: then the sweep (`sweep_kwargs`: fleets=..., tp=..., datacenters=...)
+    is streamed chunk by chunk, keeping only each chunk's front, so it fits in memory however large it is.
+    Returns a SweepResult sorted by the first objective.
+
+        >>> from mlsysim import Models, Systems
+        >>> from mlsysim.explore import sweep, pareto
+        >>> res = sweep(Models.Language.Llama3_70B, Systems.Clusters.Research_256, tp=[2, 4, 8], pp=[1, 2, 4, 8])
+        >>> front = pareto(res, ("time_to_train", "memory_gb"))
+        >>> bool((front["time_to_train_days"][1:] >= front["time_to_train_days"][:-1]).all())
+        True
+    """
+    from .result import SweepResult
+    if isinstance(objectives, str):
+        objectives = (objectives,)
+    objectives = list(objectives)
+    if not objectives:
+        raise ConfigError("pareto: give at least one objective, e.g. ('time_to_train', 'cost')")
+    if isinstance(result, SweepResult):
+        if sweep_kwargs:
+            raise ConfigError(f"pareto(result, ...) takes no sweep arguments ({', '.join(sweep_kwargs)}); pass "
+                              f"them to sweep(), or call pareto(model, ...) to stream a sweep")
+        cs = [objective_column(o, set(result.columns)) for o in objectives]
+        sub = result.feasible() if feasible_only else result
+        pts = np.column_stack([sub.column(c).astype(float) for c, _ in cs])
+        m = pareto_mask(pts, [s == "max" for _, s in cs])
+        front = sub[np.flatnonzero(m)]
+    else:
+        from .executors import run
+        from .sweep import make_plan, result_of
+        executor = sweep_kwargs.pop("executor", "local")
+        scheduler = sweep_kwargs.pop("scheduler", None)
+        progress = sweep_kwargs.pop("progress", None)
+        sweep_kwargs.pop("keep", None)
+        plan = make_plan(result, keep="feasible" if feasible_only else "all", **sweep_kwargs)
+        cs = [objective_column(o, set(plan.empty_columns())) for o in objectives]
+        cols = run(plan, ParetoReducer(cs, feasible_only), executor=executor, scheduler=scheduler, progress=progress)
+        front = result_of(plan, cols if cols else plan.empty_columns())
+    return front.sort(cs[0][0], descending=cs[0][1] == "max")

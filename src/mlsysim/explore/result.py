@@ -1,0 +1,252 @@
+"""SweepResult: the table a sweep returns, as numpy columns with units in their names."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError, unknown
+from ..physics.training import RECOMPUTE
+from ._plan import BIT, REASONS
+
+RECOMPUTE_NAMES = {code: name for name, code in RECOMPUTE.items()}
+# Decoded categorical columns: public name -> (stored code column, labels attribute).
+_CATEGORICAL = {"fleet": "fleet_id", "precision": "precision_id", "datacenter": "datacenter_id",
+                "recompute": "recompute_id"}
+_HIDDEN = {"fleet_id", "precision_id", "datacenter_id", "recompute_id", "reason_bits"}
+# Columns where larger is better (pareto/optimize maximise them).
+MAXIMIZE = {"mfu", "hfu", "tokens_per_s", "tflops_per_device", "scaling_efficiency", "memory_headroom"}
+
+
+class SweepResult:
+    """Every configuration of a sweep, one row each, in numpy columns (units in the names: `step_s`,
+    `time_to_train_days`, `memory_gb`, `energy_mwh`, `carbon_t`, `cost_usd`, ...).
+
+    Rows that cannot run keep their numbers where they exist (out of memory) or NaN (invalid layouts), with
+    `feasible=False` and a `reason`. Column access returns numpy arrays (`res["mfu"]`); `res[i]` is row i as a
+    dict; `res[mask]` / `res[indices]` are sub-tables.
+
+        >>> from mlsysim import Models, Systems
+        >>> from mlsysim.explore import sweep
+        >>> res = sweep(Models.Language.Llama3_70B, Systems.Clusters.Research_256, tp=[4, 8], pp=[1, 2, 4])
+        >>> len(res), res.columns[:3]
+        (12, ['config_id', 'fleet', 'precision'])
+        >>> ok = res.feasible().sort("time_to_train_days")
+        >>> bool(ok["feasible"].all())
+        True
+    """
+
+    def __init__(self, columns: dict, *, model, fleets, precisions, datacenters, settings: dict,
+                 evaluated: int | None = None):
+        lengths = {len(a) for a in columns.values()}
+        if len(lengths) > 1:
+            raise ConfigError(f"SweepResult: columns of different lengths {sorted(lengths)}")
+        self._cols = columns
+        self.model = model
+        self.fleets = list(fleets)
+        self.precisions = list(precisions)
+        self.datacenters = list(datacenters)
+        self.settings = dict(settings)
+        #: configurations the sweep evaluated (rows kept may be fewer with keep="feasible")
+        self.evaluated = len(self) if evaluated is None else evaluated
+
+    # ------------------------------------------------------------------------------------------- access
+    def __len__(self) -> int:
+        return len(next(iter(self._cols.values()))) if self._cols else 0
+
+    @property
+    def columns(self) -> list[str]:
+        """Public column names (categorical ones decoded: fleet, precision, datacenter, recompute; plus reason)."""
+        out = []
+        for k in self._cols:
+            if k == "reason_bits":
+                continue
+            if k in _HIDDEN:
+                pub = {v: c for c, v in _CATEGORICAL.items()}[k]
+                out.append(pub)
+            else:
+                out.append(k)
+        return out + ["reason"]
+
+    def has(self, name: str) -> bool:
+        return name in self._cols or (name in _CATEGORICAL and _CATEGORICAL[name] in self._cols) \
+            or name == "reason"
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and self.has(name)
+
+    def column(self, name: str) -> np.ndarray:
+        """One column as a numpy array (categorical columns as arrays of names, `reason` as strings)."""
+        if name in self._cols and name not in _HIDDEN:
+            return self._cols[name]
+        if name == "reason":
+            return self.reasons()
+        if name in _CATEGORICAL and _CATEGORICAL[name] in self._cols:
+            codes = self._cols[_CATEGORICAL[name]]
+            labels = self._labels(name)
+            return np.asarray(labels, dtype=object)[codes] if len(labels) else np.empty(0, object)
+        raise unknown("column", name, self.columns)
+
+    def _labels(self, name):
+        if name == "fleet":
+            return [f.name for f in self.fleets]
+        if name == "precision":
+            return list(self.precisions)
+        if name == "datacenter":
+            return [dc.name for dc in self.datacenters]
+        return [RECOMPUTE_NAMES[i] for i in range(max(RECOMPUTE_NAMES) + 1)]
+
+    def reasons(self) -> np.ndarray:
+        """Why each row is infeasible ('' where feasible); several reasons are joined with '; '."""
+        bits = self._cols["reason_bits"]
+        out = np.empty(len(bits), dtype=object)
+        uniq, inv = np.unique(bits, return_inverse=True)
+        text = [reason_text(int(b)) for b in uniq]
+        out[:] = np.asarray(text, dtype=object)[inv] if len(text) else []
+        return out
+
+    def reason_counts(self) -> dict:
+        """{reason: number of rows it applies to} over the infeasible rows."""
+        bits = self._cols["reason_bits"]
+        return {r: int(np.count_nonzero(bits & BIT[r])) for r in REASONS if np.any(bits & BIT[r])}
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return self.column(key)
+        if isinstance(key, (int, np.integer)):
+            return self.row(int(key))
+        return self._take(key)
+
+    def _take(self, idx) -> "SweepResult":
+        return SweepResult({k: a[idx] for k, a in self._cols.items()}, model=self.model, fleets=self.fleets,
+                           precisions=self.precisions, datacenters=self.datacenters, settings=self.settings,
+                           evaluated=self.evaluated)
+
+    def row(self, i: int) -> dict:
+        """Row i as a dict of Python scalars (decoded names for categorical columns)."""
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"row {i} out of range for a SweepResult of {n} rows")
+        out = {}
+        for name in self.columns:
+            if name == "reason":
+                out[name] = reason_text(int(self._cols["reason_bits"][i]))
+            elif name in _CATEGORICAL:
+                out[name] = self._labels(name)[int(self._cols[_CATEGORICAL[name]][i])]
+            else:
+                out[name] = self._cols[name][i].item()
+        return out
+
+    # ----------------------------------------------------------------------------------- sub-tables
+    def feasible(self) -> "SweepResult":
+        """The rows that run: a valid layout that fits in memory."""
+        return self._take(np.flatnonzero(self._cols["feasible"]))
+
+    def infeasible(self) -> "SweepResult":
+        return self._take(np.flatnonzero(~self._cols["feasible"]))
+
+    def sort(self, by="time_to_train_days", descending: bool = False) -> "SweepResult":
+        """Rows ordered by one column or several (a list: the first is the primary key); NaN last; stable."""
+        keys = [by] if isinstance(by, str) else list(by)
+        if not keys:
+            raise ConfigError("sort: give at least one column")
+        arrays = []
+        for k in reversed(keys):
+            a = self.column(k)
+            if a.dtype == object:
+                a = a.astype(str)
+            elif descending:
+                a = -a.astype(float)
+            arrays.append(a)
+        order = np.lexsort(arrays)
+        if descending and self.column(keys[0]).dtype == object:
+            order = order[::-1]
+        return self._take(order)
+
+    def head(self, n: int = 10) -> "SweepResult":
+        return self._take(slice(0, n))
+
+    # ----------------------------------------------------------------------------------- the scalar face
+    def solver_kwargs(self, i: int) -> dict:
+        """Keyword arguments that make `DistributedModel().solve(**kw)` evaluate row i (the same physics).
+        The global batch is passed only where the sweep fixed it; otherwise the solver derives it the same way."""
+        r = self.row(i)
+        s = self.settings
+        kw = dict(model=self.model, fleet=self.fleets[int(self._cols["fleet_id"][i])], tp_size=r["tp"],
+                  pp_size=r["pp"], dp_size=r["dp"], cp_size=r["cp"], ep_size=r["ep"], seq_len=r["seq_len"],
+                  microbatch_size=r["microbatch"], precision=r["precision"], recompute=r["recompute"],
+                  zero_stage=r["zero"], interleave=r["interleave"], tokens=s["tokens"],
+                  flash_attention=s["flash_attention"], sequence_parallel=s["sequence_parallel"],
+                  dp_overlap=s["dp_overlap"], straggler_cv=s["straggler_cv"])
+        if not s.get("global_batch_derived", True):
+            kw["global_batch_size"] = r["global_batch_size"]
+        return kw
+
+    def solve(self, i: int = 0):
+        """Row i re-evaluated by the scalar solver: a full `DistributedResult` (breakdown, assumptions)."""
+        from ..solvers.distributed import DistributedModel
+        return DistributedModel().solve(**self.solver_kwargs(i))
+
+    # ----------------------------------------------------------------------------------- export
+    def to_dict(self) -> dict:
+        """{column: numpy array} with categorical columns decoded."""
+        return {c: self.column(c) for c in self.columns}
+
+    def to_pandas(self):
+        """A pandas DataFrame (pandas is imported here, not at `import mlsysim`)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ConfigError("to_pandas() needs pandas: pip install 'mlsysim[explore]'") from exc
+        data = {}
+        for c in self.columns:
+            a = self.column(c)
+            data[c] = pd.Categorical(a) if c in _CATEGORICAL or c == "reason" else a
+        return pd.DataFrame(data)
+
+    def to_csv(self, path, **kwargs) -> None:
+        """Write the table as CSV (through pandas when available, else numpy)."""
+        import importlib.util
+        if importlib.util.find_spec("pandas") is None:
+            self._to_csv_numpy(path)
+            return
+        kwargs.setdefault("index", False)
+        self.to_pandas().to_csv(path, **kwargs)
+
+    def _to_csv_numpy(self, path):
+        import csv
+        cols = self.columns
+        data = [self.column(c) for c in cols]
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(cols)
+            for i in range(len(self)):
+                w.writerow([d[i] for d in data])
+
+    def to_parquet(self, path, **kwargs) -> None:
+        """Write the table as Parquet (needs pandas and pyarrow)."""
+        kwargs.setdefault("index", False)
+        self.to_pandas().to_parquet(path, **kwargs)
+
+    # ----------------------------------------------------------------------------------- display
+    def __repr__(self) -> str:
+        n, nf = len(self), int(np.count_nonzero(self._cols["feasible"])) if self._cols else 0
+        fleets = ", ".join(f.name for f in self.fleets[:3]) + (" ..." if len(self.fleets) > 3 else "")
+        head = f"SweepResult: {n:,} configurations ({nf:,} feasible) of {self.model.name} on {fleets}"
+        if not n:
+            return head
+        show = [c for c in ("fleet", "tp", "pp", "dp", "cp", "microbatch", "interleave", "recompute", "zero",
+                            "step_s", "time_to_train_days", "mfu", "memory_gb", "cost_usd", "carbon_t", "reason")
+                if self.has(c) and (c != "fleet" or len(self.fleets) > 1)]
+        rows = [show] + [[_fmt(self.column(c)[i]) for c in show] for i in range(min(n, 8))]
+        widths = [max(len(r[j]) for r in rows) for j in range(len(show))]
+        lines = ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in rows]
+        return "\n".join([head] + lines + (["..."] if n > 8 else []))
+
+
+def reason_text(bits: int) -> str:
+    return "; ".join(r for r in REASONS if bits & int(BIT[r]))
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.4g}"
+    return str(v)
