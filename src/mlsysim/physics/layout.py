@@ -25,4 +25,6 @@ def layout_problems(d, *, n, tp, pp, dp, cp, ep, mb, gbs, v, seq) -> dict:
         "ep does not divide dp": _not_div(dp, ep),
         "cp does not divide seq_len/2": (cp > 1) & _not_div(seq, 2 * cp),
         "batch not divisible by dp*microbatch": _not_div(gbs, dp * mb),
+        # Megatron's interleaved 1F1B runs micro-batches in groups of pp
+        "interleaving needs microbatches divisible by pp": (v > 1) & _not_div(gbs / (dp * mb), pp),
     }

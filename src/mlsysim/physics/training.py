@@ -92,6 +92,10 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     heads = d.a / tp
     # Attention core: causal context seq/2 per query on average.
     attn_eff = ceiling * C.FLASH_ATTENTION_RELATIVE if attn_eff is None else attn_eff
+    if not decode:  # shorter query chunks (context parallelism splits the sequence) run less efficiently
+        q = seq / cp
+        attn_eff = attn_eff * (q / (q + C.FLASH_HALF_SEQ)) \
+            * ((C.FLASH_REFERENCE_SEQ + C.FLASH_HALF_SEQ) / C.FLASH_REFERENCE_SEQ)
     if_flash_f = 2.0 * T * (seq * (1.0 if decode else 0.5)) * heads * (d.hd + d.vhd) / (peak * attn_eff)
     if decode:  # reading the KV cache bounds decode attention
         kv_read = T * seq * d.kv_elems * bytes_el / (1.0 if d.mla else vmin(tp, d.kv))

@@ -267,6 +267,10 @@ class DistributedModel:
             "batch not divisible by dp*microbatch":
                 f"global_batch_size={gbs} is not divisible by dp_size*microbatch_size = {dp}*{mb} = {dp * mb}; "
                 f"try {max(1, round(gbs / (dp * mb))) * dp * mb}",
+            "interleaving needs microbatches divisible by pp":
+                f"the interleaved schedule runs micro-batches in groups of pp_size={pp}, but the batch gives "
+                f"{gbs // max(dp * mb, 1)} micro-batches per pipeline; use a global_batch_size that is a multiple of "
+                f"dp*microbatch*pp = {dp * mb * pp}",
             "tp*pp*cp*dp != accelerators": f"tp*pp*cp*dp = {tp * pp * cp * dp} but the fleet has {n} accelerators",
         }
         raise ConfigError(messages[broken[0]])
