@@ -6,7 +6,7 @@ import sys
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["validate"] or not argv:
+    if argv in (["validate"], []):  # works without the CLI extras; everything else goes to the CLI
         from .validation.runs import format_throughput_table
         print("Training throughput: predicted vs published")
         print(format_throughput_table())

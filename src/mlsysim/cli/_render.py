@@ -1,0 +1,283 @@
+"""Terminal views of results with rich: tables, bars for the step-time and memory split, a status line."""
+from __future__ import annotations
+
+from ._common import console
+
+
+def E(x) -> str:
+    """Escape text from data (names, notes, sources) so rich does not read [brackets] as markup."""
+    from rich.markup import escape
+    return escape(str(x))
+
+BAR = 28
+
+
+def _table(title, *cols, **kw):
+    from rich import box
+    from rich.table import Table
+    t = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+              collapse_padding=True, **kw)
+    for c in cols:
+        if isinstance(c, tuple):
+            t.add_column(c[0], justify=c[1], no_wrap=True)
+        else:
+            t.add_column(c, no_wrap=True)
+    return t
+
+
+def _bar(frac: float, color: str = "cyan") -> str:
+    frac = max(0.0, min(1.0, frac))
+    n = frac * BAR
+    full = int(n)
+    part = " ▏▎▍▌▋▊▉"[int((n - full) * 8)] if full < BAR else ""
+    return f"[{color}]{'█' * full}{part.strip()}[/]"
+
+
+def num(v, digits=4) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        a = abs(v)
+        if a >= 1e12 or (a < 1e-3 and a > 0):
+            return f"{v:.3g}"
+        if a >= 1e4:
+            return f"{v:,.0f}"
+        return f"{v:.{digits}g}"
+    return E(v)
+
+
+def usd(v) -> str:
+    return "–" if v is None else f"${v:,.0f}"
+
+
+def days(s: float) -> str:
+    d = s / 86400
+    if d >= 2:
+        return f"{d:,.1f} days"
+    h = s / 3600
+    return f"{h:.2f} h" if h >= 1 else f"{s:.3g} s"
+
+
+STATUS_STYLE = {"ok": "[bold green]OK[/]", "constraint_violated": "[bold yellow]CONSTRAINT VIOLATED[/]",
+                "infeasible": "[bold red]INFEASIBLE (out of memory)[/]"}
+
+
+def render_outcome(out, *, verbose=False, plots=None):
+    from rich.columns import Columns
+    c = console()
+    sc, p = out.scenario, out.performance
+    L = p.layout
+    c.print(f"[bold]{E(sc.name)}[/]  {STATUS_STYLE[out.status]}")
+    if sc.description:
+        c.print(f"[dim]{E(sc.description.strip())}[/]")
+    c.print(f"{E(p.model.name)} ({p.model.params / 1e9:.1f}B params) on {E(p.fleet.name)}: "
+            f"{p.fleet.total_accelerators:,} x {E(p.fleet.accelerator.name)}; layout tp={L['tp_size']} pp={L['pp_size']} dp={L['dp_size']} "
+            f"cp={L['cp_size']} ep={L['ep_size']} mb={L['microbatch_size']} gbs={L['global_batch_size']} "
+            f"zero={L['zero_stage']} {L['precision']} recompute={L['recompute']}")
+    c.print()
+
+    t = _table("Performance", "metric", ("value", "right"))
+    for k, v in [("time to train", days(p.time_to_train_s)), ("step time", f"{p.step_s:.4g} s"),
+                 ("steps", num(p.steps)), ("tokens", num(p.tokens)),
+                 ("MFU / HFU", f"{p.mfu:.1%} / {p.hfu:.1%}"), ("tokens/s", num(p.tokens_per_s)),
+                 ("TFLOP/s per GPU", f"{p.flops_per_device / 1e12:.0f}"),
+                 ("scaling efficiency", f"{p.scaling_efficiency:.1%}"), ("GPU-hours", num(p.gpu_hours))]:
+        t.add_row(k, v)
+    side = [t]
+
+    total = p.step_s or 1.0
+    b = _table("Step time breakdown", "part", ("s/step", "right"), ("share", "right"), "")
+    for k, v in p.breakdown_s.items():
+        if v > 0:
+            b.add_row(k, f"{v:.4g}", f"{v / total:.0%}", _bar(v / total, "magenta" if "comm" in k or k == "bubble"
+                                                                else "cyan"))
+    side.append(b)
+    c.print(Columns(side, padding=(0, 4)))
+
+    cap = p.memory_capacity_bytes
+    m = _table(f"Memory per device (capacity {cap / 1e9:.0f} GB)", "part", ("GB", "right"), "")
+    for k, v in p.memory_bytes.items():
+        m.add_row(k, f"{v / 1e9:.1f}", _bar(v / cap, "blue"))
+    used = sum(p.memory_bytes.values())
+    m.add_row("[bold]total[/]", f"[bold]{used / 1e9:.1f}[/]", _bar(used / cap, "green" if p.feasible else "red"))
+    panels = [m]
+
+    s = out.sustainability
+    if s is not None:
+        e = _table(f"Energy & carbon ({E(sc.datacenter.name)})", "metric", ("value", "right"))
+        for k, v in [("IT power", f"{sum(s.power_w.values()) / 1e3:,.0f} kW"), ("PUE", f"{s.pue:g}"),
+                     ("facility energy", f"{s.facility_energy_j / 3.6e9:,.0f} MWh"),
+                     ("grid", f"{sc.datacenter.grid.gco2_per_kwh:g} gCO2e/kWh"),
+                     ("carbon (location)", f"{s.location_kg / 1e3:,.1f} t"),
+                     ("carbon (market)", f"{s.market_kg / 1e3:,.1f} t"),
+                     ("embodied (amortised)", f"{sum(s.embodied_kg.values()) / 1e3:,.1f} t"),
+                     ("water", f"{(s.water_onsite_l + s.water_offsite_l) / 1e3:,.0f} m³")]:
+            e.add_row(k, v)
+        panels.append(e)
+    ec = out.economics
+    if ec is not None:
+        x = _table("Cost", "item", ("USD", "right"))
+        x.add_row("CapEx amortised", usd(ec.amortized_capex_usd))
+        x.add_row("energy", usd(ec.energy_usd))
+        x.add_row("maintenance & staff", usd(ec.maintenance_usd))
+        x.add_row("[bold]run total[/]", f"[bold]{usd(ec.total_usd)}[/]")
+        x.add_row("fleet CapEx", usd(sum(ec.capex_parts_usd.values())))
+        x.add_row("per GPU-hour", f"${ec.cost_per_gpu_hour.magnitude:.2f}")
+        if ec.cloud_cost is not None:
+            x.add_row("renting instead", usd(ec.cloud_cost.magnitude))
+        panels.append(x)
+    c.print(Columns(panels, padding=(0, 4)))
+
+    if out.checks:
+        k = _table("Constraints", "constraint", ("limit", "right"), ("predicted", "right"), "")
+        for ch in out.checks:
+            k.add_row(E(ch.name), num(ch.limit), num(ch.value), "[green]✓[/]" if ch.ok else "[red]✗ violated[/]")
+        c.print(k)
+    for n in out.notes:
+        c.print(f"[dim]note: {E(n)}[/]")
+    if plots:
+        c.print("plots: " + E(", ".join(plots.values())))
+    if verbose:
+        a = _table("Assumptions", "solver", "assumption", "value")
+        groups = [("performance", p.assumptions)]
+        if s is not None:
+            groups.append(("sustainability", s.assumptions))
+        if ec is not None:
+            groups.append(("economics", ec.assumptions))
+        for g, d in groups:
+            for key, v in d.items():
+                a.add_row(g, E(key), num(v) if isinstance(v, (int, float)) else E(v))
+        c.print(a)
+    elif not verbose:
+        c.print("[dim](--verbose lists every assumption; --json for machine-readable output)[/]")
+
+
+def render_single(r, checks=()):
+    c = console()
+    t = _table(f"{E(r.model.name)} on {E(r.accelerator.name)}: {r.mode}, batch {r.batch_size} x {r.seq_len}",
+               "metric", ("value", "right"))
+    lat = r.latency_s
+    rows = [("FLOPs", num(r.flops)), ("HBM bytes", num(r.bytes_moved)),
+            ("arithmetic intensity", f"{r.arithmetic_intensity:,.1f} FLOP/B"),
+            ("ridge point", f"{r.ridge_point:,.1f} FLOP/B"),
+            ("bound", f"[bold]{r.bound}[/]"),
+            ("latency", f"{lat * 1e3:.4g} ms" if lat < 10 else f"{lat:.4g} s"),
+            ("efficiency (of peak)", f"{r.efficiency:.1%}")]
+    for k, v in rows:
+        t.add_row(k, v)
+    cap = r.accelerator.memory_bytes
+    m = _table(f"Memory (capacity {cap / 1e9:.0f} GB)", "part", ("GB", "right"), "")
+    for k, v in r.memory_bytes.items():
+        m.add_row(k, f"{v / 1e9:.2f}", _bar(v / cap, "blue"))
+    used = sum(r.memory_bytes.values())
+    m.add_row("[bold]total[/]", f"[bold]{used / 1e9:.2f}[/]", _bar(used / cap, "green" if r.feasible else "red"))
+    from rich.columns import Columns
+    c.print(Columns([t, m], padding=(0, 4)))
+    for ch in checks:
+        c.print(("[green]✓[/] " if ch.ok else "[red]✗[/] ") + E(ch.message))
+
+
+ZOO_COLUMNS = {
+    "TransformerWorkload": [("params", "params"), ("active_params", "active"), ("n_layers", "L"),
+                            ("hidden", "hidden"), ("n_heads", "heads"), ("n_kv_heads", "kv"),
+                            ("seq_len", "seq"), ("tokens", "tokens")],
+    "Accelerator": [("bf16_tflops", "bf16 TF/s"), ("fp8_tflops", "fp8 TF/s"),
+                    ("memory_gb", "GB"), ("memory_bw_tbps", "TB/s"), ("tdp_w", "W"), ("price_usd", "USD")],
+    "Node": [("accelerator", "accelerator"), ("accelerators_per_node", "per node"),
+             ("scaleup_gbs", "scale-up GB/s"), ("nic_gbps", "NIC Gb/s"), ("max_power_kw", "kW")],
+    "Fabric": [("port_gbps", "Gb/s per port"), ("latency_us", "latency µs"), ("efficiency", "efficiency"),
+               ("oversubscription", "oversub.")],
+    "Fleet": [("node", "node"), ("nodes", "nodes"), ("accelerators", "GPUs"), ("fabric", "fabric")],
+    "Grid": [("gco2_per_kwh", "gCO2e/kWh"), ("country", "country"), ("basis", "basis")],
+    "Datacenter": [("grid", "grid"), ("gco2_per_kwh", "gCO2e/kWh"), ("pue", "PUE"),
+                   ("electricity_usd_per_kwh", "USD/kWh")],
+}
+
+
+def _zoo_val(key, v):
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) < 100_000:
+        return str(v)
+    if key in ("params", "active_params", "tokens") and isinstance(v, (int, float)):
+        return f"{v / 1e12:.3g}T" if v >= 1e12 else f"{v / 1e9:.3g}B"
+    return num(v)
+
+
+def render_zoo(rows, detail=False):
+    c = console()
+    if not rows:
+        c.print("no entries match")
+        return
+    if detail:
+        r = rows[0]
+        t = _table(f"{r['registry']}.{r['category']}.{r['key']}", "field", "value")
+        for k, v in r.items():
+            if v not in (None, "") and k not in ("registry", "category", "key"):
+                t.add_row(k, E(v) if k in ("source", "notes", "name", "basis") else _zoo_val(k, v))
+        c.print(t)
+        return
+    wide = c.width >= 130
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["registry"], r["category"], r["kind"]), []).append(r)
+    for (reg, cat, kind), items in groups.items():
+        cols = ZOO_COLUMNS.get(kind, [])
+        if kind == "TransformerWorkload" and all(r.get("n_experts", 1) == 1 for r in items):
+            cols = [c for c in cols if c[0] != "active_params"]
+        t = _table(f"{reg}.{cat} ({len(items)})", "key", *[(h, "right") for _, h in cols], ("year", "right"),
+                   *(["source"] if wide else []))
+        for r in items:
+            src = str(r.get("source") or "")
+            t.add_row(E(r["key"]), *[_zoo_val(k, r.get(k)) for k, _ in cols], _zoo_val("year", r.get("year")),
+                      *([E(src if len(src) <= 60 else src[:59] + "…")] if wide else []))
+        c.print(t)
+    c.print("[dim]mlsysim zoo KEY shows one entry in full with its source" +
+            ("" if wide else " (a wider terminal shows sources in the tables)") + "; --json for machine-readable "
+            "output[/]")
+
+
+def _short(s, n=30) -> str:
+    s = str(s)
+    return E(s if len(s) <= n else s[:n - 1] + "…")
+
+
+def render_optimize(body):
+    c = console()
+    obj = body["objective"]
+    c.print(f"[bold]{E(body['scenario']['name'])}[/]: best {obj['name']} ({obj['column']}); "
+            f"{body['evaluated']:,} configurations evaluated, {body['feasible']:,} run, "
+            f"{body['satisfying']:,} satisfy the constraints")
+    if body["rejected"]:
+        c.print("[dim]rejected: " + E("; ".join(f"{k} ({v:,})" for k, v in body["rejected"].items())) + "[/]")
+    cols = [("fleet", "fleet"), ("datacenter", "datacenter"), ("tp", "tp"), ("pp", "pp"), ("dp", "dp"),
+            ("microbatch", "mb"), ("zero", "zero"),
+            ("recompute", "recompute"), ("time_to_train_days", "days"), ("mfu", "MFU"), ("memory_gb", "GB"),
+            ("cost_usd", "USD"), ("carbon_t", "t CO2e")]
+    rows = body["ranking"]
+    cols = [(k, h) for k, h in cols if rows and k in rows[0]]
+    if len({r.get("datacenter") for r in rows}) <= 1:
+        cols = [(k, h) for k, h in cols if k != "datacenter"]
+    t = _table("Ranking", "#", *[(h, "right" if k not in ("fleet", "recompute", "datacenter") else "left")
+                                 for k, h in cols])
+    for i, r in enumerate(rows, 1):
+        t.add_row(str(i), *[(f"{r[k]:.1%}" if k == "mfu" else usd(r[k]) if k == "cost_usd" else
+                             _short(r[k]) if k in ("fleet", "datacenter") else num(r[k])) for k, _ in cols])
+    c.print(t)
+    pf = body["pareto"]
+    uniq, seen = [], set()
+    for r in pf["front"]:
+        key = (round(r[pf["x"]], 6), round(r[pf["y"]], 6))
+        if key not in seen:
+            seen.add(key)
+            uniq.append(r)
+    pf = dict(pf, front=uniq)
+    c.print(f"Pareto front ({pf['x']} vs {pf['y']}): {len(pf['front'])} plans"
+            + (": " + ", ".join(f"{r[pf['x']]:.0f} d / "
+                                + (usd(r[pf['y']]) if pf['y'].endswith('_usd') else num(r[pf['y']]))
+                                for r in pf["front"][:8])
+               if pf["front"] else ""))
+    if body.get("plots"):
+        c.print("plots: " + E(", ".join(body["plots"].values())))

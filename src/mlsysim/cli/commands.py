@@ -1,0 +1,425 @@
+"""The bodies of the CLI commands (imported only when a command runs)."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from . import _json as J
+from ._common import (EXIT_BAD_INPUT, EXIT_CONSTRAINT, EXIT_INFEASIBLE, EXIT_OK, STATUS_CODE, Failure, emit_json,
+                      err, guarded, one_line, progress, progress_enabled)
+
+
+def _finish(code: int):
+    import typer
+    raise typer.Exit(code)
+
+
+def _parse_sets(sets) -> list:
+    import yaml
+    out = []
+    for s in sets:
+        if "=" not in s:
+            raise Failure(f"--set {s!r}: expected SECTION.KEY=VALUE, e.g. --set layout.tp_size=4")
+        key, _, val = s.partition("=")
+        try:
+            value = yaml.safe_load(val) if val.strip() else None
+        except yaml.YAMLError:
+            raise Failure(f"--set {s!r}: the value is not valid YAML") from None
+        out.append((key.strip(), value))
+    return out
+
+
+def _scenario(path, overrides, sets):
+    """Load a scenario file (or build one from options alone) with the command line's overrides."""
+    from ..scenario import build_scenario, load_scenario
+    over = list(overrides) + _parse_sets(sets)
+    if path is None:
+        return build_scenario({}, {}, "command line", over)
+    return load_scenario(path, over)
+
+
+def _status_message(status: str, checks, perf=None) -> str:
+    if status == "infeasible":
+        used = sum(perf.memory_bytes.values()) / 1e9
+        return (f"the layout needs {used:.1f} GB per device but {perf.fleet.accelerator.name} has "
+                f"{perf.memory_capacity_bytes / 1e9:.0f} GB (try zero_stage 2/3, a larger pp_size, "
+                f"recompute=full or a smaller microbatch_size)")
+    bad = [c.message for c in checks if not c.ok]
+    return "; ".join(bad)
+
+
+# ---------------------------------------------------------------------------------------------------- zoo
+REGISTRIES = ("Models", "Hardware", "Systems", "Infrastructure")
+
+
+def zoo_rows(what=None) -> list[dict]:
+    import mlsysim
+    regs = {r: getattr(mlsysim, r) for r in REGISTRIES}
+    scope = None
+    if what:
+        low = what.lower()
+        for rname, reg in regs.items():
+            if low == rname.lower():
+                scope = [(rname, c, None) for c in reg.categories()]
+                break
+        if scope is None:
+            for rname, reg in regs.items():
+                for c in reg.categories():
+                    if low == c.lower():
+                        scope = [(rname, c, None)]
+        if scope is None:
+            for rname, reg in regs.items():
+                for c in reg.categories():
+                    for k in getattr(reg, c).names():
+                        if what == k or low == k.lower():
+                            scope = [(rname, c, k)]
+        if scope is None:
+            names = list(REGISTRIES) + [c for r in regs.values() for c in r.categories()] + \
+                [k for r in regs.values() for k in r.all_names()]
+            from ..errors import unknown
+            raise unknown("registry, category or entry", what, names)
+    else:
+        scope = [(rname, c, None) for rname, reg in regs.items() for c in reg.categories()]
+    rows = []
+    for rname, cat, key in scope:
+        category = getattr(regs[rname], cat)
+        for k in ([key] if key else category.names()):
+            rows.append(J.zoo_entry(rname, cat, k, category[k]))
+    return rows
+
+
+_OPS = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "!=": lambda a, b: a != b,
+        "==": lambda a, b: a == b, "=": lambda a, b: a == b, "<": lambda a, b: a < b, ">": lambda a, b: a > b}
+
+
+def _filter(rows, where: list[str]):
+    keys = sorted({k for r in rows for k in r})
+    for expr in where:
+        m = re.match(r"^\s*([A-Za-z_][\w]*)\s*(<=|>=|!=|==|=|<|>)\s*(.+?)\s*$", expr)
+        if not m:
+            raise Failure(f"--where {expr!r}: expected KEY<OP>VALUE, e.g. memory_gb>=80")
+        key, op, raw = m.groups()
+        if key not in keys:
+            from ..errors import unknown
+            raise unknown("--where field", key, keys)
+        try:
+            val = float(raw)
+        except ValueError:
+            val = raw
+        fn = _OPS[op]
+
+        def keep(r, key=key, val=val, fn=fn):
+            v = r.get(key)
+            if v is None:
+                return False
+            if isinstance(val, float):
+                return isinstance(v, (int, float)) and not isinstance(v, bool) and fn(float(v), val)
+            return fn(str(v).lower(), val.lower())
+        rows = [r for r in rows if keep(r)]
+    return rows
+
+
+def zoo_cmd(what, search, where, sort, json_out):
+    with guarded("zoo", json_out):
+        rows = zoo_rows(what)
+        if search:
+            s = search.lower()
+            rows = [r for r in rows if s in r["key"].lower() or s in str(r["name"]).lower()
+                    or s in str(r.get("vendor", "")).lower() or s in str(r.get("country", "")).lower()]
+        rows = _filter(rows, where)
+        if sort:
+            desc = sort.startswith("-")
+            key = sort.lstrip("-")
+            if rows and not any(key in r for r in rows):
+                from ..errors import unknown
+                raise unknown("--sort field", key, sorted({k for r in rows for k in r}))
+            num = [r for r in rows if isinstance(r.get(key), (int, float))]
+            rest = [r for r in rows if not isinstance(r.get(key), (int, float))]
+            rows = sorted(num, key=lambda r: r[key], reverse=desc) + rest
+        if json_out:
+            emit_json(J.envelope("zoo", "ok", 0, query={"what": what, "search": search, "where": where,
+                                                        "sort": sort}, count=len(rows), entries=rows))
+        else:
+            from ._render import render_zoo
+            render_zoo(rows, detail=bool(what) and len(rows) == 1)
+    _finish(EXIT_OK)
+
+
+# ---------------------------------------------------------------------------------------------------- eval
+def eval_cmd(path, opts, mode, batch_size, sets, json_out):
+    with guarded("eval", json_out):
+        over = []
+        if opts["model"]:
+            over.append(("workload.model", opts["model"]))
+        if opts["hardware"]:
+            over.append(("system.accelerator", opts["hardware"]))
+        if opts["seq_len"] is not None:
+            over.append(("workload.seq_len", opts["seq_len"]))
+        if opts["precision"]:
+            over.append(("layout.precision", opts["precision"]))
+        if opts["recompute"]:
+            over.append(("layout.recompute", opts["recompute"]))
+        sc = _scenario(path, over, sets)
+        from ..scenario import check_constraints
+        from ..solvers.single_node import SingleNodeModel
+        acc = sc.accelerator
+        if acc is None:
+            raise Failure(f"{sc.where('system')}eval needs an accelerator: --hardware H100, or system.accelerator "
+                          f"/ system.cluster / system.node in the scenario")
+        L = sc.layout
+        b = batch_size if batch_size is not None else L.get("microbatch_size", 1)
+        kw = {k: L[k] for k in ("precision", "recompute", "zero_stage", "flash_attention") if k in L}
+        try:
+            r = SingleNodeModel().solve(sc.model, acc, mode=mode, batch_size=b, **kw)
+        except Exception as exc:
+            from ..errors import ConfigError
+            if isinstance(exc, ConfigError):
+                raise Failure(sc.locate(str(exc))) from None
+            raise
+        checks = []
+        if "max_memory_gb" in sc.constraints:
+            from types import SimpleNamespace
+            checks = check_constraints(
+                SimpleNamespace(constraints={"max_memory_gb": sc.constraints["max_memory_gb"]}),
+                SimpleNamespace(memory_bytes=r.memory_bytes))
+        status = "infeasible" if not r.feasible else ("constraint_violated" if any(not c.ok for c in checks)
+                                                      else "ok")
+        code = STATUS_CODE[status]
+        if json_out:
+            emit_json(J.single(r, code, status, checks))
+        else:
+            from ._render import render_single
+            render_single(r, checks)
+        if status == "infeasible":
+            err(f"needs {sum(r.memory_bytes.values()) / 1e9:.1f} GB but {acc.name} has "
+                f"{acc.memory_bytes / 1e9:.0f} GB", "infeasible")
+        elif status != "ok":
+            err(_status_message(status, checks), "constraint")
+    _finish(code)
+
+
+# ---------------------------------------------------------------------------------------------------- train
+def _save_plots(figs: dict, folder, fmt) -> dict:
+    from ..report import atomic_write
+    from ..report import plots as P
+    fmt = fmt.lower()
+    if fmt not in P.FORMATS:
+        raise Failure(f"--format {fmt!r}: choose png or svg")
+    d = Path(folder)
+    if not d.is_dir():
+        raise Failure(f"--plots {folder}: no such folder (create it first)")
+    data = {name: P.to_bytes(fig, fmt) for name, fig in figs.items()}  # render all before writing any
+    out = {}
+    for name, blob in data.items():
+        p = d / f"{name}.{fmt}"
+        atomic_write(p, blob)
+        out[name] = str(p)
+    return out
+
+
+def scenario_figures(sc, out, *, pareto: bool = False, json_out: bool = True) -> tuple[dict, dict, list]:
+    """The figures of a scenario outcome (and their data series); notes on what had to be skipped."""
+    from ..report import plots as P
+    from ..report import series as S
+    figs, data, notes = {}, {}, []
+    perf = out.performance
+    figs["breakdown"] = P.breakdown(perf)
+    enabled = progress_enabled(json_out)
+    steps = 2 + (1 if pareto else 0)
+    with progress(steps, "plots", enabled) as adv:
+        data["scaling"] = S.scaling(perf)
+        figs["scaling"] = P.scaling(data["scaling"])
+        adv()
+        if out.sustainability is not None:
+            data["regions"] = S.regions(perf, sc.datacenter)
+            figs["carbon_by_region"] = P.carbon_by_region(data["regions"])
+        else:
+            notes.append("carbon by region: needs a datacenter (and SustainabilityModel)")
+        adv()
+        if out.economics is not None:
+            figs["cost_split"] = P.cost_split(out.economics)
+        elif out.sustainability is not None:
+            notes.append("cost split: economics not computed")
+        if pareto:
+            try:
+                cur = (perf.time_to_train_s / 86400,
+                       out.economics.total_usd if out.economics is not None else perf.gpu_hours)
+                data["pareto"] = S.pareto_front(sc, perf, current=cur,
+                                                y="cost_usd" if out.economics is not None else "gpu_hours")
+                figs["pareto"] = P.pareto(data["pareto"])
+            except ImportError as exc:
+                notes.append(f"Pareto front: the explorer is not available ({exc})")
+            adv()
+    return figs, data, notes
+
+
+def train_cmd(path, overrides, sets, plots, fmt, verbose, json_out):
+    with guarded("train", json_out):
+        sc = _scenario(path, overrides, sets)
+        out = sc.evaluate()
+        code = STATUS_CODE[out.status]
+        saved = {}
+        if plots:
+            figs, _, notes = scenario_figures(sc, out, json_out=json_out)
+            saved = _save_plots(figs, plots, fmt)
+            out.notes.extend(notes)
+        if json_out:
+            d = J.outcome(out, code)
+            d["plots"] = saved
+            emit_json(d)
+        else:
+            from ._render import render_outcome
+            render_outcome(out, verbose=verbose, plots=saved)
+        if out.status != "ok":
+            err(_status_message(out.status, out.checks, out.performance),
+                "infeasible" if out.status == "infeasible" else "constraint")
+    _finish(code)
+
+
+# ------------------------------------------------------------------------------------------------- optimize
+OBJECTIVES = {"time": "time_to_train", "cost": "cost", "carbon": "carbon"}
+
+
+def optimize_cmd(path, objective, top, sets, plots, fmt, json_out):
+    with guarded("optimize", json_out):
+        sc = _scenario(path, [], sets)
+        try:
+            from .. import explore
+        except ImportError as exc:
+            raise Failure(f"optimize needs the explorer (mlsysim.explore), which is not available in this build "
+                          f"({exc})", 1, "unavailable") from None
+        obj = objective or sc.search.get("objective", "time")
+        if obj not in OBJECTIVES:
+            from ..errors import unknown
+            raise unknown("--objective", obj, OBJECTIVES)
+        k = top or sc.search.get("top", 10)
+        if k < 1:
+            raise Failure(f"--top must be >= 1, got {k}")
+        kw = sc.sweep_kwargs()
+        if obj != "time" and "datacenters" not in kw:
+            raise Failure(f"{sc.where('search')}objective {obj} needs a `datacenter:` (or search.datacenters)")
+        cons = sc.explore_constraints()
+        kw["progress"] = None if progress_enabled(json_out) else False
+        try:
+            res = explore.optimize(sc.model, OBJECTIVES[obj], cons, runners_up=k - 1, **dict(kw))
+        except Exception as exc:
+            from ..errors import ConfigError, InfeasibleError
+            if isinstance(exc, InfeasibleError):
+                raise
+            if isinstance(exc, ConfigError):
+                raise Failure(sc.locate(str(exc))) from None
+            raise
+        y = "cost_usd" if "datacenters" in kw else "gpu_hours"
+        if obj == "carbon":
+            y = "carbon_t"
+        front = explore.pareto(sc.model, ("time_to_train_days", y), **dict(kw))
+        front_rows = [front[i] for i in range(len(front))]
+        ranking = [res.table[i] for i in range(len(res.table))]
+        saved = {}
+        if plots:
+            from ..report import plots as P
+            best = ranking[0]
+            fig = P.pareto({"x": "time_to_train_days", "y": y, "points": [], "front": front_rows,
+                            "evaluated": res.evaluated, "current": (best["time_to_train_days"], best.get(y))},
+                           title=f"Pareto front: time vs {y} ({len(front_rows)} plans); star = best {obj}")
+            saved = _save_plots({"pareto": fig}, plots, fmt)
+        body = dict(scenario={"name": sc.name, "file": sc.path},
+                    objective={"name": obj, "column": res.keys[0][0]}, constraints=cons,
+                    evaluated=res.evaluated, feasible=res.n_feasible, satisfying=res.n_satisfying,
+                    rejected=res.rejected, violations=res.violations, best=ranking[0], ranking=ranking,
+                    pareto={"x": "time_to_train_days", "y": y, "front": front_rows}, plots=saved)
+        if json_out:
+            emit_json(J.envelope("optimize", "ok", 0, **body))
+        else:
+            from ._render import render_optimize
+            render_optimize(body)
+    _finish(EXIT_OK)
+
+
+# ------------------------------------------------------------------------------------------------- validate
+def validate_cmd(json_out):
+    with guarded("validate", json_out):
+        from ..validation.runs import format_throughput_table, summary, throughput_table
+        rows = throughput_table()
+        energy = None
+        energy_text = None
+        try:
+            from ..validation import energy as E
+        except ImportError:
+            E = None
+        if E is not None:
+            erows = E.energy_table()
+            esum = E.summary(erows) if hasattr(E, "summary") else None
+            energy = {"rows": erows, "summary": esum}
+            energy_text = E.format_energy_table(erows) if _takes_rows(E.format_energy_table) else \
+                E.format_energy_table()
+        if json_out:
+            emit_json(J.envelope("validate", "ok", 0, throughput={"rows": rows, "summary": summary(rows)},
+                                 energy=energy))
+        else:
+            print("Training throughput: predicted vs published")
+            print(format_throughput_table(rows))
+            if energy_text is not None:
+                print()
+                print("Energy and carbon: predicted vs published")
+                print(energy_text)
+    _finish(EXIT_OK)
+
+
+def _takes_rows(fn) -> bool:
+    import inspect
+    try:
+        return len(inspect.signature(fn).parameters) >= 1
+    except (TypeError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------------------------------- report
+def report_cmd(path, output, plots, fmt, pareto, sets, json_out):
+    with guarded("report", json_out):
+        sc = _scenario(path, [], sets)
+        out = sc.evaluate()
+        code = STATUS_CODE[out.status]
+        figs, data, notes = scenario_figures(sc, out, pareto=pareto, json_out=json_out)
+        out.notes.extend(notes)
+        from ..report.html import render_report
+        html = render_report(sc, out, figs, data)
+        saved = _save_plots(figs, plots, fmt) if plots else {}
+        from ..report import atomic_write
+        if not str(output).lower().endswith((".html", ".htm")):
+            raise Failure(f"--output {output}: the report is HTML; name it *.html")
+        atomic_write(output, html)
+        if json_out:
+            d = J.outcome(out, code)
+            d["command"] = "report"
+            d["report"] = {"html": str(output), "bytes": len(html.encode("utf-8"))}
+            d["plots"] = saved
+            emit_json(d)
+        else:
+            print(f"wrote {output} ({len(html.encode('utf-8')) / 1e3:,.0f} kB, {len(figs)} plots)"
+                  + (f"; plots in {plots}" if saved else ""))
+        if out.status != "ok":
+            err(_status_message(out.status, out.checks, out.performance) + f" (the report shows it: {output})",
+                "infeasible" if out.status == "infeasible" else "constraint")
+    _finish(code)
+
+
+# --------------------------------------------------------------------------------------------------- schema
+def schema_cmd(output, json_out):
+    with guarded("schema", json_out):
+        import json
+
+        from ..scenario import json_schema
+        text = json.dumps(json_schema(), indent=2) + "\n"
+        if output:
+            from ..report import atomic_write
+            atomic_write(output, text)
+            print(f"wrote {output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+    _finish(EXIT_OK)
+
+
+__all__ = ["zoo_cmd", "eval_cmd", "train_cmd", "optimize_cmd", "validate_cmd", "report_cmd", "schema_cmd",
+           "EXIT_BAD_INPUT", "EXIT_CONSTRAINT", "EXIT_INFEASIBLE", "one_line"]
