@@ -7,17 +7,8 @@ import sys
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv in (["validate"], []):  # works without the CLI extras; everything else goes to the CLI
-        from .validation.runs import format_throughput_table
-        print("Training throughput: predicted vs published")
-        print(format_throughput_table())
-        from .validation.energy import format_energy_table
-        from .validation.reliability import format_reliability_table
-        print()
-        print("Energy and carbon: predicted vs published")
-        print(format_energy_table())
-        print()
-        print("Reliability at scale: predicted vs published")
-        print(format_reliability_table())
+        from .validation import format_sections
+        print(format_sections())
         return 0
     try:
         from .cli.main import app

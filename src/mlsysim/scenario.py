@@ -260,13 +260,17 @@ def parse_yaml(text: str, path: str = "<scenario>") -> tuple[dict, dict]:
         import yaml
     except ImportError:  # pragma: no cover
         raise ConfigError("reading scenario files needs PyYAML: pip install 'mlsysim[cli]'") from None
-    loader = yaml.SafeLoader(text)
     lines: dict[tuple, int] = {}
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # the reader refuses control characters (NUL, ...) right here
         node = loader.get_single_node()
         if node is None:
             raise ScenarioError(f"{path}:1: the scenario is empty; it needs at least `workload:` and `system:`")
-        data = _build(loader, node, (), lines, path)
+        data = _build(loader, node, (), lines, path, _Budget())
+    except RecursionError:  # the YAML composer recurses once per nesting level
+        raise ScenarioError(f"{path}: malformed YAML: nested too deeply (a scenario is a few levels of "
+                            f"key: value lines)") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}" if mark else path
@@ -275,15 +279,45 @@ def parse_yaml(text: str, path: str = "<scenario>") -> tuple[dict, dict]:
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: malformed YAML: {str(exc).splitlines()[0]}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}:1: a scenario must be a mapping (key: value lines), got a "
                             f"{type(data).__name__}")
     return data, lines
 
 
-def _build(loader, node, kp: tuple, lines: dict, path: str):
+class _Budget:
+    """Limits on building YAML nodes into Python: aliases are expanded, so `&a [*a]` would recurse forever and a
+    few nested aliases would expand exponentially ("billion laughs"); a scenario has a few dozen values."""
+
+    MAX_VALUES = 100_000
+    MAX_DEPTH = 32
+
+    def __init__(self):
+        self.left = self.MAX_VALUES
+        self.active: set[int] = set()  # ids of the nodes on the path being built
+
+
+def _construct(loader, node, path: str):
+    """A scalar (or key) as Python; a value its tag cannot read (`!!int abc`, `2001-02-30`) is a ScenarioError."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ScenarioError(f"{path}:{node.start_mark.line + 1}: malformed YAML: cannot read {node.value!r} as "
+                            f"{node.tag.rsplit(':', 1)[-1]} ({exc}); quote it to make it a string") from None
+
+
+def _build(loader, node, kp: tuple, lines: dict, path: str, budget: _Budget):
     import yaml
+    line = node.start_mark.line + 1
+    budget.left -= 1
+    if budget.left < 0:
+        raise ScenarioError(f"{path}:{line}: malformed YAML: more than {_Budget.MAX_VALUES:,} values once aliases "
+                            f"are expanded; a scenario file needs a few dozen")
+    if len(kp) > _Budget.MAX_DEPTH or id(node) in budget.active:
+        why = "an alias refers to itself" if id(node) in budget.active else "nested too deeply"
+        raise ScenarioError(f"{path}:{line}: malformed YAML: {why} (at '{_dot(kp)}')")
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
         kind = "map" if isinstance(node, yaml.MappingNode) else "seq"
         if node.tag not in (f"tag:yaml.org,2002:{kind}", "tag:yaml.org,2002:omap" if kind == "seq" else ""):
@@ -292,8 +326,9 @@ def _build(loader, node, kp: tuple, lines: dict, path: str):
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # merge keys (<<)
         out = {}
+        budget.active.add(id(node))
         for knode, vnode in node.value:
-            key = loader.construct_object(knode, deep=True)
+            key = _construct(loader, knode, path)
             line = knode.start_mark.line + 1
             if not isinstance(key, str):
                 raise ScenarioError(f"{path}:{line}: keys must be names, got {key!r}")
@@ -301,15 +336,18 @@ def _build(loader, node, kp: tuple, lines: dict, path: str):
                 raise ScenarioError(f"{path}:{line}: duplicate key '{_dot(kp + (key,))}' (first on line "
                                     f"{lines[kp + (key,)]})")
             lines[kp + (key,)] = line
-            out[key] = _build(loader, vnode, kp + (key,), lines, path)
+            out[key] = _build(loader, vnode, kp + (key,), lines, path, budget)
+        budget.active.discard(id(node))
         return out
     if isinstance(node, yaml.SequenceNode):
         out = []
+        budget.active.add(id(node))
         for i, item in enumerate(node.value):
             lines[kp + (i,)] = item.start_mark.line + 1
-            out.append(_build(loader, item, kp + (i,), lines, path))
+            out.append(_build(loader, item, kp + (i,), lines, path, budget))
+        budget.active.discard(id(node))
         return out
-    return loader.construct_object(node, deep=True)
+    return _construct(loader, node, path)
 
 
 def _dot(kp) -> str:

@@ -85,6 +85,8 @@ def parse_range(name: str, spec):
     if isinstance(spec, np.ndarray):
         if spec.ndim != 1 or spec.size == 0:
             raise ConfigError(f"range for {name!r}: an array of draws must be 1-D and non-empty")
+        if spec.dtype.kind not in "iuf":
+            raise ConfigError(f"range for {name!r}: an array of draws must hold numbers, got dtype {spec.dtype}")
         return "empirical", tuple(_check_value(name, float(x)) for x in spec)
     if not isinstance(spec, (tuple, list)):
         return "fixed", (_check_value(name, spec),)
@@ -234,8 +236,11 @@ class UncertaintyModel:
         perf = performance
         if perf is not None and hasattr(perf, "performance") and hasattr(perf, "goodput"):
             perf = perf.performance  # a GoodputResult: use its underlying run
-        if perf is None:
-            raise ConfigError("UncertaintyModel: give performance=<DistributedModel result>")
+        if perf is None or not all(hasattr(perf, a) for a in ("model", "fleet", "layout", "tokens", "steps")):
+            raise ConfigError(f"UncertaintyModel: give performance=<DistributedModel result>, got "
+                              f"{type(perf).__name__}")
+        if seed is not None and not isinstance(seed, np.random.Generator):
+            seed = count(seed, "seed", minimum=0)
         n = count(samples, "samples", minimum=10)
         lvl = si(level, "", "level")
         if not (0 < lvl < 1):

@@ -48,9 +48,11 @@ def si(value, unit: str, what: str, *, positive: bool = True, allow_zero: bool =
         try:
             mag = value.to(unit).magnitude
         except Exception as exc:  # pint.DimensionalityError and friends
-            raise ConfigError(f"{what} must be given in units of {unit} (got {value!r})") from exc
+            expected = f"units of {unit}" if unit else "a plain (dimensionless) number"
+            raise ConfigError(f"{what} must be given in {expected} (got {value!r})") from exc
     elif isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_np_number(value):
-        raise ConfigError(f"{what} must be a number (in {unit}) or a quantity, got {type(value).__name__} {value!r}")
+        raise ConfigError(f"{what} must be a number{f' (in {unit})' if unit else ''} or a quantity, got "
+                          f"{type(value).__name__} {value!r}")
     else:
         mag = value
     try:
@@ -60,7 +62,7 @@ def si(value, unit: str, what: str, *, positive: bool = True, allow_zero: bool =
     if not math.isfinite(mag):
         raise ConfigError(f"{what} must be finite, got {mag}")
     if positive and (mag < 0 or (mag == 0 and not allow_zero)):
-        raise ConfigError(f"{what} must be {'>= 0' if allow_zero else '> 0'} {unit}, got {mag}")
+        raise ConfigError(f"{what} must be {'>= 0' if allow_zero else '> 0'}{f' {unit}' if unit else ''}, got {mag}")
     return mag
 
 
@@ -78,3 +80,10 @@ def count(value, what: str, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ConfigError(f"{what} must be >= {minimum}, got {value}")
     return value
+
+
+def flag(value, what: str) -> bool:
+    """Validate a yes/no option: True or False (a numpy bool too), never a string such as "no" or a number."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    raise ConfigError(f"{what} must be True or False, got {type(value).__name__} {value!r}")

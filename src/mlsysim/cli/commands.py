@@ -24,8 +24,9 @@ def _parse_sets(sets) -> list:
         key, _, val = s.partition("=")
         try:
             value = yaml.safe_load(val) if val.strip() else None
-        except yaml.YAMLError:
-            raise Failure(f"--set {s!r}: the value is not valid YAML") from None
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError):
+            # ValueError & co: a scalar its tag cannot read (!!int abc, a date such as 2001-02-30)
+            raise Failure(f"--set {s!r}: the value is not valid YAML (quote a string: KEY='\"text\"')") from None
         out.append((key.strip(), value))
     return out
 
@@ -293,7 +294,7 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out):
         if obj not in OBJECTIVES:
             from ..errors import unknown
             raise unknown("--objective", obj, OBJECTIVES)
-        k = top or sc.search.get("top", 10)
+        k = top if top is not None else sc.search.get("top", 10)
         if k < 1:
             raise Failure(f"--top must be >= 1, got {k}")
         kw = sc.sweep_kwargs()
@@ -340,39 +341,14 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out):
 # ------------------------------------------------------------------------------------------------- validate
 def validate_cmd(json_out):
     with guarded("validate", json_out):
-        from ..validation.runs import format_throughput_table, summary, throughput_table
-        rows = throughput_table()
-        energy = None
-        energy_text = None
-        try:
-            from ..validation import energy as E
-        except ImportError:
-            E = None
-        if E is not None:
-            erows = E.energy_table()
-            esum = E.summary(erows) if hasattr(E, "summary") else None
-            energy = {"rows": erows, "summary": esum}
-            energy_text = E.format_energy_table(erows) if _takes_rows(E.format_energy_table) else \
-                E.format_energy_table()
+        from ..validation import format_sections, sections
+        secs = sections()
         if json_out:
-            emit_json(J.envelope("validate", "ok", 0, throughput={"rows": rows, "summary": summary(rows)},
-                                 energy=energy))
+            emit_json(J.envelope("validate", "ok", 0, **{name: {k: v for k, v in sec.items() if k != "text"}
+                                                           for name, sec in secs.items()}))
         else:
-            print("Training throughput: predicted vs published")
-            print(format_throughput_table(rows))
-            if energy_text is not None:
-                print()
-                print("Energy and carbon: predicted vs published")
-                print(energy_text)
+            print(format_sections(secs))
     _finish(EXIT_OK)
-
-
-def _takes_rows(fn) -> bool:
-    import inspect
-    try:
-        return len(inspect.signature(fn).parameters) >= 1
-    except (TypeError, ValueError):
-        return False
 
 
 # --------------------------------------------------------------------------------------------------- report

@@ -36,7 +36,7 @@ def objective_column(name: str, available=None) -> tuple[str, str]:
         col, sense = OBJECTIVES[name]
     else:
         col, sense = (name[1:], "max") if name.startswith("-") else (name, "max" if name in MAXIMIZE else "min")
-        if available is not None and col not in available:
+        if available is not None and col not in available and col not in SUSTAIN_COLUMNS:
             raise unknown("objective", name, list(OBJECTIVES) + list(available))
     if available is not None and col not in available:
         if col in SUSTAIN_COLUMNS:

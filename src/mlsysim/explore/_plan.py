@@ -236,7 +236,12 @@ def _values(value, what, *, minimum=1, maximum=None):
 
 
 def _names(value, what, options):
-    vals = [value] if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        vals = [value]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        vals = list(value)
+    else:
+        raise ConfigError(f"{what} must be a name or a list of names (one of {', '.join(options)}), got {value!r}")
     if not vals:
         raise ConfigError(f"{what}: empty list; give at least one of {', '.join(options)}")
     out = []
@@ -313,7 +318,9 @@ def build_plan(model, fleets, *, tp, pp, cp, ep, microbatch, interleave, recompu
     }
     tok = resolve_tokens(model, tokens)
     cv = resolve_straggler_cv(straggler_cv)
-    sp = None if sequence_parallel is None else bool(sequence_parallel)
+    from ..units import flag
+    sp = None if sequence_parallel is None else flag(sequence_parallel, "sequence_parallel")
+    flash_attention, dp_overlap = flag(flash_attention, "flash_attention"), flag(dp_overlap, "dp_overlap")
     groups = []
     any_ok = False
     first_error = None

@@ -148,7 +148,7 @@ class OptimizeResult:
 
 
 def _keys(objective, available):
-    objs = [objective] if isinstance(objective, str) else list(objective)
+    objs = [objective] if isinstance(objective, str) or not isinstance(objective, (list, tuple)) else list(objective)
     if not objs:
         raise ConfigError("objective: give a name such as 'time_to_train', 'step_time', 'cost', 'carbon', 'energy'")
     return [objective_column(o, available) for o in objs]

@@ -19,7 +19,10 @@ def pareto_mask(points, maximize=None) -> np.ndarray:
         >>> pareto_mask([[1, 5], [2, 2], [3, 3], [4, 1]]).tolist()
         [True, True, False, True]
     """
-    Y = np.array(points, dtype=float, copy=True)
+    try:
+        Y = np.array(points, dtype=float, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"points must be an (n, k) array of numbers: {exc}") from None
     if Y.ndim == 1:
         Y = Y[:, None]
     if Y.ndim != 2:
@@ -125,8 +128,8 @@ def pareto(result, objectives=DEFAULT_OBJECTIVES, *, feasible_only=True, **sweep
         True
     """
     from .result import SweepResult
-    if isinstance(objectives, str):
-        objectives = (objectives,)
+    if isinstance(objectives, str) or not isinstance(objectives, (list, tuple)):
+        objectives = (objectives,)  # objective_column explains a value that is not a name
     objectives = list(objectives)
     if not objectives:
         raise ConfigError("pareto: give at least one objective, e.g. ('time_to_train', 'cost')")

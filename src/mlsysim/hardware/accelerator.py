@@ -51,7 +51,8 @@ class Accelerator:
         object.__setattr__(self, "peak_flops", pf)
         check_si(self, {"memory_bytes": ("byte", False), "memory_bw": ("byte/s", False), "tdp_w": ("W", False),
                         "scaleup_bw": ("byte/s", False), "idle_w": ("W", True), "measured_system_w": ("W", False),
-                        "price_usd": ("USD", True), "embodied_kgco2e": ("kg", True)})
+                        "price_usd": ("USD", True), "embodied_kgco2e": ("kg", True),
+                        "matmul_efficiency": ("", False), "attention_efficiency": ("", False)})
         for what in ("matmul_efficiency", "attention_efficiency"):
             eff = getattr(self, what)
             if eff is not None and not (0 < eff <= 1):
@@ -59,6 +60,8 @@ class Accelerator:
 
     def peak(self, precision: str) -> float:
         """Dense peak FLOP/s at `precision`; a precision the chip lacks is an error naming those it has."""
+        if not isinstance(precision, str):  # unhashable or not a name: the same message as a misspelt one
+            raise unknown("precision", precision, PRECISIONS)
         try:
             return self.peak_flops[precision]
         except KeyError:

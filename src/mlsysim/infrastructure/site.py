@@ -22,7 +22,7 @@ class Grid:
     key: str = field(default="", compare=False)
 
     def __post_init__(self):
-        check_si(self, {"gco2_per_kwh": ("", True), "water_l_per_kwh": ("", True)})
+        check_si(self, {"gco2_per_kwh": ("g/kWh", True), "water_l_per_kwh": ("L/kWh", True)})
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,8 @@ class Datacenter:
     def __post_init__(self):
         if not isinstance(self.grid, Grid):
             raise ConfigError(f"Datacenter {self.name}: grid must be a Grid, got {self.grid!r}")
-        check_si(self, {"pue": ("", False), "electricity_usd_per_kwh": ("", True), "wue_l_per_kwh": ("", True)})
+        check_si(self, {"pue": ("", False), "electricity_usd_per_kwh": ("USD/kWh", True),
+                        "wue_l_per_kwh": ("L/kWh", True), "cfe_fraction": ("", True)})
         if self.pue < 1:
             raise ConfigError(f"Datacenter {self.name}: PUE must be >= 1 (facility energy / IT energy), "
                               f"got {self.pue}")

@@ -63,6 +63,9 @@ class TransformerWorkload:
                             "q_lora_rank": 0, "kv_lora_rank": 0, "qk_rope_head_dim": 0, "v_head_dim": 1,
                             "seq_len": 1, "learned_pos_emb": 0})
         n = self.name
+        from ..units import flag
+        for f in ("gated_mlp", "tied_embeddings", "linear_bias", "embedding_norm", "dropout"):
+            object.__setattr__(self, f, flag(getattr(self, f), f"{n}: {f}"))
         if self.head_dim is None:
             if self.hidden % self.n_heads:
                 raise ConfigError(f"{n}: n_heads={self.n_heads} does not divide hidden={self.hidden}; "
@@ -77,8 +80,17 @@ class TransformerWorkload:
             raise ConfigError(f"{n}: experts_per_token={self.experts_per_token} exceeds n_experts={self.n_experts}")
         if self.n_dense_layers > self.n_layers:
             raise ConfigError(f"{n}: n_dense_layers={self.n_dense_layers} exceeds n_layers={self.n_layers}")
+        if self.n_shared_experts and self.n_experts == 1:
+            raise ConfigError(f"{n}: n_shared_experts={self.n_shared_experts} but n_experts=1 (a dense model); "
+                              f"set n_experts > 1 for a mixture of experts, or n_shared_experts=0")
+        if not self.kv_lora_rank and (self.q_lora_rank or self.qk_rope_head_dim):
+            raise ConfigError(f"{n}: q_lora_rank / qk_rope_head_dim describe multi-head latent attention and need "
+                              f"kv_lora_rank > 0; set kv_lora_rank, or leave them at 0 for ordinary attention")
         if self.v_head_dim is None:
             object.__setattr__(self, "v_head_dim", self.head_dim)
+        if self.kv_lora_rank and self.qk_rope_head_dim > self.head_dim:
+            raise ConfigError(f"{n}: qk_rope_head_dim={self.qk_rope_head_dim} exceeds head_dim={self.head_dim} "
+                              f"(head_dim = the no-rope part + the rotary part); give head_dim >= qk_rope_head_dim")
         for f in ("tokens", "global_batch_tokens"):
             v = getattr(self, f)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or v != v or v == float("inf"):

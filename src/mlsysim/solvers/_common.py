@@ -27,7 +27,7 @@ def resolve_fleet(fleet):
 
 
 def choice(value, options, what):
-    if value not in options:
+    if not isinstance(value, str) or value not in options:  # a list or dict would be unhashable: same message
         raise unknown(what, value, options)
     return value
 

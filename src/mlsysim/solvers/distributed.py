@@ -8,7 +8,7 @@ from ..errors import ConfigError
 from ..physics import constants as C
 from ..physics.layout import layout_problems
 from ..physics.training import RECOMPUTE, default_global_batch, evaluate, model_dims, precision_bytes
-from ..units import count, si
+from ..units import count, flag, si
 from ._common import choice, divisors, finite, html_table, resolve_fleet, resolve_model, text_table
 
 BREAKDOWN_KEYS = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "bubble", "dp_comm",
@@ -29,7 +29,7 @@ def batch_target_tokens(model) -> float:
 
 def default_sequence_parallel(tp, sequence_parallel):
     """Sequence parallelism goes with tensor parallelism unless the user says otherwise (Korthikanti 2022)."""
-    return (tp > 1) if sequence_parallel is None else bool(sequence_parallel)
+    return (tp > 1) if sequence_parallel is None else flag(sequence_parallel, "sequence_parallel")
 
 
 def resolve_straggler_cv(straggler_cv) -> float:
@@ -179,6 +179,7 @@ class DistributedModel:
         if zero > 3:
             raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {zero}")
         choice(recompute, RECOMPUTE, "recompute policy")
+        flash_attention, dp_overlap = flag(flash_attention, "flash_attention"), flag(dp_overlap, "dp_overlap")
         seq = count(seq_len, "seq_len") if seq_len is not None else model.seq_len
         if tp * pp * cp > n or n % (tp * pp * cp):
             raise ConfigError(f"tp*pp*cp = {tp}*{pp}*{cp} = {tp * pp * cp} does not divide the fleet's {n} "
@@ -210,7 +211,8 @@ class DistributedModel:
         step = float(out["step"])
         breakdown = {k: float(out[k]) for k in BREAKDOWN_KEYS}
         memory = {k: float(val) for k, val in out["memory"].items()}
-        finite({"step": step, "mfu": out["mfu"], **breakdown, **memory}, "DistributedModel")
+        finite({"step": step, "mfu": out["mfu"], "time_to_train": float(out["time_to_train"]),
+                "tokens_per_s": float(out["tokens_per_s"]), **breakdown, **memory}, "DistributedModel")
         layout = dict(tp_size=tp, pp_size=pp, dp_size=dp, cp_size=cp, ep_size=ep, microbatch_size=mb,
                       global_batch_size=gbs, seq_len=seq, interleave=v, precision=precision, recompute=recompute,
                       zero_stage=zero, sequence_parallel=sp, flash_attention=bool(flash_attention),

@@ -8,7 +8,7 @@ from ..hardware.accelerator import Accelerator
 from ..physics import constants as C
 from ..physics.inference import forward_bytes, forward_flops, forward_pass, kv_cache_bytes, ridge_point
 from ..physics.training import RECOMPUTE, evaluate, precision_bytes
-from ..units import count
+from ..units import count, flag
 from ._common import choice, finite, html_table, resolve_model, text_table
 from .distributed import _dims
 
@@ -98,6 +98,9 @@ class SingleNodeModel:
         b = count(batch_size, "batch_size")
         seq = count(seq_len, "seq_len") if seq_len is not None else model.seq_len
         zero = count(zero_stage, "zero_stage", minimum=0)
+        if zero > 3:
+            raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {zero}")
+        flash_attention = flag(flash_attention, "flash_attention")
         peak = acc.peak(precision)
         bytes_el, bytes_grad = precision_bytes(precision)
         ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION

@@ -30,7 +30,8 @@ class Fabric:
 
     def __post_init__(self):
         check_si(self, {"port_bw": ("byte/s", False), "latency_s": ("s", True), "switch_w_per_port": ("W", True),
-                        "price_usd_per_port": ("USD", True)})
+                        "price_usd_per_port": ("USD", True), "efficiency": ("", False),
+                        "oversubscription": ("", False)})
         if not (0 < self.efficiency <= 1):
             raise ConfigError(f"Fabric {self.name}: efficiency must be in (0, 1], got {self.efficiency}")
         if not (self.oversubscription >= 1):
@@ -69,7 +70,8 @@ class Node:
         check_counts(self, {"accelerators_per_node": 1})
         check_si(self, {"scaleup_bw": ("byte/s", False), "nic_bw": ("byte/s", False),
                         "scaleup_latency_s": ("s", True), "max_power_w": ("W", False), "host_power_w": ("W", True),
-                        "price_usd": ("USD", True), "embodied_kgco2e": ("kg", True)})
+                        "price_usd": ("USD", True), "embodied_kgco2e": ("kg", True),
+                        "scaleup_efficiency": ("", False)})
         if not (0 < self.scaleup_efficiency <= 1):
             raise ConfigError(f"Node {self.name}: scaleup_efficiency must be in (0, 1]")
 

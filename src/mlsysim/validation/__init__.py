@@ -1,1 +1,30 @@
-"""Predicted vs published: the training-throughput table (runs.py) and the energy/carbon table (energy.py)."""
+"""Predicted vs published: training throughput (runs.py), GPU-hours of runs without a published layout
+(gpu_hours.py), energy and carbon (energy.py), reliability at scale (reliability.py).
+
+`sections()` computes every table once for both `python -m mlsysim validate` and the CLI's `validate`.
+"""
+from __future__ import annotations
+
+
+def sections() -> dict:
+    """{name: {"title", "rows", "text"}} for every validation table, in display order."""
+    from . import energy, gpu_hours, reliability, runs
+    out = {}
+    for name, title, table, fmt in (
+        ("throughput", "Training throughput: predicted vs published", runs.throughput_table,
+         runs.format_throughput_table),
+        ("gpu_hours", "GPU-hours of runs without a published layout (best predicted layout)",
+         gpu_hours.gpu_hours_table, gpu_hours.format_gpu_hours_table),
+        ("energy", "Energy and carbon: predicted vs published", energy.energy_table, energy.format_energy_table),
+        ("reliability", "Reliability at scale: predicted vs published", reliability.reliability_rows,
+         reliability.format_reliability_table),
+    ):
+        rows = table()
+        out[name] = {"title": title, "rows": rows, "text": fmt(rows)}
+    out["throughput"]["summary"] = runs.summary(out["throughput"]["rows"])
+    return out
+
+
+def format_sections(secs=None) -> str:
+    secs = secs if secs is not None else sections()
+    return "\n\n".join(f"{s['title']}\n{s['text']}" for s in secs.values())

@@ -98,8 +98,8 @@ def reliability_rows() -> list[dict]:
     return rows
 
 
-def format_reliability_table() -> str:
-    rows = reliability_rows()
+def format_reliability_table(rows=None) -> str:
+    rows = rows if rows is not None else reliability_rows()
     w = max(len(r["quantity"]) for r in rows)
 
     def fmt(v):

@@ -1,0 +1,68 @@
+"""GPU-hours of published runs whose parallel layout was not published: the planner's prediction.
+
+For each run the layout is not an input but what a planner would choose: the fastest feasible layout found by
+`explore.optimize` (TP x PP x micro-batch x ZeRO over the published GPU count, 10 % memory headroom, the
+published batch), with the software of its era. Published GPU-hours include what the model leaves out
+(restarts, evaluation, checkpoints, less tuned kernels), so these rows are a reality check, not the accuracy
+target (that is the throughput table in runs.py, whose layouts are known).
+"""
+from __future__ import annotations
+
+from statistics import median
+
+LLAMA1 = "Touvron et al. 2023, 'LLaMA' arXiv:2302.13971, Table 15 (A100-80GB GPU-hours) and Sec 2.4 (2,048 GPUs)"
+LLAMA2 = "Touvron et al. 2023, 'Llama 2' arXiv:2307.09288, Table 2 / model card (A100-80GB GPU-hours)"
+PYTHIA = "Biderman et al. 2023, 'Pythia' arXiv:2304.01373, Table 5 (A100-40GB GPUs and GPU-hours; 299.9B tokens)"
+
+# 2023 Meta stack (xformers memory-efficient attention, selective recompute, bf16)
+_META = dict(precision="bf16", flash_attention=True)
+# GPT-NeoX 2022 (fp16, activation checkpointing, no FlashAttention in the released configs: assumption)
+_NEOX = dict(precision="fp16", flash_attention=False, recompute="full")
+
+# run id, registry model, node, fabric, GPUs, tokens, published GPU-hours, software, source
+RUNS = [
+    ("llama-7b", "LLaMA_7B", "DGX_A100", "InfiniBand_HDR", 2048, 1.0e12, 82432, _META, LLAMA1),
+    ("llama-13b", "LLaMA_13B", "DGX_A100", "InfiniBand_HDR", 2048, 1.0e12, 135168, _META, LLAMA1),
+    ("llama-33b", "LLaMA_33B", "DGX_A100", "InfiniBand_HDR", 2048, 1.4e12, 530432, _META, LLAMA1),
+    ("llama-65b", "LLaMA_65B", "DGX_A100", "InfiniBand_HDR", 2048, 1.4e12, 1022362, _META, LLAMA1),
+    ("llama-2-7b", "Llama2_7B", "DGX_A100", "InfiniBand_HDR", 2048, 2.0e12, 184320, _META, LLAMA2),
+    ("llama-2-13b", "Llama2_13B", "DGX_A100", "InfiniBand_HDR", 2048, 2.0e12, 368640, _META, LLAMA2),
+    ("llama-2-70b", "Llama2_70B", "DGX_A100", "InfiniBand_HDR", 2048, 2.0e12, 1720320, _META, LLAMA2),
+    ("pythia-1.4b", "Pythia_1_4B", "DGX_A100_40GB", "InfiniBand_HDR", 64, 299.892736e9, 7120, _NEOX, PYTHIA),
+    ("pythia-6.9b", "Pythia_6_9B", "DGX_A100_40GB", "InfiniBand_HDR", 128, 299.892736e9, 33500, _NEOX, PYTHIA),
+    ("pythia-12b", "Pythia_12B", "DGX_A100_40GB", "InfiniBand_HDR", 256, 299.892736e9, 72300, _NEOX, PYTHIA),
+]
+
+
+def gpu_hours_table() -> list[dict]:
+    from ..explore import optimize
+    from ..models.registry import Models
+    from ..systems.registry import Systems
+    from ..systems.system import Fleet
+
+    rows = []
+    for run_id, key, node_key, fabric, gpus, tokens, published, sw, source in RUNS:
+        node = Systems.Nodes[node_key]
+        fleet = Fleet(node=node, count=gpus // node.accelerators_per_node, fabric=Systems.Fabrics[fabric])
+        axes = dict(tp=[1, 2, 4, 8], pp=[1, 2, 4, 8], microbatch=[1, 2, 4], zero=[1, 2, 3],
+                    precision=[sw["precision"]], recompute=[sw.get("recompute", "selective"), "full"])
+        best = optimize(Models.get(key), "time_to_train", {"memory_headroom": 0.1}, fleets=fleet, tokens=tokens,
+                        flash_attention=sw["flash_attention"], **axes).best
+        pred = best["gpu_hours"]
+        rows.append(dict(run_id=run_id, gpus=gpus, published=published, predicted=pred,
+                         error_pct=100.0 * (pred - published) / published, mfu=best["mfu"],
+                         layout=f"tp{best['tp']} pp{best['pp']} dp{best['dp']} mb{best['microbatch']} "
+                                f"z{best['zero']} {best['recompute']}", source=source))
+    return rows
+
+
+def format_gpu_hours_table(rows=None) -> str:
+    rows = rows if rows is not None else gpu_hours_table()
+    lines = [f"{'run':14} {'gpus':>5} {'published h':>12} {'predicted h':>12} {'error':>8} {'MFU':>6}  best layout"]
+    for r in rows:
+        lines.append(f"{r['run_id']:14} {r['gpus']:>5} {r['published']:>12,.0f} {r['predicted']:>12,.0f} "
+                     f"{r['error_pct']:>+7.1f}% {r['mfu']:>6.2f}  {r['layout']}")
+    errs = [r["error_pct"] for r in rows]
+    lines.append(f"GPU-hours: {len(rows)} runs, median error {median(errs):+.1f}% (negative: the published runs "
+                 f"took longer than the best layout would; they include restarts, evaluation, tuning)")
+    return "\n".join(lines)
