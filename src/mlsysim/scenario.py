@@ -304,8 +304,9 @@ def _construct(loader, node, path: str):
     try:
         return loader.construct_object(node, deep=True)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise ScenarioError(f"{path}:{node.start_mark.line + 1}: malformed YAML: cannot read {node.value!r} as "
-                            f"{node.tag.rsplit(':', 1)[-1]} ({exc}); quote it to make it a string") from None
+        shown = repr(node.value[:60]) if isinstance(node.value, str) else "this value"
+        raise ScenarioError(f"{path}:{node.start_mark.line + 1}: malformed YAML: cannot read {shown} as "
+                            f"{node.tag.rsplit(':', 1)[-1]} ({str(exc)[:100]}); quote it to make it a string") from None
 
 
 def _build(loader, node, kp: tuple, lines: dict, path: str, budget: _Budget):

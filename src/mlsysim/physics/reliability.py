@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from ._np import vmin, vsqrt, vwhere
+from ._np import vmax, vmin, vsqrt, vwhere
 
 SECONDS_PER_HOUR = 3600.0
 SECONDS_PER_DAY = 86400.0
@@ -97,6 +97,11 @@ def _vexp(x):
     return np.exp(np.minimum(x, _EXP_CAP)) if isinstance(x, np.ndarray) else math.exp(min(x, _EXP_CAP))
 
 
+def _vexpm1(x):
+    """e^x - 1 without cancellation for small x (rare failures: (tau + delta) / M ~ 1e-12 and below)."""
+    return np.expm1(np.minimum(x, _EXP_CAP)) if isinstance(x, np.ndarray) else math.expm1(min(x, _EXP_CAP))
+
+
 def component_failure_rates(n_accelerators, n_nodes, rates=None, per=None, scale=1.0):
     """Failures per second of each component type across the fleet: rate x count (x scale).
 
@@ -159,9 +164,11 @@ def daly_interval_s(delta_s, mtbi_s):
 def expected_wall_s(work_s, interval_s, delta_s, restart_time_s, mtbi_s):
     """Expected wall-clock time to complete `work_s` of computation (Daly 2006): segments of `interval_s` work +
     `delta_s` checkpoint, each retried after a failure that costs `restart_time_s` (itself interruptible).
-    M e^(R/M) (e^((tau+delta)/M) - 1) work / tau."""
-    return mtbi_s * _vexp(restart_time_s / mtbi_s) * (_vexp((interval_s + delta_s) / mtbi_s) - 1.0) \
+    M e^(R/M) (e^((tau+delta)/M) - 1) work / tau, which is never below the failure-free (tau + delta) work / tau
+    (e^x - 1 >= x); the bound is applied where rounding would put it a hair below."""
+    wall = mtbi_s * _vexp(restart_time_s / mtbi_s) * _vexpm1((interval_s + delta_s) / mtbi_s) \
         * work_s / interval_s
+    return vmax(wall, work_s * ((interval_s + delta_s) / interval_s))
 
 
 def expected_interruptions(wall_s, mtbi_s):
