@@ -1,5 +1,4 @@
 import os
-import sys
 
 # Property-based tests: a fast default profile for CI, an opt-in thorough one (HYPOTHESIS_PROFILE=thorough).
 try:

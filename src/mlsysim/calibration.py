@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import ConfigError
+from .solvers._common import TableRepr
 
 # Plausible range of the fitted multiplier on the matmul ceiling. Low end 0.3: a framework reaching under a third
 # of the calibrated kernel efficiency points at something other than GEMMs (input pipeline, host overhead). High
@@ -32,7 +33,7 @@ _SOLVE_KEYS = ("precision", "recompute", "zero_stage", "flash_attention", "dp_ov
 
 
 @dataclass(frozen=True)
-class CalibrationResult:
+class CalibrationResult(TableRepr):
     """What was fitted to a measurement, and a way to predict other configurations with it."""
 
     performance: object          # the uncalibrated prediction of the measured configuration
@@ -54,8 +55,8 @@ class CalibrationResult:
     def calibrated_fleet(self, fleet=None):
         """`fleet` (default: the measured one) with its accelerator's matmul (and attention) efficiency
         multiplied by the fitted scale."""
-        from .solvers._common import resolve_fleet
         from .physics import constants as C
+        from .solvers._common import resolve_fleet
         fleet = self.performance.fleet if fleet is None else resolve_fleet(fleet)
         acc = fleet.node.accelerator
         base = acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY
@@ -87,6 +88,9 @@ class CalibrationResult:
         return DistributedModel().solve(model=perf.model if model is None else model,
                                         fleet=self.calibrated_fleet(fleet), **args)
 
+    def _title(self):
+        return f"Calibration: {self.performance.model.name} on {self.performance.fleet.name}"
+
     def _rows(self):
         peak = self.performance.fleet.node.accelerator.peak(self.performance.layout["precision"])
         mfu = self.performance.mfu
@@ -101,16 +105,6 @@ class CalibrationResult:
                 ("fitted prediction", f"{self.fitted_step_s:.4g} s"),
                 ("allowed scale range", f"{self.scale_range[0]:g} - {self.scale_range[1]:.4g}"),
                 ("explainable step range", f"{lo:.4g} - {hi:.4g} s")]
-
-    def __str__(self):
-        from .solvers._common import text_table
-        return text_table(f"Calibration: {self.performance.model.name} on {self.performance.fleet.name}",
-                          self._rows())
-
-    def _repr_html_(self):
-        from .solvers._common import html_table
-        return html_table(f"Calibration: {self.performance.model.name} on {self.performance.fleet.name}",
-                          self._rows())
 
 
 class CalibrationModel:

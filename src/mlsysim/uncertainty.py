@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ConfigError, unknown
+from .solvers._common import TableRepr
 
 # name: (what it is, unit shown, lowest valid value, whether the value itself may be zero)
 PARAMETERS = {
@@ -157,7 +158,7 @@ def evaluate_performance(perf, *, ceiling_scale=1.0, bandwidth_scale=1.0, stragg
 
 # --------------------------------------------------------------------------------------- result
 @dataclass(frozen=True)
-class UncertaintyResult:
+class UncertaintyResult(TableRepr):
     """Monte Carlo summary: for each metric the median and a central interval (default 90 %: 5th-95th
     percentile), the deterministic point estimate, and the samples themselves (numpy arrays)."""
 
@@ -190,6 +191,9 @@ class UncertaintyResult:
         from .units import Q
         return Q(self.stats["time_to_train"][1], "day")
 
+    def _title(self):
+        return f"Uncertainty: {self.performance.model.name} on {self.performance.fleet.name}"
+
     def _rows(self):
         pct = f"{self.level:.0%}"
         rows = [("metric", f"median  [{pct} interval]  (point estimate)")]
@@ -202,16 +206,6 @@ class UncertaintyResult:
             shown = f"{len(vals)} draws" if kind == "empirical" else ", ".join(f"{v:g}" for v in vals)
             rows.append((f"input {name}", f"{kind} {shown}"))
         return rows
-
-    def __str__(self):
-        from .solvers._common import text_table
-        return text_table(f"Uncertainty: {self.performance.model.name} on {self.performance.fleet.name}",
-                          self._rows())
-
-    def _repr_html_(self):
-        from .solvers._common import html_table
-        return html_table(f"Uncertainty: {self.performance.model.name} on {self.performance.fleet.name}",
-                          self._rows())
 
 
 class UncertaintyModel:

@@ -59,6 +59,17 @@ def html_table(title: str, rows: list[tuple[str, object]]) -> str:
     return f"<table><caption><b>{html.escape(title)}</b></caption>{body}</table>"
 
 
+class TableRepr:
+    """Results render as a two-column table: readable text in a terminal, HTML in Jupyter.
+    Subclasses give `_title()` and `_rows()` (label, value pairs)."""
+
+    def __str__(self):
+        return text_table(self._title(), self._rows())
+
+    def _repr_html_(self):
+        return html_table(self._title(), self._rows())
+
+
 def text_table(title: str, rows: list[tuple[str, object]]) -> str:
     w = max(len(k) for k, _ in rows)
     return "\n".join([title] + [f"  {k:<{w}}  {fmt_q(v)}" for k, v in rows])

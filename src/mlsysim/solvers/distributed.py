@@ -7,9 +7,22 @@ from functools import lru_cache
 from ..errors import ConfigError
 from ..physics import constants as C
 from ..physics.layout import layout_problems
-from ..physics.training import RECOMPUTE, default_global_batch, evaluate, model_dims, precision_bytes
+from ..physics.training import (
+    RECOMPUTE,
+    default_global_batch,
+    evaluate,
+    model_dims,
+    precision_bytes,
+)
 from ..units import count, flag, si
-from ._common import choice, divisors, finite, html_table, resolve_fleet, resolve_model, text_table
+from ._common import (
+    TableRepr,
+    choice,
+    divisors,
+    finite,
+    resolve_fleet,
+    resolve_model,
+)
 
 BREAKDOWN_KEYS = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "bubble", "dp_comm",
                   "optimizer", "straggler")
@@ -58,7 +71,7 @@ def hardware_args(fleet, precision: str) -> dict:
 
 
 @dataclass(frozen=True)
-class DistributedResult:
+class DistributedResult(TableRepr):
     """A training run's predicted performance. Floats are SI; the pint-quantity views are properties.
 
     `latency` is the time to train the token budget; `mfu` uses the PaLM convention (6N + 12*L*h*s FLOPs per
@@ -125,6 +138,9 @@ class DistributedResult:
     def gpu_hours(self) -> float:
         return self.time_to_train_s / 3600.0 * self.fleet.total_accelerators
 
+    def _title(self):
+        return f"{self.model.name} on {self.fleet.name}"
+
     def _rows(self):
         L = self.layout
         rows = [("layout", f"tp={L['tp_size']} pp={L['pp_size']} dp={L['dp_size']} cp={L['cp_size']} "
@@ -139,12 +155,6 @@ class DistributedResult:
         rows += [("memory total / capacity (GB)", f"{sum(self.memory_bytes.values()) / 1e9:.1f} / {cap:.0f}"),
                  ("feasible", "yes" if self.feasible else "NO: does not fit in memory")]
         return rows
-
-    def __str__(self):
-        return text_table(f"{self.model.name} on {self.fleet.name}", self._rows())
-
-    def _repr_html_(self):
-        return html_table(f"{self.model.name} on {self.fleet.name}", self._rows())
 
 
 class DistributedModel:

@@ -20,7 +20,7 @@ from ..errors import ConfigError, unknown
 from ..physics import cost as PX
 from ..physics import power as PP
 from ..units import si
-from ._common import finite, html_table, text_table
+from ._common import TableRepr, finite
 from .sustainability import SustainabilityModel, SustainabilityResult
 
 # Default cloud rental price per accelerator-hour, by Hardware registry key (systems_and_facilities.csv
@@ -39,7 +39,7 @@ INFRASTRUCTURE_PARTS = ("network", "power", "cooling", "facility", "operations")
 
 
 @dataclass(frozen=True)
-class EconomicsResult:
+class EconomicsResult(TableRepr):
     """Cost of a run. Stored floats are USD / s / J; the public views are pint quantities (USD).
 
     `tco` is the run's share of the total cost of ownership: amortised CapEx + energy + maintenance/staff.
@@ -151,6 +151,9 @@ class EconomicsResult:
         None when no cloud price is known or the cloud price does not even cover the energy."""
         return self.break_even
 
+    def _title(self):
+        return f"Economics: {self.fleet.name} at {self.datacenter.name}"
+
     def _rows(self):
         rows = [("duration", f"{self.duration_s / PP.SECONDS_PER_DAY:.4g} days"),
                 ("accelerator-hours", self.gpu_hours),
@@ -173,12 +176,6 @@ class EconomicsResult:
                      ("break-even utilisation (own vs rent)",
                       f"{self.break_even:.0%}" if self.break_even is not None else "never (cloud < energy cost)")]
         return rows
-
-    def __str__(self):
-        return text_table(f"Economics: {self.fleet.name} at {self.datacenter.name}", self._rows())
-
-    def _repr_html_(self):
-        return html_table(f"Economics: {self.fleet.name} at {self.datacenter.name}", self._rows())
 
 
 class EconomicsModel:

@@ -21,7 +21,7 @@ from ..physics import reliability as R
 from ..physics.training import precision_bytes
 from ..physics.transformer import param_counts
 from ..units import si
-from ._common import finite, html_table, text_table
+from ._common import TableRepr, finite
 
 _SOURCES = {
     "default": "Kokolis et al. 2024 (arXiv:2410.21680) RSC-1 node failure rate 6.5 per 1,000 node-days, split "
@@ -34,7 +34,7 @@ PRESETS = {"default": R.DEFAULT_FAILURE_RATES, "kokolis2024": R.DEFAULT_FAILURE_
 
 
 @dataclass(frozen=True)
-class GoodputResult:
+class GoodputResult(TableRepr):
     """A training run at scale: useful compute, plus checkpoints, restarts and recomputed work after failures.
 
     Floats are SI (s, bytes, bytes/s, per s); pint views are properties. `latency` / `time_to_train_s` are the
@@ -178,12 +178,6 @@ class GoodputResult:
 
     def _title(self):
         return f"Goodput: {self.model.name} on {self.fleet.name}"
-
-    def __str__(self):
-        return text_table(self._title(), self._rows())
-
-    def _repr_html_(self):
-        return html_table(self._title(), self._rows())
 
 
 def resolve_failure_rates(failure_rates):

@@ -6,17 +6,23 @@ from dataclasses import dataclass, field
 from ..errors import ConfigError
 from ..hardware.accelerator import Accelerator
 from ..physics import constants as C
-from ..physics.inference import forward_bytes, forward_flops, forward_pass, kv_cache_bytes, ridge_point
+from ..physics.inference import (
+    forward_bytes,
+    forward_flops,
+    forward_pass,
+    kv_cache_bytes,
+    ridge_point,
+)
 from ..physics.training import RECOMPUTE, evaluate, precision_bytes
 from ..units import count, flag
-from ._common import choice, finite, html_table, resolve_model, text_table
+from ._common import TableRepr, choice, finite, resolve_model
 from .distributed import _dims
 
 MODES = ("training", "prefill", "decode")
 
 
 @dataclass(frozen=True)
-class SingleNodeResult:
+class SingleNodeResult(TableRepr):
     """Roofline of one step on one device. Floats are SI; `latency` etc. are pint views."""
 
     model: object
@@ -59,6 +65,9 @@ class SingleNodeResult:
         from ..units import Q
         return Q(sum(self.memory_bytes.values()) / 1e9, "GB")
 
+    def _title(self):
+        return f"{self.model.name} on {self.accelerator.name}"
+
     def _rows(self):
         rows = [("mode", self.mode), ("batch x seq", f"{self.batch_size} x {self.seq_len}"),
                 ("FLOPs", self.flops), ("HBM bytes", self.bytes_moved),
@@ -68,12 +77,6 @@ class SingleNodeResult:
         rows += [(f"memory {k} (GB)", v / 1e9) for k, v in self.memory_bytes.items()]
         rows.append(("feasible", "yes" if self.feasible else "NO: does not fit in memory"))
         return rows
-
-    def __str__(self):
-        return text_table(f"{self.model.name} on {self.accelerator.name}", self._rows())
-
-    def _repr_html_(self):
-        return html_table(f"{self.model.name} on {self.accelerator.name}", self._rows())
 
 
 class SingleNodeModel:

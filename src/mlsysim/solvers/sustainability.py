@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..physics import carbon as PC
 from ..physics import power as PP
 from ..units import si
-from ._common import finite, html_table, resolve_fleet, text_table
+from ._common import TableRepr, finite, resolve_fleet
 
 # MFU assumed for power when none is given (e.g. EconomicsModel().solve(fleet=..., duration_days=...)): a typical
 # large-scale training MFU (Llama 3 405B 38-43 %, Llama Team 2024 Table 4; PaLM 46 %, Chowdhery et al. 2022).
@@ -25,7 +25,7 @@ DEFAULT_TRAINING_MFU = 0.40
 
 
 @dataclass(frozen=True)
-class SustainabilityResult:
+class SustainabilityResult(TableRepr):
     """Energy, carbon and water of a run. Stored floats are SI (J, W, kg, L, s); the public views are pint
     quantities, except `carbon_footprint`, a float in tonnes CO2e (the tutorial prints it with `:.1f`).
 
@@ -144,6 +144,9 @@ class SustainabilityResult:
         from ..units import Q
         return Q(self.facility_energy_j / self.tokens, "J")
 
+    def _title(self):
+        return f"Sustainability: {self.fleet.name} at {self.datacenter.name}"
+
     def _rows(self):
         g = self.datacenter.grid
         rows = [("duration", self.duration), ("accelerator-hours", self.gpu_hours), ("MFU (for power)", self.mfu),
@@ -158,12 +161,6 @@ class SustainabilityResult:
                  ("total carbon (location + embodied)", self.total_carbon),
                  ("water on-site", self.water_onsite), ("water off-site (grid)", self.water_offsite)]
         return rows
-
-    def __str__(self):
-        return text_table(f"Sustainability: {self.fleet.name} at {self.datacenter.name}", self._rows())
-
-    def _repr_html_(self):
-        return html_table(f"Sustainability: {self.fleet.name} at {self.datacenter.name}", self._rows())
 
 
 def resolve_datacenter(datacenter):
