@@ -34,20 +34,8 @@ def _bar(frac: float, color: str = "cyan") -> str:
 
 
 def num(v, digits=4) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        a = abs(v)
-        if a >= 1e12 or (a < 1e-3 and a > 0):
-            return f"{v:.3g}"
-        if a >= 1e4:
-            return f"{v:,.0f}"
-        return f"{v:.{digits}g}"
-    return E(v)
+    from ..solvers._common import format_number
+    return format_number(v, digits) if v is None or isinstance(v, (bool, int, float)) else E(v)
 
 
 def usd(v) -> str:

@@ -40,20 +40,8 @@ def esc(x) -> str:
 
 
 def _n(v, digits=4) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        a = abs(v)
-        if a >= 1e12 or (0 < a < 1e-3):
-            return f"{v:.4g}"
-        if a >= 1e4:
-            return f"{v:,.0f}"
-        return f"{v:.{digits}g}"
-    return esc(v)
+    from ..solvers._common import format_number
+    return format_number(v, digits, tiny_digits=4) if v is None or isinstance(v, (bool, int, float)) else esc(v)
 
 
 def table(rows, head=None) -> str:

@@ -43,6 +43,24 @@ def divisors(n: int) -> list[int]:
     return [i for i in range(1, n + 1) if n % i == 0]
 
 
+def format_number(v, digits=4, tiny_digits=3) -> str:
+    """Human-readable number: thousands separators for large values, significant digits otherwise."""
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        a = abs(v)
+        if a >= 1e12 or (0 < a < 1e-3):
+            return f"{v:.{tiny_digits}g}"
+        if a >= 1e4:
+            return f"{v:,.0f}"
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
 def fmt_q(q, digits=4) -> str:
     """Compact '1.23 days' style string for a quantity or float."""
     if hasattr(q, "magnitude"):
