@@ -174,8 +174,17 @@ class DistributedModel:
               recompute: str = "selective", zero_stage: int = 1, interleave: int = 1,
               tokens: float | None = None, flash_attention: bool = True, sequence_parallel: bool | None = None,
               dp_overlap: bool = True, straggler_cv: float | None = None) -> DistributedResult:
-        """Evaluate one layout. Sizes are counts; `global_batch_size` is in sequences (default: the workload's
-        published batch in tokens / seq_len, rounded to a multiple of dp x microbatch)."""
+        """Evaluate one layout; every default is echoed in `result.layout` and `result.assumptions`.
+
+        model, fleet: records or registry names. tp/pp/cp/ep_size: tensor, pipeline, context and expert parallel
+        degrees; dp_size: derived from the fleet when omitted (tp*pp*cp*dp must equal its accelerators).
+        global_batch_size: sequences per step (default: the workload's published batch in tokens / seq_len,
+        rounded to a multiple of dp x microbatch). seq_len: default the workload's. microbatch_size: sequences
+        per micro-batch. precision: "bf16", "fp16", "fp8", "tf32", "fp32" (must exist on the accelerator).
+        recompute: "none" | "selective" (attention core; free with FlashAttention) | "full". zero_stage: 0-3
+        (1 = distributed optimizer). interleave: virtual pipeline stages per device. tokens: overrides the
+        workload's training budget. flash_attention, sequence_parallel (default: with TP), dp_overlap (gradient
+        reduction hidden behind the last micro-batch's backward), straggler_cv (per-rank step jitter)."""
         model = resolve_model(model)
         fleet = resolve_fleet(fleet)
         n = fleet.total_accelerators
