@@ -118,3 +118,16 @@ def test_validation_acceptance():
     assert s["n"] >= 15
     assert s["median_abs_pct"] <= 5.0
     assert s["max_abs_pct"] <= 12.0
+
+
+def test_overlap_hides_communication_and_is_bounded():
+    mix = TransformerWorkload("moe", n_layers=8, hidden=2048, n_heads=16, n_kv_heads=4, ffn_hidden=4096,
+                              vocab=32000, gated_mlp=True, n_experts=16, experts_per_token=2, seq_len=4096,
+                              tokens=1e11, global_batch_tokens=4e6)
+    base = DistributedModel().solve(mix, R256, tp_size=2, ep_size=16)
+    hidden = DistributedModel().solve(mix, R256, tp_size=2, ep_size=16, ep_overlap=1.0, tp_overlap=1.0)
+    assert hidden.breakdown_s["ep_comm"] < base.breakdown_s["ep_comm"]
+    assert hidden.breakdown_s["tp_comm"] == 0.0 < base.breakdown_s["tp_comm"]
+    assert hidden.step_s < base.step_s
+    with pytest.raises(ConfigError, match=r"\[0, 1\]"):
+        DistributedModel().solve(mix, R256, tp_size=2, ep_size=16, ep_overlap=1.5)

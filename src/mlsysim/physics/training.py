@@ -202,12 +202,15 @@ def expected_max_normal(n):
 
 def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
                   peak, ceiling, mem_bw, node_size, su_bw, su_lat, ib_bw, ib_lat, attn_eff=None,
-                  dp_overlap=1.0, tp_overlap=0.0, straggler_cv=C.STRAGGLER_CV, bytes_el=2.0, bytes_grad=2.0):
+                  dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0, straggler_cv=C.STRAGGLER_CV, bytes_el=2.0,
+                  bytes_grad=2.0):
     """Time of one optimizer step and its breakdown (seconds).
 
     peak: dense FLOP/s at the training precision; ceiling: achievable matmul fraction of peak;
     su_bw/ib_bw: achieved scale-up / scale-out bandwidth per device per direction; su_lat/ib_lat: latencies.
     dp_overlap: fraction of the last microbatch's backward that DP gradient traffic can hide behind.
+    tp_overlap: share of TP collectives overlapped with GEMMs (0: exposed, as in Megatron without comm overlap);
+    ep_overlap: share of the expert layers' compute that hides expert all-to-all traffic.
     """
     n_ranks = tp * pp * dp * cp
     m = gbs / (dp * mb)  # microbatches per pipeline per step
@@ -237,7 +240,9 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     cp_comm = vmax(cp_raw - c0, 0.0) + vmax(2.0 * cp_raw - C.FLASH_BWD_FACTOR * c0, 0.0)  # ring overlaps core
     ep_in = tp * ep <= node_size
     a2a = col.alltoall(bytes_el * T * d.topk * d.h, ep, vwhere(ep_in, su_bw, ib_bw), vwhere(ep_in, su_lat, ib_lat))
-    ep_comm = moe_frac * 4.0 * a2a  # dispatch + combine, forward and backward
+    # dispatch + combine, forward and backward; ep_overlap hides a share behind the expert layers' compute
+    # (DualPipe-style scheduling, DeepSeek-V3 report Sec 3.2.1)
+    ep_comm = moe_frac * vmax(4.0 * a2a - ep_overlap * (f1 + b1), 0.0)
     layer = fwd + bwd + recomp + tp_comm + cp_comm + ep_comm
     head_fwd = gemm_time(T, d.h, d.V / tp, peak, ceiling, mem_bw, bytes_el)
     head = 3.0 * head_fwd + 2.0 * tp_comm / n_tp_coll
@@ -275,12 +280,14 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
 
 
 def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity,
-             bytes_el=2.0, bytes_grad=2.0, dp_overlap=1.0, straggler_cv=C.STRAGGLER_CV, **hw):
+             bytes_el=2.0, bytes_grad=2.0, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
+             straggler_cv=C.STRAGGLER_CV, **hw):
     """Everything a training run's result reports, from one set of (scalar or array) inputs: step time and its
     breakdown, memory by category, feasibility, time to train `tokens`, MFU (PaLM convention: non-causal
     attention, no recomputation) and HFU (with the recomputation the layout performs)."""
     out = training_step(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, seq=seq, v=v, recompute=recompute,
-                        zero=zero, flash=flash, sp=sp, dp_overlap=dp_overlap, straggler_cv=straggler_cv,
+                        zero=zero, flash=flash, sp=sp, dp_overlap=dp_overlap, tp_overlap=tp_overlap,
+                        ep_overlap=ep_overlap, straggler_cv=straggler_cv,
                         bytes_el=bytes_el, bytes_grad=bytes_grad, **hw)
     mem = memory_per_device(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, seq=seq, v=v, recompute=recompute,
                             zero=zero, flash=flash, sp=sp, microbatches=out["microbatches"], bytes_w=bytes_el,

@@ -173,7 +173,8 @@ class DistributedModel:
               seq_len: int | None = None, microbatch_size: int = 1, precision: str = "bf16",
               recompute: str = "selective", zero_stage: int = 1, interleave: int = 1,
               tokens: float | None = None, flash_attention: bool = True, sequence_parallel: bool | None = None,
-              dp_overlap: bool = True, straggler_cv: float | None = None) -> DistributedResult:
+              dp_overlap: bool = True, tp_overlap: float = 0.0, ep_overlap: float = 0.0,
+              straggler_cv: float | None = None) -> DistributedResult:
         """Evaluate one layout; every default is echoed in `result.layout` and `result.assumptions`.
 
         model, fleet: records or registry names. tp/pp/cp/ep_size: tensor, pipeline, context and expert parallel
@@ -184,7 +185,9 @@ class DistributedModel:
         recompute: "none" | "selective" (attention core; free with FlashAttention) | "full". zero_stage: 0-3
         (1 = distributed optimizer). interleave: virtual pipeline stages per device. tokens: overrides the
         workload's training budget. flash_attention, sequence_parallel (default: with TP), dp_overlap (gradient
-        reduction hidden behind the last micro-batch's backward), straggler_cv (per-rank step jitter)."""
+        reduction hidden behind the last micro-batch's backward), tp_overlap / ep_overlap (share of TP
+        collectives / expert all-to-all hidden behind compute, 0-1; default 0: exposed), straggler_cv (per-rank
+        step jitter)."""
         model = resolve_model(model)
         fleet = resolve_fleet(fleet)
         n = fleet.total_accelerators
@@ -220,12 +223,16 @@ class DistributedModel:
         hw = hardware_args(fleet, precision)
         bytes_el, bytes_grad = precision_bytes(precision)
         tok = resolve_tokens(model, tokens)
+        for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
+            if not 0.0 <= si(val, "", what, allow_zero=True) <= 1.0:
+                raise ConfigError(f"{what} is a share of the traffic hidden behind compute, in [0, 1]; got {val}")
         sp = default_sequence_parallel(tp, sequence_parallel)
         cv = resolve_straggler_cv(straggler_cv)
         out = evaluate(d, tp=float(tp), pp=float(pp), dp=float(dp), cp=float(cp), ep=float(ep), mb=float(mb),
                        gbs=float(gbs), seq=float(seq), v=float(v), recompute=RECOMPUTE[recompute], zero=zero,
                        flash=bool(flash_attention), sp=sp, tokens=tok, capacity=acc.memory_bytes,
                        bytes_el=bytes_el, bytes_grad=bytes_grad, dp_overlap=1.0 if dp_overlap else 0.0,
+                       tp_overlap=float(tp_overlap), ep_overlap=float(ep_overlap),
                        straggler_cv=cv, **hw)
         step = float(out["step"])
         breakdown = {k: float(out[k]) for k in BREAKDOWN_KEYS}
@@ -235,7 +242,8 @@ class DistributedModel:
         layout = dict(tp_size=tp, pp_size=pp, dp_size=dp, cp_size=cp, ep_size=ep, microbatch_size=mb,
                       global_batch_size=gbs, seq_len=seq, interleave=v, precision=precision, recompute=recompute,
                       zero_stage=zero, sequence_parallel=sp, flash_attention=bool(flash_attention),
-                      dp_overlap=bool(dp_overlap), microbatches=float(out["microbatches"]))
+                      dp_overlap=bool(dp_overlap), tp_overlap=float(tp_overlap), ep_overlap=float(ep_overlap),
+                      microbatches=float(out["microbatches"]))
         assumptions = {
             "matmul ceiling (fraction of peak)": hw["ceiling"],
             "matmul ceiling source": acc.matmul_efficiency_source or
