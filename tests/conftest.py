@@ -1,4 +1,5 @@
 import os
+import sys
 
 # Property-based tests: a fast default profile for CI, an opt-in thorough one (HYPOTHESIS_PROFILE=thorough).
 try:
@@ -10,3 +11,11 @@ try:
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 except ImportError:  # pragma: no cover
     pass
+
+
+def pytest_terminal_summary(terminalreporter):
+    """After a run that included the fuzz tests, say how many inputs they tried (issue 8 asks for the count)."""
+    mod = sys.modules.get("test_fuzz") or sys.modules.get("tests.test_fuzz")
+    seen = getattr(mod, "SEEN", None)
+    if seen:
+        terminalreporter.write_line(f"fuzz inputs tried: {dict(seen)} (total {sum(seen.values())})")

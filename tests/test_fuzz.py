@@ -236,9 +236,3 @@ def _leaves(obj):
             yield from _leaves(v)
     else:
         yield obj
-
-
-def test_zz_report_inputs_tried(capsys):
-    """Not a check: prints how many inputs each fuzz test tried in this process (see -s / the thorough run)."""
-    with capsys.disabled():
-        print(f"\nfuzz inputs tried: {SEEN} (total {sum(SEEN.values())})")
