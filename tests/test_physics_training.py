@@ -112,3 +112,11 @@ def test_straggler_tail_grows_with_ranks():
     assert expected_max_normal(16384.0) == pytest.approx(3.9, abs=0.15)
     assert expected_max_normal(256.0) < expected_max_normal(4096.0) < expected_max_normal(16384.0)
     assert math.isfinite(expected_max_normal(1e6))
+
+
+def test_hierarchical_allgather_hand():
+    # 4 nodes x 8 ranks gather 8 GB: across nodes each rank gathers its node's 1 GB share, 3/4 of it over its
+    # 25 GB/s NIC (30 ms), then the node gathers 7/8 of 8 GB over 200 GB/s NVLink (35 ms)
+    assert col.hierarchical_allgather(8e9, 32, 8, 200e9, 0, 25e9, 0) == pytest.approx(0.75 * 1e9 / 25e9
+                                                                                      + 0.875 * 8e9 / 200e9)
+    assert col.hierarchical_allgather(8e9, 4, 1, 200e9, 0, 25e9, 0) == pytest.approx(col.allgather(8e9, 4, 25e9, 0))

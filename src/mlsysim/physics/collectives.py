@@ -38,3 +38,11 @@ def hierarchical_allreduce(nbytes, n, per_node, bw_intra, lat_intra, bw_inter, l
     return reduce_scatter(nbytes, per_node, bw_intra, lat_intra) \
         + allreduce(nbytes / per_node, nodes, bw_inter, lat_inter) \
         + allgather(nbytes, per_node, bw_intra, lat_intra)
+
+
+def hierarchical_allgather(nbytes, n, per_node, bw_intra, lat_intra, bw_inter, lat_inter):
+    """All-gather of an `nbytes` result over n ranks, `per_node` per node: each rank gathers its node's share
+    across nodes on its own NIC (all NICs work in parallel, as NCCL's per-rail rings do), then the node
+    all-gathers over the scale-up fabric."""
+    nodes = n / per_node
+    return allgather(nbytes / per_node, nodes, bw_inter, lat_inter) + allgather(nbytes, per_node, bw_intra, lat_intra)

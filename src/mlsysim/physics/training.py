@@ -263,7 +263,9 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     dp_raw = col.hierarchical_allreduce(grads, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
     edp = vmax(dp / ep, 1.0)
     dp_raw = dp_raw + col.allreduce(bytes_grad * expert_p, edp, ib_bw, ib_lat)
-    z3 = vwhere(zero >= 3, m * 2.0 * col.allgather(bytes_el * (dense_p + expert_p), dp, ib_bw, ib_lat), 0.0)
+    # ZeRO-3 gathers the weights before each micro-batch's forward and backward
+    z3 = vwhere(zero >= 3, m * 2.0 * col.hierarchical_allgather(bytes_el * (dense_p + expert_p), dp, dp_per_node,
+                                                                su_bw, su_lat, ib_bw, ib_lat), 0.0)
     hide = dp_overlap * lps * bwd
     dp_comm = vmax(dp_raw - hide, 0.0) + vmax(z3 - dp_overlap * m * lps * (fwd + bwd), 0.0)
 
