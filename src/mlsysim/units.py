@@ -87,3 +87,11 @@ def flag(value, what: str) -> bool:
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         return bool(value)
     raise ConfigError(f"{what} must be True or False, got {type(value).__name__} {value!r}")
+
+
+def quantity(attr: str, unit: str, to: str | None = None, doc: str | None = None) -> property:
+    """A read-only pint view of a float field stored in SI (results keep floats; quantities are made on access)."""
+    def get(self):
+        q = Q(getattr(self, attr), unit)
+        return q.to(to) if to else q
+    return property(get, doc=doc or f"`{attr}` as a quantity in {to or unit}")

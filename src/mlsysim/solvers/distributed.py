@@ -14,7 +14,7 @@ from ..physics.training import (
     model_dims,
     precision_bytes,
 )
-from ..units import count, flag, si
+from ..units import count, flag, quantity, si
 from ._common import (
     TableRepr,
     choice,
@@ -97,22 +97,13 @@ class DistributedResult(TableRepr):
     assumptions: dict = field(default_factory=dict)
 
     # --- quantity views (created on access: solve() stays fast) ---
-    @property
-    def latency(self):
-        from ..units import Q
-        return Q(self.time_to_train_s, "s").to("day")
+    latency = quantity("time_to_train_s", "s", to="day")
 
     time_to_train = latency
 
-    @property
-    def step_latency(self):
-        from ..units import Q
-        return Q(self.step_s, "s")
+    step_latency = quantity("step_s", "s")
 
-    @property
-    def throughput(self):
-        from ..units import Q
-        return Q(self.tokens_per_s, "1/s")
+    throughput = quantity("tokens_per_s", "1/s")
 
     @property
     def achieved_flops(self):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ..errors import ConfigError, unknown
 from ..physics import cost as PX
 from ..physics import power as PP
-from ..units import si
+from ..units import quantity, si
 from ._common import TableRepr, finite
 from .sustainability import SustainabilityModel, SustainabilityResult
 
@@ -89,33 +89,17 @@ class EconomicsResult(TableRepr):
     def accelerator_share_of_capex(self) -> float:
         return self.capex_parts_usd["accelerators"] / sum(self.capex_parts_usd.values())
 
-    @property
-    def capex_amortized(self):
-        from ..units import Q
-        return Q(self.amortized_capex_usd, "USD")
+    capex_amortized = quantity("amortized_capex_usd", "USD")
 
-    @property
-    def opex_energy(self):
-        from ..units import Q
-        return Q(self.energy_usd, "USD")
+    opex_energy = quantity("energy_usd", "USD")
 
-    @property
-    def opex_maintenance(self):
-        from ..units import Q
-        return Q(self.maintenance_usd, "USD")
+    opex_maintenance = quantity("maintenance_usd", "USD")
 
-    @property
-    def tco(self):
-        """The run's cost of ownership: amortised CapEx + energy + maintenance/staff."""
-        from ..units import Q
-        return Q(self.total_usd, "USD")
+    tco = quantity("total_usd", "USD", doc="The run's cost of ownership: amortised CapEx + energy + maintenance/staff.")
 
     total_cost = tco
 
-    @property
-    def lifetime_tco(self):
-        from ..units import Q
-        return Q(self.lifetime_usd, "USD")
+    lifetime_tco = quantity("lifetime_usd", "USD")
 
     @property
     def split(self) -> dict:

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..physics import reliability as R
 from ..physics.training import precision_bytes
 from ..physics.transformer import param_counts
-from ..units import si
+from ..units import quantity, si
 from ._common import TableRepr, finite
 
 _SOURCES = {
@@ -67,17 +67,11 @@ class GoodputResult(TableRepr):
     assumptions: dict = field(default_factory=dict)
 
     # --- what the energy / cost solvers need ---
-    @property
-    def latency(self):
-        from ..units import Q
-        return Q(self.time_to_train_s, "s").to("day")
+    latency = quantity("time_to_train_s", "s", to="day")
 
     time_to_train = latency
 
-    @property
-    def step_latency(self):
-        from ..units import Q
-        return Q(self.step_s, "s")
+    step_latency = quantity("step_s", "s")
 
     @property
     def layout(self) -> dict:
@@ -107,35 +101,20 @@ class GoodputResult(TableRepr):
         return self.time_to_train_s / 3600.0 * self.fleet.total_accelerators
 
     # --- quantity views ---
-    @property
-    def useful_time(self):
-        from ..units import Q
-        return Q(self.useful_time_s, "s").to("day")
+    useful_time = quantity("useful_time_s", "s", to="day")
 
-    @property
-    def mtbi(self):
-        from ..units import Q
-        return Q(self.mtbi_s, "s").to("hour")
+    mtbi = quantity("mtbi_s", "s", to="hour")
 
     @property
     def checkpoint_size(self):
         from ..units import Q
         return Q(self.checkpoint_bytes / 1e12, "TB")
 
-    @property
-    def checkpoint_write_time(self):
-        from ..units import Q
-        return Q(self.checkpoint_write_s, "s")
+    checkpoint_write_time = quantity("checkpoint_write_s", "s")
 
-    @property
-    def checkpoint_interval(self):
-        from ..units import Q
-        return Q(self.checkpoint_interval_s, "s").to("minute")
+    checkpoint_interval = quantity("checkpoint_interval_s", "s", to="minute")
 
-    @property
-    def restart_time(self):
-        from ..units import Q
-        return Q(self.restart_s, "s").to("minute")
+    restart_time = quantity("restart_s", "s", to="minute")
 
     @property
     def lost_time(self) -> dict:

@@ -14,7 +14,7 @@ from ..physics.inference import (
     ridge_point,
 )
 from ..physics.training import RECOMPUTE, evaluate, precision_bytes
-from ..units import count, flag
+from ..units import count, flag, quantity
 from ._common import TableRepr, choice, finite, resolve_model
 from .distributed import _dims
 
@@ -55,10 +55,7 @@ class SingleNodeResult(TableRepr):
         """Achieved FLOP/s over dense peak."""
         return self.flops / self.latency_s / self.assumptions["peak FLOP/s"]
 
-    @property
-    def latency(self):
-        from ..units import Q
-        return Q(self.latency_s, "s").to("ms")
+    latency = quantity("latency_s", "s", to="ms")
 
     @property
     def memory_total(self):

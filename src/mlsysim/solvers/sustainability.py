@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ..errors import ConfigError
 from ..physics import carbon as PC
 from ..physics import power as PP
-from ..units import si
+from ..units import quantity, si
 from ._common import TableRepr, finite, resolve_fleet
 
 # MFU assumed for power when none is given (e.g. EconomicsModel().solve(fleet=..., duration_days=...)): a typical
@@ -76,10 +76,7 @@ class SustainabilityResult(TableRepr):
         from ..units import Q
         return {k: Q(v / 1e3, "kW") for k, v in self.power_w.items()}
 
-    @property
-    def power_per_accelerator(self):
-        from ..units import Q
-        return Q(self.accelerator_w, "W")
+    power_per_accelerator = quantity("accelerator_w", "W")
 
     @property
     def it_energy(self):
