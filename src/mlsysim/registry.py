@@ -101,10 +101,3 @@ class Registry:
 
     def __repr__(self) -> str:
         return f"<{self._label}: {', '.join(self.categories())}>"
-
-
-def resolve(value, registry: Registry, kind: str):
-    """Accept an object or a registry name for it (strings are looked up, with suggestions on a miss)."""
-    if isinstance(value, str):
-        return registry.get(value)
-    return value

@@ -17,8 +17,6 @@ from ..errors import ConfigError, unknown
 EXECUTORS = ("local", "dask")
 # Configurations per Dask task: enough work (~0.2 s) to amortise the scheduler's per-task overhead.
 ROWS_PER_DASK_TASK = 1 << 20
-# Working memory of evaluating one chunk: the physics keeps ~200 temporaries of one float64 per configuration.
-WORK_BYTES_PER_ROW = 200 * 8
 
 
 class Progress:

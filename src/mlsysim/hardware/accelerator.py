@@ -7,7 +7,6 @@ from .._record import check_si
 from ..errors import ConfigError, unknown
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8")
-BYTES_PER_ELEMENT = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0}
 
 
 @dataclass(frozen=True)
