@@ -195,8 +195,13 @@ class DistributedModel:
         flash_attention, dp_overlap = flag(flash_attention, "flash_attention"), flag(dp_overlap, "dp_overlap")
         seq = count(seq_len, "seq_len") if seq_len is not None else model.seq_len
         if tp * pp * cp > n or n % (tp * pp * cp):
+            if n % (pp * cp):
+                hint = f" (pp*cp = {pp * cp} must itself divide {n})"
+            else:
+                hint = f" (with pp={pp}, cp={cp}: tp in " \
+                       f"{[t for t in divisors(model.n_heads) if (n // (pp * cp)) % t == 0]})"
             raise ConfigError(f"tp*pp*cp = {tp}*{pp}*{cp} = {tp * pp * cp} does not divide the fleet's {n} "
-                              f"accelerators; choose sizes whose product divides {n}")
+                              f"accelerators; choose sizes whose product divides {n}{hint}")
         if dp_size is None:
             dp = n // (tp * pp * cp)
         else:
