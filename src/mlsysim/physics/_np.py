@@ -18,6 +18,8 @@ def vmin(a, b):
 
 
 def vwhere(cond, a, b):
+    if cond.__class__ is bool:  # scalar condition: pick a branch (whatever its type)
+        return a if cond else b
     if isinstance(cond, _ND) or isinstance(a, _ND) or isinstance(b, _ND):
         return np.where(cond, a, b)
     return a if cond else b

@@ -220,6 +220,8 @@ class DistributedModel:
         bytes_el, bytes_grad = precision_bytes(precision)
         tok = resolve_tokens(model, tokens)
         for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
+            if val.__class__ is float and 0.0 <= val <= 1.0:
+                continue
             if not 0.0 <= si(val, "", what, allow_zero=True) <= 1.0:
                 raise ConfigError(f"{what} is a share of the traffic hidden behind compute, in [0, 1]; got {val}")
         sp = default_sequence_parallel(tp, sequence_parallel)
