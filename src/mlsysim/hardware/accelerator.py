@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from .._record import check_si
 from ..errors import ConfigError, unknown
+from ..units import quantity
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8")
 
@@ -69,15 +70,8 @@ class Accelerator:
             raise ConfigError(f"{self.name} has no {precision} support; choose one of "
                               f"{', '.join(self.peak_flops)}") from None
 
-    @property
-    def memory(self):
-        from ..units import Q
-        return Q(self.memory_bytes / 1e9, "GB")
-
-    @property
-    def bandwidth(self):
-        from ..units import Q
-        return Q(self.memory_bw / 1e12, "TB/s")
+    memory = quantity("memory_bytes", "byte", to="GB")
+    bandwidth = quantity("memory_bw", "byte/s", to="TB/s")
 
 
 def _pos(v, what, unit):

@@ -185,24 +185,16 @@ class EconomicsModel:
         assumptions = {}
 
         # --- prices: never a silent $0 ---
-        if accelerator_price_usd is not None:
-            price = si(accelerator_price_usd, "USD", "accelerator_price_usd")
-            assumptions["accelerator price"] = f"{price:,.0f} USD (given)"
-        elif acc.price_usd:
-            price = acc.price_usd
-            assumptions["accelerator price"] = f"{price:,.0f} USD ({acc.price_source or acc.name + ' record'})"
-        else:
-            raise ConfigError(f"{acc.name} has no price in the hardware registry; give one, e.g. "
-                              f"EconomicsModel().solve(..., accelerator_price_usd=30000)")
-        if electricity_usd_per_kwh is not None:
-            usd_kwh = si(electricity_usd_per_kwh, "USD/kWh", "electricity_usd_per_kwh")
-            assumptions["electricity price"] = f"{usd_kwh:g} USD/kWh (given)"
-        elif dc.electricity_usd_per_kwh:
-            usd_kwh = dc.electricity_usd_per_kwh
-            assumptions["electricity price"] = f"{usd_kwh:g} USD/kWh ({dc.source or dc.name})"
-        else:
-            raise ConfigError(f"datacenter {dc.name} has no electricity price; pass electricity_usd_per_kwh=0.08 "
-                              f"(USD/kWh) or set Datacenter.electricity_usd_per_kwh")
+        price = _given_or_recorded(
+            accelerator_price_usd, acc.price_usd, "USD", "accelerator_price_usd", "accelerator price",
+            acc.price_source or acc.name + " record", assumptions,
+            f"{acc.name} has no price in the hardware registry; give one, e.g. "
+            f"EconomicsModel().solve(..., accelerator_price_usd=30000)")
+        usd_kwh = _given_or_recorded(
+            electricity_usd_per_kwh, dc.electricity_usd_per_kwh, "USD/kWh", "electricity_usd_per_kwh",
+            "electricity price", dc.source or dc.name, assumptions,
+            f"datacenter {dc.name} has no electricity price; pass electricity_usd_per_kwh=0.08 "
+            f"(USD/kWh) or set Datacenter.electricity_usd_per_kwh")
 
         # --- CapEx ---
         gpus_usd = n * price
@@ -304,3 +296,16 @@ class EconomicsModel:
             return sustainability
         return SustainabilityModel().solve(fleet=fleet, duration_days=duration_days, mfu=mfu,
                                            datacenter=datacenter, performance=performance)
+
+
+def _given_or_recorded(given, recorded, unit, arg, label, source, assumptions, missing):
+    """A price the user gave, else the registry's (with its source); never a silent zero."""
+    if given is not None:
+        value = si(given, unit, arg)
+        assumptions[label] = f"{value:,.6g} {unit} (given)"
+    elif recorded:
+        value = recorded
+        assumptions[label] = f"{value:,.6g} {unit} ({source})"
+    else:
+        raise ConfigError(missing)
+    return value

@@ -123,15 +123,8 @@ class SustainabilityResult(TableRepr):
         from ..units import Q
         return Q((self.water_onsite_l + self.water_offsite_l) / 1e3, "m**3")
 
-    @property
-    def water_onsite(self):
-        from ..units import Q
-        return Q(self.water_onsite_l / 1e3, "m**3")
-
-    @property
-    def water_offsite(self):
-        from ..units import Q
-        return Q(self.water_offsite_l / 1e3, "m**3")
+    water_onsite = quantity("water_onsite_l", "L", to="m**3")
+    water_offsite = quantity("water_offsite_l", "L", to="m**3")
 
     @property
     def energy_per_token(self):
