@@ -96,12 +96,12 @@ def test_research_256_is_32_dgx_h100_on_ndr():
 def test_datasheet_values_in_si():
     h100 = Hardware.Cloud.H100  # NVIDIA H100 SXM datasheet: 989.5 TF dense bf16, 80 GB, 3.35 TB/s, 700 W
     assert h100.peak("bf16") == pytest.approx(989.5e12)
-    assert h100.memory_bytes == pytest.approx(80e9) and h100.memory_bw == pytest.approx(3.35e12)
+    assert h100.memory_bytes == 80 * 2**30 and h100.memory_bw == pytest.approx(3.35e12)  # 80 GiB (HBM: binary GB)
     assert h100.tdp_w == 700 and h100.scaleup_bw == pytest.approx(450e9)
     assert h100.matmul_efficiency == pytest.approx(794.5 / 989.5)  # stas00 MAMF
     assert Hardware.Cloud.A100_80GB.peak("fp16") == pytest.approx(312e12)
     assert Hardware.Cloud.B200.peak("fp8") == pytest.approx(4500e12)
-    assert Hardware.Cloud.MI300X.memory_bytes == pytest.approx(192e9)
+    assert Hardware.Cloud.MI300X.memory_bytes == 192 * 2**30  # 8 x 24 GiB HBM3
     assert Hardware.Cloud.TPUv4.peak("bf16") == pytest.approx(275e12)
 
 

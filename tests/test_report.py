@@ -116,7 +116,7 @@ def test_report_on_bad_input_writes_nothing(tmp_path):
 
 def test_report_of_an_infeasible_scenario_is_complete_and_exits_4(tmp_path):
     out = tmp_path / "r.html"
-    r = runner.invoke(app, ["report", str(GOLDEN), "-o", str(out), "--set", "layout.zero_stage=1", "--no-pareto"])
+    r = runner.invoke(app, ["report", str(GOLDEN), "-o", str(out), "--set", "layout.zero_stage=0", "--no-pareto"])
     assert r.exit_code == 4 and r.stderr.count("\n") == 1 and "infeasible" in r.stderr
     html = out.read_text()
     assert "infeasible: does not fit in memory" in html and html.rstrip().endswith("</html>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..registry import Registry
 from .accelerator import Accelerator
 
-_KEYS = {"name", "vendor", "year", "tflops", "memory_gb", "memory_bw_tbps", "tdp_w", "idle_w", "scaleup_gbps",
+_KEYS = {"name", "vendor", "year", "tflops", "memory_gb", "memory_gib", "memory_source", "memory_bw_tbps", "tdp_w", "idle_w", "scaleup_gbps",
          "mamf_bf16_tflops", "mamf_source", "attention_efficiency", "attention_source", "measured_system_w", "price_usd", "price_source", "embodied_kgco2e",
          "embodied_source", "source", "notes"}
 
@@ -23,7 +23,7 @@ def _build(category: str, key: str, raw: dict) -> Accelerator:
         eff = float(mamf) * 1e12 / ref
     return Accelerator(
         name=raw["name"], vendor=raw.get("vendor", ""), year=raw.get("year"), peak_flops=peak,
-        memory_bytes=raw["memory_gb"] * 1e9, memory_bw=raw["memory_bw_tbps"] * 1e12, tdp_w=raw["tdp_w"],
+        memory_bytes=(raw["memory_gib"] * 2.0**30 if "memory_gib" in raw else raw["memory_gb"] * 1e9), memory_bw=raw["memory_bw_tbps"] * 1e12, tdp_w=raw["tdp_w"],
         idle_w=raw.get("idle_w"), scaleup_bw=(raw["scaleup_gbps"] * 1e9 if raw.get("scaleup_gbps") else None),
         matmul_efficiency=eff, matmul_efficiency_source=raw.get("mamf_source", ""),
         measured_system_w=raw.get("measured_system_w"),
