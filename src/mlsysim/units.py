@@ -6,18 +6,45 @@ Public results are pint quantities; physics works on plain floats in SI units. `
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 
 from .errors import ConfigError
+
+
+# Units the package adds to pint's defaults. pint counts bits and bytes as dimensionless (so "TB/s" would convert
+# to "FLOP/s" with a factor 8); here information and computation are dimensions of their own, so a bandwidth given
+# as a FLOP rate, a token count given in bytes or a duration in day*byte is refused instead of silently scaled.
+_EXTRA = """
+FLOP = [computation] = _ = flop
+FLOPS = FLOP / second
+USD = [currency] = dollar
+"""
+_BIT_DIMENSIONLESS = re.compile(r"^bit\s*=\s*\[\]", re.M)
+
+
+def _definitions() -> str:
+    """pint's default definitions (includes inlined) with `bit` made a base unit of [information]."""
+    from importlib import resources
+
+    root = resources.files("pint")
+    text = root.joinpath("default_en.txt").read_text(encoding="utf-8")
+    text = re.sub(r"^@import\s+(\S+)\s*$", lambda m: root.joinpath(m.group(1)).read_text(encoding="utf-8"),
+                  text, flags=re.M)
+    text, n = _BIT_DIMENSIONLESS.subn("bit = [information]", text)
+    if n != 1:  # pint changed its definition file: refuse to run with bytes dimensionless rather than mis-convert
+        raise RuntimeError("mlsysim.units: pint's default_en.txt no longer defines 'bit = []'; "
+                           "update mlsysim.units._definitions for this pint version")
+    return text + _EXTRA
 
 
 @lru_cache(maxsize=1)
 def _registry():
     import pint
 
-    reg = pint.UnitRegistry()
-    reg.define("USD = [currency] = dollar")
-    reg.define("FLOP = [] = flop")  # a floating-point operation: a count, so FLOP/s is a rate
+    reg = pint.UnitRegistry(None)
+    reg.load_definitions(_definitions().splitlines())
+    reg._build_cache()  # what UnitRegistry() does after loading its default file
     reg.formatter.default_format = "~P"
     return reg
 
@@ -30,8 +57,16 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-def Q(value, unit: str):
-    """A pint quantity in the package registry."""
+def Q(value, unit: str | None = None):
+    """A pint quantity in the package registry: `Q(400, "Gbps")` or `Q("400 Gbps")`."""
+    if unit is None:
+        if not isinstance(value, str):
+            raise ConfigError(f"Q({value!r}) needs a unit: write Q({value!r}, 'GB/s') or Q('{value} GB/s')")
+        try:
+            return _registry().Quantity(value)
+        except Exception as exc:  # pint's UndefinedUnitError / parse errors
+            raise ConfigError(f"cannot read {value!r} as a quantity ({exc}); write e.g. '400 Gbps' or "
+                              f"'989 TFLOP/s'") from exc
     return _registry().Quantity(value, unit)
 
 
@@ -48,8 +83,7 @@ def si(value, unit: str, what: str, *, positive: bool = True, allow_zero: bool =
         try:
             mag = value.to(unit).magnitude
         except Exception as exc:  # pint.DimensionalityError and friends
-            expected = f"units of {unit}" if unit else "a plain (dimensionless) number"
-            raise ConfigError(f"{what} must be given in {expected} (got {value!r})") from exc
+            raise ConfigError(_wrong_unit(value, unit, what)) from exc
     elif isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_np_number(value):
         raise ConfigError(f"{what} must be a number{f' (in {unit})' if unit else ''} or a quantity, got "
                           f"{type(value).__name__} {value!r}")
@@ -64,6 +98,21 @@ def si(value, unit: str, what: str, *, positive: bool = True, allow_zero: bool =
     if positive and (mag < 0 or (mag == 0 and not allow_zero)):
         raise ConfigError(f"{what} must be {'>= 0' if allow_zero else '> 0'}{f' {unit}' if unit else ''}, got {mag}")
     return mag
+
+
+def _wrong_unit(value, unit: str, what: str) -> str:
+    """The message for a quantity of the wrong dimension: what was expected, what was given, an example."""
+    try:
+        got = f"{value:~P}, a {value.dimensionality} quantity"
+    except Exception:  # a foreign registry or an odd object: its repr still helps
+        got = repr(value)
+    if not unit:
+        return f"{what} must be given in a plain (dimensionless) number, e.g. 1e12, not {got}"
+    try:
+        dim = f" ({Q(1, unit).dimensionality})"
+    except Exception:
+        dim = ""
+    return f"{what} must be given in units of {unit}{dim}, e.g. Q(1, {unit!r}); got {got}"
 
 
 def _is_np_number(x) -> bool:

@@ -63,7 +63,7 @@ class TransformerWorkload:
                             "q_lora_rank": 0, "kv_lora_rank": 0, "qk_rope_head_dim": 0, "v_head_dim": 1,
                             "seq_len": 1, "learned_pos_emb": 0})
         n = self.name
-        from ..units import flag
+        from ..units import flag, si
         for f in ("gated_mlp", "tied_embeddings", "linear_bias", "embedding_norm", "dropout"):
             object.__setattr__(self, f, flag(getattr(self, f), f"{n}: {f}"))
         if self.head_dim is None:
@@ -91,11 +91,8 @@ class TransformerWorkload:
         if self.kv_lora_rank and self.qk_rope_head_dim > self.head_dim:
             raise ConfigError(f"{n}: qk_rope_head_dim={self.qk_rope_head_dim} exceeds head_dim={self.head_dim} "
                               f"(head_dim = the no-rope part + the rotary part); give head_dim >= qk_rope_head_dim")
-        for f in ("tokens", "global_batch_tokens"):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or v != v or v == float("inf"):
-                raise ConfigError(f"{n}: {f} must be a finite number >= 0, got {v!r}")
-            object.__setattr__(self, f, float(v))
+        for f in ("tokens", "global_batch_tokens"):  # counts: a plain number (a quantity in bytes is refused)
+            object.__setattr__(self, f, si(getattr(self, f), "", f"{n}: {f}", allow_zero=True))
 
     # --- derived sizes (exact counts live in physics.transformer; these are thin views) ---
     @property
