@@ -7,6 +7,7 @@ _LAZY = {
     "SustainabilityModel": ".sustainability", "SustainabilityResult": ".sustainability",
     "EconomicsModel": ".economics", "EconomicsResult": ".economics",
     "GoodputModel": ".goodput", "GoodputResult": ".goodput",
+    "ServingModel": ".serving", "ServingResult": ".serving", "InferenceScalingModel": ".serving",
 }
 __all__ = list(_LAZY)
 
