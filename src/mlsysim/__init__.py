@@ -18,6 +18,7 @@ _LAZY = {
     "Grid": "mlsysim.infrastructure.site", "Datacenter": "mlsysim.infrastructure.site",
     "DistributedModel": "mlsysim.solvers", "SingleNodeModel": "mlsysim.solvers",
     "SustainabilityModel": "mlsysim.solvers", "EconomicsModel": "mlsysim.solvers", "GoodputModel": "mlsysim.solvers",
+    "ServingModel": "mlsysim.solvers", "InferenceScalingModel": "mlsysim.solvers",
     "UncertaintyModel": "mlsysim.uncertainty", "CalibrationModel": "mlsysim.calibration",
     "ConfigError": "mlsysim.errors", "UnknownNameError": "mlsysim.errors", "Q": "mlsysim.units",
 }

@@ -8,6 +8,7 @@ _LAZY = {
     "EconomicsModel": ".economics", "EconomicsResult": ".economics",
     "GoodputModel": ".goodput", "GoodputResult": ".goodput",
     "DataModel": ".data", "TransformationModel": ".data",
+    "ServingModel": ".serving", "ServingResult": ".serving", "InferenceScalingModel": ".serving",
 }
 __all__ = list(_LAZY)
 

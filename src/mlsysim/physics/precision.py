@@ -1,0 +1,48 @@
+"""Serving precision as three numbers: bytes per weight, bytes per KV-cache element, and the compute dtype.
+
+Sub-byte formats carry their scales: int4 = 0.5 B + one fp16 scale per group of 128 weights (the AWQ/GPTQ default
+group size, Lin et al. 2023 arXiv:2306.00978; Frantar et al. 2022 arXiv:2210.17323) = 0.5156 B; fp4 = NVFP4,
+0.5 B + one fp8 (E4M3) scale per 16-element block (NVIDIA Blackwell NVFP4 format, 2025) = 0.5625 B.
+int8/fp8 per-channel or per-tensor scales are negligible (one per row of thousands of weights).
+"""
+from __future__ import annotations
+
+INT4_GROUP = 128
+FP4_BLOCK = 16
+BYTES = {
+    "fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0,
+    "int4": 0.5 + 2.0 / INT4_GROUP,
+    "fp4": 0.5 + 1.0 / FP4_BLOCK,
+}
+# `precision="X"` shorthand: (weights, kv, compute). 4-bit weights keep a wider KV cache and compute:
+# int4 is weight-only (W4A16, AWQ/GPTQ kernels), fp4 computes in fp4 (Blackwell NVFP4 tensor cores).
+SHORTHAND = {p: (p, p, p) for p in ("fp32", "bf16", "fp16", "fp8", "int8")}
+SHORTHAND["int4"] = ("int4", "bf16", "bf16")
+SHORTHAND["fp4"] = ("fp4", "fp8", "fp4")
+
+
+def serving_precision(precision=None, weights=None, kv=None, compute=None):
+    """(weight bytes, kv bytes, compute dtype name) from the shorthand and/or the three explicit names."""
+    from ..errors import unknown
+    base = ("bf16", "bf16", "bf16")
+    if precision is not None:
+        if not isinstance(precision, str) or precision not in SHORTHAND:
+            raise unknown("serving precision", precision, SHORTHAND)
+        base = SHORTHAND[precision]
+    w, k, c = (weights or base[0]), (kv or base[1]), (compute or base[2])
+    for name, what in ((w, "weight_precision"), (k, "kv_precision")):
+        if not isinstance(name, str) or name not in BYTES:
+            raise unknown(what, name, BYTES)
+    return BYTES[w], BYTES[k], c, (w, k, c)
+
+
+def compute_peak(acc, compute: str) -> float:
+    """Dense peak FLOP/s of `acc` at the compute dtype; a dtype the chip lacks is a ConfigError with the fix."""
+    from ..errors import ConfigError
+    pf = acc.peak_flops
+    if compute in pf:
+        return pf[compute]
+    have = ", ".join(pf)
+    raise ConfigError(f"{acc.name} has no {compute} compute (it has {have}); pass compute_precision= one of "
+                      f"those (e.g. weight_precision='{compute}', compute_precision='bf16' for weight-only "
+                      f"quantisation) or pick an accelerator with {compute} tensor cores")

@@ -1,0 +1,57 @@
+"""One serving replica: prefill (TTFT) and decode (inter-token latency) under TP/PP/EP, memory by category,
+KV capacity and speculative decoding. Reuses the training kernels (layer_times, gemm_time) and collectives:
+one formula, two faces. Times in s, sizes in bytes.
+
+Simplifications (stated): GEMMs stream weights at the weight width; activations and TP all-reduce messages
+are bf16; decode KV reads are counted at the weight width inside layer_times (kv_bytes sets the memory).
+"""
+from __future__ import annotations
+
+from . import collectives as col
+from . import constants as C
+from ._np import vceil, vmin
+from .training import gemm_time, layer_times, params_per_device
+
+ACT_BYTES = 2.0  # bf16 activations between layers and in the TP all-reduce
+
+
+def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_bw, attn_eff, wbytes, su_bw,
+              su_lat, decode):
+    """(total s, communication s) of one forward pass of `batch` sequences x `new_tokens` over `context`."""
+    T = batch * new_tokens
+    moe_frac = d.n_moe / d.L
+    f0 = layer_times(d, T, context, tp, 1.0, ep, peak, ceiling, mem_bw, True, False, False, wbytes, attn_eff,
+                     decode)[0]
+    f1 = layer_times(d, T, context, tp, 1.0, ep, peak, ceiling, mem_bw, True, False, True, wbytes, attn_eff,
+                     decode)[0] if d.n_moe > 0 else f0
+    layer = (1.0 - moe_frac) * f0 + moe_frac * f1
+    comm_layer = 2.0 * col.allreduce(ACT_BYTES * T * d.h, tp, su_bw, su_lat)  # after attention and after FFN
+    head = gemm_time(batch, d.h, d.V / tp, peak, ceiling, mem_bw, wbytes)
+    pp_comm = (pp - 1.0) * col.p2p(ACT_BYTES * T * d.h, su_bw, su_lat)
+    comm = d.L * comm_layer + pp_comm
+    return d.L * layer + head + comm, comm
+
+
+def memory(d, *, batch, context, prefill_tokens, tp, pp, ep, wbytes, kvbytes):
+    """Bytes per device by category (most loaded pipeline stage)."""
+    lps = vceil(d.L / pp)
+    dense, expert = params_per_device(d, tp, pp, ep, lps)
+    kv_per_seq = kv_bytes_per_seq(d, context=context, tp=tp, pp=pp, kvbytes=kvbytes)
+    ffn_w = (d.topk + d.shared) * d.effn if d.n_moe > 0 else d.ffn
+    acts = ACT_BYTES * prefill_tokens * (d.qkv_act + d.attn_out_k + ffn_w * d.mats) / tp \
+        + 4.0 * batch * d.V / tp  # largest layer's tensors + fp32 logits
+    return {"weights": wbytes * (dense + expert), "kv_cache": batch * kv_per_seq, "activations": acts,
+            "workspace": C.RESERVED_MEMORY_BYTES + 0.0 * acts}
+
+
+def kv_bytes_per_seq(d, *, context, tp, pp, kvbytes):
+    """KV cache of one sequence on one device: layers of this stage x KV elements (split over TP up to the
+    KV-head count; MLA's latent is replicated) x context."""
+    split = 1.0 if d.mla else vmin(tp, d.kv)
+    return kvbytes * vceil(d.L / pp) * d.kv_elems / split * context
+
+
+def accepted_per_step(a, k):
+    """Expected tokens produced per target verification step with k drafted tokens at per-token acceptance a:
+    (1 - a^(k+1)) / (1 - a) (Leviathan et al. 2023, arXiv:2211.17192, Eq. 1)."""
+    return (1.0 - a ** (k + 1)) / (1.0 - a)

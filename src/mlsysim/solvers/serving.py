@@ -1,0 +1,220 @@
+"""ServingModel (one replica: TTFT, ITL, memory, KV capacity, speculative decoding) and InferenceScalingModel
+(the reasoning wall: hidden chain-of-thought tokens cost time and energy per query)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ..physics import constants as C
+from ..physics import power as PP
+from ..physics import serving as PS
+from ..physics.precision import compute_peak, serving_precision
+from ..units import count, quantity, si
+from ._common import TableRepr, finite, resolve_model
+from .distributed import _dims
+
+
+def resolve_hardware(hw):
+    """(accelerator, scale-up bytes/s per direction achieved, scale-up latency s) from an Accelerator, a Node,
+    a Fleet or a registry name."""
+    from ..hardware.accelerator import Accelerator
+    from ..systems.system import Fleet, Node
+    if isinstance(hw, str):
+        from ..hardware.registry import Hardware
+        hw = Hardware.get(hw)
+    if isinstance(hw, Fleet):
+        hw = hw.node
+    if isinstance(hw, Node):
+        return hw.accelerator, hw.scaleup_bw * hw.scaleup_efficiency, hw.scaleup_latency_s
+    if isinstance(hw, Accelerator):
+        # NVLink-class chips without a node: the chip's own scale-up figure at the Node default efficiency 0.8
+        return hw, (hw.scaleup_bw or 1e9) * 0.8, 3e-6
+    raise ConfigError(f"hardware must be an Accelerator, Node, Fleet or Hardware registry name, got {hw!r}")
+
+
+@dataclass(frozen=True)
+class ServingResult(TableRepr):
+    """One replica at a fixed batch. Floats are SI; `ttft`, `itl` (= `tpot`) and throughputs are pint views."""
+
+    model: object
+    accelerator: object
+    batch_size: int
+    input_len: int
+    output_len: int
+    tp: int
+    pp: int
+    ttft_s: float
+    itl_s: float
+    itl_no_spec_s: float
+    tokens_per_s: float
+    memory_bytes: dict
+    kv_capacity: int
+    feasible: bool
+    binding: str
+    speculative_speedup: float
+    assumptions: dict = field(default_factory=dict)
+
+    ttft = quantity("ttft_s", "s", to="ms")
+    itl = quantity("itl_s", "s", to="ms")
+    tpot = itl
+    throughput = quantity("tokens_per_s", "1/s")
+
+    @property
+    def tokens_per_s_per_gpu(self) -> float:
+        return self.tokens_per_s / (self.tp * self.pp)
+
+    @property
+    def memory_total(self):
+        from ..units import Q
+        return Q(sum(self.memory_bytes.values()) / 1e9, "GB")
+
+    def _title(self):
+        return f"Serving {self.model.name} on {self.tp * self.pp}x {self.accelerator.name}"
+
+    def _rows(self):
+        rows = [("batch x input/output", f"{self.batch_size} x {self.input_len}/{self.output_len}"),
+                ("TP x PP", f"{self.tp} x {self.pp}"), ("TTFT", self.ttft), ("ITL (TPOT)", self.itl),
+                ("speculative speed-up", self.speculative_speedup), ("output tokens/s", self.tokens_per_s),
+                ("KV capacity (sequences)", self.kv_capacity), ("binding", self.binding)]
+        rows += [(f"memory {k} (GB/device)", v / 1e9) for k, v in self.memory_bytes.items()]
+        rows.append(("feasible", "yes" if self.feasible else "NO: does not fit in memory"))
+        return rows
+
+
+class ServingModel:
+    """Prefill and decode of one replica (TP x PP devices), on the training kernels.
+
+    >>> from mlsysim import Models, Hardware
+    >>> r = ServingModel().solve(Models.Language.Llama3_8B, Hardware.Cloud.H100, seq_len=2048, batch_size=1)
+    >>> r.binding
+    'memory-bandwidth'
+    """
+
+    def solve(self, model, hardware, *, seq_len=None, input_len=None, output_len=256, batch_size=1, tp_size=1,
+              pp_size=1, ep_size=1, precision=None, weight_precision=None, kv_precision=None,
+              compute_precision=None, prefix_cache_hit=0.0, step_overhead_s=0.0, draft_model=None,
+              draft_acceptance_rate=None, draft_tokens=4) -> ServingResult:
+        model = resolve_model(model)
+        acc, su_bw, su_lat = resolve_hardware(hardware)
+        if seq_len is not None and input_len is not None:
+            raise ConfigError("give seq_len= (the prompt length) or input_len=, not both")
+        isl = count(input_len if input_len is not None else (seq_len if seq_len is not None else 2048),
+                    "input_len")
+        osl = count(output_len, "output_len")
+        b, tp, pp, ep = (count(batch_size, "batch_size"), count(tp_size, "tp_size"), count(pp_size, "pp_size"),
+                         count(ep_size, "ep_size"))
+        hit = si(prefix_cache_hit, "", "prefix_cache_hit", allow_zero=True)
+        if not 0 <= hit < 1:
+            raise ConfigError(f"prefix_cache_hit must be a fraction in [0, 1), got {hit}")
+        wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
+        peak = compute_peak(acc, comp)
+        d = _dims(model)
+        ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
+        hw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw,
+                  attn_eff=acc.attention_efficiency, wbytes=wb, su_bw=su_bw, su_lat=su_lat)
+        new = max(1.0, isl * (1.0 - hit))
+        prefill, _ = PS.pass_time(d, batch=b, new_tokens=new, context=float(isl), decode=False, **hw)
+        ctx = isl + osl / 2.0  # mean context over the generation
+        step, comm = PS.pass_time(d, batch=b, new_tokens=1.0, context=ctx, decode=True, **hw)
+        ttft = prefill + step_overhead_s
+        itl0 = step + step_overhead_s
+        itl, speedup = itl0, 1.0
+        assumptions = {"precision (weights, KV, compute)": names, "matmul ceiling": ceiling,
+                       "decode context": f"{ctx:g} tokens (input + output/2)"}
+        if draft_model is not None or draft_acceptance_rate is not None:
+            itl, speedup = self._speculative(d, draft_model, draft_acceptance_rate, draft_tokens, b, ctx, hw,
+                                             itl0, step_overhead_s, assumptions)
+        mem = PS.memory(d, batch=float(b), context=float(isl + osl), prefill_tokens=b * new, tp=float(tp),
+                        pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
+        mem = {k: float(v) for k, v in mem.items()}
+        per_seq = float(PS.kv_bytes_per_seq(d, context=float(isl + osl), tp=float(tp), pp=float(pp), kvbytes=kb))
+        free = acc.memory_bytes - mem["weights"] - mem["activations"] - mem["workspace"]
+        kv_cap = max(0, int(free // per_seq))
+        feasible = sum(mem.values()) <= acc.memory_bytes
+        t_flops = 2.0 * b * d.mm_params / (tp * pp) / peak
+        t_bytes = mem["weights"] * pp / (acc.memory_bw * C.MEMORY_BW_EFFICIENCY)  # all stages' weights, serially
+        binding = ("capacity" if not feasible else "interconnect" if comm > max(t_flops, t_bytes)
+                   else "compute" if t_flops > t_bytes else "memory-bandwidth")
+        tps = b / itl
+        finite({"ttft": ttft, "itl": itl, "tps": tps}, "ServingModel")
+        return ServingResult(model=model, accelerator=acc, batch_size=b, input_len=isl, output_len=osl, tp=tp,
+                             pp=pp, ttft_s=ttft, itl_s=itl, itl_no_spec_s=itl0, tokens_per_s=tps,
+                             memory_bytes=mem, kv_capacity=kv_cap, feasible=feasible, binding=binding,
+                             speculative_speedup=speedup, assumptions=assumptions)
+
+    @staticmethod
+    def _speculative(d, draft_model, a, k, b, ctx, hw, itl0, overhead, assumptions):
+        """ITL with a draft proposing k tokens per target verification step (draft cost included)."""
+        if draft_model is None or a is None:
+            raise ConfigError("speculative decoding needs both draft_model= and draft_acceptance_rate=")
+        a = si(a, "", "draft_acceptance_rate", allow_zero=True)
+        if not 0 <= a < 1:
+            raise ConfigError(f"draft_acceptance_rate must be in [0, 1), got {a}")
+        k = count(k, "draft_tokens")
+        dd = _dims(resolve_model(draft_model))
+        t_draft, _ = PS.pass_time(dd, batch=b, new_tokens=1.0, context=ctx, decode=True, **hw)
+        t_verify, _ = PS.pass_time(d, batch=b, new_tokens=float(k + 1), context=ctx, decode=True, **hw)
+        e = PS.accepted_per_step(a, k)
+        itl = (k * t_draft + t_verify + overhead) / e
+        assumptions["speculative decoding"] = (f"{k} drafted tokens, acceptance {a:g}: {e:.3g} tokens per "
+                                               f"target step (Leviathan et al. 2023)")
+        return itl, itl0 / itl
+
+
+@dataclass(frozen=True)
+class InferenceScalingResult(TableRepr):
+    """Time and energy of one query with `reasoning_steps` hidden chain-of-thought tokens."""
+
+    serving: ServingResult
+    reasoning_steps: int
+    total_s: float
+    energy_j: float
+    efficiency: float | None
+    assumptions: dict = field(default_factory=dict)
+
+    total_reasoning_time = quantity("total_s", "s")
+    energy_per_query = quantity("energy_j", "J")
+
+    def _title(self):
+        return f"Reasoning wall: {self.serving.model.name}, {self.reasoning_steps} hidden tokens"
+
+    def _rows(self):
+        return [("total reasoning time", self.total_reasoning_time), ("energy per query", self.energy_per_query),
+                ("efficiency", self.efficiency if self.efficiency is not None else "predicted")]
+
+
+class InferenceScalingModel:
+    """The reasoning wall: a query that thinks for `reasoning_steps` tokens pays TTFT + steps x ITL, and the
+    accelerator's power over that time (physics.power.accelerator_power_w at the achieved utilisation)."""
+
+    def solve(self, model, hardware, *, reasoning_steps=128, precision="bf16", efficiency=None, seq_len=512,
+              batch_size=1) -> InferenceScalingResult:
+        precision = "bf16" if precision == "fp16" else precision  # same width and peak on every chip listed
+        steps = count(reasoning_steps, "reasoning_steps")
+        r = ServingModel().solve(model, hardware, seq_len=seq_len, output_len=steps, batch_size=batch_size,
+                                 precision=precision)
+        acc = r.accelerator
+        d = _dims(r.model)
+        wb = serving_precision(precision)[0]
+        flops_tok = 2.0 * d.mm_params * batch_size
+        peak = compute_peak(acc, serving_precision(precision)[2])
+        assumptions = {}
+        if efficiency is not None:
+            eff = si(efficiency, "", "efficiency")
+            if not 0 < eff <= 1:
+                raise ConfigError(f"efficiency must be in (0, 1], got {eff}")
+            t_tok = max(flops_tok / (peak * eff), wb * d.total_params / (acc.memory_bw * eff))
+            t_pre = max(flops_tok * seq_len / (peak * eff), wb * d.total_params / (acc.memory_bw * eff))
+            total = t_pre + steps * t_tok
+            assumptions["efficiency"] = f"{eff:g} given: overrides the predicted kernel efficiencies (roofline x eff)"
+        else:
+            eff = None
+            total = r.ttft_s + steps * r.itl_s
+        mfu = (flops_tok * (seq_len + steps)) / total / peak
+        power = PP.accelerator_power_w(mfu, acc.tdp_w, acc.idle_w if acc.idle_w is not None
+                                       else PP.default_idle_w(acc.tdp_w))
+        energy = power * total
+        assumptions["power"] = f"{power:.0f} W at utilisation {mfu:.3g} (physics.power.accelerator_power_w)"
+        finite({"total": total, "energy": energy}, "InferenceScalingModel")
+        return InferenceScalingResult(serving=r, reasoning_steps=steps, total_s=total, energy_j=energy,
+                                      efficiency=eff, assumptions=assumptions)
