@@ -314,7 +314,8 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out):
         y = "cost_usd" if "datacenters" in kw else "gpu_hours"
         if obj == "carbon":
             y = "carbon_t"
-        front = explore.pareto(sc.model, ("time_to_train_days", y), **dict(kw))
+        # the front among plans that meet the scenario's constraints (the ranking's own, batch window included)
+        front = explore.pareto(sc.model, ("time_to_train_days", y), constraints=res.constraints, **dict(kw))
         front_rows = [front[i] for i in range(len(front))]
         ranking = [res.table[i] for i in range(len(res.table))]
         saved = {}
