@@ -67,3 +67,41 @@ def test_pareto_front_meets_the_deadline(plan_json):
     text = run_at(120, "optimize", PLAN).stdout
     days = [float(m) for m in re.findall(r"^\s+([\d.]+) d / ", text, re.M)]
     assert days and max(days) <= 60  # 78- and 156-day plans were listed before
+
+
+@pytest.mark.parametrize("expr,words", [("memory_gb>=8O", "not one"), ("memory_gb=>80", "not an operator")])
+def test_zoo_where_refuses_what_it_cannot_compare(expr, words):
+    # '8O' (letter O) used to be compared as a string and exit 0 with an empty table
+    r = run_at(120, "zoo", "hardware", "--where", expr)
+    assert r.exit_code == 2 and words in r.stderr and "memory_gb>=80" in r.stderr
+
+
+def test_zoo_sort_descending_by_memory():
+    d = json.loads(run_at(120, "zoo", "Cloud", "--sort", "-memory_gb", "--json").stdout)
+    mem = [e["memory_gb"] for e in d["entries"] if e.get("memory_gb") is not None]
+    assert len(mem) > 3 and mem == sorted(mem, reverse=True)
+
+
+def _mlsysim(*args, env=None):
+    import os
+    return subprocess.run([sys.executable, "-c", "from mlsysim.cli.main import app; app()", *args],
+                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_closed_pipe_is_not_an_internal_error():
+    # `mlsysim zoo models | head -2`: the reader leaves after two lines
+    import os
+    p = subprocess.Popen(f"{sys.executable} -c 'from mlsysim.cli.main import app; app()' zoo models | head -2; "
+                         "echo rc=${PIPESTATUS[0]} >&2",
+                         shell=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         executable="/bin/bash", env={**os.environ, "COLUMNS": "100"})
+    out, errs = p.communicate(timeout=120)
+    assert len(out.splitlines()) == 2 and "Traceback" not in errs and "internal" not in errs
+    assert "rc=0" in errs  # rich's default on a closed pipe is exit 1 (our "internal error")
+
+
+def test_ascii_only_terminal_does_not_crash_the_renderer():
+    r = _mlsysim("train", str(ROOT / "examples" / "llama3_70b_research256.yaml"),
+                 env={"PYTHONIOENCODING": "ascii", "COLUMNS": "100"})
+    assert r.returncode == 0, r.stderr[-500:]
+    assert "Traceback" not in r.stderr and "Performance" in r.stdout
