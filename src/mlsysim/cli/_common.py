@@ -57,6 +57,8 @@ def guarded(command: str, json_out: bool):
         yield
     except typer.Exit:
         raise
+    except BrokenPipeError:
+        _quiet_exit_on_broken_pipe()
     except Failure as exc:
         code, kind, msg = exc.code, exc.kind, str(exc)
     except ConfigError as exc:
@@ -78,10 +80,35 @@ def guarded(command: str, json_out: bool):
 
 def console(stderr: bool = False):
     """A rich console; when the output is not a terminal (a pipe, a file) tables get 160 columns, not 80."""
-    from rich.console import Console
     stream = sys.stderr if stderr else sys.stdout
+    enc = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+    if enc and enc != "utf8" and hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="replace")  # an ASCII-only terminal gets '?' for bars and symbols, not a crash
     width = None if stream.isatty() or os.environ.get("COLUMNS") else 160
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+    return _console_class()(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+
+
+def _quiet_exit_on_broken_pipe():
+    """The reader closed the pipe (`mlsysim zoo models | head -2`): stop quietly with 0, as `cat` does."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(EXIT_OK)
+
+
+_CONSOLE = []
+
+
+def _console_class():
+    """rich's Console, except that a closed pipe exits 0 quietly (rich's own default exits 1); built on first
+    use, so importing this module does not import rich."""
+    if not _CONSOLE:
+        from rich.console import Console
+
+        class QuietPipeConsole(Console):
+            def on_broken_pipe(self):
+                _quiet_exit_on_broken_pipe()
+        _CONSOLE.append(QuietPipeConsole)
+    return _CONSOLE[0]
 
 
 def progress_enabled(json_out: bool) -> bool:

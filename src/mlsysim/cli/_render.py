@@ -232,28 +232,77 @@ def _short(s, n=30) -> str:
     return E(s if len(s) <= n else s[:n - 1] + "…")
 
 
+def _money(v) -> str:
+    """$981k, $1.01M: short enough for a column at any width (the winner line gives the full figure)."""
+    if v is None or v != v:
+        return "–"
+    return f"${v / 1e6:.3g}M" if abs(v) >= 1e6 else f"${v / 1e3:.3g}k" if abs(v) >= 1e3 else f"${v:.0f}"
+
+
+def _dc_key(name):
+    """The registry key of a datacenter given its name (short, and what a user types back)."""
+    from ..infrastructure.registry import Infrastructure
+    dcs = Infrastructure.Datacenters
+    for k in dcs.names():
+        if dcs[k].name == name:
+            return k
+    return name
+
+
+def plan_label(r) -> str:
+    """TP4 PP1 DP128 mb1 ZeRO-3 selective: the layout of a sweep row in one phrase."""
+    extra = "".join(f" {a.upper()}{r[a]}" for a in ("cp", "ep") if r.get(a, 1) != 1)
+    il = f" v{r['interleave']}" if r.get("interleave", 1) != 1 else ""
+    return (f"TP{r['tp']} PP{r['pp']} DP{r['dp']}{extra}{il} mb{r['microbatch']} ZeRO-{r['zero']} "
+            f"{r['recompute']} recompute")
+
+
+# (row key, header, formatter) of the runners-up; only the columns whose values differ are shown
+_OPT_COLS = [("nodes", "nodes", lambda v: f"{v:,}"), ("datacenter", "region", _dc_key),
+             ("tp", "tp", str), ("pp", "pp", str), ("dp", "dp", str), ("cp", "cp", str), ("ep", "ep", str),
+             ("microbatch", "mb", str), ("zero", "zero", str), ("recompute", "recomp.", lambda v: str(v)[:4]),
+             ("time_to_train_days", "days", lambda v: f"{v:.1f}"), ("mfu", "MFU", lambda v: f"{v:.1%}"),
+             ("cost_usd", "cost", _money), ("carbon_t", "tCO2e", lambda v: f"{v:.3g}")]
+
+
+def winner_lines(r, objective: str) -> list[str]:
+    """The best plan in words: layout, fleet, region, days, MFU, $ and tCO2e (wraps, never truncates)."""
+    out = [f"[bold]Best {E(objective)}:[/] {E(plan_label(r))}, {r['nodes']:,} nodes ({r['accelerators']:,} "
+           f"accelerators, {E(r['fleet'])})"]
+    if r.get("datacenter"):
+        out.append(f"  region: {E(_dc_key(r['datacenter']))} ({E(r['datacenter'])})")
+    nums = [f"{r['time_to_train_days']:.1f} days", f"MFU {r['mfu']:.1%}", f"{r['memory_gb']:.1f} GB/device"]
+    if r.get("cost_usd") is not None:
+        nums.append(f"${r['cost_usd']:,.0f}")
+    if r.get("carbon_t") is not None:
+        nums.append(f"{r['carbon_t']:,.1f} tCO2e (location-based)")
+    out.append("  " + " · ".join(nums))
+    return out
+
+
 def render_optimize(body):
     c = console()
     obj = body["objective"]
-    c.print(f"[bold]{E(body['scenario']['name'])}[/]: best {obj['name']} ({obj['column']}); "
-            f"{body['evaluated']:,} configurations evaluated, {body['feasible']:,} run, "
-            f"{body['satisfying']:,} satisfy the constraints")
+    c.print(f"[bold]{E(body['scenario']['name'])}[/]: {body['evaluated']:,} configurations evaluated, "
+            f"{body['feasible']:,} run, {body['satisfying']:,} satisfy the constraints")
     if body["rejected"]:
         c.print("[dim]rejected: " + E("; ".join(f"{k} ({v:,})" for k, v in body["rejected"].items())) + "[/]")
-    cols = [("fleet", "fleet"), ("datacenter", "datacenter"), ("tp", "tp"), ("pp", "pp"), ("dp", "dp"),
-            ("microbatch", "mb"), ("zero", "zero"),
-            ("recompute", "recompute"), ("time_to_train_days", "days"), ("mfu", "MFU"), ("memory_gb", "GB"),
-            ("cost_usd", "USD"), ("carbon_t", "t CO2e")]
     rows = body["ranking"]
-    cols = [(k, h) for k, h in cols if rows and k in rows[0]]
-    if len({r.get("datacenter") for r in rows}) <= 1:
-        cols = [(k, h) for k, h in cols if k != "datacenter"]
-    t = _table("Ranking", "#", *[(h, "right" if k not in ("fleet", "recompute", "datacenter") else "left")
-                                 for k, h in cols])
-    for i, r in enumerate(rows, 1):
-        t.add_row(str(i), *[(f"{r[k]:.1%}" if k == "mfu" else usd(r[k]) if k == "cost_usd" else
-                             _short(r[k]) if k in ("fleet", "datacenter") else num(r[k])) for k, _ in cols])
-    c.print(t)
+    for line in winner_lines(rows[0], obj["name"]):
+        c.print(line)
+    if len(rows) > 1:
+        cols = [(k, h, f) for k, h, f in _OPT_COLS
+                if k in rows[0] and rows[0][k] is not None and len({str(r.get(k)) for r in rows}) > 1]
+        t = _table("Runners-up (columns that differ)", ("#", "right"),
+                   *[(h, "left" if k in ("datacenter", "recompute") else "right") for k, h, _ in cols])
+        for i, r in enumerate(rows[1:], 2):
+            t.add_row(str(i), *[E(f(r[k])) for k, _, f in cols])
+        if c.measure(t).minimum <= c.width:
+            c.print(t)
+        else:  # too narrow for a table: one plan per line
+            c.print("[bold]Runners-up[/]")
+            for i, r in enumerate(rows[1:], 2):
+                c.print(f"  {i}. " + ", ".join(f"{h} {E(f(r[k]))}" for k, h, f in cols))
     pf = body["pareto"]
     uniq, seen = [], set()
     for r in pf["front"]:
@@ -261,11 +310,10 @@ def render_optimize(body):
         if key not in seen:
             seen.add(key)
             uniq.append(r)
-    pf = dict(pf, front=uniq)
-    c.print(f"Pareto front ({pf['x']} vs {pf['y']}): {len(pf['front'])} plans"
-            + (": " + ", ".join(f"{r[pf['x']]:.0f} d / "
-                                + (usd(r[pf['y']]) if pf['y'].endswith('_usd') else num(r[pf['y']]))
-                                for r in pf["front"][:8])
-               if pf["front"] else ""))
+    fy = _money if pf["y"].endswith("_usd") else (lambda v: f"{v:,.4g}")
+    c.print(f"[bold]Pareto front[/] (days vs {pf['y']}, plans meeting the constraints): {len(uniq)} plans")
+    for r in uniq[:8]:
+        where = f" in {_dc_key(r['datacenter'])}" if r.get("datacenter") else ""
+        c.print(f"  {r[pf['x']]:.1f} d / {fy(r[pf['y']])}: {r['nodes']:,} nodes{where}, {E(plan_label(r))}")
     if body.get("plots"):
         c.print("plots: " + E(", ".join(body["plots"].values())))

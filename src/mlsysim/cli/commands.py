@@ -104,10 +104,16 @@ def _filter(rows, where: list[str]):
         if key not in keys:
             from ..errors import unknown
             raise unknown("--where field", key, keys)
+        if raw[:1] in "<>=!":
+            raise Failure(f"--where {expr!r}: {op + raw[:1]!r} is not an operator; use one of < <= > >= = != "
+                          f"(e.g. memory_gb>=80)")
         try:
             val = float(raw)
         except ValueError:
             val = raw
+            if any(isinstance(r.get(key), (int, float)) and not isinstance(r.get(key), bool) for r in rows):
+                raise Failure(f"--where {expr!r}: {key} is a number but {raw!r} is not one (check for a letter "
+                              f"O for a zero, e.g. {key}{op}80)")
         fn = _OPS[op]
 
         def keep(r, key=key, val=val, fn=fn):
@@ -314,7 +320,8 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out):
         y = "cost_usd" if "datacenters" in kw else "gpu_hours"
         if obj == "carbon":
             y = "carbon_t"
-        front = explore.pareto(sc.model, ("time_to_train_days", y), **dict(kw))
+        # the front among plans that meet the scenario's constraints (the ranking's own, batch window included)
+        front = explore.pareto(sc.model, ("time_to_train_days", y), constraints=res.constraints, **dict(kw))
         front_rows = [front[i] for i in range(len(front))]
         ranking = [res.table[i] for i in range(len(res.table))]
         saved = {}

@@ -87,14 +87,17 @@ class ParetoReducer:
 
     fold_every = 256  # merge parts in-process every 256 chunks: memory stays bounded
 
-    def __init__(self, cols_senses, feasible_only=True):
+    def __init__(self, cols_senses, feasible_only=True, constraints=()):
         self.cols_senses = list(cols_senses)
         self.feasible_only = feasible_only
+        self.constraints = list(constraints)
 
     def _front(self, cols):
         if not cols or not len(cols["config_id"]):
             return cols
-        sel = np.flatnonzero(cols["feasible"]) if self.feasible_only else np.arange(len(cols["config_id"]))
+        keep = cols["feasible"].astype(bool) if self.feasible_only else np.ones(len(cols["config_id"]), bool)
+        keep = keep & _meets(cols, self.constraints)
+        sel = np.flatnonzero(keep)
         pts = np.column_stack([cols[c][sel] for c, _ in self.cols_senses])
         m = pareto_mask(pts, [s == "max" for _, s in self.cols_senses])
         return {k: a[sel[m]] for k, a in cols.items()}
@@ -112,12 +115,24 @@ class ParetoReducer:
         return {k: a[order] for k, a in front.items()}
 
 
-def pareto(result, objectives=DEFAULT_OBJECTIVES, *, feasible_only=True, **sweep_kwargs):
+def _meets(cols, constraints) -> np.ndarray:
+    """Rows satisfying every parsed constraint (name, column, 'max'|'min', bound); NaN never satisfies."""
+    ok = np.ones(len(cols["config_id"]), bool)
+    for _, col, kind, bound in constraints:
+        v = np.asarray(cols[col], float)
+        with np.errstate(invalid="ignore"):
+            ok &= (v <= bound) if kind == "max" else (v >= bound)
+    return ok
+
+
+def pareto(result, objectives=DEFAULT_OBJECTIVES, *, feasible_only=True, constraints=None, **sweep_kwargs):
     """The non-dominated rows of a sweep for `objectives` (column names or objective names such as
     "time_to_train", "cost", "carbon"; larger-is-better columns such as mfu are maximised, or prefix '-').
 
     `result` is a SweepResult, or a model: then the sweep (`sweep_kwargs`: fleets=..., tp=..., datacenters=...)
     is streamed chunk by chunk, keeping only each chunk's front, so it fits in memory however large it is.
+    `constraints` (the dict `optimize` takes, or its parsed `OptimizeResult.constraints`) keeps the front to
+    plans that meet them: the front among the plans a user may pick, not one that breaks a deadline.
     Returns a SweepResult sorted by the first objective.
 
         >>> from mlsysim import Models, Systems
@@ -139,6 +154,10 @@ def pareto(result, objectives=DEFAULT_OBJECTIVES, *, feasible_only=True, **sweep
                               f"them to sweep(), or call pareto(model, ...) to stream a sweep")
         cs = [objective_column(o, set(result.columns)) for o in objectives]
         sub = result.feasible() if feasible_only else result
+        cons = _constraints(constraints, set(result.columns))
+        if cons:
+            sub = sub[np.flatnonzero(_meets({c: sub.column(c) for c in ["config_id"] + [x[1] for x in cons]},
+                                            cons))]
         pts = np.column_stack([sub.column(c).astype(float) for c, _ in cs])
         m = pareto_mask(pts, [s == "max" for _, s in cs])
         front = sub[np.flatnonzero(m)]
@@ -151,6 +170,17 @@ def pareto(result, objectives=DEFAULT_OBJECTIVES, *, feasible_only=True, **sweep
         sweep_kwargs.pop("keep", None)
         plan = make_plan(result, keep="feasible" if feasible_only else "all", **sweep_kwargs)
         cs = [objective_column(o, set(plan.empty_columns())) for o in objectives]
-        cols = run(plan, ParetoReducer(cs, feasible_only), executor=executor, scheduler=scheduler, progress=progress)
+        cons = _constraints(constraints, set(plan.empty_columns()))
+        cols = run(plan, ParetoReducer(cs, feasible_only, cons), executor=executor, scheduler=scheduler, progress=progress)
         front = result_of(plan, cols if cols else plan.empty_columns())
     return front.sort(cs[0][0], descending=cs[0][1] == "max")
+
+
+def _constraints(constraints, available) -> list:
+    """Parsed constraints from a dict (checked as `optimize` checks them) or an already parsed list."""
+    if not constraints:
+        return []
+    if isinstance(constraints, dict):
+        from ._objectives import parse_constraints
+        return parse_constraints(constraints, available)
+    return list(constraints)
