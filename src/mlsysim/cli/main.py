@@ -185,6 +185,14 @@ def schema(output: Optional[str] = typer.Option(None, "--output", "-o", help="wr
     schema_cmd(output, json_out)
 
 
+@app.command("app", short_help="start the web calculator on 127.0.0.1")
+def app_(port: int = typer.Option(8000, "--port", help="TCP port"),
+         host: str = typer.Option("127.0.0.1", "--host", help="address to bind (loopback by default)")):
+    """Serve the web calculator (training form + JSON API at /api, docs at /docs). Needs mlsysim[web]."""
+    from ..web import serve
+    serve(host=host, port=port)
+
+
 def _pairs(**named) -> list:
     return [(key, value) for key, value in named.values() if value is not None]
 
