@@ -14,9 +14,35 @@ import numpy as np
 
 from ..errors import ConfigError, unknown
 
-EXECUTORS = ("local", "dask")
+EXECUTORS = ("local", "processes", "dask")
 # Configurations per Dask task: enough work (~0.2 s) to amortise the scheduler's per-task overhead.
 ROWS_PER_DASK_TASK = 1 << 20
+# Least configurations per local worker-process task: amortises pickling the plan and the part (~ms each).
+MIN_ROWS_PER_PROCESS_TASK = 1 << 16
+# glibc returns freed heap to the OS after every chunk (trim) and serves the ~100 kB chunk columns with mmap, so
+# each call page-faults tens of thousands of times; keeping that memory in the heap avoids it (issue 17: 34-59 K
+# faults per optimize call -> ~1 K). Values are glibc mallopt parameter numbers (malloc.h): M_TRIM_THRESHOLD -1,
+# M_MMAP_THRESHOLD -3.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_HEAP_KEEP_BYTES = 256 << 20
+_tuned = False
+
+
+def keep_heap() -> None:
+    """Once per process, on glibc: keep freed chunk buffers in the heap (no trim, no mmap below 32 MB)."""
+    global _tuned
+    if _tuned:
+        return
+    _tuned = True
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, _HEAP_KEEP_BYTES)
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
+        pass
 
 
 class Progress:
@@ -85,6 +111,7 @@ def run(plan, reducer, *, executor="local", scheduler=None, progress=None, memor
     """
     if executor not in EXECUTORS:
         raise unknown("executor", executor, EXECUTORS)
+    keep_heap()
     tasks = plan.tasks()
     bar = Progress(plan.total, progress_enabled(progress, plan.total))
     budget = available_memory_bytes() * 0.5 if memory_budget is None else float(memory_budget)
@@ -103,6 +130,8 @@ def run(plan, reducer, *, executor="local", scheduler=None, progress=None, memor
                     held = _part_bytes(parts[0])
                 bar.update(plan.rows_of(t))
             return reducer.combine(parts)
+        if executor == "processes":
+            return _run_processes(plan, reducer, tasks, scheduler, bar, budget)
         return _run_dask(plan, reducer, tasks, scheduler, bar, budget)
     finally:
         bar.close()
@@ -111,6 +140,7 @@ def run(plan, reducer, *, executor="local", scheduler=None, progress=None, memor
 def run_into(plan, *, progress=None) -> dict:
     """In-process sweep keeping every row: chunks are written straight into preallocated columns (one pass over
     the result's memory instead of parts + concatenation; first-touching fresh memory is the slow part)."""
+    keep_heap()
     tasks = plan.tasks()
     bar = Progress(plan.total, progress_enabled(progress, plan.total))
     cols, pos = None, 0
@@ -136,13 +166,13 @@ def _too_big(held, budget, done, total):
         f"use explore.optimize()/explore.pareto(model, ...) which stream and keep only the best rows")
 
 
-def _batches(plan, tasks):
-    """Group consecutive chunks into Dask tasks of about ROWS_PER_DASK_TASK configurations."""
+def _batches(plan, tasks, rows_per_task=ROWS_PER_DASK_TASK):
+    """Group consecutive chunks into tasks of about `rows_per_task` configurations."""
     out, cur, rows = [], [], 0
     for t in tasks:
         cur.append(t)
         rows += plan.rows_of(t)
-        if rows >= ROWS_PER_DASK_TASK:
+        if rows >= rows_per_task:
             out.append(cur)
             cur, rows = [], 0
     if cur:
@@ -151,8 +181,59 @@ def _batches(plan, tasks):
 
 
 def _dask_task(plan, reducer, batch):
-    """Runs on a Dask worker: evaluate a batch of chunks and combine them (same order as in-process)."""
+    """Runs on a worker: evaluate a batch of chunks and combine them (same order as in-process)."""
+    keep_heap()
     return reducer.combine([reducer.local(plan.evaluate(*t)) for t in batch]), sum(plan.rows_of(t) for t in batch)
+
+
+_JOB = None
+
+
+def _set_worker_job(plan, reducer):
+    global _JOB
+    _JOB = (plan, reducer)
+
+
+def _worker_task(batch):
+    return _dask_task(*_JOB, batch)
+
+
+def _run_processes(plan, reducer, tasks, workers, bar, budget):
+    """Local worker processes (one per core by default, `scheduler=` an int to choose): each evaluates batches of
+    consecutive chunks; parts are combined in chunk order, so the result equals the in-process one."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = (os.cpu_count() or 1) if workers is None else workers
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"executor='processes' takes scheduler=None (one worker per core) or a worker count >= 1, "
+                          f"got {workers!r}")
+    per_task = max(plan.total // (4 * n) + 1, MIN_ROWS_PER_PROCESS_TASK)  # ~4 tasks per worker balance the load
+    batches = _batches(plan, tasks, per_task)
+    if n == 1 or len(batches) == 1:
+        parts = []
+        for b in batches:
+            part, rows = _dask_task(plan, reducer, b)
+            parts.append(part)
+            bar.update(rows)
+        return reducer.combine(parts)
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    parts, held = [None] * len(batches), 0
+    # the plan and reducer reach each worker once (inherited on fork), not pickled with every task
+    with ProcessPoolExecutor(max_workers=min(n, len(batches)), mp_context=ctx, initializer=_set_worker_job,
+                             initargs=(plan, reducer)) as pool:
+        futures = {pool.submit(_worker_task, b): i for i, b in enumerate(batches)}
+        from concurrent.futures import as_completed
+        for fut in as_completed(futures):
+            part, rows = fut.result()
+            held += _part_bytes(part)
+            if held > budget:
+                for f in futures:
+                    f.cancel()
+                raise _too_big(held, budget, bar.done, plan.total)
+            parts[futures[fut]] = part
+            bar.update(rows)
+    return reducer.combine(parts)
 
 
 def _run_dask(plan, reducer, tasks, scheduler, bar, budget):

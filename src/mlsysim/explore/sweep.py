@@ -62,7 +62,8 @@ def sweep(model, fleets=None, *, tp="auto", pp="auto", cp=(1,), ep=(1,), microba
             dp_overlap, straggler_cv: as in DistributedModel.solve.
         keep: "all" (default: infeasible rows too, with their reason), "valid" (drop invalid layouts), "feasible".
         chunk_size: configurations per vectorised chunk.  progress: None (auto: long sweeps on a terminal),
-            True, False.  executor: "local" or "dask" (scheduler: None for a LocalCluster, an address or a Client).
+            True, False.  executor: "local", "processes" (worker processes on this machine; scheduler: None for one
+            per core, or a count) or "dask" (scheduler: None for a LocalCluster, an address or a Client).
         max_memory_gb: bound on the result's memory (default: half the available memory); a sweep that would
             exceed it raises ConfigError before running, never MemoryError.
 

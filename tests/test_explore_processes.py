@@ -1,0 +1,44 @@
+"""executor="processes" runs a sweep's chunks in local worker processes and returns exactly the in-process result."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mlsysim import ConfigError, Models, Systems
+from mlsysim.explore import executors, optimize, pareto, sweep
+
+M70 = Models.Language.Llama3_70B
+R256 = Systems.Clusters.Research_256
+AXES = dict(tp=[1, 2, 4, 8], pp=[1, 2, 3, 4, 8], cp=[1, 2], microbatch=[1, 2], recompute=["selective", "full"],
+            zero=[0, 1, 3], datacenters=["GCP_Iowa"], chunk_size=64)
+
+
+@pytest.fixture(autouse=True)
+def small_tasks(monkeypatch):
+    monkeypatch.setattr(executors, "MIN_ROWS_PER_PROCESS_TASK", 100)  # many tasks over the two workers
+
+
+def same(a, b):
+    assert a.columns == b.columns
+    for c in a.columns:
+        x, y = a[c], b[c]
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), c
+
+
+def test_processes_sweep_is_identical_to_in_process():
+    local = sweep(M70, R256, keep="valid", **AXES)
+    same(sweep(M70, R256, keep="valid", executor="processes", scheduler=2, **AXES), local)
+
+
+def test_processes_optimize_and_pareto_are_identical():
+    a = optimize(M70, "cost", {"memory_headroom": 0.05}, fleets=R256, executor="processes", **AXES)
+    b = optimize(M70, "cost", {"memory_headroom": 0.05}, fleets=R256, **AXES)
+    assert a.best["config_id"] == b.best["config_id"] and a.n_feasible == b.n_feasible
+    same(pareto(M70, ("time_to_train", "cost"), fleets=R256, executor="processes", scheduler=2, **AXES),
+         pareto(M70, ("time_to_train", "cost"), fleets=R256, **AXES))
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "two"])
+def test_processes_rejects_bad_worker_counts(workers):
+    with pytest.raises(ConfigError, match="worker count"):
+        sweep(M70, R256, tp=[8], pp=[1, 2], keep="valid", executor="processes", scheduler=workers)
