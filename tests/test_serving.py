@@ -24,10 +24,10 @@ def test_decode_itl_llama3_8b_h100_is_weight_streaming():
 
 
 def test_memory_and_kv_capacity():
-    # KV per sequence of 2048+256 tokens: 131,072 B x 2304 = 0.302 GB; free = 80 - 16.06 - 2.5 - ~0.2 GB
+    # KV per sequence of 2048+256 tokens: 131,072 B x 2304 = 0.302 GB; free = 80 GiB - 16.06 - 2.5 - ~0.2 GB
     r = ServingModel().solve(L8, H100, seq_len=2048, batch_size=1)
     assert r.memory_bytes["kv_cache"] == pytest.approx(131072 * 2304)
-    assert r.kv_capacity == pytest.approx((80e9 - 16.06e9 - 2.5e9 - 0.22e9) / (131072 * 2304), abs=2)
+    assert r.kv_capacity == pytest.approx((80 * 2**30 - 16.06e9 - 2.5e9 - 0.22e9) / (131072 * 2304), abs=2)
     big = ServingModel().solve(L70, H100, seq_len=2048, batch_size=1)  # 141 GB of bf16 weights on 80 GB
     assert not big.feasible and big.binding == "capacity"
 

@@ -166,8 +166,9 @@ def _too_big(held, budget, done, total):
         f"use explore.optimize()/explore.pareto(model, ...) which stream and keep only the best rows")
 
 
-def _batches(plan, tasks, rows_per_task=ROWS_PER_DASK_TASK):
-    """Group consecutive chunks into tasks of about `rows_per_task` configurations."""
+def _batches(plan, tasks, rows_per_task=None):
+    """Group consecutive chunks into tasks of about `rows_per_task` (default ROWS_PER_DASK_TASK) configurations."""
+    rows_per_task = ROWS_PER_DASK_TASK if rows_per_task is None else rows_per_task
     out, cur, rows = [], [], 0
     for t in tasks:
         cur.append(t)
