@@ -47,7 +47,7 @@ def test_point_estimate_matches_scalar_solvers(perf):
     assert mc.point["goodput"] == pytest.approx(g.goodput, rel=1e-9)
     assert mc.point["interruptions"] == pytest.approx(g.expected_interruptions, rel=1e-9)
     # fixed inputs collapse the interval onto the point
-    fixed = monte_carlo(perf, {"straggler_cv": 0.004}, samples=50, seed=0)
+    fixed = monte_carlo(perf, {"straggler_cv": perf.assumptions["straggler CV per rank"]}, samples=50, seed=0)
     lo, mid, hi = fixed.interval("mfu")
     assert lo == pytest.approx(hi) == pytest.approx(perf.mfu)
     # slower matmuls only ever lengthen training: every sample is at or above the nominal run

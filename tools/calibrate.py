@@ -1,47 +1,37 @@
 """Fit the global efficiency constants of physics/constants.py once, jointly, against every published run in
-mlsysim/validation/runs.py (no per-run factors). Prints the grid's best points; a human copies the chosen values
-into constants.py with this script named as their provenance.
+mlsysim/validation/runs.py (no per-run factors), and cross-validate the fit leaving one source family out at a
+time. Prints the in-sample fit (a human copies it into constants.py, naming this script as the provenance) and
+writes the leave-one-family-out table that `mlsysim validate` prints (src/mlsysim/validation/crossval_table.json).
 
-Run: .venv/bin/python tools/calibrate.py
+Run: .venv/bin/python tools/calibrate.py [--write]
 """
 from __future__ import annotations
 
-import itertools
-import statistics
+import json
+import sys
+from importlib import resources
 
-from mlsysim.physics import constants as C
-from mlsysim.solvers import distributed
-from mlsysim.validation import runs as V
-
-GRID = {
-    "GEMM_HALF_DIM": [32.0, 48.0, 64.0, 96.0],
-    "FRAMEWORK_GEMM_FRACTION": [0.86, 0.88, 0.90, 0.92, 0.94],
-    "ELEMENTWISE_PASSES": [12.0, 16.0, 20.0],
-    "STRAGGLER_CV": [0.002, 0.004, 0.008],
-}
+from mlsysim.validation import crossval as X
+from mlsysim.validation.runs import runs
 
 
-def score():
-    distributed._dims.cache_clear()
-    errs = [abs(r["error_pct"]) for r in V.throughput_table() if not r["flags"]]
-    return statistics.median(errs), max(errs), statistics.mean(errs)
-
-
-def main():
-    base = {k: getattr(C, k) for k in GRID}
-    results = []
-    for values in itertools.product(*GRID.values()):
-        for k, v in zip(GRID, values):
-            setattr(C, k, v)
-        med, mx, mean = score()
-        results.append((mean + 0.25 * mx, med, mx, dict(zip(GRID, values))))
-    for k, v in base.items():
-        setattr(C, k, v)
-    results.sort(key=lambda r: r[0])
-    print("current:", base, "median/max/mean |error| %.1f/%.1f/%.1f" % score())
-    for loss, med, mx, vals in results[:8]:
-        print(f"loss {loss:6.2f}  median {med:4.1f}%  max {mx:4.1f}%  {vals}")
+def main(write: bool):
+    R = runs()
+    best = X.fit(R)
+    errs = X._errors([r for r in R if not r.flags], best)
+    print("in-sample fit:", best, "loss %.2f" % X.loss(errs))
+    cv = X.cross_validate(R)
+    for fam, res in cv.items():
+        print(f"{fam:12} fitted without it: {res['constants']}")
+        for rid, e in res["errors"].items():
+            print(f"    {rid:40} {e:+6.1f}%")
+    if write:
+        path = resources.files("mlsysim.validation").joinpath(X.TABLE_FILE)
+        table = {"grid": X.GRID, "in_sample": best, "families": cv}
+        with open(str(path), "w") as fh:
+            json.dump(table, fh, indent=1, sort_keys=True)
+        print("wrote", path)
 
 
 if __name__ == "__main__":
-    main()
+    main("--write" in sys.argv)

@@ -29,7 +29,8 @@ from .solvers._common import TableRepr
 # end: GEMMs inside training at the full measured MAMF (1 / FRAMEWORK_GEMM_FRACTION) and never above peak.
 SCALE_LOW = 0.3
 
-_SOLVE_KEYS = ("precision", "recompute", "zero_stage", "flash_attention", "dp_overlap", "seq_len")
+_SOLVE_KEYS = ("precision", "recompute", "zero_stage", "flash_attention", "dp_overlap", "seq_len", "tp_overlap",
+               "ep_overlap", "stack")
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,10 @@ class CalibrationResult(TableRepr):
         acc = fleet.node.accelerator
         base = acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY
         att = None if acc.attention_efficiency is None else min(acc.attention_efficiency * self.scale, 1.0)
+        fp8 = None if acc.fp8_matmul_efficiency is None else min(acc.fp8_matmul_efficiency * self.scale, 1.0)
         acc2 = replace(acc, name=f"{acc.name} (calibrated x{self.scale:.3f})",
                        matmul_efficiency=min(base * self.scale, 1.0), attention_efficiency=att,
+                       fp8_matmul_efficiency=fp8,
                        matmul_efficiency_source=f"calibrated: {base:.4g} x {self.scale:.4f} fitted to a measured "
                                                 f"step of {self.measured_step_s:.4g} s")
         return replace(fleet, node=replace(fleet.node, accelerator=acc2))
@@ -70,7 +73,8 @@ class CalibrationResult(TableRepr):
     def predict(self, model=None, fleet=None, **solve_kwargs):
         """DistributedModel().solve with the fitted efficiency. With no arguments: the measured configuration.
         Otherwise the given model/fleet/layout, keeping the measured run's software settings (precision,
-        recompute, ZeRO stage, FlashAttention, DP overlap, sequence length, token budget) unless overridden."""
+        recompute, ZeRO stage, FlashAttention, DP/TP/EP overlap, sequence length, software stack, token budget)
+        unless overridden."""
         from .solvers.distributed import DistributedModel
         perf = self.performance
         L = perf.layout

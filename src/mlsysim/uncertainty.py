@@ -138,8 +138,10 @@ def evaluate_performance(perf, *, ceiling_scale=1.0, bandwidth_scale=1.0, stragg
         if not hasattr(perf, attr):
             raise ConfigError(f"performance must be a DistributedModel result, got {type(perf).__name__}")
     L = perf.layout
-    hw = hardware_args(perf.fleet, L["precision"])
+    hw = hardware_args(perf.fleet, L["precision"], L.get("stack"))
     hw["ceiling"] = hw["ceiling"] * ceiling_scale
+    if hw["lin_ceiling"] is not None:
+        hw["lin_ceiling"] = hw["lin_ceiling"] * ceiling_scale
     if hw["attn_eff"] is not None:
         hw["attn_eff"] = hw["attn_eff"] * ceiling_scale
     hw["su_bw"] = hw["su_bw"] * bandwidth_scale
@@ -153,6 +155,7 @@ def evaluate_performance(perf, *, ceiling_scale=1.0, bandwidth_scale=1.0, stragg
                     recompute=RECOMPUTE[L["recompute"]], zero=L["zero_stage"], flash=bool(L["flash_attention"]),
                     sp=bool(L["sequence_parallel"]), tokens=perf.tokens, capacity=perf.memory_capacity_bytes,
                     bytes_el=bytes_el, bytes_grad=bytes_grad, dp_overlap=1.0 if L["dp_overlap"] else 0.0,
+                    tp_overlap=float(L["tp_overlap"]), ep_overlap=float(L["ep_overlap"]),
                     straggler_cv=straggler_cv, **hw)
 
 

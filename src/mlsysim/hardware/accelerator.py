@@ -15,7 +15,8 @@ class Accelerator:
     """One accelerator. Floats are SI: FLOP/s, bytes, bytes/s, watts, USD, kgCO2e.
 
     `peak_flops` maps a precision ("bf16", "fp8", ...) to dense peak FLOP/s. `matmul_efficiency` is the
-    measured max achievable matmul throughput (MAMF) over peak, the ceiling of every GEMM in the model.
+    measured max achievable matmul throughput (MAMF) over peak, the ceiling of every GEMM in the model;
+    `fp8_matmul_efficiency` the same for fp8 GEMMs (fp8 MAMF over the fp8 peak).
     """
 
     name: str
@@ -26,9 +27,12 @@ class Accelerator:
     scaleup_bw: float | None = None  # per GPU, per direction (NVLink / xGMI / ICI)
     matmul_efficiency: float | None = None
     matmul_efficiency_source: str = ""
+    fp8_matmul_efficiency: float | None = None  # measured fp8 MAMF over the fp8 dense peak, if published
     attention_efficiency: float | None = None  # fused (Flash) attention fwd+bwd throughput / peak, if measured
     attention_efficiency_source: str = ""
     idle_w: float | None = None
+    # power at which the matmul/attention efficiencies hold, when the part runs capped below it (tdp_w)
+    full_power_w: float | None = None
     measured_system_w: float | None = None  # measured average system power per chip in training, if published
     price_usd: float | None = None
     price_source: str = ""
@@ -51,9 +55,11 @@ class Accelerator:
         object.__setattr__(self, "peak_flops", pf)
         check_si(self, {"memory_bytes": ("byte", False), "memory_bw": ("byte/s", False), "tdp_w": ("W", False),
                         "scaleup_bw": ("byte/s", False), "idle_w": ("W", True), "measured_system_w": ("W", False),
+                        "full_power_w": ("W", False),
                         "price_usd": ("USD", True), "embodied_kgco2e": ("kg", True),
-                        "matmul_efficiency": ("", False), "attention_efficiency": ("", False)})
-        for what in ("matmul_efficiency", "attention_efficiency"):
+                        "matmul_efficiency": ("", False), "fp8_matmul_efficiency": ("", False),
+                        "attention_efficiency": ("", False)})
+        for what in ("matmul_efficiency", "fp8_matmul_efficiency", "attention_efficiency"):
             eff = getattr(self, what)
             if eff is not None and not (0 < eff <= 1):
                 raise ConfigError(f"Accelerator {self.name}: {what} must be in (0, 1], got {eff}")
@@ -77,3 +83,14 @@ class Accelerator:
 def _pos(v, what, unit):
     from ..units import si
     return si(v, unit, what)
+
+
+def power_limit_clock(acc) -> float:
+    """Sustained-clock ratio of a part run below the power its efficiencies were measured at (1 if not):
+    dynamic power ~ f^k (k = DVFS_POWER_EXPONENT), ((tdp - idle) / (full - idle))^(1/k)."""
+    full = acc.full_power_w
+    if not full or full <= acc.tdp_w:
+        return 1.0
+    from ..physics import constants as C
+    idle = acc.idle_w or 0.0
+    return ((acc.tdp_w - idle) / (full - idle)) ** (1.0 / C.DVFS_POWER_EXPONENT)

@@ -5,7 +5,7 @@ from ..registry import Registry
 from .accelerator import Accelerator
 
 _KEYS = {"name", "vendor", "year", "tflops", "memory_gb", "memory_gib", "memory_source", "memory_bw_tbps", "tdp_w", "idle_w", "scaleup_gbps",
-         "mamf_bf16_tflops", "mamf_source", "attention_efficiency", "attention_source", "measured_system_w", "price_usd", "price_source", "embodied_kgco2e",
+         "mamf_bf16_tflops", "mamf_fp8_tflops", "mamf_source", "full_power_w", "full_power_source", "attention_efficiency", "attention_source", "measured_system_w", "price_usd", "price_source", "embodied_kgco2e",
          "embodied_source", "source", "notes"}
 
 
@@ -26,7 +26,8 @@ def _build(category: str, key: str, raw: dict) -> Accelerator:
         memory_bytes=(raw["memory_gib"] * 2.0**30 if "memory_gib" in raw else raw["memory_gb"] * 1e9), memory_bw=raw["memory_bw_tbps"] * 1e12, tdp_w=raw["tdp_w"],
         idle_w=raw.get("idle_w"), scaleup_bw=(raw["scaleup_gbps"] * 1e9 if raw.get("scaleup_gbps") else None),
         matmul_efficiency=eff, matmul_efficiency_source=raw.get("mamf_source", ""),
-        measured_system_w=raw.get("measured_system_w"),
+        fp8_matmul_efficiency=(raw["mamf_fp8_tflops"] * 1e12 / peak["fp8"] if "mamf_fp8_tflops" in raw else None),
+        measured_system_w=raw.get("measured_system_w"), full_power_w=raw.get("full_power_w"),
         attention_efficiency=raw.get("attention_efficiency"), attention_efficiency_source=raw.get("attention_source", ""),
         price_usd=raw.get("price_usd"), price_source=raw.get("price_source", ""),
         embodied_kgco2e=raw.get("embodied_kgco2e"), embodied_source=raw.get("embodied_source", ""),

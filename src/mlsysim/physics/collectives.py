@@ -5,7 +5,7 @@ latency 2*ceil(log2 n)*lat (NCCL switches to trees at scale), hierarchical all-r
 """
 from __future__ import annotations
 
-from ._np import vlog2ceil, vwhere
+from ._np import vlog2ceil, vmin, vwhere
 
 
 def allreduce(nbytes, n, bw, lat):
@@ -46,3 +46,10 @@ def hierarchical_allgather(nbytes, n, per_node, bw_intra, lat_intra, bw_inter, l
     all-gathers over the scale-up fabric."""
     nodes = n / per_node
     return allgather(nbytes / per_node, nodes, bw_inter, lat_inter) + allgather(nbytes, per_node, bw_intra, lat_intra)
+
+
+def overlapped(comm, window, sm_share):
+    """Time a collective of `comm` seconds adds when it runs beside `window` seconds of compute: what does not
+    fit in the window is exposed, and what hides slows that compute by the share of SMs its kernels take."""
+    hidden = vmin(comm, window)
+    return comm - hidden + sm_share * hidden

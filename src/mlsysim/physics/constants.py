@@ -2,18 +2,22 @@
 
 These are physical properties of kernels and links, set once for all runs (never per validation row). Those
 marked "calibrated" were fitted once, jointly, against the published runs in mlsysim/validation/runs.py
-(Megatron SC21 Table 1, Korthikanti et al. 2022, Llama 3 Table 4, BLOOM) by the grid search in
-tools/calibrate.py; `python -m mlsysim validate` prints the resulting errors.
+(Megatron SC21 Table 1, Korthikanti et al. 2022, Llama 3 Table 4, PaLM, BLOOM, torchtitan) by the coordinate
+search of validation/crossval.py (tools/calibrate.py); `python -m mlsysim validate` prints the resulting errors
+in sample and leaving each source family out of the fit.
 """
 
 # GEMM shape saturation: achieved/ceiling = prod over (m, k, n) of d / (d + GEMM_HALF_DIM). A dimension equal to
 # GEMM_HALF_DIM halves throughput (tile under-fill, too few waves). Calibrated; of the order of one tensor-core
 # tile edge (64-128), cf. NVIDIA "Matrix Multiplication Background User's Guide" (2023), tile/wave quantisation.
-GEMM_HALF_DIM = 64.0
+GEMM_HALF_DIM = 32.0
 
 # Matmul ceiling for accelerators with no measured MAMF: fraction of dense peak. Assumption: the median of the
 # MAMF/peak ratios in shared/validation/hardware.csv (A100 0.87, H100 0.80, B200 0.78, MI300X 0.51, Gaudi 0.74-0.97).
 DEFAULT_MATMUL_EFFICIENCY = 0.78
+# The same for fp8 GEMMs (fp8 MAMF / fp8 peak) where none is measured. Assumption: the two published values in
+# shared/validation/hardware.csv, H100 SXM 0.709 and H200 0.734 (stas00/ml-engineering MAMF table), rounded.
+DEFAULT_FP8_MATMUL_EFFICIENCY = 0.72
 
 # Share of the MAMF ceiling that GEMMs reach inside a training framework (fused epilogues, smaller tiles after
 # sharding, concurrent NCCL kernels stealing SMs). Calibrated.
@@ -36,10 +40,10 @@ MEMORY_BW_EFFICIENCY = 0.85
 
 # Elementwise memory traffic per transformer layer, forward pass, in passes over a (tokens x hidden) activation:
 # LayerNorm x2 (read+write: 4), bias-dropout-add x2 (read 2, write 1, mask: 4 each: 8), QKV/attention-out
-# bias/rotary (~4). The FFN's activation function adds ELEMENTWISE_FFN_PASSES passes over (tokens x ffn).
-# Counted from Megatron-LM's fused kernels (Narayanan et al. 2021 Sec 4.2); backward moves ~2x.
+# bias/rotary (~4). The FFN's activation reads its inputs and writes its output (physics.training.layer_times).
+# Counted from Megatron-LM's fused kernels (Narayanan et al. 2021 Sec 4.2); backward moves ~2x. A stack's
+# elementwise_factor (data/stacks.toml) scales this for unfused frameworks.
 ELEMENTWISE_PASSES = 16.0
-ELEMENTWISE_FFN_PASSES = 3.0
 # Without FlashAttention: fused scale-mask-softmax + dropout on the (heads x s x s) score matrix, forward passes
 # (read scores, write probs, dropout read/write/mask). Korthikanti et al. 2022 Sec 4.1 lists these tensors.
 SOFTMAX_PASSES = 5.0
@@ -49,11 +53,30 @@ SOFTMAX_PASSES = 5.0
 OPTIMIZER_BYTES_PER_PARAM = 34.0
 
 # Per-rank step-time jitter (coefficient of variation). The step waits for the slowest of N ranks: the expected
-# maximum of N normals adds CV * E[max] of the compute time. 0.4% is an assumption in the range of the
-# 1-2% diurnal/DVFS throughput swings Meta reports across a whole 16K-GPU job (Llama 3 paper Sec 3.3.4), which
-# bound the per-rank independent part from above.
-STRAGGLER_CV = 0.004
+# maximum of N normals adds CV * E[max] of the compute time. Calibrated (0.8%), within the 1-2% diurnal/DVFS
+# throughput swings Meta reports across a whole 16K-GPU job (Llama 3 paper Sec 3.3.4), which bound the
+# per-rank independent part from above.
+STRAGGLER_CV = 0.008
 
 # Memory the framework holds beyond model state and activations (CUDA context, NCCL buffers, allocator
 # fragmentation). Assumption: ~2-3 GB observed on A100/H100 with PyTorch + NCCL.
 RESERVED_MEMORY_BYTES = 2.5e9
+
+# Share of the SMs a collective's kernels take while it overlaps compute (the compute it hides behind slows by
+# this share): NCCL runs one CTA per channel, 16-32 channels on H100 NVLink/IB rings (NCCL_MIN/MAX_NCHANNELS
+# docs), and Transformer Engine's comm-GEMM overlap configs reserve 16-24 of the 132 SMs. 16/132 = 0.12.
+# Assumption within those ranges.
+COMM_SM_SHARE = 0.12
+
+# GPU idle time between two dependent kernels on one stream when the host has queued them ahead (launch
+# latency): ~2 us on A100/H100 (NVIDIA Developer Blog, "Getting Started with CUDA Graphs", 2019: ~2-3 us per
+# kernel launch, about half removed by graphs). Assumption (not measured here). Multiplied by a stack's
+# kernels_per_layer.
+KERNEL_GAP_S = 2e-6
+
+# Dynamic power of a GPU under DVFS grows as f^k: k = 3 when voltage scales with frequency (P ~ f V^2), k = 1 at
+# the voltage floor. A part capped below the power its matmul rate was measured at (Meta's 500 W H100s) runs
+# its tensor cores at ((cap - idle) / (full - idle))^(1/k) of that rate (hardware.accelerator.power_limit_clock).
+# Calibrated within [1, 3] by validation/crossval.py: 1.25, near the voltage floor (only the torchtitan rows
+# inform it; left out, the fit keeps the 3.0 it starts from, and those rows come out ~20 % fast).
+DVFS_POWER_EXPONENT = 1.25

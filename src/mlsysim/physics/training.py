@@ -16,6 +16,7 @@ import numpy as np
 from . import collectives as col
 from . import constants as C
 from ._np import vceil, vlog, vmax, vmin, vsqrt, vwhere
+from .training_memory import activation_bytes_per_layer, memory_per_device, params_per_device  # noqa: F401
 from .transformer import attention_params, matmul_params_per_token, param_counts
 
 RECOMPUTE = {"none": 0, "selective": 1, "full": 2}
@@ -79,15 +80,22 @@ def gemm_time(m, k, n, peak, ceiling, mem_bw, bytes_el=2.0):
 
 
 def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, bytes_el=2.0, attn_eff=None,
-                decode=False):
+                decode=False, *, lin_peak=None, lin_ceiling=None, ew_factor=1.0, cast_passes=0.0, detail=False):
     """Forward, backward and recompute-able parts of one layer for T local tokens (after CP split), on one device.
 
     Returns (fwd_s, bwd_s, attn_core_fwd_s): the attention core is what selective recompute replays.
     attn_eff: fused-attention throughput as a fraction of peak (None: a fixed share of the GEMM ceiling).
     `moe` (a Python bool/float, not an array) selects an MoE FFN or the dense FFN. `decode`: T new tokens each
     attend to a cached context of `seq` tokens whose K/V stream from HBM (inference decode).
+    lin_peak / lin_ceiling: the rate of the layer's linear GEMMs where it differs from the attention's (fp8
+    GEMMs at the measured fp8 matmul ceiling; attention stays bf16: Transformer Engine's default).
+    ew_factor: elementwise HBM traffic relative to fused kernels; cast_passes: fp8 amax + cast passes per GEMM
+    operand (both from the software stack). detail: also return the forward linear-GEMM time.
     """
-    ff = lambda k, n: gemm_time(T, k, n, peak, ceiling, mem_bw, bytes_el)
+    lp = peak if lin_peak is None else lin_peak
+    lc = ceiling if lin_ceiling is None else lin_ceiling
+    ff = lambda k, n: gemm_time(T, k, n, lp, lc, mem_bw, bytes_el)
+    bw = mem_bw * C.MEMORY_BW_EFFICIENCY
     proj = ff(d.h, d.attn_in_n / tp) + ff(d.attn_out_k / tp, d.h)
     heads = d.a / tp
     # Attention core: causal context seq/2 per query on average.
@@ -99,155 +107,134 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     if_flash_f = 2.0 * T * (seq * (1.0 if decode else 0.5)) * heads * (d.hd + d.vhd) / (peak * attn_eff)
     if decode:  # reading the KV cache bounds decode attention
         kv_read = T * seq * d.kv_elems * bytes_el / (1.0 if d.mla else vmin(tp, d.kv))
-        if_flash_f = vmax(if_flash_f, kv_read / (mem_bw * C.MEMORY_BW_EFFICIENCY))
+        if_flash_f = vmax(if_flash_f, kv_read / bw)
     # Without FlashAttention the full s x s scores are computed (mask applied after) as batched GEMMs per head,
     # and the softmax/dropout stream the score matrix through HBM.
     naive_gemm = heads * (gemm_time(T, d.hd, seq, peak, ceiling, mem_bw, bytes_el)
                           + gemm_time(T, seq, d.vhd, peak, ceiling, mem_bw, bytes_el))
-    softmax = C.SOFTMAX_PASSES * heads * T * seq * bytes_el / (mem_bw * C.MEMORY_BW_EFFICIENCY)
+    softmax = C.SOFTMAX_PASSES * heads * T * seq * bytes_el / bw
     core_f = vwhere(flash, if_flash_f, naive_gemm + softmax)
     core_b = vwhere(flash, C.FLASH_BWD_FACTOR * if_flash_f, 2.0 * naive_gemm + 2.0 * softmax)
-    # FFN: dense, or routed experts (tokens gathered over the EP group: T*topk per rank) + shared experts.
     up_n = (d.mats - 1.0)
-    dense_ffn = ff(d.h, up_n * d.ffn / tp) + ff(d.ffn / tp, d.h)
+    permute = 0.0
     if moe:  # routed experts: tokens gathered over the EP group (T*topk per rank), plus shared experts
         # Experts this rank's tokens touch: all of them in training; few in small-batch decode.
         touched = (d.E / ep) * (1.0 - (1.0 - d.topk / d.E) ** (T * ep))
         m_e = T * d.topk / touched  # tokens per touched local expert
-        ffn_t = touched * (gemm_time(m_e, d.h, up_n * d.effn / tp, peak, ceiling, mem_bw, bytes_el)
-                              + gemm_time(m_e, d.effn / tp, d.h, peak, ceiling, mem_bw, bytes_el)) + ff(d.h, d.E)
+        ffn_t = touched * (gemm_time(m_e, d.h, up_n * d.effn / tp, lp, lc, mem_bw, bytes_el)
+                           + gemm_time(m_e, d.effn / tp, d.h, lp, lc, mem_bw, bytes_el)) + ff(d.h, d.E)
         if d.shared > 0:
             ffn_t = ffn_t + ff(d.h, up_n * d.shared * d.effn / tp) + ff(d.shared * d.effn / tp, d.h)
         ffn_width = (d.topk + d.shared) * d.effn
+        mlp_w = (d.E / ep + d.shared) * d.expert_w
+        # token permute / unpermute: read the tokens, write top-k copies; read them back, write the combine
+        permute = bytes_el * T * d.h * (2.0 * d.topk + 2.0) / bw
     else:
-        ffn_t = dense_ffn
+        ffn_t = ff(d.h, up_n * d.ffn / tp) + ff(d.ffn / tp, d.h)
         ffn_width = d.ffn
-    # Streaming elementwise ops: replicated on every TP rank unless sequence parallelism shards them.
-    ew_bytes = bytes_el * T * (C.ELEMENTWISE_PASSES * d.h / vwhere(sp, tp, 1.0)
-                               + C.ELEMENTWISE_FFN_PASSES * ffn_width * (d.mats - 1.0) / tp)
-    ew = ew_bytes / (mem_bw * C.MEMORY_BW_EFFICIENCY)
+        mlp_w = d.dense_mlp_w
+    # Streaming elementwise ops (fused): norms, residual adds, rotary, dropout over h, replicated on every TP
+    # rank unless sequence parallelism shards them; the FFN activation reads its (mats - 1) inputs and writes one
+    # output (SwiGLU: gate and up in, product out = 3 passes of the FFN width; GeLU: 2).
+    ew_bytes = bytes_el * T * (C.ELEMENTWISE_PASSES * d.h / vwhere(sp, tp, 1.0) + d.mats * ffn_width / tp)
+    ew = ew_factor * ew_bytes / bw
+    # fp8: amax + cast of every GEMM operand (inputs and weights forward, output gradients backward)
+    cast_f = cast_passes * 2.0 * (T * (2.0 * d.h + (d.attn_out_k + ffn_width) / tp) + (d.attn_w + mlp_w) / tp) / bw
+    cast_b = cast_passes * 2.0 * T * (2.0 * d.h + (d.attn_in_n + up_n * ffn_width) / tp) / bw
     gemms = proj + ffn_t
-    fwd = gemms + core_f + ew
-    bwd = 2.0 * gemms + core_b + 2.0 * ew
+    fwd = gemms + core_f + ew + cast_f + permute
+    bwd = 2.0 * gemms + core_b + 2.0 * ew + cast_b + permute
+    if detail:
+        return fwd, bwd, core_f, gemms
     return fwd, bwd, core_f
-
-
-# ----------------------------------------------------------------------------------------------- memory
-def params_per_device(d, tp, pp, ep, layers_per_stage):
-    """(dense-replicated params, expert params) held by the most loaded device (first/last pipeline stage)."""
-    moe_frac = d.n_moe / d.L
-    per_layer_dense = d.attn_w + 2.0 * d.norm_w + (1.0 - moe_frac) * d.dense_mlp_w \
-        + moe_frac * (d.shared * d.expert_w + d.router_w)
-    embed = vwhere(pp > 1, vmax(d.embed_w, d.head_w), d.embed_w + d.head_w)
-    dense = (layers_per_stage * per_layer_dense + embed) / tp
-    expert = layers_per_stage * moe_frac * d.E * d.expert_w / (ep * tp)
-    return dense, expert
-
-
-def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_el=2.0):
-    """Activations one layer keeps for backward, per microbatch of T tokens (Korthikanti et al. 2022 Sec 4,
-    generalised to GQA and gated/MoE FFNs). The 10h term (LayerNorm inputs, dropout masks, QKV and FFN inputs)
-    is sharded only with sequence parallelism; full recompute keeps the layer input alone."""
-    ffn_width = (d.topk + d.shared) * d.effn if moe else d.ffn
-    # Sharded (24h for GPT): Q, K, V, projection input; FFN tensors: up output + activation output (GELU), or
-    # gate, up and product (SwiGLU).
-    sharded = T * bytes_el * (d.qkv_act + d.attn_out_k + ffn_width * d.mats)
-    # Replicated (10h for GPT): two LayerNorm inputs, QKV and FFN inputs (bytes_el each), two 1-byte dropout
-    # masks when the model trains with dropout.
-    replicated = T * d.h * (4.0 * bytes_el + (2.0 if d.dropout else 0.0))
-    # softmax output (+ dropout output and mask), per head
-    scores = T * seq * d.a * (bytes_el * 2.0 + 1.0 if d.dropout else bytes_el)
-    base = replicated / vwhere(sp, tp, 1.0) + sharded / tp
-    keep_scores = vwhere(flash, 0.0, vwhere(recompute >= 1, 0.0, scores / tp))
-    full = bytes_el * T * d.h / vwhere(sp, tp, 1.0)
-    return vwhere(recompute >= 2, full, base + keep_scores)
-
-
-def memory_per_device(d, *, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, microbatches,
-                      bytes_w=2.0, bytes_grad=2.0, bytes_opt=12.0):
-    """Bytes per device by category on the most loaded (first) pipeline stage. ZeRO-1 shards optimizer state,
-    -2 also gradients, -3 also weights, over the data-parallel group (Rajbhandari et al. 2020)."""
-    # Uneven splits put the spare layers away from the first stage, which holds the most activations in flight
-    # (as Meta did for Llama 3 405B: 126 layers on 16 stages, Sec 3.3.2), so it carries floor(L/pp) layers.
-    lps = vceil(d.L / pp)
-    first = vmax(vceil(d.L / pp - 0.999999), 1.0)
-    dense_p, expert_p = params_per_device(d, tp, pp, ep, lps)
-    edp = vmax(dp / ep, 1.0)  # experts are data-parallel over dp/ep replicas
-    w = bytes_w * (dense_p / vwhere(zero >= 3, dp, 1.0) + expert_p / vwhere(zero >= 3, edp, 1.0))
-    g = bytes_grad * (dense_p / vwhere(zero >= 2, dp, 1.0) + expert_p / vwhere(zero >= 2, edp, 1.0))
-    o = bytes_opt * (dense_p / vwhere(zero >= 1, dp, 1.0) + expert_p / vwhere(zero >= 1, edp, 1.0))
-    T = mb * seq / cp
-    moe_frac = d.n_moe / d.L
-    act_layer = (1.0 - moe_frac) * activation_bytes_per_layer(d, T, seq / cp, tp, recompute, flash, sp, 0.0) \
-        + moe_frac * activation_bytes_per_layer(d, T, seq / cp, tp, recompute, flash, sp, 1.0)
-    # 1F1B: the first stage holds pp microbatches in flight (fewer if there are fewer); interleaving adds
-    # (p-1)/(p v) (Korthikanti Sec 4.2.3 / Narayanan 2021 Sec 2.2.2).
-    in_flight = vmin(pp, microbatches) * vwhere(v > 1, 1.0 + (pp - 1.0) / (pp * v), 1.0)
-    act = act_layer * first * in_flight
-    logits = vwhere(pp > 1, 0.0, 1.0) * 2.0 * 4.0 * T * d.V / tp  # fp32 logits + grads (PP: on the last stage)
-    act = act + logits
-    return {"weights": w, "gradients": g, "optimizer": o, "activations": act,
-            "reserved": C.RESERVED_MEMORY_BYTES + 0.0 * act}
 
 
 # ----------------------------------------------------------------------------------------------- the step
 def expected_max_normal(n):
-    """E[max of n standard normals] (Gumbel asymptotic; 0 for n = 1): the straggler multiplier."""
+    """E[max of n standard normals], the straggler multiplier (0 for n = 1): Blom's (1958) approximation
+    Phi^-1((n - 0.375) / (n + 0.25)), within ~4 % of the exact values at small n (n = 2: 0.589 vs 1/sqrt(pi) =
+    0.564; n = 5: 1.18 vs 1.163, Harter 1961 tables) and converging to them as n grows; Phi^-1 by Abramowitz &
+    Stegun 26.2.23 (|error| < 4.5e-4)."""
     n = vmax(n, 1.0)
-    ln = vlog(vmax(n, 2.0))
-    s = vsqrt(2.0 * ln)
-    val = s - (vlog(vmax(ln, 1e-9)) + math.log(4.0 * math.pi)) / (2.0 * s)
-    return vwhere(n >= 2.0, vmax(val, 0.0), 0.0)
+    p = (n - 0.375) / (n + 0.25)
+    t = vsqrt(-2.0 * vlog(1.0 - p))
+    x = t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1.0 + 1.432788 * t + 0.189269 * t * t
+                                                             + 0.001308 * t * t * t)
+    return vwhere(n >= 2.0, vmax(x, 0.0), 0.0)
 
 
 def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
                   peak, ceiling, mem_bw, node_size, su_bw, su_lat, ib_bw, ib_lat, attn_eff=None,
-                  dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0, straggler_cv=C.STRAGGLER_CV, bytes_el=2.0,
-                  bytes_grad=2.0):
+                  lin_peak=None, lin_ceiling=None, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
+                  straggler_cv=C.STRAGGLER_CV, bytes_el=2.0, bytes_grad=2.0, ew_factor=1.0, kernels=0.0,
+                  cpu_kernel_s=0.0, sel_gemm=0.0, cast_passes=0.0, ce_bytes=0.0,
+                  opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM, grad_each_mb=1.0):
     """Time of one optimizer step and its breakdown (seconds).
 
-    peak: dense FLOP/s at the training precision; ceiling: achievable matmul fraction of peak;
+    peak: dense FLOP/s of the attention and LM head (bf16 for fp8 runs); lin_peak/lin_ceiling: the layer GEMMs'
+    (fp8 peak and measured fp8 MAMF fraction for fp8); ceiling: achievable matmul fraction of peak;
     su_bw/ib_bw: achieved scale-up / scale-out bandwidth per device per direction; su_lat/ib_lat: latencies.
-    dp_overlap: fraction of the last microbatch's backward that DP gradient traffic can hide behind.
-    tp_overlap: share of TP collectives overlapped with GEMMs (0: exposed, as in Megatron without comm overlap);
-    ep_overlap: share of the expert layers' compute that hides expert all-to-all traffic.
+    dp_overlap: 1 = data-parallel traffic overlaps the backward (forward, for parameter gathers) bucket by
+    bucket. tp_overlap / ep_overlap: share of TP collectives / expert all-to-all issued to overlap with
+    compute. Every overlap hides at most the compute it runs beside and slows that compute by the SMs its
+    kernels take (collectives.overlapped). The software stack's numbers: ew_factor, kernels and cpu_kernel_s
+    (kernels per layer, host time per kernel), sel_gemm (share of forward GEMMs selective recompute replays),
+    cast_passes (fp8), ce_bytes (loss bytes per logit), opt_bytes (optimizer bytes per parameter),
+    grad_each_mb (ZeRO-2/3 reduce-scatter after every micro-batch, else once from an unsharded buffer).
     """
     n_ranks = tp * pp * dp * cp
     m = gbs / (dp * mb)  # microbatches per pipeline per step
     T = mb * seq / cp
     lps = vceil(d.L / pp)
     moe_frac = d.n_moe / d.L
-    f0, b0, c0 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, False, bytes_el, attn_eff)
+    sm = C.COMM_SM_SHARE
+    bw = mem_bw * C.MEMORY_BW_EFFICIENCY
+    kw = dict(lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor, cast_passes=cast_passes, detail=True)
+    f0, b0, c0, g0 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, False, bytes_el,
+                                 attn_eff, **kw)
     if d.n_moe > 0:
-        f1, b1, c1 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, True, bytes_el, attn_eff)
+        f1, b1, c1, g1 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, True, bytes_el,
+                                     attn_eff, **kw)
     else:
-        f1, b1, c1 = f0, b0, c0
+        f1, b1, c1, g1 = f0, b0, c0, g0
     fwd = (1.0 - moe_frac) * f0 + moe_frac * f1
     bwd = (1.0 - moe_frac) * b0 + moe_frac * b1
     core = (1.0 - moe_frac) * c0 + moe_frac * c1
-    recomp = vwhere(recompute >= 2, fwd, vwhere(flash, 0.0, vwhere(recompute >= 1, core, 0.0)))
+    gemm_f = (1.0 - moe_frac) * g0 + moe_frac * g1
+    # selective: the attention core without FlashAttention (Korthikanti); an op-level policy (sel_gemm > 0)
+    # replays a sel_gemm share of the GEMMs and every non-GEMM op except attention (torchtitan's op SAC)
+    sac_rest = (fwd - gemm_f - core) if sel_gemm > 0.0 else 0.0
+    recomp = vwhere(recompute >= 2, fwd,
+                    vwhere(recompute >= 1, sel_gemm * gemm_f + sac_rest + vwhere(flash, 0.0, core), 0.0))
 
     # Which link each group uses: Megatron order tp (innermost), cp, ep/dp, pp (outermost).
     tp_bw = vwhere(tp <= node_size, su_bw, ib_bw)
     tp_lat = vwhere(tp <= node_size, su_lat, ib_lat)
     act_msg = bytes_el * T * d.h
     n_tp_coll = 4.0 + vwhere(recompute >= 2, 2.0, 0.0)  # fwd 2, bwd 2, full-recompute fwd 2 (AR or AG+RS)
-    tp_comm = (1.0 - tp_overlap) * n_tp_coll * col.allreduce(act_msg, tp, tp_bw, tp_lat)
+    tp_raw = n_tp_coll * col.allreduce(act_msg, tp, tp_bw, tp_lat)
+    # overlapped TP collectives hide behind the layer's GEMMs (forward, backward, recomputed forward)
+    tp_window = (3.0 + vwhere(recompute >= 2, 1.0, 0.0)) * gemm_f
+    tp_comm = (1.0 - tp_overlap) * tp_raw + col.overlapped(tp_overlap * tp_raw, tp_window, sm)
     cp_in = tp * cp <= node_size
     kv_bytes = bytes_el * T * 2.0 * d.kv * d.hd / tp
     cp_bw = vwhere(cp_in, su_bw, ib_bw)
     cp_raw = col.allgather(kv_bytes * cp, cp, cp_bw, vwhere(cp_in, su_lat, ib_lat))
-    cp_comm = vmax(cp_raw - c0, 0.0) + vmax(2.0 * cp_raw - C.FLASH_BWD_FACTOR * c0, 0.0)  # ring overlaps core
+    # ring attention overlaps the K/V exchange with the attention core, forward and backward
+    cp_comm = col.overlapped(cp_raw, c0, sm) + col.overlapped(2.0 * cp_raw, C.FLASH_BWD_FACTOR * c0, sm)
     ep_in = tp * ep <= node_size
-    a2a = col.alltoall(bytes_el * T * d.topk * d.h, ep, vwhere(ep_in, su_bw, ib_bw), vwhere(ep_in, su_lat, ib_lat))
+    a2a = 4.0 * col.alltoall(bytes_el * T * d.topk * d.h, ep, vwhere(ep_in, su_bw, ib_bw),
+                             vwhere(ep_in, su_lat, ib_lat))
     # dispatch + combine, forward and backward; ep_overlap hides a share behind the expert layers' compute
     # (DualPipe-style scheduling, DeepSeek-V3 report Sec 3.2.1)
-    ep_comm = moe_frac * vmax(4.0 * a2a - ep_overlap * (f1 + b1), 0.0)
-    layer = fwd + bwd + recomp + tp_comm + cp_comm + ep_comm
+    ep_comm = moe_frac * ((1.0 - ep_overlap) * a2a + col.overlapped(ep_overlap * a2a, f1 + b1, sm))
+    layer_gpu = fwd + bwd + recomp + tp_comm + cp_comm + ep_comm + kernels * C.KERNEL_GAP_S
+    layer = vmax(layer_gpu, kernels * cpu_kernel_s)  # the host must issue every kernel
     head_fwd = gemm_time(T, d.h, d.V / tp, peak, ceiling, mem_bw, bytes_el)
-    head = 3.0 * head_fwd + 2.0 * tp_comm / n_tp_coll
+    loss = ce_bytes * T * d.V / tp / bw  # cross-entropy over the (vocab-parallel) logits, fwd + bwd
+    head = 3.0 * head_fwd + loss + 2.0 * tp_comm / n_tp_coll
     stage = lps * layer + head  # the last stage carries the LM head; it sets the pace
-    compute_stage = lps * (fwd + bwd + recomp) + 3.0 * head_fwd
+    compute_stage = lps * (layer - tp_comm - cp_comm - ep_comm) + 3.0 * head_fwd + loss
 
     # Pipeline: 1F1B fill/drain bubble (p-1)/v stage-times; p2p activations (scatter-gather over TP).
     bubble = (pp - 1.0) / v * stage
@@ -255,22 +242,35 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     pp_comm = vwhere(pp > 1, 2.0 * (pp - 1.0) * v * p2p_one, 0.0)
     pipeline = m * stage + bubble + pp_comm
 
-    # Data parallel: gradient all-reduce (or reduce-scatter + all-gather with ZeRO: same volume), hierarchical
-    # when several DP ranks share a node; hides behind the last microbatch's backward when overlapped.
+    # Data parallel (hierarchical when several DP ranks share a node; experts over their dp/ep replicas).
+    # ZeRO-0: all-reduce the gradients once per step; ZeRO >= 1: reduce-scatter them in the reduction precision
+    # and all-gather the updated parameters in the weight precision; ZeRO-2/3 reduce-scatter after every
+    # micro-batch unless the stack accumulates unsharded; ZeRO-3 gathers the parameters again for every
+    # micro-batch's forward and backward (Rajbhandari et al. 2020; PyTorch FSDP, Zhao et al. 2023).
     dense_p, expert_p = params_per_device(d, tp, pp, ep, lps)
     dp_per_node = vmax(vmin(node_size / (tp * cp), dp), 1.0)
-    grads = bytes_grad * dense_p
-    dp_raw = col.hierarchical_allreduce(grads, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
     edp = vmax(dp / ep, 1.0)
-    dp_raw = dp_raw + col.allreduce(bytes_grad * expert_p, edp, ib_bw, ib_lat)
-    # ZeRO-3 gathers the weights before each micro-batch's forward and backward
-    z3 = vwhere(zero >= 3, m * 2.0 * col.hierarchical_allgather(bytes_el * (dense_p + expert_p), dp, dp_per_node,
-                                                                su_bw, su_lat, ib_bw, ib_lat), 0.0)
-    hide = dp_overlap * lps * bwd
-    dp_comm = vmax(dp_raw - hide, 0.0) + vmax(z3 - dp_overlap * m * lps * (fwd + bwd), 0.0)
+    g_dense, g_exp = bytes_grad * dense_p, bytes_grad * expert_p
+    ar = col.hierarchical_allreduce(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat) \
+        + col.allreduce(g_exp, edp, ib_bw, ib_lat)
+    rs = col.hierarchical_allgather(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat) \
+        + col.allgather(g_exp, edp, ib_bw, ib_lat)
+    ag = col.hierarchical_allgather(bytes_el * dense_p, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat) \
+        + col.allgather(bytes_el * expert_p, edp, ib_bw, ib_lat)
+    n_rs = vwhere(zero >= 2, vwhere(grad_each_mb > 0.5, m, 1.0), 1.0)
+    z3 = zero >= 3
+    bwd_comm = vwhere(zero >= 1, n_rs * rs, ar) + vwhere(z3, m * ag, 0.0)
+    fwd_comm = vwhere(z3, m * ag, vwhere(zero >= 1, ag, 0.0))
+    # per-bucket overlap (one bucket per layer chunk): the reduction of the last chunk's gradients, and the
+    # gather of the first chunk's parameters, cannot hide
+    chunk = 1.0 - 1.0 / (lps * v)
+    bwd_win = dp_overlap * lps * bwd * vwhere(z3, m, n_rs)
+    fwd_win = dp_overlap * lps * fwd * vwhere(z3, m, 1.0)
+    dp_comm = col.overlapped(bwd_comm, vmin(bwd_win, chunk * bwd_comm), sm) \
+        + col.overlapped(fwd_comm, vmin(fwd_win, chunk * fwd_comm), sm)
 
     local_params = (dense_p + expert_p) / vwhere(zero >= 1, dp, 1.0)
-    optimizer = C.OPTIMIZER_BYTES_PER_PARAM * local_params / (mem_bw * C.MEMORY_BW_EFFICIENCY)
+    optimizer = opt_bytes * local_params / bw
     straggler = straggler_cv * expected_max_normal(n_ranks) * m * compute_stage
     step = pipeline + dp_comm + optimizer + straggler
     return {
@@ -283,24 +283,35 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
 
 def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity,
              bytes_el=2.0, bytes_grad=2.0, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
-             straggler_cv=C.STRAGGLER_CV, **hw):
+             straggler_cv=C.STRAGGLER_CV, grad_reduce_bytes=0.0, fp8=0.0, grad_each_mb=1.0, **hw):
     """Everything a training run's result reports, from one set of (scalar or array) inputs: step time and its
-    breakdown, memory by category, feasibility, time to train `tokens`, MFU (PaLM convention: non-causal
-    attention, no recomputation) and HFU (with the recomputation the layout performs)."""
+    breakdown, memory by category, feasibility, time to train `tokens`, MFU and HFU.
+
+    One FLOP convention: the FLOPs the step executes, causal attention counted as half the s^2 term (MFU: the
+    model's forward + backward; HFU: plus the recomputation the layout performs), over the dense peak of the
+    precision (fp8: the fp8 peak). So MFU <= HFU <= 1. grad_reduce_bytes (the stack's; 0 = the precision's
+    bytes_grad), fp8 (1: fp8 weight copies in memory) and grad_each_mb come from the stack (hardware_args)."""
+    if grad_reduce_bytes:
+        bytes_grad = grad_reduce_bytes
     out = training_step(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, seq=seq, v=v, recompute=recompute,
                         zero=zero, flash=flash, sp=sp, dp_overlap=dp_overlap, tp_overlap=tp_overlap,
-                        ep_overlap=ep_overlap, straggler_cv=straggler_cv,
+                        ep_overlap=ep_overlap, straggler_cv=straggler_cv, grad_each_mb=grad_each_mb,
                         bytes_el=bytes_el, bytes_grad=bytes_grad, **hw)
     mem = memory_per_device(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, seq=seq, v=v, recompute=recompute,
                             zero=zero, flash=flash, sp=sp, microbatches=out["microbatches"], bytes_w=bytes_el,
-                            bytes_grad=bytes_grad)
+                            bytes_grad=bytes_grad, grad_each_mb=grad_each_mb, fp8=fp8,
+                            sac=hw.get("sel_gemm", 0.0))
     n = tp * pp * dp * cp
     step = out["step"]
     tokens_per_step = gbs * seq
     head = 2.0 * d.h * d.V
-    fwd_tok = 2.0 * d.mm_params + d.attn_coef * seq + head  # non-causal attention (PaLM App. B)
-    extra = vwhere(recompute >= 2, fwd_tok - head, vwhere(flash, 0.0, vwhere(recompute >= 1, d.attn_coef * seq, 0.0)))
-    peak_total = n * hw["peak"]
+    mm = 2.0 * d.mm_params  # the layers' linear GEMMs
+    attn = 0.5 * d.attn_coef * seq  # causal: half the s^2 term
+    fwd_tok = mm + attn + head
+    sel = hw.get("sel_gemm", 0.0) * mm + vwhere(flash, 0.0, attn)
+    extra = vwhere(recompute >= 2, mm + attn, vwhere(recompute >= 1, sel, 0.0))
+    lin_peak = hw.get("lin_peak")
+    peak_total = n * (hw["peak"] if lin_peak is None else lin_peak)
     mem_total = mem["weights"] + mem["gradients"] + mem["optimizer"] + mem["activations"] + mem["reserved"]
     out.update(
         memory=mem, memory_total=mem_total, feasible=mem_total <= capacity,

@@ -58,24 +58,41 @@ def resolve_tokens(model, tokens) -> float:
     return si(tokens, "", "tokens")
 
 
-def hardware_args(fleet, precision: str) -> dict:
-    """The physics' view of a fleet: plain SI floats (bandwidths already scaled by achieved efficiency)."""
+def hardware_args(fleet, precision: str, stack=None) -> dict:
+    """The physics' view of a fleet and software stack: plain SI floats (bandwidths already scaled by achieved
+    efficiency). fp8 runs the layers' linear GEMMs at the fp8 peak x the measured fp8 matmul ceiling; attention
+    and the LM head stay at the bf16 rate (Transformer Engine's default recipe)."""
+    from ..hardware.accelerator import power_limit_clock
+    from ..stacks import stack_args
     node, acc = fleet.node, fleet.node.accelerator
-    ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
-    return dict(peak=acc.peak(precision), ceiling=ceiling, mem_bw=acc.memory_bw,
-                attn_eff=acc.attention_efficiency,
+    clock = power_limit_clock(acc) if acc.full_power_w else 1.0
+    fw = C.FRAMEWORK_GEMM_FRACTION * clock
+    ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * fw
+    peak = acc.peak(precision)
+    st = stack_args(stack)
+    fp8 = precision == "fp8"
+    lin_peak = lin_ceiling = None
+    if fp8:
+        lin_peak, lin_ceiling = peak, (acc.fp8_matmul_efficiency or C.DEFAULT_FP8_MATMUL_EFFICIENCY) * fw
+        peak = acc.peak_flops.get("bf16") or acc.peak_flops.get("fp16") or peak
+    else:
+        st["cast_passes"] = 0.0
+    attn = acc.attention_efficiency * clock if acc.attention_efficiency else None
+    return dict(peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw, attn_eff=attn,
+                lin_peak=lin_peak, lin_ceiling=lin_ceiling, fp8=1.0 if fp8 else 0.0,
                 node_size=float(node.accelerators_per_node), su_bw=node.scaleup_bw * node.scaleup_efficiency,
                 su_lat=node.scaleup_latency_s,
                 ib_bw=fleet.internode_bw_per_accelerator / (fleet.fabric.oversubscription if fleet.count > 1 else 1),
-                ib_lat=fleet.fabric.latency_s)
+                ib_lat=fleet.fabric.latency_s, **st)
 
 
 @dataclass(frozen=True)
 class DistributedResult(TableRepr):
     """A training run's predicted performance. Floats are SI; the pint-quantity views are properties.
 
-    `latency` is the time to train the token budget; `mfu` uses the PaLM convention (6N + 12*L*h*s FLOPs per
-    token, no recomputation; Chowdhery et al. 2022 App. B); `hfu` adds the recomputation the layout performs.
+    `latency` is the time to train the token budget; `mfu` counts the FLOPs the step executes (6N + 6*L*h*s per
+    token: causal attention, no recomputation; the PaLM convention, Chowdhery et al. 2022 App. B, counts the
+    full s^2 term and can exceed 1 at long context); `hfu` adds the recomputation the layout performs.
     """
 
     model: object
@@ -165,7 +182,7 @@ class DistributedModel:
               recompute: str = "selective", zero_stage: int = 1, interleave: int = 1,
               tokens: float | None = None, flash_attention: bool = True, sequence_parallel: bool | None = None,
               dp_overlap: bool = True, tp_overlap: float = 0.0, ep_overlap: float = 0.0,
-              straggler_cv: float | None = None) -> DistributedResult:
+              straggler_cv: float | None = None, stack: str | None = None) -> DistributedResult:
         """Evaluate one layout; every default is echoed in `result.layout` and `result.assumptions`.
 
         model, fleet: records or registry names. tp/pp/cp/ep_size: tensor, pipeline, context and expert parallel
@@ -178,7 +195,9 @@ class DistributedModel:
         workload's training budget. flash_attention, sequence_parallel (default: with TP), dp_overlap (gradient
         reduction hidden behind the last micro-batch's backward), tp_overlap / ep_overlap (share of TP
         collectives / expert all-to-all hidden behind compute, 0-1; default 0: exposed), straggler_cv (per-rank
-        step jitter)."""
+        step jitter). stack: the software stack, a key of mlsysim.stacks.Stacks.Training (default
+        "megatron_core_2024"): its kernel fusion, launch overheads, recompute policy, reduction precision and
+        fp8 recipe (data/stacks.toml)."""
         model = resolve_model(model)
         fleet = resolve_fleet(fleet)
         n = fleet.total_accelerators
@@ -216,7 +235,9 @@ class DistributedModel:
         d = _dims(model)
         self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq)
         acc = fleet.node.accelerator
-        hw = hardware_args(fleet, precision)
+        from ..stacks import DEFAULT_STACK, resolve_stack
+        stack_rec = resolve_stack(stack)
+        hw = hardware_args(fleet, precision, stack_rec)
         bytes_el, bytes_grad = precision_bytes(precision)
         tok = resolve_tokens(model, tokens)
         for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
@@ -241,7 +262,7 @@ class DistributedModel:
                       global_batch_size=gbs, seq_len=seq, interleave=v, precision=precision, recompute=recompute,
                       zero_stage=zero, sequence_parallel=sp, flash_attention=bool(flash_attention),
                       dp_overlap=bool(dp_overlap), tp_overlap=float(tp_overlap), ep_overlap=float(ep_overlap),
-                      microbatches=float(out["microbatches"]))
+                      microbatches=float(out["microbatches"]), stack=stack_rec.key)
         assumptions = {
             "matmul ceiling (fraction of peak)": hw["ceiling"],
             "matmul ceiling source": acc.matmul_efficiency_source or
@@ -249,13 +270,16 @@ class DistributedModel:
             "attention efficiency (fraction of peak)": hw["attn_eff"] or hw["ceiling"] * C.FLASH_ATTENTION_RELATIVE,
             "scale-up bandwidth achieved (GB/s/dir)": hw["su_bw"] / 1e9,
             "scale-out bandwidth achieved (GB/s/dir per device)": hw["ib_bw"] / 1e9,
-            "gradient reduction bytes/element": bytes_grad,
+            "gradient reduction bytes/element": hw["grad_reduce_bytes"] or bytes_grad,
+            "software stack": f"{stack_rec.name}" + (" (default)" if stack_rec.key == DEFAULT_STACK else ""),
+            "software stack source": stack_rec.source,
             "global batch (tokens)": gbs * seq,
             "global batch source": ("given" if global_batch_size is not None else
                                     f"workload's {batch_target_tokens(model):.3g} tokens rounded to a multiple of "
                                     f"dp x microbatch"),
             "straggler CV per rank": cv,
-            "MFU convention": "PaLM: 6N + 12*L*h*s FLOPs/token, no recompute",
+            "MFU convention": "executed FLOPs: 6N + 6*L*h*s per token (causal attention), no recompute, over the "
+                              "precision's dense peak (fp8: the fp8 peak); HFU adds the recomputation",
             "tokens": tok,
         }
         return DistributedResult(

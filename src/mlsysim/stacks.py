@@ -1,0 +1,79 @@
+"""Software-stack profiles (data/stacks.toml): what a training framework does, as the plain numbers the step
+model reads. `Stacks.Training.pytorch_fsdp2_compiled`; `stack_args(name)` is the physics' view of one."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .registry import Registry
+
+# The stack DistributedModel assumes when none is named: Megatron-Core (2024), the reference implementation of
+# TP/PP/CP/EP with fused kernels, distributed optimizer and overlapped gradient reduction.
+DEFAULT_STACK = "megatron_core_2024"
+
+# field in stacks.toml -> keyword of physics.training.evaluate
+_PHYSICS = {"elementwise_factor": "ew_factor", "kernels_per_layer": "kernels", "cpu_us_per_kernel": "cpu_kernel_s",
+            "selective_gemm_recompute": "sel_gemm", "grad_reduce_bytes": "grad_reduce_bytes",
+            "fp8_cast_passes": "cast_passes", "ce_bytes_per_logit": "ce_bytes",
+            "optimizer_bytes_per_param": "opt_bytes", "grad_reduce_each_microbatch": "grad_each_mb"}
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One framework's behaviour (see data/stacks.toml for the meaning and source of each number)."""
+
+    key: str
+    name: str
+    year: int
+    elementwise_factor: float
+    kernels_per_layer: float
+    cpu_us_per_kernel: float
+    selective_gemm_recompute: float
+    grad_reduce_bytes: float
+    fp8_cast_passes: float
+    ce_bytes_per_logit: float
+    optimizer_bytes_per_param: float
+    grad_reduce_each_microbatch: float
+    source: str
+    notes: str = ""
+
+
+def _build(category: str, key: str, raw: dict) -> Stack:
+    from .errors import ConfigError
+
+    fields = set(Stack.__dataclass_fields__) - {"key"}
+    missing, extra = fields - set(raw) - {"notes"}, set(raw) - fields
+    if missing or extra:
+        raise ConfigError(f"stacks.toml [{category}.{key}]: missing {sorted(missing)}, unknown {sorted(extra)}")
+    for f in _PHYSICS:
+        if float(raw[f]) < 0:
+            raise ConfigError(f"stacks.toml [{category}.{key}]: {f} must be >= 0, got {raw[f]}")
+    return Stack(key=key, **raw)
+
+
+Stacks = Registry("Stacks", "stacks.toml", _build)
+
+
+def resolve_stack(stack) -> Stack:
+    """A Stack record from a record or a key of Stacks.Training (None: the default)."""
+    if isinstance(stack, Stack):
+        return stack
+    if stack is None:
+        stack = DEFAULT_STACK
+    if not isinstance(stack, str):
+        from .errors import ConfigError
+        raise ConfigError(f"stack must be a name from Stacks.Training ({', '.join(Stacks.Training.names())}), "
+                          f"got {stack!r}")
+    return Stacks.Training[stack]
+
+
+@lru_cache(maxsize=64)
+def _args(stack: Stack) -> tuple:
+    vals = {kw: float(getattr(stack, f)) for f, kw in _PHYSICS.items()}
+    vals["cpu_kernel_s"] *= 1e-6
+    return tuple(vals.items())
+
+
+def stack_args(stack) -> dict:
+    """The stack's numbers as keyword arguments of physics.training.evaluate (plain floats)."""
+    return dict(_args(resolve_stack(stack)))
