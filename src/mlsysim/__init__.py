@@ -21,6 +21,7 @@ _LAZY = {
     "ServingModel": "mlsysim.solvers", "InferenceScalingModel": "mlsysim.solvers",
     "UncertaintyModel": "mlsysim.uncertainty", "CalibrationModel": "mlsysim.calibration",
     "ConfigError": "mlsysim.errors", "UnknownNameError": "mlsysim.errors", "Q": "mlsysim.units",
+    "Stacks": "mlsysim.stacks",
 }
 __all__ = list(_LAZY)
 

@@ -120,6 +120,8 @@ LAYOUT = {
     "sequence_parallel": F("bool", "Megatron sequence parallelism (default: on when tp_size > 1)"),
     "dp_overlap": F("bool", "overlap the gradient reduction with the backward pass"),
     "straggler_cv": F("float", "per-rank step-time coefficient of variation (stragglers)", minimum=0),
+    "stack": F("name", "software stack (a Stacks.Training entry; default megatron_core_2024)",
+               registry="Stacks.Training"),
 }
 
 DATACENTER = {
@@ -514,7 +516,7 @@ class Scenario:
         for k in ("global_batch_size",):
             if k in L:
                 kw[k] = (L[k],)
-        for k in ("flash_attention", "sequence_parallel", "dp_overlap", "straggler_cv"):
+        for k in ("flash_attention", "sequence_parallel", "dp_overlap", "straggler_cv", "stack"):
             if k in L:
                 kw[k] = L[k]
         if self.tokens is not None:

@@ -153,11 +153,13 @@ def optimize(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml", help="
 
 @app.command(short_help="prediction error against published runs")
 def validate(json_out: bool = JSON):
-    """Predicted vs published: training throughput (Megatron SC21, Korthikanti, Llama 3, PaLM, BLOOM), GPU-hours
-    of runs without a published layout (LLaMA, Llama 2, Pythia), energy and carbon, reliability at scale.
+    """Predicted vs published: training throughput (Megatron SC21, Korthikanti, Llama 3, PaLM, BLOOM, torchtitan),
+    in sample and leave-one-family-out, GPU-hours of runs without a published layout (LLaMA, Llama 2, Pythia),
+    energy and carbon, reliability at scale.
 
-    JSON keys: throughput{title, rows[{run_id, metric, published, predicted, error_pct, gpus, feasible, flags,
-    source, notes}], summary{n, median_abs_pct, max_abs_pct}}, gpu_hours{title, rows}, energy{title, rows},
+    JSON keys: throughput{title, rows[{run_id, metric, published, predicted, error_pct, cv_error_pct, family,
+    stack, gpus, feasible, flags, source, notes}], summary{n, median_abs_pct, max_abs_pct, cv_median_abs_pct,
+    cv_max_abs_pct}}, gpu_hours{title, rows}, energy{title, rows},
     reliability{title, rows}."""
     from .commands import validate_cmd
     validate_cmd(json_out)

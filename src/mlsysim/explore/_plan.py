@@ -297,7 +297,7 @@ def resolve_datacenters(datacenters) -> list:
 
 def build_plan(model, fleets, *, tp, pp, cp, ep, microbatch, interleave, recompute, zero, precision, datacenters,
                seq_len, global_batch_size, tokens, flash_attention, sequence_parallel, dp_overlap, straggler_cv,
-               keep, chunk_size) -> Plan:
+               keep, chunk_size, stack=None) -> Plan:
     from ..hardware.accelerator import PRECISIONS
     from ..solvers._common import resolve_model
     model = resolve_model(model)
@@ -321,6 +321,8 @@ def build_plan(model, fleets, *, tp, pp, cp, ep, microbatch, interleave, recompu
     from ..units import flag
     sp = None if sequence_parallel is None else flag(sequence_parallel, "sequence_parallel")
     flash_attention, dp_overlap = flag(flash_attention, "flash_attention"), flag(dp_overlap, "dp_overlap")
+    from ..stacks import resolve_stack
+    stack = resolve_stack(stack)
     groups = []
     any_ok = False
     first_error = None
@@ -336,7 +338,7 @@ def build_plan(model, fleets, *, tp, pp, cp, ep, microbatch, interleave, recompu
             g.capacity = fleet.node.accelerator.memory_bytes
             g.bytes_el, g.bytes_grad = precision_bytes(prec)
             try:
-                g.hw = hardware_args(fleet, prec)
+                g.hw = hardware_args(fleet, prec, stack)
                 g.error_bit = 0
                 any_ok = True
             except ConfigError as exc:
@@ -349,8 +351,10 @@ def build_plan(model, fleets, *, tp, pp, cp, ep, microbatch, interleave, recompu
             groups.append(g)
     if not any_ok:
         raise first_error
-    return Plan(model, fleets, precisions, dcs, groups, tokens=tok, flash=bool(flash_attention), sp=sp,
+    plan = Plan(model, fleets, precisions, dcs, groups, tokens=tok, flash=bool(flash_attention), sp=sp,
                 dp_overlap=1.0 if dp_overlap else 0.0, cv=cv, keep=keep, chunk_size=chunk_size, sustain=None)
+    plan.stack = stack.key
+    return plan
 
 
 def _is_auto(v) -> bool:

@@ -175,7 +175,7 @@ class SweepResult:
                   microbatch_size=r["microbatch"], precision=r["precision"], recompute=r["recompute"],
                   zero_stage=r["zero"], interleave=r["interleave"], tokens=s["tokens"],
                   flash_attention=s["flash_attention"], sequence_parallel=s["sequence_parallel"],
-                  dp_overlap=s["dp_overlap"], straggler_cv=s["straggler_cv"])
+                  dp_overlap=s["dp_overlap"], straggler_cv=s["straggler_cv"], stack=s.get("stack"))
         if not s.get("global_batch_derived", True):
             kw["global_batch_size"] = r["global_batch_size"]
         return kw
