@@ -215,3 +215,21 @@ def test_grand_teton_h100_record():
     # sustained clock at the 500 W limit: ((500 - 90) / (700 - 90))^(1/k)
     assert power_limit_clock(a) == pytest.approx((410 / 610) ** (1 / C.DVFS_POWER_EXPONENT))
     assert power_limit_clock(Hardware.Cloud.H100) == 1.0
+
+
+def test_moe_fp8_dispatch_and_node_limited_routing():
+    moe = TransformerWorkload("moe", n_layers=2, hidden=256, n_heads=4, ffn_hidden=1024, vocab=1000,
+                              n_experts=64, experts_per_token=8, expert_ffn_hidden=256, seq_len=1024)
+    d = model_dims(moe)
+
+    def ep_comm(ep, node_size, **kw):
+        hw = _hw(node_size=node_size, su_bw=1e30, ib_bw=1e9)
+        return training_step(d, tp=1.0, pp=1.0, dp=ep, cp=1.0, ep=ep, mb=1.0, gbs=ep, seq=1024.0, v=1.0,
+                             recompute=0, zero=1, flash=True, sp=False, **hw, **kw)["ep_comm"]
+    # across nodes (8 ranks, one per node), 2 MoE layers: dispatch + combine, forward + backward, each moving
+    # 7/8 of T x top-k x h elements: bf16 4 x 2 B; fp8 dispatch (1 B) + bf16 combine: 2 x 1 + 2 x 2 = 6 B -> 3/4
+    base = ep_comm(8.0, 1.0)
+    assert base == pytest.approx(2 * 4 * 7 / 8 * 2 * 1024 * 8 * 256 / 1e9, rel=1e-12)
+    assert ep_comm(8.0, 1.0, dispatch_bytes=1.0) == pytest.approx(0.75 * base, rel=1e-12)
+    # node-limited routing to M = 4 nodes sends 4 of the 8 copies over the network (NVLink fan-out is free here)
+    assert ep_comm(8.0, 1.0, node_limit=4.0) == pytest.approx(0.5 * base, rel=1e-12)

@@ -15,7 +15,8 @@ DEFAULT_STACK = "megatron_core_2024"
 _PHYSICS = {"elementwise_factor": "ew_factor", "kernels_per_layer": "kernels", "cpu_us_per_kernel": "cpu_kernel_s",
             "selective_gemm_recompute": "sel_gemm", "grad_reduce_bytes": "grad_reduce_bytes",
             "fp8_cast_passes": "cast_passes", "ce_bytes_per_logit": "ce_bytes",
-            "optimizer_bytes_per_param": "opt_bytes", "grad_reduce_each_microbatch": "grad_each_mb"}
+            "optimizer_bytes_per_param": "opt_bytes", "grad_reduce_each_microbatch": "grad_each_mb",
+            "moe_dispatch_bytes": "dispatch_bytes", "moe_node_limit": "node_limit"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Stack:
     ce_bytes_per_logit: float
     optimizer_bytes_per_param: float
     grad_reduce_each_microbatch: float
+    moe_dispatch_bytes: float
+    moe_node_limit: float
     source: str
     notes: str = ""
 

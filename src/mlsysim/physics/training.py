@@ -168,7 +168,7 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
                   lin_peak=None, lin_ceiling=None, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
                   straggler_cv=C.STRAGGLER_CV, bytes_el=2.0, bytes_grad=2.0, ew_factor=1.0, kernels=0.0,
                   cpu_kernel_s=0.0, sel_gemm=0.0, cast_passes=0.0, ce_bytes=0.0,
-                  opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM, grad_each_mb=1.0):
+                  opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM, grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0):
     """Time of one optimizer step and its breakdown (seconds).
 
     peak: dense FLOP/s of the attention and LM head (bf16 for fp8 runs); lin_peak/lin_ceiling: the layer GEMMs'
@@ -180,7 +180,8 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     kernels take (collectives.overlapped). The software stack's numbers: ew_factor, kernels and cpu_kernel_s
     (kernels per layer, host time per kernel), sel_gemm (share of forward GEMMs selective recompute replays),
     cast_passes (fp8), ce_bytes (loss bytes per logit), opt_bytes (optimizer bytes per parameter),
-    grad_each_mb (ZeRO-2/3 reduce-scatter after every micro-batch, else once from an unsharded buffer).
+    grad_each_mb (ZeRO-2/3 reduce-scatter after every micro-batch, else once from an unsharded buffer),
+    dispatch_bytes / node_limit (MoE fp8 dispatch and node-limited routing; 0 = off).
     """
     n_ranks = tp * pp * dp * cp
     m = gbs / (dp * mb)  # microbatches per pipeline per step
@@ -222,9 +223,20 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     cp_raw = col.allgather(kv_bytes * cp, cp, cp_bw, vwhere(cp_in, su_lat, ib_lat))
     # ring attention overlaps the K/V exchange with the attention core, forward and backward
     cp_comm = col.overlapped(cp_raw, c0, sm) + col.overlapped(2.0 * cp_raw, C.FLASH_BWD_FACTOR * c0, sm)
+    # Expert all-to-all: dispatch and its backward carry dispatch_bytes per element (fp8 dispatch: 1 B), combine
+    # and its backward the activation bytes (DeepSeek-V3 report, arXiv:2412.19437 Sec 3.3.2). Node-limited
+    # routing (node_limit > 0) sends each token to at most node_limit nodes over the scale-out fabric and fans
+    # the copies out over the scale-up fabric (Sec 3.2.2: M = 4).
     ep_in = tp * ep <= node_size
-    a2a = 4.0 * col.alltoall(bytes_el * T * d.topk * d.h, ep, vwhere(ep_in, su_bw, ib_bw),
-                             vwhere(ep_in, su_lat, ib_lat))
+    disp_b = dispatch_bytes if dispatch_bytes > 0.0 else bytes_el
+    copies = T * d.topk * d.h
+    out_copies = T * min(d.topk, node_limit) * d.h if node_limit > 0.0 else copies
+    a2a_in = 2.0 * (col.alltoall(disp_b * copies, ep, su_bw, su_lat) + col.alltoall(bytes_el * copies, ep, su_bw, su_lat))
+    a2a_out = 2.0 * (col.alltoall(disp_b * out_copies, ep, ib_bw, ib_lat)
+                     + col.alltoall(bytes_el * out_copies, ep, ib_bw, ib_lat))
+    if node_limit > 0.0:  # the NVLink fan-out inside the destination nodes
+        a2a_out = a2a_out + a2a_in * vmin(node_size / tp, ep) / vmax(ep, 1.0)
+    a2a = vwhere(ep_in, a2a_in, a2a_out)
     # dispatch + combine, forward and backward; ep_overlap hides a share behind the expert layers' compute
     # (DualPipe-style scheduling, DeepSeek-V3 report Sec 3.2.1)
     ep_comm = moe_frac * ((1.0 - ep_overlap) * a2a + col.overlapped(ep_overlap * a2a, f1 + b1, sm))
@@ -251,12 +263,13 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     dp_per_node = vmax(vmin(node_size / (tp * cp), dp), 1.0)
     edp = vmax(dp / ep, 1.0)
     g_dense, g_exp = bytes_grad * dense_p, bytes_grad * expert_p
-    ar = col.hierarchical_allreduce(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat) \
-        + col.allreduce(g_exp, edp, ib_bw, ib_lat)
-    rs = col.hierarchical_allgather(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat) \
-        + col.allgather(g_exp, edp, ib_bw, ib_lat)
-    ag = col.hierarchical_allgather(bytes_el * dense_p, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat) \
-        + col.allgather(bytes_el * expert_p, edp, ib_bw, ib_lat)
+    ar = col.hierarchical_allreduce(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
+    rs = col.hierarchical_allgather(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
+    ag = col.hierarchical_allgather(bytes_el * dense_p, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
+    if d.n_moe > 0:  # expert weights are data-parallel over dp/ep replicas, across nodes
+        ar = ar + col.allreduce(g_exp, edp, ib_bw, ib_lat)
+        rs = rs + col.allgather(g_exp, edp, ib_bw, ib_lat)
+        ag = ag + col.allgather(bytes_el * expert_p, edp, ib_bw, ib_lat)
     n_rs = vwhere(zero >= 2, vwhere(grad_each_mb > 0.5, m, 1.0), 1.0)
     z3 = zero >= 3
     bwd_comm = vwhere(zero >= 1, n_rs * rs, ar) + vwhere(z3, m * ag, 0.0)

@@ -2,9 +2,10 @@
 
 For each run the layout is not an input but what a planner would choose: the fastest feasible layout found by
 `explore.optimize` (TP x PP x micro-batch x ZeRO over the published GPU count, 10 % memory headroom, the
-published batch), with the software of its era. Published GPU-hours include what the model leaves out
-(restarts, evaluation, checkpoints, less tuned kernels), so these rows are a reality check, not the accuracy
-target (that is the throughput table in runs.py, whose layouts are known).
+published batch), with the software of its era, and the run's goodput composed in (GoodputModel: failures,
+checkpoints and restarts at the default failure rates). Published GPU-hours also include what the model leaves
+out (evaluation, tuning, ablations), so these rows are a reality check, not the accuracy target (that is the
+throughput table in runs.py, whose layouts are known).
 """
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ LLAMA1 = "Touvron et al. 2023, 'LLaMA' arXiv:2302.13971, Table 15 (A100-80GB GPU
 LLAMA2 = "Touvron et al. 2023, 'Llama 2' arXiv:2307.09288, Table 2 / model card (A100-80GB GPU-hours)"
 PYTHIA = "Biderman et al. 2023, 'Pythia' arXiv:2304.01373, Table 5 (A100-40GB GPUs and GPU-hours; 299.9B tokens)"
 
-# 2023 Meta stack (xformers memory-efficient attention, selective recompute, bf16)
-_META = dict(precision="bf16", flash_attention=True)
-# GPT-NeoX 2022 (fp16, activation checkpointing, no FlashAttention in the released configs: assumption)
-_NEOX = dict(precision="fp16", flash_attention=False, recompute="full")
+# 2023 Meta stack (xformers memory-efficient attention, selective recompute, bf16; model and sequence
+# parallelism with fused kernels: LLaMA paper Sec 2.4, modelled as Megatron-Core)
+_META = dict(precision="bf16", flash_attention=True, stack="megatron_core_2024")
+# GPT-NeoX 2022 (Megatron + DeepSpeed; fp16, activation checkpointing, no FlashAttention in the released
+# configs: assumption)
+_NEOX = dict(precision="fp16", flash_attention=False, recompute="full", stack="megatron_deepspeed_2022")
 
 # run id, registry model, node, fabric, GPUs, tokens, published GPU-hours, software, source
 RUNS = [
@@ -37,6 +40,7 @@ RUNS = [
 def gpu_hours_table() -> list[dict]:
     from ..explore import optimize
     from ..models.registry import Models
+    from ..solvers.goodput import GoodputModel
     from ..systems.registry import Systems
     from ..systems.system import Fleet
 
@@ -46,11 +50,14 @@ def gpu_hours_table() -> list[dict]:
         fleet = Fleet(node=node, count=gpus // node.accelerators_per_node, fabric=Systems.Fabrics[fabric])
         axes = dict(tp=[1, 2, 4, 8], pp=[1, 2, 4, 8], microbatch=[1, 2, 4], zero=[1, 2, 3],
                     precision=[sw["precision"]], recompute=[sw.get("recompute", "selective"), "full"])
-        best = optimize(Models.get(key), "time_to_train", {"memory_headroom": 0.1}, fleets=fleet, tokens=tokens,
-                        flash_attention=sw["flash_attention"], **axes).best
-        pred = best["gpu_hours"]
+        opt = optimize(Models.get(key), "time_to_train", {"memory_headroom": 0.1}, fleets=fleet, tokens=tokens,
+                       flash_attention=sw["flash_attention"], stack=sw["stack"], **axes)
+        best = opt.best
+        good = GoodputModel().solve(performance=opt.solve())
+        pred = good.gpu_hours
         rows.append(dict(run_id=run_id, gpus=gpus, published=published, predicted=pred,
                          error_pct=100.0 * (pred - published) / published, mfu=best["mfu"],
+                         goodput=good.goodput, compute_hours=best["gpu_hours"],
                          layout=f"tp{best['tp']} pp{best['pp']} dp{best['dp']} mb{best['microbatch']} "
                                 f"z{best['zero']} {best['recompute']}", source=source))
     return rows
@@ -58,11 +65,13 @@ def gpu_hours_table() -> list[dict]:
 
 def format_gpu_hours_table(rows=None) -> str:
     rows = rows if rows is not None else gpu_hours_table()
-    lines = [f"{'run':14} {'gpus':>5} {'published h':>12} {'predicted h':>12} {'error':>8} {'MFU':>6}  best layout"]
+    lines = [f"{'run':14} {'gpus':>5} {'published h':>12} {'predicted h':>12} {'error':>8} {'MFU':>6} "
+             f"{'goodput':>8}  best layout"]
     for r in rows:
         lines.append(f"{r['run_id']:14} {r['gpus']:>5} {r['published']:>12,.0f} {r['predicted']:>12,.0f} "
-                     f"{r['error_pct']:>+7.1f}% {r['mfu']:>6.2f}  {r['layout']}")
+                     f"{r['error_pct']:>+7.1f}% {r['mfu']:>6.2f} {r['goodput']:>8.3f}  {r['layout']}")
     errs = [r["error_pct"] for r in rows]
-    lines.append(f"GPU-hours: {len(rows)} runs, median error {median(errs):+.1f}% (negative: the published runs "
-                 f"took longer than the best layout would; they include restarts, evaluation, tuning)")
+    lines.append(f"GPU-hours: {len(rows)} runs, median error {median(errs):+.1f}%, max |error| "
+                 f"{max(abs(e) for e in errs):.1f}% (best layout, goodput composed in; negative: the published runs "
+                 f"took longer; they also include evaluation and tuning)")
     return "\n".join(lines)
