@@ -13,10 +13,12 @@ DEFAULT_STACK = "megatron_core_2024"
 
 # field in stacks.toml -> keyword of physics.training.evaluate
 _PHYSICS = {"elementwise_factor": "ew_factor", "kernels_per_layer": "kernels", "cpu_us_per_kernel": "cpu_kernel_s",
-            "selective_gemm_recompute": "sel_gemm", "grad_reduce_bytes": "grad_reduce_bytes",
+            "selective_op_level": "op_sac", "selective_gemm_recompute": "sel_gemm",
+            "grad_reduce_bytes": "grad_reduce_bytes",
             "fp8_cast_passes": "cast_passes", "ce_bytes_per_logit": "ce_bytes",
             "optimizer_bytes_per_param": "opt_bytes", "grad_reduce_each_microbatch": "grad_each_mb",
-            "moe_dispatch_bytes": "dispatch_bytes", "moe_node_limit": "node_limit"}
+            "moe_dispatch_bytes": "dispatch_bytes", "moe_node_limit": "node_limit",
+            "attention_factor": "attention_factor"}
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,10 @@ class Stack:
     name: str
     year: int
     elementwise_factor: float
+    attention_factor: float
     kernels_per_layer: float
     cpu_us_per_kernel: float
+    selective_op_level: float
     selective_gemm_recompute: float
     grad_reduce_bytes: float
     fp8_cast_passes: float

@@ -167,7 +167,7 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
                   peak, ceiling, mem_bw, node_size, su_bw, su_lat, ib_bw, ib_lat, attn_eff=None,
                   lin_peak=None, lin_ceiling=None, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
                   straggler_cv=C.STRAGGLER_CV, bytes_el=2.0, bytes_grad=2.0, ew_factor=1.0, kernels=0.0,
-                  cpu_kernel_s=0.0, sel_gemm=0.0, cast_passes=0.0, ce_bytes=0.0,
+                  cpu_kernel_s=0.0, sel_gemm=0.0, op_sac=0.0, cast_passes=0.0, ce_bytes=0.0,
                   opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM, grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0):
     """Time of one optimizer step and its breakdown (seconds).
 
@@ -178,7 +178,8 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     bucket. tp_overlap / ep_overlap: share of TP collectives / expert all-to-all issued to overlap with
     compute. Every overlap hides at most the compute it runs beside and slows that compute by the SMs its
     kernels take (collectives.overlapped). The software stack's numbers: ew_factor, kernels and cpu_kernel_s
-    (kernels per layer, host time per kernel), sel_gemm (share of forward GEMMs selective recompute replays),
+    (kernels per layer, host time per kernel), op_sac (1: selective recompute is an op-level policy replaying
+    every non-GEMM op but attention) and sel_gemm (share of forward GEMMs it also replays),
     cast_passes (fp8), ce_bytes (loss bytes per logit), opt_bytes (optimizer bytes per parameter),
     grad_each_mb (ZeRO-2/3 reduce-scatter after every micro-batch, else once from an unsharded buffer),
     dispatch_bytes / node_limit (MoE fp8 dispatch and node-limited routing; 0 = off).
@@ -202,9 +203,9 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     bwd = (1.0 - moe_frac) * b0 + moe_frac * b1
     core = (1.0 - moe_frac) * c0 + moe_frac * c1
     gemm_f = (1.0 - moe_frac) * g0 + moe_frac * g1
-    # selective: the attention core without FlashAttention (Korthikanti); an op-level policy (sel_gemm > 0)
-    # replays a sel_gemm share of the GEMMs and every non-GEMM op except attention (torchtitan's op SAC)
-    sac_rest = (fwd - gemm_f - core) if sel_gemm > 0.0 else 0.0
+    # selective: the attention core without FlashAttention (Korthikanti); an op-level policy (op_sac) replays
+    # a sel_gemm share of the GEMMs and every non-GEMM op except attention (torchtitan's op SAC, LLaMA's)
+    sac_rest = (fwd - gemm_f - core) if op_sac > 0.0 else 0.0
     recomp = vwhere(recompute >= 2, fwd,
                     vwhere(recompute >= 1, sel_gemm * gemm_f + sac_rest + vwhere(flash, 0.0, core), 0.0))
 
@@ -313,7 +314,7 @@ def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, 
     mem = memory_per_device(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, seq=seq, v=v, recompute=recompute,
                             zero=zero, flash=flash, sp=sp, microbatches=out["microbatches"], bytes_w=bytes_el,
                             bytes_grad=bytes_grad, grad_each_mb=grad_each_mb, fp8=fp8,
-                            sac=hw.get("sel_gemm", 0.0))
+                            sac=hw.get("sel_gemm", 0.0) if hw.get("op_sac", 0.0) > 0.0 else None)
     n = tp * pp * dp * cp
     step = out["step"]
     tokens_per_step = gbs * seq

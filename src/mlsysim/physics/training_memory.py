@@ -16,12 +16,12 @@ def params_per_device(d, tp, pp, ep, layers_per_stage):
     return dense, expert
 
 
-def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_el=2.0, sac=0.0):
+def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_el=2.0, sac=None):
     """Activations one layer keeps for backward, per microbatch of T tokens (Korthikanti et al. 2022 Sec 4,
     generalised to GQA and gated/MoE FFNs). The 10h term (LayerNorm inputs, dropout masks, QKV and FFN inputs)
-    is sharded only with sequence parallelism; full recompute keeps the layer input alone. sac > 0: selective
-    recompute is an op-level policy (torchtitan's) that keeps the layer input, the attention output and a
-    (1 - sac) share of the GEMM outputs, and recomputes every other tensor."""
+    is sharded only with sequence parallelism; full recompute keeps the layer input alone. sac (not None): selective
+    recompute is an op-level policy (torchtitan's, LLaMA's) that keeps the layer input, the attention output
+    and a (1 - sac) share of the GEMM outputs, and recomputes every other tensor."""
     ffn_width = (d.topk + d.shared) * d.effn if moe else d.ffn
     # MoE: the top-k dispatched copies of each token (expert inputs) and the expert outputs kept for the
     # combine's backward, full width (Megatron-Core token dispatcher; DeepSeek-V3 report Sec 3.2.3)
@@ -37,7 +37,7 @@ def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_e
     base = replicated / vwhere(sp, tp, 1.0) + sharded / tp + dispatched
     keep_scores = vwhere(flash, 0.0, vwhere(recompute >= 1, 0.0, scores / tp))
     full = bytes_el * T * d.h / vwhere(sp, tp, 1.0)
-    if sac > 0.0:
+    if sac is not None:
         mm_out = (d.qkv_act + (d.mats - 1.0) * ffn_width) / tp + 2.0 * d.h / vwhere(sp, tp, 1.0)
         op_sac = full + T * bytes_el * (d.attn_out_k / tp + (1.0 - sac) * mm_out) + dispatched
         base = vwhere(recompute >= 1, op_sac, base)
@@ -45,7 +45,7 @@ def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_e
 
 
 def memory_per_device(d, *, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, microbatches,
-                      bytes_w=2.0, bytes_grad=2.0, bytes_opt=12.0, grad_each_mb=1.0, fp8=0.0, sac=0.0):
+                      bytes_w=2.0, bytes_grad=2.0, bytes_opt=12.0, grad_each_mb=1.0, fp8=0.0, sac=None):
     """Bytes per device by category on the most loaded (first) pipeline stage. ZeRO-1 shards optimizer state,
     -2 also gradients, -3 also weights, over the data-parallel group (Rajbhandari et al. 2020). With several
     micro-batches a sharded gradient needs either a reduce-scatter per micro-batch (grad_each_mb = 1: DeepSpeed)

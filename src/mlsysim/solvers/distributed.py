@@ -77,7 +77,9 @@ def hardware_args(fleet, precision: str, stack=None) -> dict:
         peak = acc.peak_flops.get("bf16") or acc.peak_flops.get("fp16") or peak
     else:
         st["cast_passes"] = 0.0
-    attn = acc.attention_efficiency * clock if acc.attention_efficiency else None
+    factor = st.pop("attention_factor")
+    attn = acc.attention_efficiency * clock if acc.attention_efficiency else ceiling * C.FLASH_ATTENTION_RELATIVE
+    attn = attn * factor
     return dict(peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw, attn_eff=attn,
                 lin_peak=lin_peak, lin_ceiling=lin_ceiling, fp8=1.0 if fp8 else 0.0,
                 node_size=float(node.accelerators_per_node), su_bw=node.scaleup_bw * node.scaleup_efficiency,
@@ -267,7 +269,7 @@ class DistributedModel:
             "matmul ceiling (fraction of peak)": hw["ceiling"],
             "matmul ceiling source": acc.matmul_efficiency_source or
                                      f"no measured MAMF: default {C.DEFAULT_MATMUL_EFFICIENCY} of peak",
-            "attention efficiency (fraction of peak)": hw["attn_eff"] or hw["ceiling"] * C.FLASH_ATTENTION_RELATIVE,
+            "attention efficiency (fraction of peak)": hw["attn_eff"],
             "scale-up bandwidth achieved (GB/s/dir)": hw["su_bw"] / 1e9,
             "scale-out bandwidth achieved (GB/s/dir per device)": hw["ib_bw"] / 1e9,
             "gradient reduction bytes/element": hw["grad_reduce_bytes"] or bytes_grad,

@@ -15,9 +15,9 @@ LLAMA1 = "Touvron et al. 2023, 'LLaMA' arXiv:2302.13971, Table 15 (A100-80GB GPU
 LLAMA2 = "Touvron et al. 2023, 'Llama 2' arXiv:2307.09288, Table 2 / model card (A100-80GB GPU-hours)"
 PYTHIA = "Biderman et al. 2023, 'Pythia' arXiv:2304.01373, Table 5 (A100-40GB GPUs and GPU-hours; 299.9B tokens)"
 
-# 2023 Meta stack (xformers memory-efficient attention, selective recompute, bf16; model and sequence
-# parallelism with fused kernels: LLaMA paper Sec 2.4, modelled as Megatron-Core)
-_META = dict(precision="bf16", flash_attention=True, stack="megatron_core_2024")
+# 2023 Meta stack (PyTorch eager with xformers memory-efficient attention, linear outputs saved and the rest
+# recomputed, bf16: LLaMA paper Sec 2.4)
+_META = dict(precision="bf16", flash_attention=True, stack="meta_llama_2023")
 # GPT-NeoX 2022 (Megatron + DeepSpeed; fp16, activation checkpointing, no FlashAttention in the released
 # configs: assumption)
 _NEOX = dict(precision="fp16", flash_attention=False, recompute="full", stack="megatron_deepspeed_2022")
