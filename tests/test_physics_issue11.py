@@ -233,3 +233,23 @@ def test_moe_fp8_dispatch_and_node_limited_routing():
     assert ep_comm(8.0, 1.0, dispatch_bytes=1.0) == pytest.approx(0.75 * base, rel=1e-12)
     # node-limited routing to M = 4 nodes sends 4 of the 8 copies over the network (NVLink fan-out is free here)
     assert ep_comm(8.0, 1.0, node_limit=4.0) == pytest.approx(0.5 * base, rel=1e-12)
+
+
+def test_fp8_memory_as_stored():
+    # Korthikanti's GPT layer without recompute, t = 1, no SP: 34 s h + 5 a s^2 bytes in bf16. fp8 (Transformer
+    # Engine) saves the four linear inputs in 1 B: QKV input h, FFN input h, projection input h, down-projection
+    # input 4h -> 7 s h bytes fewer. T = s = 1000, h = 256, a = 4.
+    m = TransformerWorkload("gpt", n_layers=2, hidden=256, n_heads=4, ffn_hidden=1024, vocab=1000, seq_len=1000,
+                            linear_bias=True, dropout=True)
+    d = model_dims(m)
+    bf16 = activation_bytes_per_layer(d, 1000.0, 1000.0, 1.0, 0, False, False, False)
+    fp8 = activation_bytes_per_layer(d, 1000.0, 1000.0, 1.0, 0, False, False, False, lin_bytes=1.0)
+    assert bf16 == pytest.approx(1000 * 256 * 34 + 5 * 4 * 1000 * 1000)
+    assert bf16 - fp8 == pytest.approx(7 * 1000 * 256)
+    # weights: the fp8 copy of every parameter adds 1 B each (ZeRO-1, tp = pp = 1). Per layer: attention
+    # 4 x 256^2 + 4 x 256 biases = 263,168; MLP 2 x 256 x 1024 + 1024 + 256 = 525,568; two LayerNorms 1,024
+    # -> 789,760; x 2 layers + embeddings and untied head 2 x 256,000 = 2,091,520
+    kw = dict(tp=1.0, pp=1.0, dp=1.0, cp=1.0, ep=1.0, mb=1.0, seq=1000.0, v=1.0, recompute=0, zero=1, flash=True,
+              sp=False, microbatches=1.0)
+    extra = memory_per_device(d, fp8=1.0, **kw)["weights"] - memory_per_device(d, **kw)["weights"]
+    assert extra == pytest.approx(2 * 789_760 + 2 * 256_000, rel=1e-12)

@@ -16,22 +16,26 @@ def params_per_device(d, tp, pp, ep, layers_per_stage):
     return dense, expert
 
 
-def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_el=2.0, sac=None):
+def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_el=2.0, sac=None,
+                               lin_bytes=None):
     """Activations one layer keeps for backward, per microbatch of T tokens (Korthikanti et al. 2022 Sec 4,
     generalised to GQA and gated/MoE FFNs). The 10h term (LayerNorm inputs, dropout masks, QKV and FFN inputs)
     is sharded only with sequence parallelism; full recompute keeps the layer input alone. sac (not None): selective
     recompute is an op-level policy (torchtitan's, LLaMA's) that keeps the layer input, the attention output
-    and a (1 - sac) share of the GEMM outputs, and recomputes every other tensor."""
+    and a (1 - sac) share of the GEMM outputs, and recomputes every other tensor. lin_bytes: bytes per element
+    of the saved linear-layer inputs (fp8 training keeps them in fp8, 1 B: Transformer Engine; default bytes_el)."""
+    lb = bytes_el if lin_bytes is None else lin_bytes
     ffn_width = (d.topk + d.shared) * d.effn if moe else d.ffn
     # MoE: the top-k dispatched copies of each token (expert inputs) and the expert outputs kept for the
     # combine's backward, full width (Megatron-Core token dispatcher; DeepSeek-V3 report Sec 3.2.3)
     dispatched = 2.0 * T * d.topk * d.h * bytes_el if moe else 0.0
     # Sharded (24h for GPT): Q, K, V, projection input; FFN tensors: up output + activation output (GELU), or
     # gate, up and product (SwiGLU).
-    sharded = T * bytes_el * (d.qkv_act + d.attn_out_k + ffn_width * d.mats)
+    # The projection input and the down-projection input (last FFN tensor) are linear inputs (lb bytes).
+    sharded = T * (bytes_el * (d.qkv_act + ffn_width * (d.mats - 1.0)) + lb * (d.attn_out_k + ffn_width))
     # Replicated (10h for GPT): two LayerNorm inputs, QKV and FFN inputs (bytes_el each), two 1-byte dropout
     # masks when the model trains with dropout.
-    replicated = T * d.h * (4.0 * bytes_el + (2.0 if d.dropout else 0.0))
+    replicated = T * d.h * (2.0 * bytes_el + 2.0 * lb + (2.0 if d.dropout else 0.0))
     # softmax output (+ dropout output and mask), per head
     scores = T * seq * d.a * (bytes_el * 2.0 + 1.0 if d.dropout else bytes_el)
     base = replicated / vwhere(sp, tp, 1.0) + sharded / tp + dispatched
@@ -51,7 +55,8 @@ def memory_per_device(d, *, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, fla
     micro-batches a sharded gradient needs either a reduce-scatter per micro-batch (grad_each_mb = 1: DeepSpeed)
     or an unsharded accumulation buffer (0: FSDP no_sync, which accumulates in the parameter dtype; PyTorch
     FSDP docs), charged here in full. sac: the stack's op-level selective recompute (activation_bytes_per_layer).
-    fp8 (1/0): Transformer Engine keeps an fp8 copy of each linear weight (1 B per parameter)."""
+    fp8 (1/0): Transformer Engine keeps an fp8 copy of each linear weight (1 B per parameter) and saves the
+    linear layers' inputs in fp8."""
     # Uneven splits put the spare layers away from the first stage, which holds the most activations in flight
     # (as Meta did for Llama 3 405B: 126 layers on 16 stages, Sec 3.3.2), so it carries floor(L/pp) layers.
     lps = vceil(d.L / pp)
@@ -70,9 +75,11 @@ def memory_per_device(d, *, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, fla
     g = vwhere(accumulate_full, bytes_w * (dense_p + expert_p), g_sharded)
     o = bytes_opt * (dense_p / vwhere(zero >= 1, dp, 1.0) + expert_p / vwhere(zero >= 1, edp, 1.0))
     T = mb * seq / cp
+    lb = vwhere(fp8 > 0.0, 1.0, bytes_w)
     moe_frac = d.n_moe / d.L
-    act_layer = (1.0 - moe_frac) * activation_bytes_per_layer(d, T, seq / cp, tp, recompute, flash, sp, 0.0, sac=sac) \
-        + moe_frac * activation_bytes_per_layer(d, T, seq / cp, tp, recompute, flash, sp, 1.0, sac=sac)
+    args = (d, T, seq / cp, tp, recompute, flash, sp)
+    act_layer = (1.0 - moe_frac) * activation_bytes_per_layer(*args, 0.0, bytes_w, sac, lb) \
+        + moe_frac * activation_bytes_per_layer(*args, 1.0, bytes_w, sac, lb)
     # 1F1B: the first stage holds pp microbatches in flight (fewer if there are fewer); interleaving adds
     # (p-1)/(p v) (Korthikanti Sec 4.2.3 / Narayanan 2021 Sec 2.2.2).
     in_flight = vmin(pp, microbatches) * vwhere(v > 1, 1.0 + (pp - 1.0) / (pp * v), 1.0)
