@@ -3,7 +3,6 @@ model reads. `Stacks.Training.pytorch_fsdp2_compiled`; `stack_args(name)` is the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from .registry import Registry
 
@@ -61,26 +60,39 @@ def _build(category: str, key: str, raw: dict) -> Stack:
 Stacks = Registry("Stacks", "stacks.toml", _build)
 
 
+_RESOLVED: dict = {}  # key -> Stack (registry entries never change once built)
+_ARGS: dict = {}  # key -> physics keyword arguments
+
+
 def resolve_stack(stack) -> Stack:
     """A Stack record from a record or a key of Stacks.Training (None: the default)."""
-    if isinstance(stack, Stack):
+    if stack.__class__ is Stack:
         return stack
     if stack is None:
         stack = DEFAULT_STACK
+    hit = _RESOLVED.get(stack) if stack.__class__ is str else None
+    if hit is not None:
+        return hit
     if not isinstance(stack, str):
         from .errors import ConfigError
         raise ConfigError(f"stack must be a name from Stacks.Training ({', '.join(Stacks.Training.names())}), "
                           f"got {stack!r}")
-    return Stacks.Training[stack]
+    rec = _RESOLVED[stack] = Stacks.Training[stack]
+    return rec
 
 
-@lru_cache(maxsize=64)
-def _args(stack: Stack) -> tuple:
-    vals = {kw: float(getattr(stack, f)) for f, kw in _PHYSICS.items()}
+def _physics(rec: Stack) -> dict:
+    vals = {kw: float(getattr(rec, f)) for f, kw in _PHYSICS.items()}
     vals["cpu_kernel_s"] *= 1e-6
-    return tuple(vals.items())
+    return vals
 
 
 def stack_args(stack) -> dict:
     """The stack's numbers as keyword arguments of physics.training.evaluate (plain floats)."""
-    return dict(_args(resolve_stack(stack)))
+    rec = resolve_stack(stack)
+    if _RESOLVED.get(rec.key) is not rec:  # a record built by hand: not cached
+        return _physics(rec)
+    vals = _ARGS.get(rec.key)
+    if vals is None:
+        vals = _ARGS[rec.key] = _physics(rec)
+    return dict(vals)

@@ -163,6 +163,23 @@ def expected_max_normal(n):
     return vwhere(n >= 2.0, vmax(x, 0.0), 0.0)
 
 
+def _expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib_lat, dispatch_bytes, node_limit):
+    """Expert all-to-all time of one MoE layer, forward and backward. Dispatch and its backward carry
+    dispatch_bytes per element (fp8 dispatch: 1 B), combine and its backward the activation bytes (DeepSeek-V3
+    report, arXiv:2412.19437 Sec 3.3.2). Node-limited routing (node_limit > 0) sends each token to at most
+    node_limit nodes over the scale-out fabric and fans the copies out over the scale-up fabric (Sec 3.2.2: M = 4)."""
+    disp_b = dispatch_bytes if dispatch_bytes > 0.0 else bytes_el
+    copies = T * d.topk * d.h
+    out_copies = T * min(d.topk, node_limit) * d.h if node_limit > 0.0 else copies
+    a2a_in = 2.0 * (col.alltoall(disp_b * copies, ep, su_bw, su_lat)
+                    + col.alltoall(bytes_el * copies, ep, su_bw, su_lat))
+    a2a_out = 2.0 * (col.alltoall(disp_b * out_copies, ep, ib_bw, ib_lat)
+                     + col.alltoall(bytes_el * out_copies, ep, ib_bw, ib_lat))
+    if node_limit > 0.0:  # the NVLink fan-out inside the destination nodes
+        a2a_out = a2a_out + a2a_in * vmin(node_size / tp, ep) / vmax(ep, 1.0)
+    return vwhere(tp * ep <= node_size, a2a_in, a2a_out)
+
+
 def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
                   peak, ceiling, mem_bw, node_size, su_bw, su_lat, ib_bw, ib_lat, attn_eff=None,
                   lin_peak=None, lin_ceiling=None, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
@@ -217,30 +234,20 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     tp_raw = n_tp_coll * col.allreduce(act_msg, tp, tp_bw, tp_lat)
     # overlapped TP collectives hide behind the layer's GEMMs (forward, backward, recomputed forward)
     tp_window = (3.0 + vwhere(recompute >= 2, 1.0, 0.0)) * gemm_f
-    tp_comm = (1.0 - tp_overlap) * tp_raw + col.overlapped(tp_overlap * tp_raw, tp_window, sm)
+    tp_comm = (1.0 - tp_overlap) * tp_raw + col.overlapped(tp_overlap * tp_raw, tp_window, sm) \
+        if tp_overlap else tp_raw
     cp_in = tp * cp <= node_size
     kv_bytes = bytes_el * T * 2.0 * d.kv * d.hd / tp
     cp_bw = vwhere(cp_in, su_bw, ib_bw)
     cp_raw = col.allgather(kv_bytes * cp, cp, cp_bw, vwhere(cp_in, su_lat, ib_lat))
     # ring attention overlaps the K/V exchange with the attention core, forward and backward
     cp_comm = col.overlapped(cp_raw, c0, sm) + col.overlapped(2.0 * cp_raw, C.FLASH_BWD_FACTOR * c0, sm)
-    # Expert all-to-all: dispatch and its backward carry dispatch_bytes per element (fp8 dispatch: 1 B), combine
-    # and its backward the activation bytes (DeepSeek-V3 report, arXiv:2412.19437 Sec 3.3.2). Node-limited
-    # routing (node_limit > 0) sends each token to at most node_limit nodes over the scale-out fabric and fans
-    # the copies out over the scale-up fabric (Sec 3.2.2: M = 4).
-    ep_in = tp * ep <= node_size
-    disp_b = dispatch_bytes if dispatch_bytes > 0.0 else bytes_el
-    copies = T * d.topk * d.h
-    out_copies = T * min(d.topk, node_limit) * d.h if node_limit > 0.0 else copies
-    a2a_in = 2.0 * (col.alltoall(disp_b * copies, ep, su_bw, su_lat) + col.alltoall(bytes_el * copies, ep, su_bw, su_lat))
-    a2a_out = 2.0 * (col.alltoall(disp_b * out_copies, ep, ib_bw, ib_lat)
-                     + col.alltoall(bytes_el * out_copies, ep, ib_bw, ib_lat))
-    if node_limit > 0.0:  # the NVLink fan-out inside the destination nodes
-        a2a_out = a2a_out + a2a_in * vmin(node_size / tp, ep) / vmax(ep, 1.0)
-    a2a = vwhere(ep_in, a2a_in, a2a_out)
-    # dispatch + combine, forward and backward; ep_overlap hides a share behind the expert layers' compute
-    # (DualPipe-style scheduling, DeepSeek-V3 report Sec 3.2.1)
-    ep_comm = moe_frac * ((1.0 - ep_overlap) * a2a + col.overlapped(ep_overlap * a2a, f1 + b1, sm))
+    ep_comm = 0.0
+    if d.n_moe > 0:  # dispatch + combine, forward and backward; ep_overlap hides a share behind the expert
+        # layers' compute (DualPipe-style scheduling, DeepSeek-V3 report Sec 3.2.1)
+        a2a = _expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib_lat, dispatch_bytes,
+                               node_limit)
+        ep_comm = moe_frac * ((1.0 - ep_overlap) * a2a + col.overlapped(ep_overlap * a2a, f1 + b1, sm))
     layer_gpu = fwd + bwd + recomp + tp_comm + cp_comm + ep_comm + kernels * C.KERNEL_GAP_S
     layer = vmax(layer_gpu, kernels * cpu_kernel_s)  # the host must issue every kernel
     head_fwd = gemm_time(T, d.h, d.V / tp, peak, ceiling, mem_bw, bytes_el)

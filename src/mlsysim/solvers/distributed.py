@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..errors import ConfigError
+from ..hardware.accelerator import power_limit_clock
 from ..physics import constants as C
 from ..physics.layout import layout_problems
 from ..physics.training import (
@@ -14,6 +15,7 @@ from ..physics.training import (
     model_dims,
     precision_bytes,
 )
+from ..stacks import DEFAULT_STACK, resolve_stack, stack_args
 from ..units import count, flag, quantity, si
 from ._common import (
     TableRepr,
@@ -62,8 +64,6 @@ def hardware_args(fleet, precision: str, stack=None) -> dict:
     """The physics' view of a fleet and software stack: plain SI floats (bandwidths already scaled by achieved
     efficiency). fp8 runs the layers' linear GEMMs at the fp8 peak x the measured fp8 matmul ceiling; attention
     and the LM head stay at the bf16 rate (Transformer Engine's default recipe)."""
-    from ..hardware.accelerator import power_limit_clock
-    from ..stacks import stack_args
     node, acc = fleet.node, fleet.node.accelerator
     clock = power_limit_clock(acc) if acc.full_power_w else 1.0
     fw = C.FRAMEWORK_GEMM_FRACTION * clock
@@ -237,7 +237,6 @@ class DistributedModel:
         d = _dims(model)
         self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq)
         acc = fleet.node.accelerator
-        from ..stacks import DEFAULT_STACK, resolve_stack
         stack_rec = resolve_stack(stack)
         hw = hardware_args(fleet, precision, stack_rec)
         bytes_el, bytes_grad = precision_bytes(precision)

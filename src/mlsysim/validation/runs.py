@@ -87,7 +87,8 @@ _LLAMA70 = dict(name="Llama 3.1 70B", n_layers=80, hidden=8192, n_heads=64, n_kv
 # micro-batch without PP; with PP, 8 micro-batches of 4 (the PP degree: assumption, recalled as torchtitan's
 # default pipeline_parallel_microbatches; the published interleaved/1F1B ratio 1.28 is what the bubbles
 # (p-1)/m vs (p-1)/(v m) give with m = 8, v = 2 and not with m = 16 or 32).
-_TITAN = [  # run, model, gpus, tp, pp, v, microbatch, global batch, recompute, precision, compiled, tp overlap, tok/s/GPU, table
+# run, model, gpus, tp, pp, v, microbatch, global batch, recompute, precision, compiled, tp overlap, tok/s/GPU, table
+_TITAN = [
     ("8b-fsdp8-eager-bf16", _LLAMA8, 8, 1, 1, 1, 2, 16, "selective", "bf16", False, 0.0, 5762, 1),
     ("8b-fsdp8-compile-bf16", _LLAMA8, 8, 1, 1, 1, 2, 16, "selective", "bf16", True, 0.0, 6667, 1),
     ("8b-fsdp8-compile-fp8", _LLAMA8, 8, 1, 1, 1, 2, 16, "selective", "fp8", True, 0.0, 8532, 1),
