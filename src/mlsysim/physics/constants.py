@@ -8,8 +8,9 @@ in sample and leaving each source family out of the fit.
 """
 
 # GEMM shape saturation: achieved/ceiling = prod over (m, k, n) of d / (d + GEMM_HALF_DIM). A dimension equal to
-# GEMM_HALF_DIM halves throughput (tile under-fill, too few waves). Calibrated; of the order of one tensor-core
-# tile edge (64-128), cf. NVIDIA "Matrix Multiplication Background User's Guide" (2023), tile/wave quantisation.
+# GEMM_HALF_DIM halves throughput (tile under-fill, too few waves). Calibrated (grid 32-128; 32, a quarter to half
+# of a tensor-core tile edge of 64-128), cf. NVIDIA "Matrix Multiplication Background User's Guide" (2023),
+# tile/wave quantisation.
 GEMM_HALF_DIM = 32.0
 
 # Matmul ceiling for accelerators with no measured MAMF: fraction of dense peak. Assumption: the median of the
@@ -20,7 +21,8 @@ DEFAULT_MATMUL_EFFICIENCY = 0.78
 DEFAULT_FP8_MATMUL_EFFICIENCY = 0.72
 
 # Share of the MAMF ceiling that GEMMs reach inside a training framework (fused epilogues, smaller tiles after
-# sharding, concurrent NCCL kernels stealing SMs). Calibrated.
+# sharding). Calibrated (grid 0.80-0.94). Concurrent communication kernels are charged separately
+# (COMM_SM_SHARE).
 FRAMEWORK_GEMM_FRACTION = 0.88
 
 # FlashAttention throughput relative to a dense GEMM of the same FLOPs. FA2 (Dao 2023, arXiv:2307.08691): fwd+bwd

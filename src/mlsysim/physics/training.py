@@ -4,7 +4,9 @@
 float or a numpy array (the explorer broadcasts millions of configurations through the same lines).
 Times in s, sizes in bytes, rates in FLOP/s or bytes/s. References: Narayanan et al. 2021 (SC21; 1F1B and
 interleaved schedules, Eq. 3), Korthikanti et al. 2022 (activation memory, sequence parallelism, selective
-recompute), Rajbhandari et al. 2020 (ZeRO), Dao 2023 (FlashAttention-2).
+recompute), Rajbhandari et al. 2020 (ZeRO), Dao 2023 (FlashAttention-2). What a framework does (kernel
+fusion, launch overheads, recompute policy, reduction precision, fp8 recipe) arrives as plain numbers from a
+software-stack profile (mlsysim.stacks, data/stacks.toml); memory is in training_memory.py.
 """
 from __future__ import annotations
 
