@@ -253,3 +253,15 @@ def test_fp8_memory_as_stored():
               sp=False, microbatches=1.0)
     extra = memory_per_device(d, fp8=1.0, **kw)["weights"] - memory_per_device(d, **kw)["weights"]
     assert extra == pytest.approx(2 * 789_760 + 2 * 256_000, rel=1e-12)
+
+
+def test_explorer_rows_equal_the_solver_with_a_stack():
+    from mlsysim.explore import sweep
+    res = sweep(Models.Language.Llama3_8B, Systems.Clusters.Small_64, tp=[1, 2], pp=[1, 2], zero=[1, 3],
+                precision=["bf16", "fp8"], recompute=["selective", "full"], stack="pytorch_fsdp2_eager", keep="valid")
+    assert len(res) == 64  # 2 tp x 2 pp x 2 zero x 2 precisions x 2 recompute x 2 micro-batch sizes
+    for i in range(len(res)):
+        r = res.solve(i)
+        assert r.layout["stack"] == "pytorch_fsdp2_eager"
+        assert res["step_s"][i] == pytest.approx(r.step_s, rel=1e-12)
+        assert res["mfu"][i] == pytest.approx(r.mfu, rel=1e-12)
