@@ -265,3 +265,15 @@ def test_explorer_rows_equal_the_solver_with_a_stack():
         assert r.layout["stack"] == "pytorch_fsdp2_eager"
         assert res["step_s"][i] == pytest.approx(r.step_s, rel=1e-12)
         assert res["mfu"][i] == pytest.approx(r.mfu, rel=1e-12)
+
+
+def test_pipeline_sends_scatter_gather_and_blocking():
+    # pp = 2, tp = 2, m = 8 micro-batches of 1024 tokens, h = 256, 2 B: each send carries the activation split
+    # over the 2 TP ranks (scatter/gather, Narayanan 2021 Sec 4.1): 1024 x 256 x 2 / 2 B = 262,144 B at 1 GB/s.
+    # Fill and drain: 2 (p - 1) sends; a blocking steady state adds 2 per micro-batch: 2 x (1 + 8) sends.
+    d = model_dims(tiny())
+    kw = dict(tp=2.0, pp=2.0, dp=1.0, cp=1.0, ep=1.0, mb=1.0, gbs=8.0, seq=1024.0, v=1.0, recompute=0, zero=0,
+              flash=True, sp=False, **_hw(node_size=8.0, su_bw=1e12))
+    one = 1024 * 256 * 2 / 2 / 1e9
+    assert training_step(d, **kw)["pp_comm"] == pytest.approx(2 * 1 * one, rel=1e-12)
+    assert training_step(d, pp_blocking=1.0, **kw)["pp_comm"] == pytest.approx(2 * (1 + 8) * one, rel=1e-12)

@@ -187,7 +187,8 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
                   lin_peak=None, lin_ceiling=None, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
                   straggler_cv=C.STRAGGLER_CV, bytes_el=2.0, bytes_grad=2.0, ew_factor=1.0, kernels=0.0,
                   cpu_kernel_s=0.0, sel_gemm=0.0, op_sac=0.0, cast_passes=0.0, ce_bytes=0.0,
-                  opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM, grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0):
+                  opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM, grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0,
+                  pp_blocking=0.0):
     """Time of one optimizer step and its breakdown (seconds).
 
     peak: dense FLOP/s of the attention and LM head (bf16 for fp8 runs); lin_peak/lin_ceiling: the layer GEMMs'
@@ -201,7 +202,8 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     every non-GEMM op but attention) and sel_gemm (share of forward GEMMs it also replays),
     cast_passes (fp8), ce_bytes (loss bytes per logit), opt_bytes (optimizer bytes per parameter),
     grad_each_mb (ZeRO-2/3 reduce-scatter after every micro-batch, else once from an unsharded buffer),
-    dispatch_bytes / node_limit (MoE fp8 dispatch and node-limited routing; 0 = off).
+    dispatch_bytes / node_limit (MoE fp8 dispatch and node-limited routing; 0 = off), pp_blocking (1: every
+    micro-batch's pipeline sends are exposed).
     """
     n_ranks = tp * pp * dp * cp
     m = gbs / (dp * mb)  # microbatches per pipeline per step
@@ -258,10 +260,12 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     stage = lps * layer + head  # the last stage carries the LM head; it sets the pace
     compute_stage = lps * (layer - tp_comm - cp_comm - ep_comm) + 3.0 * head_fwd + loss
 
-    # Pipeline: 1F1B fill/drain bubble (p-1)/v stage-times; p2p activations (scatter-gather over TP).
+    # Pipeline: 1F1B fill/drain bubble (p-1)/v stage-times; p2p activations split over the TP ranks and
+    # all-gathered over the scale-up fabric (Narayanan et al. 2021 Sec 4.1, scatter/gather). The fill and drain
+    # sends are exposed; the steady-state sends too when the stack's schedule waits on them (pp_blocking).
     bubble = (pp - 1.0) / v * stage
-    p2p_one = col.p2p(act_msg / vwhere(sp, tp, 1.0), ib_bw, ib_lat)
-    pp_comm = vwhere(pp > 1, 2.0 * (pp - 1.0) * v * p2p_one, 0.0)
+    p2p_one = col.p2p(act_msg / tp, ib_bw, ib_lat)
+    pp_comm = vwhere(pp > 1, 2.0 * (pp - 1.0 + pp_blocking * m) * v * p2p_one, 0.0)
     pipeline = m * stage + bubble + pp_comm
 
     # Data parallel (hierarchical when several DP ranks share a node; experts over their dp/ep replicas).
