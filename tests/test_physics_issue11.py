@@ -277,3 +277,15 @@ def test_pipeline_sends_scatter_gather_and_blocking():
     one = 1024 * 256 * 2 / 2 / 1e9
     assert training_step(d, **kw)["pp_comm"] == pytest.approx(2 * 1 * one, rel=1e-12)
     assert training_step(d, pp_blocking=1.0, **kw)["pp_comm"] == pytest.approx(2 * (1 + 8) * one, rel=1e-12)
+
+
+def test_tied_embedding_gradient_all_reduce_after_the_flush():
+    # tied embeddings, tp = 2, pp = 2: the first and last stage all-reduce the embedding gradient after the
+    # flush: 1000 x 256 / 2 elements x 2 B = 256,000 B over 2 ranks: 2 x 1/2 x 256,000 B / 1 GB/s = 0.256 ms.
+    # The optimizer step on the first stage: (one layer 786,944 + the embedding 256,000) / tp 2 = 521,472
+    # parameters x OPTIMIZER_BYTES_PER_PARAM at 3e12 x MEMORY_BW_EFFICIENCY B/s.
+    kw = dict(tp=2.0, pp=2.0, dp=1.0, cp=1.0, ep=1.0, mb=1.0, gbs=8.0, seq=1024.0, v=1.0, recompute=0, zero=0,
+              flash=True, sp=False, **_hw(node_size=8.0, su_bw=1e12))
+    got = training_step(model_dims(tiny(tied_embeddings=True)), **kw)["optimizer"]
+    hand = 521_472 * C.OPTIMIZER_BYTES_PER_PARAM / (3e12 * C.MEMORY_BW_EFFICIENCY) + 2 * 0.5 * 256_000 / 1e9
+    assert got == pytest.approx(hand, rel=1e-12)

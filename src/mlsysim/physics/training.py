@@ -298,6 +298,8 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
 
     local_params = (dense_p + expert_p) / vwhere(zero >= 1, dp, 1.0)
     optimizer = opt_bytes * local_params / bw
+    if d.tied:  # serial after the flush: the first and last stages all-reduce the shared embedding's gradient
+        optimizer = optimizer + vwhere(pp > 1, col.allreduce(bytes_grad * d.embed_w / tp, 2.0, ib_bw, ib_lat), 0.0)
     straggler = straggler_cv * expected_max_normal(n_ranks) * m * compute_stage
     step = pipeline + dp_comm + optimizer + straggler
     return {
