@@ -155,6 +155,7 @@ class DistributedResult(TableRepr):
         L = self.layout
         rows = [("layout", f"tp={L['tp_size']} pp={L['pp_size']} dp={L['dp_size']} cp={L['cp_size']} "
                            f"ep={L['ep_size']} mb={L['microbatch_size']} gbs={L['global_batch_size']}"),
+                ("software stack", L.get("stack", "")),
                 ("time to train", self.latency), ("step time", self.step_latency), ("MFU", self.mfu),
                 ("HFU", self.hfu), ("throughput (tokens/s)", self.tokens_per_s),
                 ("achieved TFLOP/s per device", self.flops_per_device / 1e12),
