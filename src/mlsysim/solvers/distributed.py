@@ -60,11 +60,10 @@ def resolve_tokens(model, tokens) -> float:
     return si(tokens, "", "tokens")
 
 
-def hardware_args(fleet, precision: str, stack=None) -> dict:
-    """The physics' view of a fleet and software stack: plain SI floats (bandwidths already scaled by achieved
-    efficiency). fp8 runs the layers' linear GEMMs at the fp8 peak x the measured fp8 matmul ceiling; attention
-    and the LM head stay at the bf16 rate (Transformer Engine's default recipe)."""
-    node, acc = fleet.node, fleet.node.accelerator
+def accelerator_args(acc, precision: str, stack=None) -> dict:
+    """The physics' view of one accelerator and software stack: plain SI floats. fp8 runs the layers' linear
+    GEMMs at the fp8 peak x the measured fp8 matmul ceiling; attention and the LM head stay at the bf16 rate
+    (Transformer Engine's default recipe). A power-capped part runs at its sustained-clock share."""
     clock = power_limit_clock(acc) if acc.full_power_w else 1.0
     fw = C.FRAMEWORK_GEMM_FRACTION * clock
     ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * fw
@@ -79,13 +78,17 @@ def hardware_args(fleet, precision: str, stack=None) -> dict:
         st["cast_passes"] = 0.0
     factor = st.pop("attention_factor")
     attn = acc.attention_efficiency * clock if acc.attention_efficiency else ceiling * C.FLASH_ATTENTION_RELATIVE
-    attn = attn * factor
-    return dict(peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw, attn_eff=attn,
-                lin_peak=lin_peak, lin_ceiling=lin_ceiling, fp8=1.0 if fp8 else 0.0,
-                node_size=float(node.accelerators_per_node), su_bw=node.scaleup_bw * node.scaleup_efficiency,
-                su_lat=node.scaleup_latency_s,
+    return dict(peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw, attn_eff=attn * factor, lin_peak=lin_peak,
+                lin_ceiling=lin_ceiling, fp8=1.0 if fp8 else 0.0, **st)
+
+
+def hardware_args(fleet, precision: str, stack=None) -> dict:
+    """accelerator_args plus the fleet's links (bandwidths already scaled by achieved efficiency)."""
+    node = fleet.node
+    return dict(accelerator_args(node.accelerator, precision, stack), node_size=float(node.accelerators_per_node),
+                su_bw=node.scaleup_bw * node.scaleup_efficiency, su_lat=node.scaleup_latency_s,
                 ib_bw=fleet.internode_bw_per_accelerator / (fleet.fabric.oversubscription if fleet.count > 1 else 1),
-                ib_lat=fleet.fabric.latency_s, **st)
+                ib_lat=fleet.fabric.latency_s)
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,9 @@ class SingleNodeModel:
         ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
         hw = dict(peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw, attn_eff=acc.attention_efficiency)
         d = _dims(model)
-        if mode == "training":
+        if mode == "training":  # the distributed solver's view of the chip and its default software stack
+            from .distributed import accelerator_args
+            hw = accelerator_args(acc, precision)
             out = evaluate(d, tp=1.0, pp=1.0, dp=1.0, cp=1.0, ep=1.0, mb=float(b), gbs=float(b), seq=float(seq),
                            v=1.0, recompute=RECOMPUTE[recompute], zero=zero, flash=bool(flash_attention), sp=False,
                            tokens=float(b * seq), capacity=acc.memory_bytes, bytes_el=bytes_el,
