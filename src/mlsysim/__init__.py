@@ -21,6 +21,8 @@ _LAZY = {
     "ServingModel": "mlsysim.solvers", "InferenceScalingModel": "mlsysim.solvers",
     "UncertaintyModel": "mlsysim.uncertainty", "CalibrationModel": "mlsysim.calibration",
     "ConfigError": "mlsysim.errors", "UnknownNameError": "mlsysim.errors", "Q": "mlsysim.units",
+    "SensitivitySolver": "mlsysim.solvers", "SynthesisSolver": "mlsysim.solvers", "ScalingLawModel": "mlsysim.solvers",
+    "SmallModels": "mlsysim.models.small", "InferenceWorkload": "mlsysim.models.small",
 }
 __all__ = list(_LAZY)
 
