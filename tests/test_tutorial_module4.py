@@ -217,3 +217,13 @@ def test_example_module4_runs_and_matches_hand_figures(capsys):
     tiny = ns["tiny"]
     assert len(tiny) == 15 and tiny.peak_flops.max() / tiny.peak_flops.min() == pytest.approx(1979e12 / 256e6)
     assert ns["opt"].tokens_per_param == pytest.approx(20) and ns["sust"].carbon_footprint > 0
+
+
+def test_example_module2_serving_figures(capsys):
+    ns = runpy.run_path(str(EXAMPLES / "module2.py"), run_name="__main__")
+    assert "stalled=True" in capsys.readouterr().out
+    # the loop ends on int4: (7.505e9 x 0.515625 + 0.285e9) / 2.8475e12 = 1.459 ms (as in the quantisation test)
+    assert ns["s"].itl.to("ms").magnitude == pytest.approx(1.459, rel=0.02)
+    # 128 tokens x 16.06e9 B / (0.5 x 3.35e12 B/s) + prefill 1.6e10 x 512 / (0.5 x 989.5e12) = 1.227 + 0.0166 s
+    assert ns["think"].total_reasoning_time.to("s").magnitude == pytest.approx(128 * 16.06e9 / 1.675e12 + 0.0166,
+                                                                              rel=0.02)
