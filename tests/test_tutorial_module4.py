@@ -116,6 +116,17 @@ def test_synthesis_inverts_the_roofline():
         assert c["latency_s"] <= 0.030 and c["margin"] == pytest.approx(0.030 / c["latency_s"] - 1)
 
 
+def test_synthesis_over_a_custom_shortlist():
+    from mlsysim.core.units import GB, TB, TFLOPs, second, watt
+    from mlsysim.hardware.types import ComputeCore, HardwareNode, MemoryHierarchy
+    # a 2027 chip with 5 TB/s: 16.08e9 streamed bytes / (0.85 x 5e12) = 3.78 ms, within 5 ms; the L4 is not
+    chip = HardwareNode(name="X2027", compute=ComputeCore(peak_flops=1200 * TFLOPs / second),
+                        memory=MemoryHierarchy(capacity=144 * GB, bandwidth=5.0 * TB / second), tdp=800 * watt)
+    s = SynthesisSolver().solve(model=L8, target_latency=Q_("5 ms"), hardware=[chip, "L4"])
+    assert [c["hardware"] for c in s.candidates] == ["X2027"]
+    assert s.candidates[0]["latency_s"] == pytest.approx(16.08e9 / 4.25e12, rel=0.03)
+
+
 def test_synthesis_unreachable_target_names_the_closest():
     # 1 ms: the fastest memory (8 TB/s, B200/GB200) streams 15.0 GB of weights + 1.07 GB KV at 0.85 x 8 TB/s in
     # 16.08e9 / 6.8e12 = 2.36 ms: infeasible, closest named with its latency.
@@ -183,6 +194,10 @@ def test_dollar_budget_composes_with_the_fleet():
     assert p.feasible and r.tokens_per_param == pytest.approx(20)
     # the FLOPs bought = 6 N x predicted tokens/s x time
     assert r.compute_budget == pytest.approx(6 * r.workload.params * p.tokens_per_s * p.time_to_train_s, rel=1e-3)
+    # $100M buys a ~560B model: bf16 weights + grads 4 B x 5.6e11 / (tp8 x pp4 = 32) = 70 GB per GPU, plus Adam
+    # state 12 B x 5.6e11 / 32 / dp 8 = 26 GB: 96 GB > 85.9 GB (80 GiB). The result carries feasible=False.
+    big = ScalingLawModel().solve(budget_usd=1e8, fleet=Systems.Clusters.Research_256, tp_size=8, pp_size=4)
+    assert big.params > 5e11 and not big.feasible and not big.performance.feasible
 
 
 # ------------------------------------------------------------------------------------------------ bad input

@@ -3,7 +3,7 @@ on a fleet, returned as a TransformerWorkload that DistributedModel / Sustainabi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import ConfigError
 from ..physics import scaling as S
@@ -49,6 +49,11 @@ class ScalingLawResult(TableRepr):
     method: str
     performance: object = None  # the DistributedResult of the dollar-budget composition, if any
     assumptions: dict = field(default_factory=dict)
+
+    @property
+    def feasible(self) -> bool:
+        """False when the composed training run (dollar budget on a fleet) does not fit in device memory."""
+        return self.performance is None or self.performance.feasible
 
     @property
     def tokens_per_param(self) -> float:
@@ -141,11 +146,15 @@ class ScalingLawModel:
         for _ in range(8):
             res = self._optimal(rate * seconds, method, r, seq_len)
             perf = DistributedModel().solve(res.workload, fleet, precision=prec, **layout)
-            new = S.FLOPS_PER_PARAM_TOKEN * res.workload.params * perf.tokens_per_s  # 6N FLOP/s actually run
-            if math.isclose(new, rate, rel_tol=1e-4):
+            achieved = S.FLOPS_PER_PARAM_TOKEN * res.workload.params * perf.tokens_per_s  # 6N FLOP/s actually run
+            converged = math.isclose(achieved, rate, rel_tol=1e-4)
+            if converged:
                 break
-            rate = new
-        return self._optimal(rate * seconds, method, r, seq_len, performance=perf, assumptions={
-            "dollars": f"{usd:,.0f} USD at {price:g} USD/GPU-h ({why}) = {seconds / 86400:.3g} days on "
-                       f"{fleet.total_accelerators} GPUs",
-            "FLOP rate": f"6 N x tokens/s DistributedModel predicts = {rate:.3g} FLOP/s"})
+            rate = achieved
+        notes = dict(res.assumptions)
+        notes["dollars"] = (f"{usd:,.0f} USD at {price:g} USD/GPU-h ({why}) = {seconds / 86400:.3g} days on "
+                            f"{fleet.total_accelerators} GPUs")
+        notes["FLOP rate"] = (f"6 N x tokens/s DistributedModel predicts = {achieved:.3g} FLOP/s"
+                              + ("" if converged else " (fixed point not reached in 8 steps: the time differs "
+                                                      f"from the budget's by {achieved / rate - 1:+.2%})"))
+        return replace(res, performance=perf, assumptions=notes)

@@ -56,7 +56,7 @@ class SynthesisResult(TableRepr):
     def _rows(self):
         rows = [("required peak FLOP/s", self.required_flops), ("required memory bandwidth", self.required_bw),
                 ("required memory", self.required_memory), ("feasible", self.feasible)]
-        rows += [(f"  {c['hardware']}", f"{c['latency_s'] * 1e3:.3g} ms (margin {c['margin']:+.0%})")
+        rows += [(f"  {c['hardware']}", f"{c['latency_s'] * 1e3:.3g} ms ({c['margin'] + 1:.3g}x faster than needed)")
                  for c in self.candidates]
         if not self.feasible:
             rows.append(("closest", f"{self.closest}: {self.closest_latency_s * 1e3:.3g} ms"))
