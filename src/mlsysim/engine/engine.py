@@ -75,7 +75,8 @@ class EngineResult(TableRepr):
 
 
 class Engine:
-    """The tutorial's single-node solver. `mode` is "decode" (default), "prefill" or "training"."""
+    """The tutorial's single-node solver. `mode` is "decode" (default), "prefill" or "training" (transformers;
+    a small network is one inference per sample). `efficiency=` in (0, 1] replaces the predicted efficiency."""
 
     @staticmethod
     def solve(model, hardware, batch_size: int = 1, precision: str = "fp16", *, mode: str = "decode",

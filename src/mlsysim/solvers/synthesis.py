@@ -79,6 +79,7 @@ class SynthesisSolver:
               mode: str = "decode", seq_len: int | None = None, hardware=None) -> SynthesisResult:
         from ..engine.engine import Engine
         from ..hardware.registry import Hardware
+        from ..physics.inference import roofline_requirements
         from ..physics.precision import SHORTHAND
         target = si(target_latency, "s", "target_latency (e.g. Q_('30 ms'))")
         if hardware is None:
@@ -103,8 +104,8 @@ class SynthesisSolver:
                          "margin": target / v.latency_s - 1} for k, v in fits.items() if v.latency_s <= target),
                        key=lambda c: c["latency_s"], reverse=True)
         closest = min(fits or results, key=lambda k: results[k].latency_s)
-        need = {"flops": r.detail.flops / (target * eff), "bw": r.detail.bytes_moved / (target * eff),
-                "memory": sum(r.detail.memory_bytes.values())}
+        flops, bw = roofline_requirements(r.detail.flops, r.detail.bytes_moved, target, eff, eff)
+        need = {"flops": flops, "bw": bw, "memory": sum(r.detail.memory_bytes.values())}
         finite(need, "SynthesisSolver")
         return SynthesisResult(
             model=getattr(r.detail.model, "name", str(model)), target_s=target, required_flops_per_s=need["flops"],
