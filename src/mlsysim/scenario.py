@@ -770,6 +770,16 @@ def _solver(name: str):
 
 
 def evaluate(sc: Scenario, *, sustainability: bool = True, economics: bool = True) -> Outcome:
+    """The composed answer; an infeasible layout marks the outcome (status), so the parts' warnings are muted."""
+    import warnings
+
+    from .errors import InfeasibleResultWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InfeasibleResultWarning)
+        return _evaluate(sc, sustainability, economics)
+
+
+def _evaluate(sc: Scenario, sustainability: bool, economics: bool) -> Outcome:
     fleet = sc.require_fleet()
     DM = _solver("DistributedModel")
     try:

@@ -56,6 +56,8 @@ STATUS_STYLE = {"ok": "[bold green]OK[/]", "constraint_violated": "[bold yellow]
 
 def render_outcome(out, *, verbose=False, plots=None):
     from rich.columns import Columns
+
+    from ..solvers.distributed import SCALING_EFFICIENCY
     c = console()
     sc, p = out.scenario, out.performance
     L = p.layout
@@ -73,7 +75,7 @@ def render_outcome(out, *, verbose=False, plots=None):
                  ("steps", num(p.steps)), ("tokens", num(p.tokens)),
                  ("MFU / HFU", f"{p.mfu:.1%} / {p.hfu:.1%}"), ("tokens/s", num(p.tokens_per_s)),
                  ("TFLOP/s per GPU", f"{p.flops_per_device / 1e12:.0f}"),
-                 ("scaling efficiency", f"{p.scaling_efficiency:.1%}"), ("GPU-hours", num(p.gpu_hours))]:
+                 (SCALING_EFFICIENCY, f"{p.scaling_efficiency:.1%}"), ("GPU-hours", num(p.gpu_hours))]:
         t.add_row(k, v)
     side = [t]
 

@@ -214,8 +214,9 @@ def _save_plots(figs: dict, folder, fmt) -> dict:
     if fmt not in P.FORMATS:
         raise Failure(f"--format {fmt!r}: choose png or svg")
     d = Path(folder)
-    if not d.is_dir():
-        raise Failure(f"--plots {folder}: no such folder (create it first)")
+    if d.exists() and not d.is_dir():
+        raise Failure(f"--plots {folder}: exists and is not a folder")
+    d.mkdir(parents=True, exist_ok=True)
     data = {name: P.to_bytes(fig, fmt) for name, fig in figs.items()}  # render all before writing any
     out = {}
     for name, blob in data.items():

@@ -23,7 +23,7 @@ app = typer.Typer(
          "cost, design-space search.",
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -35,7 +35,7 @@ SET = typer.Option(None, "--set", metavar="SECTION.KEY=VALUE",
                    help="override a scenario field, e.g. --set layout.tp_size=4 (repeatable; VALUE is YAML)")
 SCENARIO = typer.Argument(None, metavar="SCENARIO.yaml", help="scenario file (see `mlsysim schema`)",
                           show_default=False)
-PLOTS = typer.Option(None, "--plots", metavar="DIR", help="also save the plots into DIR")
+PLOTS = typer.Option(None, "--plots", metavar="DIR", help="also save the plots into DIR (created if missing)")
 FMT = typer.Option("png", "--format", help="image format for --plots: png or svg")
 
 

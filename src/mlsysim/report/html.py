@@ -35,6 +35,9 @@ FIGURE_TEXT = {
 }
 
 
+from ..solvers.distributed import SCALING_EFFICIENCY  # noqa: E402  (one label, one definition)
+
+
 def esc(x) -> str:
     return _html.escape(str(x), quote=True)
 
@@ -119,7 +122,7 @@ def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "
     perf_rows = [("time to train (days)", p.time_to_train_s / 86400), ("step time (s)", p.step_s),
                  ("steps", p.steps), ("tokens", p.tokens), ("MFU", p.mfu), ("HFU", p.hfu),
                  ("tokens/s", p.tokens_per_s), ("TFLOP/s per GPU", p.flops_per_device / 1e12),
-                 ("scaling efficiency", p.scaling_efficiency), ("GPU-hours", p.gpu_hours)]
+                 (SCALING_EFFICIENCY, p.scaling_efficiency), ("GPU-hours", p.gpu_hours)]
     bd = [(k, v, f"{v / p.step_s:.1%}") for k, v in p.breakdown_s.items()]
     mem = [(k, v / 1e9) for k, v in p.memory_bytes.items()] + \
         [("total", sum(p.memory_bytes.values()) / 1e9), ("capacity", p.memory_capacity_bytes / 1e9)]
@@ -130,9 +133,9 @@ def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "
     parts.append("<h2>Scaling</h2>" + fig("scaling"))
     if data.get("scaling"):
         parts.append(table([(r["nodes"], r["gpus"], r["dp"], r["global_batch_size"], r["time_to_train_days"],
-                             r["mfu"], r["efficiency"], "yes" if r["feasible"] else "no (memory)")
+                             r["mfu"], r["scaling_efficiency"], "yes" if r["feasible"] else "no (memory)")
                             for r in data["scaling"]],
-                           ("nodes", "GPUs", "DP", "global batch", "days", "MFU", "efficiency", "fits")))
+                           ("nodes", "GPUs", "DP", "global batch", "days", "MFU", "scaling efficiency", "fits")))
 
     if s is not None:
         parts.append(f"<h2>Energy and carbon: {esc(sc.datacenter.name)}</h2>")

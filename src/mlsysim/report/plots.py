@@ -148,7 +148,7 @@ def scaling(rows, title: str | None = None):
         return fig
     g = [r["gpus"] for r in rows]
     t = [r["time_to_train_days"] for r in rows]
-    eff = [100 * r["efficiency"] for r in rows]
+    eff = [100 * r["scaling_efficiency"] for r in rows]
     ideal = [t[0] * g[0] / x for x in g]
     ax.plot(g, ideal, "--", color="#8C8C8C", label="linear scaling")
     ax.plot(g, t, "-o", color="#4C72B0", label="predicted")
@@ -176,7 +176,7 @@ def scaling(rows, title: str | None = None):
     ax.set_ylabel("days to train")
     ax.legend(fontsize=8, frameon=False)
     ax.set_title(title or "Time to train vs fleet size", loc="left", fontsize=11)
-    ax2.set_ylabel("scaling efficiency (%)")
+    ax2.set_ylabel("scaling efficiency (%): compute / step time")
     ax2.set_ylim(0, max(105, max(eff) * 1.05))
     ax2.set_title(f"The Amdahl trap: {eff[-1]:.0f}% efficient at {g[-1]:,} GPUs", loc="left", fontsize=11)
     return fig
