@@ -111,7 +111,8 @@ def test_report_on_bad_input_writes_nothing(tmp_path):
     assert r.exit_code == 2 and not out.exists() and list(tmp_path.iterdir()) == []
     r = runner.invoke(app, ["report", str(GOLDEN), "-o", str(tmp_path / "nodir" / "r.html"), "--no-pareto"])
     assert r.exit_code == 2 and "does not exist" in r.stderr and list(tmp_path.iterdir()) == []
-    r = runner.invoke(app, ["report", str(GOLDEN), "-o", str(out), "--plots", str(tmp_path / "nope"),
+    (tmp_path / "afile").write_text("")  # --plots creates a missing folder (issue 16), but a file is no folder
+    r = runner.invoke(app, ["report", str(GOLDEN), "-o", str(out), "--plots", str(tmp_path / "afile"),
                             "--no-pareto"])
     assert r.exit_code == 2 and not out.exists()
 

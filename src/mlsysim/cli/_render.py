@@ -176,10 +176,10 @@ ZOO_COLUMNS = {
                             ("hidden", "hidden"), ("n_heads", "heads"), ("n_kv_heads", "kv"),
                             ("seq_len", "seq"), ("tokens", "tokens")],
     "Accelerator": [("bf16_tflops", "bf16 TF/s"), ("fp8_tflops", "fp8 TF/s"),
-                    ("memory_gb", "GB"), ("memory_bw_tbps", "TB/s"), ("tdp_w", "W"), ("price_usd", "USD")],
+                    ("memory_gb", "GB"), ("memory_bw_tb_per_s", "TB/s"), ("tdp_w", "W"), ("price_usd", "USD")],
     "Node": [("accelerator", "accelerator"), ("accelerators_per_node", "per node"),
-             ("scaleup_gbs", "scale-up GB/s"), ("nic_gbps", "NIC Gb/s"), ("max_power_kw", "kW")],
-    "Fabric": [("port_gbps", "Gb/s per port"), ("latency_us", "latency µs"), ("efficiency", "efficiency"),
+             ("scaleup_gb_per_s", "scale-up GB/s"), ("nic_gbit_per_s", "NIC Gb/s"), ("max_power_kw", "kW")],
+    "Fabric": [("port_gbit_per_s", "Gb/s per port"), ("latency_us", "latency µs"), ("efficiency", "efficiency"),
                ("oversubscription", "oversub.")],
     "Fleet": [("node", "node"), ("nodes", "nodes"), ("accelerators", "GPUs"), ("fabric", "fabric")],
     "Grid": [("gco2_per_kwh", "gCO2e/kWh"), ("country", "country"), ("basis", "basis")],
@@ -202,12 +202,7 @@ def render_zoo(rows, detail=False):
         c.print("no entries match")
         return
     if detail:
-        r = rows[0]
-        t = _table(f"{r['registry']}.{r['category']}.{r['key']}", "field", "value")
-        for k, v in r.items():
-            if v not in (None, "") and k not in ("registry", "category", "key"):
-                t.add_row(k, E(v) if k in ("source", "notes", "name", "basis") else _zoo_val(k, v))
-        c.print(t)
+        render_entry(rows[0])
         return
     wide = c.width >= 130
     groups = {}
@@ -227,6 +222,28 @@ def render_zoo(rows, detail=False):
     c.print("[dim]mlsysim zoo KEY shows one entry in full with its source" +
             ("" if wide else " (a wider terminal shows sources in the tables)") + "; --json for machine-readable "
             "output[/]")
+
+
+def render_entry(r):
+    """One registry entry in full: every field with its value, unit and source (sources wrap, never cut)."""
+    from rich import box
+    from rich.table import Table
+
+    from ..views import _value_text
+    c = console()
+    c.print(f"[bold]{E(r['registry'])}.{E(r['category'])}.{E(r['key'])}[/]: {E(r['name'])} ({E(r['kind'])})")
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, expand=False)
+    t.add_column("field", no_wrap=True)
+    t.add_column("value", no_wrap=True)
+    t.add_column("source", overflow="fold", ratio=1, min_width=20)
+    for f in r.get("fields") or []:
+        src = "record source (below)" if f["source"] and f["source"] == r.get("source") else f["source"] or "–"
+        t.add_row(E(f["field"]), E(_value_text(f)), "[dim]" + E(src) + "[/]")
+    c.print(t)
+    if r.get("source"):
+        c.print(f"source: {E(r['source'])}", soft_wrap=False)
+    if r.get("notes"):
+        c.print(f"[dim]notes: {E(r['notes'])}[/]")
 
 
 def _short(s, n=30) -> str:

@@ -86,7 +86,7 @@ def zoo_rows(what=None) -> list[dict]:
     for rname, cat, key in scope:
         category = getattr(regs[rname], cat)
         for k in ([key] if key else category.names()):
-            rows.append(J.zoo_entry(rname, cat, k, category[k]))
+            rows.append(J.zoo_entry(rname, cat, k, category[k], detail=bool(key)))
     return rows
 
 
