@@ -336,3 +336,5 @@ def render_optimize(body):
         c.print(f"  {r[pf['x']]:.1f} d / {fy(r[pf['y']])}: {r['nodes']:,} nodes{where}, {E(plan_label(r))}")
     if body.get("plots"):
         c.print("plots: " + E(", ".join(body["plots"].values())))
+    if body.get("emitted"):
+        c.print(f"wrote the best plan to {E(body['emitted'])} (reload: mlsysim train {E(body['emitted'])})")

@@ -289,7 +289,7 @@ def train_cmd(path, overrides, sets, plots, fmt, verbose, json_out):
 OBJECTIVES = {"time": "time_to_train", "cost": "cost", "carbon": "carbon"}
 
 
-def optimize_cmd(path, objective, top, sets, plots, fmt, json_out):
+def optimize_cmd(path, objective, top, sets, plots, fmt, json_out, emit=None):
     with guarded("optimize", json_out):
         sc = _scenario(path, [], sets)
         try:
@@ -333,7 +333,12 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out):
                             "evaluated": res.evaluated, "current": (best["time_to_train_days"], best.get(y))},
                            title=f"Pareto front: time vs {y} ({len(front_rows)} plans); star = best {obj}")
             saved = _save_plots({"pareto": fig}, plots, fmt)
-        body = dict(scenario={"name": sc.name, "file": sc.path},
+        if emit:
+            from ..plans import plan_yaml
+            from ..report import atomic_write
+            atomic_write(emit, plan_yaml(sc, ranking[0], header=f"best {obj} plan found by `mlsysim optimize "
+                                                                 f"{sc.path}`; reload: mlsysim train {emit}"))
+        body = dict(scenario={"name": sc.name, "file": sc.path}, emitted=emit,
                     objective={"name": obj, "column": res.keys[0][0]}, constraints=cons,
                     evaluated=res.evaluated, feasible=res.n_feasible, satisfying=res.n_satisfying,
                     rejected=res.rejected, violations=res.violations, best=ranking[0], ranking=ranking,

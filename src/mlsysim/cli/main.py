@@ -7,6 +7,7 @@ so `mlsysim --help` stays fast.
     mlsysim optimize examples/llama3_70b_research256.yaml --objective cost
     mlsysim validate [--json]
     mlsysim report examples/llama3_70b_research256.yaml -o report.html
+    mlsysim compare a.yaml b.yaml [-o compare.html]
     mlsysim schema > scenario.schema.json
 """
 from __future__ import annotations
@@ -139,6 +140,9 @@ def optimize(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml", help="
                                                           "or time)"),
              top: Optional[int] = typer.Option(None, "--top", help="rows of the ranking (default 10)"),
              sets: Optional[List[str]] = SET, plots: Optional[str] = PLOTS, fmt: str = FMT,
+             emit: Optional[str] = typer.Option(None, "--emit", metavar="FILE.yaml",
+                                                help="write the best plan as a scenario file (reload it with "
+                                                     "`mlsysim train FILE.yaml`)"),
              json_out: bool = JSON):
     """Search layouts and fleet sizes (the scenario's `search` section) for the best plan under its
     constraints, and the Pareto front of time against cost (or carbon, or GPU-hours without a datacenter).
@@ -146,9 +150,9 @@ def optimize(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml", help="
     JSON keys: objective{name, column}, evaluated, feasible, satisfying, rejected{reason: count},
     best{row}, ranking[rows], pareto{x, y, front[rows]}; rows have fleet, nodes, accelerators, tp, pp, dp, cp,
     ep, microbatch, zero, recompute, precision, time_to_train_days, step_s, mfu, memory_gb, and with a
-    datacenter energy_mwh, carbon_t, cost_usd, ..."""
+    datacenter energy_mwh, carbon_t, cost_usd, ...; emitted (the --emit file or null)."""
     from .commands import optimize_cmd
-    optimize_cmd(scenario, objective, top, sets or [], plots, fmt, json_out)
+    optimize_cmd(scenario, objective, top, sets or [], plots, fmt, json_out, emit)
 
 
 @app.command(short_help="prediction error against published runs")
@@ -175,6 +179,20 @@ def report(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml"),
     JSON keys: the `train` keys, plus report{html, bytes}, plots{name: path}."""
     from .commands import report_cmd
     report_cmd(scenario, output, plots, fmt, pareto, sets or [], json_out)
+
+
+@app.command(short_help="plans side by side: one table, differences highlighted", epilog=EXIT_CODES_HELP)
+def compare(scenarios: List[str] = typer.Argument(..., metavar="A.yaml B.yaml [...]", help="scenario files"),
+            output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE.html",
+                                                 help="also write the comparison as a self-contained HTML page"),
+            sets: Optional[List[str]] = SET, json_out: bool = JSON):
+    """Evaluate each scenario and show them side by side: layout, status, time, MFU, memory, energy, carbon and
+    cost; rows that differ are marked and the best value of each row is highlighted (among plans that fit).
+    --set applies to every scenario.
+
+    JSON keys: plans[the `train` keys of each], rows[{metric, unit, values, differs, better, best}], report."""
+    from .compare import compare_cmd
+    compare_cmd(scenarios, sets or [], output, json_out)
 
 
 @app.command(short_help="the JSON Schema of scenario files")
