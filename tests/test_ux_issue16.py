@@ -212,3 +212,107 @@ def test_readme_command_line_block_runs(tmp_path, monkeypatch):
             continue
         r = run_at(120, *shlex.split(cmd)[1:])
         assert r.exit_code == 0, (cmd, r.output)
+
+
+# ------------------------------------------------------------------------------------------------- the report
+@pytest.fixture(scope="module")
+def golden_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rep") / "r.html"
+    r = run_at(120, "report", GOLDEN, "-o", out)
+    assert r.exit_code == 0, r.output
+    return out.read_text()
+
+
+def test_report_verdict_names_a_better_plan_that_really_is_better(golden_report):
+    m = re.search(r"<p class='verdict'>A better plan exists: ([\d,.]+) days and \$([\d.]+)M instead of "
+                  r"([\d,.]+) days and \$([\d.]+)M: TP(\d+) PP(\d+) DP(\d+) mb(\d+) ZeRO-(\d) (\w+) recompute on "
+                  r"(\d+) nodes", golden_report)
+    assert m, "no verdict line"
+    days, cost, cur_days, cur_cost = (float(m.group(i).replace(",", "")) for i in range(1, 5))
+    tp, pp, dp, mb, zero, nodes = (int(m.group(i)) for i in (5, 6, 7, 8, 9, 11))
+    assert days < cur_days and cost < cur_cost
+    # the named plan, solved again with the scalar solvers (not the explorer that found it)
+    from mlsysim.scenario import load_scenario
+    from mlsysim.systems.system import Fleet
+    sc = load_scenario(GOLDEN)
+    fl = Fleet(node=sc.fleet.node, count=nodes, fabric=sc.fleet.fabric)
+    kw = {k: v for k, v in sc.layout.items() if k not in ("tp_size", "pp_size", "dp_size", "zero_stage",
+                                                           "microbatch_size", "recompute")}
+    perf = DistributedModel().solve(sc.model, fl, tp_size=tp, pp_size=pp, dp_size=dp, microbatch_size=mb,
+                                    zero_stage=zero, recompute=m.group(10), tokens=sc.tokens, **kw)
+    assert perf.feasible and perf.time_to_train_s / 86400 == pytest.approx(days, abs=0.05)
+    econ = EconomicsModel().solve(performance=perf, datacenter=sc.datacenter)
+    assert econ.total_usd / 1e6 == pytest.approx(cost, abs=0.005)
+    assert cur_days == pytest.approx(sc.evaluate().performance.time_to_train_s / 86400, abs=0.05)
+
+
+def test_report_reads_right(golden_report):
+    html = golden_report
+    assert "@media print" in html and "break-inside:avoid" in html and "@page" in html
+    assert not re.search(r">2,0[12]\d<", html)  # years (2010-2029) are not numbers with separators
+    assert "<td>2025</td>" in html  # the Iowa grid's year (infrastructure.toml)
+    assert "In everyday terms" in html and "EPA Greenhouse Gas Equivalencies" in html
+    assert "Cite this estimate" in html and "CO$_2$e" in html
+    assert "scaling efficiency (compute / step time)" in html
+
+
+def test_region_chart_uses_human_names_and_labels_each_basis():
+    from mlsysim.report import plots as P
+    from mlsysim.report import series as S
+    from mlsysim.scenario import load_scenario
+    o = load_scenario(GOLDEN).evaluate()
+    rows = S.regions(o.performance, o.scenario.datacenter)
+    fig = P.carbon_by_region(rows, max_bars=100)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert set(labels) == {f"{r['grid']} ({r['gco2_per_kwh']:.0f} g/kWh)" for r in rows}  # names, not keys
+    assert not any("_" in lbl for lbl in labels)  # e.g. no US_Average_LLaMA, Taiwan_Patterson2019
+    assert any(lbl.startswith("Poland (coal)") for lbl in labels)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(legend) == len({r["basis_class"] for r in rows})  # one label per basis family shown
+    colors = {P.BASIS_COLORS[r["basis_class"]] for r in rows}
+    import matplotlib.colors as mc
+    assert {mc.to_hex(b.get_facecolor()) for b in ax.patches} == {mc.to_hex(c) for c in colors}
+    assert S.basis_class("lifecycle, consumption-based") == "lifecycle"
+    assert S.basis_class("direct (combustion) emissions") == "direct"
+    assert S.basis_class("tutorial constant") == "as published"
+
+
+def test_tonnes_and_unknown_embodied_carbon(tmp_path):
+    from mlsysim.report.summary import tonnes
+    assert (tonnes(0.82), tonnes(11.37), tonnes(1899.5)) == ("0.82", "11.4", "1,900")
+    # MI300X has no embodied figure in hardware.toml: shown as unknown, not as 0.0 t, and left out of the total
+    r = run_at(160, "train", GOLDEN, "--set", "system.node=MI300X_8", "--set", "system.nodes=32")
+    assert "unknown (not in totals)" in r.stdout and "0.0 t" not in r.stdout
+    from mlsysim.scenario import load_scenario
+    o = load_scenario(GOLDEN, [("system.node", "MI300X_8"), ("system.nodes", 32)]).evaluate()
+    s = o.sustainability
+    assert s.total_carbon.magnitude == pytest.approx(s.location_kg / 1e3)
+    assert "embodied unknown" in str(s)
+    out = tmp_path / "r.html"
+    run_at(160, "report", GOLDEN, "--set", "system.node=MI300X_8", "--set", "system.nodes=32", "--no-pareto",
+           "-o", out)
+    assert "left out of every total" in out.read_text()
+
+
+def test_everyday_equivalents_by_hand():
+    from mlsysim import equivalents as EQ
+    # 1 t CO2e: 1 / (3.93e-4 t/mile / 1.609344 km/mile) = 4,095 km; 1 / (1,984 lb x 0.45359237 kg/lb) = 1.111
+    # round trips; 10.791 MWh = one US home's 10,791 kWh year
+    assert EQ.car_km(1.0) == pytest.approx(4095.0, abs=1)
+    assert EQ.flights(1.0) == pytest.approx(1.111, abs=0.001)
+    assert EQ.household_years(10.791) == pytest.approx(1.0)
+    assert all(e["source"] for e in EQ.equivalents(1.0, 1.0))
+
+
+def test_report_markdown_and_latex_paragraphs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = run_at(120, "report", GOLDEN, "--markdown")
+    assert r.exit_code == 0 and not (tmp_path / "report.html").exists()
+    from mlsysim.scenario import load_scenario
+    o = load_scenario(GOLDEN).evaluate()
+    text = r.stdout
+    assert f"{o.performance.time_to_train_s / 86400:,.1f} days" in text and "t CO2e" in text
+    assert "EPA 2023" in text and "mlsysim" in text
+    tex = run_at(120, "report", GOLDEN, "--latex").stdout
+    assert "CO$_2$e" in tex and r"48.7\%" in tex and not re.search(r"[^\\]%", tex) and r"\$8.46M" in tex

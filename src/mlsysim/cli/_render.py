@@ -98,13 +98,15 @@ def render_outcome(out, *, verbose=False, plots=None):
 
     s = out.sustainability
     if s is not None:
+        from ..report.summary import embodied_known, tonnes
         e = _table(f"Energy & carbon ({E(sc.datacenter.name)})", "metric", ("value", "right"))
         for k, v in [("IT power", f"{sum(s.power_w.values()) / 1e3:,.0f} kW"), ("PUE", f"{s.pue:g}"),
                      ("facility energy", f"{s.facility_energy_j / 3.6e9:,.0f} MWh"),
                      ("grid", f"{sc.datacenter.grid.gco2_per_kwh:g} gCO2e/kWh"),
-                     ("carbon (location)", f"{s.location_kg / 1e3:,.1f} t"),
-                     ("carbon (market)", f"{s.market_kg / 1e3:,.1f} t"),
-                     ("embodied (amortised)", f"{sum(s.embodied_kg.values()) / 1e3:,.1f} t"),
+                     ("carbon (location)", f"{tonnes(s.location_kg / 1e3)} t"),
+                     ("carbon (market)", f"{tonnes(s.market_kg / 1e3)} t"),
+                     ("embodied (amortised)", f"{tonnes(sum(s.embodied_kg.values()) / 1e3)} t"
+                      if embodied_known(s) else "unknown (not in totals)"),
                      ("water", f"{(s.water_onsite_l + s.water_offsite_l) / 1e3:,.0f} m³")]:
             e.add_row(k, v)
         panels.append(e)

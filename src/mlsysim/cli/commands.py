@@ -365,31 +365,46 @@ def validate_cmd(json_out):
 
 
 # --------------------------------------------------------------------------------------------------- report
-def report_cmd(path, output, plots, fmt, pareto, sets, json_out):
+def report_cmd(path, output, plots, fmt, pareto, sets, json_out, style=None):
     with guarded("report", json_out):
+        if style and json_out:
+            raise Failure("--json already carries the paragraph (paragraph.markdown / .latex); drop --"
+                          f"{style} or --json")
         sc = _scenario(path, [], sets)
         out = sc.evaluate()
         code = STATUS_CODE[out.status]
-        figs, data, notes = scenario_figures(sc, out, pareto=pareto, json_out=json_out)
-        out.notes.extend(notes)
-        from ..report.html import render_report
-        html = render_report(sc, out, figs, data)
-        saved = _save_plots(figs, plots, fmt) if plots else {}
-        from ..report import atomic_write
-        if not str(output).lower().endswith((".html", ".htm")):
-            raise Failure(f"--output {output}: the report is HTML; name it *.html")
-        atomic_write(output, html)
+        from ..report.summary import paragraph
+        if output is None and not style:
+            output = "report.html"
+        html, figs, saved = "", {}, {}
+        if output or plots:
+            if output and not str(output).lower().endswith((".html", ".htm")):
+                raise Failure(f"--output {output}: the report is HTML; name it *.html")
+            figs, data, notes = scenario_figures(sc, out, pareto=pareto, json_out=json_out)
+            out.notes.extend(notes)
+            saved = _save_plots(figs, plots, fmt) if plots else {}
+        if output:
+            from ..report import atomic_write
+            from ..report.html import render_report
+            html = render_report(sc, out, figs, data)
+            atomic_write(output, html)
         if json_out:
             d = J.outcome(out, code)
             d["command"] = "report"
             d["report"] = {"html": str(output), "bytes": len(html.encode("utf-8"))}
             d["plots"] = saved
+            d["paragraph"] = {"markdown": paragraph(out, "markdown"), "latex": paragraph(out, "latex")}
             emit_json(d)
+        elif style:
+            print(paragraph(out, style))
+            if output:
+                print(f"wrote {output}", file=sys.stderr)
         else:
             print(f"wrote {output} ({len(html.encode('utf-8')) / 1e3:,.0f} kB, {len(figs)} plots)"
                   + (f"; plots in {plots}" if saved else ""))
         if out.status != "ok":
-            err(_status_message(out.status, out.checks, out.performance) + f" (the report shows it: {output})",
+            err(_status_message(out.status, out.checks, out.performance)
+                + (f" (the report shows it: {output})" if output else ""),
                 "infeasible" if out.status == "infeasible" else "constraint")
     _finish(code)
 

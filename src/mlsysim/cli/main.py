@@ -169,16 +169,22 @@ def validate(json_out: bool = JSON):
 
 @app.command(short_help="a self-contained HTML report with plots", epilog=EXIT_CODES_HELP)
 def report(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml"),
-           output: str = typer.Option("report.html", "--output", "-o", help="HTML file to write"),
+           output: Optional[str] = typer.Option(None, "--output", "-o",
+                                                help="HTML file to write (default report.html; with --markdown "
+                                                     "or --latex only when given)"),
            plots: Optional[str] = PLOTS, fmt: str = FMT,
            pareto: bool = typer.Option(True, "--pareto/--no-pareto", help="include a design-space sweep"),
+           markdown: bool = typer.Option(False, "--markdown", help="print a citable paragraph (Markdown)"),
+           latex: bool = typer.Option(False, "--latex", help="print a citable paragraph (LaTeX)"),
            sets: Optional[List[str]] = SET, json_out: bool = JSON):
-    """A self-contained HTML report of a scenario: summary, tables, plots (embedded), constraints, assumptions.
-    The file is written whole or not at all.
+    """A self-contained HTML report of a scenario: summary, a verdict when the sweep found a better plan,
+    tables, plots (embedded), everyday equivalents, a citable paragraph, constraints, assumptions. Prints as a
+    few pages. The file is written whole or not at all. --markdown / --latex print the citable paragraph.
 
-    JSON keys: the `train` keys, plus report{html, bytes}, plots{name: path}."""
+    JSON keys: the `train` keys, plus report{html, bytes}, plots{name: path}, paragraph{markdown, latex}."""
     from .commands import report_cmd
-    report_cmd(scenario, output, plots, fmt, pareto, sets or [], json_out)
+    report_cmd(scenario, output, plots, fmt, pareto, sets or [], json_out,
+               style="latex" if latex else "markdown" if markdown else None)
 
 
 @app.command(short_help="plans side by side: one table, differences highlighted", epilog=EXIT_CODES_HELP)

@@ -62,9 +62,22 @@ def scaling(performance, *, node_counts=None, max_factor: int = 8, progress=None
     return rows
 
 
+def basis_class(basis: str | None) -> str:
+    """The family of a grid intensity's basis: 'lifecycle', 'direct' (combustion/operational) or 'as published'
+    (a paper's or the tutorial's figure, basis as its source used it). Bars of different families never share
+    one label."""
+    b = (basis or "").lower()
+    if "lifecycle" in b:
+        return "lifecycle"
+    if "direct" in b or "combustion" in b:
+        return "direct"
+    return "as published"
+
+
 def regions(performance, datacenter, *, grids=None, progress=None) -> list[dict]:
     """The same run (same fleet, same datacenter PUE) on every grid region: carbon from SustainabilityModel.
-    Rows sorted from cleanest: grid_key, grid, country, gco2_per_kwh, basis, year, carbon_t, current."""
+    Rows sorted from cleanest: grid_key, grid, country, gco2_per_kwh, basis, basis_class, year, carbon_t,
+    current."""
     from ..infrastructure.registry import Infrastructure
     from ..solvers.sustainability import SustainabilityModel
     grids = list(Infrastructure.Grids) if grids is None else grids
@@ -75,7 +88,7 @@ def regions(performance, datacenter, *, grids=None, progress=None) -> list[dict]
         dc = dataclasses.replace(datacenter, grid=g, name=f"{datacenter.name} on {g.name}")
         s = SustainabilityModel().solve(performance=performance, datacenter=dc)
         rows.append(dict(grid_key=g.key, grid=g.name, country=g.country, gco2_per_kwh=g.gco2_per_kwh,
-                         basis=g.basis, year=g.year, carbon_t=s.carbon_footprint,
+                         basis=g.basis, basis_class=basis_class(g.basis), year=g.year, carbon_t=s.carbon_footprint,
                          current=g == datacenter.grid))
     rows.sort(key=lambda r: r["carbon_t"])
     return rows

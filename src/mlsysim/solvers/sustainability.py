@@ -148,8 +148,11 @@ class SustainabilityResult(TableRepr):
                  (f"grid intensity ({g.name})", f"{g.gco2_per_kwh:g} gCO2e/kWh"),
                  ("carbon, location-based (carbon_footprint)", self.carbon_location),
                  ("carbon, market-based", self.carbon_market),
-                 ("embodied carbon (amortised)", self.embodied_carbon),
-                 ("total carbon (location + embodied)", self.total_carbon),
+                 ("embodied carbon (amortised)", self.embodied_carbon
+                  if self.fleet.node.accelerator.embodied_kgco2e is not None
+                  else "unknown (no figure for this accelerator): not counted"),
+                 ("total carbon (location + embodied)" if self.fleet.node.accelerator.embodied_kgco2e is not None
+                  else "total carbon (location only: embodied unknown)", self.total_carbon),
                  ("water on-site", self.water_onsite), ("water off-site (grid)", self.water_offsite)]
         return rows
 
