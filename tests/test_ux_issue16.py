@@ -316,3 +316,67 @@ def test_report_markdown_and_latex_paragraphs(tmp_path, monkeypatch):
     assert "EPA 2023" in text and "mlsysim" in text
     tex = run_at(120, "report", GOLDEN, "--latex").stdout
     assert "CO$_2$e" in tex and r"48.7\%" in tex and not re.search(r"[^\\]%", tex) and r"\$8.46M" in tex
+
+
+# ------------------------------------------------------------------------------------------------- notebooks
+def test_figures_show_inline_without_the_matplotlib_magic():
+    from mlsysim.report import plots as P
+    perf = DistributedModel().solve(Models.Language.Llama3_70B, R256, tp_size=8, pp_size=1, dp_size=32)
+    fig = P.breakdown(perf)
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ipython_displays_a_figure_as_png():
+    pytest.importorskip("IPython")
+    from IPython.core.formatters import DisplayFormatter
+
+    from mlsysim.report import plots as P
+    perf = DistributedModel().solve(Models.Language.Llama3_70B, R256, tp_size=8, pp_size=1, dp_size=32)
+    data, _ = DisplayFormatter().format(P.breakdown(perf))  # what a notebook does with a cell's value
+    assert "image/png" in data
+
+
+def test_sweep_html_table_shows_the_datacenter_when_swept():
+    from mlsysim import explore
+    two = explore.sweep(Models.Language.Llama3_70B, R256, tp=[4, 8], pp=[1, 2],
+                        datacenters=[DC, Infrastructure.Datacenters.Quebec_Hydro])
+    html = two._repr_html_()
+    assert "<th>datacenter</th>" in html and "Hydro-Quebec" in html and "datacenter" in repr(two)
+    one = explore.sweep(Models.Language.Llama3_70B, R256, tp=[4, 8], pp=[1, 2], datacenters=[DC])
+    assert "<th>datacenter</th>" not in one._repr_html_()
+    # numbers as the CLI prints them: cost with thousands separators, not 7.345e+06
+    assert "e+0" not in html and re.search(r">\d{1,3},\d{3},\d{3}<", html)
+
+
+def test_long_work_shows_a_notebook_progress_bar(monkeypatch, capsys):
+    import sys
+    import types
+
+    from mlsysim.explore import executors as X
+    seen = []
+
+    class FakeTqdm:
+        def __init__(self, total, **kw):
+            seen.append(("total", total))
+
+        def update(self, n):
+            seen.append(("update", n))
+
+        def close(self):
+            seen.append(("close", None))
+    mod = types.ModuleType("tqdm.auto")
+    mod.tqdm = FakeTqdm
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", mod)
+    monkeypatch.setattr(X, "in_notebook", lambda: True)
+    assert X.progress_enabled(None, 20_000_000)  # long work in a notebook: on (stderr is no terminal there)
+    bar = X.Progress(1000, True)
+    bar.update(400)
+    bar.update(600)
+    bar.close()
+    assert seen == [("total", 1000), ("update", 400), ("update", 600), ("close", None)]
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # tqdm not installed: no bar at all
+    quiet = X.Progress(1000, True)
+    quiet.update(1000)
+    quiet.close()
+    assert capsys.readouterr().err == ""

@@ -27,10 +27,24 @@ BASIS_LABELS = {"lifecycle": "lifecycle (incl. upstream)", "direct": "direct (co
                 "as published": "as its source used it"}
 
 
+_INLINE = []
+
+
+def _inline_class():
+    """A matplotlib Figure that a notebook shows inline on its own (`_repr_png_`), no `%matplotlib inline`
+    and no pyplot state needed."""
+    if not _INLINE:
+        from matplotlib.figure import Figure
+
+        class InlineFigure(Figure):
+            def _repr_png_(self):
+                return to_bytes(self, "png")
+        _INLINE.append(InlineFigure)
+    return _INLINE[0]
+
+
 def _figure(w=9.0, h=4.0):
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(w, h), dpi=110, layout="constrained")
-    return fig
+    return _inline_class()(figsize=(w, h), dpi=110, layout="constrained")
 
 
 def _style(ax):
