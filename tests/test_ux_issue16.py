@@ -48,7 +48,10 @@ def test_composed_results_carry_the_infeasible_mark_and_warn():
         good = GoodputModel().solve(performance=perf)
     with pytest.warns(InfeasibleResultWarning):
         sust2 = SustainabilityModel().solve(performance=good, datacenter=DC)
-    for r in (sust, econ, econ2, good, sust2):
+    from mlsysim import UncertaintyModel
+    with pytest.warns(InfeasibleResultWarning):
+        mc = UncertaintyModel().solve(performance=perf, ranges={"pue": (1.08, 1.2)}, datacenter=DC, samples=50)
+    for r in (sust, econ, econ2, good, sust2, mc):
         assert r.feasible is False
         assert "does not fit" in str(r) and "does not fit" in r._repr_html_()
 
@@ -289,6 +292,9 @@ def test_tonnes_and_unknown_embodied_carbon(tmp_path):
     s = o.sustainability
     assert s.total_carbon.magnitude == pytest.approx(s.location_kg / 1e3)
     assert "embodied unknown" in str(s)
+    j = json.loads(run_at(160, "train", GOLDEN, "--set", "system.node=MI300X_8", "--set", "system.nodes=32",
+                          "--json").stdout)["sustainability"]
+    assert j["carbon_embodied_t"] is None and j["carbon_total_t"] == pytest.approx(j["carbon_location_t"])
     out = tmp_path / "r.html"
     run_at(160, "report", GOLDEN, "--set", "system.node=MI300X_8", "--set", "system.nodes=32", "--no-pareto",
            "-o", out)

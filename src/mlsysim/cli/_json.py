@@ -103,7 +103,9 @@ def sustainability(s) -> dict | None:
         "pue": s.pue, "it_energy_mwh": s.it_energy_j / J_MWH, "facility_energy_mwh": s.facility_energy_j / J_MWH,
         "grid_gco2_per_kwh": s.datacenter.grid.gco2_per_kwh,
         "carbon_location_t": s.location_kg / 1e3, "carbon_market_t": s.market_kg / 1e3,
-        "carbon_embodied_t": sum(s.embodied_kg.values()) / 1e3,
+        # an unknown embodied figure (no record for the accelerator) is null, not 0: the total leaves it out
+        "carbon_embodied_t": (sum(s.embodied_kg.values()) / 1e3
+                              if s.fleet.node.accelerator.embodied_kgco2e is not None else None),
         "carbon_total_t": (s.location_kg + sum(s.embodied_kg.values())) / 1e3,
         "water_onsite_m3": s.water_onsite_l / 1e3, "water_offsite_m3": s.water_offsite_l / 1e3,
     }
