@@ -386,3 +386,13 @@ def test_long_work_shows_a_notebook_progress_bar(monkeypatch, capsys):
     quiet.update(1000)
     quiet.close()
     assert capsys.readouterr().err == ""
+
+
+def test_readme_one_gpu_decode_example_is_feasible():
+    """The README's one-accelerator decode example shows a plan that fits (issue 16: it used to print a latency
+    for 141 GB of weights on an 80 GB device)."""
+    text = (ROOT / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "SingleNodeModel().solve" in b)
+    ns: dict = {}
+    exec(compile(block, "README.md", "exec"), ns)
+    assert ns["r"].feasible and ns["perf"].feasible

@@ -2,11 +2,12 @@
 so `mlsysim --help` stays fast.
 
     mlsysim zoo hardware                          browse the registries
-    mlsysim eval --model Llama3_70B --hardware H100 --mode decode
+    mlsysim zoo H100 [--json]                     one entry in full, every field with its source
+    mlsysim eval --model Llama3_70B --hardware H200 --mode decode
     mlsysim train examples/llama3_70b_research256.yaml [--json] [--plots DIR]
-    mlsysim optimize examples/llama3_70b_research256.yaml --objective cost
+    mlsysim optimize examples/llama3_70b_research256.yaml --objective cost [--emit best.yaml]
     mlsysim validate [--json]
-    mlsysim report examples/llama3_70b_research256.yaml -o report.html
+    mlsysim report examples/llama3_70b_research256.yaml -o report.html [--markdown | --latex]
     mlsysim compare a.yaml b.yaml [-o compare.html]
     mlsysim schema > scenario.schema.json
 """

@@ -215,8 +215,8 @@ def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "
                         for k, v in d.items()], ("solver", "assumption", "value")))
     if out.notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in out.notes) + "</ul>")
-    import json
-    parts.append("<h2>Scenario</h2><pre>" + esc(json.dumps(sc.raw, indent=2, default=str)) + "</pre>")
+    parts.append("<h2>Scenario</h2><p class='note'>Save as a .yaml file to rerun it: <code>mlsysim train "
+                 "FILE.yaml</code>.</p><pre>" + esc(sc.to_yaml()) + "</pre>")
     sources = [("workload", p.model.source), ("accelerator", p.fleet.accelerator.source),
                ("node", p.fleet.node.source), ("fabric", p.fleet.fabric.source)]
     if sc.datacenter is not None:
