@@ -531,6 +531,11 @@ class Scenario:
         """Run the composed solvers (performance -> energy/carbon -> cost) and check the constraints."""
         return evaluate(self, sustainability=sustainability, economics=economics)
 
+    def to_yaml(self, header: str | None = None) -> str:
+        """The scenario as YAML text that `load_scenario` reads back into the same scenario (mlsysim.plans)."""
+        from .plans import to_yaml
+        return to_yaml(self, header)
+
 
 def load_scenario(path, overrides: list[tuple[str, Any]] | None = None) -> Scenario:
     """Read, validate and build a scenario file. `overrides` are (dotted key, value) pairs applied on top
@@ -770,6 +775,16 @@ def _solver(name: str):
 
 
 def evaluate(sc: Scenario, *, sustainability: bool = True, economics: bool = True) -> Outcome:
+    """The composed answer; an infeasible layout marks the outcome (status), so the parts' warnings are muted."""
+    import warnings
+
+    from .errors import InfeasibleResultWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InfeasibleResultWarning)
+        return _evaluate(sc, sustainability, economics)
+
+
+def _evaluate(sc: Scenario, sustainability: bool, economics: bool) -> Outcome:
     fleet = sc.require_fleet()
     DM = _solver("DistributedModel")
     try:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ConfigError, unknown
-from .solvers._common import TableRepr
+from .solvers._common import INFEASIBLE_ROW, TableRepr, carried_feasibility
 
 # name: (what it is, unit shown, lowest valid value, whether the value itself may be zero)
 PARAMETERS = {
@@ -172,6 +172,7 @@ class UncertaintyResult(TableRepr):
     point: dict                  # metric -> deterministic estimate (inputs at their nominal values)
     stats: dict                  # metric -> (low, median, high)
     assumptions: dict = field(default_factory=dict)
+    feasible: bool = True        # False when built from an infeasible performance result
 
     def interval(self, metric: str):
         """(low, median, high) of a metric as plain floats in its unit (METRICS)."""
@@ -196,7 +197,8 @@ class UncertaintyResult(TableRepr):
 
     def _rows(self):
         pct = f"{self.level:.0%}"
-        rows = [("metric", f"median  [{pct} interval]  (point estimate)")]
+        rows = [] if self.feasible else [INFEASIBLE_ROW]
+        rows.append(("metric", f"median  [{pct} interval]  (point estimate)"))
         for k, (lo, mid, hi) in self.stats.items():
             unit = METRICS[k][0]
             rows.append((f"{METRICS[k][1]}{' (' + unit + ')' if unit else ''}",
@@ -322,7 +324,8 @@ class UncertaintyModel:
             assumptions["cost"] = ("CapEx (accelerator price x infrastructure multiplier) amortised over the "
                                    "depreciation life + maintenance + electricity (physics.cost)")
         return UncertaintyResult(performance=perf, samples_n=n, seed=seed, level=lvl, ranges=parsed, draws=draws,
-                                 samples=samples_out, point=points, stats=stats, assumptions=assumptions)
+                                 samples=samples_out, point=points, stats=stats, assumptions=assumptions,
+                                 feasible=carried_feasibility(perf, "UncertaintyModel"))
 
 
 _TO_UNIT = {"time_to_train": 1 / 86400.0, "useful_time": 1 / 86400.0, "energy": 1 / 3.6e9, "carbon": 1e-3}

@@ -5,13 +5,14 @@ from dataclasses import dataclass, field
 
 from .._record import check_si
 from ..errors import ConfigError, unknown
+from ..views import RecordView
 from ..units import quantity
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8")
 
 
-@dataclass(frozen=True)
-class Accelerator:
+@dataclass(frozen=True, repr=False)
+class Accelerator(RecordView):
     """One accelerator. Floats are SI: FLOP/s, bytes, bytes/s, watts, USD, kgCO2e.
 
     `peak_flops` maps a precision ("bf16", "fp8", ...) to dense peak FLOP/s. `matmul_efficiency` is the

@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 
 from .._record import check_si
 from ..errors import ConfigError
+from ..views import RecordView
 
 
-@dataclass(frozen=True)
-class Grid:
+@dataclass(frozen=True, repr=False)
+class Grid(RecordView):
     """An electricity grid region: average carbon intensity in gCO2e/kWh (location-based)."""
 
     name: str
@@ -25,8 +26,8 @@ class Grid:
         check_si(self, {"gco2_per_kwh": ("g/kWh", True), "water_l_per_kwh": ("L/kWh", True)})
 
 
-@dataclass(frozen=True)
-class Datacenter:
+@dataclass(frozen=True, repr=False)
+class Datacenter(RecordView):
     """A site: its grid, PUE (>= 1), on-site WUE (L/kWh of IT energy), electricity price (USD/kWh), and the
     share of carbon-free energy it buys (for market-based carbon), where the operator publishes one."""
 

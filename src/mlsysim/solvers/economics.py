@@ -20,7 +20,7 @@ from ..errors import ConfigError, unknown
 from ..physics import cost as PX
 from ..physics import power as PP
 from ..units import quantity, si
-from ._common import TableRepr, finite
+from ._common import INFEASIBLE_ROW, TableRepr, carried_feasibility, finite
 from .sustainability import SustainabilityModel, SustainabilityResult
 
 # Default cloud rental price per accelerator-hour, by Hardware registry key (systems_and_facilities.csv
@@ -61,6 +61,7 @@ class EconomicsResult(TableRepr):
     break_even: float | None       # share of the year the fleet must be busy for owning to beat renting
     sustainability: SustainabilityResult
     assumptions: dict = field(default_factory=dict)
+    feasible: bool = True          # False when built from an infeasible performance result
 
     @property
     def n_accelerators(self) -> int:
@@ -139,7 +140,8 @@ class EconomicsResult(TableRepr):
         return f"Economics: {self.fleet.name} at {self.datacenter.name}"
 
     def _rows(self):
-        rows = [("duration", f"{self.duration_s / PP.SECONDS_PER_DAY:.4g} days"),
+        rows = [] if self.feasible else [INFEASIBLE_ROW]
+        rows += [("duration", f"{self.duration_s / PP.SECONDS_PER_DAY:.4g} days"),
                 ("accelerator-hours", self.gpu_hours),
                 ("accelerator price", f"{self.accelerator_price_usd:,.0f} USD")]
         rows += [(f"CapEx: {k}", f"{v:,.0f} USD") for k, v in self.capex_parts_usd.items()]
@@ -274,7 +276,8 @@ class EconomicsModel:
             fleet=fleet, datacenter=dc, duration_s=duration_s, tokens=tokens, accelerator_price_usd=price,
             capex_parts_usd=parts, depreciation_life_s=life_s, amortized_capex_usd=amort, energy_usd=energy,
             maintenance_usd=maint_usd, lifetime_usd=lifetime, cloud_usd_per_gpu_hour=cloud, break_even=break_even,
-            sustainability=sust, assumptions=assumptions)
+            sustainability=sust, assumptions=assumptions,
+            feasible=carried_feasibility(sust, "EconomicsModel"))
 
     @staticmethod
     def _energy(fleet, duration_days, datacenter, performance, sustainability, mfu) -> SustainabilityResult:

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..physics import carbon as PC
 from ..physics import power as PP
 from ..units import quantity, si
-from ._common import TableRepr, finite, resolve_fleet
+from ._common import INFEASIBLE_ROW, TableRepr, carried_feasibility, finite, resolve_fleet
 
 # MFU assumed for power when none is given (e.g. EconomicsModel().solve(fleet=..., duration_days=...)): a typical
 # large-scale training MFU (Llama 3 405B 38-43 %, Llama Team 2024 Table 4; PaLM 46 %, Chowdhery et al. 2022).
@@ -49,6 +49,7 @@ class SustainabilityResult(TableRepr):
     water_onsite_l: float
     water_offsite_l: float
     assumptions: dict = field(default_factory=dict)
+    feasible: bool = True          # False when built from an infeasible performance result
 
     # --- quantity views ---
     @property
@@ -139,7 +140,7 @@ class SustainabilityResult(TableRepr):
 
     def _rows(self):
         g = self.datacenter.grid
-        rows = [("duration", self.duration), ("accelerator-hours", self.gpu_hours), ("MFU (for power)", self.mfu),
+        rows = ([] if self.feasible else [INFEASIBLE_ROW]) + [("duration", self.duration), ("accelerator-hours", self.gpu_hours), ("MFU (for power)", self.mfu),
                 ("power per accelerator", self.power_per_accelerator)]
         rows += [(f"  IT power: {k}", v) for k, v in self.power_breakdown.items()]
         rows += [("average IT power", self.average_power), ("PUE", self.pue),
@@ -147,8 +148,11 @@ class SustainabilityResult(TableRepr):
                  (f"grid intensity ({g.name})", f"{g.gco2_per_kwh:g} gCO2e/kWh"),
                  ("carbon, location-based (carbon_footprint)", self.carbon_location),
                  ("carbon, market-based", self.carbon_market),
-                 ("embodied carbon (amortised)", self.embodied_carbon),
-                 ("total carbon (location + embodied)", self.total_carbon),
+                 ("embodied carbon (amortised)", self.embodied_carbon
+                  if self.fleet.node.accelerator.embodied_kgco2e is not None
+                  else "unknown (no figure for this accelerator): not counted"),
+                 ("total carbon (location + embodied)" if self.fleet.node.accelerator.embodied_kgco2e is not None
+                  else "total carbon (location only: embodied unknown)", self.total_carbon),
                  ("water on-site", self.water_onsite), ("water off-site (grid)", self.water_offsite)]
         return rows
 
@@ -270,7 +274,7 @@ class SustainabilityModel:
             fleet=fleet, datacenter=dc, duration_s=duration_s, mfu=mfu, tokens=tokens, accelerator_w=acc_w,
             power_w=power, it_energy_j=it_j, facility_energy_j=fac_j, pue=pue_used, location_kg=loc,
             market_kg=market, embodied_kg=embodied, water_onsite_l=onsite, water_offsite_l=offsite,
-            assumptions=assumptions)
+            assumptions=assumptions, feasible=carried_feasibility(performance, "SustainabilityModel"))
 
 
 def accelerator_idle_w(acc) -> float:

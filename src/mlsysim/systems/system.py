@@ -5,11 +5,12 @@ from dataclasses import dataclass, field
 
 from .._record import check_counts, check_si
 from ..errors import ConfigError
+from ..views import RecordView
 from ..hardware.accelerator import Accelerator
 
 
-@dataclass(frozen=True)
-class Fabric:
+@dataclass(frozen=True, repr=False)
+class Fabric(RecordView):
     """A scale-out network technology: per-port bandwidth (bytes/s per direction), latency, efficiency.
 
     `efficiency` is the fraction of line rate NCCL-style collectives achieve (bus bandwidth / line rate);
@@ -39,8 +40,8 @@ class Fabric:
                               f"got {self.oversubscription}")
 
 
-@dataclass(frozen=True)
-class Node:
+@dataclass(frozen=True, repr=False)
+class Node(RecordView):
     """A server: `accelerators_per_node` chips joined by a scale-up fabric (NVLink/xGMI/ICI), plus NICs.
 
     `scaleup_bw` is per accelerator per direction (bytes/s); `nic_bw` is the node's total scale-out line rate
@@ -80,8 +81,8 @@ class Node:
         return self.nic_bw / self.accelerators_per_node
 
 
-@dataclass(frozen=True)
-class Fleet:
+@dataclass(frozen=True, repr=False)
+class Fleet(RecordView):
     """`count` identical nodes joined by `fabric`. Example: `Fleet(node=Systems.Nodes.DGX_H100, count=32,
     fabric=Systems.Fabrics.InfiniBand_NDR)` is the tutorial's Research_256."""
 
