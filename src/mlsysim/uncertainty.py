@@ -350,8 +350,11 @@ def _energy_carbon_cost(perf, dc, mfu, busy_s, idle_s, wall_s, get):
     fac_j = PP.facility_energy_j(it_j, get("pue", dc.pue))
     out = {"energy": fac_j, "carbon": PC.location_based_kg(fac_j, get("grid_gco2_per_kwh", dc.grid.gco2_per_kwh))}
     if acc.price_usd:
-        capex = PK.capex_usd(n, acc.price_usd * get("price_scale", 1.0))
-        out["cost"] = (PK.amortized_usd(capex, wall_s) + PK.maintenance_usd(capex, wall_s)
+        from .solvers._capex import fleet_capex, split_it_facility
+        it_usd, fac_usd = split_it_facility(fleet_capex(fleet, acc.price_usd)[0])
+        it_usd = it_usd + n * acc.price_usd * (get("price_scale", 1.0) - 1.0)  # the accelerator price varies
+        capex = it_usd + fac_usd
+        out["cost"] = (PK.amortized_parts_usd(it_usd, fac_usd, wall_s) + PK.maintenance_usd(capex, wall_s)
                        + PK.energy_cost_usd(fac_j, get("electricity_usd_per_kwh", dc.electricity_usd_per_kwh)))
     return out
 

@@ -278,6 +278,12 @@ def accelerator_idle_w(acc) -> float:
     return acc.idle_w if acc.idle_w is not None else PP.default_idle_w(acc.tdp_w)
 
 
+def scaleout_ports(fleet):
+    """(NIC ports per node, scale-out switch ports): one port per NIC, non-blocking fat tree; one node needs none."""
+    nics = max(1, round(fleet.node.nic_bw / fleet.fabric.port_bw))
+    return nics, (PP.switch_ports(float(fleet.count * nics)) if fleet.count > 1 else 0.0)
+
+
 def fleet_power(fleet, mfu: float):
     """Average IT power of a fleet at `mfu`, by part (W), the per-accelerator figure, and what was assumed."""
     node, acc, fabric = fleet.node, fleet.node.accelerator, fleet.fabric
@@ -293,9 +299,7 @@ def fleet_power(fleet, mfu: float):
         host = PP.HOST_W_PER_ACCELERATOR * n_per
         host_src = (f"{host:.0f} W per node = {PP.HOST_W_PER_ACCELERATOR:g} W per accelerator "
                     f"(assumption: node gives neither host_power_w nor max_power_w)")
-    # One scale-out port per NIC; a single node needs no scale-out switches.
-    nics = max(1, round(node.nic_bw / fabric.port_bw))
-    ports = PP.switch_ports(float(fleet.count * nics)) if fleet.count > 1 else 0.0
+    nics, ports = scaleout_ports(fleet)
     measured = acc.measured_system_w or 0.0
     power = PP.fleet_power_w(mfu, fleet.total_accelerators, acc.tdp_w, idle, fleet.count, host, ports,
                              fabric.switch_w_per_port, measured)
