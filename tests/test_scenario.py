@@ -75,7 +75,7 @@ VARIATIONS = [
     ("layout.sequence_parallel", False), ("layout.dp_overlap", False), ("layout.straggler_cv", 0.0),
     ("datacenter.name", "Quebec_Hydro"), ("datacenter.grid", "Poland"), ("datacenter.pue", 1.5),
     ("datacenter.wue_l_per_kwh", 3.0), ("datacenter.electricity_usd_per_kwh", 0.2),
-    ("datacenter.cfe_fraction", 0.5),
+    ("datacenter.cfe_fraction", 0.5), ("datacenter.contractual_fraction", 0.5),
     ("economics.accelerator_price_usd", 40000.0), ("economics.infrastructure_multiplier", 2.0),
     ("economics.depreciation_years", 3.0), ("economics.maintenance_fraction_per_year", 0.2),
     ("economics.cloud_usd_per_gpu_hour", 2.0),

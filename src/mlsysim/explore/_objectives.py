@@ -112,7 +112,8 @@ class RunCosts:
                 c["capex"] = c["capex_it"] = c["capex_fac"] = np.nan
             self.fleet_consts.append(c)
         self.dc = {k: np.array([getattr(dc, k) for dc in datacenters], float)
-                   for k in ("pue", "electricity_usd_per_kwh", "wue_l_per_kwh", "cfe_fraction")}
+                   for k in ("pue", "electricity_usd_per_kwh", "wue_l_per_kwh", "contractual_fraction")}
+        self.dc["residual"] = np.array([dc.market_residual_gco2_per_kwh for dc in datacenters], float)
         self.dc["gco2"] = np.array([dc.grid.gco2_per_kwh for dc in datacenters], float)
         self.dc["grid_water"] = np.array([dc.grid.water_l_per_kwh or 0.0 for dc in datacenters], float)
         self.life_s = PC.SERVICE_LIFE_S
@@ -136,7 +137,7 @@ class RunCosts:
         it_j = PP.energy_j(it_w, dur)
         fac_j = PP.facility_energy_j(it_j, pue)
         loc = PC.location_based_kg(fac_j, self.dc["gco2"][dc])
-        market = PC.market_based_kg(loc, self.dc["cfe_fraction"][dc])
+        market = PC.market_based_kg(fac_j, self.dc["residual"][dc], self.dc["contractual_fraction"][dc])
         emb = PC.embodied_amortized_kg(c["emb_acc"], dur, self.life_s) + \
             PC.embodied_amortized_kg(c["emb_srv"], dur, self.life_s)
         water = PC.water_l(it_j, wue) + PC.water_l(0.0, 0.0, fac_j, self.dc["grid_water"][dc])
