@@ -20,7 +20,7 @@ _LAZY = {
     "SustainabilityModel": "mlsysim.solvers", "EconomicsModel": "mlsysim.solvers", "GoodputModel": "mlsysim.solvers",
     "ServingModel": "mlsysim.solvers", "InferenceScalingModel": "mlsysim.solvers",
     "UncertaintyModel": "mlsysim.uncertainty", "CalibrationModel": "mlsysim.calibration",
-    "ConfigError": "mlsysim.errors", "UnknownNameError": "mlsysim.errors", "Q": "mlsysim.units",
+    "regions": "mlsysim.solvers.regions", "ConfigError": "mlsysim.errors", "UnknownNameError": "mlsysim.errors", "Q": "mlsysim.units",
 }
 __all__ = list(_LAZY)
 

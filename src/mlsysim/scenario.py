@@ -124,7 +124,8 @@ LAYOUT = {
 
 DATACENTER = {
     "name": F("name", "an Infrastructure.Datacenters entry", registry="Infrastructure.Datacenters"),
-    "grid": F("name", "an Infrastructure.Grids entry (replaces the datacenter's grid)",
+    "grid": F("name", "an Infrastructure.Grids entry, or a country / zone / cloud region code such as PL, "
+                      "PL@2022, US-MIDA-PJM, gcp:us-central1 (replaces the datacenter's grid)",
               registry="Infrastructure.Grids"),
     "pue": F("float", "power usage effectiveness (>= 1)", minimum=1),
     "wue_l_per_kwh": F("float", "on-site water use, litres per kWh of IT energy", minimum=0),
@@ -209,6 +210,11 @@ def _names(reg: str) -> list[str]:
     return obj.names() if hasattr(obj, "names") else obj.all_names()
 
 
+def _dataset_name(reg: str, value: str) -> bool:
+    """A name outside the listed entries that the category still resolves (grids: countries, zones, clouds)."""
+    return reg == "Infrastructure.Grids" and value in _category(reg)
+
+
 # -------------------------------------------------------------------------------------------- JSON Schema
 def json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a scenario file, generated from the same table the loader checks."""
@@ -228,7 +234,8 @@ def json_schema() -> dict:
             p["enum"] = list(_choices(f))
         elif base == "name":
             p["type"] = "string"
-            p["enum"] = _names(f.registry)
+            # grids also take any country, zone or cloud region code ("PL", "PL@2022", "gcp:us-central1")
+            p["examples" if f.registry == "Infrastructure.Grids" else "enum"] = _names(f.registry)
         if f.minimum is not None:
             p["exclusiveMinimum" if f.exclusive_minimum else "minimum"] = f.minimum
         if f.maximum is not None:
@@ -411,7 +418,7 @@ def _check(value, f: F, kp: tuple, where: _Where):
             raise ScenarioError(where(kp) + str(unknown(name, value, _choices(f))))
         if t == "name":
             names = _names(f.registry)
-            if value not in names:
+            if value not in names and not _dataset_name(f.registry, value):
                 raise ScenarioError(where(kp) + str(unknown(f"{f.registry} entry for {name}", value, names)))
         return value
     if f.minimum is not None and (value < f.minimum or (f.exclusive_minimum and value == f.minimum)):

@@ -227,6 +227,12 @@ class SustainabilityModel:
         sust = SustainabilityModel().solve(performance=perf, datacenter="GCP_Iowa")
     """
 
+    def regions(self, performance=None, facility=None, grids=None, *, fleet=None, duration_days=None, mfu=None):
+        """The same run at one facility on several grids (the tutorial's geography table); see
+        mlsysim.solvers.regions.regions."""
+        from .regions import regions
+        return regions(performance, facility, grids, fleet=fleet, duration_days=duration_days, mfu=mfu)
+
     def solve(self, fleet=None, duration_days=None, mfu=None, datacenter=None, *, performance=None,
               pue=None, service_life_years=None) -> SustainabilityResult:
         """`duration_days`: number of days or a pint time; `mfu` in (0, 1] (default DEFAULT_TRAINING_MFU);
