@@ -96,3 +96,11 @@ def test_cli_regions_json_and_grid_option():
     assert d["regions"][1]["x_cleanest"] == pytest.approx(41.0)
     bad = run("regions", GOLDEN, "--grid", "Plland")
     assert bad.exit_code == 2 and "Poland" in bad.stderr
+
+
+def test_cli_regions_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    r = run("regions", GOLDEN, "--plots", tmp_path, "--json")
+    assert r.exit_code == 0, r.stdout
+    png = tmp_path / "regions.png"
+    assert json.loads(r.stdout)["plots"]["regions"] == str(png) and png.read_bytes()[:4] == b"\x89PNG"

@@ -77,7 +77,7 @@ VARIATIONS = [
     ("datacenter.wue_l_per_kwh", 3.0), ("datacenter.electricity_usd_per_kwh", 0.2),
     ("datacenter.cfe_fraction", 0.5), ("datacenter.contractual_fraction", 0.5),
     ("economics.accelerator_price_usd", 40000.0), ("economics.infrastructure_multiplier", 2.0),
-    ("economics.depreciation_years", 3.0), ("economics.maintenance_fraction_per_year", 0.2),
+    ("economics.depreciation_years", 3.0), ("economics.facility_life_years", 30.0), ("economics.maintenance_fraction_per_year", 0.2),
     ("economics.cloud_usd_per_gpu_hour", 2.0),
     ("constraints.deadline_days", 10.0), ("constraints.budget_usd", 1e6), ("constraints.max_carbon_t", 100.0),
     ("constraints.max_memory_gb", 40.0), ("constraints.max_gpus", 128),

@@ -138,9 +138,11 @@ DATACENTER = {
 
 ECONOMICS = {
     "accelerator_price_usd": F("float", "purchase price of one accelerator, USD", **POS),
-    "infrastructure_multiplier": F("float", "CapEx / accelerator spend (network, power, cooling, facility)",
-                                   minimum=1),
-    "depreciation_years": F("float", "straight-line depreciation life, years", **POS),
+    "infrastructure_multiplier": F("float", "the tutorial's shortcut: CapEx / accelerator spend (default: CapEx "
+                                            "built from the node, fabric and facility records)", minimum=1),
+    "depreciation_years": F("float", "straight-line depreciation life of the IT equipment, years", **POS),
+    "facility_life_years": F("float", "straight-line life of the facility (power, cooling, building), years",
+                             **POS),
     "maintenance_fraction_per_year": F("float", "maintenance and staff per year, fraction of CapEx", minimum=0,
                                        maximum=1),
     "cloud_usd_per_gpu_hour": F("float", "rental price per accelerator-hour for the own-vs-rent comparison",

@@ -121,8 +121,9 @@ def format_reliability_table(rows=None) -> str:
     lines += ["  Failure rates: node failures per 1,000 node-days of independent clusters:"]
     lines += [f"    {k:<36} {v:5.2f}" for k, v in R.NODE_FAILURE_SOURCES.items()]
     lines += [f"  pooled as a geometric mean ({R.POOLED_NODE_FAILURES_PER_1000_NODE_DAYS:.2f}; log sd "
-              f"{R.POOLED_LOG_SD:.2f}) and split by Meta FT-HSDP root causes; independent of Table 5. *llama3",
-              "  preset: rates taken from Table 5 itself (not a prediction; shows the goodput its count implies).",
+              f"{R.POOLED_LOG_SD:.2f}) and split by Meta FT-HSDP root causes;",
+              "  independent of Table 5. *llama3 preset: rates taken from Table 5 itself (not a prediction; shows",
+              "  the goodput its count implies).",
               "  Restart = 10 min relaunch (assumption) + checkpoint read; Daly-optimal checkpoint interval; 2 TB/s",
               "  storage (Tectonic)."]
     return "\n".join(lines)
