@@ -40,7 +40,8 @@ FACILITY_USD_PER_W = 10.0
 # 15, the plant's life, since the plant is most of the cost.
 FACILITY_LIFE_S = 15 * SECONDS_PER_YEAR
 
-# A scale-out link (two 400G optical transceivers + fibre) where the fabric record gives no price: $2,000.
+# A scale-out link (two 400G optical transceivers + fibre) where the fabric record gives no price: $2,000 (the
+# NDR record's figure).
 # Assumption, with reason: 400G OSFP/QSFP-DD SR4/DR4 optics list at ~$700-1,200 each from third-party vendors in
 # 2024 (FS.com, recalled, approx; NVIDIA-branded ~2x), fibre a few tens of dollars.
 LINK_USD = 2000.0

@@ -38,10 +38,12 @@ def fleet_capex(fleet, accelerator_price_usd: float) -> tuple[dict, dict]:
     nics, ports = scaleout_ports(fleet)
     links = PX.fat_tree_links(float(fleet.count * nics), ports) if ports else 0.0
     per_port = fabric.price_usd_per_port or PX.SWITCH_USD_PER_PORT
-    net = PX.network_usd(ports, links, per_port, PX.LINK_USD)
+    per_link = fabric.price_usd_per_link or PX.LINK_USD
+    net = PX.network_usd(ports, links, per_port, per_link)
     src["network"] = (f"{ports:,.0f} switch ports x {per_port:,.0f} USD"
                       + ("" if fabric.price_usd_per_port else " (assumption: NDR price; fabric has none)")
-                      + f" + {links:,.0f} links x {PX.LINK_USD:,.0f} USD (optics + fibre, assumption)")
+                      + f" + {links:,.0f} links x {per_link:,.0f} USD (optics + fibre"
+                      + (f", {fabric.name} record)" if fabric.price_usd_per_link else ", assumption)"))
     it_w = provisioned_it_w(fleet)
     parts = PX.capex_parts_usd(n, accelerator_price_usd, fleet.count * rest, net, it_w)
     src["facility"] = (f"{it_w / 1e3:,.0f} kW provisioned IT power x {PX.FACILITY_USD_PER_W:g} USD/W (power "

@@ -57,13 +57,12 @@ class RegionsResult:
 
     def to_rows(self) -> list[dict]:
         """Plain rows (for JSON and the carbon_by_region chart)."""
-        out = []
+        out, lo = [], min(x.carbon_t for x in self.rows)
         for r in self.rows:
             g = r.grid
             out.append({"region": r.label, "grid": g.name, "grid_key": g.key or None, "gco2_per_kwh": g.gco2_per_kwh,
                         "basis": g.basis, "year": g.year, "carbon_t": r.carbon_t,
-                        "x_cleanest": r.carbon_t / min(x.carbon_t for x in self.rows) if min(
-                            x.carbon_t for x in self.rows) > 0 else None,
+                        "x_cleanest": r.carbon_t / lo if lo > 0 else None,
                         "site": r.site.name if r.site else None, "site_pue": r.site.pue if r.site else None,
                         "site_carbon_t": r.site_carbon_t, "facility_effect": r.facility_effect,
                         "site_water_m3": r.site_water_m3, "site_energy_usd": r.site_energy_usd})
@@ -139,9 +138,10 @@ def _region(item):
 
 
 def regions(performance=None, facility=None, grids=None, *, fleet=None, duration_days=None, mfu=None):
-    """The same run at one facility on each grid (default: the tutorial's four regions). `facility`: a
-    Datacenter or its name (default: the scenario's / performance's datacenter is not known here, so required).
-    `grids`: grid or datacenter names (countries and zones too: 'PL', 'PL@2022', 'gcp:us-central1') or records."""
+    """The same run at one facility on each grid (default: the tutorial's four regions). `facility` (required):
+    the Datacenter, or its name, whose PUE every grid is tried at. `grids`: grid or datacenter names (countries,
+    zones and cloud regions too: 'PL', 'PL@2022', 'gcp:us-central1') or Grid / Datacenter records; a datacenter
+    also gives its own site's column. The run: `performance=` (a solver result) or fleet + duration_days (+ mfu)."""
     from .sustainability import SustainabilityModel, resolve_datacenter
     if facility is None:
         raise ConfigError("regions needs facility=, the datacenter whose PUE every grid is tried at, e.g. "
