@@ -5,10 +5,11 @@ water intensities likewise in L/kWh.
 
 Accounting (GHG Protocol Scope 2 guidance, 2015; as applied to ML by Patterson et al. 2021 arXiv:2104.10350):
 - location-based = facility energy x the grid's average intensity;
-- market-based (GHG Protocol Scope 2 Guidance 2015, Ch. 6 and Table 6.3): energy covered by contractual
-  instruments (RECs/GOs, PPAs, green tariffs) at the instruments' emission factor (0 for wind, solar, hydro), the
-  rest at the grid's residual mix (the average with those claimed attributes removed) or, where no residual mix
-  is published, at the grid average (the Guidance's last tier; it double counts what others claimed);
+- market-based (Scope 2 Guidance Ch. 6, the market-based emission factor hierarchy): energy covered by
+  contractual instruments (RECs/GOs, PPAs, green tariffs) at the instruments' emission factor (0 for wind, solar,
+  hydro), the rest at the grid's residual mix (the average with those claimed attributes removed) or, where no
+  residual mix is published, at the grid average (the hierarchy's last tier; it double counts what others
+  claimed);
 - hourly-CFE-adjusted (a separate quantity, not Scope 2 market-based): location-based x (1 - the operator's
   hourly carbon-free energy share, e.g. Google's 24/7 CFE % per region);
 - embodied (manufacturing) carbon is amortised straight-line over the hardware's service life, pro rata for the
