@@ -20,7 +20,8 @@ _LAZY = {
     "SustainabilityModel": "mlsysim.solvers", "EconomicsModel": "mlsysim.solvers", "GoodputModel": "mlsysim.solvers",
     "ServingModel": "mlsysim.solvers", "InferenceScalingModel": "mlsysim.solvers",
     "UncertaintyModel": "mlsysim.uncertainty", "CalibrationModel": "mlsysim.calibration",
-    "ConfigError": "mlsysim.errors", "UnknownNameError": "mlsysim.errors", "Q": "mlsysim.units",
+    "regions": "mlsysim.solvers.regions", "ConfigError": "mlsysim.errors", "UnknownNameError": "mlsysim.errors",
+    "Q": "mlsysim.units",
     "SensitivitySolver": "mlsysim.solvers", "SynthesisSolver": "mlsysim.solvers", "ScalingLawModel": "mlsysim.solvers",
     "SmallModels": "mlsysim.models.small", "InferenceWorkload": "mlsysim.models.small",
 }

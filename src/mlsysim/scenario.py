@@ -124,19 +124,25 @@ LAYOUT = {
 
 DATACENTER = {
     "name": F("name", "an Infrastructure.Datacenters entry", registry="Infrastructure.Datacenters"),
-    "grid": F("name", "an Infrastructure.Grids entry (replaces the datacenter's grid)",
+    "grid": F("name", "an Infrastructure.Grids entry, or a country / zone / cloud region code such as PL, "
+                      "PL@2022, US-MIDA-PJM, gcp:us-central1 (replaces the datacenter's grid)",
               registry="Infrastructure.Grids"),
     "pue": F("float", "power usage effectiveness (>= 1)", minimum=1),
     "wue_l_per_kwh": F("float", "on-site water use, litres per kWh of IT energy", minimum=0),
     "electricity_usd_per_kwh": F("float", "electricity price, USD per kWh", minimum=0),
-    "cfe_fraction": F("float", "carbon-free energy share bought (market-based carbon)", minimum=0, maximum=1),
+    "cfe_fraction": F("float", "hourly carbon-free energy share (e.g. Google CFE %): carbon_cfe_adjusted",
+                      minimum=0, maximum=1),
+    "contractual_fraction": F("float", "share of energy covered by RECs/PPAs (GHG Protocol market-based carbon)",
+                              minimum=0, maximum=1),
 }
 
 ECONOMICS = {
     "accelerator_price_usd": F("float", "purchase price of one accelerator, USD", **POS),
-    "infrastructure_multiplier": F("float", "CapEx / accelerator spend (network, power, cooling, facility)",
-                                   minimum=1),
-    "depreciation_years": F("float", "straight-line depreciation life, years", **POS),
+    "infrastructure_multiplier": F("float", "the tutorial's shortcut: CapEx / accelerator spend (default: CapEx "
+                                            "built from the node, fabric and facility records)", minimum=1),
+    "depreciation_years": F("float", "straight-line depreciation life of the IT equipment, years", **POS),
+    "facility_life_years": F("float", "straight-line life of the facility (power, cooling, building), years",
+                             **POS),
     "maintenance_fraction_per_year": F("float", "maintenance and staff per year, fraction of CapEx", minimum=0,
                                        maximum=1),
     "cloud_usd_per_gpu_hour": F("float", "rental price per accelerator-hour for the own-vs-rent comparison",
@@ -206,6 +212,11 @@ def _names(reg: str) -> list[str]:
     return obj.names() if hasattr(obj, "names") else obj.all_names()
 
 
+def _dataset_name(reg: str, value: str) -> bool:
+    """A name outside the listed entries that the category still resolves (grids: countries, zones, clouds)."""
+    return reg == "Infrastructure.Grids" and value in _category(reg)
+
+
 # -------------------------------------------------------------------------------------------- JSON Schema
 def json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a scenario file, generated from the same table the loader checks."""
@@ -225,7 +236,8 @@ def json_schema() -> dict:
             p["enum"] = list(_choices(f))
         elif base == "name":
             p["type"] = "string"
-            p["enum"] = _names(f.registry)
+            # grids also take any country, zone or cloud region code ("PL", "PL@2022", "gcp:us-central1")
+            p["examples" if f.registry == "Infrastructure.Grids" else "enum"] = _names(f.registry)
         if f.minimum is not None:
             p["exclusiveMinimum" if f.exclusive_minimum else "minimum"] = f.minimum
         if f.maximum is not None:
@@ -408,7 +420,7 @@ def _check(value, f: F, kp: tuple, where: _Where):
             raise ScenarioError(where(kp) + str(unknown(name, value, _choices(f))))
         if t == "name":
             names = _names(f.registry)
-            if value not in names:
+            if value not in names and not _dataset_name(f.registry, value):
                 raise ScenarioError(where(kp) + str(unknown(f"{f.registry} entry for {name}", value, names)))
         return value
     if f.minimum is not None and (value < f.minimum or (f.exclusive_minimum and value == f.minimum)):

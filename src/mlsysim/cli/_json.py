@@ -76,7 +76,8 @@ def datacenter(d) -> dict:
     return {"key": d.key or None, "name": d.name, "grid": g.name, "grid_key": g.key or None,
             "grid_gco2_per_kwh": g.gco2_per_kwh, "grid_basis": g.basis, "grid_year": g.year, "pue": d.pue,
             "wue_l_per_kwh": d.wue_l_per_kwh, "electricity_usd_per_kwh": d.electricity_usd_per_kwh,
-            "cfe_fraction": d.cfe_fraction}
+            "cfe_fraction": d.cfe_fraction, "contractual_fraction": d.contractual_fraction,
+            "grid_residual_gco2_per_kwh": g.residual_gco2_per_kwh}
 
 
 # ---------------------------------------------------------------------------------------------------- results
@@ -103,6 +104,7 @@ def sustainability(s) -> dict | None:
         "pue": s.pue, "it_energy_mwh": s.it_energy_j / J_MWH, "facility_energy_mwh": s.facility_energy_j / J_MWH,
         "grid_gco2_per_kwh": s.datacenter.grid.gco2_per_kwh,
         "carbon_location_t": s.location_kg / 1e3, "carbon_market_t": s.market_kg / 1e3,
+        "carbon_cfe_adjusted_t": None if s.cfe_adjusted_kg is None else s.cfe_adjusted_kg / 1e3,
         # an unknown embodied figure (no record for the accelerator) is null, not 0: the total leaves it out
         "carbon_embodied_t": (sum(s.embodied_kg.values()) / 1e3
                               if s.fleet.node.accelerator.embodied_kgco2e is not None else None),

@@ -6,6 +6,7 @@ so `mlsysim --help` stays fast.
     mlsysim eval --model Llama3_70B --hardware H200 --mode decode
     mlsysim train examples/llama3_70b_research256.yaml [--json] [--plots DIR]
     mlsysim optimize examples/llama3_70b_research256.yaml --objective cost [--emit best.yaml]
+    mlsysim regions examples/llama3_70b_research256.yaml --grid Quebec,Poland,PL@2022
     mlsysim validate [--json]
     mlsysim report examples/llama3_70b_research256.yaml -o report.html [--markdown | --latex]
     mlsysim compare a.yaml b.yaml [-o compare.html]
@@ -154,6 +155,25 @@ def optimize(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml", help="
     datacenter energy_mwh, carbon_t, cost_usd, ...; emitted (the --emit file or null)."""
     from .commands import optimize_cmd
     optimize_cmd(scenario, objective, top, sets or [], plots, fmt, json_out, emit)
+
+
+@app.command("regions", short_help="the same run on several grids: the tutorial's geography table",
+             epilog=EXIT_CODES_HELP)
+def regions_(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml"),
+             grids: Optional[List[str]] = typer.Option(None, "--grid", "-g", metavar="NAME",
+                                                       help="grid, datacenter, country or cloud region (repeatable "
+                                                            "or comma-separated; e.g. PL, PL@2022, "
+                                                            "gcp:us-central1); default: the tutorial's four"),
+             sets: Optional[List[str]] = SET, plots: Optional[str] = PLOTS, fmt: str = FMT,
+             json_out: bool = JSON):
+    """The scenario's run at its datacenter on each grid: carbon when only the grid changes (Quebec vs Poland:
+    41x), and each region's own site (PUE, water, electricity cost) beside it.
+
+    JSON keys: status, exit_code, facility, facility_pue, energy_mwh, ratio_dirtiest_to_cleanest, feasible, regions[{region, grid,
+    gco2_per_kwh, basis, year, carbon_t, x_cleanest, site, site_pue, site_carbon_t, facility_effect,
+    site_water_m3, site_energy_usd}], plots."""
+    from .regions import regions_cmd
+    regions_cmd(scenario, grids, sets or [], plots, fmt, json_out)
 
 
 @app.command(short_help="prediction error against published runs")

@@ -24,6 +24,7 @@ class Fabric(RecordView):
     oversubscription: float = 1.0
     switch_w_per_port: float = 0.0
     price_usd_per_port: float | None = None
+    price_usd_per_link: float | None = None   # one cable with its two transceivers
     year: int | None = None
     source: str = ""
     notes: str = ""
@@ -31,7 +32,8 @@ class Fabric(RecordView):
 
     def __post_init__(self):
         check_si(self, {"port_bw": ("byte/s", False), "latency_s": ("s", True), "switch_w_per_port": ("W", True),
-                        "price_usd_per_port": ("USD", True), "efficiency": ("", False),
+                        "price_usd_per_port": ("USD", True), "price_usd_per_link": ("USD", True),
+                        "efficiency": ("", False),
                         "oversubscription": ("", False)})
         if not (0 < self.efficiency <= 1):
             raise ConfigError(f"Fabric {self.name}: efficiency must be in (0, 1], got {self.efficiency}")

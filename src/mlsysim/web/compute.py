@@ -88,9 +88,12 @@ def train(req: dict) -> dict:
         g = s.datacenter.grid.gco2_per_kwh
         head["carbon_location_t"] = {"value": s.location_kg / 1e3, "formula":
                                      f"energy x grid = {mwh:,.0f} MWh x {g:g} gCO2e/kWh = {s.location_kg / 1e3:,.1f} t"}
+        d = s.datacenter
         head["carbon_market_t"] = {"value": s.market_kg / 1e3, "formula":
-                                   f"location-based x (1 - CFE share) = {s.location_kg / 1e3:,.1f} t x "
-                                   f"(1 - {s.datacenter.cfe_fraction:g}) = {s.market_kg / 1e3:,.1f} t"}
+                                   f"GHG Protocol market-based: energy x (1 - {d.contractual_fraction:g} covered by "
+                                   f"RECs/PPAs) x {d.market_residual_gco2_per_kwh:g} gCO2e/kWh "
+                                   f"{'residual mix' if d.grid.residual_gco2_per_kwh is not None else 'grid average'}"
+                                   f" = {s.market_kg / 1e3:,.1f} t"}
     if e is not None:
         head["cost_usd"] = {"value": e.total_usd, "formula":
                             f"amortised CapEx + energy + maintenance = ${e.amortized_capex_usd:,.0f} + "
