@@ -1,0 +1,157 @@
+"""Capacity planning for serving: the cheapest (or fewest-GPU, or lowest-carbon) fleet that serves a QPS within a
+TTFT / TPOT SLO, across accelerators x precision x tensor-parallel size x regions, on the same physics as
+ServingLoadModel (physics/serving_load.max_load for each replica layout, physics/serving_econ for $ and CO2).
+
+>>> from mlsysim import Models, Infrastructure
+>>> p = plan_serving(Models.Language.Llama3_70B, qps=100, input_len=1000, output_len=200, ttft_slo=0.5,
+...                  hardware=["H100"], precisions=["fp8"], datacenters=[Infrastructure.Datacenters.GCP_Iowa])
+>>> p.best["tp"] in (1, 2, 4, 8)
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError, InfeasibleError
+from ..physics import cost as CO
+from ..physics import power as PW
+from ..physics import serving_econ as SE
+from ..physics import serving_load as SL
+from ..units import count, si
+from ._common import TableRepr
+from .serving_setup import replica_setup
+
+OBJECTIVES = {"cost": "usd_per_year", "gpus": "gpus", "carbon": "carbon_t_per_year"}
+SECONDS_PER_YEAR = PW.SECONDS_PER_YEAR
+
+
+@dataclass(frozen=True)
+class ServingPlan(TableRepr):
+    """`rows`: every configuration evaluated (SLO-feasible ones), sorted by the objective; `best`: the first row
+    within the budget (or the cheapest over it, with feasible=False and binding 'budget')."""
+
+    objective: str
+    qps: float
+    ttft_slo_s: float
+    tpot_slo_s: float
+    percentile: float
+    rows: list
+    best: dict
+    feasible: bool
+    binding: str
+    skipped: dict
+    assumptions: dict = field(default_factory=dict)
+
+    def _title(self):
+        return f"Serving plan: {self.qps:g} QPS, p{round(self.percentile * 100)} TTFT <= {self.ttft_slo_s * 1e3:g} ms"
+
+    def _rows(self):
+        b = self.best
+        return [("best", f"{b['hardware']} {b['precision']} TP{b['tp']}: {b['gpus']} GPUs ({b['replicas']} "
+                         f"replicas)"),
+                ("p99 TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
+                ("CapEx (USD)", b["capex_usd"]), ("cost per year (USD)", b["usd_per_year"]),
+                ("$ per M output tokens", b["usd_per_m_output"]),
+                ("carbon (t CO2e/yr, location)", b["carbon_t_per_year"]),
+                ("energy per request (Wh)", b["wh_per_request"]),
+                ("gCO2e per request (location + embodied / market)",
+                 f"{b['g_per_request']:.3g} / {b['g_market_per_request']:.3g}"),
+                ("configurations meeting the SLO", len(self.rows)),
+                ("feasible", "yes" if self.feasible else f"NO: {self.binding}")]
+
+
+def plan_serving(model, *, qps, input_len, output_len, ttft_slo, tpot_slo=None, percentile=0.99,
+                 hardware=("H100", "H200", "B200"), precisions=("fp16", "fp8", "int4"), tp_sizes=(1, 2, 4, 8),
+                 datacenters=None, objective="cost", budget_usd=None, budget_basis="per_year",
+                 engine=None) -> ServingPlan:
+    """Plan a fleet for `qps` requests/s split equally over `datacenters` (one fleet per region, each serving
+    qps / regions). Cost per year = owning (CapEx amortised + maintenance + energy, physics/cost.py); the budget
+    is compared with that yearly cost (budget_basis="per_year") or with the CapEx ("capex"). Raises
+    InfeasibleError with the closest TTFT / TPOT reached when no configuration meets the SLO."""
+    lam = si(qps, "1/s", "qps")
+    isl, osl = count(input_len, "input_len"), count(output_len, "output_len")
+    s_ttft = si(ttft_slo, "s", "ttft_slo")
+    s_tpot = float("inf") if tpot_slo is None else si(tpot_slo, "s", "tpot_slo")
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
+    if budget_basis not in ("per_year", "capex"):
+        raise ConfigError(f"budget_basis must be 'per_year' or 'capex', got {budget_basis!r}")
+    if not datacenters:
+        raise ConfigError("plan_serving needs datacenters=[...] (e.g. Infrastructure.Datacenters.GCP_Iowa)")
+    regions = len(datacenters)
+    rows, skipped, closest = [], {}, None
+    for hw in hardware:
+        for prec in precisions:
+            for tp in tp_sizes:
+                key = f"{getattr(hw, 'name', hw)} {prec} TP{tp}"
+                try:
+                    s = replica_setup(model, hw, input_len=isl, output_len=osl, tp=tp, precision=prec, engine=engine)
+                except ConfigError as e:  # a precision the chip lacks, a TP that does not divide the heads
+                    skipped[key] = str(e).split(";")[0]
+                    continue
+                if s.b_max < 1:
+                    skipped[key] = "does not fit in memory"
+                    continue
+                if not s.accelerator.price_usd:
+                    skipped[key] = "no price_usd in the registry"
+                    continue
+                r = SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=s_ttft, slo_tpot_s=s_tpot, q=percentile, **s.kw)
+                if not bool(r["ok"]):
+                    reach = (float(r["ttft_q_s"]), float(r["tpot_q_s"]), key)
+                    closest = reach if closest is None or reach[0] < closest[0] else closest
+                    skipped[key] = "misses the SLO even at one sequence"
+                    continue
+                rows.append(_row(s, r, lam / regions, regions, datacenters, isl, osl, prec, tp))
+    if not rows:
+        msg = f"no configuration meets p{round(percentile * 100)} TTFT <= {s_ttft * 1e3:g} ms"
+        if tpot_slo is not None:
+            msg += f" and TPOT <= {s_tpot * 1e3:g} ms"
+        if closest:
+            msg += (f"; closest: {closest[2]} reaches TTFT {closest[0] * 1e3:.1f} ms / TPOT {closest[1] * 1e3:.1f} "
+                    f"ms at one sequence per replica: relax the SLO, shorten the prompts or add faster hardware")
+        raise InfeasibleError(msg)
+    col = OBJECTIVES[objective]
+    rows.sort(key=lambda x: (x[col], x["usd_per_year"]))
+    bcol = "usd_per_year" if budget_basis == "per_year" else "capex_usd"
+    within = [x for x in rows if budget_usd is None or x[bcol] <= budget_usd]
+    best = within[0] if within else min(rows, key=lambda x: x[bcol])
+    feasible = bool(within)
+    binding = "" if feasible else f"budget: the cheapest plan needs ${best[bcol]:,.0f} ({budget_basis})"
+    assumptions = {"traffic": f"Poisson, {lam:g} QPS split equally over {regions} region(s)",
+                   "cost": "own: CapEx (price x 2.5 infrastructure) over 5 years + 5 %/yr maintenance + energy",
+                   "budget": "compared with the fleet's " + ("yearly cost" if budget_basis == "per_year" else "CapEx"),
+                   "percentile": percentile}
+    return ServingPlan(objective=objective, qps=lam, ttft_slo_s=s_ttft, tpot_slo_s=s_tpot, percentile=percentile,
+                       rows=rows, best=best, feasible=feasible, binding=binding, skipped=skipped,
+                       assumptions=assumptions)
+
+
+def _row(s, r, lam_region, regions, datacenters, isl, osl, prec, tp):
+    """One configuration's fleet over all regions: replicas, GPUs, SLO figures, $ and CO2 per year."""
+    acc = s.accelerator
+    n = int(SL.replicas_needed(lam_region, float(r["qps"])))
+    at = SL.at_qps(s.dims, qps=lam_region / n, b_max=s.b_max, q=0.99, **s.kw)
+    gpus_region = n * s.gpus
+    util = 2.0 * s.dims.mm_params * lam_region * (isl + osl) / (gpus_region * s.kw["peak"])
+    idle = acc.idle_w if acc.idle_w is not None else PW.default_idle_w(acc.tdp_w)
+    it = SE.fleet_it_power_w(util, gpus_region, acc.tdp_w, idle, PW.HOST_W_PER_ACCELERATOR)
+    usd = kg = kg_m = energy = 0.0
+    for dc in datacenters:
+        pr = SE.per_request(qps=lam_region, gpus=gpus_region, it_power_w=it, pue=dc.pue,
+                            grid_gco2_per_kwh=dc.grid.gco2_per_kwh, cfe_fraction=dc.cfe_fraction,
+                            embodied_kg_per_gpu=acc.embodied_kgco2e or 0.0, usd_per_kwh=dc.electricity_usd_per_kwh,
+                            gpu_price_usd=acc.price_usd or 0.0)
+        usd += pr["usd"] * lam_region * SECONDS_PER_YEAR
+        kg += (pr["carbon_location_kg"] + pr["carbon_embodied_kg"]) * lam_region * SECONDS_PER_YEAR
+        kg_m += pr["carbon_market_kg"]
+        energy += pr["energy_j"]
+    per_year_tokens_out = lam_region * regions * osl * SECONDS_PER_YEAR
+    return {"hardware": acc.key or acc.name, "precision": prec, "tp": tp, "replicas": n * regions,
+            "gpus": gpus_region * regions, "qps_per_replica": float(r["qps"]),
+            "ttft_p99_ms": float(at["ttft_q_s"]) * 1e3, "tpot_p99_ms": float(at["tpot_q_s"]) * 1e3,
+            "tokens_per_s_per_gpu": lam_region * osl / gpus_region,
+            "capex_usd": float(CO.capex_usd(gpus_region * regions, acc.price_usd or 0.0)), "usd_per_year": usd,
+            "usd_per_m_output": usd / per_year_tokens_out * 1e6, "carbon_t_per_year": kg / 1e3,
+            "wh_per_request": energy / regions / 3600.0, "g_per_request": kg / (lam_region * regions *
+                                                                               SECONDS_PER_YEAR) * 1e3,
+            "g_market_per_request": kg_m / regions * 1e3}
