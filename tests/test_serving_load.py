@@ -135,3 +135,17 @@ def test_cli_serve_and_plan(tmp_path):
     assert body["feasible"] and body["replicas"] >= 1 and body["ttft_p99_s"] <= 0.5
     r = run(app, ["serve-plan", "-m", "Llama3_70B", "--qps", "100", "--ttft-slo-ms", "1"])
     assert r.exit_code == 3
+
+
+def test_disaggregation_kv_transfer_and_pools():
+    # Llama 3 70B fp8 KV: 80 layers x 2 (K, V) x 8 heads x 128 x 1 B = 163,840 B/token; TP4 splits the 8 KV heads:
+    # 40,960 B/token per device x 2,000 tokens = 81.92 MB over one NDR port (400 Gb/s = 50 GB/s x 0.9) + 5 us
+    kw = dict(qps=40, input_len=2000, output_len=200, tp_size=4, precision="fp8", ttft_slo=0.3, tpot_slo=0.04)
+    r = ServingLoadModel().solve(L70, Hardware.Cloud.H100, disaggregation=(1, 2), **kw)
+    assert "KV transfer 1.83 ms" in r.assumptions["disaggregation"]
+    assert r.replicas % 3 == 0 and r.feasible and r.ttft_p99_s <= 0.3 and r.tpot_p99_s <= 0.04
+    # decode replicas run no prefill chunks: their TPOT is below the co-located replicas' at the same SLO
+    co = ServingLoadModel().solve(L70, Hardware.Cloud.H100, **kw)
+    assert r.tpot_p50_s < co.tpot_p50_s
+    with pytest.raises(ConfigError, match="multiple"):
+        ServingLoadModel().solve(L70, Hardware.Cloud.H100, disaggregation=(1, 2), replicas=4, **kw)

@@ -71,29 +71,34 @@ def replicas_needed(qps, qps_per_replica):
 
 def step_time_s(d, conc, *, isl, osl, tp, pp, ep, peak, ceiling, mem_bw, attn_eff, wbytes, kvbytes, su_bw, su_lat,
                 overhead_s, overhead_per_seq_s=0.0, mixed=True):
-    """(iteration s, iteration s without its prefill chunk) at concurrency `conc`. pp micro-batches are in
-    flight, each carrying conc/pp sequences through every stage. `mixed`: the iteration also prefills its share
-    of prompts (conc x I / O tokens); False for a decode-only replica (disaggregated serving)."""
+    """(iteration s, iteration s without its prefill chunk, iteration s that carries one whole prompt) at
+    concurrency `conc`. pp micro-batches are in flight, each carrying conc/pp sequences through every stage.
+    `mixed`: the iteration also prefills its share of prompts (conc x I / O tokens on average); False for a
+    decode-only replica (disaggregated serving)."""
     hw = dict(tp=tp, pp=pp, ep=ep, peak=peak, ceiling=ceiling, mem_bw=mem_bw, attn_eff=attn_eff, wbytes=wbytes,
               su_bw=su_bw, su_lat=su_lat)
     host = overhead_s + overhead_per_seq_s * conc
     t_d = pass_time(d, batch=conc / pp, new_tokens=1.0, context=isl + osl / 2.0, decode=True, kvbytes=kvbytes,
                     **hw)[0]
     if not mixed:
-        return t_d + host, t_d + host
-    t_p = pass_time(d, batch=1.0, new_tokens=vmax(conc * isl / osl / pp, 1.0), context=isl, decode=False, **hw)[0]
+        return t_d + host, t_d + host, t_d + host
     t_w = weight_stream_s(d, tp=tp, pp=pp, ep=ep, wbytes=wbytes, mem_bw=mem_bw)
-    return mixed_step_s(t_d, t_p, t_w) + host, t_d + host
+    t_p = pass_time(d, batch=1.0, new_tokens=vmax(conc * isl / osl / pp, 1.0), context=isl, decode=False, **hw)[0]
+    t_prompt = pass_time(d, batch=1.0, new_tokens=isl, context=isl, decode=False, **hw)[0]
+    return mixed_step_s(t_d, t_p, t_w) + host, t_d + host, mixed_step_s(t_d, t_prompt, t_w) + host
 
 
-def queue_point(conc, t, t_q, t_nopre, *, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True):
+def queue_point(conc, t, t_q, t_nopre, t_prompt, *, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True):
     """Throughput, the prompt queue and the SLO figures from the iteration times at the concurrency (t), at its
-    q-quantile (t_q) and without the prefill chunk (t_nopre). A decode-only replica queues no prompts."""
+    q-quantile (t_q), without the prefill chunk (t_nopre) and with one whole prompt (t_prompt). The prefill budget
+    serves prompts at `budget` tokens per iteration; once admitted, a prompt's compute takes one iteration with
+    it plus the decode work of every further chunk it spans. A decode-only replica queues no prompts."""
     qps = conc / (osl * t)
-    service = (isl if mixed else 0.0) * t / vmax(chunk - conc, 1.0)
+    budget = vmax(chunk - conc, 1.0)
+    service = (isl if mixed else 0.0) * t / budget
     rho = qps * service
     w = mg1_wait_s(rho, service, input_cv ** 2)
-    first = vmax(service, t)  # a prompt's own chunks; a short prompt still takes one step
+    first = vwhere(mixed, t_prompt + (vceil(isl / budget) - 1.0) * t_nopre, t)
     return {"step_s": t, "qps": qps, "tokens_per_s": conc / t, "rho": rho,
             "ttft_p50_s": wait_quantile_s(0.5, rho, w) + first, "ttft_q_s": wait_quantile_s(q, rho, w) + first,
             "ttft_mean_s": w + first, "wait_mean_s": w, "prefill_s": first, "tpot_p50_s": t, "tpot_q_s": t_q,
@@ -104,9 +109,9 @@ def load_point(d, *, conc, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True, **
     """One replica at a steady concurrency `conc` (sequences decoding): a dict of step time, throughput, QPS,
     prompt-queue utilisation and the p50 / q-quantile TTFT and TPOT. `chunk`: prefill budget in tokens per step
     (decode tokens included, as TensorRT-LLM's max_num_tokens and vLLM's max_num_batched_tokens count them)."""
-    t, t0 = step_time_s(d, conc, isl=isl, osl=osl, mixed=mixed, **layout)
+    t, t0, t1 = step_time_s(d, conc, isl=isl, osl=osl, mixed=mixed, **layout)
     tq = step_time_s(d, conc + Z[q] * vsqrt(conc), isl=isl, osl=osl, mixed=mixed, **layout)[0]
-    return queue_point(conc, t, tq, t0, isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q, mixed=mixed)
+    return queue_point(conc, t, tq, t0, t1, isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q, mixed=mixed)
 
 
 def kv_transfer_s(d, *, isl, tp, pp, kvbytes, bw, lat):
@@ -129,6 +134,20 @@ def disaggregated_ttft_s(qps, *, n_prefill, prefill_s, transfer_s, decode_step_s
     w = mg1_wait_s(rho, prefill_s, input_cv ** 2)
     base = prefill_s + transfer_s + decode_step_s
     return wait_quantile_s(0.5, rho, w) + base, wait_quantile_s(q, rho, w) + base
+
+
+def max_prefill_rho(slo_s, *, prefill_s, base_s, input_cv=0.0, q=0.99, iters=50):
+    """Highest utilisation of a prefill replica (an M/G/1 queue of service `prefill_s`) whose q-quantile TTFT,
+    wait + `base_s`, stays within `slo_s`; 0 where even an idle queue misses it. Bisection (the wait grows with
+    rho)."""
+    import numpy as np
+    lo, hi = np.zeros(np.shape(slo_s)), np.full(np.shape(slo_s), 1.0 - 1e-9)
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        ok = wait_quantile_s(q, mid, mg1_wait_s(mid, prefill_s, input_cv ** 2)) + base_s <= slo_s
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    out = np.where(base_s <= slo_s, lo, 0.0)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def _slack(r, slo_ttft_s, slo_tpot_s):
@@ -158,9 +177,9 @@ def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0,
     grid = top ** np.linspace(0.0, 1.0, points)
     e = lambda v: v[..., None] if isinstance(v, np.ndarray) else v  # noqa: E731
     lay = {k: e(v) for k, v in layout.items()}
-    t, t0 = step_time_s(d, grid, isl=e(isl), osl=e(osl), mixed=mixed, **lay)
+    t, t0, t1 = step_time_s(d, grid, isl=e(isl), osl=e(osl), mixed=mixed, **lay)
     tq = step_time_s(d, grid + Z[q] * np.sqrt(grid), isl=e(isl), osl=e(osl), mixed=mixed, **lay)[0]
-    r = queue_point(grid, t, tq, t0, isl=e(isl), osl=e(osl), chunk=e(chunk), input_cv=e(input_cv), q=q, mixed=mixed)
+    r = queue_point(grid, t, tq, t0, t1, isl=e(isl), osl=e(osl), chunk=e(chunk), input_cv=e(input_cv), q=q, mixed=mixed)
     g = _slack(r, e(np.asarray(slo_ttft_s, dtype=float)), e(np.asarray(slo_tpot_s, dtype=float)))
     shape = np.broadcast_shapes(g.shape, np.shape(b_max) + (1,))
     g = np.broadcast_to(g, shape)
@@ -179,7 +198,7 @@ def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0,
         v = np.broadcast_to(v, shape)
         a, b = np.take_along_axis(v, k, -1)[..., 0], np.take_along_axis(v, k + 1, -1)[..., 0]
         return a + w * (b - a)
-    out = queue_point(conc, at(t), at(tq), at(t0), isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q,
+    out = queue_point(conc, at(t), at(tq), at(t0), at(t1), isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q,
                       mixed=mixed)
     out["conc"] = conc
     out["ok"] = n_ok > 0
@@ -214,4 +233,4 @@ def at_qps(d, *, qps, b_max, points=40, q=0.99, **kw):
 
 __all__ = ["Z", "mixed_step_s", "weight_stream_s", "kv_capacity", "mg1_wait_s", "wait_quantile_s",
            "little_concurrency", "replicas_needed", "step_time_s", "queue_point", "load_point", "kv_transfer_s", "prefill_only_s",
-           "disaggregated_ttft_s", "max_load", "at_qps"]
+           "disaggregated_ttft_s", "max_prefill_rho", "max_load", "at_qps"]

@@ -12,6 +12,7 @@ from ..physics import serving_econ as SE
 from ..physics import serving_load as SL
 from ..units import count, quantity, si
 from ._common import TableRepr, finite
+from . import serving_disagg as SD
 from .serving_setup import replica_setup
 
 INF = float("inf")
@@ -99,7 +100,13 @@ class ServingLoadModel:
     def solve(self, model, hardware, *, qps, input_len=1024, output_len=256, tp_size=1, pp_size=1, ep_size=1,
               precision=None, weight_precision=None, kv_precision=None, compute_precision=None, ttft_slo=None,
               tpot_slo=None, percentile=0.99, replicas=None, engine=None, max_batch=None, chunk_tokens=None,
-              input_cv=0.0, datacenter=None, rent_usd_per_gpu_hour=None, input_weight=None) -> ServingLoadResult:
+              input_cv=0.0, datacenter=None, rent_usd_per_gpu_hour=None, input_weight=None, disaggregation=None,
+              kv_fabric=None) -> ServingLoadResult:
+        """`qps`: Poisson arrivals per second; `input_len` / `output_len`: mean tokens (`input_cv`: the prompt
+        lengths' coefficient of variation, for the queue); `ttft_slo` / `tpot_slo` (s) at `percentile` size the
+        fleet unless `replicas` is given; `disaggregation=(P, D)`: groups of P prefill + D decode replicas with
+        the KV cache sent over `kv_fabric` (a Fabric or Systems.Fabrics name; default InfiniBand NDR);
+        `datacenter` adds energy, carbon and $ per request (owning, or `rent_usd_per_gpu_hour`)."""
         lam = si(qps, "1/s", "qps")
         isl, osl = count(input_len, "input_len"), count(output_len, "output_len")
         tp, pp, ep = count(tp_size, "tp_size"), count(pp_size, "pp_size"), count(ep_size, "ep_size")
@@ -111,22 +118,24 @@ class ServingLoadModel:
                           weight_precision=weight_precision, kv_precision=kv_precision,
                           compute_precision=compute_precision, engine=engine, max_batch=max_batch,
                           chunk_tokens=chunk_tokens, input_cv=si(input_cv, "", "input_cv", allow_zero=True))
-        d, kw, q = s.dims, s.kw, percentile
-        fits = s.b_max >= 1.0
-        cap = SL.max_load(d, b_max=max(s.b_max, 1.0), slo_ttft_s=s_ttft, slo_tpot_s=s_tpot, q=q, **kw)
-        q_max = float(cap["qps"]) if fits and bool(cap["ok"]) else 0.0
-        if replicas is not None:
-            n = count(replicas, "replicas")
+        q, fits = percentile, s.b_max >= 1.0
+        n = None if replicas is None else count(replicas, "replicas")
+        if disaggregation is None:
+            n, at, q_max, cap = SD.colocated(s, lam, s_ttft, s_tpot, q, n)
+            binding = self._binding(s, cap, s_ttft, s_tpot, fits)
         else:
-            offline = float(SL.max_load(d, b_max=max(s.b_max, 1.0), slo_ttft_s=INF, slo_tpot_s=INF, q=q,
-                                        **kw)["qps"])
-            n = int(SL.replicas_needed(lam, q_max if q_max > 0 else offline))
-        at = SL.at_qps(d, qps=lam / n, b_max=max(s.b_max, 1.0), q=q, **kw)
-        at = {k: float(v) for k, v in at.items()}
-        binding = self._binding(s, cap, s_ttft, s_tpot, fits)
+            fab = _fabric(kv_fabric)
+            per = sum(disaggregation) if isinstance(disaggregation, (tuple, list)) else 1
+            if n is not None and n % per:
+                raise ConfigError(f"replicas={n} is not a multiple of the {per} replicas of a prefill:decode group")
+            n, at, q_max, binding = SD.disaggregated(s, lam, s_ttft, s_tpot, q, None if n is None else n // per,
+                                                     disaggregation, fab)
+            binding = binding if fits else self._binding(s, None, s_ttft, s_tpot, fits)
         ok = fits and bool(at["stable"]) and at["ttft_q_s"] <= s_ttft and at["tpot_q_s"] <= s_tpot
         if fits and not at["stable"]:
             binding = "throughput: the offered QPS exceeds what the replicas sustain (the queue grows)"
+        elif fits and not ok:
+            binding = "SLO: the given replicas miss it at this QPS"
         good = lam * self._share_within(at, s_ttft, s_tpot, q) if at["stable"] else 0.0
         gpus = n * s.gpus
         tok_gpu = lam * osl / gpus if at["stable"] else at["tokens_per_s"] * n / gpus
@@ -134,6 +143,10 @@ class ServingLoadModel:
         assumptions = {"engine": f"{s.engine.name} ({s.engine.source})", "precision (weights, KV, compute)":
                        s.precision, "queueing": "M/G/1 prompt queue per replica, exponential tail (see "
                        "physics/serving_load.py)", "percentile": q}
+        if disaggregation is not None:
+            assumptions["disaggregation"] = (f"prefill:decode = {disaggregation[0]}:{disaggregation[1]} replicas per "
+                                             f"group; prompt pass {at['prefill_pass_s'] * 1e3:.1f} ms, KV transfer "
+                                             f"{at['kv_transfer_s'] * 1e3:.2f} ms over {_fabric(kv_fabric).name}")
         per_req, usd_in, usd_out = {}, 0.0, 0.0
         if datacenter is not None and at["stable"]:
             per_req, usd_in, usd_out = self._econ(s, at, lam, gpus, datacenter, rent_usd_per_gpu_hour,
@@ -153,6 +166,7 @@ class ServingLoadModel:
     def _binding(s, cap, s_ttft, s_tpot, fits):
         if not fits:
             return "memory: the weights leave no room for one sequence's KV cache"
+        cap = {k: float(v) for k, v in cap.items()}
         if not bool(cap["ok"]):
             return "SLO: even one sequence at a time misses it"
         conc = float(cap["conc"])
@@ -204,6 +218,17 @@ class ServingLoadModel:
                                "own: CapEx x 2.5 amortised over 5 years + 5 %/yr maintenance + energy") + \
             f"; an input token weighs {w:.3g} output tokens"
         return r, usd_in, usd_out
+
+
+def _fabric(f):
+    """The fabric that carries KV caches between prefill and decode replicas (default InfiniBand NDR)."""
+    from ..systems.registry import Systems
+    from ..systems.system import Fabric
+    if f is None or isinstance(f, str):
+        return Systems.Fabrics[f or "InfiniBand_NDR"]
+    if isinstance(f, Fabric):
+        return f
+    raise ConfigError(f"kv_fabric must be a Fabric or a Systems.Fabrics name, got {f!r}")
 
 
 INF_SAFE = 1e9  # an unstable queue's TTFT is unbounded: reported as 1e9 s with feasible=False (never inf/NaN)
