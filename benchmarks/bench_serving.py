@@ -28,8 +28,8 @@ TTFT_SLOS = (0.1, 0.2, 0.5, 1.0)  # p99 TTFT targets (s); p99 TPOT <= 50 ms thro
 
 def capacity_search():
     """Broadcast every configuration of one model through serving_load.max_load at once: replica layouts and
-    lengths on axis 0, max batch on axis 1, prefill budget on axis 2, TTFT SLO on axis 3 (the iteration time is computed per layout,
-    the engine settings and SLO algebra per configuration)."""
+    lengths on axis 0, max batch on axis 1, prefill budget on axis 2, TTFT SLO on axis 3 (the iteration time is
+    computed per layout, the engine settings and SLO algebra per configuration)."""
     from mlsysim import Models
     from mlsysim.physics import serving_load as SL
     from mlsysim.solvers.serving_setup import replica_setup

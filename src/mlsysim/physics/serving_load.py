@@ -232,5 +232,6 @@ def at_qps(d, *, qps, b_max, points=40, q=0.99, **kw):
 
 
 __all__ = ["Z", "mixed_step_s", "weight_stream_s", "kv_capacity", "mg1_wait_s", "wait_quantile_s",
-           "little_concurrency", "replicas_needed", "step_time_s", "queue_point", "load_point", "kv_transfer_s", "prefill_only_s",
+           "little_concurrency", "replicas_needed", "step_time_s", "queue_point", "load_point", "kv_transfer_s",
+           "prefill_only_s",
            "disaggregated_ttft_s", "max_prefill_rho", "max_load", "at_qps"]

@@ -18,10 +18,15 @@ def colocated(s, lam, s_ttft, s_tpot, q, replicas):
     d, kw, b = s.dims, s.kw, max(s.b_max, 1.0)
     cap = SL.max_load(d, b_max=b, slo_ttft_s=s_ttft, slo_tpot_s=s_tpot, q=q, **kw)
     q_max = cap["qps"] if s.b_max >= 1.0 and cap["ok"] else 0.0
-    if replicas is None:
+    sized = replicas is None
+    if sized:
         offline = SL.max_load(d, b_max=b, slo_ttft_s=INF, slo_tpot_s=INF, q=q, **kw)["qps"]
         replicas = int(SL.replicas_needed(lam, q_max if q_max > 0 else offline))
-    at = {k: float(v) for k, v in SL.at_qps(d, qps=lam / replicas, b_max=b, q=q, **kw).items()}
+    for _ in range(4):  # the capacity search interpolates: confirm at the operating point, adding a replica if short
+        at = {k: float(v) for k, v in SL.at_qps(d, qps=lam / replicas, b_max=b, q=q, **kw).items()}
+        if not sized or q_max <= 0 or (at["stable"] and at["ttft_q_s"] <= s_ttft and at["tpot_q_s"] <= s_tpot):
+            break
+        replicas += 1
     return replicas, at, q_max, cap
 
 

@@ -19,6 +19,7 @@ from ..physics import serving_econ as SE
 from ..physics import serving_load as SL
 from ..units import count, si
 from ._common import TableRepr
+from . import serving_disagg as SD
 from .serving_setup import replica_setup
 
 OBJECTIVES = {"cost": "usd_per_year", "gpus": "gpus", "carbon": "carbon_t_per_year"}
@@ -47,8 +48,8 @@ class ServingPlan(TableRepr):
 
     def _rows(self):
         b = self.best
-        return [("best", f"{b['hardware']} {b['precision']} TP{b['tp']}: {b['gpus']} GPUs ({b['replicas']} "
-                         f"replicas)"),
+        return [("best", f"{b['hardware']} {b['precision']} TP{b['tp']} x PP{b['pp']}: {b['gpus']} GPUs "
+                         f"({b['replicas']} replicas)"),
                 ("p99 TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
                 ("CapEx (USD)", b["capex_usd"]), ("cost per year (USD)", b["usd_per_year"]),
                 ("$ per M output tokens", b["usd_per_m_output"]),
@@ -62,6 +63,7 @@ class ServingPlan(TableRepr):
 
 def plan_serving(model, *, qps, input_len, output_len, ttft_slo, tpot_slo=None, percentile=0.99,
                  hardware=("H100", "H200", "B200"), precisions=("fp16", "fp8", "int4"), tp_sizes=(1, 2, 4, 8),
+                 pp_sizes=(1,),
                  datacenters=None, objective="cost", budget_usd=None, budget_basis="per_year",
                  engine=None) -> ServingPlan:
     """Plan a fleet for `qps` requests/s split equally over `datacenters` (one fleet per region, each serving
@@ -80,28 +82,27 @@ def plan_serving(model, *, qps, input_len, output_len, ttft_slo, tpot_slo=None, 
         raise ConfigError("plan_serving needs datacenters=[...] (e.g. Infrastructure.Datacenters.GCP_Iowa)")
     regions = len(datacenters)
     rows, skipped, closest = [], {}, None
-    for hw in hardware:
-        for prec in precisions:
-            for tp in tp_sizes:
-                key = f"{getattr(hw, 'name', hw)} {prec} TP{tp}"
-                try:
-                    s = replica_setup(model, hw, input_len=isl, output_len=osl, tp=tp, precision=prec, engine=engine)
-                except ConfigError as e:  # a precision the chip lacks, a TP that does not divide the heads
-                    skipped[key] = str(e).split(";")[0]
-                    continue
-                if s.b_max < 1:
-                    skipped[key] = "does not fit in memory"
-                    continue
-                if not s.accelerator.price_usd:
-                    skipped[key] = "no price_usd in the registry"
-                    continue
-                r = SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=s_ttft, slo_tpot_s=s_tpot, q=percentile, **s.kw)
-                if not bool(r["ok"]):
-                    reach = (float(r["ttft_q_s"]), float(r["tpot_q_s"]), key)
-                    closest = reach if closest is None or reach[0] < closest[0] else closest
-                    skipped[key] = "misses the SLO even at one sequence"
-                    continue
-                rows.append(_row(s, r, lam / regions, regions, datacenters, isl, osl, prec, tp))
+    for hw, prec, tp, pp in ((h, p, t, q) for h in hardware for p in precisions for t in tp_sizes for q in pp_sizes):
+        key = f"{getattr(hw, 'name', hw)} {prec} TP{tp} PP{pp}"
+        try:
+            s = replica_setup(model, hw, input_len=isl, output_len=osl, tp=tp, pp=pp, precision=prec, engine=engine)
+        except ConfigError as e:  # a precision the chip lacks, a TP that does not divide the heads
+            skipped[key] = str(e).split(";")[0]
+            continue
+        if s.b_max < 1:
+            skipped[key] = "does not fit in memory"
+            continue
+        if not s.accelerator.price_usd:
+            skipped[key] = "no price_usd in the registry"
+            continue
+        r = SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=s_ttft, slo_tpot_s=s_tpot, q=percentile, **s.kw)
+        if not bool(r["ok"]):
+            reach = (float(r["ttft_q_s"]), float(r["tpot_q_s"]), key)
+            closest = reach if closest is None or reach[0] < closest[0] else closest
+            skipped[key] = "misses the SLO even at one sequence"
+            continue
+        rows.append(_row(s, r, lam / regions, regions, datacenters, isl, osl, prec, tp, pp, s_ttft, s_tpot,
+                         percentile))
     if not rows:
         msg = f"no configuration meets p{round(percentile * 100)} TTFT <= {s_ttft * 1e3:g} ms"
         if tpot_slo is not None:
@@ -126,11 +127,10 @@ def plan_serving(model, *, qps, input_len, output_len, ttft_slo, tpot_slo=None, 
                        assumptions=assumptions)
 
 
-def _row(s, r, lam_region, regions, datacenters, isl, osl, prec, tp):
+def _row(s, r, lam_region, regions, datacenters, isl, osl, prec, tp, pp, s_ttft, s_tpot, q):
     """One configuration's fleet over all regions: replicas, GPUs, SLO figures, $ and CO2 per year."""
     acc = s.accelerator
-    n = int(SL.replicas_needed(lam_region, float(r["qps"])))
-    at = SL.at_qps(s.dims, qps=lam_region / n, b_max=s.b_max, q=0.99, **s.kw)
+    n, at, _, _ = SD.colocated(s, lam_region, s_ttft, s_tpot, q, None)
     gpus_region = n * s.gpus
     util = 2.0 * s.dims.mm_params * lam_region * (isl + osl) / (gpus_region * s.kw["peak"])
     idle = acc.idle_w if acc.idle_w is not None else PW.default_idle_w(acc.tdp_w)
@@ -146,7 +146,7 @@ def _row(s, r, lam_region, regions, datacenters, isl, osl, prec, tp):
         kg_m += pr["carbon_market_kg"]
         energy += pr["energy_j"]
     per_year_tokens_out = lam_region * regions * osl * SECONDS_PER_YEAR
-    return {"hardware": acc.key or acc.name, "precision": prec, "tp": tp, "replicas": n * regions,
+    return {"hardware": acc.key or acc.name, "precision": prec, "tp": tp, "pp": pp, "replicas": n * regions,
             "gpus": gpus_region * regions, "qps_per_replica": float(r["qps"]),
             "ttft_p99_ms": float(at["ttft_q_s"]) * 1e3, "tpot_p99_ms": float(at["tpot_q_s"]) * 1e3,
             "tokens_per_s_per_gpu": lam_region * osl / gpus_region,
