@@ -149,3 +149,38 @@ def test_disaggregation_kv_transfer_and_pools():
     assert r.tpot_p50_s < co.tpot_p50_s
     with pytest.raises(ConfigError, match="multiple"):
         ServingLoadModel().solve(L70, Hardware.Cloud.H100, disaggregation=(1, 2), replicas=4, **kw)
+
+
+def test_serving_scenario_fields_move_the_output():
+    from mlsysim.scenario import SECTIONS, from_dict
+    from mlsysim.scenario_serving import evaluate
+    base = {"workload": {"model": "Llama3_70B"}, "system": {"node": "DGX_H100"}, "datacenter": "US_East_Virginia",
+            "serving": {"qps": 20, "input_len": 1000, "output_len": 200, "tp_size": 4, "precision": "fp8",
+                        "ttft_slo_ms": 500, "tpot_slo_ms": 60}}
+
+    def out(raw):
+        r = evaluate(from_dict(raw))
+        return (r.replicas, r.gpus, round(r.ttft_p99_s, 9), round(r.tpot_p99_s, 9), round(r.tokens_per_s_per_gpu, 6),
+                round(r.usd_per_m_output, 9), round(r.usd_per_m_input, 9), r.feasible)
+
+    ref = out(base)
+    variations = {"qps": 60, "input_len": 3000, "output_len": 500, "input_cv": 2.0, "tp_size": 8, "pp_size": 2,
+                  "precision": "int4", "ttft_slo_ms": 40, "tpot_slo_ms": 30, "percentile": 0.5, "replicas": 5,
+                  "disaggregation": [1, 1], "rent_usd_per_gpu_hour": 2.5, "engine": "TensorRT_LLM"}
+    assert set(variations) == set(SECTIONS["serving"])
+    for key, val in variations.items():
+        if key == "engine":  # the only profile shipped: an unknown one is rejected instead
+            with pytest.raises(ConfigError):
+                evaluate(from_dict({**base, "serving": {**base["serving"], "engine": "vLLM_X"}}))
+            continue
+        assert out({**base, "serving": {**base["serving"], key: val}}) != ref, key
+
+
+def test_cli_serve_scenario():
+    from typer.testing import CliRunner
+
+    from mlsysim.cli.main import app
+    r = CliRunner().invoke(app, ["serve", str(ROOT / "examples" / "llama3_70b_serving.yaml"), "--set",
+                                 "serving.qps=80"])
+    assert r.exit_code == 0, r.output
+    assert "80 QPS" in r.stdout

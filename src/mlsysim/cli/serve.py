@@ -6,6 +6,7 @@ from typing import List, Optional
 
 import typer
 
+from ..errors import ConfigError
 from ._common import EXIT_CODES_HELP, EXIT_INFEASIBLE, EXIT_OK, emit_json, guarded
 
 JSON = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
@@ -26,10 +27,19 @@ def _fields(r, skip=("model", "accelerator", "datacenter")) -> dict:
     return out
 
 
+def _from_scenario(path, sets):
+    from ..scenario import load_scenario
+    from ..scenario_serving import evaluate
+    from .commands import _parse_sets
+    return evaluate(load_scenario(path, _parse_sets(sets)))
+
+
 def register(app: typer.Typer):
     @app.command(short_help="LLM serving: one replica, or a fleet under load (--qps)", epilog=EXIT_CODES_HELP)
-    def serve(model: str = typer.Option(..., "--model", "-m", help="Models name (e.g. Llama3_70B)"),
-              hardware: str = typer.Option(..., "--hardware", "-a", help="Hardware name (e.g. H100)"),
+    def serve(scenario: Optional[str] = typer.Argument(None, metavar="[SCENARIO.yaml]",
+                                                       help="a scenario with a `serving:` section"),
+              model: Optional[str] = typer.Option(None, "--model", "-m", help="Models name (e.g. Llama3_70B)"),
+              hardware: Optional[str] = typer.Option(None, "--hardware", "-a", help="Hardware name (e.g. H100)"),
               input_len: int = typer.Option(1024, "--input-len", help="prompt tokens (mean)"),
               output_len: int = typer.Option(256, "--output-len", help="generated tokens (mean)"),
               batch_size: int = typer.Option(1, "--batch-size", "-b", help="one replica: sequences per step"),
@@ -41,8 +51,11 @@ def register(app: typer.Typer):
               tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="p99 TPOT target (ms)"),
               datacenter: Optional[str] = typer.Option(None, "--datacenter", "-d",
                                                        help="datacenter for energy, carbon and $ per request"),
+              sets: Optional[List[str]] = typer.Option(None, "--set", metavar="SECTION.KEY=VALUE",
+                                                       help="override a scenario field, e.g. --set serving.qps=80"),
               json_out: bool = JSON):
-        """Without --qps: one replica's TTFT, TPOT, tokens/s, memory and KV capacity at a batch size
+        """With a scenario: its `serving:` section under load (options other than --set and --json are
+        ignored). Without --qps: one replica's TTFT, TPOT, tokens/s, memory and KV capacity at a batch size
         (ServingModel). With --qps: replicas and GPUs for the traffic within the SLO, p50/p99 TTFT and TPOT,
         goodput, tokens/s per GPU and, with --datacenter, Wh, gCO2e and $ per request (ServingLoadModel).
 
@@ -51,7 +64,13 @@ def register(app: typer.Typer):
         per_request{energy_j, carbon_location_kg, carbon_market_kg, carbon_embodied_kg, usd}, usd_per_m_input,
         usd_per_m_output, assumptions. Exit 4 when infeasible."""
         with guarded("serve", json_out):
-            if qps is None:
+            if scenario is not None:
+                r = _from_scenario(scenario, sets or [])
+                body = _fields(r)
+            elif model is None or hardware is None:
+                raise ConfigError("give a scenario file, or --model and --hardware (e.g. --model Llama3_70B "
+                                  "--hardware H100)")
+            elif qps is None:
                 from ..solvers.serving import ServingModel
                 r = ServingModel().solve(model, hardware, input_len=input_len, output_len=output_len,
                                          batch_size=batch_size, tp_size=tp, pp_size=pp, precision=precision)
