@@ -184,3 +184,16 @@ def test_cli_serve_scenario():
                                  "serving.qps=80"])
     assert r.exit_code == 0, r.output
     assert "80 QPS" in r.stdout
+
+
+def test_plan_pareto_front_is_non_dominated():
+    plan = plan_serving(L70, qps=200, input_len=1000, output_len=200, ttft_slo=0.3, hardware=("H100", "H200"),
+                        precisions=("fp8", "fp16"), datacenters=[Infrastructure.Datacenters.US_East_Virginia])
+    front = plan.pareto("usd_per_m_output", "ttft_p99_ms")
+    assert front and all(r in plan.rows for r in front)
+    for r in plan.rows:  # every row is on the front or beaten on both axes by a front row
+        assert r in front or any(f["usd_per_m_output"] <= r["usd_per_m_output"] and
+                                 f["ttft_p99_ms"] <= r["ttft_p99_ms"] for f in front)
+    assert [f["usd_per_m_output"] for f in front] == sorted(f["usd_per_m_output"] for f in front)
+    tp = plan.pareto("tokens_per_s_per_gpu", "tpot_p99_ms", maximize=("tokens_per_s_per_gpu",))
+    assert tp[0]["tokens_per_s_per_gpu"] == max(r["tokens_per_s_per_gpu"] for r in plan.rows)

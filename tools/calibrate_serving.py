@@ -1,6 +1,7 @@
 """Fit the serving-engine profile (data/engines.toml, TensorRT_LLM) once, jointly, over every row of
-mlsysim/validation/serving.py: a grid search over four physical quantities (GEMM share of the matmul ceiling,
-achieved decode HBM bandwidth share, host overhead per iteration and per sequence); no per-row factors.
+mlsysim/validation/serving.py: a grid search over five physical quantities (GEMM share of the matmul ceiling,
+achieved decode HBM bandwidth share, host overhead per iteration and per sequence, paged-attention KV bandwidth
+share); no per-row factors.
 Prints the in-sample errors and the leave-one-source-out errors (fit on MLPerf, test on TensorRT-LLM and the
 reverse). A human copies the chosen values into engines.toml with this script named as their provenance.
 
@@ -16,10 +17,11 @@ from mlsysim.solvers.serving_setup import engine_profile
 from mlsysim.validation import serving as V
 
 GRID = {
-    "gemm_fraction": [0.6, 0.7, 0.8, 0.9],
-    "hbm_fraction": [0.6, 0.7, 0.8, 0.9],
-    "step_overhead_s": [4e-3, 8e-3, 12e-3, 16e-3],
-    "seq_overhead_s": [10e-6, 20e-6, 40e-6, 60e-6],
+    "gemm_fraction": [0.75, 0.8, 0.85],
+    "hbm_fraction": [0.9, 0.95, 1.0],
+    "step_overhead_s": [10e-3, 12e-3, 14e-3, 16e-3],
+    "seq_overhead_s": [30e-6, 40e-6, 50e-6],
+    "kv_bw_fraction": [0.7, 0.8, 0.9, 1.0],
 }
 
 

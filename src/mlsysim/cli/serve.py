@@ -115,6 +115,7 @@ def register(app: typer.Typer):
 
         JSON keys: best{hardware, precision, tp, replicas, gpus, ttft_p99_ms, tpot_p99_ms, capex_usd,
         usd_per_year, usd_per_m_output, carbon_t_per_year, wh_per_request, g_per_request, ...}, ranking[rows],
+        pareto_cost_ttft[rows: $/M output tokens vs p99 TTFT],
         feasible, binding, skipped{config: reason}, assumptions."""
         from ._common import EXIT_CONSTRAINT
         with guarded("serve-plan", json_out):
@@ -129,7 +130,8 @@ def register(app: typer.Typer):
             if json_out:
                 from ._json import envelope
                 emit_json(envelope("serve-plan", "ok" if p.feasible else "constraint", code, best=p.best,
-                                   ranking=p.rows[:top], feasible=p.feasible, binding=p.binding, skipped=p.skipped,
+                                   ranking=p.rows[:top], pareto_cost_ttft=p.pareto(), feasible=p.feasible,
+                                   binding=p.binding, skipped=p.skipped,
                                    assumptions=p.assumptions))
             else:
                 print(p)

@@ -70,16 +70,17 @@ def replicas_needed(qps, qps_per_replica):
 
 
 def step_time_s(d, conc, *, isl, osl, tp, pp, ep, peak, ceiling, mem_bw, attn_eff, wbytes, kvbytes, su_bw, su_lat,
-                overhead_s, overhead_per_seq_s=0.0, mixed=True):
+                overhead_s, overhead_per_seq_s=0.0, kv_bw_fraction=1.0, mixed=True):
     """(iteration s, iteration s without its prefill chunk, iteration s that carries one whole prompt) at
     concurrency `conc`. pp micro-batches are in flight, each carrying conc/pp sequences through every stage.
     `mixed`: the iteration also prefills its share of prompts (conc x I / O tokens on average); False for a
-    decode-only replica (disaggregated serving)."""
+    decode-only replica (disaggregated serving). `kv_bw_fraction`: the share of streaming bandwidth that paged
+    decode attention reaches reading the KV cache (scattered blocks)."""
     hw = dict(tp=tp, pp=pp, ep=ep, peak=peak, ceiling=ceiling, mem_bw=mem_bw, attn_eff=attn_eff, wbytes=wbytes,
               su_bw=su_bw, su_lat=su_lat)
     host = overhead_s + overhead_per_seq_s * conc
-    t_d = pass_time(d, batch=conc / pp, new_tokens=1.0, context=isl + osl / 2.0, decode=True, kvbytes=kvbytes,
-                    **hw)[0]
+    t_d = pass_time(d, batch=conc / pp, new_tokens=1.0, context=isl + osl / 2.0, decode=True,
+                    kvbytes=kvbytes / kv_bw_fraction, **hw)[0]
     if not mixed:
         return t_d + host, t_d + host, t_d + host
     t_w = weight_stream_s(d, tp=tp, pp=pp, ep=ep, wbytes=wbytes, mem_bw=mem_bw)

@@ -43,6 +43,19 @@ class ServingPlan(TableRepr):
     skipped: dict
     assumptions: dict = field(default_factory=dict)
 
+    def pareto(self, x="usd_per_m_output", y="ttft_p99_ms", maximize=()):
+        """The rows no other row beats on both columns (minimised, or maximised where named in `maximize`),
+        sorted by x: e.g. pareto("tokens_per_s_per_gpu", "tpot_p99_ms", maximize=("tokens_per_s_per_gpu",))
+        is the throughput-per-GPU vs per-user-speed front serving engineers read."""
+        sx, sy = (-1.0 if x in maximize else 1.0), (-1.0 if y in maximize else 1.0)
+        pts = sorted(self.rows, key=lambda r: (sx * r[x], sy * r[y]))
+        front, best_y = [], float("inf")
+        for r in pts:
+            if sy * r[y] < best_y:
+                front.append(r)
+                best_y = sy * r[y]
+        return front
+
     def _title(self):
         return f"Serving plan: {self.qps:g} QPS, p{round(self.percentile * 100)} TTFT <= {self.ttft_slo_s * 1e3:g} ms"
 

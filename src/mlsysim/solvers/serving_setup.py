@@ -26,6 +26,7 @@ class EngineProfile:
     hbm_fraction: float
     step_overhead_s: float
     seq_overhead_s: float
+    kv_bw_fraction: float
     max_batch: int
     max_num_tokens: int
     kv_fraction: float
@@ -38,6 +39,7 @@ def _build(category, key, raw):
     return EngineProfile(name=raw["name"], gemm_fraction=float(raw["gemm_fraction"]),
                          hbm_fraction=float(raw["hbm_fraction"]), step_overhead_s=raw["step_overhead_ms"] * 1e-3,
                          seq_overhead_s=raw["seq_overhead_us"] * 1e-6,
+                         kv_bw_fraction=float(raw["kv_bw_fraction"]),
                          max_batch=int(raw["max_batch"]), max_num_tokens=int(raw["max_num_tokens"]),
                          kv_fraction=float(raw["kv_fraction"]), source=raw.get("source", ""),
                          notes=raw.get("notes", ""), key=key)
@@ -80,6 +82,9 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
         ok = [t for t in (1, 2, 4, 8, 16, 32, 64) if model.n_heads % t == 0]
         raise ConfigError(f"tp_size={tp} does not divide {model.name}'s {model.n_heads} attention heads; try one "
                           f"of {ok}")
+    if ep != 1:
+        raise ConfigError("ep_size > 1 is not modelled under load yet (attention data-parallel + wide expert "
+                          "parallelism); MoE experts are tensor-sliced over tp_size: use ep_size=1")
     wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
     peak = compute_peak(acc, comp)
     d = _dims(model)
@@ -93,7 +98,7 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     kw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling,
               mem_bw=acc.memory_bw * eng.hbm_fraction, attn_eff=attn_eff, wbytes=wb, kvbytes=kb,
               su_bw=su_bw, su_lat=su_lat, overhead_s=eng.step_overhead_s,
-              overhead_per_seq_s=eng.seq_overhead_s, chunk=chunk, input_cv=float(input_cv),
+              overhead_per_seq_s=eng.seq_overhead_s, kv_bw_fraction=eng.kv_bw_fraction, chunk=chunk, input_cv=float(input_cv),
               isl=float(input_len), osl=float(output_len))
     mem = PS.memory(d, batch=0.0, context=float(input_len + output_len), prefill_tokens=chunk, tp=float(tp),
                     pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
