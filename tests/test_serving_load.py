@@ -197,3 +197,17 @@ def test_plan_pareto_front_is_non_dominated():
     assert [f["usd_per_m_output"] for f in front] == sorted(f["usd_per_m_output"] for f in front)
     tp = plan.pareto("tokens_per_s_per_gpu", "tpot_p99_ms", maximize=("tokens_per_s_per_gpu",))
     assert tp[0]["tokens_per_s_per_gpu"] == max(r["tokens_per_s_per_gpu"] for r in plan.rows)
+
+
+def test_planner_and_fleet_solver_agree():
+    # one physics, two faces: a plan row and ServingLoadModel size the same fleet for the same configuration
+    dc = Infrastructure.Datacenters.US_East_Virginia
+    plan = plan_serving(L70, qps=120, input_len=800, output_len=150, ttft_slo=0.25, tpot_slo=0.05,
+                        hardware=("H200",), precisions=("fp8",), tp_sizes=(2,), datacenters=[dc])
+    row = plan.best
+    r = ServingLoadModel().solve(L70, Hardware.Cloud.H200, qps=120, input_len=800, output_len=150, tp_size=2,
+                                 precision="fp8", ttft_slo=0.25, tpot_slo=0.05, datacenter=dc)
+    assert (row["gpus"], row["replicas"]) == (r.gpus, r.replicas)
+    assert row["ttft_p99_ms"] == pytest.approx(r.ttft_p99_s * 1e3)
+    # $/M output tokens = $ per request / 150 output tokens x 1e6 (the plan charges every dollar to output)
+    assert row["usd_per_m_output"] == pytest.approx(r.per_request["usd"] / 150 * 1e6, rel=1e-9)
