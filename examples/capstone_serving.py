@@ -24,6 +24,12 @@ def main():
           f"{b['replicas'] // 2} replicas in each of US-East and EU-West; p99 TTFT {b['ttft_p99_ms']:.0f} ms "
           f"(SLO 100 ms), "
           f"${b['usd_per_year'] / 1e6:.2f}M per year (budget $5M), {b['carbon_t_per_year']:.0f} t CO2e per year.")
+    for region, v in b["regions"].items():
+        print(f"  {region}: {b['replicas'] // 2} replicas, ${v['usd_per_year'] / 1e6:.2f}M/yr, "
+              f"{v['wh_per_request']:.3f} Wh and {v['g_per_request']:.3f} gCO2e per request (location-based; "
+              f"market-based {v['g_market_per_request']:.3f}; embodied "
+              + (f"+{v['g_embodied_per_request']:.4f} g)" if v["g_embodied_per_request"] else
+                 f"not counted: no registry figure for {b['hardware']})"))
     print("Why: decode streams the weights every step, so tokens/s per GPU follow HBM bandwidth and bytes per weight"
           "; fp8 halves the bytes of fp16 and keeps fp8 compute for prefill, while int4 is weight-only (bf16 "
           "compute: slower prefill, so a tighter TTFT). Runners-up by yearly cost:")

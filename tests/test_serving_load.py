@@ -118,7 +118,7 @@ def test_serving_validation_errors():
     s = V.summary(rows)
     assert s["n"] == 23
     assert s["median_abs_pct"] <= 10.0   # target median 10 %
-    assert s["max_abs_pct"] <= 30.0      # target 25 %: missed by the Mixtral Server row (see README)
+    assert s["max_abs_pct"] <= 25.0      # target 25 %
 
 
 def test_cli_serve_and_plan(tmp_path):

@@ -148,23 +148,26 @@ def _row(s, r, lam_region, regions, datacenters, isl, osl, prec, tp, pp, s_ttft,
     util = 2.0 * s.dims.mm_params * lam_region * (isl + osl) / (gpus_region * s.kw["peak"])
     idle = acc.idle_w if acc.idle_w is not None else PW.default_idle_w(acc.tdp_w)
     it = SE.fleet_it_power_w(util, gpus_region, acc.tdp_w, idle, PW.HOST_W_PER_ACCELERATOR)
-    usd = kg = kg_m = energy = 0.0
+    per_region = {}
     for dc in datacenters:
         pr = SE.per_request(qps=lam_region, gpus=gpus_region, it_power_w=it, pue=dc.pue,
                             grid_gco2_per_kwh=dc.grid.gco2_per_kwh, cfe_fraction=dc.cfe_fraction,
                             embodied_kg_per_gpu=acc.embodied_kgco2e or 0.0, usd_per_kwh=dc.electricity_usd_per_kwh,
                             gpu_price_usd=acc.price_usd or 0.0)
-        usd += pr["usd"] * lam_region * SECONDS_PER_YEAR
-        kg += (pr["carbon_location_kg"] + pr["carbon_embodied_kg"]) * lam_region * SECONDS_PER_YEAR
-        kg_m += pr["carbon_market_kg"]
-        energy += pr["energy_j"]
+        per_region[dc.key or dc.name] = {
+            "usd_per_year": pr["usd"] * lam_region * SECONDS_PER_YEAR,
+            "carbon_t_per_year": (pr["carbon_location_kg"] + pr["carbon_embodied_kg"]) * lam_region
+            * SECONDS_PER_YEAR / 1e3,
+            "g_per_request": pr["carbon_location_kg"] * 1e3, "g_market_per_request": pr["carbon_market_kg"] * 1e3,
+            "g_embodied_per_request": pr["carbon_embodied_kg"] * 1e3, "wh_per_request": pr["energy_j"] / 3600.0}
+    tot = {k: sum(v[k] for v in per_region.values()) for k in next(iter(per_region.values()))}
     per_year_tokens_out = lam_region * regions * osl * SECONDS_PER_YEAR
     return {"hardware": acc.key or acc.name, "precision": prec, "tp": tp, "pp": pp, "replicas": n * regions,
             "gpus": gpus_region * regions, "qps_per_replica": float(r["qps"]),
             "ttft_p99_ms": float(at["ttft_q_s"]) * 1e3, "tpot_p99_ms": float(at["tpot_q_s"]) * 1e3,
             "tokens_per_s_per_gpu": lam_region * osl / gpus_region,
-            "capex_usd": float(CO.capex_usd(gpus_region * regions, acc.price_usd or 0.0)), "usd_per_year": usd,
-            "usd_per_m_output": usd / per_year_tokens_out * 1e6, "carbon_t_per_year": kg / 1e3,
-            "wh_per_request": energy / regions / 3600.0, "g_per_request": kg / (lam_region * regions *
-                                                                               SECONDS_PER_YEAR) * 1e3,
-            "g_market_per_request": kg_m / regions * 1e3}
+            "capex_usd": float(CO.capex_usd(gpus_region * regions, acc.price_usd or 0.0)),
+            "usd_per_year": tot["usd_per_year"], "usd_per_m_output": tot["usd_per_year"] / per_year_tokens_out * 1e6,
+            "carbon_t_per_year": tot["carbon_t_per_year"], "wh_per_request": tot["wh_per_request"] / regions,
+            "g_per_request": (tot["g_per_request"] + tot["g_embodied_per_request"]) / regions,
+            "g_market_per_request": tot["g_market_per_request"] / regions, "regions": per_region}
