@@ -211,3 +211,19 @@ def test_planner_and_fleet_solver_agree():
     assert row["ttft_p99_ms"] == pytest.approx(r.ttft_p99_s * 1e3)
     # $/M output tokens = $ per request / 150 output tokens x 1e6 (the plan charges every dollar to output)
     assert row["usd_per_m_output"] == pytest.approx(r.per_request["usd"] / 150 * 1e6, rel=1e-9)
+
+
+def test_calibrate_engine_from_one_point():
+    import dataclasses
+
+    from mlsysim.solvers.serving_setup import calibrate_engine, engine_profile
+    base = engine_profile()
+    # a "measured" engine that is the base profile with a 5 ms host overhead per iteration
+    s = replica_setup(L70, "H200", input_len=1000, output_len=1000, precision="fp8",
+                      engine=dataclasses.replace(base, step_overhead_s=0.005))
+    measured = SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=math.inf, slo_tpot_s=math.inf, **s.kw)["tokens_per_s"]
+    prof = calibrate_engine(measured, L70, "H200", input_len=1000, output_len=1000, precision="fp8")
+    assert prof.step_overhead_s == pytest.approx(0.005, rel=1e-3)
+    assert prof.gemm_fraction == base.gemm_fraction
+    with pytest.raises(ConfigError, match="faster"):
+        calibrate_engine(1e6, L70, "H200", input_len=1000, output_len=1000, precision="fp8")

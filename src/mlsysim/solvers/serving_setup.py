@@ -111,3 +111,32 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
                                                                    tp=float(tp), pp=float(pp), kvbytes=kb))
     return ReplicaSetup(model=model, accelerator=acc, engine=eng, dims=d, kw=kw, b_max=b_max, kv_capacity=cap,
                         memory_bytes=mem, precision=names, gpus=tp * pp)
+
+
+def calibrate_engine(measured_tokens_per_s, model, hardware, *, input_len, output_len, tp=1, pp=1, precision=None,
+                     engine=None, name="calibrated"):
+    """An EngineProfile fitted to one measured point of your own engine: the offline (maximum-load) output
+    tokens/s of one replica at the given lengths and layout. One number fits one quantity: the host overhead per
+    iteration (the other quantities keep the base profile's fitted values). ConfigError when the measurement is
+    faster than the base profile with no host overhead at all."""
+    import dataclasses
+    import math
+    from ..units import si
+    target = si(measured_tokens_per_s, "1/s", "measured_tokens_per_s")
+    base = engine_profile(engine)
+
+    def tokens(overhead_s):
+        s = replica_setup(model, hardware, input_len=input_len, output_len=output_len, tp=tp, pp=pp,
+                          precision=precision, engine=dataclasses.replace(base, step_overhead_s=overhead_s))
+        return float(SL.max_load(s.dims, b_max=max(s.b_max, 1.0), slo_ttft_s=math.inf, slo_tpot_s=math.inf,
+                                 **s.kw)["tokens_per_s"])
+    if tokens(0.0) < target:
+        raise ConfigError(f"measured {target:,.0f} tokens/s is faster than {base.key} with no host overhead "
+                          f"({tokens(0.0):,.0f}): check the layout and precision, or calibrate a profile with higher "
+                          f"gemm_fraction / hbm_fraction")
+    lo, hi = 0.0, 1.0
+    for _ in range(40):  # tokens/s falls as the overhead grows: bisection
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if tokens(mid) > target else (lo, mid)
+    return dataclasses.replace(base, step_overhead_s=0.5 * (lo + hi), name=f"{base.name}, {name}", key=name,
+                               source=f"calibrated to {target:,.0f} output tokens/s (one measured point)")
