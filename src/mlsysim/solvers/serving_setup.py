@@ -98,8 +98,8 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     kw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling,
               mem_bw=acc.memory_bw * eng.hbm_fraction, attn_eff=attn_eff, wbytes=wb, kvbytes=kb,
               su_bw=su_bw, su_lat=su_lat, overhead_s=eng.step_overhead_s,
-              overhead_per_seq_s=eng.seq_overhead_s, kv_bw_fraction=eng.kv_bw_fraction, chunk=chunk, input_cv=float(input_cv),
-              isl=float(input_len), osl=float(output_len))
+              overhead_per_seq_s=eng.seq_overhead_s, kv_bw_fraction=eng.kv_bw_fraction, chunk=chunk,
+              input_cv=float(input_cv), isl=float(input_len), osl=float(output_len))
     mem = PS.memory(d, batch=0.0, context=float(input_len + output_len), prefill_tokens=chunk, tp=float(tp),
                     pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
     cap = float(SL.kv_capacity(d, mem_bytes=acc.memory_bytes, kv_fraction=eng.kv_fraction, isl=float(input_len),
