@@ -227,3 +227,19 @@ def test_calibrate_engine_from_one_point():
     assert prof.gemm_fraction == base.gemm_fraction
     with pytest.raises(ConfigError, match="faster"):
         calibrate_engine(1e6, L70, "H200", input_len=1000, output_len=1000, precision="fp8")
+
+
+def test_serving_sweep_matches_the_scalar_search():
+    from mlsysim.solvers.serving_plan import serving_sweep
+    r = serving_sweep(L70, hardware=("H100", "H200"), precisions=("fp8", "int4"), tp_sizes=(2, 4),
+                      lengths=((1000, 200), (300, 300)), max_batches=(128, 2048), chunks=(2048, 8192),
+                      ttft_slos=(0.1, 0.5), tpot_slo=0.05)
+    assert r["qps"].shape == (len(r["layouts"]), 2, 2, 2) == (16, 2, 2, 2)
+    i = r["layouts"].index(("H200", "fp8", 4, 1000, 200))
+    s = replica_setup(L70, "H200", input_len=1000, output_len=200, tp=4, precision="fp8", chunk_tokens=2048,
+                      max_batch=128)
+    one = SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=0.5, slo_tpot_s=0.05, **s.kw)
+    # same physics; the sweep's shared concurrency grid spans the largest max batch (2048), the scalar one 128, so
+    # only the interpolation between grid points differs
+    assert r["qps"][i, 0, 0, 1] == pytest.approx(one["qps"], rel=1e-3)
+    assert r["tokens_per_s_per_gpu"][i, 0, 0, 1] == pytest.approx(one["tokens_per_s"] / 4, rel=1e-3)

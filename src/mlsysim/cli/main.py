@@ -156,11 +156,13 @@ def optimize(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml", help="
 @app.command(short_help="prediction error against published runs")
 def validate(json_out: bool = JSON):
     """Predicted vs published: training throughput (Megatron SC21, Korthikanti, Llama 3, PaLM, BLOOM), GPU-hours
-    of runs without a published layout (LLaMA, Llama 2, Pythia), energy and carbon, reliability at scale.
+    of runs without a published layout (LLaMA, Llama 2, Pythia), energy and carbon, reliability at scale, serving
+    throughput (MLPerf Inference v4.1, TensorRT-LLM).
 
     JSON keys: throughput{title, rows[{run_id, metric, published, predicted, error_pct, gpus, feasible, flags,
     source, notes}], summary{n, median_abs_pct, max_abs_pct}}, gpu_hours{title, rows}, energy{title, rows},
-    reliability{title, rows}."""
+    reliability{title, rows}, serving{title, rows[{run_id, source, scenario, tp, published, predicted, error_pct,
+    ttft_p99_ms, tpot_p99_ms, within_limits}], summary}."""
     from .commands import validate_cmd
     validate_cmd(json_out)
 

@@ -171,3 +171,43 @@ def _row(s, r, lam_region, regions, datacenters, isl, osl, prec, tp, pp, s_ttft,
             "carbon_t_per_year": tot["carbon_t_per_year"], "wh_per_request": tot["wh_per_request"] / regions,
             "g_per_request": (tot["g_per_request"] + tot["g_embodied_per_request"]) / regions,
             "g_market_per_request": tot["g_market_per_request"] / regions, "regions": per_region}
+
+
+def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16", "fp8", "int4"),
+                  tp_sizes=(1, 2, 4, 8), lengths=((1000, 200),), max_batches=(256, 2048), chunks=(2048, 8192),
+                  ttft_slos=(0.1, 0.5), tpot_slo=float("inf"), percentile=0.99, engine=None) -> dict:
+    """Every serving configuration at once: (layouts x lengths) x max batch x prefill budget x TTFT SLO, through
+    one vectorised call of serving_load.max_load (the iteration time is computed once per layout and lengths;
+    engine settings and SLOs broadcast on top). Returns {"layouts": [(hardware, precision, tp, isl, osl)],
+    "max_batch", "chunk", "ttft_slo": the axes, and arrays of shape (layouts, batches, chunks, slos): "qps"
+    per replica, "tokens_per_s_per_gpu", "conc", "ttft_q_s", "tpot_q_s", "ok"}. Layouts that do not fit or
+    lack the precision are left out (listed in "skipped")."""
+    import numpy as np
+    setups, layouts, skipped = [], [], {}
+    for hw, prec, tp, (isl, osl) in ((h, p, t, lo) for h in hardware for p in precisions for t in tp_sizes
+                                     for lo in lengths):
+        key = (getattr(hw, "key", hw), prec, tp, isl, osl)
+        try:
+            s = replica_setup(model, hw, input_len=isl, output_len=osl, tp=tp, precision=prec, engine=engine)
+        except ConfigError as e:
+            skipped[key] = str(e).split(";")[0]
+            continue
+        if s.kv_capacity < 1:
+            skipped[key] = "does not fit in memory"
+            continue
+        setups.append(s)
+        layouts.append(key)
+    if not setups:
+        raise InfeasibleError(f"no layout fits: {skipped}")
+    lay = {k: np.array([s.kw[k] for s in setups], float)[:, None, None, None] for k in setups[0].kw if k != "chunk"}
+    cap = np.array([s.kv_capacity for s in setups])[:, None, None, None]
+    chunk = np.asarray(chunks, float)[None, None, :, None]
+    b_max = np.maximum(np.minimum(np.minimum(np.asarray(max_batches, float)[None, :, None, None], cap), chunk - 1), 1)
+    slo = np.asarray(ttft_slos, float)[None, None, None, :]
+    b_max = np.broadcast_to(b_max, b_max.shape[:3] + (slo.shape[-1],))
+    r = SL.max_load(setups[0].dims, b_max=b_max, slo_ttft_s=slo, slo_tpot_s=tpot_slo, chunk=chunk, q=percentile,
+                    **lay)
+    gpus = np.array([s.gpus for s in setups], float)[:, None, None, None]
+    return {"layouts": layouts, "max_batch": tuple(max_batches), "chunk": tuple(chunks), "ttft_slo": tuple(ttft_slos),
+            "qps": r["qps"], "tokens_per_s_per_gpu": r["tokens_per_s"] / gpus, "conc": r["conc"],
+            "ttft_q_s": r["ttft_q_s"], "tpot_q_s": r["tpot_q_s"], "ok": r["ok"], "skipped": skipped}
