@@ -243,3 +243,8 @@ def test_serving_sweep_matches_the_scalar_search():
     # only the interpolation between grid points differs
     assert r["qps"][i, 0, 0, 1] == pytest.approx(one["qps"], rel=1e-3)
     assert r["tokens_per_s_per_gpu"][i, 0, 0, 1] == pytest.approx(one["tokens_per_s"] / 4, rel=1e-3)
+
+
+def test_top_level_names():
+    import mlsysim
+    assert mlsysim.ServingLoadModel is ServingLoadModel and mlsysim.plan_serving is plan_serving
