@@ -19,6 +19,7 @@ _LAZY = {
     "DistributedModel": "mlsysim.solvers", "SingleNodeModel": "mlsysim.solvers",
     "SustainabilityModel": "mlsysim.solvers", "EconomicsModel": "mlsysim.solvers", "GoodputModel": "mlsysim.solvers",
     "ServingModel": "mlsysim.solvers", "InferenceScalingModel": "mlsysim.solvers",
+    "ServingLoadModel": "mlsysim.solvers.serving_load", "plan_serving": "mlsysim.solvers.serving_plan",
     "UncertaintyModel": "mlsysim.uncertainty", "CalibrationModel": "mlsysim.calibration",
     "regions": "mlsysim.solvers.regions", "ConfigError": "mlsysim.errors", "UnknownNameError": "mlsysim.errors",
     "Q": "mlsysim.units",

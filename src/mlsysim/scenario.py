@@ -171,9 +171,11 @@ SEARCH = {
     "top": F("int", "rows of the ranking to show", minimum=1),
 }
 
+from .scenario_serving import HELP as _SERVING_HELP, SERVING  # noqa: E402  (the serving section's schema)
+
 SECTIONS: dict[str, dict[str, F]] = {
     "workload": WORKLOAD, "system": SYSTEM, "layout": LAYOUT, "datacenter": DATACENTER, "economics": ECONOMICS,
-    "constraints": CONSTRAINTS, "search": SEARCH,
+    "constraints": CONSTRAINTS, "search": SEARCH, "serving": SERVING,
 }
 TOP = {
     "name": F("str", "title of the scenario (reports, JSON)"),
@@ -188,6 +190,7 @@ SECTION_HELP = {
     "economics": "cost-model overrides (EconomicsModel.solve arguments)",
     "constraints": "limits the plan must meet: violated -> exit code 3",
     "search": "the design space `mlsysim optimize` explores",
+    "serving": _SERVING_HELP,
 }
 
 

@@ -11,6 +11,8 @@ so `mlsysim --help` stays fast.
     mlsysim report examples/llama3_70b_research256.yaml -o report.html [--markdown | --latex]
     mlsysim compare a.yaml b.yaml [-o compare.html]
     mlsysim schema > scenario.schema.json
+    mlsysim serve --model Llama3_70B --hardware H100 --tp 4 --precision fp8 --qps 10 --ttft-slo-ms 500
+    mlsysim serve-plan --model Llama3_70B --qps 1000 --ttft-slo-ms 100
 """
 from __future__ import annotations
 
@@ -179,11 +181,13 @@ def regions_(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml"),
 @app.command(short_help="prediction error against published runs")
 def validate(json_out: bool = JSON):
     """Predicted vs published: training throughput (Megatron SC21, Korthikanti, Llama 3, PaLM, BLOOM), GPU-hours
-    of runs without a published layout (LLaMA, Llama 2, Pythia), energy and carbon, reliability at scale.
+    of runs without a published layout (LLaMA, Llama 2, Pythia), energy and carbon, reliability at scale, serving
+    throughput (MLPerf Inference v4.1, TensorRT-LLM).
 
     JSON keys: throughput{title, rows[{run_id, metric, published, predicted, error_pct, gpus, feasible, flags,
     source, notes}], summary{n, median_abs_pct, max_abs_pct}}, gpu_hours{title, rows}, energy{title, rows},
-    reliability{title, rows}."""
+    reliability{title, rows}, serving{title, rows[{run_id, source, scenario, tp, published, predicted, error_pct,
+    ttft_p99_ms, tpot_p99_ms, within_limits}], summary}."""
     from .commands import validate_cmd
     validate_cmd(json_out)
 
@@ -236,6 +240,11 @@ def app_(port: int = typer.Option(8000, "--port", help="TCP port"),
     """Serve the web calculator (training form + JSON API at /api, docs at /docs). Needs mlsysim[web]."""
     from ..web import serve
     serve(host=host, port=port)
+
+
+from .serve import register as _register_serve  # noqa: E402  (serve, serve-plan)
+
+_register_serve(app)
 
 
 def _pairs(**named) -> list:
