@@ -181,8 +181,9 @@ def _headline(a, runs, regions) -> dict:
     it_kw = g0["wh_per_request"] * 3.6 * r.qps / g0["pue"]  # facility J = IT W x (1/QPS) s x PUE
     w = g0["usd_per_m_input"] / g0["usd_per_m_output"] if g0["usd_per_m_output"] else 0.0
     head["usd_per_m_output"] = {"value": _mean(regions, "usd_per_m_output"), "formula":
-                                f"{many}cost per request / (output + w x input tokens) = ${g0['usd_per_request']:.3g} /"
-                                f" ({r.output_len:g} + {w:.3g} x {r.input_len:g}) x 1e6 = ${g0['usd_per_m_output']:.3g}"}
+                                f"{many}cost per request / (output + w x input tokens) = "
+                                f"${g0['usd_per_request']:.3g} / ({r.output_len:g} + {w:.3g} x {r.input_len:g}) x 1e6 "
+                                f"= ${g0['usd_per_m_output']:.3g}"}
     head["usd_per_m_input"] = {"value": _mean(regions, "usd_per_m_input"), "formula":
                                f"{many}$/M output x w, an input token's weight (its prefill share of GPU time) = "
                                f"{g0['usd_per_m_output']:.3g} x {w:.3g} = ${g0['usd_per_m_input']:.3g}"}
