@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("fastapi")
 from test_web_browser import _assert_not_blank, _wait, browser, server  # noqa: E402,F401 (fixtures)
+from test_web_browser import _set as set_field  # noqa: E402
 
 FORM = (("model", "Llama3_70B"), ("hardware", "H100"), ("precision", "fp8"), ("tp_size", "4"), ("qps", "10"),
         ("input_len", "1000"), ("output_len", "200"), ("ttft_slo_ms", "1000"), ("tpot_slo_ms", "50"),
@@ -14,13 +15,7 @@ FORM = (("model", "Llama3_70B"), ("hardware", "H100"), ("precision", "fp8"), ("t
 
 
 def _set(driver, field, value):
-    from selenium.webdriver.support.ui import Select
-    e = driver.find_element("id", "s-" + field)
-    if e.tag_name == "select":
-        Select(e).select_by_value(value)
-    else:
-        e.clear()
-        e.send_keys(value)
+    set_field(driver, field, value, prefix="s-")
 
 
 def _submit(driver):
