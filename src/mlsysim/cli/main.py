@@ -237,7 +237,7 @@ def schema(output: Optional[str] = typer.Option(None, "--output", "-o", help="wr
 @app.command("app", short_help="start the web calculator on 127.0.0.1")
 def app_(port: int = typer.Option(8000, "--port", help="TCP port"),
          host: str = typer.Option("127.0.0.1", "--host", help="address to bind (loopback by default)")):
-    """Serve the web calculator (training form + JSON API at /api, docs at /docs). Needs mlsysim[web]."""
+    """Serve the web calculator (training and serving forms, JSON API at /api, docs at /docs). Needs mlsysim[web]."""
     from ..web import serve
     serve(host=host, port=port)
 
