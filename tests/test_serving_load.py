@@ -248,3 +248,19 @@ def test_serving_sweep_matches_the_scalar_search():
 def test_top_level_names():
     import mlsysim
     assert mlsysim.ServingLoadModel is ServingLoadModel and mlsysim.plan_serving is plan_serving
+
+
+def test_bad_planner_and_fleet_inputs_are_config_errors():
+    """Found by the web layer's fuzzing: a zero TP size, an unknown percentile and an absurd QPS were a
+    ZeroDivisionError, a KeyError and NaN energy; each is now a ConfigError that names the fix."""
+    from mlsysim import ConfigError, Hardware, Infrastructure, Models
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    from mlsysim.solvers.serving_plan import plan_serving
+    dc = Infrastructure.Datacenters.GCP_Iowa
+    kw = dict(qps=10, input_len=100, output_len=100, ttft_slo=1.0, datacenters=[dc])
+    with pytest.raises(ConfigError, match="tp_sizes"):
+        plan_serving(Models.Language.Llama3_8B, tp_sizes=(0,), **kw)
+    with pytest.raises(ConfigError, match="percentile must be one of"):
+        plan_serving(Models.Language.Llama3_8B, percentile=0.3, **kw)
+    with pytest.raises(ConfigError, match="at most 1e"):
+        ServingLoadModel().solve(Models.Language.Llama3_8B, Hardware.Cloud.H100, qps=1e300, datacenter=dc)

@@ -20,9 +20,10 @@ def fleet_it_power_w(util, gpus, tdp_w, idle_w, host_w_per_gpu):
     return gpus * (PW.accelerator_power_w(util, tdp_w, idle_w) + host_w_per_gpu)
 
 
-def per_request(*, qps, gpus, it_power_w, pue, grid_gco2_per_kwh, cfe_fraction, embodied_kg_per_gpu,
-                usd_per_kwh, gpu_price_usd=0.0, rent_usd_per_gpu_hour=0.0):
-    """Energy (J), carbon (kg: location, market, embodied) and cost (USD) charged to one request."""
+def per_request(*, qps, gpus, it_power_w, pue, grid_gco2_per_kwh, residual_gco2_per_kwh, contractual_fraction,
+                cfe_fraction, embodied_kg_per_gpu, usd_per_kwh, gpu_price_usd=0.0, rent_usd_per_gpu_hour=0.0):
+    """Energy (J), carbon (kg: location, market (GHG Protocol Scope 2), hourly-CFE-adjusted, embodied) and cost
+    (USD) charged to one request."""
     dt = 1.0 / qps  # fleet-seconds per request
     facility = PW.facility_energy_j(PW.energy_j(it_power_w, dt), pue)
     loc = CB.location_based_kg(facility, grid_gco2_per_kwh)
@@ -32,7 +33,8 @@ def per_request(*, qps, gpus, it_power_w, pue, grid_gco2_per_kwh, cfe_fraction, 
     rent = CO.cloud_cost_usd(gpus, dt, rent_usd_per_gpu_hour)
     usd = own if rent_usd_per_gpu_hour <= 0 else rent
     return {"energy_j": facility, "carbon_location_kg": loc,
-            "carbon_market_kg": CB.market_based_kg(loc, cfe_fraction),
+            "carbon_market_kg": CB.market_based_kg(facility, residual_gco2_per_kwh, contractual_fraction),
+            "carbon_cfe_adjusted_kg": CB.cfe_adjusted_kg(loc, cfe_fraction),
             "carbon_embodied_kg": CB.embodied_amortized_kg(embodied_kg_per_gpu * gpus, dt),
             "usd": usd, "capex_usd": capex}
 

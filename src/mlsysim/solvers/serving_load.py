@@ -87,6 +87,17 @@ class ServingLoadResult(TableRepr):
         return rows
 
 
+MAX_QPS = 1e9  # assumption: a billion requests/s is ~1,000x the largest published LLM services' peak
+
+
+def check_qps(lam: float) -> float:
+    """Refuse a request rate no fleet this model sizes could meaningfully serve (its sums would overflow)."""
+    if lam > MAX_QPS:
+        raise ConfigError(f"qps={lam:g} is beyond what mlsysim sizes (at most {MAX_QPS:g} requests/s); "
+                          f"give the rate of one service or region")
+    return lam
+
+
 class ServingLoadModel:
     """A fleet of identical replicas serving Poisson traffic.
 
@@ -107,7 +118,7 @@ class ServingLoadModel:
         fleet unless `replicas` is given; `disaggregation=(P, D)`: groups of P prefill + D decode replicas with
         the KV cache sent over `kv_fabric` (a Fabric or Systems.Fabrics name; default InfiniBand NDR);
         `datacenter` adds energy, carbon and $ per request (owning, or `rent_usd_per_gpu_hour`)."""
-        lam = si(qps, "1/s", "qps")
+        lam = check_qps(si(qps, "1/s", "qps"))
         isl, osl = count(input_len, "input_len"), count(output_len, "output_len")
         tp, pp, ep = count(tp_size, "tp_size"), count(pp_size, "pp_size"), count(ep_size, "ep_size")
         if percentile not in SL.Z:
@@ -151,7 +162,9 @@ class ServingLoadModel:
         if datacenter is not None and at["stable"]:
             per_req, usd_in, usd_out = self._econ(s, at, lam, gpus, datacenter, rent_usd_per_gpu_hour,
                                                   input_weight, isl, osl, assumptions)
-        finite({"ttft": at["ttft_q_s"] if at["stable"] else 0.0, "tpot": at["tpot_q_s"]}, "ServingLoadModel")
+        finite({"ttft": at["ttft_q_s"] if at["stable"] else 0.0, "tpot": at["tpot_q_s"], "tokens_per_gpu": tok_gpu,
+                "usd_in": usd_in, "usd_out": usd_out, **{k: float(v) for k, v in per_req.items()}},
+               "ServingLoadModel")
         return ServingLoadResult(
             model=s.model, accelerator=acc, engine=s.engine.key, precision=s.precision, qps=lam, input_len=isl,
             output_len=osl, tp=tp, pp=pp, replicas=n, gpus=gpus, percentile=q,
@@ -205,6 +218,8 @@ class ServingLoadModel:
         if rent_v <= 0 and not acc.price_usd:
             raise ConfigError(f"{acc.name} has no price_usd in the registry: pass rent_usd_per_gpu_hour=")
         r = SE.per_request(qps=lam, gpus=gpus, it_power_w=it, pue=dc.pue, grid_gco2_per_kwh=dc.grid.gco2_per_kwh,
+                           residual_gco2_per_kwh=dc.market_residual_gco2_per_kwh,
+                           contractual_fraction=dc.contractual_fraction,
                            cfe_fraction=dc.cfe_fraction, embodied_kg_per_gpu=acc.embodied_kgco2e or 0.0,
                            usd_per_kwh=dc.electricity_usd_per_kwh, gpu_price_usd=acc.price_usd or 0.0,
                            rent_usd_per_gpu_hour=rent_v)

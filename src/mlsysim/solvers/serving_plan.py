@@ -20,6 +20,7 @@ from ..physics import serving_load as SL
 from ..units import count, si
 from ._common import TableRepr
 from . import serving_disagg as SD
+from .serving_load import check_qps
 from .serving_setup import replica_setup
 
 OBJECTIVES = {"cost": "usd_per_year", "gpus": "gpus", "carbon": "carbon_t_per_year"}
@@ -63,7 +64,7 @@ class ServingPlan(TableRepr):
         b = self.best
         return [("best", f"{b['hardware']} {b['precision']} TP{b['tp']} x PP{b['pp']}: {b['gpus']} GPUs "
                          f"({b['replicas']} replicas)"),
-                ("p99 TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
+                (f"p{self.percentile * 100:g} TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
                 ("CapEx (USD)", b["capex_usd"]), ("cost per year (USD)", b["usd_per_year"]),
                 ("$ per M output tokens", b["usd_per_m_output"]),
                 ("carbon (t CO2e/yr, location)", b["carbon_t_per_year"]),
@@ -82,9 +83,14 @@ def plan_serving(model, *, qps, input_len, output_len, ttft_slo, tpot_slo=None, 
     """Plan a fleet for `qps` requests/s split equally over `datacenters` (one fleet per region, each serving
     qps / regions). Cost per year = owning (CapEx amortised + maintenance + energy, physics/cost.py); the budget
     is compared with that yearly cost (budget_basis="per_year") or with the CapEx ("capex"). Raises
-    InfeasibleError with the closest TTFT / TPOT reached when no configuration meets the SLO."""
-    lam = si(qps, "1/s", "qps")
+    InfeasibleError with the closest TTFT / TPOT reached when no configuration meets the SLO. Rows' `ttft_p99_ms`
+    and `tpot_p99_ms` hold the tail at `percentile` (0.99 unless another is asked for)."""
+    lam = check_qps(si(qps, "1/s", "qps"))
     isl, osl = count(input_len, "input_len"), count(output_len, "output_len")
+    tp_sizes = [count(t, "tp_sizes entry") for t in tp_sizes]
+    pp_sizes = [count(t, "pp_sizes entry") for t in pp_sizes]
+    if percentile not in SL.Z:
+        raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
     s_ttft = si(ttft_slo, "s", "ttft_slo")
     s_tpot = float("inf") if tpot_slo is None else si(tpot_slo, "s", "tpot_slo")
     if objective not in OBJECTIVES:
@@ -151,7 +157,9 @@ def _row(s, r, lam_region, regions, datacenters, isl, osl, prec, tp, pp, s_ttft,
     per_region = {}
     for dc in datacenters:
         pr = SE.per_request(qps=lam_region, gpus=gpus_region, it_power_w=it, pue=dc.pue,
-                            grid_gco2_per_kwh=dc.grid.gco2_per_kwh, cfe_fraction=dc.cfe_fraction,
+                            grid_gco2_per_kwh=dc.grid.gco2_per_kwh,
+                            residual_gco2_per_kwh=dc.market_residual_gco2_per_kwh,
+                            contractual_fraction=dc.contractual_fraction, cfe_fraction=dc.cfe_fraction,
                             embodied_kg_per_gpu=acc.embodied_kgco2e or 0.0, usd_per_kwh=dc.electricity_usd_per_kwh,
                             gpu_price_usd=acc.price_usd or 0.0)
         per_region[dc.key or dc.name] = {

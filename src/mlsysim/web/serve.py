@@ -140,6 +140,7 @@ def _region(x) -> dict:
     dc, pr = x.datacenter, x.per_request
     out = {"key": dc.key, "name": dc.name, "qps": x.qps, "replicas": x.replicas, "gpus": x.gpus,
            "grid_gco2_per_kwh": dc.grid.gco2_per_kwh, "pue": dc.pue, "cfe_fraction": dc.cfe_fraction,
+           "contractual_fraction": dc.contractual_fraction, "market_gco2_per_kwh": dc.market_residual_gco2_per_kwh,
            "feasible": x.feasible}
     if pr:
         out.update(wh_per_request=pr["energy_j"] / 3600.0, g_location=pr["carbon_location_kg"] * 1e3,
@@ -194,8 +195,9 @@ def _headline(a, runs, regions) -> dict:
                           f"{many}energy x grid = {g0['wh_per_request']:.3g} Wh x {g0['grid_gco2_per_kwh']:g} "
                           f"gCO2e/kWh / 1000 = {g0['g_location']:.3g} g"}
     head["g_market"] = {"value": gm, "formula":
-                        f"{many}location-based x (1 - CFE share) = {g0['g_location']:.3g} g x "
-                        f"(1 - {g0['cfe_fraction']:g}) = {g0['g_market']:.3g} g"}
+                        f"{many}GHG Protocol Scope 2: energy x (1 - contract share) x residual mix (else grid) = "
+                        f"{g0['wh_per_request']:.3g} Wh x (1 - {g0['contractual_fraction']:g}) x "
+                        f"{g0['market_gco2_per_kwh']:g} gCO2e/kWh / 1000 = {g0['g_market']:.3g} g"}
     return head
 
 
