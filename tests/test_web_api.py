@@ -70,6 +70,8 @@ def test_equivalents_use_the_cited_factors(tutorial):
     eq = {e["key"]: e for e in tutorial["equivalents"]}
     assert eq["car_km"]["value"] == pytest.approx(kg / (393 / 1609.344), rel=1e-9)  # EPA: 393 g per mile
     assert eq["flights"]["value"] == pytest.approx(kg / 900.0, rel=1e-3)  # Strubell 2019: 1,984 lb = 900 kg
+    mwh = tutorial["headline"]["energy_mwh"]["value"]
+    assert eq["household_years"]["value"] == pytest.approx(mwh * 1e3 / 10_791, rel=1e-9)  # EIA 2022: 10,791 kWh
     assert all(e["source"] for e in eq.values())
 
 

@@ -101,8 +101,8 @@ def train(req: dict) -> dict:
     res["headline"] = head
     res["range"] = _range(out, req)
     res["regions"] = _regions(out)
-    from .equivalents import equivalents
-    res["equivalents"] = equivalents(s.location_kg) if s is not None else []
+    from ..equivalents import equivalents
+    res["equivalents"] = equivalents(s.location_kg / 1e3, s.facility_energy_j / 3.6e9) if s is not None else []
     res["cite"] = _cite(__version__, sc, out, n)
     import yaml
     res["scenario_yaml"] = "# reload with: mlsysim train this-file.yaml\n" + yaml.safe_dump(raw, sort_keys=False)
