@@ -121,6 +121,8 @@ def _is_np_number(x) -> bool:
 
 def count(value, what: str, *, minimum: int = 1) -> int:
     """Validate an integer count (e.g. layers, nodes, tp_size): an int >= minimum, never a float or bool."""
+    if value.__class__ is int and value >= minimum:  # the common case, first
+        return value
     if isinstance(value, bool) or not (isinstance(value, int) or (_is_np_number(value) and float(value).is_integer())):
         if isinstance(value, float) and value.is_integer():
             raise ConfigError(f"{what} must be an integer, got the float {value!r}; write {int(value)}")
