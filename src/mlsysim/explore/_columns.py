@@ -127,23 +127,27 @@ def derive(name, get, n, nodes, capacity, tokens):
     raise KeyError(name)
 
 
-def evaluate_rows(ctx: Context, get, valid) -> dict:
-    """The PHYSICS columns of stored rows (`get(name)`: their stored columns; `valid`: rows whose layout is valid),
-    by the same physics call as the chunks, on 1-D arrays per (fleet, precision)."""
+ROWS_PER_BLOCK = 1 << 20  # rows re-evaluated at once: bounds the temporary memory (~0.3 KB per row)
+
+
+def evaluate_rows(ctx: Context, get, valid, names=PHYSICS) -> dict:
+    """The PHYSICS columns `names` of stored rows (`get(name)`: their stored columns; `valid`: rows whose layout
+    is valid), by the same physics call as the chunks, on 1-D arrays per (fleet, precision), in blocks of rows."""
     fid, pid = np.asarray(get("fleet_id")), np.asarray(get("precision_id"))
     R = len(fid)
-    out = {k: np.full(R, np.nan) for k in PHYSICS}
-    f = lambda c, idx: np.asarray(get(c), float)[idx]
+    out = {k: np.full(R, np.nan) for k in names}
+    axes = {"tp": "tp", "pp": "pp", "dp": "dp", "cp": "cp", "ep": "ep", "mb": "microbatch",
+            "gbs": "global_batch_size", "seq": "seq_len", "v": "interleave", "rc": "recompute_id", "zero": "zero"}
     for fi, pi in {(int(a), int(b)) for a, b in zip(fid[valid], pid[valid])}:
         if ctx.hardware(fi, pi) is None:
             continue
-        idx = np.flatnonzero(valid & (fid == fi) & (pid == pi))
-        res = ctx.physics(fi, pi, tp=f("tp", idx), pp=f("pp", idx), dp=f("dp", idx), cp=f("cp", idx),
-                          ep=f("ep", idx), mb=f("microbatch", idx), gbs=f("global_batch_size", idx),
-                          seq=f("seq_len", idx), v=f("interleave", idx), rc=f("recompute_id", idx),
-                          zero=f("zero", idx))
-        for k, a in physics_columns(res).items():
-            out[k][idx] = a
+        rows = np.flatnonzero(valid & (fid == fi) & (pid == pi))
+        for s in range(0, len(rows), ROWS_PER_BLOCK):
+            idx = rows[s:s + ROWS_PER_BLOCK]
+            res = physics_columns(ctx.physics(fi, pi, **{a: np.asarray(get(c))[idx].astype(float)
+                                                         for a, c in axes.items()}))
+            for k in names:
+                out[k][idx] = res[k]
     return out
 
 
@@ -165,9 +169,10 @@ class Table:
         if name in self.stored:
             return self.stored[name]
         if name not in self._extra:
-            if name in PHYSICS:
+            if name in PHYSICS:  # small tables: every such column at once; large ones: the one asked for
                 valid = (self.stored["reason_bits"] & ~self.memory_bit) == 0
-                self._extra.update(evaluate_rows(self.ctx, self.stored.__getitem__, valid))
+                names = PHYSICS if self.n <= 65536 else (name,)
+                self._extra.update(evaluate_rows(self.ctx, self.stored.__getitem__, valid, names))
             elif name in DERIVED:
                 fid = self.stored["fleet_id"]
                 val = derive(name, self.stored.__getitem__, self.ctx.n[fid], self.ctx.nodes[fid],
