@@ -1,5 +1,6 @@
 """Start-up stays light: pint is imported without dask, the unit registry comes from pint's disk cache with the
-same units as a parsed one, and `mlsysim train` never needs pint (issue 17)."""
+same units as a parsed one, registry data from a cache of the parsed TOML, and `mlsysim train` never needs pint
+(issue 17)."""
 from __future__ import annotations
 
 import os
@@ -23,7 +24,7 @@ PROBE = ("import sys\n"
 
 
 def run(code, tmp_path, cache="1"):
-    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path), MLSYSIM_UNIT_CACHE=cache,
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path), MLSYSIM_CACHE=cache,
                PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
                           cwd=str(ROOT)).stdout.split("\n")
@@ -54,3 +55,17 @@ def test_train_does_not_import_pint(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=str(ROOT))
     assert '"status": "ok"' in p.stdout
     assert p.stderr.strip().splitlines()[-1] == "False"
+
+
+def test_registry_data_cache_equals_the_toml(tmp_path):
+    code = ("import tomllib, pathlib\n"
+            "from mlsysim import registry\n"
+            "f = pathlib.Path(registry.__file__).parent / 'data' / 'hardware.toml'\n"
+            "print(registry.load_data('hardware.toml') == tomllib.loads(f.read_text()))\n"
+            "print(registry.load_data('models.toml')['Language']['Llama3_70B']['n_layers'])\n")
+    first = run(code, tmp_path)  # parses and writes the cache
+    assert list(tmp_path.glob("mlsysim/data/py*/hardware.toml.*.marshal"))
+    second = run(code, tmp_path)  # reads it
+    for out in (first, second):
+        assert out[0] == "True"
+        assert out[1] == "80"  # Llama 3 70B has 80 layers (Llama 3 paper, Table 3)

@@ -57,23 +57,19 @@ def _import_pint():
 def _cached_registry(pint):
     """The registry through pint's disk cache of parsed definitions (~10x faster than parsing them; keyed by the
     file's content and pint's version). The definitions file is written once per pint version into the user's
-    cache folder; None when that folder is not writable (the caller parses instead)."""
+    cache folder; None when there is none (the caller parses instead)."""
     import hashlib
-    import os
 
-    if os.environ.get("MLSYSIM_UNIT_CACHE", "1") == "0":
-        return None
+    from ._cache import cache_dir, write_atomic
+
     try:
-        import platformdirs  # a dependency of pint
-
-        folder = platformdirs.user_cache_path("mlsysim", appauthor=False) / f"pint-{pint.__version__}"
+        folder = cache_dir(f"pint-{pint.__version__}")
+        if folder is None:
+            return None
         key = hashlib.sha1((_EXTRA + _BIT_DIMENSIONLESS.pattern).encode()).hexdigest()[:12]
         path = folder / f"units-{key}.txt"
         if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(_definitions(), encoding="utf-8")
-            os.replace(tmp, path)  # atomic: concurrent first runs never read a partial file
+            write_atomic(path, _definitions().encode("utf-8"))
         return pint.UnitRegistry(str(path), cache_folder=str(folder / "cache"))
     except Exception:  # unwritable cache, a damaged cache entry: parse the definitions instead
         return None
