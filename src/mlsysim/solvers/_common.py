@@ -72,7 +72,9 @@ def finite(d: dict, what: str):
 
 
 def divisors(n: int) -> list[int]:
-    return [i for i in range(1, n + 1) if n % i == 0]
+    """The divisors of n, ascending (pairs up to sqrt(n): a 16,384-GPU fleet takes 128 steps, not 16,384)."""
+    small = [i for i in range(1, math.isqrt(n) + 1) if n % i == 0]
+    return small + [n // i for i in reversed(small) if i * i != n]
 
 
 def format_number(v, digits=4, tiny_digits=3) -> str:
