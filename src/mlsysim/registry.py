@@ -62,6 +62,7 @@ class Category:
         return self[key]
 
     def __getitem__(self, key: str):
+        key = self._registry._aliases.get(key, key)
         if key not in self._cache:
             raw = self._raw()
             if key not in raw:
@@ -85,8 +86,10 @@ class Category:
 class Registry:
     """A registry over one TOML file; `get(name)` finds an entry in any category."""
 
-    def __init__(self, label: str, filename: str, build: Callable[[str, str, dict], Any]):
+    def __init__(self, label: str, filename: str, build: Callable[[str, str, dict], Any],
+                 aliases: dict[str, str] | None = None):
         self._label = label
+        self._aliases = aliases or {}  # short name -> entry key (not listed by names(); resolved on access)
         self._filename = filename
         self._builder = build
         self._categories: dict[str, Category] = {}
@@ -106,6 +109,7 @@ class Registry:
         raw = self._raw()
         if key in raw:
             return self._categories.setdefault(key, Category(self, key))
+        key = self._aliases.get(key, key)
         for cat in raw:  # flat access: Hardware.H100
             if key in raw[cat]:
                 return getattr(self, cat)[key]

@@ -20,6 +20,7 @@ _EXTRA = """
 FLOP = [computation] = _ = flop
 FLOPS = FLOP / second
 USD = [currency] = dollar
+token = [] = tok
 """
 _BIT_DIMENSIONLESS = re.compile(r"^bit\s*=\s*\[\]", re.M)
 

@@ -52,9 +52,20 @@ class Progress:
         self.total, self.enabled, self.label = max(total, 1), enabled, label
         self.done = 0
         self.t0 = self.last = time.perf_counter()
+        self._bar = None
+        if enabled and in_notebook():  # a notebook widget bar through tqdm.auto when installed, else none
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                self.enabled = False
+            else:
+                self._bar = tqdm(total=self.total, desc=label, unit="config", unit_scale=True)
 
     def update(self, n: int) -> None:
         self.done += n
+        if self._bar is not None:
+            self._bar.update(n)
+            return
         if not self.enabled:
             return
         now = time.perf_counter()
@@ -70,15 +81,24 @@ class Progress:
         sys.stderr.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        if self._bar is not None:
+            self._bar.close()
+        elif self.enabled:
             sys.stderr.write("\n")
             sys.stderr.flush()
 
 
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where stderr is no terminal but a progress widget can show)."""
+    shell = sys.modules.get("IPython") and getattr(sys.modules["IPython"], "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def progress_enabled(progress, total: int) -> bool:
-    """progress=None: on for sweeps of more than 10 M configurations when stderr is a terminal."""
+    """progress=None: on for sweeps of more than 10 M configurations on a terminal or in a notebook."""
     if progress is None:
-        return total > 10_000_000 and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+        tty = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+        return total > 10_000_000 and (tty or in_notebook())
     return bool(progress)
 
 

@@ -243,19 +243,43 @@ class SweepResult:
         self.to_pandas().to_parquet(path, **kwargs)
 
     # ----------------------------------------------------------------------------------- display
-    def __repr__(self) -> str:
+    def _shown(self) -> list[str]:
+        """The columns a view shows: the layout, the answers, and fleet/datacenter when more than one was swept."""
+        return [c for c in ("fleet", "datacenter", "tp", "pp", "dp", "cp", "microbatch", "interleave", "recompute",
+                            "zero", "step_s", "time_to_train_days", "mfu", "memory_gb", "cost_usd", "carbon_t",
+                            "reason")
+                if self.has(c) and (c != "fleet" or len(self.fleets) > 1)
+                and (c != "datacenter" or len(self.datacenters) > 1)]
+
+    def _head(self) -> str:
         n, nf = len(self), int(np.count_nonzero(self._cols["feasible"])) if self._cols else 0
         fleets = ", ".join(f.name for f in self.fleets[:3]) + (" ..." if len(self.fleets) > 3 else "")
-        head = f"SweepResult: {n:,} configurations ({nf:,} feasible) of {self.model.name} on {fleets}"
+        return f"SweepResult: {n:,} configurations ({nf:,} feasible) of {self.model.name} on {fleets}"
+
+    def __repr__(self) -> str:
+        n, head = len(self), self._head()
         if not n:
             return head
-        show = [c for c in ("fleet", "tp", "pp", "dp", "cp", "microbatch", "interleave", "recompute", "zero",
-                            "step_s", "time_to_train_days", "mfu", "memory_gb", "cost_usd", "carbon_t", "reason")
-                if self.has(c) and (c != "fleet" or len(self.fleets) > 1)]
+        show = self._shown()
         rows = [show] + [[_fmt(self.column(c)[i]) for c in show] for i in range(min(n, 8))]
         widths = [max(len(r[j]) for r in rows) for j in range(len(show))]
         lines = ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in rows]
         return "\n".join([head] + lines + (["..."] if n > 8 else []))
+
+    def _repr_html_(self, max_rows: int = 20) -> str:
+        """A notebook table of the first rows (the same columns as the text view)."""
+        import html
+        n, show = len(self), self._shown()
+        head = "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in show) + "</tr>"
+        body = "".join("<tr>" + "".join(f"<td style='text-align:{'left' if c in _TEXT else 'right'}'>"
+                                        f"{html.escape(_fmt(self.column(c)[i]))}</td>" for c in show) + "</tr>"
+                       for i in range(min(n, max_rows)))
+        more = f"<p>... {n - max_rows:,} more rows (to_pandas() for all)</p>" if n > max_rows else ""
+        return (f"<div><b>{html.escape(self._head())}</b>"
+                + (f"<table>{head}{body}</table>{more}" if n else "") + "</div>")
+
+
+_TEXT = {"fleet", "datacenter", "recompute", "reason"}
 
 
 def reason_text(bits: int) -> str:
@@ -263,6 +287,8 @@ def reason_text(bits: int) -> str:
 
 
 def _fmt(v) -> str:
+    """Numbers as the CLI prints them (thousands separators, 4 significant digits)."""
     if isinstance(v, (float, np.floating)):
-        return f"{v:.4g}"
+        from ..solvers._common import format_number
+        return "nan" if v != v else format_number(float(v))
     return str(v)

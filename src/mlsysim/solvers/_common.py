@@ -71,6 +71,22 @@ def finite(d: dict, what: str):
             raise ConfigError(f"{what}: internal value {k} is not finite ({v}); please report this input")
 
 
+def carried_feasibility(source, what: str) -> bool:
+    """False, with an InfeasibleResultWarning, when `source` (a performance, goodput or sustainability result)
+    is marked feasible=False: whatever `what` builds from it carries the mark."""
+    if source is None or getattr(source, "feasible", True):
+        return True
+    import warnings
+
+    from ..errors import InfeasibleResultWarning
+    warnings.warn(f"{what}: built from a result marked feasible=False (the layout does not fit in device "
+                  f"memory); its numbers describe a plan that cannot run", InfeasibleResultWarning, stacklevel=3)
+    return False
+
+
+INFEASIBLE_ROW = ("feasible", "NO: built from a layout that does not fit in memory")
+
+
 def divisors(n: int) -> list[int]:
     """The divisors of n, ascending (pairs up to sqrt(n): a 16,384-GPU fleet takes 128 steps, not 16,384)."""
     small = [i for i in range(1, math.isqrt(n) + 1) if n % i == 0]
@@ -98,9 +114,9 @@ def format_number(v, digits=4, tiny_digits=3) -> str:
 def fmt_q(q, digits=4) -> str:
     """Compact '1.23 days' style string for a quantity or float."""
     if hasattr(q, "magnitude"):
-        return f"{q.magnitude:.{digits}g} {q.units:~P}"
-    if isinstance(q, float):
-        return f"{q:.{digits}g}"
+        return f"{format_number(float(q.magnitude), digits)} {q.units:~P}"
+    if isinstance(q, (bool, int, float)):
+        return format_number(q, digits)
     return str(q)
 
 

@@ -78,6 +78,13 @@ def hardware_args(fleet, precision: str) -> dict:
                 ib_lat=fleet.fabric.latency_s)
 
 
+# "Scaling efficiency" has one meaning everywhere (tables, JSON, the report's scaling plot): the share of a step
+# the devices spend on the model's math (compute + recompute) / step time, i.e. the speedup over one device
+# running the same kernels divided by the device count (the rest is exposed communication, bubble, optimizer,
+# stragglers).
+SCALING_EFFICIENCY = "scaling efficiency (compute / step time)"
+
+
 @dataclass(frozen=True)
 class DistributedResult(TableRepr):
     """A training run's predicted performance. Floats are SI; the pint-quantity views are properties.
@@ -116,7 +123,7 @@ class DistributedResult(TableRepr):
 
     step_latency = quantity("step_s", "s")
 
-    throughput = quantity("tokens_per_s", "1/s")
+    throughput = quantity("tokens_per_s", "token/s")
 
     @property
     def achieved_flops(self):
@@ -149,10 +156,10 @@ class DistributedResult(TableRepr):
         L = self.layout
         rows = [("layout", f"tp={L['tp_size']} pp={L['pp_size']} dp={L['dp_size']} cp={L['cp_size']} "
                            f"ep={L['ep_size']} mb={L['microbatch_size']} gbs={L['global_batch_size']}"),
-                ("time to train", self.latency), ("step time", self.step_latency), ("MFU", self.mfu),
-                ("HFU", self.hfu), ("throughput (tokens/s)", self.tokens_per_s),
+                ("time to train", self.latency), ("step time", self.step_latency), ("MFU", f"{self.mfu:.1%}"),
+                ("HFU", f"{self.hfu:.1%}"), ("throughput (tokens/s)", self.tokens_per_s),
                 ("achieved TFLOP/s per device", self.flops_per_device / 1e12),
-                ("scaling efficiency", self.scaling_efficiency), ("GPU-hours", self.gpu_hours)]
+                (SCALING_EFFICIENCY, f"{self.scaling_efficiency:.1%}"), ("GPU-hours", self.gpu_hours)]
         rows += [(f"  {k} (s/step)", v) for k, v in self.breakdown_s.items() if v > 0]
         cap = self.memory_capacity_bytes / 1e9
         rows += [(f"memory {k} (GB)", v / 1e9) for k, v in self.memory_bytes.items()]
