@@ -116,18 +116,16 @@ def sustainability(s) -> dict | None:
 def economics(e) -> dict | None:
     if e is None:
         return None
-    cloud = e.cloud_cost
-    cpm = e.cost_per_million_tokens
     return {
         "total_usd": e.total_usd, "capex_amortized_usd": e.amortized_capex_usd, "energy_usd": e.energy_usd,
         "maintenance_usd": e.maintenance_usd, "capex_usd": sum(e.capex_parts_usd.values()),
         "capex_parts_usd": dict(e.capex_parts_usd), "accelerator_price_usd": e.accelerator_price_usd,
         "accelerator_share_of_capex": e.accelerator_share_of_capex,
         "depreciation_years": e.depreciation_life_s / (365.25 * DAY),
-        "cost_per_gpu_hour_usd": e.cost_per_gpu_hour.magnitude,
-        "cost_per_million_tokens_usd": cpm.magnitude if cpm is not None else None,
+        "cost_per_gpu_hour_usd": e.cost_per_gpu_hour_usd,
+        "cost_per_million_tokens_usd": e.cost_per_million_tokens_usd,
         "lifetime_tco_usd": e.lifetime_usd, "cloud_usd_per_gpu_hour": e.cloud_usd_per_gpu_hour,
-        "cloud_cost_usd": cloud.magnitude if cloud is not None else None,
+        "cloud_cost_usd": e.cloud_cost_usd,
         "break_even_utilization": e.break_even,
     }
 

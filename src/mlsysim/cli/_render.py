@@ -118,9 +118,9 @@ def render_outcome(out, *, verbose=False, plots=None):
         x.add_row("maintenance & staff", usd(ec.maintenance_usd))
         x.add_row("[bold]run total[/]", f"[bold]{usd(ec.total_usd)}[/]")
         x.add_row("fleet CapEx", usd(sum(ec.capex_parts_usd.values())))
-        x.add_row("per GPU-hour", f"${ec.cost_per_gpu_hour.magnitude:.2f}")
-        if ec.cloud_cost is not None:
-            x.add_row("renting instead", usd(ec.cloud_cost.magnitude))
+        x.add_row("per GPU-hour", f"${ec.cost_per_gpu_hour_usd:.2f}")
+        if ec.cloud_cost_usd is not None:
+            x.add_row("renting instead", usd(ec.cloud_cost_usd))
         panels.append(x)
     c.print(Columns(panels, padding=(0, 4)))
 

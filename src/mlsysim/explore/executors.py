@@ -140,7 +140,7 @@ def run(plan, reducer, *, executor="local", scheduler=None, progress=None, memor
             parts, held = [], 0
             fold = getattr(reducer, "fold_every", None)
             for t in tasks:
-                part = reducer.local(plan.evaluate(*t))
+                part = reducer.local(plan.chunk(*t))
                 held += _part_bytes(part)
                 if held > budget:
                     raise _too_big(held, budget, bar.done, plan.total)
@@ -163,15 +163,17 @@ def run_into(plan, *, progress=None) -> dict:
     keep_heap()
     tasks = plan.tasks()
     bar = Progress(plan.total, progress_enabled(progress, plan.total))
-    cols, pos = None, 0
+    cols = {k: np.empty(plan.total, a.dtype) for k, a in plan.empty_columns().items()}
+    pos = 0
     try:
         for t in tasks:
-            part = plan.evaluate(*t)
-            if cols is None:
-                cols = {k: np.empty(plan.total, a.dtype) for k, a in part.items()}
-            n = plan.rows_of(t)
-            for k, a in part.items():
-                cols[k][pos:pos + n] = a
+            chunk = plan.chunk(*t)
+            if hasattr(chunk, "fill"):
+                n = chunk.fill(cols, pos)
+            else:
+                n = chunk.n
+                for k, a in chunk.all_stored().items():
+                    cols[k][pos:pos + n] = a
             pos += n
             bar.update(n)
     finally:
@@ -204,7 +206,7 @@ def _batches(plan, tasks, rows_per_task=None):
 def _dask_task(plan, reducer, batch):
     """Runs on a worker: evaluate a batch of chunks and combine them (same order as in-process)."""
     keep_heap()
-    return reducer.combine([reducer.local(plan.evaluate(*t)) for t in batch]), sum(plan.rows_of(t) for t in batch)
+    return reducer.combine([reducer.local(plan.chunk(*t)) for t in batch]), sum(plan.rows_of(t) for t in batch)
 
 
 _JOB = None
@@ -300,8 +302,8 @@ def _run_dask(plan, reducer, tasks, scheduler, bar, budget):
 class KeepAll:
     """Reducer of a plain sweep: keep the chunk's rows (already filtered by the plan's `keep`), concatenate."""
 
-    def local(self, cols):
-        return cols
+    def local(self, chunk):
+        return chunk.all_stored()
 
     def combine(self, parts):
         parts = [p for p in parts if p]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ..errors import ConfigError
 from ..hardware.accelerator import power_limit_clock
@@ -22,6 +21,7 @@ from ._common import (
     choice,
     divisors,
     finite,
+    frozen,
     resolve_fleet,
     resolve_model,
 )
@@ -30,9 +30,17 @@ BREAKDOWN_KEYS = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_c
                   "optimizer", "straggler")
 
 
-@lru_cache(maxsize=256)
+_DIMS = {}
+
+
 def _dims(model):
-    return model_dims(model)
+    """model_dims, cached per workload record (by identity: hashing a record costs more than a lookup)."""
+    hit = _DIMS.get(id(model))
+    if hit is None or hit[0] is not model:
+        if len(_DIMS) > 256:
+            _DIMS.clear()
+        hit = _DIMS[id(model)] = (model, model_dims(model))
+    return hit[1]
 
 
 # The conventions by which solve() fills in what the user left out; the explorer calls the same functions.
@@ -123,7 +131,12 @@ class DistributedResult(TableRepr):
     memory_bytes: dict
     memory_capacity_bytes: float
     feasible: bool
-    assumptions: dict = field(default_factory=dict)
+    _assumed: tuple = field(default=(), repr=False, compare=False)  # inputs of `assumptions`, built on access
+
+    @property
+    def assumptions(self) -> dict:
+        """Every default and calibrated value the prediction rests on."""
+        return _assumptions(self, *self._assumed)
 
     # --- quantity views (created on access: solve() stays fast) ---
     latency = quantity("time_to_train_s", "s", to="day")
@@ -176,6 +189,31 @@ class DistributedResult(TableRepr):
         rows += [("memory total / capacity (GB)", f"{sum(self.memory_bytes.values()) / 1e9:.1f} / {cap:.0f}"),
                  ("feasible", "yes" if self.feasible else "NO: does not fit in memory")]
         return rows
+
+
+def _assumptions(r, hw, bytes_grad, batch_given, cv) -> dict:
+    """The assumptions of a DistributedResult (`r`), from what solve() recorded."""
+    acc, model, gbs, seq = r.fleet.node.accelerator, r.model, r.layout["global_batch_size"], r.layout["seq_len"]
+    stack = resolve_stack(r.layout.get("stack"))
+    return {
+        "matmul ceiling (fraction of peak)": hw["ceiling"],
+        "matmul ceiling source": acc.matmul_efficiency_source or
+                                 f"no measured MAMF: default {C.DEFAULT_MATMUL_EFFICIENCY} of peak",
+        "attention efficiency (fraction of peak)": hw["attn_eff"],
+        "scale-up bandwidth achieved (GB/s/dir)": hw["su_bw"] / 1e9,
+        "scale-out bandwidth achieved (GB/s/dir per device)": hw["ib_bw"] / 1e9,
+        "gradient reduction bytes/element": hw["grad_reduce_bytes"] or bytes_grad,
+        "software stack": stack.name + (" (default)" if stack.key == DEFAULT_STACK else ""),
+        "software stack source": stack.source,
+        "global batch (tokens)": gbs * seq,
+        "global batch source": ("given" if batch_given else
+                                f"workload's {batch_target_tokens(model):.3g} tokens rounded to a multiple of "
+                                f"dp x microbatch"),
+        "straggler CV per rank": cv,
+        "MFU convention": "executed FLOPs: 6N + 6*L*h*s per token (causal attention), no recompute, over the "
+                          "precision's dense peak (fp8: the fp8 peak); HFU adds the recomputation",
+        "tokens": r.tokens,
+    }
 
 
 class DistributedModel:
@@ -275,31 +313,14 @@ class DistributedModel:
                       zero_stage=zero, sequence_parallel=sp, flash_attention=bool(flash_attention),
                       dp_overlap=bool(dp_overlap), tp_overlap=float(tp_overlap), ep_overlap=float(ep_overlap),
                       microbatches=float(out["microbatches"]), stack=stack_rec.key)
-        assumptions = {
-            "matmul ceiling (fraction of peak)": hw["ceiling"],
-            "matmul ceiling source": acc.matmul_efficiency_source or
-                                     f"no measured MAMF: default {C.DEFAULT_MATMUL_EFFICIENCY} of peak",
-            "attention efficiency (fraction of peak)": hw["attn_eff"],
-            "scale-up bandwidth achieved (GB/s/dir)": hw["su_bw"] / 1e9,
-            "scale-out bandwidth achieved (GB/s/dir per device)": hw["ib_bw"] / 1e9,
-            "gradient reduction bytes/element": hw["grad_reduce_bytes"] or bytes_grad,
-            "software stack": f"{stack_rec.name}" + (" (default)" if stack_rec.key == DEFAULT_STACK else ""),
-            "software stack source": stack_rec.source,
-            "global batch (tokens)": gbs * seq,
-            "global batch source": ("given" if global_batch_size is not None else
-                                    f"workload's {batch_target_tokens(model):.3g} tokens rounded to a multiple of "
-                                    f"dp x microbatch"),
-            "straggler CV per rank": cv,
-            "MFU convention": "executed FLOPs: 6N + 6*L*h*s per token (causal attention), no recompute, over the "
-                              "precision's dense peak (fp8: the fp8 peak); HFU adds the recomputation",
-            "tokens": tok,
-        }
-        return DistributedResult(
+        return frozen(
+            DistributedResult,
             model=model, fleet=fleet, layout=layout, tokens=tok, time_to_train_s=float(out["time_to_train"]),
             step_s=step, steps=float(out["steps"]), mfu=float(out["mfu"]), hfu=float(out["hfu"]),
             tokens_per_s=float(out["tokens_per_s"]), flops_per_device=float(out["flops_per_device"]),
             scaling_efficiency=float(out["scaling_efficiency"]), breakdown_s=breakdown, memory_bytes=memory,
-            memory_capacity_bytes=acc.memory_bytes, feasible=bool(out["feasible"]), assumptions=assumptions)
+            memory_capacity_bytes=acc.memory_bytes, feasible=bool(out["feasible"]),
+            _assumed=(hw, bytes_grad, global_batch_size is not None, cv))
 
     @staticmethod
     def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq):

@@ -112,9 +112,18 @@ class EconomicsResult(TableRepr):
                 "maintenance": self.maintenance_usd / t}
 
     @property
+    def cost_per_gpu_hour_usd(self) -> float:
+        return PX.per_gpu_hour(self.total_usd, self.n_accelerators, self.duration_s)
+
+    @property
     def cost_per_gpu_hour(self):
         from ..units import Q
-        return Q(PX.per_gpu_hour(self.total_usd, self.n_accelerators, self.duration_s), "USD/hour")
+        return Q(self.cost_per_gpu_hour_usd, "USD/hour")
+
+    @property
+    def cost_per_million_tokens_usd(self) -> float | None:
+        """None when the token count is unknown (pass performance=... or tokens=...)."""
+        return self.total_usd / self.tokens * 1e6 if self.tokens else None
 
     @property
     def cost_per_million_tokens(self):
@@ -122,7 +131,14 @@ class EconomicsResult(TableRepr):
         if not self.tokens:
             return None
         from ..units import Q
-        return Q(self.total_usd / self.tokens * 1e6, "USD")
+        return Q(self.cost_per_million_tokens_usd, "USD")
+
+    @property
+    def cloud_cost_usd(self) -> float | None:
+        """Renting the same accelerator-hours (None when no cloud price is known for this accelerator)."""
+        if self.cloud_usd_per_gpu_hour is None:
+            return None
+        return PX.cloud_cost_usd(self.n_accelerators, self.duration_s, self.cloud_usd_per_gpu_hour)
 
     @property
     def cloud_cost(self):
@@ -130,7 +146,7 @@ class EconomicsResult(TableRepr):
         if self.cloud_usd_per_gpu_hour is None:
             return None
         from ..units import Q
-        return Q(PX.cloud_cost_usd(self.n_accelerators, self.duration_s, self.cloud_usd_per_gpu_hour), "USD")
+        return Q(self.cloud_cost_usd, "USD")
 
     @property
     def break_even_utilization(self) -> float | None:

@@ -196,11 +196,13 @@ def run_inputs(performance, fleet, duration_days, mfu, what: str):
         if given:
             raise ConfigError(f"{what}: pass either performance=... or {'/'.join(given)}=..., not both "
                               f"(the performance result already carries them)")
-        for attr in ("fleet", "latency", "mfu"):
-            if not hasattr(performance, attr):
+        for attr in ("fleet", "latency", "mfu"):  # on the class first: `latency` is a pint view made on access
+            if not (hasattr(type(performance), attr) or hasattr(performance, attr)):
                 raise ConfigError(f"{what}: performance must be a DistributedModel result (with .fleet, .latency "
                                   f".mfu), got {type(performance).__name__}")
-        fleet, duration_s = performance.fleet, si(performance.latency, "s", "performance.latency")
+        seconds = getattr(performance, "time_to_train_s", None)  # the float behind .latency (no pint needed)
+        duration_s = si(performance.latency if seconds is None else seconds, "s", "performance.latency")
+        fleet = performance.fleet
         mfu = performance.mfu
         tokens = getattr(performance, "tokens", None)
     else:
