@@ -15,7 +15,7 @@ from ..errors import ConfigError, unknown
 from ..physics.layout import layout_problems
 from ..physics.training import RECOMPUTE, default_global_batch, evaluate, model_dims, precision_bytes
 from ..solvers.distributed import (BREAKDOWN_KEYS, batch_target_tokens, default_sequence_parallel, hardware_args,
-                                   resolve_straggler_cv, resolve_tokens)
+                                   resolve_straggler_cv, resolve_tokens, training_precision)
 
 # Numeric axes, in the order they vary (the last one fastest within a group).
 AXES = ("tp", "pp", "cp", "ep", "microbatch", "interleave", "recompute", "zero", "seq_len", "global_batch_size")
@@ -132,7 +132,7 @@ class Plan:
             else:
                 small = np.uint32(0)
                 for reason, mask in layout_problems(self.d, n=n, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs,
-                                                    v=v, seq=seq).items():
+                                                    v=v, seq=seq, tokens=self.tokens).items():
                     small = small | np.where(mask, BIT[reason], np.uint32(0))
                 small = np.where(div_bad, BIT[DIVIDE_REASON], small)
                 bits = flat(small.astype(np.uint32))
@@ -307,7 +307,7 @@ def build_plan(model, fleets, *, tp, pp, cp, ep, microbatch, interleave, recompu
         raise unknown("keep option", keep, ("all", "valid", "feasible"))
     from ..units import count
     chunk_size = count(chunk_size, "chunk_size")
-    precisions = _names(precision, "precision", PRECISIONS)
+    precisions = [training_precision(p) for p in _names(precision, "precision", PRECISIONS)]
     rc = [float(RECOMPUTE[r]) for r in _names(recompute, "recompute policy", tuple(RECOMPUTE))]
     common = {
         "cp": _values(cp, "cp"), "ep": _values(ep, "ep"), "microbatch": _values(microbatch, "microbatch"),

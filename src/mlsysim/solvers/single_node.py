@@ -101,6 +101,9 @@ class SingleNodeModel:
         if zero > 3:
             raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {zero}")
         flash_attention = flag(flash_attention, "flash_attention")
+        if mode == "training":
+            from .distributed import training_precision
+            training_precision(precision)
         peak = acc.peak(precision)
         bytes_el, bytes_grad = precision_bytes(precision)
         ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
