@@ -110,7 +110,9 @@ class RunCosts:
                 c["capex"] = np.nan  # no price in the registry: cost unknown (EconomicsModel raises)
             self.fleet_consts.append(c)
         self.dc = {k: np.array([getattr(dc, k) for dc in datacenters], float)
-                   for k in ("pue", "electricity_usd_per_kwh", "wue_l_per_kwh", "cfe_fraction")}
+                   for k in ("pue", "wue_l_per_kwh", "cfe_fraction")}
+        # a site without an electricity price: energy cost unknown, NaN (EconomicsModel raises for it)
+        self.dc["electricity_usd_per_kwh"] = np.array([dc.electricity_usd_per_kwh or np.nan for dc in datacenters])
         self.dc["gco2"] = np.array([dc.grid.gco2_per_kwh for dc in datacenters], float)
         self.dc["grid_water"] = np.array([dc.grid.water_l_per_kwh or 0.0 for dc in datacenters], float)
         self.life_s = PC.SERVICE_LIFE_S
@@ -146,6 +148,24 @@ class RunCosts:
                 "carbon_t": loc / 1e3, "carbon_market_t": market / 1e3, "embodied_t": emb / 1e3,
                 "carbon_total_t": (loc + emb) / 1e3, "water_m3": water / 1e3, "capex_amortized_usd": amort,
                 "energy_usd": energy_usd, "maintenance_usd": maint, "cost_usd": amort + energy_usd + maint}
+
+
+def require_prices(plan, columns):
+    """Refuse (as EconomicsModel does) a cost objective or constraint where a price it needs is unknown: an
+    accelerator without a registry price, a site without an electricity price."""
+    if plan.sustain is None:
+        return
+    for col in columns:
+        if col in ("cost_usd", "capex_amortized_usd", "maintenance_usd", "cost_with_carbon_usd") and \
+                any(np.isnan(c["capex"]) for c in plan.sustain.fleet_consts):
+            bad = [f.name for f, c in zip(plan.fleets, plan.sustain.fleet_consts) if np.isnan(c["capex"])]
+            raise ConfigError(f"cost needs an accelerator price; none in the registry for: {', '.join(bad)}")
+        if col in ("cost_usd", "cost_with_carbon_usd", "energy_usd") and \
+                np.isnan(plan.sustain.dc["electricity_usd_per_kwh"]).any():
+            bad = [d.name for d, p in zip(plan.datacenters, plan.sustain.dc["electricity_usd_per_kwh"]) if np.isnan(p)]
+            raise ConfigError(f"{col} needs an electricity price; none for the site(s): {', '.join(bad)}; set "
+                              f"Datacenter.electricity_usd_per_kwh (e.g. replace(dc, electricity_usd_per_kwh=0.08)) "
+                              f"or leave those sites out")
 
 
 def run_costs(fleets, datacenters):
