@@ -39,6 +39,21 @@ def finite(d: dict, what: str):
             raise ConfigError(f"{what}: internal value {k} is not finite ({v}); please report this input")
 
 
+def carried_feasibility(source) -> tuple[bool, tuple]:
+    """(feasible, warnings) for a result composed from `source` (a performance, sustainability ... result): a
+    plan that does not fit in memory stays marked feasible=False, with the reason, in everything built on it."""
+    if source is None or getattr(source, "feasible", True):
+        return True, tuple(getattr(source, "warnings", ()))
+    inherited = tuple(getattr(source, "warnings", ()))
+    if inherited:
+        return False, inherited
+    mem, cap = getattr(source, "memory_bytes", None), getattr(source, "memory_capacity_bytes", None)
+    need = f" ({sum(mem.values()) / 1e9:.1f} GB per device needed, {cap / 1e9:.1f} GB available)" \
+        if isinstance(mem, dict) and cap else ""
+    return False, (f"the performance result does not fit in device memory{need}: these numbers describe a plan "
+                   f"that cannot run; change the layout (more ZeRO/TP/PP, recompute) until feasible=True",)
+
+
 def divisors(n: int) -> list[int]:
     return [i for i in range(1, n + 1) if n % i == 0]
 
@@ -82,10 +97,13 @@ class TableRepr:
     Subclasses give `_title()` and `_rows()` (label, value pairs)."""
 
     def __str__(self):
-        return text_table(self._title(), self._rows())
+        return text_table(self._title(), self._all_rows())
 
     def _repr_html_(self):
-        return html_table(self._title(), self._rows())
+        return html_table(self._title(), self._all_rows())
+
+    def _all_rows(self):
+        return self._rows() + [("WARNING", w) for w in getattr(self, "warnings", ())]
 
 
 def text_table(title: str, rows: list[tuple[str, object]]) -> str:

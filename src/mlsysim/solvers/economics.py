@@ -20,7 +20,7 @@ from ..errors import ConfigError, unknown
 from ..physics import cost as PX
 from ..physics import power as PP
 from ..units import quantity, si
-from ._common import TableRepr, finite
+from ._common import TableRepr, carried_feasibility, finite
 from .sustainability import SustainabilityModel, SustainabilityResult
 
 # Default cloud rental price per accelerator-hour, by Hardware registry key (systems_and_facilities.csv
@@ -61,6 +61,8 @@ class EconomicsResult(TableRepr):
     break_even: float | None       # share of the year the fleet must be busy for owning to beat renting
     sustainability: SustainabilityResult
     assumptions: dict = field(default_factory=dict)
+    feasible: bool = True          # False when built on a plan that does not fit in memory
+    warnings: tuple = ()
 
     @property
     def n_accelerators(self) -> int:
@@ -274,7 +276,8 @@ class EconomicsModel:
             fleet=fleet, datacenter=dc, duration_s=duration_s, tokens=tokens, accelerator_price_usd=price,
             capex_parts_usd=parts, depreciation_life_s=life_s, amortized_capex_usd=amort, energy_usd=energy,
             maintenance_usd=maint_usd, lifetime_usd=lifetime, cloud_usd_per_gpu_hour=cloud, break_even=break_even,
-            sustainability=sust, assumptions=assumptions)
+            sustainability=sust, assumptions=assumptions,
+            **dict(zip(("feasible", "warnings"), carried_feasibility(sust))))
 
     @staticmethod
     def _energy(fleet, duration_days, datacenter, performance, sustainability, mfu) -> SustainabilityResult:

@@ -21,7 +21,7 @@ from ..physics import reliability as R
 from ..physics.training import precision_bytes
 from ..physics.transformer import param_counts
 from ..units import quantity, si
-from ._common import TableRepr, finite
+from ._common import TableRepr, carried_feasibility, finite
 
 _SOURCES = {
     "default": "Kokolis et al. 2024 (arXiv:2410.21680) RSC-1 node failure rate 6.5 per 1,000 node-days, split "
@@ -65,6 +65,8 @@ class GoodputResult(TableRepr):
     lost_s: dict                       # checkpoint, restart, rework (seconds over the run)
     straggler_s: float                 # straggler tail summed over all steps (inside useful_time_s)
     assumptions: dict = field(default_factory=dict)
+    feasible: bool = True          # False when built on a plan that does not fit in memory
+    warnings: tuple = ()
 
     # --- what the energy / cost solvers need ---
     latency = quantity("time_to_train_s", "s", to="day")
@@ -319,4 +321,4 @@ class GoodputModel:
             storage_bw=float(x["storage_bw"]),
             checkpoint_write_s=float(delta), checkpoint_interval_s=float(tau), interval_rule=rule,
             restart_s=float(restart), lost_s={k: float(v) for k, v in lost.items()}, straggler_s=strag,
-            assumptions=assumptions)
+            assumptions=assumptions, **dict(zip(("feasible", "warnings"), carried_feasibility(perf))))

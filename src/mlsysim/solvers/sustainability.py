@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..physics import carbon as PC
 from ..physics import power as PP
 from ..units import quantity, si
-from ._common import TableRepr, finite, resolve_fleet
+from ._common import TableRepr, carried_feasibility, finite, resolve_fleet
 
 # MFU assumed for power when none is given (e.g. EconomicsModel().solve(fleet=..., duration_days=...)): a typical
 # large-scale training MFU (Llama 3 405B 38-43 %, Llama Team 2024 Table 4; PaLM 46 %, Chowdhery et al. 2022).
@@ -49,6 +49,8 @@ class SustainabilityResult(TableRepr):
     water_onsite_l: float
     water_offsite_l: float
     assumptions: dict = field(default_factory=dict)
+    feasible: bool = True          # False when built on a plan that does not fit in memory
+    warnings: tuple = ()
 
     # --- quantity views ---
     @property
@@ -270,7 +272,7 @@ class SustainabilityModel:
             fleet=fleet, datacenter=dc, duration_s=duration_s, mfu=mfu, tokens=tokens, accelerator_w=acc_w,
             power_w=power, it_energy_j=it_j, facility_energy_j=fac_j, pue=pue_used, location_kg=loc,
             market_kg=market, embodied_kg=embodied, water_onsite_l=onsite, water_offsite_l=offsite,
-            assumptions=assumptions)
+            assumptions=assumptions, **dict(zip(("feasible", "warnings"), carried_feasibility(performance))))
 
 
 def accelerator_idle_w(acc) -> float:
