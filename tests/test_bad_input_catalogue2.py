@@ -15,26 +15,18 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mlsysim import (CalibrationModel, Datacenter, DistributedModel, EconomicsModel, GoodputModel, Grid, Hardware,
-                     Infrastructure, Models, SingleNodeModel, SustainabilityModel, Systems, TransformerWorkload,
-                     UncertaintyModel, explore)
+from mlsysim import (CalibrationModel, Datacenter, DistributedModel, EconomicsModel, GoodputModel, Grid, Models,
+                     SingleNodeModel, SustainabilityModel, TransformerWorkload, UncertaintyModel, explore)
 from mlsysim.errors import ConfigError, InfeasibleError, UnknownNameError
 from mlsysim.hardware.types import ComputeCore, HardwareNode, MemoryHierarchy
 from mlsysim.scenario import ScenarioError
 from mlsysim.systems.system import Fabric, Fleet, Node
 from mlsysim.units import Q
-from test_bad_input_catalogue import GOLDEN, OK_SCENARIO, cli, scenario_text
+from test_bad_input_catalogue import (DGX, GOLDEN, H100, IOWA, L8, L70, NDR, OK_SCENARIO, R256, S64, cli,
+                                      scenario_text)
 from test_bad_input_catalogue import test_bad_input as check_row
 
-L70 = Models.Language.Llama3_70B
-L8 = Models.Language.Llama3_8B
 MIX = Models.Language.Mixtral_8x7B
-R256 = Systems.Clusters.Research_256
-S64 = Systems.Clusters.Small_64
-H100 = Hardware.Cloud.H100
-DGX = Systems.Nodes.DGX_H100
-NDR = Systems.Fabrics.InfiniBand_NDR
-IOWA = Infrastructure.Datacenters.GCP_Iowa
 NO_PRICE = replace(IOWA, electricity_usd_per_kwh=0.0)  # a site whose operator publishes no electricity price
 LLAMA_CFG = {"model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336, "num_attention_heads": 32,
              "num_hidden_layers": 32, "num_key_value_heads": 8, "vocab_size": 128256}
