@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from mlsysim import (CalibrationModel, Datacenter, DistributedModel, EconomicsModel, GoodputModel, Grid, Models,
-                     SingleNodeModel, SustainabilityModel, TransformerWorkload, UncertaintyModel, explore)
+                     ServingModel, SingleNodeModel, SustainabilityModel, TransformerWorkload, UncertaintyModel,
+                     explore)
 from mlsysim.errors import ConfigError, InfeasibleError, UnknownNameError
 from mlsysim.hardware.types import ComputeCore, HardwareNode, MemoryHierarchy
 from mlsysim.scenario import ScenarioError
@@ -235,6 +236,19 @@ CASES = [
       id="args-sweep-str-flash"),
     P(lambda: unc(samples=10 ** 9), ConfigError, ["exceeds the limit of 1,000,000", "GB"],
       id="args-unc-samples-exhaust-memory"),
+    P(lambda: ServingModel().solve(L8, H100, step_overhead_s=Q(1, "byte")), ConfigError,
+      ["step_overhead_s", "units of s"], id="units-serving-overhead-in-bytes"),
+    P(lambda: ServingModel().solve(L8, H100, draft_tokens=8), ConfigError, ["draft_tokens only matters",
+                                                                           "draft_model="],
+      id="args-serving-draft-tokens-without-draft"),
+    P(lambda: ServingModel().solve(L8, H100, tp_size=3), ConfigError, ["tp_size=3 does not divide", "try one of"],
+      id="args-serving-tp-not-dividing-heads"),
+    P(lambda: ServingModel().solve(L8, H100, ep_size=2), ConfigError, ["dense model", "ep_size=1"],
+      id="args-serving-ep-on-dense"),
+    P(lambda: SingleNodeModel().solve(L8, H100, mode="decode", zero_stage=3), ConfigError,
+      ["zero_stage only matter", "mode='training'"], id="args-decode-with-zero"),
+    P(lambda: SingleNodeModel().solve(L8, H100, mode="prefill", recompute="full"), ConfigError,
+      ["recompute only matter", "mode='training'"], id="args-prefill-with-recompute"),
     P(lambda: econ(electricity_usd_per_kwh=None, datacenter=NO_PRICE), ConfigError,
       ["no electricity price", "electricity_usd_per_kwh=0.08"], id="args-econ-site-without-price"),
     # ------------------------------------------------------------------ faces agree: explorer refuses what solvers do
