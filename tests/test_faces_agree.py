@@ -49,7 +49,8 @@ def test_an_out_of_memory_plan_stays_marked_in_everything_built_on_it():
     assert not perf.feasible and sum(perf.memory_bytes.values()) > 70.55e9 * 16
     sust = SustainabilityModel().solve(performance=perf, datacenter="GCP_Iowa")
     composed = [sust, EconomicsModel().solve(sustainability=sust),
-                EconomicsModel().solve(performance=perf, datacenter="GCP_Iowa"), GoodputModel().solve(perf)]
+                EconomicsModel().solve(performance=perf, datacenter="GCP_Iowa"), GoodputModel().solve(perf),
+                UncertaintyModel().solve(perf, samples=20, datacenter="GCP_Iowa")]
     for r in composed:
         assert r.feasible is False
         assert "does not fit in device memory" in r.warnings[0] and "WARNING" in str(r)

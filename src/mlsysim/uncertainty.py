@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ConfigError, unknown
-from .solvers._common import TableRepr
+from .solvers._common import TableRepr, carried_feasibility
 
 # name: (what it is, unit shown, lowest valid value, whether the value itself may be zero)
 PARAMETERS = {
@@ -176,6 +176,8 @@ class UncertaintyResult(TableRepr):
     point: dict                  # metric -> deterministic estimate (inputs at their nominal values)
     stats: dict                  # metric -> (low, median, high)
     assumptions: dict = field(default_factory=dict)
+    feasible: bool = True        # False when the run does not fit in memory (then `warnings` says so)
+    warnings: tuple = ()
 
     def interval(self, metric: str):
         """(low, median, high) of a metric as plain floats in its unit (METRICS)."""
@@ -340,7 +342,8 @@ class UncertaintyModel:
             assumptions["cost"] = ("CapEx (accelerator price x infrastructure multiplier) amortised over the "
                                    "depreciation life + maintenance + electricity (physics.cost)")
         return UncertaintyResult(performance=perf, samples_n=n, seed=seed, level=lvl, ranges=parsed, draws=draws,
-                                 samples=samples_out, point=points, stats=stats, assumptions=assumptions)
+                                 samples=samples_out, point=points, stats=stats, assumptions=assumptions,
+                                 **dict(zip(("feasible", "warnings"), carried_feasibility(perf))))
 
 
 _TO_UNIT = {"time_to_train": 1 / 86400.0, "useful_time": 1 / 86400.0, "energy": 1 / 3.6e9, "carbon": 1e-3}
