@@ -249,6 +249,10 @@ CASES = [
       ["zero_stage only matter", "mode='training'"], id="args-decode-with-zero"),
     P(lambda: SingleNodeModel().solve(L8, H100, mode="prefill", recompute="full"), ConfigError,
       ["recompute only matter", "mode='training'"], id="args-prefill-with-recompute"),
+    P(lambda: explore.fleet_grid(DGX, range(1, 10 ** 9), NDR), ConfigError, ["more than 100,000 values",
+                                                                           "give at most 100,000"],
+      id="args-fleet-grid-billion-counts"),
+    P(lambda: sweep(tp=range(1, 10 ** 7)), ConfigError, ["tp: more than 100,000 values"], id="args-sweep-huge-axis"),
     P(lambda: econ(electricity_usd_per_kwh=None, datacenter=NO_PRICE), ConfigError,
       ["no electricity price", "electricity_usd_per_kwh=0.08"], id="args-econ-site-without-price"),
     # ------------------------------------------------------------------ faces agree: explorer refuses what solvers do

@@ -217,20 +217,29 @@ def _perf_columns(out, flat, g, N) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ building
+#: The most values one numeric axis (or fleet_grid's node counts) may take: beyond it a sweep is a typo, not a plan.
+MAX_AXIS_VALUES = 100_000
+
+
 def _values(value, what, *, minimum=1, maximum=None):
     """A non-empty, de-duplicated list of integer counts from an int or an iterable of ints."""
     from ..units import count
     if isinstance(value, (str, bytes)):
         raise ConfigError(f"{what} must be an integer or a list of integers, got {value!r}")
-    vals = [value] if not hasattr(value, "__iter__") else list(value)
+    from itertools import islice
+    vals = [value] if not hasattr(value, "__iter__") else list(islice(value, MAX_AXIS_VALUES + 1))
     if not vals:
         raise ConfigError(f"{what}: empty range; give at least one value (e.g. {what}=[1])")
-    out = []
+    if len(vals) > MAX_AXIS_VALUES:
+        raise ConfigError(f"{what}: more than {MAX_AXIS_VALUES:,} values on one axis; every axis multiplies the "
+                          f"configurations evaluated: give at most {MAX_AXIS_VALUES:,} (e.g. powers of two)")
+    out, seen = [], set()
     for x in vals:
         c = count(x, what, minimum=minimum)
         if maximum is not None and c > maximum:
             raise ConfigError(f"{what} must be between {minimum} and {maximum}, got {c}")
-        if c not in out:
+        if c not in seen:
+            seen.add(c)
             out.append(c)
     return out
 
