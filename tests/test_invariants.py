@@ -24,14 +24,14 @@ FABRICS = ["InfiniBand_NDR", "RoCE_400G_Oversub", "Ethernet_100G"]
 
 
 @st.composite
-def runs(draw, moe=None, zero=(0, 3)):
+def runs(draw, moe=None, zero=(0, 3), seqs=(1024, 4096, 32768)):
     """(model, fleet, layout kwargs) of a random valid training run (ZeRO stage within `zero`)."""
     heads = draw(st.sampled_from([8, 16, 32, 64]))
     head_dim = draw(st.sampled_from([64, 128]))
     kv = draw(st.sampled_from([h for h in (1, 2, 4, 8, heads) if heads % h == 0]))
     layers = draw(st.integers(2, 96))
     experts = draw(st.sampled_from([1, 1, 8, 16])) if moe is None else (8 if moe else 1)
-    seq = draw(st.sampled_from([1024, 4096, 32768]))
+    seq = draw(st.sampled_from(seqs))
     m = TransformerWorkload("rand", n_layers=layers, hidden=heads * head_dim, n_heads=heads, n_kv_heads=kv,
                             ffn_hidden=draw(st.sampled_from([2, 3, 4])) * heads * head_dim,
                             vocab=draw(st.sampled_from([32000, 128256])), gated_mlp=draw(st.booleans()),
@@ -96,12 +96,25 @@ def test_a_faster_chip_never_makes_a_step_slower_under_zero3(run, f_flops, f_hbm
     check_faster_chip(run, f_flops, f_hbm, f_links, "faster chip/HBM/links never slower (ZeRO-3, CP, EP)")
 
 
-@given(runs())
-def test_mfu_at_most_hfu_at_most_one(run):
+def check_mfu(run, label):
     m, fleet, kw = run
     r = solve(m, fleet, **kw)
-    COUNTS["0 < MFU <= HFU <= 1"] += 1
+    COUNTS[label] += 1
     assert 0 < r.mfu <= r.hfu * (1 + 1e-12) and r.hfu <= 1
+
+
+@given(runs())
+def test_mfu_at_most_hfu_at_most_one(run):
+    check_mfu(run, "0 < MFU <= HFU <= 1 (seq <= 32K)")
+
+
+# Found by this property (reported to the lead; training physics is being reworked on branch `physics`): at 128K
+# context the PaLM-convention MFU (6N + 12*L*h*s FLOPs per token, attention counted without the causal half) can
+# exceed 1 (e.g. 1.011), and a SustainabilityModel fed that run then refuses its MFU.
+@pytest.mark.xfail(strict=False, reason="physics defect: MFU > 1 at 128K context (attention FLOPs convention)")
+@given(runs(seqs=(131072,)))
+def test_mfu_at_most_hfu_at_most_one_at_128k_context(run):
+    check_mfu(run, "0 < MFU <= HFU <= 1 (seq 128K)")
 
 
 @given(runs(), st.floats(1.0, 100.0))
