@@ -89,3 +89,13 @@ def test_yaml_merge_keys_follow_the_spec():
     assert data["x"] == {"tp_size": 2, "pp_size": 4, "zero_stage": 3}
     assert data["y"] == {"tp_size": 8, "zero_stage": 1}
     assert lines[("x", "pp_size")] == 3
+
+
+def test_a_constraint_given_as_a_quantity_is_converted_to_its_columns_unit():
+    from mlsysim import explore
+    from mlsysim.units import Q
+    kw = dict(fleets="Small_64", tp=[1, 2], pp=[1], datacenters=["GCP_Iowa"])
+    a = explore.optimize("Llama3_8B", "time_to_train", {"deadline_days": Q(52, "week"), "budget_usd": 2e6,
+                                                         "carbon_t": Q(5e5, "kg")}, **kw)
+    bounds = {name: bound for name, _col, _kind, bound in a.constraints}
+    assert bounds["deadline_days"] == pytest.approx(52 * 7) and bounds["carbon_t"] == pytest.approx(500)

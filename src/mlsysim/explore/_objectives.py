@@ -46,6 +46,15 @@ def objective_column(name: str, available=None) -> tuple[str, str]:
     return col, sense
 
 
+_SUFFIX_UNITS = (("_per_s", "1/s"), ("_days", "day"), ("_usd", "USD"), ("_t", "t"), ("_mwh", "MWh"), ("_gb", "GB"),
+                 ("_kw", "kW"), ("_m3", "m**3"), ("_s", "s"))
+
+
+def column_unit(col: str) -> str:
+    """The unit a sweep column's number is in, from its name (a bound may be a quantity: Q(30, 'day'))."""
+    return next((u for suffix, u in _SUFFIX_UNITS if col.endswith(suffix)), "")
+
+
 def parse_constraints(constraints, available) -> list[tuple[str, str, str, float]]:
     """[(name, column, 'max'|'min', bound)]. Keys: those in CONSTRAINTS, or 'max_<column>' / 'min_<column>'.
     Contradictions (a minimum above a maximum on one column, a headroom >= 1) raise ConfigError."""
@@ -66,7 +75,7 @@ def parse_constraints(constraints, available) -> list[tuple[str, str, str, float
         if col not in available:
             hint = (" pass datacenters=[...] to the sweep" if col in SUSTAIN_COLUMNS else "")
             raise ConfigError(f"constraint {name!r} needs the column {col!r}, which this sweep lacks;{hint}")
-        bound = si(value, "", f"constraint {name}", positive=False)
+        bound = si(value, column_unit(col), f"constraint {name}", positive=False)
         if name == "memory_headroom" and not 0 <= bound < 1:
             raise ConfigError(f"memory_headroom is the share of device memory to leave free, in [0, 1); got {bound}")
         if kind == "max" and bound <= 0 and col not in ("memory_headroom",):
