@@ -2,7 +2,9 @@
 
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_explore.py
 Prints (one core; numpy's elementwise kernels are single-threaded):
-  1. configurations evaluated per second: streaming (optimize) and materialising every row (sweep, keep="all");
+  1. configurations evaluated per second: streaming (optimize) and materialising every row (sweep, keep="all"),
+     bytes per kept row, and numpy's floor for the same work (benchmarks/_floor.py: counted element operations x
+     measured ns per element + numpy calls x measured ns per call);
   2. exhaustive layout search time for Llama 3 70B on Research_256 and Llama 3 405B on 16,384 H100s;
   3. the rank of Meta's 405B layout (TP8 PP16 DP128 CP1, 8K sequences, 2,048-sequence batch, interleave 8).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -18,6 +21,9 @@ import numpy as np  # noqa: E402
 
 from mlsysim import Models, Systems  # noqa: E402
 from mlsysim.explore import optimize, sweep  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _floor import count, unit_costs  # noqa: E402
 
 
 def best_of(fn, runs=5):
@@ -58,16 +64,24 @@ def throughput():
                 interleave=[1, 2, 4, 5], recompute=["none", "selective", "full"], zero=[0, 1, 2, 3],
                 seq_len=[2048, 4096, 8192, 16384], global_batch_size=[256, 512, 768, 1024, 1536, 2048, 3072, 4096],
                 precision=["bf16", "fp8"])
-    best, med, opt = best_of(lambda: optimize(m, "time_to_train", fleets=f, **axes), runs=5)
+    run = lambda: optimize(m, "time_to_train", fleets=f, **axes)
+    best, med, opt = best_of(run, runs=5)
     n = opt.evaluated
     print(f"[throughput] {n:,} configurations (70B on Research_256, 10 numeric axes x 2 precisions)")
     print(f"  streaming (optimize, top-k kept):  {n / best / 1e6:5.2f} M configs/s  (best of 5; median "
           f"{n / med / 1e6:.2f})")
+    c = count(run)
+    el_ns, call_ns = unit_costs(c["elements"] / c["calls"])
+    floor_ns = c["elements"] / n * el_ns + c["calls"] / n * call_ns
+    print(f"  numpy floor: {c['elements'] / n:.1f} element-ops/config x {el_ns:.2f} ns + {c['calls']:,} numpy calls "
+          f"x {call_ns:.0f} ns = {floor_ns:.1f} ns/config ({1e3 / floor_ns:.1f} M/s); optimize is "
+          f"{(1e9 * best / n) / floor_ns:.1f}x the floor")
     best, med, res = best_of(lambda: sweep(m, f, **axes), runs=3)
     valid = int(np.count_nonzero(~np.isnan(res["step_s"])))
-    mb = sum(a.nbytes for a in res._cols.values()) / 1e6
-    print(f"  sweep keeping all {len(res):,} rows ({valid:,} valid layouts, {mb:.0f} MB): "
-          f"{len(res) / best / 1e6:5.2f} M configs/s (best of 3; median {len(res) / med / 1e6:.2f})")
+    nbytes = sum(a.nbytes for a in res._cols.values())
+    print(f"  sweep keeping all {len(res):,} rows ({valid:,} valid layouts, {nbytes / 1e6:.0f} MB, "
+          f"{nbytes / len(res):.0f} bytes/row): {len(res) / best / 1e6:5.2f} M configs/s (best of 3; median "
+          f"{len(res) / med / 1e6:.2f})")
 
 
 def search(label, model, fleet, **extra):

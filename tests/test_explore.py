@@ -357,7 +357,7 @@ def test_a_sweep_too_large_for_memory_is_refused_not_a_memory_error():
     with pytest.raises(ConfigError, match="optimize"):
         sweep(M70, R256, **big)  # ~4e10 rows: refused before any work
     with pytest.raises(ConfigError, match="memory budget"):
-        sweep(M70, R256, tp=[4, 8], pp=[1, 2, 4, 8], keep="feasible", max_memory_gb=1e-6)
+        sweep(M70, R256, tp=[4, 8], pp=[1, 2, 4, 8], keep="feasible", max_memory_gb=1e-8)  # 5 bytes: one row exceeds it
 
 
 def test_streaming_optimize_handles_a_sweep_larger_than_any_table():

@@ -29,10 +29,11 @@ def make_fleet(*, nodes=32, tdp=700.0, idle=100.0, measured=None, host=2000.0, s
     return Fleet(node=node, count=nodes, fabric=fabric, name="test fleet")
 
 
-def make_dc(g=400.0, pue=1.2, cfe=0.6, wue=0.5, grid_water=2.0, price=0.08, name="Test DC"):
-    grid = Grid(name=f"{name} grid", gco2_per_kwh=g, water_l_per_kwh=grid_water)
+def make_dc(g=400.0, pue=1.2, cfe=0.6, wue=0.5, grid_water=2.0, price=0.08, name="Test DC", contractual=0.0,
+            residual=None):
+    grid = Grid(name=f"{name} grid", gco2_per_kwh=g, water_l_per_kwh=grid_water, residual_gco2_per_kwh=residual)
     return Datacenter(name=name, grid=grid, pue=pue, electricity_usd_per_kwh=price, wue_l_per_kwh=wue,
-                      cfe_fraction=cfe)
+                      cfe_fraction=cfe, contractual_fraction=contractual)
 
 
 # ---------------------------------------------------------------- hand-worked case
@@ -48,7 +49,8 @@ def test_hand_worked_energy_carbon_water():
     IT energy:    x 10 d x 86,400 s = 2.16997e11 J   = 60,277.1 kWh
     facility:     x PUE 1.2                          = 72,332.5 kWh
     location:     72,332.5 kWh x 0.400 kg/kWh        = 28,933.0 kg = 28.933 t
-    market:       x (1 - 0.6)                        = 11.573 t
+    market-based: no RECs/PPAs, no residual mix -> the grid average (GHG Protocol last tier) = 28.933 t
+    CFE-adjusted: location x (1 - 0.6 hourly CFE)    = 11.573 t
     embodied:     256 x 500 kg x 10 d / (4 x 365.25 d) = 876.1 kg; 32 x 1,000 kg x 10 / 1,461 = 219.0 kg
     water:        0.5 L/kWh x 60,277.1 = 30,138.5 L on site; 2 L/kWh x 72,332.5 = 144,665 L off site
     """
@@ -63,7 +65,8 @@ def test_hand_worked_energy_carbon_water():
     assert s.carbon_footprint == pytest.approx(28.933, rel=1e-4)
     assert isinstance(s.carbon_footprint, float)
     assert s.carbon_location.to("t").magnitude == pytest.approx(s.carbon_footprint)
-    assert s.carbon_market.to("t").magnitude == pytest.approx(11.573, rel=1e-4)
+    assert s.carbon_market.to("t").magnitude == pytest.approx(28.933, rel=1e-4)
+    assert s.carbon_cfe_adjusted.to("t").magnitude == pytest.approx(11.573, rel=1e-4)
     assert s.embodied_kg["accelerators"] == pytest.approx(876.11, rel=1e-4)
     assert s.embodied_kg["servers"] == pytest.approx(219.03, rel=1e-4)
     assert s.total_carbon.to("t").magnitude == pytest.approx(28.933 + 1.0951, rel=1e-4)
@@ -71,6 +74,24 @@ def test_hand_worked_energy_carbon_water():
     assert s.water_offsite.to("L").magnitude == pytest.approx(144_665.0, rel=1e-5)
     assert s.gpu_hours == pytest.approx(256 * 240)
     assert s.pue == 1.2
+
+
+def test_market_based_follows_ghg_protocol_scope2():
+    """GHG Protocol Scope 2 Guidance 2015 (Ch. 6): contractual instruments at their factor (0 for renewables), the
+    rest at the residual mix. Same run as above (72,332.5 facility kWh), 50 % covered by PPAs, residual 500 g/kWh:
+    72,332.5 x 0.5 x 500 g = 18,083.1 kg = 18.083 t; the hourly-CFE figure stays separate (11.573 t)."""
+    s = SustainabilityModel().solve(fleet=make_fleet(), duration_days=10, mfu=0.4,
+                                    datacenter=make_dc(contractual=0.5, residual=500.0))
+    assert s.carbon_market.to("t").magnitude == pytest.approx(18.083, rel=1e-4)
+    assert s.carbon_cfe_adjusted.to("t").magnitude == pytest.approx(11.573, rel=1e-4)
+    assert "residual mix 500" in s.assumptions["market-based (GHG Protocol Scope 2)"]
+    # fully covered by instruments: zero market-based; no CFE share published: no CFE-adjusted figure
+    s = SustainabilityModel().solve(fleet=make_fleet(), duration_days=10, mfu=0.4,
+                                    datacenter=make_dc(contractual=1.0, cfe=0.0))
+    assert s.market_kg == 0.0 and s.carbon_cfe_adjusted is None
+    assert PC.market_based_kg(3.6e6, 400.0, 0.25) == pytest.approx(0.75 * 400 / 1e3)  # 1 kWh, 75 % at 400 g
+    with pytest.raises(ConfigError, match="contractual"):
+        make_dc(contractual=1.5)
 
 
 def test_power_follows_utilisation_not_mfu_times_tdp():

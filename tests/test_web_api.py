@@ -46,9 +46,10 @@ def test_headline_formulas_hold(tutorial):
     # carbon (t) = facility energy (MWh) x 1e3 kWh/MWh x grid (g/kWh) / 1e6 g/t
     assert h["carbon_location_t"]["value"] == pytest.approx(h["energy_mwh"]["value"] * d["grid_gco2_per_kwh"] / 1e3,
                                                             rel=1e-9)
-    # market-based = location-based x (1 - carbon-free share bought)
-    assert h["carbon_market_t"]["value"] == pytest.approx(h["carbon_location_t"]["value"] * (1 - d["cfe_fraction"]),
-                                                          rel=1e-9)
+    # GHG Protocol market-based = energy x (1 - contractual share) x residual mix (grid average where none)
+    residual = d["grid_residual_gco2_per_kwh"] or d["grid_gco2_per_kwh"]
+    assert h["carbon_market_t"]["value"] == pytest.approx(
+        h["energy_mwh"]["value"] * (1 - d["contractual_fraction"]) * residual / 1e3, rel=1e-9)
     assert "431.95 gCO2e/kWh" in h["carbon_location_t"]["formula"]
     for k in ("time_to_train_days", "mfu", "energy_mwh", "carbon_location_t", "carbon_market_t", "cost_usd"):
         assert h[k]["formula"]
@@ -69,6 +70,8 @@ def test_equivalents_use_the_cited_factors(tutorial):
     eq = {e["key"]: e for e in tutorial["equivalents"]}
     assert eq["car_km"]["value"] == pytest.approx(kg / (393 / 1609.344), rel=1e-9)  # EPA: 393 g per mile
     assert eq["flights"]["value"] == pytest.approx(kg / 900.0, rel=1e-3)  # Strubell 2019: 1,984 lb = 900 kg
+    mwh = tutorial["headline"]["energy_mwh"]["value"]
+    assert eq["household_years"]["value"] == pytest.approx(mwh * 1e3 / 10_791, rel=1e-9)  # EIA 2022: 10,791 kWh
     assert all(e["source"] for e in eq.values())
 
 

@@ -70,9 +70,9 @@ def _submit(driver):
     _wait(driver, lambda d: d.execute_script("return document.body.dataset.state") == "done")
 
 
-def _set(driver, field, value):
+def _set(driver, field, value, prefix="f-"):
     from selenium.webdriver.support.ui import Select
-    e = driver.find_element("id", "f-" + field)
+    e = driver.find_element("id", prefix + field)
     if e.tag_name == "select":
         Select(e).select_by_value(value)
     else:

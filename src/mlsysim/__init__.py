@@ -19,8 +19,12 @@ _LAZY = {
     "DistributedModel": "mlsysim.solvers", "SingleNodeModel": "mlsysim.solvers",
     "SustainabilityModel": "mlsysim.solvers", "EconomicsModel": "mlsysim.solvers", "GoodputModel": "mlsysim.solvers",
     "ServingModel": "mlsysim.solvers", "InferenceScalingModel": "mlsysim.solvers",
+    "ServingLoadModel": "mlsysim.solvers.serving_load", "plan_serving": "mlsysim.solvers.serving_plan",
     "UncertaintyModel": "mlsysim.uncertainty", "CalibrationModel": "mlsysim.calibration",
-    "ConfigError": "mlsysim.errors", "UnknownNameError": "mlsysim.errors", "Q": "mlsysim.units",
+    "regions": "mlsysim.solvers.regions", "ConfigError": "mlsysim.errors", "UnknownNameError": "mlsysim.errors",
+    "Q": "mlsysim.units",
+    "SensitivitySolver": "mlsysim.solvers", "SynthesisSolver": "mlsysim.solvers", "ScalingLawModel": "mlsysim.solvers",
+    "SmallModels": "mlsysim.models.small", "InferenceWorkload": "mlsysim.models.small",
 }
 __all__ = list(_LAZY)
 

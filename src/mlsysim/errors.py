@@ -32,3 +32,8 @@ def unknown(kind: str, name: str, choices) -> UnknownNameError:
         close = [c for c in choices if low and (low in c.lower() or c.lower() in low)][:3]
     hint = f"; did you mean {', '.join(close)}?" if close else f"; valid: {', '.join(sorted(choices)[:20])}"
     return UnknownNameError(f"unknown {kind} '{name}'{hint}")
+
+
+class InfeasibleResultWarning(UserWarning):
+    """A result was built from one marked feasible=False (a layout that does not fit): its numbers are shown but
+    the plan cannot run."""

@@ -5,9 +5,10 @@ time it is accessed. Loading a file costs ~1 ms; nothing is read at `import mlsy
 """
 from __future__ import annotations
 
-import tomllib
+import hashlib
+import marshal
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, Callable
 
 from .errors import unknown
@@ -15,9 +16,30 @@ from .errors import unknown
 
 @lru_cache(maxsize=None)
 def load_data(filename: str) -> dict[str, Any]:
-    """Parse one TOML file from mlsysim/data (cached)."""
-    with resources.files("mlsysim.data").joinpath(filename).open("rb") as fh:
-        return tomllib.load(fh)
+    """Parse one TOML file from mlsysim/data (cached in memory, and on disk keyed by the file's content: parsing
+    TOML in pure Python is most of a registry's first access)."""
+    path = Path(__file__).parent / "data" / filename
+    if path.is_file():
+        raw = path.read_bytes()
+    else:  # not a plain directory (e.g. a zipped install)
+        from importlib import resources
+        raw = resources.files("mlsysim.data").joinpath(filename).read_bytes()
+    from ._cache import cache_dir, python_tag, write_atomic
+    folder = cache_dir("data", python_tag())
+    cached = None if folder is None else folder / f"{filename}.{hashlib.sha1(raw).hexdigest()[:16]}.marshal"
+    if cached is not None:
+        try:
+            return marshal.loads(cached.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+    import tomllib  # only when parsing (~10 ms to import)
+    data = tomllib.loads(raw.decode("utf-8"))
+    if cached is not None:
+        try:
+            write_atomic(cached, marshal.dumps(data))
+        except (OSError, ValueError):  # unwritable folder, or a value marshal cannot store (a TOML date)
+            pass
+    return data
 
 
 class Category:
@@ -40,6 +62,7 @@ class Category:
         return self[key]
 
     def __getitem__(self, key: str):
+        key = self._registry._aliases.get(key, key)
         if key not in self._cache:
             raw = self._raw()
             if key not in raw:
@@ -63,8 +86,10 @@ class Category:
 class Registry:
     """A registry over one TOML file; `get(name)` finds an entry in any category."""
 
-    def __init__(self, label: str, filename: str, build: Callable[[str, str, dict], Any]):
+    def __init__(self, label: str, filename: str, build: Callable[[str, str, dict], Any],
+                 aliases: dict[str, str] | None = None):
         self._label = label
+        self._aliases = aliases or {}  # short name -> entry key (not listed by names(); resolved on access)
         self._filename = filename
         self._builder = build
         self._categories: dict[str, Category] = {}
@@ -84,6 +109,7 @@ class Registry:
         raw = self._raw()
         if key in raw:
             return self._categories.setdefault(key, Category(self, key))
+        key = self._aliases.get(key, key)
         for cat in raw:  # flat access: Hardware.H100
             if key in raw[cat]:
                 return getattr(self, cat)[key]

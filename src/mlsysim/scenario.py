@@ -124,19 +124,25 @@ LAYOUT = {
 
 DATACENTER = {
     "name": F("name", "an Infrastructure.Datacenters entry", registry="Infrastructure.Datacenters"),
-    "grid": F("name", "an Infrastructure.Grids entry (replaces the datacenter's grid)",
+    "grid": F("name", "an Infrastructure.Grids entry, or a country / zone / cloud region code such as PL, "
+                      "PL@2022, US-MIDA-PJM, gcp:us-central1 (replaces the datacenter's grid)",
               registry="Infrastructure.Grids"),
     "pue": F("float", "power usage effectiveness (>= 1)", minimum=1),
     "wue_l_per_kwh": F("float", "on-site water use, litres per kWh of IT energy", minimum=0),
     "electricity_usd_per_kwh": F("float", "electricity price, USD per kWh", minimum=0),
-    "cfe_fraction": F("float", "carbon-free energy share bought (market-based carbon)", minimum=0, maximum=1),
+    "cfe_fraction": F("float", "hourly carbon-free energy share (e.g. Google CFE %): carbon_cfe_adjusted",
+                      minimum=0, maximum=1),
+    "contractual_fraction": F("float", "share of energy covered by RECs/PPAs (GHG Protocol market-based carbon)",
+                              minimum=0, maximum=1),
 }
 
 ECONOMICS = {
     "accelerator_price_usd": F("float", "purchase price of one accelerator, USD", **POS),
-    "infrastructure_multiplier": F("float", "CapEx / accelerator spend (network, power, cooling, facility)",
-                                   minimum=1),
-    "depreciation_years": F("float", "straight-line depreciation life, years", **POS),
+    "infrastructure_multiplier": F("float", "the tutorial's shortcut: CapEx / accelerator spend (default: CapEx "
+                                            "built from the node, fabric and facility records)", minimum=1),
+    "depreciation_years": F("float", "straight-line depreciation life of the IT equipment, years", **POS),
+    "facility_life_years": F("float", "straight-line life of the facility (power, cooling, building), years",
+                             **POS),
     "maintenance_fraction_per_year": F("float", "maintenance and staff per year, fraction of CapEx", minimum=0,
                                        maximum=1),
     "cloud_usd_per_gpu_hour": F("float", "rental price per accelerator-hour for the own-vs-rent comparison",
@@ -165,9 +171,11 @@ SEARCH = {
     "top": F("int", "rows of the ranking to show", minimum=1),
 }
 
+from .scenario_serving import HELP as _SERVING_HELP, SERVING  # noqa: E402  (the serving section's schema)
+
 SECTIONS: dict[str, dict[str, F]] = {
     "workload": WORKLOAD, "system": SYSTEM, "layout": LAYOUT, "datacenter": DATACENTER, "economics": ECONOMICS,
-    "constraints": CONSTRAINTS, "search": SEARCH,
+    "constraints": CONSTRAINTS, "search": SEARCH, "serving": SERVING,
 }
 TOP = {
     "name": F("str", "title of the scenario (reports, JSON)"),
@@ -182,6 +190,7 @@ SECTION_HELP = {
     "economics": "cost-model overrides (EconomicsModel.solve arguments)",
     "constraints": "limits the plan must meet: violated -> exit code 3",
     "search": "the design space `mlsysim optimize` explores",
+    "serving": _SERVING_HELP,
 }
 
 
@@ -206,6 +215,11 @@ def _names(reg: str) -> list[str]:
     return obj.names() if hasattr(obj, "names") else obj.all_names()
 
 
+def _dataset_name(reg: str, value: str) -> bool:
+    """A name outside the listed entries that the category still resolves (grids: countries, zones, clouds)."""
+    return reg == "Infrastructure.Grids" and value in _category(reg)
+
+
 # -------------------------------------------------------------------------------------------- JSON Schema
 def json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a scenario file, generated from the same table the loader checks."""
@@ -225,7 +239,8 @@ def json_schema() -> dict:
             p["enum"] = list(_choices(f))
         elif base == "name":
             p["type"] = "string"
-            p["enum"] = _names(f.registry)
+            # grids also take any country, zone or cloud region code ("PL", "PL@2022", "gcp:us-central1")
+            p["examples" if f.registry == "Infrastructure.Grids" else "enum"] = _names(f.registry)
         if f.minimum is not None:
             p["exclusiveMinimum" if f.exclusive_minimum else "minimum"] = f.minimum
         if f.maximum is not None:
@@ -440,7 +455,7 @@ def _check(value, f: F, kp: tuple, where: _Where):
             raise ScenarioError(where(kp) + str(unknown(name, value, _choices(f))))
         if t == "name":
             names = _names(f.registry)
-            if value not in names:
+            if value not in names and not _dataset_name(f.registry, value):
                 raise ScenarioError(where(kp) + str(unknown(f"{f.registry} entry for {name}", value, names)))
         return value
     if f.minimum is not None and (value < f.minimum or (f.exclusive_minimum and value == f.minimum)):
@@ -562,6 +577,11 @@ class Scenario:
     def evaluate(self, *, sustainability: bool = True, economics: bool = True) -> "Outcome":
         """Run the composed solvers (performance -> energy/carbon -> cost) and check the constraints."""
         return evaluate(self, sustainability=sustainability, economics=economics)
+
+    def to_yaml(self, header: str | None = None) -> str:
+        """The scenario as YAML text that `load_scenario` reads back into the same scenario (mlsysim.plans)."""
+        from .plans import to_yaml
+        return to_yaml(self, header)
 
 
 def load_scenario(path, overrides: list[tuple[str, Any]] | None = None) -> Scenario:
@@ -802,6 +822,16 @@ def _solver(name: str):
 
 
 def evaluate(sc: Scenario, *, sustainability: bool = True, economics: bool = True) -> Outcome:
+    """The composed answer; an infeasible layout marks the outcome (status), so the parts' warnings are muted."""
+    import warnings
+
+    from .errors import InfeasibleResultWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InfeasibleResultWarning)
+        return _evaluate(sc, sustainability, economics)
+
+
+def _evaluate(sc: Scenario, sustainability: bool, economics: bool) -> Outcome:
     fleet = sc.require_fleet()
     DM = _solver("DistributedModel")
     try:

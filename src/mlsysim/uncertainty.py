@@ -16,8 +16,8 @@ Vectorised Monte Carlo: every sample goes through the same physics as the scalar
 carbon / cost for energy, carbon and cost when a datacenter is given). Seeded: the same seed gives the same
 numbers.
 
-A range is (low, high) (uniform), ("uniform", low, high), ("loguniform", low, high), ("triangular", low, mode,
-high), a single number (held fixed), or a 1-D numpy array of draws (resampled).
+A range is (low, high) (uniform), ("uniform", low, high), ("loguniform", low, high), ("lognormal", p5, p95),
+("triangular", low, mode, high), a single number (held fixed), or a 1-D numpy array of draws (resampled).
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ConfigError, unknown
-from .solvers._common import TableRepr, carried_feasibility
+from .physics import reliability as _R
+from .solvers._common import INFEASIBLE_ROW, TableRepr, carried_feasibility
 
 # name: (what it is, unit shown, lowest valid value, whether the value itself may be zero)
 PARAMETERS = {
@@ -46,12 +47,13 @@ PARAMETERS = {
 # - matmul efficiency: the calibrated throughput model's errors on published runs reach ~+-10 % (validate table);
 # - straggler CV: the 0.4 % default is an assumption; 0.2-1 % spans quiet to noisy clusters (Llama 3 paper Sec
 #   3.3.4 reports 1-2 % whole-job diurnal swings, an upper bound on the independent per-rank part);
-# - failure rates: the Kokolis et al. 2024 research-cluster rate and Llama 3's production count differ 1.7x;
+# - failure rates: the spread of the independent clusters pooled in physics.reliability (a log-normal with their
+#   5-95 % multipliers for a new cluster);
 # - relaunch: reported restarts of large jobs range ~5-30 min.
 DEFAULT_RANGES = {
     "matmul_efficiency_scale": (0.9, 1.05),
     "straggler_cv": ("loguniform", 0.002, 0.01),
-    "failure_rate_scale": ("loguniform", 0.5, 2.0),
+    "failure_rate_scale": ("lognormal", *_R.RATE_SCALE_90),
     "relaunch_time_s": (300.0, 1800.0),
 }
 
@@ -99,8 +101,8 @@ def parse_range(name: str, spec):
     kind = "uniform"
     if spec and isinstance(spec[0], str):
         kind, spec = spec[0], spec[1:]
-        if kind not in ("uniform", "loguniform", "triangular"):
-            raise unknown("distribution", kind, ("uniform", "loguniform", "triangular"))
+        if kind not in ("uniform", "loguniform", "lognormal", "triangular"):
+            raise unknown("distribution", kind, ("uniform", "loguniform", "lognormal", "triangular"))
     need = 3 if kind == "triangular" else 2
     if len(spec) != need:
         form = "('triangular', low, mode, high)" if kind == "triangular" else f"('{kind}', low, high) or (low, high)"
@@ -112,8 +114,8 @@ def parse_range(name: str, spec):
                           f"({hi:g}, {lo:g})")
     if kind == "triangular" and not (lo <= vals[1] <= hi):
         raise ConfigError(f"range for {name!r}: the mode {vals[1]:g} must lie within [{lo:g}, {hi:g}]")
-    if kind == "loguniform" and lo <= 0:
-        raise ConfigError(f"range for {name!r}: a log-uniform range needs a low end > 0, got {lo:g}")
+    if kind in ("loguniform", "lognormal") and lo <= 0:
+        raise ConfigError(f"range for {name!r}: a log-uniform or log-normal range needs a low end > 0, got {lo:g}")
     return kind, vals
 
 
@@ -126,6 +128,9 @@ def draw(kind, vals, n, rng):
         return rng.uniform(vals[0], vals[1], n) if vals[1] > vals[0] else np.full(n, vals[0])
     if kind == "loguniform":
         return np.exp(rng.uniform(np.log(vals[0]), np.log(vals[1]), n))
+    if kind == "lognormal":  # (low, high) = the 5th and 95th percentiles
+        lo, hi = np.log(vals[0]), np.log(vals[1])
+        return np.exp(rng.normal(0.5 * (lo + hi), (hi - lo) / (2 * _R.Z90), n))
     lo, mode, hi = vals
     return rng.triangular(lo, mode, hi, n) if hi > lo else np.full(n, lo)
 
@@ -176,8 +181,7 @@ class UncertaintyResult(TableRepr):
     point: dict                  # metric -> deterministic estimate (inputs at their nominal values)
     stats: dict                  # metric -> (low, median, high)
     assumptions: dict = field(default_factory=dict)
-    feasible: bool = True        # False when the run does not fit in memory (then `warnings` says so)
-    warnings: tuple = ()
+    feasible: bool = True        # False when built from an infeasible performance result
 
     def interval(self, metric: str):
         """(low, median, high) of a metric as plain floats in its unit (METRICS)."""
@@ -202,7 +206,8 @@ class UncertaintyResult(TableRepr):
 
     def _rows(self):
         pct = f"{self.level:.0%}"
-        rows = [("metric", f"median  [{pct} interval]  (point estimate)")]
+        rows = [] if self.feasible else [INFEASIBLE_ROW]
+        rows.append(("metric", f"median  [{pct} interval]  (point estimate)"))
         for k, (lo, mid, hi) in self.stats.items():
             unit = METRICS[k][0]
             rows.append((f"{METRICS[k][1]}{' (' + unit + ')' if unit else ''}",
@@ -243,9 +248,10 @@ class UncertaintyModel:
             seed = count(seed, "seed", minimum=0)
         n = count(samples, "samples", minimum=10)
         if n > MAX_SAMPLES:
-            raise ConfigError(f"samples={n:,} exceeds the limit of {MAX_SAMPLES:,} (each sample keeps ~{len(METRICS) + 8} "
-                              f"float arrays: {n * (len(METRICS) + 8) * 8 / 1e9:.3g} GB); use samples <= "
-                              f"{MAX_SAMPLES:,} (2,000 give the 5th-95th percentiles to about a percent)")
+            arrays = len(METRICS) + 8
+            raise ConfigError(f"samples={n:,} exceeds the limit of {MAX_SAMPLES:,} (each sample keeps ~{arrays} "
+                              f"float arrays: {n * arrays * 8 / 1e9:.3g} GB); use samples <= {MAX_SAMPLES:,} "
+                              f"(2,000 give the 5th-95th percentiles to about a percent)")
         goodput = flag(goodput, "goodput")
         lvl = si(level, "", "level")
         if not (0 < lvl < 1):
@@ -343,7 +349,7 @@ class UncertaintyModel:
                                    "depreciation life + maintenance + electricity (physics.cost)")
         return UncertaintyResult(performance=perf, samples_n=n, seed=seed, level=lvl, ranges=parsed, draws=draws,
                                  samples=samples_out, point=points, stats=stats, assumptions=assumptions,
-                                 **dict(zip(("feasible", "warnings"), carried_feasibility(perf))))
+                                 feasible=carried_feasibility(perf, "UncertaintyModel"))
 
 
 _TO_UNIT = {"time_to_train": 1 / 86400.0, "useful_time": 1 / 86400.0, "energy": 1 / 3.6e9, "carbon": 1e-3}
@@ -371,8 +377,11 @@ def _energy_carbon_cost(perf, dc, mfu, busy_s, idle_s, wall_s, get):
     fac_j = PP.facility_energy_j(it_j, get("pue", dc.pue))
     out = {"energy": fac_j, "carbon": PC.location_based_kg(fac_j, get("grid_gco2_per_kwh", dc.grid.gco2_per_kwh))}
     if acc.price_usd:
-        capex = PK.capex_usd(n, acc.price_usd * get("price_scale", 1.0))
-        out["cost"] = (PK.amortized_usd(capex, wall_s) + PK.maintenance_usd(capex, wall_s)
+        from .solvers._capex import fleet_capex, split_it_facility
+        it_usd, fac_usd = split_it_facility(fleet_capex(fleet, acc.price_usd)[0])
+        it_usd = it_usd + n * acc.price_usd * (get("price_scale", 1.0) - 1.0)  # the accelerator price varies
+        capex = it_usd + fac_usd
+        out["cost"] = (PK.amortized_parts_usd(it_usd, fac_usd, wall_s) + PK.maintenance_usd(capex, wall_s)
                        + PK.energy_cost_usd(fac_j, get("electricity_usd_per_kwh", dc.electricity_usd_per_kwh)))
     return out
 

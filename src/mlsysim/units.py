@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from functools import lru_cache
 
 from .errors import ConfigError
@@ -19,6 +20,7 @@ _EXTRA = """
 FLOP = [computation] = _ = flop
 FLOPS = FLOP / second
 USD = [currency] = dollar
+token = [] = tok
 """
 _BIT_DIMENSIONLESS = re.compile(r"^bit\s*=\s*\[\]", re.M)
 
@@ -38,13 +40,50 @@ def _definitions() -> str:
     return text + _EXTRA
 
 
+def _import_pint():
+    """Import pint without its optional dask support: pint imports dask whenever it is installed (~0.1 s), only to
+    wrap dask arrays in quantities, which this package never does. Skipped if dask is already imported."""
+    if "pint" in sys.modules or "dask" in sys.modules:
+        import pint
+        return pint
+    sys.modules["dask"] = None  # importlib.util.find_spec("dask") -> None while pint is imported
+    try:
+        import pint
+    finally:
+        if sys.modules.get("dask", 0) is None:
+            del sys.modules["dask"]
+    return pint
+
+
+def _cached_registry(pint):
+    """The registry through pint's disk cache of parsed definitions (~10x faster than parsing them; keyed by the
+    file's content and pint's version). The definitions file is written once per pint version into the user's
+    cache folder; None when there is none (the caller parses instead)."""
+    import hashlib
+
+    from ._cache import cache_dir, write_atomic
+
+    try:
+        folder = cache_dir(f"pint-{pint.__version__}")
+        if folder is None:
+            return None
+        key = hashlib.sha1((_EXTRA + _BIT_DIMENSIONLESS.pattern).encode()).hexdigest()[:12]
+        path = folder / f"units-{key}.txt"
+        if not path.exists():
+            write_atomic(path, _definitions().encode("utf-8"))
+        return pint.UnitRegistry(str(path), cache_folder=str(folder / "cache"))
+    except Exception:  # unwritable cache, a damaged cache entry: parse the definitions instead
+        return None
+
+
 @lru_cache(maxsize=1)
 def _registry():
-    import pint
-
-    reg = pint.UnitRegistry(None)
-    reg.load_definitions(_definitions().splitlines())
-    reg._build_cache()  # what UnitRegistry() does after loading its default file
+    pint = _import_pint()
+    reg = _cached_registry(pint)
+    if reg is None:
+        reg = pint.UnitRegistry(None)
+        reg.load_definitions(_definitions().splitlines())
+        reg._build_cache()  # what UnitRegistry() does after loading its default file
     reg.formatter.default_format = "~P"
     return reg
 
@@ -121,6 +160,8 @@ def _is_np_number(x) -> bool:
 
 def count(value, what: str, *, minimum: int = 1) -> int:
     """Validate an integer count (e.g. layers, nodes, tp_size): an int >= minimum, never a float or bool."""
+    if value.__class__ is int and value >= minimum:  # the common case, first
+        return value
     if isinstance(value, bool) or not (isinstance(value, int) or (_is_np_number(value) and float(value).is_integer())):
         if isinstance(value, float) and value.is_integer():
             raise ConfigError(f"{what} must be an integer, got the float {value!r}; write {int(value)}")

@@ -51,7 +51,11 @@ def guarded(command: str, json_out: bool):
     """Map the package's exceptions to one-line messages and documented exit codes (typer.Exit)."""
     import typer
 
-    from ..errors import ConfigError, InfeasibleError
+    import warnings
+
+    from ..errors import ConfigError, InfeasibleError, InfeasibleResultWarning
+    # the commands report an infeasible layout themselves (status, exit code 4); no Python warning lines
+    warnings.simplefilter("ignore", InfeasibleResultWarning)
     code, kind, msg = None, None, None
     try:
         yield

@@ -57,7 +57,7 @@ def workload(m) -> dict:
 def accelerator(a) -> dict:
     return {"key": a.key or None, "name": a.name, "vendor": a.vendor,
             "peak_tflops": {p: v / 1e12 for p, v in a.peak_flops.items()}, "memory_gb": a.memory_bytes / 1e9,
-            "memory_bw_tbps": a.memory_bw / 1e12, "tdp_w": a.tdp_w, "price_usd": a.price_usd, "year": a.year,
+            "memory_bw_tb_per_s": a.memory_bw / 1e12, "tdp_w": a.tdp_w, "price_usd": a.price_usd, "year": a.year,
             "source": a.source}
 
 
@@ -66,8 +66,8 @@ def fleet(f) -> dict:
     return {"key": f.key or None, "name": f.name, "nodes": f.count, "accelerators_per_node": n.accelerators_per_node,
             "accelerators": f.total_accelerators, "node": n.name, "node_key": n.key or None,
             "fabric": f.fabric.name, "fabric_key": f.fabric.key or None,
-            "scaleup_gbs_per_accelerator": n.scaleup_bw / 1e9,
-            "scaleout_gbs_per_accelerator": f.internode_bw_per_accelerator / 1e9,
+            "scaleup_gb_per_s_per_accelerator": n.scaleup_bw / 1e9,
+            "scaleout_gb_per_s_per_accelerator": f.internode_bw_per_accelerator / 1e9,
             "oversubscription": f.fabric.oversubscription, "accelerator": accelerator(n.accelerator)}
 
 
@@ -76,7 +76,8 @@ def datacenter(d) -> dict:
     return {"key": d.key or None, "name": d.name, "grid": g.name, "grid_key": g.key or None,
             "grid_gco2_per_kwh": g.gco2_per_kwh, "grid_basis": g.basis, "grid_year": g.year, "pue": d.pue,
             "wue_l_per_kwh": d.wue_l_per_kwh, "electricity_usd_per_kwh": d.electricity_usd_per_kwh,
-            "cfe_fraction": d.cfe_fraction}
+            "cfe_fraction": d.cfe_fraction, "contractual_fraction": d.contractual_fraction,
+            "grid_residual_gco2_per_kwh": g.residual_gco2_per_kwh}
 
 
 # ---------------------------------------------------------------------------------------------------- results
@@ -103,7 +104,10 @@ def sustainability(s) -> dict | None:
         "pue": s.pue, "it_energy_mwh": s.it_energy_j / J_MWH, "facility_energy_mwh": s.facility_energy_j / J_MWH,
         "grid_gco2_per_kwh": s.datacenter.grid.gco2_per_kwh,
         "carbon_location_t": s.location_kg / 1e3, "carbon_market_t": s.market_kg / 1e3,
-        "carbon_embodied_t": sum(s.embodied_kg.values()) / 1e3,
+        "carbon_cfe_adjusted_t": None if s.cfe_adjusted_kg is None else s.cfe_adjusted_kg / 1e3,
+        # an unknown embodied figure (no record for the accelerator) is null, not 0: the total leaves it out
+        "carbon_embodied_t": (sum(s.embodied_kg.values()) / 1e3
+                              if s.fleet.node.accelerator.embodied_kgco2e is not None else None),
         "carbon_total_t": (s.location_kg + sum(s.embodied_kg.values())) / 1e3,
         "water_onsite_m3": s.water_onsite_l / 1e3, "water_offsite_m3": s.water_offsite_l / 1e3,
     }
@@ -112,18 +116,16 @@ def sustainability(s) -> dict | None:
 def economics(e) -> dict | None:
     if e is None:
         return None
-    cloud = e.cloud_cost
-    cpm = e.cost_per_million_tokens
     return {
         "total_usd": e.total_usd, "capex_amortized_usd": e.amortized_capex_usd, "energy_usd": e.energy_usd,
         "maintenance_usd": e.maintenance_usd, "capex_usd": sum(e.capex_parts_usd.values()),
         "capex_parts_usd": dict(e.capex_parts_usd), "accelerator_price_usd": e.accelerator_price_usd,
         "accelerator_share_of_capex": e.accelerator_share_of_capex,
         "depreciation_years": e.depreciation_life_s / (365.25 * DAY),
-        "cost_per_gpu_hour_usd": e.cost_per_gpu_hour.magnitude,
-        "cost_per_million_tokens_usd": cpm.magnitude if cpm is not None else None,
+        "cost_per_gpu_hour_usd": e.cost_per_gpu_hour_usd,
+        "cost_per_million_tokens_usd": e.cost_per_million_tokens_usd,
         "lifetime_tco_usd": e.lifetime_usd, "cloud_usd_per_gpu_hour": e.cloud_usd_per_gpu_hour,
-        "cloud_cost_usd": cloud.magnitude if cloud is not None else None,
+        "cloud_cost_usd": e.cloud_cost_usd,
         "break_even_utilization": e.break_even,
     }
 
@@ -164,36 +166,11 @@ def single(r, exit_code: int, status: str, checks=()) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------------ zoo
-def zoo_entry(registry: str, category: str, key: str, obj) -> dict:
-    """One registry entry as a flat row: identity, the key specs of its kind (units in the names), source."""
-    kind = type(obj).__name__
-    row = {"registry": registry, "category": category, "key": key, "kind": kind, "name": getattr(obj, "name", key)}
-    if kind == "TransformerWorkload":
-        row.update(params=obj.params, active_params=obj.active_params, n_layers=obj.n_layers, hidden=obj.hidden,
-                   n_heads=obj.n_heads, n_kv_heads=obj.n_kv_heads, n_experts=obj.n_experts, seq_len=obj.seq_len,
-                   tokens=obj.tokens or None)
-    elif kind == "Accelerator":
-        row.update(vendor=obj.vendor, bf16_tflops=obj.peak_flops.get("bf16", 0) / 1e12 or None,
-                   fp8_tflops=obj.peak_flops.get("fp8", 0) / 1e12 or None, memory_gb=obj.memory_bytes / 1e9,
-                   memory_bw_tbps=obj.memory_bw / 1e12, tdp_w=obj.tdp_w, price_usd=obj.price_usd)
-    elif kind == "Node":
-        row.update(accelerator=obj.accelerator.key or obj.accelerator.name,
-                   accelerators_per_node=obj.accelerators_per_node, scaleup_gbs=obj.scaleup_bw / 1e9,
-                   nic_gbps=obj.nic_bw * 8 / 1e9,
-                   max_power_kw=obj.max_power_w / 1e3 if obj.max_power_w else None, price_usd=obj.price_usd)
-    elif kind == "Fabric":
-        row.update(port_gbps=obj.port_bw * 8 / 1e9, latency_us=obj.latency_s * 1e6, efficiency=obj.efficiency,
-                   oversubscription=obj.oversubscription)
-    elif kind == "Fleet":
-        row.update(node=obj.node.key or obj.node.name, nodes=obj.count, accelerators=obj.total_accelerators,
-                   accelerator=obj.accelerator.key or obj.accelerator.name,
-                   fabric=obj.fabric.key or obj.fabric.name)
-    elif kind == "Grid":
-        row.update(gco2_per_kwh=obj.gco2_per_kwh, country=obj.country, basis=obj.basis)
-    elif kind == "Datacenter":
-        row.update(grid=obj.grid.key or obj.grid.name, gco2_per_kwh=obj.grid.gco2_per_kwh, pue=obj.pue,
-                   electricity_usd_per_kwh=obj.electricity_usd_per_kwh, wue_l_per_kwh=obj.wue_l_per_kwh,
-                   cfe_fraction=obj.cfe_fraction)
-    row.update(year=getattr(obj, "year", None), source=getattr(obj, "source", ""),
-               notes=getattr(obj, "notes", ""))
+def zoo_entry(registry: str, category: str, key: str, obj, detail: bool = False) -> dict:
+    """One registry entry as a flat row: identity, the key specs of its kind (units in the names), source; with
+    `detail`, also every field with its unit and source (`fields`)."""
+    from ..views import full, summary
+    row = {"registry": registry, "category": category, "key": key, **summary(obj)}
+    if detail:
+        row["fields"] = full(obj)
     return row

@@ -56,6 +56,8 @@ STATUS_STYLE = {"ok": "[bold green]OK[/]", "constraint_violated": "[bold yellow]
 
 def render_outcome(out, *, verbose=False, plots=None):
     from rich.columns import Columns
+
+    from ..solvers.distributed import SCALING_EFFICIENCY
     c = console()
     sc, p = out.scenario, out.performance
     L = p.layout
@@ -73,7 +75,7 @@ def render_outcome(out, *, verbose=False, plots=None):
                  ("steps", num(p.steps)), ("tokens", num(p.tokens)),
                  ("MFU / HFU", f"{p.mfu:.1%} / {p.hfu:.1%}"), ("tokens/s", num(p.tokens_per_s)),
                  ("TFLOP/s per GPU", f"{p.flops_per_device / 1e12:.0f}"),
-                 ("scaling efficiency", f"{p.scaling_efficiency:.1%}"), ("GPU-hours", num(p.gpu_hours))]:
+                 (SCALING_EFFICIENCY, f"{p.scaling_efficiency:.1%}"), ("GPU-hours", num(p.gpu_hours))]:
         t.add_row(k, v)
     side = [t]
 
@@ -96,13 +98,15 @@ def render_outcome(out, *, verbose=False, plots=None):
 
     s = out.sustainability
     if s is not None:
+        from ..report.summary import embodied_known, tonnes
         e = _table(f"Energy & carbon ({E(sc.datacenter.name)})", "metric", ("value", "right"))
         for k, v in [("IT power", f"{sum(s.power_w.values()) / 1e3:,.0f} kW"), ("PUE", f"{s.pue:g}"),
                      ("facility energy", f"{s.facility_energy_j / 3.6e9:,.0f} MWh"),
                      ("grid", f"{sc.datacenter.grid.gco2_per_kwh:g} gCO2e/kWh"),
-                     ("carbon (location)", f"{s.location_kg / 1e3:,.1f} t"),
-                     ("carbon (market)", f"{s.market_kg / 1e3:,.1f} t"),
-                     ("embodied (amortised)", f"{sum(s.embodied_kg.values()) / 1e3:,.1f} t"),
+                     ("carbon (location)", f"{tonnes(s.location_kg / 1e3)} t"),
+                     ("carbon (market)", f"{tonnes(s.market_kg / 1e3)} t"),
+                     ("embodied (amortised)", f"{tonnes(sum(s.embodied_kg.values()) / 1e3)} t"
+                      if embodied_known(s) else "unknown (not in totals)"),
                      ("water", f"{(s.water_onsite_l + s.water_offsite_l) / 1e3:,.0f} m³")]:
             e.add_row(k, v)
         panels.append(e)
@@ -114,9 +118,9 @@ def render_outcome(out, *, verbose=False, plots=None):
         x.add_row("maintenance & staff", usd(ec.maintenance_usd))
         x.add_row("[bold]run total[/]", f"[bold]{usd(ec.total_usd)}[/]")
         x.add_row("fleet CapEx", usd(sum(ec.capex_parts_usd.values())))
-        x.add_row("per GPU-hour", f"${ec.cost_per_gpu_hour.magnitude:.2f}")
-        if ec.cloud_cost is not None:
-            x.add_row("renting instead", usd(ec.cloud_cost.magnitude))
+        x.add_row("per GPU-hour", f"${ec.cost_per_gpu_hour_usd:.2f}")
+        if ec.cloud_cost_usd is not None:
+            x.add_row("renting instead", usd(ec.cloud_cost_usd))
         panels.append(x)
     c.print(Columns(panels, padding=(0, 4)))
 
@@ -174,10 +178,10 @@ ZOO_COLUMNS = {
                             ("hidden", "hidden"), ("n_heads", "heads"), ("n_kv_heads", "kv"),
                             ("seq_len", "seq"), ("tokens", "tokens")],
     "Accelerator": [("bf16_tflops", "bf16 TF/s"), ("fp8_tflops", "fp8 TF/s"),
-                    ("memory_gb", "GB"), ("memory_bw_tbps", "TB/s"), ("tdp_w", "W"), ("price_usd", "USD")],
+                    ("memory_gb", "GB"), ("memory_bw_tb_per_s", "TB/s"), ("tdp_w", "W"), ("price_usd", "USD")],
     "Node": [("accelerator", "accelerator"), ("accelerators_per_node", "per node"),
-             ("scaleup_gbs", "scale-up GB/s"), ("nic_gbps", "NIC Gb/s"), ("max_power_kw", "kW")],
-    "Fabric": [("port_gbps", "Gb/s per port"), ("latency_us", "latency µs"), ("efficiency", "efficiency"),
+             ("scaleup_gb_per_s", "scale-up GB/s"), ("nic_gbit_per_s", "NIC Gb/s"), ("max_power_kw", "kW")],
+    "Fabric": [("port_gbit_per_s", "Gb/s per port"), ("latency_us", "latency µs"), ("efficiency", "efficiency"),
                ("oversubscription", "oversub.")],
     "Fleet": [("node", "node"), ("nodes", "nodes"), ("accelerators", "GPUs"), ("fabric", "fabric")],
     "Grid": [("gco2_per_kwh", "gCO2e/kWh"), ("country", "country"), ("basis", "basis")],
@@ -200,12 +204,7 @@ def render_zoo(rows, detail=False):
         c.print("no entries match")
         return
     if detail:
-        r = rows[0]
-        t = _table(f"{r['registry']}.{r['category']}.{r['key']}", "field", "value")
-        for k, v in r.items():
-            if v not in (None, "") and k not in ("registry", "category", "key"):
-                t.add_row(k, E(v) if k in ("source", "notes", "name", "basis") else _zoo_val(k, v))
-        c.print(t)
+        render_entry(rows[0])
         return
     wide = c.width >= 130
     groups = {}
@@ -225,6 +224,28 @@ def render_zoo(rows, detail=False):
     c.print("[dim]mlsysim zoo KEY shows one entry in full with its source" +
             ("" if wide else " (a wider terminal shows sources in the tables)") + "; --json for machine-readable "
             "output[/]")
+
+
+def render_entry(r):
+    """One registry entry in full: every field with its value, unit and source (sources wrap, never cut)."""
+    from rich import box
+    from rich.table import Table
+
+    from ..views import _value_text
+    c = console()
+    c.print(f"[bold]{E(r['registry'])}.{E(r['category'])}.{E(r['key'])}[/]: {E(r['name'])} ({E(r['kind'])})")
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, expand=False)
+    t.add_column("field", no_wrap=True)
+    t.add_column("value", no_wrap=True)
+    t.add_column("source", overflow="fold", ratio=1, min_width=20)
+    for f in r.get("fields") or []:
+        src = "record source (below)" if f["source"] and f["source"] == r.get("source") else f["source"] or "–"
+        t.add_row(E(f["field"]), E(_value_text(f)), "[dim]" + E(src) + "[/]")
+    c.print(t)
+    if r.get("source"):
+        c.print(f"source: {E(r['source'])}", soft_wrap=False)
+    if r.get("notes"):
+        c.print(f"[dim]notes: {E(r['notes'])}[/]")
 
 
 def _short(s, n=30) -> str:
@@ -317,3 +338,5 @@ def render_optimize(body):
         c.print(f"  {r[pf['x']]:.1f} d / {fy(r[pf['y']])}: {r['nodes']:,} nodes{where}, {E(plan_label(r))}")
     if body.get("plots"):
         c.print("plots: " + E(", ".join(body["plots"].values())))
+    if body.get("emitted"):
+        c.print(f"wrote the best plan to {E(body['emitted'])} (reload: mlsysim train {E(body['emitted'])})")

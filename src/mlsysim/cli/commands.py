@@ -86,7 +86,7 @@ def zoo_rows(what=None) -> list[dict]:
     for rname, cat, key in scope:
         category = getattr(regs[rname], cat)
         for k in ([key] if key else category.names()):
-            rows.append(J.zoo_entry(rname, cat, k, category[k]))
+            rows.append(J.zoo_entry(rname, cat, k, category[k], detail=bool(key)))
     return rows
 
 
@@ -223,8 +223,9 @@ def _save_plots(figs: dict, folder, fmt) -> dict:
     if fmt not in P.FORMATS:
         raise Failure(f"--format {fmt!r}: choose png or svg")
     d = Path(folder)
-    if not d.is_dir():
-        raise Failure(f"--plots {folder}: no such folder (create it first)")
+    if d.exists() and not d.is_dir():
+        raise Failure(f"--plots {folder}: exists and is not a folder")
+    d.mkdir(parents=True, exist_ok=True)
     data = {name: P.to_bytes(fig, fmt) for name, fig in figs.items()}  # render all before writing any
     out = {}
     for name, blob in data.items():
@@ -297,7 +298,7 @@ def train_cmd(path, overrides, sets, plots, fmt, verbose, json_out):
 OBJECTIVES = {"time": "time_to_train", "cost": "cost", "carbon": "carbon"}
 
 
-def optimize_cmd(path, objective, top, sets, plots, fmt, json_out):
+def optimize_cmd(path, objective, top, sets, plots, fmt, json_out, emit=None):
     with guarded("optimize", json_out):
         sc = _scenario(path, [], sets)
         try:
@@ -341,7 +342,12 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out):
                             "evaluated": res.evaluated, "current": (best["time_to_train_days"], best.get(y))},
                            title=f"Pareto front: time vs {y} ({len(front_rows)} plans); star = best {obj}")
             saved = _save_plots({"pareto": fig}, plots, fmt)
-        body = dict(scenario={"name": sc.name, "file": sc.path},
+        if emit:
+            from ..plans import plan_yaml
+            from ..report import atomic_write
+            atomic_write(emit, plan_yaml(sc, ranking[0], header=f"best {obj} plan found by `mlsysim optimize "
+                                                                 f"{sc.path}`; reload: mlsysim train {emit}"))
+        body = dict(scenario={"name": sc.name, "file": sc.path}, emitted=emit,
                     objective={"name": obj, "column": res.keys[0][0]}, constraints=cons,
                     evaluated=res.evaluated, feasible=res.n_feasible, satisfying=res.n_satisfying,
                     rejected=res.rejected, violations=res.violations, best=ranking[0], ranking=ranking,
@@ -368,31 +374,46 @@ def validate_cmd(json_out):
 
 
 # --------------------------------------------------------------------------------------------------- report
-def report_cmd(path, output, plots, fmt, pareto, sets, json_out):
+def report_cmd(path, output, plots, fmt, pareto, sets, json_out, style=None):
     with guarded("report", json_out):
+        if style and json_out:
+            raise Failure("--json already carries the paragraph (paragraph.markdown / .latex); drop --"
+                          f"{style} or --json")
         sc = _scenario(path, [], sets)
         out = sc.evaluate()
         code = STATUS_CODE[out.status]
-        figs, data, notes = scenario_figures(sc, out, pareto=pareto, json_out=json_out)
-        out.notes.extend(notes)
-        from ..report.html import render_report
-        html = render_report(sc, out, figs, data)
-        saved = _save_plots(figs, plots, fmt) if plots else {}
-        from ..report import atomic_write
-        if not str(output).lower().endswith((".html", ".htm")):
-            raise Failure(f"--output {output}: the report is HTML; name it *.html")
-        atomic_write(output, html)
+        from ..report.summary import paragraph
+        if output is None and not style:
+            output = "report.html"
+        html, figs, saved = "", {}, {}
+        if output or plots:
+            if output and not str(output).lower().endswith((".html", ".htm")):
+                raise Failure(f"--output {output}: the report is HTML; name it *.html")
+            figs, data, notes = scenario_figures(sc, out, pareto=pareto, json_out=json_out)
+            out.notes.extend(notes)
+            saved = _save_plots(figs, plots, fmt) if plots else {}
+        if output:
+            from ..report import atomic_write
+            from ..report.html import render_report
+            html = render_report(sc, out, figs, data)
+            atomic_write(output, html)
         if json_out:
             d = J.outcome(out, code)
             d["command"] = "report"
             d["report"] = {"html": str(output), "bytes": len(html.encode("utf-8"))}
             d["plots"] = saved
+            d["paragraph"] = {"markdown": paragraph(out, "markdown"), "latex": paragraph(out, "latex")}
             emit_json(d)
+        elif style:
+            print(paragraph(out, style))
+            if output:
+                print(f"wrote {output}", file=sys.stderr)
         else:
             print(f"wrote {output} ({len(html.encode('utf-8')) / 1e3:,.0f} kB, {len(figs)} plots)"
                   + (f"; plots in {plots}" if saved else ""))
         if out.status != "ok":
-            err(_status_message(out.status, out.checks, out.performance) + f" (the report shows it: {output})",
+            err(_status_message(out.status, out.checks, out.performance)
+                + (f" (the report shows it: {output})" if output else ""),
                 "infeasible" if out.status == "infeasible" else "constraint")
     _finish(code)
 

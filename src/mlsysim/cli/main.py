@@ -2,12 +2,17 @@
 so `mlsysim --help` stays fast.
 
     mlsysim zoo hardware                          browse the registries
-    mlsysim eval --model Llama3_70B --hardware H100 --mode decode
+    mlsysim zoo H100 [--json]                     one entry in full, every field with its source
+    mlsysim eval --model Llama3_70B --hardware H200 --mode decode
     mlsysim train examples/llama3_70b_research256.yaml [--json] [--plots DIR]
-    mlsysim optimize examples/llama3_70b_research256.yaml --objective cost
+    mlsysim optimize examples/llama3_70b_research256.yaml --objective cost [--emit best.yaml]
+    mlsysim regions examples/llama3_70b_research256.yaml --grid Quebec,Poland,PL@2022
     mlsysim validate [--json]
-    mlsysim report examples/llama3_70b_research256.yaml -o report.html
+    mlsysim report examples/llama3_70b_research256.yaml -o report.html [--markdown | --latex]
+    mlsysim compare a.yaml b.yaml [-o compare.html]
     mlsysim schema > scenario.schema.json
+    mlsysim serve --model Llama3_70B --hardware H100 --tp 4 --precision fp8 --qps 10 --ttft-slo-ms 500
+    mlsysim serve-plan --model Llama3_70B --qps 1000 --ttft-slo-ms 100
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ app = typer.Typer(
          "cost, design-space search.",
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -35,7 +40,7 @@ SET = typer.Option(None, "--set", metavar="SECTION.KEY=VALUE",
                    help="override a scenario field, e.g. --set layout.tp_size=4 (repeatable; VALUE is YAML)")
 SCENARIO = typer.Argument(None, metavar="SCENARIO.yaml", help="scenario file (see `mlsysim schema`)",
                           show_default=False)
-PLOTS = typer.Option(None, "--plots", metavar="DIR", help="also save the plots into DIR")
+PLOTS = typer.Option(None, "--plots", metavar="DIR", help="also save the plots into DIR (created if missing)")
 FMT = typer.Option("png", "--format", help="image format for --plots: png or svg")
 
 
@@ -139,6 +144,9 @@ def optimize(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml", help="
                                                           "or time)"),
              top: Optional[int] = typer.Option(None, "--top", help="rows of the ranking (default 10)"),
              sets: Optional[List[str]] = SET, plots: Optional[str] = PLOTS, fmt: str = FMT,
+             emit: Optional[str] = typer.Option(None, "--emit", metavar="FILE.yaml",
+                                                help="write the best plan as a scenario file (reload it with "
+                                                     "`mlsysim train FILE.yaml`)"),
              json_out: bool = JSON):
     """Search layouts and fleet sizes (the scenario's `search` section) for the best plan under its
     constraints, and the Pareto front of time against cost (or carbon, or GPU-hours without a datacenter).
@@ -146,35 +154,76 @@ def optimize(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml", help="
     JSON keys: objective{name, column}, evaluated, feasible, satisfying, rejected{reason: count},
     best{row}, ranking[rows], pareto{x, y, front[rows]}; rows have fleet, nodes, accelerators, tp, pp, dp, cp,
     ep, microbatch, zero, recompute, precision, time_to_train_days, step_s, mfu, memory_gb, and with a
-    datacenter energy_mwh, carbon_t, cost_usd, ..."""
+    datacenter energy_mwh, carbon_t, cost_usd, ...; emitted (the --emit file or null)."""
     from .commands import optimize_cmd
-    optimize_cmd(scenario, objective, top, sets or [], plots, fmt, json_out)
+    optimize_cmd(scenario, objective, top, sets or [], plots, fmt, json_out, emit)
+
+
+@app.command("regions", short_help="the same run on several grids: the tutorial's geography table",
+             epilog=EXIT_CODES_HELP)
+def regions_(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml"),
+             grids: Optional[List[str]] = typer.Option(None, "--grid", "-g", metavar="NAME",
+                                                       help="grid, datacenter, country or cloud region (repeatable "
+                                                            "or comma-separated; e.g. PL, PL@2022, "
+                                                            "gcp:us-central1); default: the tutorial's four"),
+             sets: Optional[List[str]] = SET, plots: Optional[str] = PLOTS, fmt: str = FMT,
+             json_out: bool = JSON):
+    """The scenario's run at its datacenter on each grid: carbon when only the grid changes (Quebec vs Poland:
+    41x), and each region's own site (PUE, water, electricity cost) beside it.
+
+    JSON keys: status, exit_code, facility, facility_pue, energy_mwh, ratio_dirtiest_to_cleanest, feasible, regions[{region, grid,
+    gco2_per_kwh, basis, year, carbon_t, x_cleanest, site, site_pue, site_carbon_t, facility_effect,
+    site_water_m3, site_energy_usd}], plots."""
+    from .regions import regions_cmd
+    regions_cmd(scenario, grids, sets or [], plots, fmt, json_out)
 
 
 @app.command(short_help="prediction error against published runs")
 def validate(json_out: bool = JSON):
     """Predicted vs published: training throughput (Megatron SC21, Korthikanti, Llama 3, PaLM, BLOOM), GPU-hours
-    of runs without a published layout (LLaMA, Llama 2, Pythia), energy and carbon, reliability at scale.
+    of runs without a published layout (LLaMA, Llama 2, Pythia), energy and carbon, reliability at scale, serving
+    throughput (MLPerf Inference v4.1, TensorRT-LLM).
 
     JSON keys: throughput{title, rows[{run_id, metric, published, predicted, error_pct, gpus, feasible, flags,
     source, notes}], summary{n, median_abs_pct, max_abs_pct}}, gpu_hours{title, rows}, energy{title, rows},
-    reliability{title, rows}."""
+    reliability{title, rows}, serving{title, rows[{run_id, source, scenario, tp, published, predicted, error_pct,
+    ttft_p99_ms, tpot_p99_ms, within_limits}], summary}."""
     from .commands import validate_cmd
     validate_cmd(json_out)
 
 
 @app.command(short_help="a self-contained HTML report with plots", epilog=EXIT_CODES_HELP)
 def report(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml"),
-           output: str = typer.Option("report.html", "--output", "-o", help="HTML file to write"),
+           output: Optional[str] = typer.Option(None, "--output", "-o",
+                                                help="HTML file to write (default report.html; with --markdown "
+                                                     "or --latex only when given)"),
            plots: Optional[str] = PLOTS, fmt: str = FMT,
            pareto: bool = typer.Option(True, "--pareto/--no-pareto", help="include a design-space sweep"),
+           markdown: bool = typer.Option(False, "--markdown", help="print a citable paragraph (Markdown)"),
+           latex: bool = typer.Option(False, "--latex", help="print a citable paragraph (LaTeX)"),
            sets: Optional[List[str]] = SET, json_out: bool = JSON):
-    """A self-contained HTML report of a scenario: summary, tables, plots (embedded), constraints, assumptions.
-    The file is written whole or not at all.
+    """A self-contained HTML report of a scenario: summary, a verdict when the sweep found a better plan,
+    tables, plots (embedded), everyday equivalents, a citable paragraph, constraints, assumptions. Prints as a
+    few pages. The file is written whole or not at all. --markdown / --latex print the citable paragraph.
 
-    JSON keys: the `train` keys, plus report{html, bytes}, plots{name: path}."""
+    JSON keys: the `train` keys, plus report{html, bytes}, plots{name: path}, paragraph{markdown, latex}."""
     from .commands import report_cmd
-    report_cmd(scenario, output, plots, fmt, pareto, sets or [], json_out)
+    report_cmd(scenario, output, plots, fmt, pareto, sets or [], json_out,
+               style="latex" if latex else "markdown" if markdown else None)
+
+
+@app.command(short_help="plans side by side: one table, differences highlighted", epilog=EXIT_CODES_HELP)
+def compare(scenarios: List[str] = typer.Argument(..., metavar="A.yaml B.yaml [...]", help="scenario files"),
+            output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE.html",
+                                                 help="also write the comparison as a self-contained HTML page"),
+            sets: Optional[List[str]] = SET, json_out: bool = JSON):
+    """Evaluate each scenario and show them side by side: layout, status, time, MFU, memory, energy, carbon and
+    cost; rows that differ are marked and the best value of each row is highlighted (among plans that fit).
+    --set applies to every scenario.
+
+    JSON keys: plans[the `train` keys of each], rows[{metric, unit, values, differs, better, best}], report."""
+    from .compare import compare_cmd
+    compare_cmd(scenarios, sets or [], output, json_out)
 
 
 @app.command(short_help="the JSON Schema of scenario files")
@@ -188,9 +237,14 @@ def schema(output: Optional[str] = typer.Option(None, "--output", "-o", help="wr
 @app.command("app", short_help="start the web calculator on 127.0.0.1")
 def app_(port: int = typer.Option(8000, "--port", help="TCP port"),
          host: str = typer.Option("127.0.0.1", "--host", help="address to bind (loopback by default)")):
-    """Serve the web calculator (training form + JSON API at /api, docs at /docs). Needs mlsysim[web]."""
+    """Serve the web calculator (training and serving forms, JSON API at /api, docs at /docs). Needs mlsysim[web]."""
     from ..web import serve
     serve(host=host, port=port)
+
+
+from .serve import register as _register_serve  # noqa: E402  (serve, serve-plan)
+
+_register_serve(app)
 
 
 def _pairs(**named) -> list:

@@ -114,18 +114,21 @@ class RunCosts:
                      emb_acc=fleet.total_accelerators * (acc.embodied_kgco2e or 0.0),
                      emb_srv=fleet.count * (node.embodied_kgco2e or 0.0))
             if acc.price_usd:
-                c["capex"] = PX.capex_usd(fleet.total_accelerators, acc.price_usd, PX.INFRASTRUCTURE_MULTIPLIER)
-            else:
-                c["capex"] = np.nan  # no price in the registry: cost unknown (EconomicsModel raises)
+                from ..solvers._capex import fleet_capex, split_it_facility
+                c["capex_it"], c["capex_fac"] = split_it_facility(fleet_capex(fleet, acc.price_usd)[0])
+                c["capex"] = c["capex_it"] + c["capex_fac"]
+            else:  # no price in the registry: cost unknown (EconomicsModel raises)
+                c["capex"] = c["capex_it"] = c["capex_fac"] = np.nan
             self.fleet_consts.append(c)
         self.dc = {k: np.array([getattr(dc, k) for dc in datacenters], float)
-                   for k in ("pue", "wue_l_per_kwh", "cfe_fraction")}
+                   for k in ("pue", "wue_l_per_kwh", "contractual_fraction")}
+        self.dc["residual"] = np.array([dc.market_residual_gco2_per_kwh for dc in datacenters], float)
         # a site without an electricity price: energy cost unknown, NaN (EconomicsModel raises for it)
         self.dc["electricity_usd_per_kwh"] = np.array([dc.electricity_usd_per_kwh or np.nan for dc in datacenters])
         self.dc["gco2"] = np.array([dc.grid.gco2_per_kwh for dc in datacenters], float)
         self.dc["grid_water"] = np.array([dc.grid.water_l_per_kwh or 0.0 for dc in datacenters], float)
         self.life_s = PC.SERVICE_LIFE_S
-        self.dep_life_s = PX.DEPRECIATION_LIFE_S
+        self.dep_life_s, self.fac_life_s = PX.DEPRECIATION_LIFE_S, PX.FACILITY_LIFE_S
         self.maint = PX.MAINTENANCE_FRACTION_PER_YEAR
 
     def columns(self, cols, plan) -> dict:
@@ -145,11 +148,11 @@ class RunCosts:
         it_j = PP.energy_j(it_w, dur)
         fac_j = PP.facility_energy_j(it_j, pue)
         loc = PC.location_based_kg(fac_j, self.dc["gco2"][dc])
-        market = PC.market_based_kg(loc, self.dc["cfe_fraction"][dc])
+        market = PC.market_based_kg(fac_j, self.dc["residual"][dc], self.dc["contractual_fraction"][dc])
         emb = PC.embodied_amortized_kg(c["emb_acc"], dur, self.life_s) + \
             PC.embodied_amortized_kg(c["emb_srv"], dur, self.life_s)
         water = PC.water_l(it_j, wue) + PC.water_l(0.0, 0.0, fac_j, self.dc["grid_water"][dc])
-        amort = PX.amortized_usd(c["capex"], dur, self.dep_life_s)
+        amort = PX.amortized_parts_usd(c["capex_it"], c["capex_fac"], dur, self.dep_life_s, self.fac_life_s)
         energy_usd = PX.energy_cost_usd(fac_j, price)
         maint = PX.maintenance_usd(c["capex"], dur, self.maint)
         kwh = PP.J_PER_KWH

@@ -13,9 +13,11 @@ import numpy as np
 
 from ..errors import ConfigError, unknown
 from ..physics.layout import layout_problems
-from ..physics.training import RECOMPUTE, default_global_batch, evaluate, model_dims, precision_bytes
-from ..solvers.distributed import (BREAKDOWN_KEYS, batch_target_tokens, default_sequence_parallel, hardware_args,
-                                   resolve_straggler_cv, resolve_tokens, training_precision)
+from ..physics.training import RECOMPUTE, default_global_batch, precision_bytes
+from ..solvers.distributed import (batch_target_tokens, hardware_args, resolve_straggler_cv, resolve_tokens,
+                                   training_precision)
+from ._chunk import Chunk
+from ._columns import DERIVED, PHYSICS, STORED_FLOAT, Context, Table, int_dtype
 
 # Numeric axes, in the order they vary (the last one fastest within a group).
 AXES = ("tp", "pp", "cp", "ep", "microbatch", "interleave", "recompute", "zero", "seq_len", "global_batch_size")
@@ -27,13 +29,9 @@ PRECISION_REASON = "precision not supported by the accelerator"
 MEMORY_REASON = "out of memory"
 #: Every reason a row can be infeasible for; row i's reasons are the set bits of its `reason_bits`.
 REASONS = (DIVIDE_REASON, PRECISION_REASON) + _LAYOUT_REASONS + (MEMORY_REASON,)
-BIT = {r: np.uint32(1 << i) for i, r in enumerate(REASONS)}
+BIT_DTYPE = np.dtype(np.uint16 if len(REASONS) <= 16 else np.uint32)
+BIT = {r: BIT_DTYPE.type(1 << i) for i, r in enumerate(REASONS)}
 
-PERF_FLOAT = ("step_s", "time_to_train_days", "mfu", "hfu", "tokens_per_s", "tflops_per_device",
-              "scaling_efficiency", "steps", "microbatches", "gpu_hours",
-              *(f"{k}_s" for k in BREAKDOWN_KEYS),
-              "memory_gb", "weights_gb", "gradients_gb", "optimizer_gb", "activations_gb", "reserved_gb",
-              "memory_capacity_gb", "memory_headroom")
 
 class Group:
     """One (fleet, precision) pair and its numeric axes; `size` configurations before datacenters."""
@@ -46,7 +44,8 @@ class Plan:
     def __init__(self, model, fleets, precisions, datacenters, groups, *, tokens, flash, sp, dp_overlap, cv,
                  keep, chunk_size, sustain):
         self.model, self.fleets, self.precisions, self.datacenters = model, fleets, precisions, datacenters
-        self.d = model_dims(model)
+        self.ctx = Context(model, fleets, precisions, tokens=tokens, flash=flash, sp=sp, dp_overlap=dp_overlap, cv=cv)
+        self.d = self.ctx.d
         self.groups = groups
         self.tokens, self.flash, self.sp, self.dp_overlap, self.cv = tokens, flash, sp, dp_overlap, cv
         self.keep, self.chunk_size = keep, chunk_size
@@ -57,6 +56,28 @@ class Plan:
             g.offset = off
             off += g.size * self.n_dc
         self.total = off
+        self.dtypes = self._dtypes()
+
+    def _dtypes(self) -> dict:
+        """Stored columns and their dtypes: the narrowest integers that hold every value of the sweep."""
+        hi = {a: max(float(g.axes[k].max()) for g in self.groups) for k, a in enumerate(AXES)}
+        n_max = max(g.n for g in self.groups)
+        if any(g.gbs_derived for g in self.groups):  # at most the target batch plus one dp x microbatch round-up
+            seq_min = min(float(g.axes[AXES.index("seq_len")].min()) for g in self.groups)
+            hi["global_batch_size"] = batch_target_tokens(self.model) / seq_min + n_max * hi["microbatch"] + 1
+        dt = {"config_id": np.dtype(np.int64), "fleet_id": np.dtype(np.int16), "precision_id": np.dtype(np.int8)}
+        for name in ("tp", "pp", "dp", "cp", "ep", "microbatch", "interleave", "zero", "seq_len",
+                     "global_batch_size", "recompute_id"):
+            dt[name] = int_dtype(n_max if name == "dp" else hi["recompute" if name == "recompute_id" else name])
+        dt.update({k: np.dtype(float) for k in STORED_FLOAT})
+        dt["feasible"], dt["reason_bits"] = np.dtype(bool), BIT_DTYPE
+        return dt
+
+    def column_names(self) -> set:
+        """Every column a reducer may ask a chunk for (stored, derived, re-evaluated; energy/cost with datacenters)."""
+        from ._objectives import SUSTAIN_COLUMNS
+        names = set(self.dtypes) | set(DERIVED) | set(PHYSICS)
+        return names | ({"datacenter_id", *SUSTAIN_COLUMNS} if self.datacenters else set())
 
     def tasks(self) -> list[tuple[int, int, int]]:
         """(group, start, stop) chunks covering every configuration, in order. A chunk fixes the leading axes,
@@ -74,13 +95,22 @@ class Plan:
         return (task[2] - task[1]) * self.n_dc
 
     def empty_columns(self) -> dict:
-        """The columns of this plan with no rows (names and dtypes)."""
-        return {k: a[:0] for k, a in self.evaluate(*self.tasks()[0]).items()}
+        """The stored columns of this plan with no rows (names and dtypes)."""
+        cols = {k: np.empty(0, dt) for k, dt in self.dtypes.items()}
+        if self.datacenters:
+            from ._objectives import SUSTAIN_COLUMNS
+            cols["datacenter_id"] = np.empty(0, np.int16)
+            cols.update({k: np.empty(0) for k in (SUSTAIN_COLUMNS if self.sustain is not None else ())})
+        return cols
+
+    def evaluate(self, gi: int, start: int, stop: int) -> dict:
+        """The stored columns of a chunk (see `chunk`)."""
+        return self.chunk(gi, start, stop).all_stored()
 
     # ------------------------------------------------------------------------------------------ one chunk
-    def evaluate(self, gi: int, start: int, stop: int) -> dict:
-        """Columns for configurations [start, stop) of group `gi` (a chunk from `tasks()`), times the
-        datacenters (innermost).
+    def chunk(self, gi: int, start: int, stop: int):
+        """Configurations [start, stop) of group `gi` (a chunk from `tasks()`), times the datacenters
+        (innermost): a `Chunk` whose columns are built on demand, or, with datacenters, a `Table`.
 
         The chunk is evaluated as an open mesh: each axis is a numpy array shaped to broadcast along its own
         dimension (a Python float when it has one value), so an intermediate in the physics costs only the product
@@ -112,78 +142,54 @@ class Plan:
                 shape[k - j] = -1
                 x[name] = vals.reshape(shape)
 
-        def flat(a):
-            """A mesh-shaped (broadcastable) value as a flat, writable array of the chunk's N rows."""
-            a = np.asarray(a)
-            r = a.reshape(-1) if a.shape == local_shape else np.broadcast_to(a, local_shape).reshape(-1)
-            return r if r.flags.writeable else r.copy()
-
         tp, pp, cp, ep, mb, v = x["tp"], x["pp"], x["cp"], x["ep"], x["microbatch"], x["interleave"]
         rc, zero, seq = x["recompute"], x["zero"], x["seq_len"]
         n = float(g.n)
+        out = None
         with np.errstate(all="ignore"):
             prod = tp * pp * cp
             div_bad = (n % prod) != 0
             dp = n / prod
             gbs = default_global_batch(batch_target_tokens(self.model), seq, dp, mb) if g.gbs_derived else x["global_batch_size"]
-            sp = default_sequence_parallel(tp, self.sp)
             if g.error_bit:
-                bits = np.full(N, g.error_bit, np.uint32)
+                bits = np.full(N, g.error_bit, BIT_DTYPE)
             else:
-                small = np.uint32(0)
+                small = BIT_DTYPE.type(0)
                 for reason, mask in layout_problems(self.d, n=n, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs,
                                                     v=v, seq=seq, tokens=self.tokens).items():
-                    small = small | np.where(mask, BIT[reason], np.uint32(0))
+                    small = small | np.where(mask, BIT[reason], BIT_DTYPE.type(0))
                 small = np.where(div_bad, BIT[DIVIDE_REASON], small)
-                bits = flat(small.astype(np.uint32))
+                bits = np.empty(N, BIT_DTYPE)
+                np.copyto(bits.reshape(local_shape), small, casting="unsafe")
             valid = bits == 0
-            all_valid = bool(valid.all())
             if g.error_bit or not valid.any():
-                perf = {k: np.full(N, np.nan) for k in PERF_FLOAT}
                 feas = np.zeros(N, bool)
             else:
-                out = evaluate(self.d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, seq=seq, v=v,
-                               recompute=rc, zero=zero, flash=self.flash, sp=sp, tokens=self.tokens,
-                               capacity=g.capacity, bytes_el=g.bytes_el, bytes_grad=g.bytes_grad,
-                               dp_overlap=self.dp_overlap, straggler_cv=self.cv, **g.hw)
-                perf = _perf_columns(out, flat, g, N)
-                feas = flat(out["feasible"]) & valid
-                if not all_valid:
-                    for a in perf.values():
-                        a[~valid] = np.nan
-        bits = bits | np.where(valid & ~feas, BIT[MEMORY_REASON], np.uint32(0))
+                out = self.ctx.physics(g.fleet_id, g.precision_id, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs,
+                                       seq=seq, v=v, rc=rc, zero=zero)
+                feas = np.empty(N, bool)
+                np.copyto(feas.reshape(local_shape), out["feasible"])
+                feas &= valid
+        mem_bad = valid & ~feas
+        if mem_bad.any():
+            bits = bits | np.where(mem_bad, BIT[MEMORY_REASON], BIT_DTYPE.type(0))
 
         if self.keep == "all":
             rows = None
         else:
             rows = np.flatnonzero(feas if self.keep == "feasible" else valid)
-            perf = {k: a[rows] for k, a in perf.items()}
-            bits, feas = bits[rows], feas[rows]
-        R = N if rows is None else rows.size
-        take = flat if rows is None else (lambda a: flat(a)[rows])
-        local = np.arange(start, stop, dtype=np.int64) if rows is None else start + rows.astype(np.int64)
-        cols = {"config_id": g.offset + local * self.n_dc,
-                "fleet_id": np.full(R, g.fleet_id, np.int16), "precision_id": np.full(R, g.precision_id, np.int16),
-                "nodes": np.full(R, g.nodes, np.int64), "accelerators": np.full(R, g.n, np.int64)}
-        for name, val in (("tp", tp), ("pp", pp), ("dp", dp), ("cp", cp), ("ep", ep), ("microbatch", mb),
-                          ("interleave", v), ("zero", zero), ("seq_len", seq), ("global_batch_size", gbs)):
-            a = take(val)
-            if name == "dp":
-                a = np.where(np.isfinite(a), a, 0)
-            cols[name] = a.astype(np.int64 if name == "global_batch_size" else np.int32)
-        cols["batch_tokens"] = cols["global_batch_size"] * cols["seq_len"].astype(np.int64)
-        cols["recompute_id"] = take(rc).astype(np.int8)
-        cols.update(perf)
-        cols["feasible"] = np.asarray(feas, bool)
-        cols["reason_bits"] = np.asarray(bits, np.uint32)
-        if self.datacenters:
-            k = len(self.datacenters)
-            cols = {c: np.repeat(a, k) for c, a in cols.items()}
-            cols["config_id"] = cols["config_id"] + np.tile(np.arange(k, dtype=np.int64), R)
-            cols["datacenter_id"] = np.tile(np.arange(k, dtype=np.int16), R)
-            if self.sustain is not None:
-                cols.update(self.sustain.columns(cols, self))
-        return cols
+        mesh = dict(x, dp=dp, global_batch_size=gbs)
+        chunk = Chunk(self, g, start, local_shape, mesh, out, valid, feas, bits, rows)
+        if not self.datacenters:
+            return chunk
+        k = len(self.datacenters)
+        cols = {c: np.repeat(a, k) for c, a in chunk.all_stored().items()}
+        cols["config_id"] = cols["config_id"] + np.tile(np.arange(k, dtype=np.int64), chunk.n)
+        cols["datacenter_id"] = np.tile(np.arange(k, dtype=np.int16), chunk.n)
+        table = Table(cols, self.ctx, BIT[MEMORY_REASON])
+        if self.sustain is not None:
+            cols.update(self.sustain.columns(table, self))
+        return table
 
 
 def _split_axis(shape, chunk_size) -> tuple[int, int]:
@@ -195,25 +201,6 @@ def _split_axis(shape, chunk_size) -> tuple[int, int]:
         inner *= shape[j]
         j -= 1
     return j, inner
-
-
-def _perf_columns(out, flat, g, N) -> dict:
-    """Result columns (own memory, float64, length N) from evaluate()'s mesh-shaped outputs."""
-    b = lambda a: flat(np.asarray(a, float))
-    mem = out["memory"]
-    cols = {"step_s": b(out["step"]), "time_to_train_days": b(out["time_to_train"] / 86400.0),
-            "mfu": b(out["mfu"]), "hfu": b(out["hfu"]), "tokens_per_s": b(out["tokens_per_s"]),
-            "tflops_per_device": b(out["flops_per_device"] / 1e12),
-            "scaling_efficiency": b(out["scaling_efficiency"]), "steps": b(out["steps"]),
-            "microbatches": b(out["microbatches"]), "gpu_hours": b(out["time_to_train"] / 3600.0 * g.n)}
-    for k in BREAKDOWN_KEYS:
-        cols[f"{k}_s"] = b(out[k])
-    cols["memory_gb"] = b(out["memory_total"] / 1e9)
-    for k in ("weights", "gradients", "optimizer", "activations", "reserved"):
-        cols[f"{k}_gb"] = b(mem[k] / 1e9)
-    cols["memory_capacity_gb"] = np.full(N, g.capacity / 1e9)
-    cols["memory_headroom"] = b(1.0 - out["memory_total"] / g.capacity)
-    return cols
 
 
 # ------------------------------------------------------------------------------------------------ building

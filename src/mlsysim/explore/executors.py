@@ -52,9 +52,20 @@ class Progress:
         self.total, self.enabled, self.label = max(total, 1), enabled, label
         self.done = 0
         self.t0 = self.last = time.perf_counter()
+        self._bar = None
+        if enabled and in_notebook():  # a notebook widget bar through tqdm.auto when installed, else none
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                self.enabled = False
+            else:
+                self._bar = tqdm(total=self.total, desc=label, unit="config", unit_scale=True)
 
     def update(self, n: int) -> None:
         self.done += n
+        if self._bar is not None:
+            self._bar.update(n)
+            return
         if not self.enabled:
             return
         now = time.perf_counter()
@@ -70,15 +81,24 @@ class Progress:
         sys.stderr.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        if self._bar is not None:
+            self._bar.close()
+        elif self.enabled:
             sys.stderr.write("\n")
             sys.stderr.flush()
 
 
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where stderr is no terminal but a progress widget can show)."""
+    shell = sys.modules.get("IPython") and getattr(sys.modules["IPython"], "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def progress_enabled(progress, total: int) -> bool:
-    """progress=None: on for sweeps of more than 10 M configurations when stderr is a terminal."""
+    """progress=None: on for sweeps of more than 10 M configurations on a terminal or in a notebook."""
     if progress is None:
-        return total > 10_000_000 and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+        tty = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+        return total > 10_000_000 and (tty or in_notebook())
     return bool(progress)
 
 
@@ -120,7 +140,7 @@ def run(plan, reducer, *, executor="local", scheduler=None, progress=None, memor
             parts, held = [], 0
             fold = getattr(reducer, "fold_every", None)
             for t in tasks:
-                part = reducer.local(plan.evaluate(*t))
+                part = reducer.local(plan.chunk(*t))
                 held += _part_bytes(part)
                 if held > budget:
                     raise _too_big(held, budget, bar.done, plan.total)
@@ -143,15 +163,17 @@ def run_into(plan, *, progress=None) -> dict:
     keep_heap()
     tasks = plan.tasks()
     bar = Progress(plan.total, progress_enabled(progress, plan.total))
-    cols, pos = None, 0
+    cols = {k: np.empty(plan.total, a.dtype) for k, a in plan.empty_columns().items()}
+    pos = 0
     try:
         for t in tasks:
-            part = plan.evaluate(*t)
-            if cols is None:
-                cols = {k: np.empty(plan.total, a.dtype) for k, a in part.items()}
-            n = plan.rows_of(t)
-            for k, a in part.items():
-                cols[k][pos:pos + n] = a
+            chunk = plan.chunk(*t)
+            if hasattr(chunk, "fill"):
+                n = chunk.fill(cols, pos)
+            else:
+                n = chunk.n
+                for k, a in chunk.all_stored().items():
+                    cols[k][pos:pos + n] = a
             pos += n
             bar.update(n)
     finally:
@@ -184,7 +206,7 @@ def _batches(plan, tasks, rows_per_task=None):
 def _dask_task(plan, reducer, batch):
     """Runs on a worker: evaluate a batch of chunks and combine them (same order as in-process)."""
     keep_heap()
-    return reducer.combine([reducer.local(plan.evaluate(*t)) for t in batch]), sum(plan.rows_of(t) for t in batch)
+    return reducer.combine([reducer.local(plan.chunk(*t)) for t in batch]), sum(plan.rows_of(t) for t in batch)
 
 
 _JOB = None
@@ -280,8 +302,8 @@ def _run_dask(plan, reducer, tasks, scheduler, bar, budget):
 class KeepAll:
     """Reducer of a plain sweep: keep the chunk's rows (already filtered by the plan's `keep`), concatenate."""
 
-    def local(self, cols):
-        return cols
+    def local(self, chunk):
+        return chunk.all_stored()
 
     def combine(self, parts):
         parts = [p for p in parts if p]

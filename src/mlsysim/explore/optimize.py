@@ -23,6 +23,17 @@ class _CarbonPriced:
         return {"carbon_cost_usd": cc, "cost_with_carbon_usd": cols["cost_usd"] + cc}
 
 
+def reason_counts(bits) -> dict:
+    """{reason: rows with that bit set}, counting each distinct bit pattern once (a chunk has few)."""
+    counts = np.bincount(bits) if bits.size else np.zeros(1, np.int64)
+    out = {r: 0 for r in REASONS}
+    for pattern in np.flatnonzero(counts[1:]) + 1:
+        for r in REASONS:
+            if pattern & int(BIT[r]):
+                out[r] += int(counts[pattern])
+    return out
+
+
 class TopK:
     """Reducer: rows that run and satisfy the constraints, best `k` by lexicographic keys (ties: config_id),
     plus the counts that explain an empty answer."""
@@ -49,13 +60,12 @@ class TopK:
         return idx[np.lexsort(arrays)][: self.k]
 
     def local(self, cols):
-        if self.derive is not None and len(cols.get("config_id", ())):
-            cols = {**cols, **self.derive(cols)}
-        n = len(cols["config_id"])
+        """`cols`: a chunk (Chunk or Table); ranks it on the key and constraint columns alone and returns the
+        stored columns of its best rows."""
+        if self.derive is not None and cols.n:
+            cols = cols.with_columns(self.derive(cols))
         feas = cols["feasible"]
-        bits = cols["reason_bits"]
-        stats = {"n": n, "feasible": int(np.count_nonzero(feas)),
-                 "reasons": {r: int(np.count_nonzero(bits & BIT[r])) for r in REASONS},
+        stats = {"n": cols.n, "feasible": int(np.count_nonzero(feas)), "reasons": reason_counts(cols["reason_bits"]),
                  "violations": {}, "closest": {}}
         ok = feas.copy()
         for name, col, kind, bound in self.constraints:
@@ -72,7 +82,11 @@ class TopK:
             ok &= ~np.isnan(cols[col])
         stats["ok"] = int(np.count_nonzero(ok))
         top = self._rank(cols, np.flatnonzero(ok))
-        return {"cols": {k: a[top] for k, a in cols.items()}, "stats": stats}
+        return {"cols": cols.take(top, self.columns()), "stats": stats}
+
+    def columns(self) -> list:
+        """The columns ranking needs, kept with the winners (whether stored or derived)."""
+        return [c for c, _ in self.keys] + [c for _, c, _, _ in self.constraints]
 
     def combine(self, parts):
         parts = [p for p in parts if p]
@@ -186,7 +200,7 @@ def _search(model, objective, constraints, runners_up, sweep_kwargs, derive=None
     if "keep" in sweep_kwargs:
         raise ConfigError("optimize() keeps only the best rows; 'keep' is a sweep() option")
     plan = make_plan(model, keep="all", **sweep_kwargs)
-    available = set(plan.empty_columns()) | set(extra_columns)
+    available = plan.column_names() | set(extra_columns)
     keys = _keys(objective, available)
     cons = parse_constraints(constraints, available)
     require_prices(plan, [c for c, _ in keys] + [c[1] for c in cons])

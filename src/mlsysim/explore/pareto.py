@@ -93,14 +93,21 @@ class ParetoReducer:
         self.constraints = list(constraints)
 
     def _front(self, cols):
-        if not cols or not len(cols["config_id"]):
-            return cols
-        keep = cols["feasible"].astype(bool) if self.feasible_only else np.ones(len(cols["config_id"]), bool)
-        keep = keep & _meets(cols, self.constraints)
+        """The front of a chunk (Chunk or Table) or of merged fronts (a dict): its stored and ranked columns."""
+        n = cols.n if hasattr(cols, "n") else len(cols["config_id"])
+        if not n:
+            return cols.take(np.arange(0), self.columns()) if hasattr(cols, "take") else cols
+        keep = cols["feasible"].astype(bool) if self.feasible_only else np.ones(n, bool)
+        keep = keep & _meets(cols, self.constraints, n)
         sel = np.flatnonzero(keep)
         pts = np.column_stack([cols[c][sel] for c, _ in self.cols_senses])
         m = pareto_mask(pts, [s == "max" for _, s in self.cols_senses])
+        if hasattr(cols, "take"):
+            return cols.take(sel[m], self.columns())
         return {k: a[sel[m]] for k, a in cols.items()}
+
+    def columns(self) -> list:
+        return [c for c, _ in self.cols_senses] + [c for _, c, _, _ in self.constraints]
 
     def local(self, cols):
         return self._front(cols)
@@ -115,9 +122,9 @@ class ParetoReducer:
         return {k: a[order] for k, a in front.items()}
 
 
-def _meets(cols, constraints) -> np.ndarray:
+def _meets(cols, constraints, n=None) -> np.ndarray:
     """Rows satisfying every parsed constraint (name, column, 'max'|'min', bound); NaN never satisfies."""
-    ok = np.ones(len(cols["config_id"]), bool)
+    ok = np.ones(len(cols["config_id"]) if n is None else n, bool)
     for _, col, kind, bound in constraints:
         v = np.asarray(cols[col], float)
         with np.errstate(invalid="ignore"):
@@ -174,8 +181,8 @@ def pareto(result, objectives=DEFAULT_OBJECTIVES, *, feasible_only=True, constra
         progress = sweep_kwargs.pop("progress", None)
         sweep_kwargs.pop("keep", None)
         plan = make_plan(result, keep="feasible" if feasible_only else "all", **sweep_kwargs)
-        cs = [objective_column(o, set(plan.empty_columns())) for o in objectives]
-        cons = _constraints(constraints, set(plan.empty_columns()))
+        cs = [objective_column(o, plan.column_names()) for o in objectives]
+        cons = _constraints(constraints, plan.column_names())
         require_prices(plan, [c for c, _ in cs] + [c[1] for c in cons])
         cols = run(plan, ParetoReducer(cs, feasible_only, cons), executor=executor, scheduler=scheduler, progress=progress)
         front = result_of(plan, cols if cols else plan.empty_columns())

@@ -5,13 +5,15 @@ import numpy as np
 
 from ..errors import ConfigError, unknown
 from ..physics.training import RECOMPUTE
-from ._plan import BIT, REASONS
+from ._columns import DERIVED, ORDER, PHYSICS, Context, Table
+from ._plan import BIT, MEMORY_REASON, REASONS
 
 RECOMPUTE_NAMES = {code: name for name, code in RECOMPUTE.items()}
 # Decoded categorical columns: public name -> (stored code column, labels attribute).
 _CATEGORICAL = {"fleet": "fleet_id", "precision": "precision_id", "datacenter": "datacenter_id",
                 "recompute": "recompute_id"}
-_HIDDEN = {"fleet_id", "precision_id", "datacenter_id", "recompute_id", "reason_bits"}
+_HIDDEN = {"fleet_id", "precision_id", "datacenter_id", "recompute_id", "reason_bits", "memory_b"}
+_PUBLIC = {v: c for c, v in _CATEGORICAL.items()}
 # Columns where larger is better (pareto/optimize maximise them).
 MAXIMIZE = {"mfu", "hfu", "tokens_per_s", "tflops_per_device", "scaling_efficiency", "memory_headroom"}
 
@@ -47,28 +49,35 @@ class SweepResult:
         self.settings = dict(settings)
         #: configurations the sweep evaluated (rows kept may be fewer with keep="feasible")
         self.evaluated = len(self) if evaluated is None else evaluated
+        self._table = None
+
+    def _tab(self) -> Table:
+        """Derived and re-evaluated columns, computed on first access (narrow stored rows, issue 17)."""
+        if self._table is None:
+            ctx = Context.of(self.model, self.fleets, self.precisions, self.settings)
+            self._table = Table(self._cols, ctx, BIT[MEMORY_REASON])
+        return self._table
 
     # ------------------------------------------------------------------------------------------- access
     def __len__(self) -> int:
         return len(next(iter(self._cols.values()))) if self._cols else 0
 
+    def _stored_or_derived(self, name) -> bool:
+        if name in self._cols:
+            return True
+        return "step_s" in self._cols and (name in DERIVED or name in PHYSICS)
+
     @property
     def columns(self) -> list[str]:
         """Public column names (categorical ones decoded: fleet, precision, datacenter, recompute; plus reason)."""
-        out = []
-        for k in self._cols:
-            if k == "reason_bits":
-                continue
-            if k in _HIDDEN:
-                pub = {v: c for c, v in _CATEGORICAL.items()}[k]
-                out.append(pub)
-            else:
-                out.append(k)
+        out = [_PUBLIC.get(k, k) for k in ORDER if k != "reason_bits" and self._stored_or_derived(k)]
+        out += [k for k in self._cols if k not in ORDER and k not in _HIDDEN]
         return out + ["reason"]
 
     def has(self, name: str) -> bool:
-        return name in self._cols or (name in _CATEGORICAL and _CATEGORICAL[name] in self._cols) \
-            or name == "reason"
+        return (name in self._cols and name not in _HIDDEN) or (name not in self._cols and
+                                                                self._stored_or_derived(name)) \
+            or (name in _CATEGORICAL and _CATEGORICAL[name] in self._cols) or name == "reason"
 
     def __contains__(self, name) -> bool:
         return isinstance(name, str) and self.has(name)
@@ -83,6 +92,8 @@ class SweepResult:
             codes = self._cols[_CATEGORICAL[name]]
             labels = self._labels(name)
             return np.asarray(labels, dtype=object)[codes] if len(labels) else np.empty(0, object)
+        if name not in _HIDDEN and self._stored_or_derived(name):
+            return self._tab()[name]
         raise unknown("column", name, self.columns)
 
     def _labels(self, name):
@@ -122,17 +133,21 @@ class SweepResult:
 
     def row(self, i: int) -> dict:
         """Row i as a dict of Python scalars (decoded names for categorical columns)."""
+        return self._row(i, self.columns)
+
+    def _row(self, i: int, names) -> dict:
         n = len(self)
         if not -n <= i < n:
             raise IndexError(f"row {i} out of range for a SweepResult of {n} rows")
+        one = self._take(np.array([i % n]))  # derived and re-evaluated columns of this row only
         out = {}
-        for name in self.columns:
+        for name in names:
             if name == "reason":
-                out[name] = reason_text(int(self._cols["reason_bits"][i]))
+                out[name] = reason_text(int(one._cols["reason_bits"][0]))
             elif name in _CATEGORICAL:
-                out[name] = self._labels(name)[int(self._cols[_CATEGORICAL[name]][i])]
+                out[name] = one._labels(name)[int(one._cols[_CATEGORICAL[name]][0])]
             else:
-                out[name] = self._cols[name][i].item()
+                out[name] = one.column(name)[0].item()
         return out
 
     # ----------------------------------------------------------------------------------- sub-tables
@@ -168,7 +183,8 @@ class SweepResult:
     def solver_kwargs(self, i: int) -> dict:
         """Keyword arguments that make `DistributedModel().solve(**kw)` evaluate row i (the same physics).
         The global batch is passed only where the sweep fixed it; otherwise the solver derives it the same way."""
-        r = self.row(i)
+        r = self._row(i, ("tp", "pp", "dp", "cp", "ep", "seq_len", "microbatch", "precision", "recompute", "zero",
+                          "interleave", "global_batch_size"))
         s = self.settings
         kw = dict(model=self.model, fleet=self.fleets[int(self._cols["fleet_id"][i])], tp_size=r["tp"],
                   pp_size=r["pp"], dp_size=r["dp"], cp_size=r["cp"], ep_size=r["ep"], seq_len=r["seq_len"],
@@ -227,19 +243,43 @@ class SweepResult:
         self.to_pandas().to_parquet(path, **kwargs)
 
     # ----------------------------------------------------------------------------------- display
-    def __repr__(self) -> str:
+    def _shown(self) -> list[str]:
+        """The columns a view shows: the layout, the answers, and fleet/datacenter when more than one was swept."""
+        return [c for c in ("fleet", "datacenter", "tp", "pp", "dp", "cp", "microbatch", "interleave", "recompute",
+                            "zero", "step_s", "time_to_train_days", "mfu", "memory_gb", "cost_usd", "carbon_t",
+                            "reason")
+                if self.has(c) and (c != "fleet" or len(self.fleets) > 1)
+                and (c != "datacenter" or len(self.datacenters) > 1)]
+
+    def _head(self) -> str:
         n, nf = len(self), int(np.count_nonzero(self._cols["feasible"])) if self._cols else 0
         fleets = ", ".join(f.name for f in self.fleets[:3]) + (" ..." if len(self.fleets) > 3 else "")
-        head = f"SweepResult: {n:,} configurations ({nf:,} feasible) of {self.model.name} on {fleets}"
+        return f"SweepResult: {n:,} configurations ({nf:,} feasible) of {self.model.name} on {fleets}"
+
+    def __repr__(self) -> str:
+        n, head = len(self), self._head()
         if not n:
             return head
-        show = [c for c in ("fleet", "tp", "pp", "dp", "cp", "microbatch", "interleave", "recompute", "zero",
-                            "step_s", "time_to_train_days", "mfu", "memory_gb", "cost_usd", "carbon_t", "reason")
-                if self.has(c) and (c != "fleet" or len(self.fleets) > 1)]
+        show = self._shown()
         rows = [show] + [[_fmt(self.column(c)[i]) for c in show] for i in range(min(n, 8))]
         widths = [max(len(r[j]) for r in rows) for j in range(len(show))]
         lines = ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in rows]
         return "\n".join([head] + lines + (["..."] if n > 8 else []))
+
+    def _repr_html_(self, max_rows: int = 20) -> str:
+        """A notebook table of the first rows (the same columns as the text view)."""
+        import html
+        n, show = len(self), self._shown()
+        head = "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in show) + "</tr>"
+        body = "".join("<tr>" + "".join(f"<td style='text-align:{'left' if c in _TEXT else 'right'}'>"
+                                        f"{html.escape(_fmt(self.column(c)[i]))}</td>" for c in show) + "</tr>"
+                       for i in range(min(n, max_rows)))
+        more = f"<p>... {n - max_rows:,} more rows (to_pandas() for all)</p>" if n > max_rows else ""
+        return (f"<div><b>{html.escape(self._head())}</b>"
+                + (f"<table>{head}{body}</table>{more}" if n else "") + "</div>")
+
+
+_TEXT = {"fleet", "datacenter", "recompute", "reason"}
 
 
 def reason_text(bits: int) -> str:
@@ -247,6 +287,8 @@ def reason_text(bits: int) -> str:
 
 
 def _fmt(v) -> str:
+    """Numbers as the CLI prints them (thousands separators, 4 significant digits)."""
     if isinstance(v, (float, np.floating)):
-        return f"{v:.4g}"
+        from ..solvers._common import format_number
+        return "nan" if v != v else format_number(float(v))
     return str(v)

@@ -5,13 +5,16 @@ from dataclasses import dataclass, field
 
 from .._record import check_si, check_text, refuse
 from ..errors import ConfigError, unknown
+from ..views import RecordView
 from ..units import quantity
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8")
+# Peaks a chip may list: the training precisions plus fp4 (Blackwell NVFP4 tensor cores; serving only).
+PEAK_PRECISIONS = PRECISIONS + ("fp4",)
 
 
-@dataclass(frozen=True)
-class Accelerator:
+@dataclass(frozen=True, repr=False)
+class Accelerator(RecordView):
     """One accelerator. Floats are SI: FLOP/s, bytes, bytes/s, watts, USD, kgCO2e.
 
     `peak_flops` maps a precision ("bf16", "fp8", ...) to dense peak FLOP/s. `matmul_efficiency` is the
@@ -46,8 +49,8 @@ class Accelerator:
             raise ConfigError(f"Accelerator {self.name}: peak_flops must map precision -> FLOP/s")
         pf = {}
         for p, v in self.peak_flops.items():
-            if p not in PRECISIONS:
-                raise unknown("precision", p, PRECISIONS)
+            if p not in PEAK_PRECISIONS:
+                raise unknown("precision", p, PEAK_PRECISIONS)
             pf[p] = _pos(v, f"{self.name} peak {p} FLOP/s", "FLOP/s")
         object.__setattr__(self, "peak_flops", pf)
         check_si(self, {"memory_bytes": ("byte", False), "memory_bw": ("byte/s", False), "tdp_w": ("W", False),

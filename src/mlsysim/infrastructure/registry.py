@@ -1,9 +1,14 @@
-"""`Infrastructure`: grids and datacenters (data/infrastructure.toml). Datacenters name their grid's key."""
+"""`Infrastructure`: grids and datacenters (data/infrastructure.toml). Datacenters name their grid's key.
+
+Grids not in the TOML resolve through the open datasets in data/grids.csv (every country, grid zone and cloud
+region; see mlsysim.infrastructure.grids): `Infrastructure.Grids["PL"]`, `Infrastructure.Grids["PL@2022"]`,
+`Infrastructure.Grids["gcp:us-central1"]`. The curated TOML keys (the tutorial's four, ...) come first.
+"""
 from __future__ import annotations
 
 from .._record import build_kwargs
-from ..errors import ConfigError
-from ..registry import Registry
+from ..errors import ConfigError, UnknownNameError
+from ..registry import Category, Registry
 from .site import Datacenter, Grid
 
 
@@ -18,4 +23,34 @@ def _build(category: str, key: str, raw: dict):
     raise ConfigError(f"infrastructure.toml: unknown category {category}")
 
 
-Infrastructure = Registry("Infrastructure", "infrastructure.toml", _build)
+class _Grids(Category):
+    """Grids: the curated TOML entries, then any country, zone or cloud region of data/grids.csv."""
+
+    def __getitem__(self, key: str):
+        try:
+            return super().__getitem__(key)
+        except UnknownNameError as curated:
+            if key not in self._cache:
+                from .grids import lookup
+                try:
+                    self._cache[key] = lookup(key)
+                except UnknownNameError:
+                    raise curated from None
+            return self._cache[key]
+
+    def __contains__(self, key: str) -> bool:
+        try:
+            self[key]
+        except (UnknownNameError, ConfigError):
+            return False
+        return True
+
+
+class _Infrastructure(Registry):
+    def __getattr__(self, key: str):
+        if key == "Grids":
+            return self._categories.setdefault(key, _Grids(self, key))
+        return super().__getattr__(key)
+
+
+Infrastructure = _Infrastructure("Infrastructure", "infrastructure.toml", _build)

@@ -5,10 +5,11 @@ from dataclasses import dataclass, field, replace
 
 from .._record import check_counts, check_text, refuse
 from ..errors import ConfigError
+from ..views import RecordView
 
 
-@dataclass(frozen=True)
-class TransformerWorkload:
+@dataclass(frozen=True, repr=False)
+class TransformerWorkload(RecordView):
     """A decoder-only transformer (dense or MoE) and its training budget.
 
     Example:

@@ -5,7 +5,13 @@ water intensities likewise in L/kWh.
 
 Accounting (GHG Protocol Scope 2 guidance, 2015; as applied to ML by Patterson et al. 2021 arXiv:2104.10350):
 - location-based = facility energy x the grid's average intensity;
-- market-based = location-based x (1 - share of carbon-free energy the operator buys for that site);
+- market-based (Scope 2 Guidance Ch. 6, the market-based emission factor hierarchy): energy covered by
+  contractual instruments (RECs/GOs, PPAs, green tariffs) at the instruments' emission factor (0 for wind, solar,
+  hydro), the rest at the grid's residual mix (the average with those claimed attributes removed) or, where no
+  residual mix is published, at the grid average (the hierarchy's last tier; it double counts what others
+  claimed);
+- hourly-CFE-adjusted (a separate quantity, not Scope 2 market-based): location-based x (1 - the operator's
+  hourly carbon-free energy share, e.g. Google's 24/7 CFE % per region);
 - embodied (manufacturing) carbon is amortised straight-line over the hardware's service life, pro rata for the
   run (Morrison et al. 2025 arXiv:2503.05804 Sec 4.1: 3,700 kgCO2e per 8x H100 server over 4 years);
 - water: on-site = WUE x IT energy (The Green Grid WUE definition); off-site = the grid's water consumed per kWh
@@ -24,8 +30,16 @@ def location_based_kg(facility_energy_j, grid_gco2_per_kwh):
     return facility_energy_j / J_PER_KWH * grid_gco2_per_kwh * 1e-3
 
 
-def market_based_kg(location_kg, cfe_fraction):
-    """Market-based carbon: the carbon-free share bought for the site (PPAs, certificates) counts as zero."""
+def market_based_kg(facility_energy_j, residual_gco2_per_kwh, contractual_fraction, instrument_gco2_per_kwh=0.0):
+    """GHG Protocol Scope 2 market-based carbon (kgCO2e): the contractually covered share at the instruments'
+    factor, the rest at the residual mix (pass the grid average where no residual mix is published)."""
+    kwh = facility_energy_j / J_PER_KWH
+    return kwh * (contractual_fraction * instrument_gco2_per_kwh
+                  + (1.0 - contractual_fraction) * residual_gco2_per_kwh) * 1e-3
+
+
+def cfe_adjusted_kg(location_kg, cfe_fraction):
+    """Hourly-CFE-adjusted carbon: location-based x (1 - the hourly carbon-free share matched at the site)."""
     return location_kg * (1.0 - cfe_fraction)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import constants as C
+from ._np import vmax
 from .training import gemm_time, layer_times
 
 
@@ -41,3 +42,14 @@ def kv_cache_bytes(d, *, batch, context, bytes_el=2.0):
 def ridge_point(peak, mem_bw):
     """Arithmetic intensity (FLOP/byte) where a kernel turns from memory- to compute-bound (Williams 2009)."""
     return peak / (mem_bw * C.MEMORY_BW_EFFICIENCY)
+
+
+def roofline_time(flops, bytes_moved, peak, mem_bw, compute_eff=1.0, mem_eff=1.0):
+    """Roofline time (s): the slower of compute (FLOPs / achieved FLOP/s) and memory (bytes / achieved bytes/s)
+    (Williams et al. 2009). Efficiencies 1.0 give the ideal datasheet bound."""
+    return vmax(flops / (peak * compute_eff), bytes_moved / (mem_bw * mem_eff))
+
+
+def roofline_requirements(flops, bytes_moved, time_s, compute_eff=1.0, mem_eff=1.0):
+    """The inverse of `roofline_time`: the (peak FLOP/s, memory bytes/s) a chip needs to finish in `time_s`."""
+    return flops / (time_s * compute_eff), bytes_moved / (time_s * mem_eff)

@@ -23,25 +23,26 @@ SHORTHAND["fp4"] = ("fp4", "fp8", "fp4")
 
 def serving_precision(precision=None, weights=None, kv=None, compute=None):
     """(weight bytes, kv bytes, compute dtype name) from the shorthand and/or the three explicit names."""
-    from ..errors import unknown
     base = ("bf16", "bf16", "bf16")
     if precision is not None:
         if not isinstance(precision, str) or precision not in SHORTHAND:
+            from ..errors import unknown
             raise unknown("serving precision", precision, SHORTHAND)
         base = SHORTHAND[precision]
     w, k, c = (weights or base[0]), (kv or base[1]), (compute or base[2])
     for name, what in ((w, "weight_precision"), (k, "kv_precision")):
         if not isinstance(name, str) or name not in BYTES:
+            from ..errors import unknown
             raise unknown(what, name, BYTES)
     return BYTES[w], BYTES[k], c, (w, k, c)
 
 
 def compute_peak(acc, compute: str) -> float:
     """Dense peak FLOP/s of `acc` at the compute dtype; a dtype the chip lacks is a ConfigError with the fix."""
-    from ..errors import ConfigError
     pf = acc.peak_flops
     if compute in pf:
         return pf[compute]
+    from ..errors import ConfigError
     have = ", ".join(pf)
     raise ConfigError(f"{acc.name} has no {compute} compute (it has {have}); pass compute_precision= one of "
                       f"those (e.g. weight_precision='{compute}', compute_precision='bf16' for weight-only "

@@ -16,8 +16,10 @@ ACT_BYTES = 2.0  # bf16 activations between layers and in the TP all-reduce
 
 
 def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_bw, attn_eff, wbytes, su_bw,
-              su_lat, decode):
-    """(total s, communication s) of one forward pass of `batch` sequences x `new_tokens` over `context`."""
+              su_lat, decode, kvbytes=None):
+    """(total s, communication s) of one forward pass of `batch` sequences x `new_tokens` over `context`.
+    `kvbytes` (if given) corrects decode's KV-cache read, which layer_times streams at the weight width, to the
+    KV width (e.g. fp4 weights with an fp8 cache)."""
     T = batch * new_tokens
     moe_frac = d.n_moe / d.L
     f0 = layer_times(d, T, context, tp, 1.0, ep, peak, ceiling, mem_bw, True, False, False, wbytes, attn_eff,
@@ -29,6 +31,9 @@ def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_b
     head = gemm_time(batch, d.h, d.V / tp, peak, ceiling, mem_bw, wbytes)
     pp_comm = (pp - 1.0) * col.p2p(ACT_BYTES * T * d.h, su_bw, su_lat)
     comm = d.L * comm_layer + pp_comm
+    if decode and kvbytes is not None:
+        layer = layer + T * context * d.kv_elems * (kvbytes - wbytes) / (1.0 if d.mla else vmin(tp, d.kv)) \
+            / (mem_bw * C.MEMORY_BW_EFFICIENCY)
     return d.L * layer + head + comm, comm
 
 

@@ -19,6 +19,12 @@ table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}td,th{padding:.25r
 th{background:#f6f6f6}.grid{display:flex;flex-wrap:wrap;gap:2rem}.fig{margin:1rem 0}.fig img{max-width:100%;
 border:1px solid #eee}.note{color:#666;font-size:.85rem}pre{background:#f6f6f6;padding:.8rem;overflow-x:auto;
 font-size:.8rem}.bad{color:#c62828;font-weight:600}.good{color:#2e7d32}
+.verdict{border-left:4px solid #2e7d32;background:#f1f8e9;padding:.5rem .8rem}blockquote{margin:.6rem 0;
+padding:.4rem .9rem;border-left:4px solid #ccc;background:#fafafa}
+@page{size:A4;margin:14mm}
+@media print{body{max-width:none;margin:0;padding:0;font-size:10pt}h2{break-after:avoid;margin-top:1.2rem}
+table,.fig,.cards,.card,blockquote,pre,.verdict{break-inside:avoid}.fig img{max-height:110mm;border:0}
+.grid{gap:1rem}pre{white-space:pre-wrap}.status{border:1px solid #000;color:#000;background:none}}
 """
 
 FIGURE_TEXT = {
@@ -33,6 +39,10 @@ FIGURE_TEXT = {
     "pareto": "Configurations of a sweep around this scenario (layouts, micro-batch, ZeRO, node counts): the "
               "Pareto front holds the plans no other plan beats on both axes at once.",
 }
+
+
+from ..solvers.distributed import SCALING_EFFICIENCY  # noqa: E402  (one label, one definition)
+from .summary import embodied_known, paragraph, tonnes, verdict  # noqa: E402
 
 
 def esc(x) -> str:
@@ -68,6 +78,16 @@ def _card(k, v) -> str:
     return f"<div class='card'><div class='v'>{esc(v)}</div><div class='k'>{esc(k)}</div></div>"
 
 
+def equivalents_html(s) -> str:
+    """The run's carbon and energy in everyday terms, each with its source."""
+    from ..equivalents import equivalents
+    from .summary import approx
+    rows = [(approx(q["value"]), q["label"], q["source"])
+            for q in equivalents(s.location_kg / 1e3, s.facility_energy_j / 3.6e9)]
+    return ("<h3>In everyday terms</h3>" + table(rows, ("about", "equivalent (carbon: location-based; "
+                                                          "homes: facility energy)", "source")))
+
+
 def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "png") -> str:
     """The whole report as one HTML string (figures: name -> matplotlib Figure, embedded as base64)."""
     from .. import __version__
@@ -97,10 +117,13 @@ def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "
              ("GPU-hours", f"{p.gpu_hours:,.0f}")]
     if s is not None:
         cards += [("energy", f"{s.facility_energy_j / 3.6e9:,.0f} MWh"),
-                  ("carbon (location-based)", f"{s.carbon_footprint:,.0f} t CO2e")]
+                  ("carbon (location-based)", f"{tonnes(s.carbon_footprint)} t CO2e")]
     if e is not None:
         cards.append(("cost (TCO share)", f"${e.total_usd:,.0f}"))
     parts.append("<div class='cards'>" + "".join(_card(k, v) for k, v in cards) + "</div>")
+    line = verdict(sc, data)
+    if line:
+        parts.append(f"<p class='verdict'>{esc(line)}</p>")
 
     if out.checks:
         rows = [(c.name, c.limit, c.value, _Raw("<span class='good'>✓ ok</span>" if c.ok else
@@ -119,7 +142,7 @@ def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "
     perf_rows = [("time to train (days)", p.time_to_train_s / 86400), ("step time (s)", p.step_s),
                  ("steps", p.steps), ("tokens", p.tokens), ("MFU", p.mfu), ("HFU", p.hfu),
                  ("tokens/s", p.tokens_per_s), ("TFLOP/s per GPU", p.flops_per_device / 1e12),
-                 ("scaling efficiency", p.scaling_efficiency), ("GPU-hours", p.gpu_hours)]
+                 (SCALING_EFFICIENCY, p.scaling_efficiency), ("GPU-hours", p.gpu_hours)]
     bd = [(k, v, f"{v / p.step_s:.1%}") for k, v in p.breakdown_s.items()]
     mem = [(k, v / 1e9) for k, v in p.memory_bytes.items()] + \
         [("total", sum(p.memory_bytes.values()) / 1e9), ("capacity", p.memory_capacity_bytes / 1e9)]
@@ -130,9 +153,9 @@ def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "
     parts.append("<h2>Scaling</h2>" + fig("scaling"))
     if data.get("scaling"):
         parts.append(table([(r["nodes"], r["gpus"], r["dp"], r["global_batch_size"], r["time_to_train_days"],
-                             r["mfu"], r["efficiency"], "yes" if r["feasible"] else "no (memory)")
+                             r["mfu"], r["scaling_efficiency"], "yes" if r["feasible"] else "no (memory)")
                             for r in data["scaling"]],
-                           ("nodes", "GPUs", "DP", "global batch", "days", "MFU", "efficiency", "fits")))
+                           ("nodes", "GPUs", "DP", "global batch", "days", "MFU", "scaling efficiency", "fits")))
 
     if s is not None:
         parts.append(f"<h2>Energy and carbon: {esc(sc.datacenter.name)}</h2>")
@@ -142,14 +165,18 @@ def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "
                  ("IT energy (MWh)", s.it_energy_j / 3.6e9), ("facility energy (MWh)", s.facility_energy_j / 3.6e9),
                  ("grid intensity (gCO2e/kWh)", sc.datacenter.grid.gco2_per_kwh),
                  ("carbon, location-based (t)", s.location_kg / 1e3), ("carbon, market-based (t)", s.market_kg / 1e3),
-                 ("embodied carbon, amortised (t)", sum(s.embodied_kg.values()) / 1e3),
+                 ("embodied carbon, amortised (t)", sum(s.embodied_kg.values()) / 1e3 if embodied_known(s) else
+                  f"unknown: {p.fleet.accelerator.name} has no embodied figure in the registry; left out of "
+                  f"every total"),
                  ("water on-site (m³)", s.water_onsite_l / 1e3), ("water off-site (m³)", s.water_offsite_l / 1e3)]
         parts.append(table(rows, ("metric", "value")))
+        parts.append(equivalents_html(s))
         parts.append(fig("carbon_by_region"))
         if data.get("regions"):
-            parts.append(table([(r["grid_key"], r["grid"], r["gco2_per_kwh"], r["carbon_t"], r["basis"] or "",
-                                 r["year"] or "") for r in data["regions"]],
-                               ("grid", "name", "gCO2e/kWh", "t CO2e", "basis", "year")))
+            parts.append(table([(r["grid"], r["grid_key"], r["gco2_per_kwh"], r["carbon_t"],
+                                 r.get("basis_class", ""), r["basis"] or "", str(r["year"] or "–"))
+                                for r in data["regions"]],
+                               ("grid", "key", "gCO2e/kWh", "t CO2e", "basis family", "basis", "year")))
     if e is not None:
         parts.append("<h2>Cost</h2>")
         rows = [("CapEx, amortised over the run (USD)", e.amortized_capex_usd), ("energy (USD)", e.energy_usd),
@@ -174,6 +201,9 @@ def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "
                                  r.get("zero"), r[x], r[y], r.get("mfu")) for r in front[:25]],
                                ("nodes", "TP", "PP", "DP", "micro-batch", "ZeRO", x, y, "MFU")))
 
+    parts.append("<h2>Cite this estimate</h2><blockquote>" + esc(paragraph(out, "markdown")) + "</blockquote>"
+                 "<p class='note'>LaTeX (also <code>mlsysim report SCENARIO --latex</code>):</p><pre>"
+                 + esc(paragraph(out, "latex")) + "</pre>")
     parts.append("<h2>Assumptions</h2><p class='note'>Every number the prediction rests on, with its source."
                  "</p>")
     groups = [("performance", p.assumptions)]
@@ -185,8 +215,8 @@ def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "
                         for k, v in d.items()], ("solver", "assumption", "value")))
     if out.notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in out.notes) + "</ul>")
-    import json
-    parts.append("<h2>Scenario</h2><pre>" + esc(json.dumps(sc.raw, indent=2, default=str)) + "</pre>")
+    parts.append("<h2>Scenario</h2><p class='note'>Save as a .yaml file to rerun it: <code>mlsysim train "
+                 "FILE.yaml</code>.</p><pre>" + esc(sc.to_yaml()) + "</pre>")
     sources = [("workload", p.model.source), ("accelerator", p.fleet.accelerator.source),
                ("node", p.fleet.node.source), ("fabric", p.fleet.fabric.source)]
     if sc.datacenter is not None:

@@ -22,12 +22,29 @@ LABELS = {"compute": "compute", "recompute": "recompute", "tp_comm": "TP comm (e
           "cp_comm": "CP comm", "ep_comm": "EP all-to-all", "pp_comm": "PP p2p", "bubble": "pipeline bubble",
           "dp_comm": "DP comm (exposed)", "optimizer": "optimizer step", "straggler": "stragglers"}
 FORMATS = ("png", "svg")
+BASIS_COLORS = {"lifecycle": "#4C72B0", "direct": "#DD8452", "as published": "#8C8C8C"}
+BASIS_LABELS = {"lifecycle": "lifecycle (incl. upstream)", "direct": "direct (combustion)",
+                "as published": "as its source used it"}
+
+
+_INLINE = []
+
+
+def _inline_class():
+    """A matplotlib Figure that a notebook shows inline on its own (`_repr_png_`), no `%matplotlib inline`
+    and no pyplot state needed."""
+    if not _INLINE:
+        from matplotlib.figure import Figure
+
+        class InlineFigure(Figure):
+            def _repr_png_(self):
+                return to_bytes(self, "png")
+        _INLINE.append(InlineFigure)
+    return _INLINE[0]
 
 
 def _figure(w=9.0, h=4.0):
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(w, h), dpi=110, layout="constrained")
-    return fig
+    return _inline_class()(figsize=(w, h), dpi=110, layout="constrained")
 
 
 def _style(ax):
@@ -86,6 +103,11 @@ def _scale(ax, which: str, values, money: bool):
         (ax.set_xscale if which == "x" else ax.set_yscale)("log")
         axis.set_minor_formatter(NullFormatter())
     axis.set_major_formatter(FuncFormatter(_usd if money else _plain))
+
+
+def _tonnes(t: float) -> str:
+    from .summary import tonnes
+    return tonnes(t)
 
 
 def _fmt_s(s: float) -> str:
@@ -148,7 +170,7 @@ def scaling(rows, title: str | None = None):
         return fig
     g = [r["gpus"] for r in rows]
     t = [r["time_to_train_days"] for r in rows]
-    eff = [100 * r["efficiency"] for r in rows]
+    eff = [100 * r["scaling_efficiency"] for r in rows]
     ideal = [t[0] * g[0] / x for x in g]
     ax.plot(g, ideal, "--", color="#8C8C8C", label="linear scaling")
     ax.plot(g, t, "-o", color="#4C72B0", label="predicted")
@@ -176,7 +198,7 @@ def scaling(rows, title: str | None = None):
     ax.set_ylabel("days to train")
     ax.legend(fontsize=8, frameon=False)
     ax.set_title(title or "Time to train vs fleet size", loc="left", fontsize=11)
-    ax2.set_ylabel("scaling efficiency (%)")
+    ax2.set_ylabel("scaling efficiency (%): compute / step time")
     ax2.set_ylim(0, max(105, max(eff) * 1.05))
     ax2.set_title(f"The Amdahl trap: {eff[-1]:.0f}% efficient at {g[-1]:,} GPUs", loc="left", fontsize=11)
     return fig
@@ -206,28 +228,34 @@ def carbon_by_region(rows, title: str | None = None, max_bars: int = 16):
     if not rows:
         ax.text(0.5, 0.5, "no grid regions in the registry", ha="center", transform=ax.transAxes)
         return fig
-    import matplotlib as mpl
     vals = [r["carbon_t"] for r in rows]
-    hi = max(r["gco2_per_kwh"] for r in rows) or 1.0
-    cmap = mpl.colormaps["RdYlGn_r"]
-    colors = [cmap(0.1 + 0.8 * r["gco2_per_kwh"] / hi) for r in rows]
+    classes = [r.get("basis_class", "as published") for r in rows]
+    colors = [BASIS_COLORS.get(k, "#8C8C8C") for k in classes]
     y = list(range(n))[::-1]
     bars = ax.barh(y, vals, color=colors)
     for b, r in zip(bars, rows):
         if r.get("current"):
             b.set_edgecolor("black")
             b.set_linewidth(1.5)
-    ax.set_yticks(y, [f"{r['grid_key'] or r['grid']} ({r['gco2_per_kwh']:.0f} g/kWh)" for r in rows], fontsize=8)
+    ax.set_yticks(y, [f"{r['grid'] or r['grid_key']} ({r['gco2_per_kwh']:.0f} g/kWh)" for r in rows], fontsize=8)
     for yy, v in zip(y, vals):
-        ax.text(v, yy, f" {v:,.0f} t", va="center", fontsize=8)
-    ax.set_xlabel("tonnes CO2e (operational, location-based)")
+        ax.text(v, yy, f" {_tonnes(v)} t", va="center", fontsize=8)
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(color=BASIS_COLORS.get(k, "#8C8C8C"), label=BASIS_LABELS.get(k, k))
+                       for k in dict.fromkeys(classes)], fontsize=8, frameon=False, loc="upper right",
+              title="grid intensity basis", title_fontsize=8)
+    ax.set_xlabel("tonnes CO2e, operational, location-based (basis by colour)")
     ax.set_xlim(0, max(vals) * 1.18)
-    allv = [r["carbon_t"] for r in all_rows]
-    lo = min(v for v in allv if v > 0) if any(v > 0 for v in allv) else 0
-    ratio = max(allv) / lo if lo else float("inf")
-    shown = "" if len(rows) == len(all_rows) else f" ({len(rows)} of {len(all_rows)} regions shown)"
-    ax.set_title(title or (f"Same run, different grid: {ratio:.0f}x from {rows[0]['grid_key'] or rows[0]['grid']} "
-                           f"to {rows[-1]['grid_key'] or rows[-1]['grid']}{shown}"), loc="left", fontsize=11)
+    cur = next((r for r in all_rows if r.get("current")), None)
+    same = [r for r in all_rows if cur is not None and r.get("basis_class") == cur.get("basis_class")]
+    pool = same if len(same) >= 3 else all_rows
+    pool = [r for r in pool if r["carbon_t"] > 0] or pool
+    lo, hi = min(pool, key=lambda r: r["carbon_t"]), max(pool, key=lambda r: r["carbon_t"])
+    ratio = hi["carbon_t"] / lo["carbon_t"] if lo["carbon_t"] else float("inf")
+    among = f" ({cur['basis_class']} basis)" if pool is same else " (mixed bases)"
+    shown = "" if len(rows) == len(all_rows) else f"\n{len(rows)} of {len(all_rows)} regions shown"
+    ax.set_title(title or (f"Same run, different grid: {ratio:.0f}x cleanest to dirtiest{among}{shown}"),
+                 loc="left", fontsize=10)
     _style(ax)
     ax.grid(axis="y", visible=False)
     return fig

@@ -17,7 +17,8 @@ def _pow2_counts(lo: int, hi: int) -> list[int]:
 def scaling(performance, *, node_counts=None, max_factor: int = 8, progress=None) -> list[dict]:
     """Strong scaling of a run: the same workload, layout (tp, pp, cp, ...) and global batch on fleets of more or
     fewer nodes; dp takes the rest. Rows: nodes, gpus, dp, global_batch_size, time_to_train_days, step_time_s,
-    mfu, speedup, efficiency (vs the smallest fleet, 1 = linear), feasible, current (the scenario's fleet).
+    mfu, speedup (vs the smallest fleet), scaling_efficiency (DistributedModel's: compute time / step time),
+    feasible, current (the scenario's fleet).
 
     Points stop where dp x microbatch exceeds the global batch (the batch can no longer be split)."""
     from ..solvers.distributed import DistributedModel
@@ -52,19 +53,31 @@ def scaling(performance, *, node_counts=None, max_factor: int = 8, progress=None
         except Exception:  # a layout rule this fleet size breaks (e.g. ep vs dp): skip the point
             continue
         rows.append(dict(nodes=n, gpus=g, dp=dp, global_batch_size=batch, time_to_train_days=r.time_to_train_s / 86400,
-                         step_time_s=r.step_s, mfu=r.mfu, feasible=bool(r.feasible), current=n == f.count,
+                         step_time_s=r.step_s, mfu=r.mfu, scaling_efficiency=r.scaling_efficiency, feasible=bool(r.feasible), current=n == f.count,
                          memory_total_gb=sum(r.memory_bytes.values()) / 1e9))
     if rows:
         ref = rows[0]
         for r in rows:
             r["speedup"] = ref["time_to_train_days"] / r["time_to_train_days"]
-            r["efficiency"] = r["speedup"] / (r["gpus"] / ref["gpus"])
     return rows
+
+
+def basis_class(basis: str | None) -> str:
+    """The family of a grid intensity's basis: 'lifecycle', 'direct' (combustion/operational) or 'as published'
+    (a paper's or the tutorial's figure, basis as its source used it). Bars of different families never share
+    one label."""
+    b = (basis or "").lower()
+    if "lifecycle" in b:
+        return "lifecycle"
+    if "direct" in b or "combustion" in b:
+        return "direct"
+    return "as published"
 
 
 def regions(performance, datacenter, *, grids=None, progress=None) -> list[dict]:
     """The same run (same fleet, same datacenter PUE) on every grid region: carbon from SustainabilityModel.
-    Rows sorted from cleanest: grid_key, grid, country, gco2_per_kwh, basis, year, carbon_t, current."""
+    Rows sorted from cleanest: grid_key, grid, country, gco2_per_kwh, basis, basis_class, year, carbon_t,
+    current."""
     from ..infrastructure.registry import Infrastructure
     from ..solvers.sustainability import SustainabilityModel
     grids = list(Infrastructure.Grids) if grids is None else grids
@@ -75,7 +88,7 @@ def regions(performance, datacenter, *, grids=None, progress=None) -> list[dict]
         dc = dataclasses.replace(datacenter, grid=g, name=f"{datacenter.name} on {g.name}")
         s = SustainabilityModel().solve(performance=performance, datacenter=dc)
         rows.append(dict(grid_key=g.key, grid=g.name, country=g.country, gco2_per_kwh=g.gco2_per_kwh,
-                         basis=g.basis, year=g.year, carbon_t=s.carbon_footprint,
+                         basis=g.basis, basis_class=basis_class(g.basis), year=g.year, carbon_t=s.carbon_footprint,
                          current=g == datacenter.grid))
     rows.sort(key=lambda r: r["carbon_t"])
     return rows

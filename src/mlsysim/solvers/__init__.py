@@ -1,4 +1,5 @@
-"""Solvers: thin classes over the physics. Single node, distributed training, sustainability, economics."""
+"""Solvers: thin classes over the physics. Single node, distributed training, sustainability, economics, serving,
+sensitivity, synthesis (the inverted roofline) and compute-optimal scaling."""
 from __future__ import annotations
 
 _LAZY = {
@@ -9,6 +10,7 @@ _LAZY = {
     "GoodputModel": ".goodput", "GoodputResult": ".goodput",
     "DataModel": ".data", "TransformationModel": ".data",
     "ServingModel": ".serving", "ServingResult": ".serving", "InferenceScalingModel": ".serving",
+    "SensitivitySolver": ".sensitivity", "SynthesisSolver": ".synthesis", "ScalingLawModel": ".scaling",
 }
 __all__ = list(_LAZY)
 

@@ -6,24 +6,51 @@ import math
 from ..errors import ConfigError, unknown
 
 
+_TYPES = {}
+
+
+def _record_type(name):
+    """The record classes, imported once (not on every solve: ~1 us each)."""
+    t = _TYPES.get(name)
+    if t is None:
+        if name == "model":
+            from ..models.workload import TransformerWorkload as t
+        else:
+            from ..systems.system import Fleet as t
+        _TYPES[name] = t
+    return t
+
+
 def resolve_model(model):
-    from ..models.registry import Models
-    from ..models.workload import TransformerWorkload
+    t = _record_type("model")
+    if model.__class__ is t:
+        return model
     if isinstance(model, str):
+        from ..models.registry import Models
         model = Models.get(model)
-    if not isinstance(model, TransformerWorkload):
+    if not isinstance(model, t):
         raise ConfigError(f"model must be a TransformerWorkload or a Models registry name, got {model!r}")
     return model
 
 
 def resolve_fleet(fleet):
-    from ..systems.registry import Systems
-    from ..systems.system import Fleet
+    t = _record_type("fleet")
+    if fleet.__class__ is t:
+        return fleet
     if isinstance(fleet, str):
+        from ..systems.registry import Systems
         fleet = Systems.get(fleet)
-    if not isinstance(fleet, Fleet):
+    if not isinstance(fleet, t):
         raise ConfigError(f"fleet must be a Fleet (e.g. Systems.Clusters.Research_256) or its name, got {fleet!r}")
     return fleet
+
+
+def frozen(cls, **fields):
+    """An instance of frozen dataclass `cls` from all its fields, without the per-field checks of __init__
+    (results are built on every solve; their fields are already validated)."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
 
 
 def choice(value, options, what):
@@ -34,28 +61,36 @@ def choice(value, options, what):
 
 def finite(d: dict, what: str):
     """Guard: no NaN/inf ever leaves a solver."""
+    try:
+        if math.isfinite(math.fsum(d.values())):  # one pass when all is well (the sum of finite values is finite)
+            return
+    except (TypeError, ValueError, OverflowError):  # inf - inf, a sum too large: find the culprit
+        pass
     for k, v in d.items():
         if isinstance(v, float) and not math.isfinite(v):
             raise ConfigError(f"{what}: internal value {k} is not finite ({v}); please report this input")
 
 
-def carried_feasibility(source) -> tuple[bool, tuple]:
-    """(feasible, warnings) for a result composed from `source` (a performance, sustainability ... result): a
-    plan that does not fit in memory stays marked feasible=False, with the reason, in everything built on it."""
+def carried_feasibility(source, what: str) -> bool:
+    """False, with an InfeasibleResultWarning, when `source` (a performance, goodput or sustainability result)
+    is marked feasible=False: whatever `what` builds from it carries the mark."""
     if source is None or getattr(source, "feasible", True):
-        return True, tuple(getattr(source, "warnings", ()))
-    inherited = tuple(getattr(source, "warnings", ()))
-    if inherited:
-        return False, inherited
-    mem, cap = getattr(source, "memory_bytes", None), getattr(source, "memory_capacity_bytes", None)
-    need = f" ({sum(mem.values()) / 1e9:.1f} GB per device needed, {cap / 1e9:.1f} GB available)" \
-        if isinstance(mem, dict) and cap else ""
-    return False, (f"the performance result does not fit in device memory{need}: these numbers describe a plan "
-                   f"that cannot run; change the layout (more ZeRO/TP/PP, recompute) until feasible=True",)
+        return True
+    import warnings
+
+    from ..errors import InfeasibleResultWarning
+    warnings.warn(f"{what}: built from a result marked feasible=False (the layout does not fit in device "
+                  f"memory); its numbers describe a plan that cannot run", InfeasibleResultWarning, stacklevel=3)
+    return False
+
+
+INFEASIBLE_ROW = ("feasible", "NO: built from a layout that does not fit in memory")
 
 
 def divisors(n: int) -> list[int]:
-    return [i for i in range(1, n + 1) if n % i == 0]
+    """The divisors of n, ascending (pairs up to sqrt(n): a 16,384-GPU fleet takes 128 steps, not 16,384)."""
+    small = [i for i in range(1, math.isqrt(n) + 1) if n % i == 0]
+    return small + [n // i for i in reversed(small) if i * i != n]
 
 
 def format_number(v, digits=4, tiny_digits=3) -> str:
@@ -79,9 +114,9 @@ def format_number(v, digits=4, tiny_digits=3) -> str:
 def fmt_q(q, digits=4) -> str:
     """Compact '1.23 days' style string for a quantity or float."""
     if hasattr(q, "magnitude"):
-        return f"{q.magnitude:.{digits}g} {q.units:~P}"
-    if isinstance(q, float):
-        return f"{q:.{digits}g}"
+        return f"{format_number(float(q.magnitude), digits)} {q.units:~P}"
+    if isinstance(q, (bool, int, float)):
+        return format_number(q, digits)
     return str(q)
 
 
@@ -97,13 +132,10 @@ class TableRepr:
     Subclasses give `_title()` and `_rows()` (label, value pairs)."""
 
     def __str__(self):
-        return text_table(self._title(), self._all_rows())
+        return text_table(self._title(), self._rows())
 
     def _repr_html_(self):
-        return html_table(self._title(), self._all_rows())
-
-    def _all_rows(self):
-        return self._rows() + [("WARNING", w) for w in getattr(self, "warnings", ())]
+        return html_table(self._title(), self._rows())
 
 
 def text_table(title: str, rows: list[tuple[str, object]]) -> str:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ..errors import ConfigError
 from ..physics import constants as C
@@ -20,6 +19,7 @@ from ._common import (
     choice,
     divisors,
     finite,
+    frozen,
     resolve_fleet,
     resolve_model,
 )
@@ -28,9 +28,17 @@ BREAKDOWN_KEYS = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_c
                   "optimizer", "straggler")
 
 
-@lru_cache(maxsize=256)
+_DIMS = {}
+
+
 def _dims(model):
-    return model_dims(model)
+    """model_dims, cached per workload record (by identity: hashing a record costs more than a lookup)."""
+    hit = _DIMS.get(id(model))
+    if hit is None or hit[0] is not model:
+        if len(_DIMS) > 256:
+            _DIMS.clear()
+        hit = _DIMS[id(model)] = (model, model_dims(model))
+    return hit[1]
 
 
 # The conventions by which solve() fills in what the user left out; the explorer calls the same functions.
@@ -85,6 +93,13 @@ def hardware_args(fleet, precision: str) -> dict:
                 ib_lat=fleet.fabric.latency_s)
 
 
+# "Scaling efficiency" has one meaning everywhere (tables, JSON, the report's scaling plot): the share of a step
+# the devices spend on the model's math (compute + recompute) / step time, i.e. the speedup over one device
+# running the same kernels divided by the device count (the rest is exposed communication, bubble, optimizer,
+# stragglers).
+SCALING_EFFICIENCY = "scaling efficiency (compute / step time)"
+
+
 @dataclass(frozen=True)
 class DistributedResult(TableRepr):
     """A training run's predicted performance. Floats are SI; the pint-quantity views are properties.
@@ -109,7 +124,12 @@ class DistributedResult(TableRepr):
     memory_bytes: dict
     memory_capacity_bytes: float
     feasible: bool
-    assumptions: dict = field(default_factory=dict)
+    _assumed: tuple = field(default=(), repr=False, compare=False)  # inputs of `assumptions`, built on access
+
+    @property
+    def assumptions(self) -> dict:
+        """Every default and calibrated value the prediction rests on."""
+        return _assumptions(self, *self._assumed)
 
     # --- quantity views (created on access: solve() stays fast) ---
     latency = quantity("time_to_train_s", "s", to="day")
@@ -118,7 +138,7 @@ class DistributedResult(TableRepr):
 
     step_latency = quantity("step_s", "s")
 
-    throughput = quantity("tokens_per_s", "1/s")
+    throughput = quantity("tokens_per_s", "token/s")
 
     @property
     def achieved_flops(self):
@@ -151,16 +171,37 @@ class DistributedResult(TableRepr):
         L = self.layout
         rows = [("layout", f"tp={L['tp_size']} pp={L['pp_size']} dp={L['dp_size']} cp={L['cp_size']} "
                            f"ep={L['ep_size']} mb={L['microbatch_size']} gbs={L['global_batch_size']}"),
-                ("time to train", self.latency), ("step time", self.step_latency), ("MFU", self.mfu),
-                ("HFU", self.hfu), ("throughput (tokens/s)", self.tokens_per_s),
+                ("time to train", self.latency), ("step time", self.step_latency), ("MFU", f"{self.mfu:.1%}"),
+                ("HFU", f"{self.hfu:.1%}"), ("throughput (tokens/s)", self.tokens_per_s),
                 ("achieved TFLOP/s per device", self.flops_per_device / 1e12),
-                ("scaling efficiency", self.scaling_efficiency), ("GPU-hours", self.gpu_hours)]
+                (SCALING_EFFICIENCY, f"{self.scaling_efficiency:.1%}"), ("GPU-hours", self.gpu_hours)]
         rows += [(f"  {k} (s/step)", v) for k, v in self.breakdown_s.items() if v > 0]
         cap = self.memory_capacity_bytes / 1e9
         rows += [(f"memory {k} (GB)", v / 1e9) for k, v in self.memory_bytes.items()]
         rows += [("memory total / capacity (GB)", f"{sum(self.memory_bytes.values()) / 1e9:.1f} / {cap:.0f}"),
                  ("feasible", "yes" if self.feasible else "NO: does not fit in memory")]
         return rows
+
+
+def _assumptions(r, hw, bytes_grad, batch_given, cv) -> dict:
+    """The assumptions of a DistributedResult (`r`), from what solve() recorded."""
+    acc, model, gbs, seq = r.fleet.node.accelerator, r.model, r.layout["global_batch_size"], r.layout["seq_len"]
+    return {
+        "matmul ceiling (fraction of peak)": hw["ceiling"],
+        "matmul ceiling source": acc.matmul_efficiency_source or
+                                 f"no measured MAMF: default {C.DEFAULT_MATMUL_EFFICIENCY} of peak",
+        "attention efficiency (fraction of peak)": hw["attn_eff"] or hw["ceiling"] * C.FLASH_ATTENTION_RELATIVE,
+        "scale-up bandwidth achieved (GB/s/dir)": hw["su_bw"] / 1e9,
+        "scale-out bandwidth achieved (GB/s/dir per device)": hw["ib_bw"] / 1e9,
+        "gradient reduction bytes/element": bytes_grad,
+        "global batch (tokens)": gbs * seq,
+        "global batch source": ("given" if batch_given else
+                                f"workload's {batch_target_tokens(model):.3g} tokens rounded to a multiple of "
+                                f"dp x microbatch"),
+        "straggler CV per rank": cv,
+        "MFU convention": "PaLM: 6N + 12*L*h*s FLOPs/token, no recompute",
+        "tokens": r.tokens,
+    }
 
 
 class DistributedModel:
@@ -263,28 +304,14 @@ class DistributedModel:
                       zero_stage=zero, sequence_parallel=sp, flash_attention=bool(flash_attention),
                       dp_overlap=bool(dp_overlap), tp_overlap=float(tp_overlap), ep_overlap=float(ep_overlap),
                       microbatches=float(out["microbatches"]))
-        assumptions = {
-            "matmul ceiling (fraction of peak)": hw["ceiling"],
-            "matmul ceiling source": acc.matmul_efficiency_source or
-                                     f"no measured MAMF: default {C.DEFAULT_MATMUL_EFFICIENCY} of peak",
-            "attention efficiency (fraction of peak)": hw["attn_eff"] or hw["ceiling"] * C.FLASH_ATTENTION_RELATIVE,
-            "scale-up bandwidth achieved (GB/s/dir)": hw["su_bw"] / 1e9,
-            "scale-out bandwidth achieved (GB/s/dir per device)": hw["ib_bw"] / 1e9,
-            "gradient reduction bytes/element": bytes_grad,
-            "global batch (tokens)": gbs * seq,
-            "global batch source": ("given" if global_batch_size is not None else
-                                    f"workload's {batch_target_tokens(model):.3g} tokens rounded to a multiple of "
-                                    f"dp x microbatch"),
-            "straggler CV per rank": cv,
-            "MFU convention": "PaLM: 6N + 12*L*h*s FLOPs/token, no recompute",
-            "tokens": tok,
-        }
-        return DistributedResult(
+        return frozen(
+            DistributedResult,
             model=model, fleet=fleet, layout=layout, tokens=tok, time_to_train_s=float(out["time_to_train"]),
             step_s=step, steps=float(out["steps"]), mfu=float(out["mfu"]), hfu=float(out["hfu"]),
             tokens_per_s=float(out["tokens_per_s"]), flops_per_device=float(out["flops_per_device"]),
             scaling_efficiency=float(out["scaling_efficiency"]), breakdown_s=breakdown, memory_bytes=memory,
-            memory_capacity_bytes=acc.memory_bytes, feasible=bool(out["feasible"]), assumptions=assumptions)
+            memory_capacity_bytes=acc.memory_bytes, feasible=bool(out["feasible"]),
+            _assumed=(hw, bytes_grad, global_batch_size is not None, cv))
 
     @staticmethod
     def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")):

@@ -3,8 +3,8 @@
     >>> from mlsysim import Systems, Infrastructure, EconomicsModel
     >>> econ = EconomicsModel().solve(fleet=Systems.Clusters.Research_256, duration_days=30,
     ...                               datacenter=Infrastructure.Datacenters.GCP_Iowa)
-    >>> round(econ.accelerator_share_of_capex, 2)   # GPUs are ~40 % of CapEx
-    0.4
+    >>> round(econ.accelerator_share_of_capex, 2)   # GPUs' share of CapEx: a result (the tutorial says ~40 %)
+    0.48
 
 Composes with the other solvers, so no number is typed twice:
     perf = DistributedModel().solve(...); sust = SustainabilityModel().solve(performance=perf, datacenter=dc)
@@ -20,7 +20,7 @@ from ..errors import ConfigError, unknown
 from ..physics import cost as PX
 from ..physics import power as PP
 from ..units import quantity, si
-from ._common import TableRepr, carried_feasibility, finite
+from ._common import INFEASIBLE_ROW, TableRepr, carried_feasibility, finite
 from .sustainability import SustainabilityModel, SustainabilityResult
 
 # Default cloud rental price per accelerator-hour, by Hardware registry key (systems_and_facilities.csv
@@ -35,7 +35,7 @@ CLOUD_USD_PER_GPU_HOUR = {
     "H800": (2.0, "DeepSeek-V3 Technical Report arXiv:2412.19437 Table 1 rental assumption, 2024"),
 }
 
-INFRASTRUCTURE_PARTS = ("network", "power", "cooling", "facility", "operations")
+INFRASTRUCTURE_PARTS = ("servers", "network", "power", "cooling", "facility", "operations")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ class EconomicsResult(TableRepr):
     """Cost of a run. Stored floats are USD / s / J; the public views are pint quantities (USD).
 
     `tco` is the run's share of the total cost of ownership: amortised CapEx + energy + maintenance/staff.
-    `lifetime_tco` is the whole fleet over its depreciation life, busy at the run's power throughout.
+    `lifetime_tco` is the whole fleet over its IT depreciation life (and the facility's share of that time), busy
+    at the run's power throughout.
     """
 
     fleet: object
@@ -51,8 +52,8 @@ class EconomicsResult(TableRepr):
     duration_s: float
     tokens: float | None
     accelerator_price_usd: float
-    capex_parts_usd: dict          # purchase cost by part: accelerators + infrastructure (or its breakdown)
-    depreciation_life_s: float
+    capex_parts_usd: dict          # purchase cost by part: accelerators, servers, network, facility (or as given)
+    depreciation_life_s: float     # IT (servers, network); power, cooling and facility use facility_life_s
     amortized_capex_usd: float
     energy_usd: float
     maintenance_usd: float
@@ -61,8 +62,8 @@ class EconomicsResult(TableRepr):
     break_even: float | None       # share of the year the fleet must be busy for owning to beat renting
     sustainability: SustainabilityResult
     assumptions: dict = field(default_factory=dict)
-    feasible: bool = True          # False when built on a plan that does not fit in memory
-    warnings: tuple = ()
+    feasible: bool = True          # False when built from an infeasible performance result
+    facility_life_s: float = PX.FACILITY_LIFE_S
 
     @property
     def n_accelerators(self) -> int:
@@ -111,9 +112,18 @@ class EconomicsResult(TableRepr):
                 "maintenance": self.maintenance_usd / t}
 
     @property
+    def cost_per_gpu_hour_usd(self) -> float:
+        return PX.per_gpu_hour(self.total_usd, self.n_accelerators, self.duration_s)
+
+    @property
     def cost_per_gpu_hour(self):
         from ..units import Q
-        return Q(PX.per_gpu_hour(self.total_usd, self.n_accelerators, self.duration_s), "USD/hour")
+        return Q(self.cost_per_gpu_hour_usd, "USD/hour")
+
+    @property
+    def cost_per_million_tokens_usd(self) -> float | None:
+        """None when the token count is unknown (pass performance=... or tokens=...)."""
+        return self.total_usd / self.tokens * 1e6 if self.tokens else None
 
     @property
     def cost_per_million_tokens(self):
@@ -121,7 +131,14 @@ class EconomicsResult(TableRepr):
         if not self.tokens:
             return None
         from ..units import Q
-        return Q(self.total_usd / self.tokens * 1e6, "USD")
+        return Q(self.cost_per_million_tokens_usd, "USD")
+
+    @property
+    def cloud_cost_usd(self) -> float | None:
+        """Renting the same accelerator-hours (None when no cloud price is known for this accelerator)."""
+        if self.cloud_usd_per_gpu_hour is None:
+            return None
+        return PX.cloud_cost_usd(self.n_accelerators, self.duration_s, self.cloud_usd_per_gpu_hour)
 
     @property
     def cloud_cost(self):
@@ -129,7 +146,7 @@ class EconomicsResult(TableRepr):
         if self.cloud_usd_per_gpu_hour is None:
             return None
         from ..units import Q
-        return Q(PX.cloud_cost_usd(self.n_accelerators, self.duration_s, self.cloud_usd_per_gpu_hour), "USD")
+        return Q(self.cloud_cost_usd, "USD")
 
     @property
     def break_even_utilization(self) -> float | None:
@@ -141,13 +158,15 @@ class EconomicsResult(TableRepr):
         return f"Economics: {self.fleet.name} at {self.datacenter.name}"
 
     def _rows(self):
-        rows = [("duration", f"{self.duration_s / PP.SECONDS_PER_DAY:.4g} days"),
+        rows = [] if self.feasible else [INFEASIBLE_ROW]
+        rows += [("duration", f"{self.duration_s / PP.SECONDS_PER_DAY:.4g} days"),
                 ("accelerator-hours", self.gpu_hours),
                 ("accelerator price", f"{self.accelerator_price_usd:,.0f} USD")]
         rows += [(f"CapEx: {k}", f"{v:,.0f} USD") for k, v in self.capex_parts_usd.items()]
         rows += [("CapEx total", f"{sum(self.capex_parts_usd.values()):,.0f} USD"),
                  ("accelerators' share of CapEx", f"{self.accelerator_share_of_capex:.0%}"),
-                 ("depreciation life", f"{self.depreciation_life_s / PP.SECONDS_PER_YEAR:g} years"),
+                 ("depreciation life (IT / facility)", f"{self.depreciation_life_s / PP.SECONDS_PER_YEAR:g} / "
+                                                        f"{self.facility_life_s / PP.SECONDS_PER_YEAR:g} years"),
                  ("run: CapEx amortised", f"{self.amortized_capex_usd:,.0f} USD"),
                  ("run: energy", f"{self.energy_usd:,.0f} USD"),
                  ("run: maintenance/staff", f"{self.maintenance_usd:,.0f} USD"),
@@ -165,9 +184,10 @@ class EconomicsResult(TableRepr):
 
 
 class EconomicsModel:
-    """Total cost of ownership of a run: CapEx (accelerators x price x infrastructure multiplier, or an explicit
-    breakdown) amortised over a depreciation life, + energy at the datacenter's electricity price, + maintenance
-    and staff; compared with renting the same accelerator-hours.
+    """Total cost of ownership of a run: CapEx (built from the node, fabric and facility records, or the
+    tutorial's infrastructure multiplier, or an explicit breakdown) amortised (IT over its depreciation life, the
+    facility over its own), + energy at the datacenter's electricity price, + maintenance and staff; compared
+    with renting the same accelerator-hours.
 
         econ = EconomicsModel().solve(performance=perf, datacenter=Infrastructure.Datacenters.GCP_Iowa)
         econ = EconomicsModel().solve(fleet=fleet, duration_days=30, datacenter="GCP_Iowa",
@@ -177,9 +197,12 @@ class EconomicsModel:
     def solve(self, fleet=None, duration_days=None, datacenter=None, *, performance=None, sustainability=None,
               mfu=None, tokens=None, accelerator_price_usd=None, infrastructure_multiplier=None,
               infrastructure_usd=None, depreciation_years=None, maintenance_fraction_per_year=None,
-              cloud_usd_per_gpu_hour=None, electricity_usd_per_kwh=None) -> EconomicsResult:
-        """Money in USD (numbers or pint quantities). `infrastructure_usd` = {network, power, cooling, facility,
-        operations: USD for the whole fleet} replaces the multiplier. `mfu` only sets power (default 0.40)."""
+              cloud_usd_per_gpu_hour=None, electricity_usd_per_kwh=None,
+              facility_life_years=None) -> EconomicsResult:
+        """Money in USD (numbers or pint quantities). By default CapEx is built from the records (servers,
+        fabric, facility per watt). `infrastructure_multiplier` (the tutorial's shortcut: CapEx = accelerators x
+        price x multiplier) or `infrastructure_usd` = {servers, network, power, cooling, facility, operations:
+        USD for the whole fleet} replace that. `mfu` only sets power (default 0.40)."""
         tokens_given = None if tokens is None else si(tokens, "", "tokens")
         sust = self._energy(fleet, duration_days, datacenter, performance, sustainability, mfu)
         fleet, dc, duration_s = sust.fleet, sust.datacenter, sust.duration_s
@@ -214,25 +237,34 @@ class EconomicsModel:
                     raise unknown("infrastructure part", k, INFRASTRUCTURE_PARTS)
                 parts[k] = si(v, "USD", f"infrastructure_usd[{k!r}]", allow_zero=True)
             assumptions["CapEx"] = "accelerators x price + the given infrastructure breakdown"
-        else:
-            mult = (PX.INFRASTRUCTURE_MULTIPLIER if infrastructure_multiplier is None
-                    else si(infrastructure_multiplier, "", "infrastructure_multiplier"))
+        elif infrastructure_multiplier is not None:
+            mult = si(infrastructure_multiplier, "", "infrastructure_multiplier")
             if mult < 1:
                 raise ConfigError(f"infrastructure_multiplier is CapEx / accelerator spend and must be >= 1, "
-                                  f"got {mult} (the default {PX.INFRASTRUCTURE_MULTIPLIER} makes GPUs 40 % of CapEx)")
-            total = PX.capex_usd(n, price, mult)
-            parts = {"accelerators": gpus_usd, "infrastructure": total - gpus_usd}
-            assumptions["CapEx"] = (f"accelerators x price x {mult:g}" + (
-                "" if infrastructure_multiplier is not None else
-                " (tutorial module 3: GPUs are ~40 % of CapEx; networking, power delivery, cooling, facility "
-                "and operations add the rest)"))
+                                  f"got {mult} (the tutorial's {PX.INFRASTRUCTURE_MULTIPLIER} makes GPUs 40 % "
+                                  f"of CapEx)")
+            parts = {"accelerators": gpus_usd, "infrastructure": PX.capex_usd(n, price, mult) - gpus_usd}
+            assumptions["CapEx"] = (f"accelerators x price x {mult:g} (the tutorial's infrastructure multiplier; "
+                                    f"all of it amortised over the IT depreciation life)")
+        else:
+            from ._capex import fleet_capex
+            parts, src = fleet_capex(fleet, price)
+            assumptions["CapEx"] = "built from the records: " + "; ".join(f"{k}: {v}" for k, v in src.items())
         capex = sum(parts.values())
+        from ._capex import split_it_facility
+        it_capex, fac_capex = split_it_facility(parts)
 
         life_s = (PX.DEPRECIATION_LIFE_S if depreciation_years is None
                   else si(depreciation_years, "year", "depreciation_years") * PP.SECONDS_PER_YEAR)
         assumptions["depreciation life"] = (f"{life_s / PP.SECONDS_PER_YEAR:g} years, straight line" + (
             "" if depreciation_years is not None else
             " (Meta 5 y 2022 10-K; Amazon AI-server subset 6 -> 5 y, 10-K 2024; Microsoft/Alphabet 6 y)"))
+        fac_life_s = (PX.FACILITY_LIFE_S if facility_life_years is None
+                      else si(facility_life_years, "year", "facility_life_years") * PP.SECONDS_PER_YEAR)
+        if fac_capex:
+            assumptions["facility life"] = (f"{fac_life_s / PP.SECONDS_PER_YEAR:g} years, straight line" + (
+                "" if facility_life_years is not None else
+                " (Barroso et al. 2018 Sec 6.1: facility plant amortised over 10-15 years)"))
         maint = (PX.MAINTENANCE_FRACTION_PER_YEAR if maintenance_fraction_per_year is None
                  else si(maintenance_fraction_per_year, "", "maintenance_fraction_per_year", allow_zero=True))
         if maint > 1:
@@ -242,10 +274,11 @@ class EconomicsModel:
             " (assumption: support contracts ~10-15 %/yr of IT hardware + facility upkeep + staff, blended)")
 
         # --- the run ---
-        amort = PX.amortized_usd(capex, duration_s, life_s)
+        amort = PX.amortized_parts_usd(it_capex, fac_capex, duration_s, life_s, fac_life_s)
         energy = PX.energy_cost_usd(sust.facility_energy_j, usd_kwh)
         maint_usd = PX.maintenance_usd(capex, duration_s, maint)
-        lifetime = capex + PX.maintenance_usd(capex, life_s, maint) + energy * life_s / duration_s
+        lifetime = (it_capex + PX.amortized_usd(fac_capex, life_s, fac_life_s)
+                    + PX.maintenance_usd(capex, life_s, maint) + energy * life_s / duration_s)
 
         # --- renting ---
         if cloud_usd_per_gpu_hour is not None:
@@ -260,7 +293,8 @@ class EconomicsModel:
                                           f"(pass cloud_usd_per_gpu_hour=...)")
         break_even = None
         if cloud is not None:
-            fixed_per_gpu_year = (capex / (life_s / PP.SECONDS_PER_YEAR) + capex * maint) / n
+            fixed_per_gpu_year = (PX.amortized_parts_usd(it_capex, fac_capex, PP.SECONDS_PER_YEAR, life_s,
+                                                         fac_life_s) + capex * maint) / n
             energy_per_gpu_hour = energy / (n * duration_s / PP.SECONDS_PER_HOUR)
             u = float(PX.break_even_utilization(fixed_per_gpu_year, energy_per_gpu_hour, cloud))
             break_even = u if u != float("inf") else None
@@ -276,8 +310,8 @@ class EconomicsModel:
             fleet=fleet, datacenter=dc, duration_s=duration_s, tokens=tokens, accelerator_price_usd=price,
             capex_parts_usd=parts, depreciation_life_s=life_s, amortized_capex_usd=amort, energy_usd=energy,
             maintenance_usd=maint_usd, lifetime_usd=lifetime, cloud_usd_per_gpu_hour=cloud, break_even=break_even,
-            sustainability=sust, assumptions=assumptions,
-            **dict(zip(("feasible", "warnings"), carried_feasibility(sust))))
+            sustainability=sust, assumptions=assumptions, facility_life_s=fac_life_s,
+            feasible=carried_feasibility(sust, "EconomicsModel"))
 
     @staticmethod
     def _energy(fleet, duration_days, datacenter, performance, sustainability, mfu) -> SustainabilityResult:

@@ -21,16 +21,20 @@ from ..physics import reliability as R
 from ..physics.training import precision_bytes
 from ..physics.transformer import param_counts
 from ..units import quantity, si
-from ._common import TableRepr, carried_feasibility, finite
+from ._common import INFEASIBLE_ROW, TableRepr, carried_feasibility, finite
 
 _SOURCES = {
-    "default": "Kokolis et al. 2024 (arXiv:2410.21680) RSC-1 node failure rate 6.5 per 1,000 node-days, split "
-               "by the root-cause shares of Meta's FT-HSDP 32K-H100 run (arXiv:2602.00277)",
+    "default": "pooled node failure rate of independent A100 clusters (Kokolis et al. 2024 RSC-1 6.5 and RSC-2 2.34, "
+               "OPT-175B 13.4, BLOOM 4.5 per 1,000 node-days; geometric mean {:.2f}, 90 % for a new cluster "
+               "x{:.2f}-{:.2f}), split by the root-cause shares of Meta's FT-HSDP 32K-H100 run (arXiv:2602.00277)"
+               .format(R.POOLED_NODE_FAILURES_PER_1000_NODE_DAYS, *R.RATE_SCALE_90),
+    "kokolis2024": "Kokolis et al. 2024 (arXiv:2410.21680) RSC-1 node failure rate 6.5 per 1,000 node-days, split "
+                   "by the root-cause shares of Meta's FT-HSDP 32K-H100 run (arXiv:2602.00277)",
     "llama3": "Llama 3 405B Table 5 (arXiv:2407.21783): 419 unexpected interruptions in 54 days on 16,384 H100s "
               "(the validation target itself: not an independent prediction)",
 }
-PRESETS = {"default": R.DEFAULT_FAILURE_RATES, "kokolis2024": R.DEFAULT_FAILURE_RATES,
-           "llama3": R.LLAMA3_FAILURE_RATES}
+PRESETS = {"default": R.DEFAULT_FAILURE_RATES, "pooled": R.DEFAULT_FAILURE_RATES,
+           "kokolis2024": R.KOKOLIS_FAILURE_RATES, "llama3": R.LLAMA3_FAILURE_RATES}
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,7 @@ class GoodputResult(TableRepr):
     lost_s: dict                       # checkpoint, restart, rework (seconds over the run)
     straggler_s: float                 # straggler tail summed over all steps (inside useful_time_s)
     assumptions: dict = field(default_factory=dict)
-    feasible: bool = True          # False when built on a plan that does not fit in memory
-    warnings: tuple = ()
+    feasible: bool = True              # False when built from an infeasible performance result
 
     # --- what the energy / cost solvers need ---
     latency = quantity("time_to_train_s", "s", to="day")
@@ -135,7 +138,8 @@ class GoodputResult(TableRepr):
 
     def _rows(self):
         days = 1.0 / R.SECONDS_PER_DAY
-        rows = [("effective time to train", self.latency),
+        rows = [] if self.feasible else [INFEASIBLE_ROW]
+        rows += [("effective time to train", self.latency),
                 ("failure-free time to train", self.useful_time),
                 ("goodput (useful / wall time)", self.goodput),
                 ("MFU while computing / effective", f"{self.mfu:.3f} / {self.effective_mfu:.3f}"),
@@ -170,9 +174,9 @@ def resolve_failure_rates(failure_rates):
         if name not in PRESETS:
             from ..errors import unknown
             raise unknown("failure-rate preset", name, PRESETS)
-        return dict(PRESETS[name]), dict(R.PER), _SOURCES["llama3" if name == "llama3" else "default"]
+        return dict(PRESETS[name]), dict(R.PER), _SOURCES["default" if name == "pooled" else name]
     if not isinstance(failure_rates, dict) or not failure_rates:
-        raise ConfigError("failure_rates must be a preset name ('default', 'llama3') or a dict of component -> "
+        raise ConfigError("failure_rates must be a preset name ('default', 'kokolis2024', 'llama3') or a dict of component -> "
                           "failures per component-hour, e.g. {'gpu': 2e-6, 'host': 1e-5}")
     rates, per = {}, {}
     for comp, val in failure_rates.items():
@@ -254,7 +258,8 @@ class GoodputModel:
         """
         performance: a DistributedModel result (its time_to_train_s, steps and straggler tail are used).
         checkpoint_interval: compute time between checkpoints (pint time or seconds); default: the optimum.
-        failure_rates: preset name ("default" = Kokolis 2024 x FT-HSDP split; "llama3" = Llama 3 Table 5) or a
+        failure_rates: preset name ("default" = pooled independent clusters x FT-HSDP split; "kokolis2024" =
+            Meta RSC-1 alone; "llama3" = Llama 3 Table 5, the validation target) or a
             dict component -> failures per component-hour. failure_rate_scale multiplies them all.
         storage_bw: checkpoint write/read bandwidth (bytes/s or pint); default min(nodes x 25 GB/s, 2 TB/s).
         restart_time: failure-to-training time (s or pint), replacing relaunch_time + checkpoint read.
@@ -321,4 +326,4 @@ class GoodputModel:
             storage_bw=float(x["storage_bw"]),
             checkpoint_write_s=float(delta), checkpoint_interval_s=float(tau), interval_rule=rule,
             restart_s=float(restart), lost_s={k: float(v) for k, v in lost.items()}, straggler_s=strag,
-            assumptions=assumptions, **dict(zip(("feasible", "warnings"), carried_feasibility(perf))))
+            assumptions=assumptions, feasible=carried_feasibility(perf, "GoodputModel"))

@@ -8,6 +8,7 @@ from ..errors import ConfigError
 from ..physics import constants as C
 from ..physics import power as PP
 from ..physics import serving as PS
+from ..physics.inference import roofline_time
 from ..physics.precision import compute_peak, serving_precision
 from ..units import count, quantity, si
 from ._common import TableRepr, finite, resolve_model
@@ -210,8 +211,8 @@ class InferenceScalingModel:
             eff = si(efficiency, "", "efficiency")
             if not 0 < eff <= 1:
                 raise ConfigError(f"efficiency must be in (0, 1], got {eff}")
-            t_tok = max(flops_tok / (peak * eff), wb * d.total_params / (acc.memory_bw * eff))
-            t_pre = max(flops_tok * seq_len / (peak * eff), wb * d.total_params / (acc.memory_bw * eff))
+            t_tok = roofline_time(flops_tok, wb * d.total_params, peak, acc.memory_bw, eff, eff)
+            t_pre = roofline_time(flops_tok * seq_len, wb * d.total_params, peak, acc.memory_bw, eff, eff)
             total = t_pre + steps * t_tok
             assumptions["efficiency"] = f"{eff:g} given: overrides the predicted kernel efficiencies (roofline x eff)"
         else:

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..physics import carbon as PC
 from ..physics import power as PP
 from ..units import quantity, si
-from ._common import TableRepr, carried_feasibility, finite, resolve_fleet
+from ._common import INFEASIBLE_ROW, TableRepr, carried_feasibility, finite, resolve_fleet
 
 # MFU assumed for power when none is given (e.g. EconomicsModel().solve(fleet=..., duration_days=...)): a typical
 # large-scale training MFU (Llama 3 405B 38-43 %, Llama Team 2024 Table 4; PaLM 46 %, Chowdhery et al. 2022).
@@ -44,13 +44,13 @@ class SustainabilityResult(TableRepr):
     facility_energy_j: float
     pue: float
     location_kg: float
-    market_kg: float
+    market_kg: float               # GHG Protocol Scope 2 market-based (instruments, else residual mix / grid)
     embodied_kg: dict              # amortised embodied carbon: accelerators, servers
     water_onsite_l: float
     water_offsite_l: float
     assumptions: dict = field(default_factory=dict)
-    feasible: bool = True          # False when built on a plan that does not fit in memory
-    warnings: tuple = ()
+    feasible: bool = True          # False when built from an infeasible performance result
+    cfe_adjusted_kg: float | None = None   # location x (1 - hourly CFE share); None where no CFE % is published
 
     # --- quantity views ---
     @property
@@ -101,8 +101,18 @@ class SustainabilityResult(TableRepr):
 
     @property
     def carbon_market(self):
+        """GHG Protocol Scope 2 market-based carbon (contractual instruments, else residual mix or grid average)."""
         from ..units import Q
         return Q(self.market_kg / 1e3, "t")
+
+    @property
+    def carbon_cfe_adjusted(self):
+        """Location-based carbon x (1 - the site's hourly carbon-free energy share); None where none is published.
+        Not a GHG Protocol quantity: hourly matching (e.g. Google's CFE %) is reported beside Scope 2."""
+        if self.cfe_adjusted_kg is None:
+            return None
+        from ..units import Q
+        return Q(self.cfe_adjusted_kg / 1e3, "t")
 
     @property
     def embodied_carbon(self):
@@ -141,16 +151,22 @@ class SustainabilityResult(TableRepr):
 
     def _rows(self):
         g = self.datacenter.grid
-        rows = [("duration", self.duration), ("accelerator-hours", self.gpu_hours), ("MFU (for power)", self.mfu),
-                ("power per accelerator", self.power_per_accelerator)]
+        rows = ([] if self.feasible else [INFEASIBLE_ROW]) + [
+            ("duration", self.duration), ("accelerator-hours", self.gpu_hours), ("MFU (for power)", self.mfu),
+            ("power per accelerator", self.power_per_accelerator)]
         rows += [(f"  IT power: {k}", v) for k, v in self.power_breakdown.items()]
         rows += [("average IT power", self.average_power), ("PUE", self.pue),
                  ("IT energy", self.it_energy), ("facility energy", self.facility_energy),
                  (f"grid intensity ({g.name})", f"{g.gco2_per_kwh:g} gCO2e/kWh"),
                  ("carbon, location-based (carbon_footprint)", self.carbon_location),
-                 ("carbon, market-based", self.carbon_market),
-                 ("embodied carbon (amortised)", self.embodied_carbon),
-                 ("total carbon (location + embodied)", self.total_carbon),
+                 ("carbon, market-based (GHG Protocol)", self.carbon_market)]
+        if self.cfe_adjusted_kg is not None:
+            rows.append(("carbon, hourly-CFE-adjusted", self.carbon_cfe_adjusted))
+        known = self.fleet.node.accelerator.embodied_kgco2e is not None
+        rows += [("embodied carbon (amortised)", self.embodied_carbon if known
+                  else "unknown (no figure for this accelerator): not counted"),
+                 ("total carbon (location + embodied)" if known
+                  else "total carbon (location only: embodied unknown)", self.total_carbon),
                  ("water on-site", self.water_onsite), ("water off-site (grid)", self.water_offsite)]
         return rows
 
@@ -180,11 +196,13 @@ def run_inputs(performance, fleet, duration_days, mfu, what: str):
         if given:
             raise ConfigError(f"{what}: pass either performance=... or {'/'.join(given)}=..., not both "
                               f"(the performance result already carries them)")
-        for attr in ("fleet", "latency", "mfu"):
-            if not hasattr(performance, attr):
+        for attr in ("fleet", "latency", "mfu"):  # on the class first: `latency` is a pint view made on access
+            if not (hasattr(type(performance), attr) or hasattr(performance, attr)):
                 raise ConfigError(f"{what}: performance must be a DistributedModel result (with .fleet, .latency "
                                   f".mfu), got {type(performance).__name__}")
-        fleet, duration_s = performance.fleet, si(performance.latency, "s", "performance.latency")
+        seconds = getattr(performance, "time_to_train_s", None)  # the float behind .latency (no pint needed)
+        duration_s = si(performance.latency if seconds is None else seconds, "s", "performance.latency")
+        fleet = performance.fleet
         mfu = performance.mfu
         tokens = getattr(performance, "tokens", None)
     else:
@@ -210,10 +228,17 @@ class SustainabilityModel:
     Power per accelerator follows utilisation (physics.power.accelerator_power_w, fitted to OLMo 3's measured
     H100 averages), or the chip's published measured system power where the registry has one; plus host power
     per node and scale-out switch power, then the datacenter's PUE. Carbon: location-based (grid average),
-    market-based (minus the site's carbon-free-energy share), and embodied carbon amortised over the service life.
+    market-based (GHG Protocol Scope 2: contractual instruments, else residual mix), hourly-CFE-adjusted where the
+    operator publishes a CFE share, and embodied carbon amortised over the service life.
 
         sust = SustainabilityModel().solve(performance=perf, datacenter="GCP_Iowa")
     """
+
+    def regions(self, performance=None, facility=None, grids=None, *, fleet=None, duration_days=None, mfu=None):
+        """The same run at one facility on several grids (the tutorial's geography table); see
+        mlsysim.solvers.regions.regions."""
+        from .regions import regions
+        return regions(performance, facility, grids, fleet=fleet, duration_days=duration_days, mfu=mfu)
 
     def solve(self, fleet=None, duration_days=None, mfu=None, datacenter=None, *, performance=None,
               pue=None, service_life_years=None) -> SustainabilityResult:
@@ -236,7 +261,8 @@ class SustainabilityModel:
         it_j = PP.energy_j(it_w, duration_s)
         fac_j = PP.facility_energy_j(it_j, pue_used)
         loc = PC.location_based_kg(fac_j, dc.grid.gco2_per_kwh)
-        market = PC.market_based_kg(loc, dc.cfe_fraction)
+        market = PC.market_based_kg(fac_j, dc.market_residual_gco2_per_kwh, dc.contractual_fraction)
+        cfe_adj = PC.cfe_adjusted_kg(loc, dc.cfe_fraction) if dc.cfe_fraction else None
         acc, node = fleet.node.accelerator, fleet.node
         embodied = {
             "accelerators": PC.embodied_amortized_kg(fleet.total_accelerators * (acc.embodied_kgco2e or 0.0),
@@ -252,8 +278,13 @@ class SustainabilityModel:
             "PUE": f"{pue_used:g} ({'given' if pue is not None else dc.source or dc.name})",
             "grid intensity": f"{g.gco2_per_kwh:g} gCO2e/kWh, {g.basis or 'basis not stated'}, "
                               f"{g.year or 'year n/a'} ({g.source or g.name})",
-            "carbon-free energy share (market-based)": f"{dc.cfe_fraction:g}" + (
-                "" if dc.cfe_fraction else " (none published for this site: market-based = location-based)"),
+            "market-based (GHG Protocol Scope 2)": (
+                f"{dc.contractual_fraction:.0%} of energy covered by contractual instruments (RECs/PPAs, 0 g/kWh); "
+                f"the rest at " + (f"the residual mix {dc.grid.residual_gco2_per_kwh:g} gCO2e/kWh"
+                                   if dc.grid.residual_gco2_per_kwh is not None else
+                                   "the grid average (no residual mix published; the Guidance's last tier)")),
+            "hourly carbon-free energy share": (f"{dc.cfe_fraction:g} (carbon_cfe_adjusted = location x (1 - CFE))"
+                                                if dc.cfe_fraction else "none published: no CFE-adjusted figure"),
             "embodied carbon per accelerator": (f"{acc.embodied_kgco2e:g} kgCO2e ({acc.embodied_source})"
                                                 if acc.embodied_kgco2e is not None else "unknown: not counted"),
             "embodied carbon per server (excl. accelerators)": (
@@ -272,12 +303,19 @@ class SustainabilityModel:
             fleet=fleet, datacenter=dc, duration_s=duration_s, mfu=mfu, tokens=tokens, accelerator_w=acc_w,
             power_w=power, it_energy_j=it_j, facility_energy_j=fac_j, pue=pue_used, location_kg=loc,
             market_kg=market, embodied_kg=embodied, water_onsite_l=onsite, water_offsite_l=offsite,
-            assumptions=assumptions, **dict(zip(("feasible", "warnings"), carried_feasibility(performance))))
+            assumptions=assumptions, cfe_adjusted_kg=cfe_adj,
+            feasible=carried_feasibility(performance, "SustainabilityModel"))
 
 
 def accelerator_idle_w(acc) -> float:
     """The accelerator's idle draw: its record's idle_w, else the documented share of TDP."""
     return acc.idle_w if acc.idle_w is not None else PP.default_idle_w(acc.tdp_w)
+
+
+def scaleout_ports(fleet):
+    """(NIC ports per node, scale-out switch ports): one port per NIC, non-blocking fat tree; one node needs none."""
+    nics = max(1, round(fleet.node.nic_bw / fleet.fabric.port_bw))
+    return nics, (PP.switch_ports(float(fleet.count * nics)) if fleet.count > 1 else 0.0)
 
 
 def fleet_power(fleet, mfu: float):
@@ -295,9 +333,7 @@ def fleet_power(fleet, mfu: float):
         host = PP.HOST_W_PER_ACCELERATOR * n_per
         host_src = (f"{host:.0f} W per node = {PP.HOST_W_PER_ACCELERATOR:g} W per accelerator "
                     f"(assumption: node gives neither host_power_w nor max_power_w)")
-    # One scale-out port per NIC; a single node needs no scale-out switches.
-    nics = max(1, round(node.nic_bw / fabric.port_bw))
-    ports = PP.switch_ports(float(fleet.count * nics)) if fleet.count > 1 else 0.0
+    nics, ports = scaleout_ports(fleet)
     measured = acc.measured_system_w or 0.0
     power = PP.fleet_power_w(mfu, fleet.total_accelerators, acc.tdp_w, idle, fleet.count, host, ports,
                              fabric.switch_w_per_port, measured)

@@ -13,7 +13,7 @@ _NODE = {"name", "accelerator", "accelerators_per_node", "scaleup_gbps", "nic_gb
          "scaleup_efficiency", "max_power_kw", "host_power_w", "price_usd", "embodied_kgco2e", "year", "source",
          "notes"}
 _FABRIC = {"name", "port_gbps", "latency_us", "efficiency", "oversubscription", "switch_w_per_port",
-           "price_usd_per_port", "year", "source", "notes"}
+           "price_usd_per_port", "price_usd_per_link", "year", "source", "notes"}
 _CLUSTER = {"name", "node", "count", "fabric", "year", "source", "notes"}
 
 
@@ -42,6 +42,7 @@ def _build(category: str, key: str, raw: dict):
             name=raw["name"], port_bw=raw["port_gbps"] * 1e9 / 8, latency_s=raw["latency_us"] * 1e-6,
             efficiency=raw.get("efficiency", 0.9), oversubscription=raw.get("oversubscription", 1.0),
             switch_w_per_port=raw.get("switch_w_per_port", 0.0), price_usd_per_port=raw.get("price_usd_per_port"),
+            price_usd_per_link=raw.get("price_usd_per_link"),
             year=raw.get("year"), source=raw.get("source", ""), notes=raw.get("notes", ""), key=key)
     if category == "Clusters":
         _check(raw, _CLUSTER, where)

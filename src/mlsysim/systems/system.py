@@ -5,11 +5,12 @@ from dataclasses import dataclass, field
 
 from .._record import check_counts, check_si, check_text, refuse
 from ..errors import ConfigError
+from ..views import RecordView
 from ..hardware.accelerator import Accelerator
 
 
-@dataclass(frozen=True)
-class Fabric:
+@dataclass(frozen=True, repr=False)
+class Fabric(RecordView):
     """A scale-out network technology: per-port bandwidth (bytes/s per direction), latency, efficiency.
 
     `efficiency` is the fraction of line rate NCCL-style collectives achieve (bus bandwidth / line rate);
@@ -23,6 +24,7 @@ class Fabric:
     oversubscription: float = 1.0
     switch_w_per_port: float = 0.0
     price_usd_per_port: float | None = None
+    price_usd_per_link: float | None = None   # one cable with its two transceivers
     year: int | None = None
     source: str = ""
     notes: str = ""
@@ -31,7 +33,8 @@ class Fabric:
     def __post_init__(self):
         check_text(self)
         check_si(self, {"port_bw": ("byte/s", False), "latency_s": ("s", True), "switch_w_per_port": ("W", True),
-                        "price_usd_per_port": ("USD", True), "efficiency": ("", False),
+                        "price_usd_per_port": ("USD", True), "price_usd_per_link": ("USD", True),
+                        "efficiency": ("", False),
                         "oversubscription": ("", False)})
         if not (0 < self.efficiency <= 1):
             raise ConfigError(f"Fabric {self.name}: efficiency must be in (0, 1], got {self.efficiency}")
@@ -40,8 +43,8 @@ class Fabric:
                               f"got {self.oversubscription}")
 
 
-@dataclass(frozen=True)
-class Node:
+@dataclass(frozen=True, repr=False)
+class Node(RecordView):
     """A server: `accelerators_per_node` chips joined by a scale-up fabric (NVLink/xGMI/ICI), plus NICs.
 
     `scaleup_bw` is per accelerator per direction (bytes/s); `nic_bw` is the node's total scale-out line rate
@@ -90,8 +93,8 @@ class Node:
         return self.nic_bw / self.accelerators_per_node
 
 
-@dataclass(frozen=True)
-class Fleet:
+@dataclass(frozen=True, repr=False)
+class Fleet(RecordView):
     """`count` identical nodes joined by `fabric`. Example: `Fleet(node=Systems.Nodes.DGX_H100, count=32,
     fabric=Systems.Fabrics.InfiniBand_NDR)` is the tutorial's Research_256."""
 

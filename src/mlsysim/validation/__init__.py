@@ -1,5 +1,5 @@
 """Predicted vs published: training throughput (runs.py), GPU-hours of runs without a published layout
-(gpu_hours.py), energy and carbon (energy.py), reliability at scale (reliability.py).
+(gpu_hours.py), energy and carbon (energy.py), reliability at scale (reliability.py), serving throughput (serving.py).
 
 `sections()` computes every table once for both `python -m mlsysim validate` and the CLI's `validate`.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 def sections() -> dict:
     """{name: {"title", "rows", "text"}} for every validation table, in display order."""
-    from . import energy, gpu_hours, reliability, runs
+    from . import energy, gpu_hours, reliability, runs, serving
     out = {}
     for name, title, table, fmt in (
         ("throughput", "Training throughput: predicted vs published", runs.throughput_table,
@@ -18,10 +18,13 @@ def sections() -> dict:
         ("energy", "Energy and carbon: predicted vs published", energy.energy_table, energy.format_energy_table),
         ("reliability", "Reliability at scale: predicted vs published", reliability.reliability_rows,
          reliability.format_reliability_table),
+        ("serving", "Serving: output tokens/s per GPU, predicted vs published (MLPerf v4.1, TensorRT-LLM)",
+         serving.serving_table, serving.format_serving_table),
     ):
         rows = table()
         out[name] = {"title": title, "rows": rows, "text": fmt(rows)}
     out["throughput"]["summary"] = runs.summary(out["throughput"]["rows"])
+    out["serving"]["summary"] = serving.summary(out["serving"]["rows"])
     return out
 
 

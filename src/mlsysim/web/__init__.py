@@ -1,4 +1,4 @@
-"""The web calculator: `mlsysim app` serves a training form and a JSON API (FastAPI) on the same solvers.
+"""The web calculator: `mlsysim app` serves training and serving forms and a JSON API (FastAPI) on the same solvers.
 
 fastapi is imported only by `create_app` / `serve`, so `import mlsysim` stays light.
 """

@@ -3,7 +3,7 @@ outside the package's own static files (served from a fixed list of names)."""
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any, Optional
+from typing import Any, List, Optional, Union
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,7 +14,7 @@ from ..errors import ConfigError
 
 MAX_BODY = 64 * 1024  # bytes: a form plus a pasted config.json
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"), "/app.js": ("app.js", "text/javascript"),
-          "/style.css": ("style.css", "text/css")}
+          "/serve.js": ("serve.js", "text/javascript"), "/style.css": ("style.css", "text/css")}
 
 
 class TrainRequest(BaseModel):
@@ -39,6 +39,34 @@ class TrainRequest(BaseModel):
     datacenter: Optional[str] = None
     grid: Optional[str] = None
     samples: int = 200
+
+
+Num = Union[int, float, str, None]  # a string reaches the solver, whose message says what to write
+
+
+class ServeRequest(BaseModel):
+    """Inputs of a serving deployment; defaults in web/serve.py. SLOs in ms at `percentile`; the QPS is split
+    equally over `datacenters` (at most 4); `plan` adds a ranking of plans from a bounded search."""
+
+    model: Optional[str] = None
+    hardware: Optional[str] = None
+    precision: Optional[str] = None
+    tp_size: Num = None
+    pp_size: Num = None
+    qps: Num = None
+    input_len: Num = None
+    output_len: Num = None
+    ttft_slo_ms: Num = None
+    tpot_slo_ms: Num = None
+    percentile: Union[float, str, None] = None
+    datacenters: Optional[List[str]] = None
+    rent_usd_per_gpu_hour: Num = None
+    plan: bool = True
+    plan_hardware: Optional[List[str]] = None
+    plan_precisions: Optional[List[str]] = None
+    plan_tp_sizes: Optional[List[int]] = None
+    objective: Optional[str] = None
+    budget_usd: Num = None
 
 
 class _BodyLimit:
@@ -86,7 +114,8 @@ def _error(status: int, kind: str, message: str) -> JSONResponse:
 def create_app() -> FastAPI:
     from .. import __version__
     app = FastAPI(title="mlsysim web calculator", version=__version__,
-                  description="Training time, MFU, energy, carbon and cost of a run, on mlsysim's solvers.")
+                  description="Training runs (time, MFU, energy, carbon, cost) and serving deployments (replicas, "
+                              "GPUs, $/M tokens, Wh and gCO2e per request), on mlsysim's solvers.")
     app.add_middleware(_BodyLimit)
 
     @app.exception_handler(ConfigError)
@@ -105,6 +134,20 @@ def create_app() -> FastAPI:
         and cheapest regions, everyday equivalents, a citation, and the scenario YAML."""
         from .compute import train as run
         return run(req.model_dump(exclude_none=True))
+
+    @app.post("/api/serve", summary="Evaluate a serving deployment")
+    def serve(req: ServeRequest):
+        """Replicas and GPUs for the traffic within the TTFT/TPOT targets, tokens/s per GPU, $/M tokens, Wh and
+        gCO2e per request in each region, the binding constraint, and a short ranking of plans."""
+        from .serve import serve as run
+        return run(req.model_dump(exclude_unset=True))  # an explicit null SLO means "no target"
+
+    @app.post("/api/serve-plan", summary="Rank serving plans (bounded search)")
+    def serve_plan(req: ServeRequest):
+        """The cheapest (objective=cost), fewest-GPU or lowest-carbon fleets meeting the targets; `error` holds the
+        closest TTFT/TPOT reached when none does."""
+        from .serve import plan as run
+        return run(req.model_dump(exclude_unset=True))  # an explicit null SLO means "no target"
 
     @app.get("/api/options", summary="Registry names for the form's choices")
     def options():
@@ -129,10 +172,16 @@ def _static(name: str, media: str):
 
 def _options() -> dict:
     from ..hardware.accelerator import PRECISIONS
+    from ..hardware.registry import Hardware
+    from ..physics.precision import SHORTHAND
+    from ..physics.serving_load import Z
+    from ..solvers.serving_plan import OBJECTIVES
     from ..infrastructure.registry import Infrastructure
     from ..models.registry import Models
     from ..physics.training import RECOMPUTE
     from ..systems.registry import Systems
     return {"models": Models.all_names(), "clusters": Systems.Clusters.names(), "nodes": Systems.Nodes.names(),
             "fabrics": Systems.Fabrics.names(), "datacenters": Infrastructure.Datacenters.names(),
-            "grids": Infrastructure.Grids.names(), "precisions": list(PRECISIONS), "recompute": list(RECOMPUTE)}
+            "grids": Infrastructure.Grids.names(), "precisions": list(PRECISIONS), "recompute": list(RECOMPUTE),
+            "hardware": Hardware.Cloud.names() + Hardware.Edge.names(), "serving_precisions": list(SHORTHAND),
+            "percentiles": sorted(Z), "objectives": list(OBJECTIVES)}

@@ -88,9 +88,12 @@ def train(req: dict) -> dict:
         g = s.datacenter.grid.gco2_per_kwh
         head["carbon_location_t"] = {"value": s.location_kg / 1e3, "formula":
                                      f"energy x grid = {mwh:,.0f} MWh x {g:g} gCO2e/kWh = {s.location_kg / 1e3:,.1f} t"}
+        d = s.datacenter
         head["carbon_market_t"] = {"value": s.market_kg / 1e3, "formula":
-                                   f"location-based x (1 - CFE share) = {s.location_kg / 1e3:,.1f} t x "
-                                   f"(1 - {s.datacenter.cfe_fraction:g}) = {s.market_kg / 1e3:,.1f} t"}
+                                   f"GHG Protocol market-based: energy x (1 - {d.contractual_fraction:g} covered by "
+                                   f"RECs/PPAs) x {d.market_residual_gco2_per_kwh:g} gCO2e/kWh "
+                                   f"{'residual mix' if d.grid.residual_gco2_per_kwh is not None else 'grid average'}"
+                                   f" = {s.market_kg / 1e3:,.1f} t"}
     if e is not None:
         head["cost_usd"] = {"value": e.total_usd, "formula":
                             f"amortised CapEx + energy + maintenance = ${e.amortized_capex_usd:,.0f} + "
@@ -98,8 +101,8 @@ def train(req: dict) -> dict:
     res["headline"] = head
     res["range"] = _range(out, req)
     res["regions"] = _regions(out)
-    from .equivalents import equivalents
-    res["equivalents"] = equivalents(s.location_kg) if s is not None else []
+    from ..equivalents import equivalents
+    res["equivalents"] = equivalents(s.location_kg / 1e3, s.facility_energy_j / 3.6e9) if s is not None else []
     res["cite"] = _cite(__version__, sc, out, n)
     import yaml
     res["scenario_yaml"] = "# reload with: mlsysim train this-file.yaml\n" + yaml.safe_dump(raw, sort_keys=False)

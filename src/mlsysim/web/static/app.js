@@ -103,7 +103,7 @@ function render(r) {
   const g = r.regions;
   $("regions").textContent = "Lowest carbon: " + g.lowest_carbon.name + ", " + fmt(g.lowest_carbon.carbon_t) + " t (" +
     fmt(g.carbon_ratio, 1) + "x less than here). Cheapest: " + (g.cheapest ? g.cheapest.name + ", $" + fmt(g.cheapest.cost_usd, 0) : "n/a") + ".";
-  $("equivalents").replaceChildren(...r.equivalents.map((e) => { const li = el("li", fmt(e.value, 0) + " " + e.unit + " "); li.appendChild(el("small", "(source: " + e.source + ")")); return li; }));
+  $("equivalents").replaceChildren(...r.equivalents.map((e) => { const li = el("li", fmt(e.value, 0) + " " + e.label + " "); li.appendChild(el("small", "(source: " + e.source + ")")); return li; }));
   $("cite-markdown").textContent = r.cite.markdown; $("cite-latex").textContent = r.cite.latex; $("cite-bibtex").textContent = r.cite.bibtex;
   $("dl-yaml").href = URL.createObjectURL(new Blob([r.scenario_yaml], { type: "text/yaml" }));
   $("dl-json").href = URL.createObjectURL(new Blob([JSON.stringify(r, null, 2)], { type: "application/json" }));

@@ -1,0 +1,43 @@
+"""`mlsysim regions SCENARIO.yaml`: the scenario's run at its datacenter on several grids (the tutorial's
+geography table), with each region's own site (PUE, water, price) beside it."""
+from __future__ import annotations
+
+from ._common import EXIT_INFEASIBLE, Failure, emit_json, err, guarded
+
+
+def regions_cmd(path, grids, sets, plots, fmt, json_out, width=None):
+    import shutil
+
+    from .commands import _finish, _save_plots, _scenario
+    code = 0  # guarded() exits with its own code on an error
+    with guarded("regions", json_out):
+        sc = _scenario(path, [], sets)
+        if sc.datacenter is None:
+            raise Failure(f"{sc.where('datacenter')}regions needs a `datacenter:` (the facility every grid is "
+                          f"tried at), e.g. datacenter: US_Colo")
+        perf = sc.evaluate(sustainability=False, economics=False).performance
+        from ..solvers.regions import regions
+        res = regions(perf, sc.datacenter, _split(grids) or None)
+        saved = _save_plots({"regions": res.figure()}, plots, fmt) if plots else {}
+        feasible = bool(getattr(perf, "feasible", True))
+        code = 0 if feasible else EXIT_INFEASIBLE
+        if json_out:
+            from ._json import envelope
+            emit_json(envelope("regions", "ok" if feasible else "infeasible", code,
+                               facility=sc.datacenter.name, facility_pue=sc.datacenter.pue,
+                               energy_mwh=res.energy_mwh, ratio_dirtiest_to_cleanest=res.ratio, feasible=feasible,
+                               regions=res.to_rows(), plots=saved))
+        else:
+            cols = width or shutil.get_terminal_size((80, 24)).columns
+            print(res.table(max(60, min(cols, 120))))
+            for name, p in saved.items():
+                print(f"plot {name}: {p}")
+        if not feasible:
+            err("the layout does not fit in device memory: these are the numbers of a plan that cannot run",
+                "infeasible")
+    _finish(code)
+
+
+def _split(grids) -> list:
+    """--grid may repeat or hold a comma-separated list."""
+    return [g.strip() for item in grids or [] for g in item.split(",") if g.strip()]

@@ -1,0 +1,142 @@
+"""`mlsysim serve` (one replica, or a fleet under load with --qps) and `mlsysim serve-plan` (the cheapest /
+fewest-GPU / lowest-carbon fleet meeting a QPS and an SLO). Registered on the app by cli/main.py."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from ..errors import ConfigError
+from ._common import EXIT_CODES_HELP, EXIT_INFEASIBLE, EXIT_OK, emit_json, guarded
+
+JSON = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
+
+
+def _dc(name):
+    if name is None:
+        return None
+    from ..infrastructure.registry import Infrastructure
+    return Infrastructure.Datacenters[name] if name in Infrastructure.Datacenters.names() \
+        else Infrastructure.get(name)
+
+
+def _fields(r, skip=("model", "accelerator", "datacenter")) -> dict:
+    from dataclasses import fields
+    out = {f.name: getattr(r, f.name) for f in fields(r) if f.name not in skip}
+    out["model"], out["accelerator"] = r.model.name, r.accelerator.name
+    return out
+
+
+def _from_scenario(path, sets):
+    from ..scenario import load_scenario
+    from ..scenario_serving import evaluate
+    from .commands import _parse_sets
+    return evaluate(load_scenario(path, _parse_sets(sets)))
+
+
+def register(app: typer.Typer):
+    @app.command(short_help="LLM serving: one replica, or a fleet under load (--qps)", epilog=EXIT_CODES_HELP)
+    def serve(scenario: Optional[str] = typer.Argument(None, metavar="[SCENARIO.yaml]",
+                                                       help="a scenario with a `serving:` section"),
+              model: Optional[str] = typer.Option(None, "--model", "-m", help="Models name (e.g. Llama3_70B)"),
+              hardware: Optional[str] = typer.Option(None, "--hardware", "-a", help="Hardware name (e.g. H100)"),
+              input_len: int = typer.Option(1024, "--input-len", help="prompt tokens (mean)"),
+              output_len: int = typer.Option(256, "--output-len", help="generated tokens (mean)"),
+              batch_size: int = typer.Option(1, "--batch-size", "-b", help="one replica: sequences per step"),
+              tp: int = typer.Option(1, "--tp", help="tensor-parallel size of a replica"),
+              pp: int = typer.Option(1, "--pp", help="pipeline-parallel size of a replica"),
+              precision: Optional[str] = typer.Option(None, "--precision", help="bf16, fp16, fp8, int8, int4, fp4"),
+              qps: Optional[float] = typer.Option(None, "--qps", help="serve Poisson traffic at this QPS"),
+              ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="p99 TTFT target (ms)"),
+              tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="p99 TPOT target (ms)"),
+              datacenter: Optional[str] = typer.Option(None, "--datacenter", "-d",
+                                                       help="datacenter for energy, carbon and $ per request"),
+              sets: Optional[List[str]] = typer.Option(None, "--set", metavar="SECTION.KEY=VALUE",
+                                                       help="override a scenario field, e.g. --set serving.qps=80"),
+              json_out: bool = JSON):
+        """With a scenario: its `serving:` section under load (options other than --set and --json are
+        ignored). Without --qps: one replica's TTFT, TPOT, tokens/s, memory and KV capacity at a batch size
+        (ServingModel). With --qps: replicas and GPUs for the traffic within the SLO, p50/p99 TTFT and TPOT,
+        goodput, tokens/s per GPU and, with --datacenter, Wh, gCO2e and $ per request (ServingLoadModel).
+
+        JSON keys (--qps): replicas, gpus, ttft_p50_s, ttft_p99_s, tpot_p50_s, tpot_p99_s, tokens_per_s_per_gpu,
+        goodput_qps, qps_per_replica_max, concurrency_per_replica, kv_capacity, memory_bytes, feasible, binding,
+        per_request{energy_j, carbon_location_kg, carbon_market_kg, carbon_embodied_kg, usd}, usd_per_m_input,
+        usd_per_m_output, assumptions. Exit 4 when infeasible."""
+        with guarded("serve", json_out):
+            if scenario is not None:
+                r = _from_scenario(scenario, sets or [])
+                body = _fields(r)
+            elif model is None or hardware is None:
+                raise ConfigError("give a scenario file, or --model and --hardware (e.g. --model Llama3_70B "
+                                  "--hardware H100)")
+            elif qps is None:
+                from ..solvers.serving import ServingModel
+                r = ServingModel().solve(model, hardware, input_len=input_len, output_len=output_len,
+                                         batch_size=batch_size, tp_size=tp, pp_size=pp, precision=precision)
+                body = _fields(r)
+                body["ttft_s"], body["itl_s"] = r.ttft_s, r.itl_s
+            else:
+                from ..solvers.serving_load import ServingLoadModel
+                r = ServingLoadModel().solve(model, hardware, qps=qps, input_len=input_len, output_len=output_len,
+                                             tp_size=tp, pp_size=pp, precision=precision,
+                                             ttft_slo=None if ttft_slo_ms is None else ttft_slo_ms / 1e3,
+                                             tpot_slo=None if tpot_slo_ms is None else tpot_slo_ms / 1e3,
+                                             datacenter=_dc(datacenter))
+                body = _fields(r)
+            code = EXIT_OK if r.feasible else EXIT_INFEASIBLE
+            if json_out:
+                from ._json import envelope
+                emit_json(envelope("serve", "ok" if r.feasible else "infeasible", code, result=body))
+            else:
+                print(r)
+        raise typer.Exit(code)
+
+    @app.command("serve-plan", short_help="cheapest fleet serving a QPS within a TTFT/TPOT SLO",
+                 epilog=EXIT_CODES_HELP)
+    def serve_plan(model: str = typer.Option(..., "--model", "-m", help="Models name"),
+                   qps: float = typer.Option(..., "--qps", help="total requests per second"),
+                   ttft_slo_ms: float = typer.Option(..., "--ttft-slo-ms", help="p99 TTFT target (ms)"),
+                   tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="p99 TPOT target (ms)"),
+                   input_len: int = typer.Option(1024, "--input-len"),
+                   output_len: int = typer.Option(256, "--output-len"),
+                   hardware: Optional[List[str]] = typer.Option(None, "--hardware", "-a",
+                                                                help="candidate (repeatable; default H100 H200 B200)"),
+                   precision: Optional[List[str]] = typer.Option(None, "--precision",
+                                                                 help="candidate (repeatable; default fp16 fp8 int4)"),
+                   datacenter: Optional[List[str]] = typer.Option(None, "--datacenter", "-d",
+                                                                  help="region (repeatable; QPS split equally)"),
+                   objective: str = typer.Option("cost", "--objective", "-o", help="cost, gpus or carbon"),
+                   budget: Optional[float] = typer.Option(None, "--budget", help="USD per year of ownership"),
+                   top: int = typer.Option(5, "--top", help="rows of the ranking"),
+                   json_out: bool = JSON):
+        """Search accelerators x precision x TP for the fleet that serves --qps within the SLO, by --objective.
+        Exit 3 when nothing meets the SLO (the message gives the closest TTFT/TPOT reached) or the budget.
+
+        JSON keys: best{hardware, precision, tp, replicas, gpus, ttft_p99_ms, tpot_p99_ms, capex_usd,
+        usd_per_year, usd_per_m_output, carbon_t_per_year, wh_per_request, g_per_request, ...}, ranking[rows],
+        pareto_cost_ttft[rows: $/M output tokens vs p99 TTFT],
+        feasible, binding, skipped{config: reason}, assumptions."""
+        from ._common import EXIT_CONSTRAINT
+        with guarded("serve-plan", json_out):
+            from ..solvers.serving_plan import plan_serving
+            dcs = [_dc(n) for n in (datacenter or ["US_East_Virginia"])]
+            p = plan_serving(model, qps=qps, input_len=input_len, output_len=output_len,
+                             ttft_slo=ttft_slo_ms / 1e3, tpot_slo=None if tpot_slo_ms is None else tpot_slo_ms / 1e3,
+                             hardware=tuple(hardware or ("H100", "H200", "B200")),
+                             precisions=tuple(precision or ("fp16", "fp8", "int4")), datacenters=dcs,
+                             objective=objective, budget_usd=budget)
+            code = EXIT_OK if p.feasible else EXIT_CONSTRAINT
+            if json_out:
+                from ._json import envelope
+                emit_json(envelope("serve-plan", "ok" if p.feasible else "constraint", code, best=p.best,
+                                   ranking=p.rows[:top], pareto_cost_ttft=p.pareto(), feasible=p.feasible,
+                                   binding=p.binding, skipped=p.skipped,
+                                   assumptions=p.assumptions))
+            else:
+                print(p)
+                for r in p.rows[:top]:
+                    print(f"  {r['hardware']:5s} {r['precision']:5s} TP{r['tp']}: {r['gpus']:5d} GPUs  "
+                          f"p99 TTFT {r['ttft_p99_ms']:6.1f} ms  ${r['usd_per_year'] / 1e6:6.2f}M/yr  "
+                          f"{r['carbon_t_per_year']:7.1f} t CO2e/yr")
+        raise typer.Exit(code)

@@ -1,0 +1,46 @@
+"""Energy, carbon and dollars per request and per million tokens of a serving fleet, composed from the power,
+carbon and cost physics (no formula of their own beyond the per-request division). Floats or numpy arrays.
+
+A fleet of `gpus` accelerators serves `qps` requests/s at compute utilisation `util` (model FLOPs / peak); every
+second it draws IT power = gpus x (accelerator power at util + host share), facility power = IT x PUE. Per request:
+energy = facility power / QPS. The fleet's cost per second is either owning it (CapEx amortised over the
+depreciation life + maintenance + energy: physics/cost.py) or renting (GPU-hours x price); cost per million
+output tokens = cost per s / output tokens per s x 1e6, and input tokens are charged at `input_weight` of an
+output token's price (the share of GPU time a prompt token takes relative to a generated one).
+"""
+from __future__ import annotations
+
+from . import carbon as CB
+from . import cost as CO
+from . import power as PW
+
+
+def fleet_it_power_w(util, gpus, tdp_w, idle_w, host_w_per_gpu):
+    """Average IT power of a serving fleet: accelerators at their utilisation plus the host share."""
+    return gpus * (PW.accelerator_power_w(util, tdp_w, idle_w) + host_w_per_gpu)
+
+
+def per_request(*, qps, gpus, it_power_w, pue, grid_gco2_per_kwh, residual_gco2_per_kwh, contractual_fraction,
+                cfe_fraction, embodied_kg_per_gpu, usd_per_kwh, gpu_price_usd=0.0, rent_usd_per_gpu_hour=0.0):
+    """Energy (J), carbon (kg: location, market (GHG Protocol Scope 2), hourly-CFE-adjusted, embodied) and cost
+    (USD) charged to one request."""
+    dt = 1.0 / qps  # fleet-seconds per request
+    facility = PW.facility_energy_j(PW.energy_j(it_power_w, dt), pue)
+    loc = CB.location_based_kg(facility, grid_gco2_per_kwh)
+    energy_usd = CO.energy_cost_usd(facility, usd_per_kwh)
+    capex = CO.capex_usd(gpus, gpu_price_usd)
+    own = CO.amortized_usd(capex, dt) + CO.maintenance_usd(capex, dt) + energy_usd
+    rent = CO.cloud_cost_usd(gpus, dt, rent_usd_per_gpu_hour)
+    usd = own if rent_usd_per_gpu_hour <= 0 else rent
+    return {"energy_j": facility, "carbon_location_kg": loc,
+            "carbon_market_kg": CB.market_based_kg(facility, residual_gco2_per_kwh, contractual_fraction),
+            "carbon_cfe_adjusted_kg": CB.cfe_adjusted_kg(loc, cfe_fraction),
+            "carbon_embodied_kg": CB.embodied_amortized_kg(embodied_kg_per_gpu * gpus, dt),
+            "usd": usd, "capex_usd": capex}
+
+
+def usd_per_million(usd_per_request, input_len, output_len, input_weight):
+    """($/M input tokens, $/M output tokens): a request's cost split over its tokens, an input token weighing
+    `input_weight` output tokens."""
+    per_out = usd_per_request / (output_len + input_weight * input_len)
+    return per_out * input_weight * 1e6, per_out * 1e6

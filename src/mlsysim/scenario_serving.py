@@ -1,0 +1,58 @@
+"""The `serving:` section of scenario files (schema) and its evaluation with ServingLoadModel. scenario.py
+registers SERVING as a section, so unknown keys are rejected and `mlsysim schema` lists them like any other.
+
+    workload: {model: Llama3_70B}
+    system: {accelerator: H100}          # or a node / cluster: its node's NVLink is used for TP
+    datacenter: US_East_Virginia         # optional: Wh, gCO2e and $ per request
+    serving: {qps: 40, input_len: 1000, output_len: 200, tp_size: 4, precision: fp8, ttft_slo_ms: 500}
+"""
+from __future__ import annotations
+
+from .physics.precision import SHORTHAND
+
+
+def _field(*a, **k):
+    from .scenario import F
+    return F(*a, **k)
+
+
+POS = dict(minimum=0, exclusive_minimum=True)
+SERVING = {
+    "qps": _field("float", "requests per second (Poisson arrivals)", **POS),
+    "input_len": _field("int", "mean prompt tokens", minimum=1),
+    "output_len": _field("int", "mean generated tokens", minimum=1),
+    "input_cv": _field("float", "coefficient of variation of the prompt lengths (queueing)", minimum=0),
+    "tp_size": _field("int", "tensor-parallel size of a replica", minimum=1),
+    "pp_size": _field("int", "pipeline-parallel size of a replica", minimum=1),
+    "precision": _field("enum", "weights / KV / compute shorthand", choices=tuple(SHORTHAND)),
+    "ttft_slo_ms": _field("float", "time-to-first-token target at the percentile, ms", **POS),
+    "tpot_slo_ms": _field("float", "time-per-output-token target at the percentile, ms", **POS),
+    "percentile": _field("float", "SLO percentile: 0.5, 0.9, 0.95, 0.99 or 0.999", minimum=0.5, maximum=0.999),
+    "replicas": _field("int", "fixed number of replicas (default: as many as the SLO needs)", minimum=1),
+    "disaggregation": _field("list[int]", "[prefill replicas, decode replicas] per group", minimum=1),
+    "engine": _field("str", "serving-engine profile in data/engines.toml (default TensorRT_LLM)"),
+    "rent_usd_per_gpu_hour": _field("float", "rent instead of own: price per GPU-hour", **POS),
+}
+HELP = "LLM serving under load (`mlsysim serve SCENARIO.yaml`): traffic, replica layout, SLO"
+
+
+def evaluate(sc):
+    """ServingLoadModel on a scenario's workload, system, datacenter and `serving:` section."""
+    from .errors import ConfigError
+    from .solvers.serving_load import ServingLoadModel
+    cfg = dict(sc.raw.get("serving") or {})
+    if "qps" not in cfg:
+        raise ConfigError(f"{sc.path}: the `serving:` section needs qps: (e.g. `serving: {{qps: 10}}`)")
+    hw = sc.fleet.node if sc.fleet is not None else sc.accelerator
+    if hw is None:
+        raise ConfigError(f"{sc.path}: serving needs `system:` with an accelerator, node or cluster")
+    kw = {k: cfg[k] for k in ("input_len", "output_len", "input_cv", "tp_size", "pp_size", "precision",
+                              "percentile", "replicas", "engine", "rent_usd_per_gpu_hour") if k in cfg}
+    if "disaggregation" in cfg:
+        if len(cfg["disaggregation"]) != 2:
+            raise ConfigError(f"{sc.path}: serving.disaggregation must be [prefill replicas, decode replicas]")
+        kw["disaggregation"] = tuple(cfg["disaggregation"])
+    for ms, key in (("ttft_slo_ms", "ttft_slo"), ("tpot_slo_ms", "tpot_slo")):
+        if ms in cfg:
+            kw[key] = cfg[ms] / 1e3
+    return ServingLoadModel().solve(sc.model, hw, qps=cfg["qps"], datacenter=sc.datacenter, **kw)

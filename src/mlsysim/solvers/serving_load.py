@@ -1,0 +1,249 @@
+"""ServingLoadModel: a fleet of serving replicas under Poisson traffic at a QPS. Continuous batching in steady
+state, p50 / p99 TTFT and TPOT, replicas and GPUs for the QPS within an SLO, goodput, and energy, carbon and
+dollars per request and per million tokens (physics/serving_load.py, physics/serving_econ.py)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ..physics import power as PW
+from ..physics import serving_econ as SE
+from ..physics import serving_load as SL
+from ..units import count, quantity, si
+from ._common import TableRepr, finite
+from . import serving_disagg as SD
+from .serving_setup import replica_setup
+
+INF = float("inf")
+
+
+@dataclass(frozen=True)
+class ServingLoadResult(TableRepr):
+    """The fleet at its operating point. Floats in SI (s, 1/s, J, kg, USD); `ttft_p99`, `tpot_p99` are pint views.
+    `feasible` is False when the SLO cannot be met or a replica does not fit; `binding` says what limits a
+    replica's QPS (KV capacity, max batch, TTFT SLO, TPOT SLO, prefill budget, memory)."""
+
+    model: object
+    accelerator: object
+    engine: str
+    precision: tuple
+    qps: float
+    input_len: float
+    output_len: float
+    tp: int
+    pp: int
+    replicas: int
+    gpus: int
+    percentile: float
+    concurrency_per_replica: float
+    qps_per_replica_max: float
+    ttft_p50_s: float
+    ttft_p99_s: float
+    tpot_p50_s: float
+    tpot_p99_s: float
+    tokens_per_s_per_gpu: float
+    goodput_qps: float
+    kv_capacity: float
+    memory_bytes: dict
+    feasible: bool
+    binding: str
+    per_request: dict
+    usd_per_m_input: float
+    usd_per_m_output: float
+    datacenter: object = None
+    assumptions: dict = field(default_factory=dict)
+
+    ttft_p99 = quantity("ttft_p99_s", "s", to="ms")
+    tpot_p99 = quantity("tpot_p99_s", "s", to="ms")
+    ttft_p50 = quantity("ttft_p50_s", "s", to="ms")
+    tpot_p50 = quantity("tpot_p50_s", "s", to="ms")
+
+    @property
+    def energy_per_request_wh(self) -> float:
+        return self.per_request.get("energy_j", 0.0) / 3600.0
+
+    def _title(self):
+        return (f"Serving {self.model.name} at {self.qps:g} QPS on {self.gpus}x {self.accelerator.name} "
+                f"({self.replicas} replicas of TP{self.tp} x PP{self.pp}, {'/'.join(self.precision)})")
+
+    def _rows(self):
+        p = int(round(self.percentile * 100))
+        rows = [("input / output tokens", f"{self.input_len:g} / {self.output_len:g}"),
+                ("replicas x GPUs each", f"{self.replicas} x {self.tp * self.pp}"),
+                ("max QPS per replica (SLO)", self.qps_per_replica_max),
+                ("concurrency per replica", self.concurrency_per_replica),
+                ("TTFT p50 / p" + str(p) + " (ms)", f"{self.ttft_p50_s * 1e3:,.1f} / {self.ttft_p99_s * 1e3:,.1f}"),
+                ("TPOT p50 / p" + str(p) + " (ms)", f"{self.tpot_p50_s * 1e3:,.1f} / {self.tpot_p99_s * 1e3:,.1f}"),
+                ("output tokens/s per GPU", self.tokens_per_s_per_gpu), ("goodput (QPS within SLO)", self.goodput_qps),
+                ("KV capacity (sequences)", self.kv_capacity), ("binding", self.binding)]
+        if self.per_request:
+            rows += [("energy per request (Wh)", self.energy_per_request_wh),
+                     ("gCO2e per request (location / market)",
+                      f"{self.per_request['carbon_location_kg'] * 1e3:.3g} / "
+                      f"{self.per_request['carbon_market_kg'] * 1e3:.3g}"),
+                     ("$ per M input / output tokens", f"{self.usd_per_m_input:.3g} / {self.usd_per_m_output:.3g}")]
+        rows.append(("feasible", "yes" if self.feasible else f"NO: {self.binding}"))
+        return rows
+
+
+MAX_QPS = 1e9  # assumption: a billion requests/s is ~1,000x the largest published LLM services' peak
+
+
+def check_qps(lam: float) -> float:
+    """Refuse a request rate no fleet this model sizes could meaningfully serve (its sums would overflow)."""
+    if lam > MAX_QPS:
+        raise ConfigError(f"qps={lam:g} is beyond what mlsysim sizes (at most {MAX_QPS:g} requests/s); "
+                          f"give the rate of one service or region")
+    return lam
+
+
+class ServingLoadModel:
+    """A fleet of identical replicas serving Poisson traffic.
+
+    >>> from mlsysim import Models, Hardware
+    >>> r = ServingLoadModel().solve(Models.Language.Llama3_70B, Hardware.Cloud.H100, qps=10, input_len=1000,
+    ...                              output_len=200, tp_size=4, precision="fp8", ttft_slo=1.0, tpot_slo=0.05)
+    >>> r.feasible
+    True
+    """
+
+    def solve(self, model, hardware, *, qps, input_len=1024, output_len=256, tp_size=1, pp_size=1, ep_size=1,
+              precision=None, weight_precision=None, kv_precision=None, compute_precision=None, ttft_slo=None,
+              tpot_slo=None, percentile=0.99, replicas=None, engine=None, max_batch=None, chunk_tokens=None,
+              input_cv=0.0, datacenter=None, rent_usd_per_gpu_hour=None, input_weight=None, disaggregation=None,
+              kv_fabric=None) -> ServingLoadResult:
+        """`qps`: Poisson arrivals per second; `input_len` / `output_len`: mean tokens (`input_cv`: the prompt
+        lengths' coefficient of variation, for the queue); `ttft_slo` / `tpot_slo` (s) at `percentile` size the
+        fleet unless `replicas` is given; `disaggregation=(P, D)`: groups of P prefill + D decode replicas with
+        the KV cache sent over `kv_fabric` (a Fabric or Systems.Fabrics name; default InfiniBand NDR);
+        `datacenter` adds energy, carbon and $ per request (owning, or `rent_usd_per_gpu_hour`)."""
+        lam = check_qps(si(qps, "1/s", "qps"))
+        isl, osl = count(input_len, "input_len"), count(output_len, "output_len")
+        tp, pp, ep = count(tp_size, "tp_size"), count(pp_size, "pp_size"), count(ep_size, "ep_size")
+        if percentile not in SL.Z:
+            raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
+        s_ttft = INF if ttft_slo is None else si(ttft_slo, "s", "ttft_slo")
+        s_tpot = INF if tpot_slo is None else si(tpot_slo, "s", "tpot_slo")
+        s = replica_setup(model, hardware, input_len=isl, output_len=osl, tp=tp, pp=pp, ep=ep, precision=precision,
+                          weight_precision=weight_precision, kv_precision=kv_precision,
+                          compute_precision=compute_precision, engine=engine, max_batch=max_batch,
+                          chunk_tokens=chunk_tokens, input_cv=si(input_cv, "", "input_cv", allow_zero=True))
+        q, fits = percentile, s.b_max >= 1.0
+        n = None if replicas is None else count(replicas, "replicas")
+        if disaggregation is None:
+            n, at, q_max, cap = SD.colocated(s, lam, s_ttft, s_tpot, q, n)
+            binding = self._binding(s, cap, s_ttft, s_tpot, fits)
+        else:
+            fab = _fabric(kv_fabric)
+            per = sum(disaggregation) if isinstance(disaggregation, (tuple, list)) else 1
+            if n is not None and n % per:
+                raise ConfigError(f"replicas={n} is not a multiple of the {per} replicas of a prefill:decode group")
+            n, at, q_max, binding = SD.disaggregated(s, lam, s_ttft, s_tpot, q, None if n is None else n // per,
+                                                     disaggregation, fab)
+            binding = binding if fits else self._binding(s, None, s_ttft, s_tpot, fits)
+        ok = fits and bool(at["stable"]) and at["ttft_q_s"] <= s_ttft and at["tpot_q_s"] <= s_tpot
+        if fits and not at["stable"]:
+            binding = "throughput: the offered QPS exceeds what the replicas sustain (the queue grows)"
+        elif fits and not ok:
+            binding = "SLO: the given replicas miss it at this QPS"
+        good = lam * self._share_within(at, s_ttft, s_tpot, q) if at["stable"] else 0.0
+        gpus = n * s.gpus
+        tok_gpu = lam * osl / gpus if at["stable"] else at["tokens_per_s"] * n / gpus
+        acc = s.accelerator
+        assumptions = {"engine": f"{s.engine.name} ({s.engine.source})", "precision (weights, KV, compute)":
+                       s.precision, "queueing": "M/G/1 prompt queue per replica, exponential tail (see "
+                       "physics/serving_load.py)", "percentile": q}
+        if disaggregation is not None:
+            assumptions["disaggregation"] = (f"prefill:decode = {disaggregation[0]}:{disaggregation[1]} replicas per "
+                                             f"group; prompt pass {at['prefill_pass_s'] * 1e3:.1f} ms, KV transfer "
+                                             f"{at['kv_transfer_s'] * 1e3:.2f} ms over {_fabric(kv_fabric).name}")
+        per_req, usd_in, usd_out = {}, 0.0, 0.0
+        if datacenter is not None and at["stable"]:
+            per_req, usd_in, usd_out = self._econ(s, at, lam, gpus, datacenter, rent_usd_per_gpu_hour,
+                                                  input_weight, isl, osl, assumptions)
+        finite({"ttft": at["ttft_q_s"] if at["stable"] else 0.0, "tpot": at["tpot_q_s"], "tokens_per_gpu": tok_gpu,
+                "usd_in": usd_in, "usd_out": usd_out, **{k: float(v) for k, v in per_req.items()}},
+               "ServingLoadModel")
+        return ServingLoadResult(
+            model=s.model, accelerator=acc, engine=s.engine.key, precision=s.precision, qps=lam, input_len=isl,
+            output_len=osl, tp=tp, pp=pp, replicas=n, gpus=gpus, percentile=q,
+            concurrency_per_replica=at["conc"], qps_per_replica_max=q_max,
+            ttft_p50_s=at["ttft_p50_s"] if at["stable"] else INF_SAFE, ttft_p99_s=at["ttft_q_s"] if at["stable"]
+            else INF_SAFE, tpot_p50_s=at["tpot_p50_s"], tpot_p99_s=at["tpot_q_s"], tokens_per_s_per_gpu=tok_gpu,
+            goodput_qps=good, kv_capacity=s.kv_capacity, memory_bytes=s.memory_bytes, feasible=ok,
+            binding=binding, per_request=per_req, usd_per_m_input=usd_in, usd_per_m_output=usd_out,
+            datacenter=datacenter, assumptions=assumptions)
+
+    @staticmethod
+    def _binding(s, cap, s_ttft, s_tpot, fits):
+        if not fits:
+            return "memory: the weights leave no room for one sequence's KV cache"
+        cap = {k: float(v) for k, v in cap.items()}
+        if not bool(cap["ok"]):
+            return "SLO: even one sequence at a time misses it"
+        conc = float(cap["conc"])
+        if conc >= s.b_max * 0.999:
+            return "KV-cache capacity" if s.b_max >= s.kv_capacity * 0.999 else "max batch"
+        nxt = SL.load_point(s.dims, conc=conc * 1.05, **s.kw)
+        if nxt["rho"] >= 1.0:
+            return "prefill budget (tokens per step)"
+        return "TTFT SLO" if nxt["ttft_q_s"] > s_ttft else "TPOT SLO"
+
+    @staticmethod
+    def _share_within(at, s_ttft, s_tpot, q):
+        """Share of requests meeting both SLOs (taken as independent): TTFT from the wait tail
+        P(W > t) = rho exp(-rho t / E[W]); TPOT from the Poisson concurrency (normal approximation, step time
+        linear in concurrency between the mean and the quantile)."""
+        rho, mean_wait, slack = at["rho"], at["wait_mean_s"], s_ttft - at["prefill_s"]
+        f_ttft = 0.0 if slack <= 0 else 1.0 if (s_ttft == INF or mean_wait <= 0) else \
+            1.0 - rho * math.exp(-rho * slack / mean_wait)
+        f_tpot, t50, tq = 1.0, at["tpot_p50_s"], at["tpot_q_s"]
+        if s_tpot < INF:
+            if tq > t50:
+                z = (s_tpot - t50) / (tq - t50) * SL.Z[q]
+                f_tpot = 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+            else:
+                f_tpot = 1.0 if s_tpot >= t50 else 0.0
+        return max(0.0, min(1.0, f_ttft)) * f_tpot
+
+    @staticmethod
+    def _econ(s, at, lam, gpus, dc, rent, input_weight, isl, osl, assumptions):
+        acc = s.accelerator
+        flops = 2.0 * s.dims.mm_params * lam * (isl + osl)
+        util = flops / (gpus * s.kw["peak"])
+        idle = acc.idle_w if acc.idle_w is not None else PW.default_idle_w(acc.tdp_w)
+        it = SE.fleet_it_power_w(util, gpus, acc.tdp_w, idle, PW.HOST_W_PER_ACCELERATOR)
+        rent_v = 0.0 if rent is None else si(rent, "USD/hour", "rent_usd_per_gpu_hour")
+        if rent_v <= 0 and not acc.price_usd:
+            raise ConfigError(f"{acc.name} has no price_usd in the registry: pass rent_usd_per_gpu_hour=")
+        r = SE.per_request(qps=lam, gpus=gpus, it_power_w=it, pue=dc.pue, grid_gco2_per_kwh=dc.grid.gco2_per_kwh,
+                           residual_gco2_per_kwh=dc.market_residual_gco2_per_kwh,
+                           contractual_fraction=dc.contractual_fraction,
+                           cfe_fraction=dc.cfe_fraction, embodied_kg_per_gpu=acc.embodied_kgco2e or 0.0,
+                           usd_per_kwh=dc.electricity_usd_per_kwh, gpu_price_usd=acc.price_usd or 0.0,
+                           rent_usd_per_gpu_hour=rent_v)
+        # Input tokens: a prompt token costs the GPU time of a prefill token relative to a decode token.
+        w = input_weight if input_weight is not None else min(1.0, at["prefill_share"] * osl / max(isl, 1) /
+                                                              max(1e-9, 1.0 - at["prefill_share"]))
+        usd_in, usd_out = SE.usd_per_million(r["usd"], isl, osl, w)
+        assumptions["power"] = (f"compute utilisation {util:.3g}: {it / gpus:.0f} W per GPU incl. "
+                                f"{PW.HOST_W_PER_ACCELERATOR:g} W host share (physics.power)")
+        assumptions["cost"] = ("rent " + f"${rent_v:g}/GPU-h" if rent_v > 0 else
+                               "own: CapEx x 2.5 amortised over 5 years + 5 %/yr maintenance + energy") + \
+            f"; an input token weighs {w:.3g} output tokens"
+        return r, usd_in, usd_out
+
+
+def _fabric(f):
+    """The fabric that carries KV caches between prefill and decode replicas (default InfiniBand NDR)."""
+    from ..systems.registry import Systems
+    from ..systems.system import Fabric
+    if f is None or isinstance(f, str):
+        return Systems.Fabrics[f or "InfiniBand_NDR"]
+    if isinstance(f, Fabric):
+        return f
+    raise ConfigError(f"kv_fabric must be a Fabric or a Systems.Fabrics name, got {f!r}")
+
+
+INF_SAFE = 1e9  # an unstable queue's TTFT is unbounded: reported as 1e9 s with feasible=False (never inf/NaN)

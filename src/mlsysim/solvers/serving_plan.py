@@ -1,0 +1,221 @@
+"""Capacity planning for serving: the cheapest (or fewest-GPU, or lowest-carbon) fleet that serves a QPS within a
+TTFT / TPOT SLO, across accelerators x precision x tensor-parallel size x regions, on the same physics as
+ServingLoadModel (physics/serving_load.max_load for each replica layout, physics/serving_econ for $ and CO2).
+
+>>> from mlsysim import Models, Infrastructure
+>>> p = plan_serving(Models.Language.Llama3_70B, qps=100, input_len=1000, output_len=200, ttft_slo=0.5,
+...                  hardware=["H100"], precisions=["fp8"], datacenters=[Infrastructure.Datacenters.GCP_Iowa])
+>>> p.best["tp"] in (1, 2, 4, 8)
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError, InfeasibleError
+from ..physics import cost as CO
+from ..physics import power as PW
+from ..physics import serving_econ as SE
+from ..physics import serving_load as SL
+from ..units import count, si
+from ._common import TableRepr
+from . import serving_disagg as SD
+from .serving_load import check_qps
+from .serving_setup import replica_setup
+
+OBJECTIVES = {"cost": "usd_per_year", "gpus": "gpus", "carbon": "carbon_t_per_year"}
+SECONDS_PER_YEAR = PW.SECONDS_PER_YEAR
+
+
+@dataclass(frozen=True)
+class ServingPlan(TableRepr):
+    """`rows`: every configuration evaluated (SLO-feasible ones), sorted by the objective; `best`: the first row
+    within the budget (or the cheapest over it, with feasible=False and binding 'budget')."""
+
+    objective: str
+    qps: float
+    ttft_slo_s: float
+    tpot_slo_s: float
+    percentile: float
+    rows: list
+    best: dict
+    feasible: bool
+    binding: str
+    skipped: dict
+    assumptions: dict = field(default_factory=dict)
+
+    def pareto(self, x="usd_per_m_output", y="ttft_p99_ms", maximize=()):
+        """The rows no other row beats on both columns (minimised, or maximised where named in `maximize`),
+        sorted by x: e.g. pareto("tokens_per_s_per_gpu", "tpot_p99_ms", maximize=("tokens_per_s_per_gpu",))
+        is the throughput-per-GPU vs per-user-speed front serving engineers read."""
+        sx, sy = (-1.0 if x in maximize else 1.0), (-1.0 if y in maximize else 1.0)
+        pts = sorted(self.rows, key=lambda r: (sx * r[x], sy * r[y]))
+        front, best_y = [], float("inf")
+        for r in pts:
+            if sy * r[y] < best_y:
+                front.append(r)
+                best_y = sy * r[y]
+        return front
+
+    def _title(self):
+        return f"Serving plan: {self.qps:g} QPS, p{round(self.percentile * 100)} TTFT <= {self.ttft_slo_s * 1e3:g} ms"
+
+    def _rows(self):
+        b = self.best
+        return [("best", f"{b['hardware']} {b['precision']} TP{b['tp']} x PP{b['pp']}: {b['gpus']} GPUs "
+                         f"({b['replicas']} replicas)"),
+                (f"p{self.percentile * 100:g} TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
+                ("CapEx (USD)", b["capex_usd"]), ("cost per year (USD)", b["usd_per_year"]),
+                ("$ per M output tokens", b["usd_per_m_output"]),
+                ("carbon (t CO2e/yr, location)", b["carbon_t_per_year"]),
+                ("energy per request (Wh)", b["wh_per_request"]),
+                ("gCO2e per request (location + embodied / market)",
+                 f"{b['g_per_request']:.3g} / {b['g_market_per_request']:.3g}"),
+                ("configurations meeting the SLO", len(self.rows)),
+                ("feasible", "yes" if self.feasible else f"NO: {self.binding}")]
+
+
+def plan_serving(model, *, qps, input_len, output_len, ttft_slo, tpot_slo=None, percentile=0.99,
+                 hardware=("H100", "H200", "B200"), precisions=("fp16", "fp8", "int4"), tp_sizes=(1, 2, 4, 8),
+                 pp_sizes=(1,),
+                 datacenters=None, objective="cost", budget_usd=None, budget_basis="per_year",
+                 engine=None) -> ServingPlan:
+    """Plan a fleet for `qps` requests/s split equally over `datacenters` (one fleet per region, each serving
+    qps / regions). Cost per year = owning (CapEx amortised + maintenance + energy, physics/cost.py); the budget
+    is compared with that yearly cost (budget_basis="per_year") or with the CapEx ("capex"). Raises
+    InfeasibleError with the closest TTFT / TPOT reached when no configuration meets the SLO. Rows' `ttft_p99_ms`
+    and `tpot_p99_ms` hold the tail at `percentile` (0.99 unless another is asked for)."""
+    lam = check_qps(si(qps, "1/s", "qps"))
+    isl, osl = count(input_len, "input_len"), count(output_len, "output_len")
+    tp_sizes = [count(t, "tp_sizes entry") for t in tp_sizes]
+    pp_sizes = [count(t, "pp_sizes entry") for t in pp_sizes]
+    if percentile not in SL.Z:
+        raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
+    s_ttft = si(ttft_slo, "s", "ttft_slo")
+    s_tpot = float("inf") if tpot_slo is None else si(tpot_slo, "s", "tpot_slo")
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
+    if budget_basis not in ("per_year", "capex"):
+        raise ConfigError(f"budget_basis must be 'per_year' or 'capex', got {budget_basis!r}")
+    if not datacenters:
+        raise ConfigError("plan_serving needs datacenters=[...] (e.g. Infrastructure.Datacenters.GCP_Iowa)")
+    regions = len(datacenters)
+    rows, skipped, closest = [], {}, None
+    for hw, prec, tp, pp in ((h, p, t, q) for h in hardware for p in precisions for t in tp_sizes for q in pp_sizes):
+        key = f"{getattr(hw, 'name', hw)} {prec} TP{tp} PP{pp}"
+        try:
+            s = replica_setup(model, hw, input_len=isl, output_len=osl, tp=tp, pp=pp, precision=prec, engine=engine)
+        except ConfigError as e:  # a precision the chip lacks, a TP that does not divide the heads
+            skipped[key] = str(e).split(";")[0]
+            continue
+        if s.b_max < 1:
+            skipped[key] = "does not fit in memory"
+            continue
+        if not s.accelerator.price_usd:
+            skipped[key] = "no price_usd in the registry"
+            continue
+        r = SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=s_ttft, slo_tpot_s=s_tpot, q=percentile, **s.kw)
+        if not bool(r["ok"]):
+            reach = (float(r["ttft_q_s"]), float(r["tpot_q_s"]), key)
+            closest = reach if closest is None or reach[0] < closest[0] else closest
+            skipped[key] = "misses the SLO even at one sequence"
+            continue
+        rows.append(_row(s, r, lam / regions, regions, datacenters, isl, osl, prec, tp, pp, s_ttft, s_tpot,
+                         percentile))
+    if not rows:
+        msg = f"no configuration meets p{round(percentile * 100)} TTFT <= {s_ttft * 1e3:g} ms"
+        if tpot_slo is not None:
+            msg += f" and TPOT <= {s_tpot * 1e3:g} ms"
+        if closest:
+            msg += (f"; closest: {closest[2]} reaches TTFT {closest[0] * 1e3:.1f} ms / TPOT {closest[1] * 1e3:.1f} "
+                    f"ms at one sequence per replica: relax the SLO, shorten the prompts or add faster hardware")
+        raise InfeasibleError(msg)
+    col = OBJECTIVES[objective]
+    rows.sort(key=lambda x: (x[col], x["usd_per_year"]))
+    bcol = "usd_per_year" if budget_basis == "per_year" else "capex_usd"
+    within = [x for x in rows if budget_usd is None or x[bcol] <= budget_usd]
+    best = within[0] if within else min(rows, key=lambda x: x[bcol])
+    feasible = bool(within)
+    binding = "" if feasible else f"budget: the cheapest plan needs ${best[bcol]:,.0f} ({budget_basis})"
+    assumptions = {"traffic": f"Poisson, {lam:g} QPS split equally over {regions} region(s)",
+                   "cost": "own: CapEx (price x 2.5 infrastructure) over 5 years + 5 %/yr maintenance + energy",
+                   "budget": "compared with the fleet's " + ("yearly cost" if budget_basis == "per_year" else "CapEx"),
+                   "percentile": percentile}
+    return ServingPlan(objective=objective, qps=lam, ttft_slo_s=s_ttft, tpot_slo_s=s_tpot, percentile=percentile,
+                       rows=rows, best=best, feasible=feasible, binding=binding, skipped=skipped,
+                       assumptions=assumptions)
+
+
+def _row(s, r, lam_region, regions, datacenters, isl, osl, prec, tp, pp, s_ttft, s_tpot, q):
+    """One configuration's fleet over all regions: replicas, GPUs, SLO figures, $ and CO2 per year."""
+    acc = s.accelerator
+    n, at, _, _ = SD.colocated(s, lam_region, s_ttft, s_tpot, q, None)
+    gpus_region = n * s.gpus
+    util = 2.0 * s.dims.mm_params * lam_region * (isl + osl) / (gpus_region * s.kw["peak"])
+    idle = acc.idle_w if acc.idle_w is not None else PW.default_idle_w(acc.tdp_w)
+    it = SE.fleet_it_power_w(util, gpus_region, acc.tdp_w, idle, PW.HOST_W_PER_ACCELERATOR)
+    per_region = {}
+    for dc in datacenters:
+        pr = SE.per_request(qps=lam_region, gpus=gpus_region, it_power_w=it, pue=dc.pue,
+                            grid_gco2_per_kwh=dc.grid.gco2_per_kwh,
+                            residual_gco2_per_kwh=dc.market_residual_gco2_per_kwh,
+                            contractual_fraction=dc.contractual_fraction, cfe_fraction=dc.cfe_fraction,
+                            embodied_kg_per_gpu=acc.embodied_kgco2e or 0.0, usd_per_kwh=dc.electricity_usd_per_kwh,
+                            gpu_price_usd=acc.price_usd or 0.0)
+        per_region[dc.key or dc.name] = {
+            "usd_per_year": pr["usd"] * lam_region * SECONDS_PER_YEAR,
+            "carbon_t_per_year": (pr["carbon_location_kg"] + pr["carbon_embodied_kg"]) * lam_region
+            * SECONDS_PER_YEAR / 1e3,
+            "g_per_request": pr["carbon_location_kg"] * 1e3, "g_market_per_request": pr["carbon_market_kg"] * 1e3,
+            "g_embodied_per_request": pr["carbon_embodied_kg"] * 1e3, "wh_per_request": pr["energy_j"] / 3600.0}
+    tot = {k: sum(v[k] for v in per_region.values()) for k in next(iter(per_region.values()))}
+    per_year_tokens_out = lam_region * regions * osl * SECONDS_PER_YEAR
+    return {"hardware": acc.key or acc.name, "precision": prec, "tp": tp, "pp": pp, "replicas": n * regions,
+            "gpus": gpus_region * regions, "qps_per_replica": float(r["qps"]),
+            "ttft_p99_ms": float(at["ttft_q_s"]) * 1e3, "tpot_p99_ms": float(at["tpot_q_s"]) * 1e3,
+            "tokens_per_s_per_gpu": lam_region * osl / gpus_region,
+            "capex_usd": float(CO.capex_usd(gpus_region * regions, acc.price_usd or 0.0)),
+            "usd_per_year": tot["usd_per_year"], "usd_per_m_output": tot["usd_per_year"] / per_year_tokens_out * 1e6,
+            "carbon_t_per_year": tot["carbon_t_per_year"], "wh_per_request": tot["wh_per_request"] / regions,
+            "g_per_request": (tot["g_per_request"] + tot["g_embodied_per_request"]) / regions,
+            "g_market_per_request": tot["g_market_per_request"] / regions, "regions": per_region}
+
+
+def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16", "fp8", "int4"),
+                  tp_sizes=(1, 2, 4, 8), lengths=((1000, 200),), max_batches=(256, 2048), chunks=(2048, 8192),
+                  ttft_slos=(0.1, 0.5), tpot_slo=float("inf"), percentile=0.99, engine=None) -> dict:
+    """Every serving configuration at once: (layouts x lengths) x max batch x prefill budget x TTFT SLO, through
+    one vectorised call of serving_load.max_load (the iteration time is computed once per layout and lengths;
+    engine settings and SLOs broadcast on top). Returns {"layouts": [(hardware, precision, tp, isl, osl)],
+    "max_batch", "chunk", "ttft_slo": the axes, and arrays of shape (layouts, batches, chunks, slos): "qps"
+    per replica, "tokens_per_s_per_gpu", "conc", "ttft_q_s", "tpot_q_s", "ok"}. Layouts that do not fit or
+    lack the precision are left out (listed in "skipped")."""
+    import numpy as np
+    setups, layouts, skipped = [], [], {}
+    for hw, prec, tp, (isl, osl) in ((h, p, t, lo) for h in hardware for p in precisions for t in tp_sizes
+                                     for lo in lengths):
+        key = (getattr(hw, "key", hw), prec, tp, isl, osl)
+        try:
+            s = replica_setup(model, hw, input_len=isl, output_len=osl, tp=tp, precision=prec, engine=engine)
+        except ConfigError as e:
+            skipped[key] = str(e).split(";")[0]
+            continue
+        if s.kv_capacity < 1:
+            skipped[key] = "does not fit in memory"
+            continue
+        setups.append(s)
+        layouts.append(key)
+    if not setups:
+        raise InfeasibleError(f"no layout fits: {skipped}")
+    lay = {k: np.array([s.kw[k] for s in setups], float)[:, None, None, None] for k in setups[0].kw if k != "chunk"}
+    cap = np.array([s.kv_capacity for s in setups])[:, None, None, None]
+    chunk = np.asarray(chunks, float)[None, None, :, None]
+    b_max = np.maximum(np.minimum(np.minimum(np.asarray(max_batches, float)[None, :, None, None], cap), chunk - 1), 1)
+    slo = np.asarray(ttft_slos, float)[None, None, None, :]
+    b_max = np.broadcast_to(b_max, b_max.shape[:3] + (slo.shape[-1],))
+    r = SL.max_load(setups[0].dims, b_max=b_max, slo_ttft_s=slo, slo_tpot_s=tpot_slo, chunk=chunk, q=percentile,
+                    **lay)
+    gpus = np.array([s.gpus for s in setups], float)[:, None, None, None]
+    return {"layouts": layouts, "max_batch": tuple(max_batches), "chunk": tuple(chunks), "ttft_slo": tuple(ttft_slos),
+            "qps": r["qps"], "tokens_per_s_per_gpu": r["tokens_per_s"] / gpus, "conc": r["conc"],
+            "ttft_q_s": r["ttft_q_s"], "tpot_q_s": r["tpot_q_s"], "ok": r["ok"], "skipped": skipped}

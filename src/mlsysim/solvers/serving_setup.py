@@ -1,0 +1,142 @@
+"""Serving-engine profiles (data/engines.toml) and the plain numbers one replica hands to physics/serving_load.py.
+Shared by ServingLoadModel, the capacity planner and the serving validation, so all three see one setup."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from ..physics import constants as C
+from ..physics import serving as PS
+from ..physics import serving_load as SL
+from ..physics.precision import compute_peak, serving_precision
+from ..registry import Registry
+from ._common import resolve_model
+from .distributed import _dims
+from .serving import resolve_hardware
+
+DEFAULT_ENGINE = "TensorRT_LLM"
+
+
+@dataclass(frozen=True)
+class EngineProfile:
+    """What a serving stack achieves on top of the roofline (see data/engines.toml for the meaning of each)."""
+
+    name: str
+    gemm_fraction: float
+    hbm_fraction: float
+    step_overhead_s: float
+    seq_overhead_s: float
+    kv_bw_fraction: float
+    max_batch: int
+    max_num_tokens: int
+    kv_fraction: float
+    source: str = ""
+    notes: str = ""
+    key: str = ""
+
+
+def _build(category, key, raw):
+    return EngineProfile(name=raw["name"], gemm_fraction=float(raw["gemm_fraction"]),
+                         hbm_fraction=float(raw["hbm_fraction"]), step_overhead_s=raw["step_overhead_ms"] * 1e-3,
+                         seq_overhead_s=raw["seq_overhead_us"] * 1e-6,
+                         kv_bw_fraction=float(raw["kv_bw_fraction"]),
+                         max_batch=int(raw["max_batch"]), max_num_tokens=int(raw["max_num_tokens"]),
+                         kv_fraction=float(raw["kv_fraction"]), source=raw.get("source", ""),
+                         notes=raw.get("notes", ""), key=key)
+
+
+Engines = Registry("Engines", "engines.toml", _build)
+
+
+def engine_profile(engine=None) -> EngineProfile:
+    """An EngineProfile from a name in data/engines.toml (default TensorRT-LLM) or the profile itself."""
+    if isinstance(engine, EngineProfile):
+        return engine
+    return Engines.get(engine or DEFAULT_ENGINE)
+
+
+@dataclass(frozen=True)
+class ReplicaSetup:
+    """One replica's physics inputs: `kw` goes straight into serving_load.load_point / max_load."""
+
+    model: object
+    accelerator: object
+    engine: EngineProfile
+    dims: object
+    kw: dict
+    b_max: float
+    kv_capacity: float
+    memory_bytes: dict
+    precision: tuple
+    gpus: int
+
+
+def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, precision=None,
+                  weight_precision=None, kv_precision=None, compute_precision=None, engine=None, max_batch=None,
+                  chunk_tokens=None, input_cv=0.0) -> ReplicaSetup:
+    """Resolve model, hardware, precision and engine into the floats the load physics needs."""
+    model = resolve_model(model)
+    acc, su_bw, su_lat = resolve_hardware(hardware)
+    eng = engine_profile(engine)
+    if model.n_heads % tp:
+        ok = [t for t in (1, 2, 4, 8, 16, 32, 64) if model.n_heads % t == 0]
+        raise ConfigError(f"tp_size={tp} does not divide {model.name}'s {model.n_heads} attention heads; try one "
+                          f"of {ok}")
+    if ep != 1:
+        raise ConfigError("ep_size > 1 is not modelled under load yet (attention data-parallel + wide expert "
+                          "parallelism); MoE experts are tensor-sliced over tp_size: use ep_size=1")
+    wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
+    peak = compute_peak(acc, comp)
+    d = _dims(model)
+    chunk = float(chunk_tokens or eng.max_num_tokens)
+    ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * eng.gemm_fraction
+    # Fused attention runs at the KV-cache dtype (FP8 FMHA with an fp8 cache), never in 4 bits: its efficiency,
+    # quoted against the chip's bf16 peak, is rescaled to the compute peak the GEMMs use.
+    attn_dtype = names[1] if names[1] in acc.peak_flops and names[1] in ("fp8", "bf16", "fp16") else "bf16"
+    attn_base = acc.attention_efficiency or ceiling * C.FLASH_ATTENTION_RELATIVE
+    attn_eff = attn_base * acc.peak_flops.get(attn_dtype, peak) / peak
+    kw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling,
+              mem_bw=acc.memory_bw * eng.hbm_fraction, attn_eff=attn_eff, wbytes=wb, kvbytes=kb,
+              su_bw=su_bw, su_lat=su_lat, overhead_s=eng.step_overhead_s,
+              overhead_per_seq_s=eng.seq_overhead_s, kv_bw_fraction=eng.kv_bw_fraction, chunk=chunk,
+              input_cv=float(input_cv), isl=float(input_len), osl=float(output_len))
+    mem = PS.memory(d, batch=0.0, context=float(input_len + output_len), prefill_tokens=chunk, tp=float(tp),
+                    pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
+    cap = float(SL.kv_capacity(d, mem_bytes=acc.memory_bytes, kv_fraction=eng.kv_fraction, isl=float(input_len),
+                               osl=float(output_len), prefill_tokens=chunk, tp=float(tp), pp=float(pp),
+                               ep=float(ep), wbytes=wb, kvbytes=kb))
+    b_max = min(float(max_batch or eng.max_batch), cap, chunk - 1.0)
+    mem = {k: float(v) for k, v in mem.items() if k != "kv_cache"}
+    mem["kv_cache"] = max(b_max, 0.0) * float(PS.kv_bytes_per_seq(d, context=input_len + output_len / 2.0,
+                                                                   tp=float(tp), pp=float(pp), kvbytes=kb))
+    return ReplicaSetup(model=model, accelerator=acc, engine=eng, dims=d, kw=kw, b_max=b_max, kv_capacity=cap,
+                        memory_bytes=mem, precision=names, gpus=tp * pp)
+
+
+def calibrate_engine(measured_tokens_per_s, model, hardware, *, input_len, output_len, tp=1, pp=1, precision=None,
+                     engine=None, name="calibrated"):
+    """An EngineProfile fitted to one measured point of your own engine: the offline (maximum-load) output
+    tokens/s of one replica at the given lengths and layout. One number fits one quantity: the host overhead per
+    iteration (the other quantities keep the base profile's fitted values). ConfigError when the measurement is
+    faster than the base profile with no host overhead at all."""
+    import dataclasses
+    import math
+    from ..units import si
+    target = si(measured_tokens_per_s, "1/s", "measured_tokens_per_s")
+    base = engine_profile(engine)
+
+    def tokens(overhead_s):
+        s = replica_setup(model, hardware, input_len=input_len, output_len=output_len, tp=tp, pp=pp,
+                          precision=precision, engine=dataclasses.replace(base, step_overhead_s=overhead_s))
+        return float(SL.max_load(s.dims, b_max=max(s.b_max, 1.0), slo_ttft_s=math.inf, slo_tpot_s=math.inf,
+                                 **s.kw)["tokens_per_s"])
+    if tokens(0.0) < target:
+        raise ConfigError(f"measured {target:,.0f} tokens/s is faster than {base.key} with no host overhead "
+                          f"({tokens(0.0):,.0f}): check the layout and precision, or calibrate a profile with higher "
+                          f"gemm_fraction / hbm_fraction")
+    lo, hi = 0.0, 1.0
+    for _ in range(40):  # tokens/s falls as the overhead grows: bisection
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if tokens(mid) > target else (lo, mid)
+    return dataclasses.replace(base, step_overhead_s=0.5 * (lo + hi), name=f"{base.name}, {name}", key=name,
+                               source=f"calibrated to {target:,.0f} output tokens/s (one measured point)")

@@ -1,0 +1,98 @@
+"""The serving tab end to end in headless Chromium (fixtures from test_web_browser.py; in CI a missing browser
+fails): the Python API's figures on the page, the plan ranking, a bad value inline, the shared URL, a screenshot."""
+import os
+import shutil
+
+import pytest
+
+pytest.importorskip("fastapi")
+from test_web_browser import _assert_not_blank, _wait, browser, server  # noqa: E402,F401 (fixtures)
+from test_web_browser import _set as set_field  # noqa: E402
+
+FORM = (("model", "Llama3_70B"), ("hardware", "H100"), ("precision", "fp8"), ("tp_size", "4"), ("qps", "10"),
+        ("input_len", "1000"), ("output_len", "200"), ("ttft_slo_ms", "1000"), ("tpot_slo_ms", "50"),
+        ("percentile", "0.99"))
+
+
+def _set(driver, field, value):
+    set_field(driver, field, value, prefix="s-")
+
+
+def _submit(driver):
+    driver.execute_script("document.body.dataset.serveState = ''")
+    driver.find_element("id", "s-submit").click()
+    _wait(driver, lambda d: d.execute_script("return document.body.dataset.serveState") == "done")
+
+
+def _card(driver, key):
+    e = driver.find_element("id", "s-out-" + key)
+    return float(e.get_attribute("data-value")), e.text
+
+
+def test_serving_form_figures_error_share_and_screenshot(server, browser, tmp_path):  # noqa: F811
+    from selenium.webdriver.support.ui import Select
+
+    from mlsysim.infrastructure.registry import Infrastructure
+    from mlsysim.models.registry import Models
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    from mlsysim.solvers.serving_plan import plan_serving
+    browser.get(server + "/")
+    _wait(browser, lambda d: d.execute_script("return document.body.dataset.serveReady") == "1")
+    assert not browser.find_element("id", "serve-form").is_displayed()
+    browser.find_element("id", "tab-serve").click()
+    assert browser.find_element("id", "serve-form").is_displayed()
+    for field, value in FORM:
+        _set(browser, field, value)
+    regions = Select(browser.find_element("id", "s-datacenters"))
+    regions.deselect_all()
+    regions.select_by_value("GCP_Iowa")
+    _submit(browser)
+
+    iowa = Infrastructure.Datacenters.GCP_Iowa
+    r = ServingLoadModel().solve(Models.Language.Llama3_70B, "H100", qps=10, input_len=1000, output_len=200,
+                                 tp_size=4, precision="fp8", ttft_slo=1.0, tpot_slo=0.05, percentile=0.99,
+                                 datacenter=iowa)
+    expect = {"replicas": r.replicas, "gpus": r.gpus, "tokens_per_s_per_gpu": r.tokens_per_s_per_gpu,
+              "ttft_ms": r.ttft_p99_s * 1e3, "tpot_ms": r.tpot_p99_s * 1e3, "usd_per_m_input": r.usd_per_m_input,
+              "usd_per_m_output": r.usd_per_m_output, "wh_per_request": r.per_request["energy_j"] / 3600,
+              "g_location": r.per_request["carbon_location_kg"] * 1e3,
+              "g_market": r.per_request["carbon_market_kg"] * 1e3}
+    shown = {}
+    for k, v in expect.items():
+        value, shown[k] = _card(browser, k)
+        assert value == pytest.approx(v, rel=1e-9), k
+    # the printed figures (3 significant digits): 2,000 output tokens/s over the GPUs, GCP Iowa's carbon
+    assert f"{r.gpus}" in shown["gpus"] and f"{10 * 200 / r.gpus:.3g} tok/s" in shown["tokens_per_s_per_gpu"]
+    assert f"{r.per_request['carbon_location_kg'] * 1e3:.3g} gCO2e" in shown["g_location"]
+    assert "TTFT p99" in shown["ttft_ms"] and "431.95 gCO2e/kWh" in shown["g_location"]
+    assert r.binding in browser.find_element("id", "s-status").text
+
+    p = plan_serving("Llama3_70B", qps=10, input_len=1000, output_len=200, ttft_slo=1.0, tpot_slo=0.05,
+                     hardware=("H100", "H200", "B200"), precisions=("fp16", "fp8", "int4"), datacenters=[iowa])
+    first = browser.find_elements("css selector", "#s-plan tr")[1].text
+    assert first.startswith(f"{p.best['hardware']} {p.best['precision']} {p.best['tp']} {p.best['gpus']}")
+    shared = browser.current_url
+    assert "form=serve" in shared and "s_qps=10" in shared and "s_datacenters=GCP_Iowa" in shared
+
+    png = tmp_path / "serving.png"
+    browser.save_screenshot(str(png))
+    _assert_not_blank(png)
+    dest = os.environ.get("MLSYSIM_SCREENSHOT")  # docs/web-calculator.png -> docs/web-calculator-serving.png
+    if dest:
+        root, ext = os.path.splitext(dest)
+        shutil.copyfile(png, root + "-serving" + ext)
+
+    # a bad value: the solver's message inline, the field marked, no results
+    _set(browser, "qps", "abc")
+    _submit(browser)
+    err = browser.find_element("id", "s-error")
+    assert err.is_displayed() and "qps must be a number" in err.text
+    assert "invalid" in browser.find_element("id", "s-qps").get_attribute("class")
+    assert not browser.find_element("id", "s-results").is_displayed()
+
+    # the shared URL reproduces the page: the serving tab, the same figures
+    browser.get(shared)
+    _wait(browser, lambda d: d.execute_script("return document.body.dataset.serveState") == "done")
+    assert browser.find_element("id", "serve-form").is_displayed()
+    for k in expect:
+        assert _card(browser, k)[1] == shown[k], k
