@@ -30,3 +30,17 @@ def check_counts(obj, names: dict[str, int]):
         val = getattr(obj, name)
         if val is not None:
             object.__setattr__(obj, name, count(val, f"{type(obj).__name__}.{name}", minimum=minimum))
+
+
+def check_text(obj, names: tuple[str, ...] = ("name",)):
+    """Text fields (name, source, notes) must be strings: a number in a name is a shifted positional argument."""
+    for name in names:
+        val = getattr(obj, name)
+        if not isinstance(val, str):
+            raise ConfigError(f"{type(obj).__name__}.{name} must be a string, got {type(val).__name__} {val!r}; "
+                              f"pass the numbers by keyword (e.g. tdp_w=700)")
+
+
+def refuse(obj, problem: str, fix: str):
+    """Raise the ConfigError for a record whose fields cannot all hold at once, naming the record and the fix."""
+    raise ConfigError(f"{type(obj).__name__} {getattr(obj, 'name', '')!r}: {problem}; {fix}")

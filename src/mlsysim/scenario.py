@@ -342,18 +342,10 @@ def _build(loader, node, kp: tuple, lines: dict, path: str, budget: _Budget):
             raise ScenarioError(f"{path}:{node.start_mark.line + 1}: malformed YAML: unsupported tag {node.tag} "
                                 f"(scenario files are plain data)")
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # merge keys (<<)
         out = {}
         budget.active.add(id(node))
-        for knode, vnode in node.value:
-            key = _construct(loader, knode, path)
-            line = knode.start_mark.line + 1
-            if not isinstance(key, str):
-                raise ScenarioError(f"{path}:{line}: keys must be names, got {key!r}")
-            if key in out:
-                raise ScenarioError(f"{path}:{line}: duplicate key '{_dot(kp + (key,))}' (first on line "
-                                    f"{lines[kp + (key,)]})")
-            lines[kp + (key,)] = line
+        for key, knode, vnode in _pairs(loader, node, kp, lines, path, budget):
+            lines[kp + (key,)] = knode.start_mark.line + 1
             out[key] = _build(loader, vnode, kp + (key,), lines, path, budget)
         budget.active.discard(id(node))
         return out
@@ -366,6 +358,46 @@ def _build(loader, node, kp: tuple, lines: dict, path: str, budget: _Budget):
         budget.active.discard(id(node))
         return out
     return _construct(loader, node, path)
+
+
+def _pairs(loader, node, kp: tuple, lines: dict, path: str, budget: _Budget) -> list:
+    """A mapping's (key, key node, value node) with merge keys resolved as YAML specifies (yaml.org/type/merge):
+    keys written out override merged ones, and of several merged maps (`<<: [*a, *b]`) the earlier wins.
+    (pyyaml's own flattening lets the later map win.) Only written-out keys may not repeat."""
+    import yaml
+    merge_tag = "tag:yaml.org,2002:merge"
+    own, sources, seen = [], [], {}
+    for knode, vnode in node.value:
+        line = knode.start_mark.line + 1
+        if knode.tag == merge_tag:
+            subs = vnode.value if isinstance(vnode, yaml.SequenceNode) else [vnode]
+            if not all(isinstance(m, yaml.MappingNode) for m in subs):
+                raise ScenarioError(f"{path}:{line}: malformed YAML: `<<` merges a mapping or a list of mappings "
+                                    f"(e.g. `<<: *base`)")
+            sources.extend(subs)
+            continue
+        key = _construct(loader, knode, path)
+        if not isinstance(key, str):
+            raise ScenarioError(f"{path}:{line}: keys must be names, got {key!r}")
+        if key in seen:
+            raise ScenarioError(f"{path}:{line}: duplicate key '{_dot(kp + (key,))}' (first on line {seen[key]})")
+        seen[key] = line
+        own.append((key, knode, vnode))
+    for src in sources:
+        budget.left -= len(src.value)
+        if budget.left < 0:
+            raise ScenarioError(f"{path}:{src.start_mark.line + 1}: malformed YAML: more than "
+                                f"{_Budget.MAX_VALUES:,} values once merge keys are expanded")
+        if id(src) in budget.active:
+            raise ScenarioError(f"{path}:{src.start_mark.line + 1}: malformed YAML: an alias refers to itself "
+                                f"(at '{_dot(kp)}')")
+        budget.active.add(id(src))
+        for key, knode, vnode in _pairs(loader, src, kp, {}, path, budget):
+            if key not in seen:
+                seen[key] = knode.start_mark.line + 1
+                own.append((key, knode, vnode))
+        budget.active.discard(id(src))
+    return own
 
 
 def _dot(kp) -> str:

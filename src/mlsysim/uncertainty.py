@@ -57,6 +57,10 @@ DEFAULT_RANGES = {
     "relaunch_time_s": (300.0, 1800.0),
 }
 
+# The most samples one call may draw: ~18 float64 arrays per sample (draws, metrics, intermediates) make 10**6
+# samples ~150 MB, within any laptop; more would only refine percentiles that 2,000 samples already give to ~1 %.
+MAX_SAMPLES = 1_000_000
+
 METRICS = {  # name: (unit, description)
     "time_to_train": ("day", "effective time to train (failures included)"),
     "useful_time": ("day", "failure-free time to train"),
@@ -235,7 +239,7 @@ class UncertaintyModel:
               level: float = 0.90, goodput: bool = True, checkpoint_interval=None, failure_rates=None,
               storage_bw=None, relaunch_time=None) -> UncertaintyResult:
         from .physics import reliability as R
-        from .units import count, si
+        from .units import count, flag, si
 
         perf = performance
         if perf is not None and hasattr(perf, "performance") and hasattr(perf, "goodput"):
@@ -246,6 +250,12 @@ class UncertaintyModel:
         if seed is not None and not isinstance(seed, np.random.Generator):
             seed = count(seed, "seed", minimum=0)
         n = count(samples, "samples", minimum=10)
+        if n > MAX_SAMPLES:
+            arrays = len(METRICS) + 8
+            raise ConfigError(f"samples={n:,} exceeds the limit of {MAX_SAMPLES:,} (each sample keeps ~{arrays} "
+                              f"float arrays: {n * arrays * 8 / 1e9:.3g} GB); use samples <= {MAX_SAMPLES:,} "
+                              f"(2,000 give the 5th-95th percentiles to about a percent)")
+        goodput = flag(goodput, "goodput")
         lvl = si(level, "", "level")
         if not (0 < lvl < 1):
             raise ConfigError(f"level must be in (0, 1) (e.g. 0.9 for a 90 % interval), got {lvl}")
@@ -262,6 +272,11 @@ class UncertaintyModel:
             bad = {"failure_rate_scale", "relaunch_time_s", "storage_bw_scale"} & set(parsed)
             if bad:
                 raise ConfigError(f"ranges {sorted(bad)} only matter with goodput=True")
+            ignored = [k for k, v in (("checkpoint_interval", checkpoint_interval), ("failure_rates", failure_rates),
+                                      ("storage_bw", storage_bw), ("relaunch_time", relaunch_time)) if v is not None]
+            if ignored:
+                raise ConfigError(f"{', '.join(ignored)} only matter with goodput=True (failures and checkpoints); "
+                                  f"omit them or set goodput=True")
         rng = np.random.default_rng(seed)
         draws = {k: draw(kind, vals, n, rng) for k, (kind, vals) in parsed.items()}
 
@@ -276,13 +291,17 @@ class UncertaintyModel:
             res = {"step_time": out["step"], "mfu": out["mfu"], "useful_time": out["time_to_train"]}
             work = out["time_to_train"]
             if goodput:
-                mtbi = 1.0 / (rel["rate_per_s"] * get("failure_rate_scale", 1.0))
+                rate = rel["rate_per_s"] * get("failure_rate_scale", 1.0)
+                # A sample whose run expects no failure at all (scale 0) has goodput 1 and needs no checkpoint; it
+                # is computed with a stand-in rate (no division by zero) and then set to that exactly.
+                quiet = rate * work < 1e-12
+                mtbi = 1.0 / np.where(quiet, 1.0 / work, rate)
                 delta = R.transfer_s(rel["checkpoint_bytes"], rel["storage_bw"] * get("storage_bw_scale", 1.0))
                 restart = R.restart_s(delta, get("relaunch_time_s", rel["relaunch_s"]))
                 tau = R.daly_interval_s(delta, mtbi) if rel["interval_s"] is None else rel["interval_s"] + 0.0 * delta
-                wall = R.expected_wall_s(work, tau, delta, restart, mtbi)
-                lost = R.lost_time_s(work, wall, tau, delta, restart)
-                res.update(goodput=work / wall, interruptions=wall / mtbi)
+                wall = np.where(quiet, work, R.expected_wall_s(work, tau, delta, restart, mtbi))
+                lost = {k: np.where(quiet, 0.0, v) for k, v in R.lost_time_s(work, wall, tau, delta, restart).items()}
+                res.update(goodput=work / wall, interruptions=wall * rate)
             else:
                 wall = work
                 lost = {"checkpoint": 0.0 * work, "restart": 0.0 * work, "rework": 0.0 * work}

@@ -127,6 +127,15 @@ def _filter(rows, where: list[str]):
     return rows
 
 
+def sort_rows(rows: list, key: str, desc: bool) -> list:
+    """Rows ordered by `key`: numbers by value, text alphabetically (case-insensitive); rows without it last."""
+    num = [r for r in rows if isinstance(r.get(key), (int, float)) and not isinstance(r.get(key), bool)]
+    text = [r for r in rows if isinstance(r.get(key), str) and r.get(key)]
+    rest = [r for r in rows if r not in num and r not in text]
+    return (sorted(num, key=lambda r: r[key], reverse=desc)
+            + sorted(text, key=lambda r: r[key].lower(), reverse=desc) + rest)
+
+
 def zoo_cmd(what, search, where, sort, json_out):
     with guarded("zoo", json_out):
         rows = zoo_rows(what)
@@ -141,9 +150,7 @@ def zoo_cmd(what, search, where, sort, json_out):
             if rows and not any(key in r for r in rows):
                 from ..errors import unknown
                 raise unknown("--sort field", key, sorted({k for r in rows for k in r}))
-            num = [r for r in rows if isinstance(r.get(key), (int, float))]
-            rest = [r for r in rows if not isinstance(r.get(key), (int, float))]
-            rows = sorted(num, key=lambda r: r[key], reverse=desc) + rest
+            rows = sort_rows(rows, key, desc)
         if json_out:
             emit_json(J.envelope("zoo", "ok", 0, query={"what": what, "search": search, "where": where,
                                                         "sort": sort}, count=len(rows), entries=rows))
@@ -176,7 +183,9 @@ def eval_cmd(path, opts, mode, batch_size, sets, json_out):
                           f"/ system.cluster / system.node in the scenario")
         L = sc.layout
         b = batch_size if batch_size is not None else L.get("microbatch_size", 1)
-        kw = {k: L[k] for k in ("precision", "recompute", "zero_stage", "flash_attention") if k in L}
+        keys = ("precision", "recompute", "zero_stage", "flash_attention") if mode == "training" else \
+            ("precision", "flash_attention")  # a scenario's training-only settings do not apply to a forward pass
+        kw = {k: L[k] for k in keys if k in L}
         try:
             r = SingleNodeModel().solve(sc.model, acc, mode=mode, batch_size=b, **kw)
         except Exception as exc:

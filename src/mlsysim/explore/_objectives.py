@@ -46,6 +46,15 @@ def objective_column(name: str, available=None) -> tuple[str, str]:
     return col, sense
 
 
+_SUFFIX_UNITS = (("_per_s", "1/s"), ("_days", "day"), ("_usd", "USD"), ("_t", "t"), ("_mwh", "MWh"), ("_gb", "GB"),
+                 ("_kw", "kW"), ("_m3", "m**3"), ("_s", "s"))
+
+
+def column_unit(col: str) -> str:
+    """The unit a sweep column's number is in, from its name (a bound may be a quantity: Q(30, 'day'))."""
+    return next((u for suffix, u in _SUFFIX_UNITS if col.endswith(suffix)), "")
+
+
 def parse_constraints(constraints, available) -> list[tuple[str, str, str, float]]:
     """[(name, column, 'max'|'min', bound)]. Keys: those in CONSTRAINTS, or 'max_<column>' / 'min_<column>'.
     Contradictions (a minimum above a maximum on one column, a headroom >= 1) raise ConfigError."""
@@ -66,7 +75,7 @@ def parse_constraints(constraints, available) -> list[tuple[str, str, str, float
         if col not in available:
             hint = (" pass datacenters=[...] to the sweep" if col in SUSTAIN_COLUMNS else "")
             raise ConfigError(f"constraint {name!r} needs the column {col!r}, which this sweep lacks;{hint}")
-        bound = si(value, "", f"constraint {name}", positive=False)
+        bound = si(value, column_unit(col), f"constraint {name}", positive=False)
         if name == "memory_headroom" and not 0 <= bound < 1:
             raise ConfigError(f"memory_headroom is the share of device memory to leave free, in [0, 1); got {bound}")
         if kind == "max" and bound <= 0 and col not in ("memory_headroom",):
@@ -112,8 +121,10 @@ class RunCosts:
                 c["capex"] = c["capex_it"] = c["capex_fac"] = np.nan
             self.fleet_consts.append(c)
         self.dc = {k: np.array([getattr(dc, k) for dc in datacenters], float)
-                   for k in ("pue", "electricity_usd_per_kwh", "wue_l_per_kwh", "contractual_fraction")}
+                   for k in ("pue", "wue_l_per_kwh", "contractual_fraction")}
         self.dc["residual"] = np.array([dc.market_residual_gco2_per_kwh for dc in datacenters], float)
+        # a site without an electricity price: energy cost unknown, NaN (EconomicsModel raises for it)
+        self.dc["electricity_usd_per_kwh"] = np.array([dc.electricity_usd_per_kwh or np.nan for dc in datacenters])
         self.dc["gco2"] = np.array([dc.grid.gco2_per_kwh for dc in datacenters], float)
         self.dc["grid_water"] = np.array([dc.grid.water_l_per_kwh or 0.0 for dc in datacenters], float)
         self.life_s = PC.SERVICE_LIFE_S
@@ -149,6 +160,24 @@ class RunCosts:
                 "carbon_t": loc / 1e3, "carbon_market_t": market / 1e3, "embodied_t": emb / 1e3,
                 "carbon_total_t": (loc + emb) / 1e3, "water_m3": water / 1e3, "capex_amortized_usd": amort,
                 "energy_usd": energy_usd, "maintenance_usd": maint, "cost_usd": amort + energy_usd + maint}
+
+
+def require_prices(plan, columns):
+    """Refuse (as EconomicsModel does) a cost objective or constraint where a price it needs is unknown: an
+    accelerator without a registry price, a site without an electricity price."""
+    if plan.sustain is None:
+        return
+    for col in columns:
+        if col in ("cost_usd", "capex_amortized_usd", "maintenance_usd", "cost_with_carbon_usd") and \
+                any(np.isnan(c["capex"]) for c in plan.sustain.fleet_consts):
+            bad = [f.name for f, c in zip(plan.fleets, plan.sustain.fleet_consts) if np.isnan(c["capex"])]
+            raise ConfigError(f"cost needs an accelerator price; none in the registry for: {', '.join(bad)}")
+        if col in ("cost_usd", "cost_with_carbon_usd", "energy_usd") and \
+                np.isnan(plan.sustain.dc["electricity_usd_per_kwh"]).any():
+            bad = [d.name for d, p in zip(plan.datacenters, plan.sustain.dc["electricity_usd_per_kwh"]) if np.isnan(p)]
+            raise ConfigError(f"{col} needs an electricity price; none for the site(s): {', '.join(bad)}; set "
+                              f"Datacenter.electricity_usd_per_kwh (e.g. replace(dc, electricity_usd_per_kwh=0.08)) "
+                              f"or leave those sites out")
 
 
 def run_costs(fleets, datacenters):

@@ -14,7 +14,8 @@ import numpy as np
 from ..errors import ConfigError, unknown
 from ..physics.layout import layout_problems
 from ..physics.training import RECOMPUTE, default_global_batch, precision_bytes
-from ..solvers.distributed import batch_target_tokens, hardware_args, resolve_straggler_cv, resolve_tokens
+from ..solvers.distributed import (batch_target_tokens, hardware_args, resolve_straggler_cv, resolve_tokens,
+                                   training_precision)
 from ._chunk import Chunk
 from ._columns import DERIVED, PHYSICS, STORED_FLOAT, Context, Table, int_dtype
 
@@ -157,7 +158,7 @@ class Plan:
             else:
                 small = BIT_DTYPE.type(0)
                 for reason, mask in layout_problems(self.d, n=n, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs,
-                                                    v=v, seq=seq).items():
+                                                    v=v, seq=seq, tokens=self.tokens).items():
                     small = small | np.where(mask, BIT[reason], BIT_DTYPE.type(0))
                 small = np.where(div_bad, BIT[DIVIDE_REASON], small)
                 bits = np.empty(N, BIT_DTYPE)
@@ -205,20 +206,29 @@ def _split_axis(shape, chunk_size) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------------------------------------ building
+#: The most values one numeric axis (or fleet_grid's node counts) may take: beyond it a sweep is a typo, not a plan.
+MAX_AXIS_VALUES = 100_000
+
+
 def _values(value, what, *, minimum=1, maximum=None):
     """A non-empty, de-duplicated list of integer counts from an int or an iterable of ints."""
     from ..units import count
     if isinstance(value, (str, bytes)):
         raise ConfigError(f"{what} must be an integer or a list of integers, got {value!r}")
-    vals = [value] if not hasattr(value, "__iter__") else list(value)
+    from itertools import islice
+    vals = [value] if not hasattr(value, "__iter__") else list(islice(value, MAX_AXIS_VALUES + 1))
     if not vals:
         raise ConfigError(f"{what}: empty range; give at least one value (e.g. {what}=[1])")
-    out = []
+    if len(vals) > MAX_AXIS_VALUES:
+        raise ConfigError(f"{what}: more than {MAX_AXIS_VALUES:,} values on one axis; every axis multiplies the "
+                          f"configurations evaluated: give at most {MAX_AXIS_VALUES:,} (e.g. powers of two)")
+    out, seen = [], set()
     for x in vals:
         c = count(x, what, minimum=minimum)
         if maximum is not None and c > maximum:
             raise ConfigError(f"{what} must be between {minimum} and {maximum}, got {c}")
-        if c not in out:
+        if c not in seen:
+            seen.add(c)
             out.append(c)
     return out
 
@@ -295,7 +305,7 @@ def build_plan(model, fleets, *, tp, pp, cp, ep, microbatch, interleave, recompu
         raise unknown("keep option", keep, ("all", "valid", "feasible"))
     from ..units import count
     chunk_size = count(chunk_size, "chunk_size")
-    precisions = _names(precision, "precision", PRECISIONS)
+    precisions = [training_precision(p) for p in _names(precision, "precision", PRECISIONS)]
     rc = [float(RECOMPUTE[r]) for r in _names(recompute, "recompute policy", tuple(RECOMPUTE))]
     common = {
         "cp": _values(cp, "cp"), "ep": _values(ep, "ep"), "microbatch": _values(microbatch, "microbatch"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError, InfeasibleError
-from ._objectives import objective_column, parse_constraints
+from ._objectives import objective_column, parse_constraints, require_prices
 from ._plan import BIT, REASONS
 from .executors import run
 from .result import SweepResult
@@ -203,11 +203,7 @@ def _search(model, objective, constraints, runners_up, sweep_kwargs, derive=None
     available = plan.column_names() | set(extra_columns)
     keys = _keys(objective, available)
     cons = parse_constraints(constraints, available)
-    for col, _ in keys:
-        if col in ("cost_usd", "capex_amortized_usd", "maintenance_usd", "cost_with_carbon_usd") and \
-                any(np.isnan(c["capex"]) for c in plan.sustain.fleet_consts):
-            bad = [f.name for f, c in zip(plan.fleets, plan.sustain.fleet_consts) if np.isnan(c["capex"])]
-            raise ConfigError(f"cost needs an accelerator price; none in the registry for: {', '.join(bad)}")
+    require_prices(plan, [c for c, _ in keys] + [c[1] for c in cons])
     red = TopK(keys, k, cons, derive)
     out = run(plan, red, executor=executor, scheduler=scheduler, progress=progress)
     return out, keys, cons, plan

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from ._objectives import objective_column
+from ._objectives import objective_column, require_prices
 
 DEFAULT_OBJECTIVES = ("time_to_train_days", "cost_usd")
 
@@ -166,6 +166,11 @@ def pareto(result, objectives=DEFAULT_OBJECTIVES, *, feasible_only=True, constra
             sub = sub[np.flatnonzero(_meets({c: sub.column(c) for c in ["config_id"] + [x[1] for x in cons]},
                                             cons))]
         pts = np.column_stack([sub.column(c).astype(float) for c, _ in cs])
+        ok = result.feasible()  # rows that ran: NaN there means an unknown price, not a row that could not run
+        unknown_cols = [c for c, _ in cs if np.isnan(ok.column(c).astype(float)).any()]
+        if unknown_cols:
+            raise ConfigError(f"pareto: {', '.join(unknown_cols)} is unknown (NaN) for some rows (a price or a "
+                              f"datacenter missing); give the missing price or drop those rows/objectives")
         m = pareto_mask(pts, [s == "max" for _, s in cs])
         front = sub[np.flatnonzero(m)]
     else:
@@ -178,6 +183,7 @@ def pareto(result, objectives=DEFAULT_OBJECTIVES, *, feasible_only=True, constra
         plan = make_plan(result, keep="feasible" if feasible_only else "all", **sweep_kwargs)
         cs = [objective_column(o, plan.column_names()) for o in objectives]
         cons = _constraints(constraints, plan.column_names())
+        require_prices(plan, [c for c, _ in cs] + [c[1] for c in cons])
         cols = run(plan, ParetoReducer(cs, feasible_only, cons), executor=executor, scheduler=scheduler, progress=progress)
         front = result_of(plan, cols if cols else plan.empty_columns())
     return front.sort(cs[0][0], descending=cs[0][1] == "max")

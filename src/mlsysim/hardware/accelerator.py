@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._record import check_si
+from .._record import check_si, check_text, refuse
 from ..errors import ConfigError, unknown
 from ..views import RecordView
 from ..units import quantity
@@ -48,6 +48,7 @@ class Accelerator(RecordView):
     key: str = field(default="", compare=False)
 
     def __post_init__(self):
+        check_text(self)
         if not isinstance(self.peak_flops, dict) or not self.peak_flops:
             raise ConfigError(f"Accelerator {self.name}: peak_flops must map precision -> FLOP/s")
         pf = {}
@@ -66,6 +67,9 @@ class Accelerator(RecordView):
             eff = getattr(self, what)
             if eff is not None and not (0 < eff <= 1):
                 raise ConfigError(f"Accelerator {self.name}: {what} must be in (0, 1], got {eff}")
+        if self.idle_w is not None and self.idle_w > self.tdp_w:
+            refuse(self, f"idle_w={self.idle_w:g} W is above tdp_w={self.tdp_w:g} W",
+                   "idle power is at most the thermal design power: check both figures (watts, per chip)")
 
     def peak(self, precision: str) -> float:
         """Dense peak FLOP/s at `precision`; a precision the chip lacks is an error naming those it has."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._record import check_si
+from .._record import check_si, check_text
 from ..errors import ConfigError
 from ..views import RecordView
 
@@ -25,6 +25,7 @@ class Grid(RecordView):
     key: str = field(default="", compare=False)
 
     def __post_init__(self):
+        check_text(self)
         check_si(self, {"gco2_per_kwh": ("g/kWh", True), "water_l_per_kwh": ("L/kWh", True),
                         "residual_gco2_per_kwh": ("g/kWh", True)})
 
@@ -49,6 +50,7 @@ class Datacenter(RecordView):
     key: str = field(default="", compare=False)
 
     def __post_init__(self):
+        check_text(self)
         if not isinstance(self.grid, Grid):
             raise ConfigError(f"Datacenter {self.name}: grid must be a Grid, got {self.grid!r}")
         check_si(self, {"pue": ("", False), "electricity_usd_per_kwh": ("USD/kWh", True),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .._record import check_counts
+from .._record import check_counts, check_text, refuse
 from ..errors import ConfigError
 from ..views import RecordView
 
@@ -63,6 +63,7 @@ class TransformerWorkload(RecordView):
                             "n_shared_experts": 0, "expert_ffn_hidden": 1, "n_dense_layers": 0,
                             "q_lora_rank": 0, "kv_lora_rank": 0, "qk_rope_head_dim": 0, "v_head_dim": 1,
                             "seq_len": 1, "learned_pos_emb": 0})
+        check_text(self)
         n = self.name
         from ..units import flag, si
         for f in ("gated_mlp", "tied_embeddings", "linear_bias", "embedding_norm", "dropout"):
@@ -81,6 +82,9 @@ class TransformerWorkload(RecordView):
             raise ConfigError(f"{n}: experts_per_token={self.experts_per_token} exceeds n_experts={self.n_experts}")
         if self.n_dense_layers > self.n_layers:
             raise ConfigError(f"{n}: n_dense_layers={self.n_dense_layers} exceeds n_layers={self.n_layers}")
+        if self.n_dense_layers and self.n_experts == 1:
+            refuse(self, f"n_dense_layers={self.n_dense_layers} but n_experts=1 (every layer of a dense model is "
+                         f"dense)", "set n_experts > 1 for a mixture of experts, or n_dense_layers=0")
         if self.n_shared_experts and self.n_experts == 1:
             raise ConfigError(f"{n}: n_shared_experts={self.n_shared_experts} but n_experts=1 (a dense model); "
                               f"set n_experts > 1 for a mixture of experts, or n_shared_experts=0")
@@ -94,6 +98,10 @@ class TransformerWorkload(RecordView):
                               f"(head_dim = the no-rope part + the rotary part); give head_dim >= qk_rope_head_dim")
         for f in ("tokens", "global_batch_tokens"):  # counts: a plain number (a quantity in bytes is refused)
             object.__setattr__(self, f, si(getattr(self, f), "", f"{n}: {f}", allow_zero=True))
+        if 0 < self.tokens < self.global_batch_tokens:
+            refuse(self, f"the token budget tokens={self.tokens:.4g} is below one global batch of "
+                         f"global_batch_tokens={self.global_batch_tokens:.4g}",
+                   "a run takes at least one optimizer step: raise tokens or lower global_batch_tokens")
 
     # --- derived sizes (exact counts live in physics.transformer; these are thin views) ---
     @property
@@ -122,45 +130,11 @@ class TransformerWorkload(RecordView):
 
     @classmethod
     def from_hf_config(cls, config: dict, name: str | None = None, **overrides) -> "TransformerWorkload":
-        """Build from a Hugging Face `config.json` dict (Llama, Mistral/Mixtral, Qwen2, GPT-2/NeoX, OPT, BLOOM,
-        DeepSeek-V3 families). No network: pass the parsed dict."""
-        c = dict(config)
-        get = lambda *ks, default=None: next((c[k] for k in ks if k in c and c[k] is not None), default)
-        hidden = get("hidden_size", "n_embd", "d_model")
-        heads = get("num_attention_heads", "n_head", "num_heads")
-        layers = get("num_hidden_layers", "n_layer", "num_layers")
-        if hidden is None or heads is None or layers is None:
-            raise ConfigError("config.json lacks hidden_size / num_attention_heads / num_hidden_layers")
-        mtype = str(get("model_type", default="")).lower()
-        act = str(get("hidden_act", "activation_function", default="gelu")).lower()
-        gated = mtype in {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma",
-                          "gemma2", "deepseek_v2", "deepseek_v3", "olmo", "olmo2", "phi3"} or "silu" in act \
-            or "swiglu" in act
-        ffn = get("intermediate_size", "ffn_dim", "n_inner", default=4 * hidden)
-        n_experts = get("num_local_experts", "n_routed_experts", "num_experts", default=1)
-        kw = dict(
-            name=name or get("_name_or_path", default=mtype or "custom"),
-            n_layers=layers, hidden=hidden, n_heads=heads,
-            n_kv_heads=get("num_key_value_heads", default=heads), head_dim=get("head_dim"),
-            ffn_hidden=ffn, vocab=get("vocab_size"), gated_mlp=gated,
-            tied_embeddings=bool(get("tie_word_embeddings", default=mtype in {"gpt2", "opt", "bloom", "gpt_neox"} and mtype != "gpt_neox")),
-            linear_bias=mtype in {"gpt2", "opt", "bloom", "gpt_neox"},
-            learned_pos_emb=(get("max_position_embeddings", "n_positions", default=0) if mtype in {"gpt2", "opt"} else 0),
-            embedding_norm=mtype == "bloom",
-            n_experts=n_experts, experts_per_token=get("num_experts_per_tok", default=1),
-            n_shared_experts=get("n_shared_experts", default=0),
-            expert_ffn_hidden=get("moe_intermediate_size", default=None),
-            n_dense_layers=get("first_k_dense_replace", default=0),
-            q_lora_rank=get("q_lora_rank", default=0) or 0, kv_lora_rank=get("kv_lora_rank", default=0) or 0,
-            qk_rope_head_dim=get("qk_rope_head_dim", default=0) if get("kv_lora_rank") else 0,
-            v_head_dim=get("v_head_dim") if get("kv_lora_rank") else None,
-            seq_len=get("max_position_embeddings", "n_positions", "seq_length", default=2048),
-        )
-        if kw["vocab"] is None:
-            raise ConfigError("config.json lacks vocab_size")
-        if get("kv_lora_rank"):
-            kw["head_dim"] = get("qk_nope_head_dim", default=128) + get("qk_rope_head_dim", default=64)
-        if mtype == "gpt_neox":
-            kw["tied_embeddings"] = bool(get("tie_word_embeddings", default=False))
+        """Build from a Hugging Face `config.json` dict (Llama, Mistral/Mixtral, Qwen2/Qwen-MoE, Gemma, Phi-3,
+        Falcon, GPT-2/NeoX, OPT, BLOOM, DeepSeek-V2/V3 families; models.hf). No network: pass the parsed dict.
+        The training length is rope_scaling's original_max_position_embeddings where a context extension is
+        declared; `overrides` (e.g. tokens=2e12, seq_len=8192) replace what the config gives."""
+        from .hf import read
+        kw = read(config, name)
         kw.update(overrides)
         return cls(**kw)

@@ -11,8 +11,8 @@ def _not_div(a, b):
     return (a % b) != 0
 
 
-def layout_problems(d, *, n, tp, pp, dp, cp, ep, mb, gbs, v, seq) -> dict:
-    """Map reason -> True where the layout breaks that rule (n = accelerators in the fleet)."""
+def layout_problems(d, *, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")) -> dict:
+    """Map reason -> True where the layout breaks that rule (n = accelerators in the fleet, tokens = budget)."""
     lps = vceil(d.L / pp)
     return {
         "tp*pp*cp*dp != accelerators": tp * pp * cp * dp != n,
@@ -27,4 +27,5 @@ def layout_problems(d, *, n, tp, pp, dp, cp, ep, mb, gbs, v, seq) -> dict:
         "batch not divisible by dp*microbatch": _not_div(gbs, dp * mb),
         # Megatron's interleaved 1F1B runs micro-batches in groups of pp
         "interleaving needs microbatches divisible by pp": (v > 1) & _not_div(gbs / (dp * mb), pp),
+        "token budget below one global batch": gbs * seq > tokens,
     }

@@ -291,8 +291,12 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     # per-bucket overlap (one bucket per layer chunk): the reduction of the last chunk's gradients, and the
     # gather of the first chunk's parameters, cannot hide
     chunk = 1.0 - 1.0 / (lps * v)
-    bwd_win = dp_overlap * lps * bwd * vwhere(z3, m, n_rs)
-    fwd_win = dp_overlap * lps * fwd * vwhere(z3, m, 1.0)
+    # the windows are the layers' wall time (their exposed TP/CP/EP waits included: the data-parallel traffic
+    # flows meanwhile; a host-bound layer counts its host time), two thirds of it backward (2 of a layer's 3
+    # GEMM passes): fixed shares, so a faster chip shrinks the windows no faster than the step
+    wall = lps * layer
+    bwd_win = dp_overlap * wall * (2.0 / 3.0) * vwhere(z3, m, n_rs)
+    fwd_win = dp_overlap * wall * (1.0 / 3.0) * vwhere(z3, m, 1.0)
     dp_comm = col.overlapped(bwd_comm, vmin(bwd_win, chunk * bwd_comm), sm) \
         + col.overlapped(fwd_comm, vmin(fwd_win, chunk * fwd_comm), sm)
 

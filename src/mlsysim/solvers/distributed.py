@@ -68,6 +68,20 @@ def resolve_tokens(model, tokens) -> float:
     return si(tokens, "", "tokens")
 
 
+#: Precisions a training step is modelled in (mixed precision with fp32 master weights; physics.training).
+TRAINING_PRECISIONS = ("bf16", "fp16", "fp8", "tf32", "fp32")
+
+
+def training_precision(precision) -> str:
+    """`precision` if a model can be trained in it; int8 (an inference format) or a typo is a ConfigError."""
+    from ..hardware.accelerator import PRECISIONS
+    if isinstance(precision, str) and precision in PRECISIONS and precision not in TRAINING_PRECISIONS:
+        raise ConfigError(f"precision={precision!r} is an inference format: training is modelled in "
+                          f"{', '.join(TRAINING_PRECISIONS)}; train in 'fp8' or 'bf16', or use ServingModel for "
+                          f"{precision} inference")
+    return choice(precision, TRAINING_PRECISIONS, "training precision")
+
+
 def accelerator_args(acc, precision: str, stack=None) -> dict:
     """The physics' view of one accelerator and software stack: plain SI floats. fp8 runs the layers' linear
     GEMMs at the fp8 peak x the measured fp8 matmul ceiling; attention and the LM head stay at the bf16 rate
@@ -92,6 +106,7 @@ def accelerator_args(acc, precision: str, stack=None) -> dict:
 
 def hardware_args(fleet, precision: str, stack=None) -> dict:
     """accelerator_args plus the fleet's links (bandwidths already scaled by achieved efficiency)."""
+    training_precision(precision)
     node = fleet.node
     return dict(accelerator_args(node.accelerator, precision, stack), node_size=float(node.accelerators_per_node),
                 su_bw=node.scaleup_bw * node.scaleup_efficiency, su_lat=node.scaleup_latency_s,
@@ -284,17 +299,23 @@ class DistributedModel:
         else:
             gbs = count(global_batch_size, "global_batch_size")
         d = _dims(model)
-        self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq)
+        tok = resolve_tokens(model, tokens)
+        self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)
         acc = fleet.node.accelerator
         stack_rec = resolve_stack(stack)
         hw = hardware_args(fleet, precision, stack_rec)
         bytes_el, bytes_grad = precision_bytes(precision)
-        tok = resolve_tokens(model, tokens)
         for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
             if val.__class__ is float and 0.0 <= val <= 1.0:
                 continue
             if not 0.0 <= si(val, "", what, allow_zero=True) <= 1.0:
                 raise ConfigError(f"{what} is a share of the traffic hidden behind compute, in [0, 1]; got {val}")
+        if ep_overlap and not model.is_moe:
+            raise ConfigError(f"ep_overlap={ep_overlap} but {model.name} is a dense model (no expert all-to-all to "
+                              f"hide); omit ep_overlap")
+        if tp_overlap and tp == 1:
+            raise ConfigError(f"tp_overlap={tp_overlap} but tp_size=1 (no tensor-parallel collectives to hide); "
+                              f"omit tp_overlap or use tp_size > 1")
         sp = default_sequence_parallel(tp, sequence_parallel)
         cv = resolve_straggler_cv(straggler_cv)
         out = evaluate(d, tp=float(tp), pp=float(pp), dp=float(dp), cp=float(cp), ep=float(ep), mb=float(mb),
@@ -323,9 +344,9 @@ class DistributedModel:
             _assumed=(hw, bytes_grad, global_batch_size is not None, cv))
 
     @staticmethod
-    def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq):
+    def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")):
         """Raise a ConfigError, with choices that work, for the first rule the layout breaks."""
-        bad = layout_problems(d, n=n, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, v=v, seq=seq)
+        bad = layout_problems(d, n=n, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, v=v, seq=seq, tokens=tokens)
         broken = [reason for reason, flag in bad.items() if flag]
         if not broken:
             return
@@ -355,6 +376,10 @@ class DistributedModel:
                 f"the interleaved schedule runs micro-batches in groups of pp_size={pp}, but the batch gives "
                 f"{gbs // max(dp * mb, 1)} micro-batches per pipeline; use a global_batch_size that is a multiple of "
                 f"dp*microbatch*pp = {dp * mb * pp}",
+            "token budget below one global batch":
+                f"the token budget ({tokens:.4g} tokens) is below one global batch of {gbs} x {seq} = "
+                f"{gbs * seq:,} tokens; a run takes at least one optimizer step: raise tokens= to at least "
+                f"{gbs * seq:,} or lower global_batch_size",
             "tp*pp*cp*dp != accelerators": f"tp*pp*cp*dp = {tp * pp * cp * dp} but the fleet has {n} accelerators",
         }
         raise ConfigError(messages[broken[0]])

@@ -220,6 +220,9 @@ def reliability_inputs(perf, *, failure_rates=None, failure_rate_scale=1.0, stor
     else:
         bw, bw_src = si(storage_bw, "byte/s", "storage_bw"), "given"
     delta = R.transfer_s(ck_bytes, bw)
+    if restart_time is not None and relaunch_time is not None:
+        raise ConfigError("give either restart_time (the whole failure-to-training time) or relaunch_time (the "
+                          "overhead before the checkpoint read, which is then added), not both")
     relaunch = R.RELAUNCH_S if relaunch_time is None else si(relaunch_time, "s", "relaunch_time", allow_zero=True)
     if restart_time is None:
         restart = R.restart_s(delta, relaunch)
@@ -251,7 +254,7 @@ class GoodputModel:
 
     def solve(self, performance=None, *, checkpoint_interval=None, failure_rates=None, failure_rate_scale=1.0,
               storage_bw=None, restart_time=None, relaunch_time=None, checkpoint_size=None,
-              interval_rule: str = "daly") -> GoodputResult:
+              interval_rule: str | None = None) -> GoodputResult:
         """
         performance: a DistributedModel result (its time_to_train_s, steps and straggler tail are used).
         checkpoint_interval: compute time between checkpoints (pint time or seconds); default: the optimum.
@@ -262,7 +265,8 @@ class GoodputModel:
         restart_time: failure-to-training time (s or pint), replacing relaunch_time + checkpoint read.
         relaunch_time: detect + relaunch overhead before the checkpoint read (default 10 min).
         checkpoint_size: bytes (or pint) instead of params x 14 B.
-        interval_rule: "daly" (higher order, default) or "young" for the optimal interval.
+        interval_rule: "daly" (higher order, default) or "young" for the optimal interval (not with a given
+            checkpoint_interval).
         """
         perf = performance
         if isinstance(perf, GoodputResult):
@@ -271,6 +275,10 @@ class GoodputModel:
             if not hasattr(perf, attr):
                 raise ConfigError(f"GoodputModel: performance must be a DistributedModel result "
                                   f"(DistributedModel().solve(...)), got {type(perf).__name__}")
+        if interval_rule is not None and checkpoint_interval is not None:
+            raise ConfigError(f"give either checkpoint_interval (your interval) or interval_rule={interval_rule!r} "
+                              f"(the optimum by that rule), not both")
+        interval_rule = "daly" if interval_rule is None else interval_rule
         if interval_rule not in ("daly", "young"):
             from ..errors import unknown
             raise unknown("checkpoint interval rule", interval_rule, ("daly", "young"))

@@ -12,7 +12,7 @@ from ..physics.inference import roofline_time
 from ..physics.precision import compute_peak, serving_precision
 from ..units import count, quantity, si
 from ._common import TableRepr, finite, resolve_model
-from .distributed import _dims
+from .distributed import DistributedModel, _dims
 
 
 def resolve_hardware(hw):
@@ -94,7 +94,7 @@ class ServingModel:
     def solve(self, model, hardware, *, seq_len=None, input_len=None, output_len=256, batch_size=1, tp_size=1,
               pp_size=1, ep_size=1, precision=None, weight_precision=None, kv_precision=None,
               compute_precision=None, prefix_cache_hit=0.0, step_overhead_s=0.0, draft_model=None,
-              draft_acceptance_rate=None, draft_tokens=4) -> ServingResult:
+              draft_acceptance_rate=None, draft_tokens=None) -> ServingResult:
         model = resolve_model(model)
         acc, su_bw, su_lat = resolve_hardware(hardware)
         if seq_len is not None and input_len is not None:
@@ -107,9 +107,15 @@ class ServingModel:
         hit = si(prefix_cache_hit, "", "prefix_cache_hit", allow_zero=True)
         if not 0 <= hit < 1:
             raise ConfigError(f"prefix_cache_hit must be a fraction in [0, 1), got {hit}")
+        overhead = si(step_overhead_s, "s", "step_overhead_s", allow_zero=True)
         wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
         peak = compute_peak(acc, comp)
         d = _dims(model)
+        # the training layout rules that apply to a replica (heads, KV heads, layers, experts), one set of messages
+        DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
+        if draft_tokens is not None and draft_model is None:
+            raise ConfigError("draft_tokens only matters with speculative decoding: give draft_model= and "
+                              "draft_acceptance_rate= too, or omit draft_tokens")
         ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
         hw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw,
                   attn_eff=acc.attention_efficiency, wbytes=wb, kvbytes=kb, su_bw=su_bw, su_lat=su_lat)
@@ -117,14 +123,15 @@ class ServingModel:
         prefill, _ = PS.pass_time(d, batch=b, new_tokens=new, context=float(isl), decode=False, **hw)
         ctx = isl + osl / 2.0  # mean context over the generation
         step, comm = PS.pass_time(d, batch=b, new_tokens=1.0, context=ctx, decode=True, **hw)
-        ttft = prefill + step_overhead_s
-        itl0 = step + step_overhead_s
+        ttft = prefill + overhead
+        itl0 = step + overhead
         itl, speedup = itl0, 1.0
         assumptions = {"precision (weights, KV, compute)": names, "matmul ceiling": ceiling,
                        "decode context": f"{ctx:g} tokens (input + output/2)"}
         if draft_model is not None or draft_acceptance_rate is not None:
-            itl, speedup = self._speculative(d, draft_model, draft_acceptance_rate, draft_tokens, b, ctx, hw,
-                                             itl0, step_overhead_s, assumptions)
+            itl, speedup = self._speculative(d, draft_model, draft_acceptance_rate,
+                                             4 if draft_tokens is None else draft_tokens, b, ctx, hw, itl0,
+                                             overhead, assumptions)
         mem = PS.memory(d, batch=float(b), context=float(isl + osl), prefill_tokens=b * new, tp=float(tp),
                         pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
         mem = {k: float(v) for k, v in mem.items()}

@@ -86,7 +86,7 @@ class SingleNodeModel:
     """
 
     def solve(self, model, hardware, *, mode: str = "training", batch_size: int = 1, seq_len: int | None = None,
-              precision: str = "bf16", recompute: str = "selective", zero_stage: int = 0,
+              precision: str = "bf16", recompute: str | None = None, zero_stage: int = 0,
               flash_attention: bool = True) -> SingleNodeResult:
         from ..hardware.registry import Hardware
         model = resolve_model(model)
@@ -94,6 +94,11 @@ class SingleNodeModel:
         if not isinstance(acc, Accelerator):
             raise ConfigError(f"hardware must be an Accelerator or a Hardware registry name, got {hardware!r}")
         choice(mode, MODES, "mode")
+        if mode != "training" and (recompute is not None or zero_stage != 0):
+            given = ", ".join(n for n, v in (("recompute", recompute), ("zero_stage", zero_stage != 0)) if v)
+            raise ConfigError(f"{given} only matter(s) for mode='training' (a {mode} pass keeps no gradients or "
+                              f"optimizer state); omit it or use mode='training'")
+        recompute = "selective" if recompute is None else recompute
         choice(recompute, RECOMPUTE, "recompute policy")
         b = count(batch_size, "batch_size")
         seq = count(seq_len, "seq_len") if seq_len is not None else model.seq_len
@@ -101,6 +106,9 @@ class SingleNodeModel:
         if zero > 3:
             raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {zero}")
         flash_attention = flag(flash_attention, "flash_attention")
+        if mode == "training":
+            from .distributed import training_precision
+            training_precision(precision)
         peak = acc.peak(precision)
         bytes_el, bytes_grad = precision_bytes(precision)
         ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION

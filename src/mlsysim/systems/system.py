@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._record import check_counts, check_si
+from .._record import check_counts, check_si, check_text, refuse
 from ..errors import ConfigError
 from ..views import RecordView
 from ..hardware.accelerator import Accelerator
@@ -31,6 +31,7 @@ class Fabric(RecordView):
     key: str = field(default="", compare=False)
 
     def __post_init__(self):
+        check_text(self)
         check_si(self, {"port_bw": ("byte/s", False), "latency_s": ("s", True), "switch_w_per_port": ("W", True),
                         "price_usd_per_port": ("USD", True), "price_usd_per_link": ("USD", True),
                         "efficiency": ("", False),
@@ -68,6 +69,7 @@ class Node(RecordView):
     key: str = field(default="", compare=False)
 
     def __post_init__(self):
+        check_text(self)
         if not isinstance(self.accelerator, Accelerator):
             raise ConfigError(f"Node {self.name}: accelerator must be an Accelerator, got {self.accelerator!r}")
         check_counts(self, {"accelerators_per_node": 1})
@@ -77,6 +79,14 @@ class Node(RecordView):
                         "scaleup_efficiency": ("", False)})
         if not (0 < self.scaleup_efficiency <= 1):
             raise ConfigError(f"Node {self.name}: scaleup_efficiency must be in (0, 1]")
+        chips_w = self.accelerators_per_node * self.accelerator.tdp_w
+        if self.max_power_w is not None and self.max_power_w < chips_w:
+            refuse(self, f"max_power_w={self.max_power_w:g} W is below its {self.accelerators_per_node} x "
+                         f"{self.accelerator.tdp_w:g} W accelerator TDP = {chips_w:g} W",
+                   "max_power_w is the whole server at full load (W), at least the accelerators' TDP")
+        if self.host_power_w is not None and self.max_power_w is not None and self.host_power_w >= self.max_power_w:
+            refuse(self, f"host_power_w={self.host_power_w:g} W is not below max_power_w={self.max_power_w:g} W",
+                   "host_power_w is the non-accelerator part of the server (CPUs, memory, NICs, fans)")
 
     @property
     def nic_bw_per_accelerator(self) -> float:
@@ -103,6 +113,7 @@ class Fleet(RecordView):
         if not isinstance(self.fabric, Fabric):
             raise ConfigError(f"Fleet: fabric must be a Fabric, got {self.fabric!r}")
         check_counts(self, {"count": 1})
+        check_text(self)
         if not self.name:
             object.__setattr__(self, "name", f"{self.count}x {self.node.name}")
 
