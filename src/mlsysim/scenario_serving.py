@@ -12,7 +12,7 @@ from .physics.precision import SHORTHAND
 
 
 def _field(*a, **k):
-    from .scenario import F
+    from .scenario_schema import F
     return F(*a, **k)
 
 
