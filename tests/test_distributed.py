@@ -133,9 +133,12 @@ def test_overlap_hides_communication_and_is_bounded():
     hidden = DistributedModel().solve(mix, R256, tp_size=2, ep_size=16, ep_overlap=1.0, tp_overlap=1.0)
     assert hidden.breakdown_s["ep_comm"] < base.breakdown_s["ep_comm"]
     # fully overlapped TP traffic fits behind the GEMMs here, so what it costs is the SMs its kernels take
-    # from them: COMM_SM_SHARE (16 of 132 H100 SMs) of the traffic time (issue 11 defect 3: bounded overlap)
+    # from them: COMM_SM_SHARE (16 of 132 H100 SMs) of the traffic time (issue 11 defect 3: bounded overlap),
+    # plus the async-TP decomposition: 2 chunks of 2048 tokens run at (2048/2080)/(4096/4128) = 0.992 of the
+    # whole GEMM's rate, < 1 % of the GEMM time, far below the traffic hidden
     from mlsysim.physics import constants as C
-    assert hidden.breakdown_s["tp_comm"] == pytest.approx(C.COMM_SM_SHARE * base.breakdown_s["tp_comm"], rel=1e-9)
+    sm_cost = C.COMM_SM_SHARE * base.breakdown_s["tp_comm"]
+    assert sm_cost < hidden.breakdown_s["tp_comm"] < 0.5 * base.breakdown_s["tp_comm"]
     assert hidden.step_s < base.step_s
     with pytest.raises(ConfigError, match=r"\[0, 1\]"):
         DistributedModel().solve(mix, R256, tp_size=2, ep_size=16, ep_overlap=1.5)

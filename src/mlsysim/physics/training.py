@@ -165,6 +165,26 @@ def expected_max_normal(n):
     return vwhere(n >= 2.0, vmax(x, 0.0), 0.0)
 
 
+def _async_tp_pass(d, T, tp, qkv, out, gemm_f, half, sm):
+    """What one pass (forward, backward or recomputed forward) of a layer's four sequence-parallel TP collectives
+    costs under async ("micro-pipelined") TP: each all-gather / reduce-scatter of `half` seconds is decomposed
+    with the GEMM it feeds or follows into tp chunks of T/tp tokens, and hides only behind that GEMM's other
+    tp - 1 chunks (one chunk of traffic has no GEMM beside it). The chunks run at the GEMM shape efficiency of
+    m = T/tp (gemm_time's shape term) and cost a launch each; hidden traffic takes its SMs (collectives.overlapped).
+    Wang et al. 2022 (ASPLOS'23, "Overlap communication with dependent computation via decomposition");
+    PyTorch "Introducing Async Tensor Parallelism in PyTorch" (2024, torch.compile micro-pipeline TP).
+    The backward pass pairs each collective with its dgrad GEMM, the same FLOPs as the forward one."""
+    x0 = C.GEMM_HALF_DIM
+    slow = (T / (T + x0)) / ((T / tp) / (T / tp + x0))  # chunked GEMM time / whole GEMM time
+    ffn = vmax(gemm_f - qkv - out, 0.0)
+    up, down = ffn * (d.mats - 1.0) / d.mats, ffn / d.mats  # by FLOPs: (mats - 1) up projections, one down
+    share = (tp - 1.0) / tp
+    exposed = 0.0
+    for g in (qkv, out, up, down):
+        exposed = exposed + col.overlapped(half, share * slow * g, sm)
+    return exposed + (slow - 1.0) * gemm_f + 4.0 * (tp - 1.0) * C.KERNEL_GAP_S
+
+
 def _expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib_lat, dispatch_bytes, node_limit):
     """Expert all-to-all time of one MoE layer, forward and backward. Dispatch and its backward carry
     dispatch_bytes per element (fp8 dispatch: 1 B), combine and its backward the activation bytes (DeepSeek-V3
@@ -212,6 +232,8 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     moe_frac = d.n_moe / d.L
     sm = C.COMM_SM_SHARE
     bw = mem_bw * C.MEMORY_BW_EFFICIENCY
+    lp_ = peak if lin_peak is None else lin_peak
+    lc_ = ceiling if lin_ceiling is None else lin_ceiling
     kw = dict(lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor, cast_passes=cast_passes, detail=True)
     f0, b0, c0, g0 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, False, bytes_el,
                                  attn_eff, **kw)
@@ -236,10 +258,13 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     act_msg = bytes_el * T * d.h
     n_tp_coll = 4.0 + vwhere(recompute >= 2, 2.0, 0.0)  # fwd 2, bwd 2, full-recompute fwd 2 (AR or AG+RS)
     tp_raw = n_tp_coll * col.allreduce(act_msg, tp, tp_bw, tp_lat)
-    # overlapped TP collectives hide behind the layer's GEMMs (forward, backward, recomputed forward)
-    tp_window = (3.0 + vwhere(recompute >= 2, 1.0, 0.0)) * gemm_f
-    tp_comm = (1.0 - tp_overlap) * tp_raw + col.overlapped(tp_overlap * tp_raw, tp_window, sm) \
-        if tp_overlap else tp_raw
+    tp_comm = tp_raw
+    if tp_overlap:
+        proj_qkv = gemm_time(T, d.h, d.attn_in_n / tp, lp_, lc_, mem_bw, bytes_el)
+        proj_out = gemm_time(T, d.attn_out_k / tp, d.h, lp_, lc_, mem_bw, bytes_el)
+        async_tp = n_tp_coll / 2.0 * _async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f,
+                                                    col.allreduce(act_msg, tp, tp_bw, tp_lat) / 2.0, sm)
+        tp_comm = (1.0 - tp_overlap) * tp_raw + tp_overlap * async_tp
     cp_in = tp * cp <= node_size
     kv_bytes = bytes_el * T * 2.0 * d.kv * d.hd / tp
     cp_bw = vwhere(cp_in, su_bw, ib_bw)

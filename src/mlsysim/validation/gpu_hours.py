@@ -19,8 +19,9 @@ PYTHIA = "Biderman et al. 2023, 'Pythia' arXiv:2304.01373, Table 5 (A100-40GB GP
 # recomputed, bf16: LLaMA paper Sec 2.4)
 _META = dict(precision="bf16", flash_attention=True, stack="meta_llama_2023")
 # GPT-NeoX 2022 (Megatron + DeepSpeed; fp16, activation checkpointing, no FlashAttention in the released
-# configs: assumption)
-_NEOX = dict(precision="fp16", flash_attention=False, recompute="full", stack="megatron_deepspeed_2022")
+# configs: assumption). Optimizer states sharded with ZeRO stage 1 only (Biderman et al. 2023; the released
+# Pythia GPT-NeoX configs set zero_optimization stage 1), so the planner may not pick ZeRO-2/3.
+_NEOX = dict(precision="fp16", flash_attention=False, recompute="full", stack="megatron_deepspeed_2022", zero=(1,))
 
 # run id, registry model, node, fabric, GPUs, tokens, published GPU-hours, software, source
 RUNS = [
@@ -37,10 +38,20 @@ RUNS = [
 ]
 
 
-def gpu_hours_table() -> list[dict]:
+def planned(model, fleet, tokens, sw):
+    """The planner's fastest feasible layout for `model` on `fleet` with the software `sw`, and the GoodputResult
+    of training `tokens` on it."""
     from ..explore import optimize
-    from ..models.registry import Models
     from ..solvers.goodput import GoodputModel
+    axes = dict(tp=[1, 2, 4, 8], pp=[1, 2, 4, 8], microbatch=[1, 2, 4], zero=list(sw.get("zero", (1, 2, 3))),
+                precision=[sw["precision"]], recompute=[sw.get("recompute", "selective"), "full"])
+    opt = optimize(model, "time_to_train", {"memory_headroom": 0.1}, fleets=fleet, tokens=tokens,
+                   flash_attention=sw["flash_attention"], stack=sw["stack"], **axes)
+    return opt.best, GoodputModel().solve(performance=opt.solve())
+
+
+def gpu_hours_table() -> list[dict]:
+    from ..models.registry import Models
     from ..systems.registry import Systems
     from ..systems.system import Fleet
 
@@ -48,12 +59,7 @@ def gpu_hours_table() -> list[dict]:
     for run_id, key, node_key, fabric, gpus, tokens, published, sw, source in RUNS:
         node = Systems.Nodes[node_key]
         fleet = Fleet(node=node, count=gpus // node.accelerators_per_node, fabric=Systems.Fabrics[fabric])
-        axes = dict(tp=[1, 2, 4, 8], pp=[1, 2, 4, 8], microbatch=[1, 2, 4], zero=[1, 2, 3],
-                    precision=[sw["precision"]], recompute=[sw.get("recompute", "selective"), "full"])
-        opt = optimize(Models.get(key), "time_to_train", {"memory_headroom": 0.1}, fleets=fleet, tokens=tokens,
-                       flash_attention=sw["flash_attention"], stack=sw["stack"], **axes)
-        best = opt.best
-        good = GoodputModel().solve(performance=opt.solve())
+        best, good = planned(Models.get(key), fleet, tokens, sw)
         pred = good.gpu_hours
         rows.append(dict(run_id=run_id, gpus=gpus, published=published, predicted=pred,
                          error_pct=100.0 * (pred - published) / published, mfu=best["mfu"],
