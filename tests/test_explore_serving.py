@@ -46,3 +46,11 @@ def test_pareto_front_is_non_dominated(res):
     for x, y in pts:
         assert (x, y) in fr or any(a >= x and b >= y for a, b in fr)
     assert all(math.isfinite(v) for v in front["tokens_per_s_per_user"])
+
+
+def test_notebook_reprs(res):
+    r = ServingLoadModel().solve("Llama3_70B", Hardware.Cloud.H100, qps=10.0, input_len=1000, output_len=200,
+                                 tp_size=4, precision="fp8", ttft_slo=0.5)
+    html = r._repr_html_()
+    assert "<table" in html and "TTFT p50 / p99 (ms)" in html
+    assert res._repr_html_().count("<tr>") == len(res) + 1  # header + one row per configuration (8 < 20 shown)
