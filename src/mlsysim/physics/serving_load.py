@@ -12,7 +12,10 @@ Steady state of continuous batching (Orca, Yu et al. OSDI 2022; chunked prefill,
 Queueing of prompts (TTFT): the prefill budget of C tokens per step is an M/G/1 server with service time
 S = I x t_step / C and utilisation rho = QPS x S; mean wait by Pollaczek-Khinchine, the tail by the exponential
 approximation P(W > t) = rho exp(-rho t / E[W]) (exact for M/M/1; Kingman 1962 heavy-traffic form). The number of
-sequences in decode is Poisson (M/G/inf), so the p99 TPOT is the step time at B + z99 sqrt(B).
+sequences in decode is Poisson (M/G/inf) with variance B; a request's TPOT is its own mean step time (MLPerf,
+vLLM: (latency - TTFT) / (tokens - 1)), and the concurrency averaged over one request lifetime has variance 2B/3
+(triangular autocorrelation of M/D/inf over the lifetime), so the p99 TPOT is the step time at
+B + z99 sqrt(2B/3).
 """
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ from ._np import vceil, vlog, vmax, vsqrt, vwhere
 from .serving import kv_bytes_per_seq, mixed_pass_time, pass_time
 
 Z = {0.5: 0.0, 0.9: 1.2816, 0.95: 1.6449, 0.99: 2.3263, 0.999: 3.0902}  # standard-normal quantiles
+LIFETIME_VAR = 2.0 / 3.0  # variance share left after averaging M/D/inf concurrency over one lifetime: the
+# integral over [0, 1]^2 of (1 - |x - y|) = 2/3
 
 
 def kv_capacity(d, *, mem_bytes, kv_fraction, isl, osl, prefill_tokens, tp, pp, ep, wbytes, kvbytes):
@@ -99,7 +104,7 @@ def load_point(d, *, conc, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True, **
     prompt-queue utilisation and the p50 / q-quantile TTFT and TPOT. `chunk`: prefill budget in tokens per step
     (decode tokens included, as TensorRT-LLM's max_num_tokens and vLLM's max_num_batched_tokens count them)."""
     t, t0, t1 = step_time_s(d, conc, isl=isl, osl=osl, mixed=mixed, **layout)
-    tq = step_time_s(d, conc + Z[q] * vsqrt(conc), isl=isl, osl=osl, mixed=mixed, **layout)[0]
+    tq = step_time_s(d, conc + Z[q] * vsqrt(LIFETIME_VAR * conc), isl=isl, osl=osl, mixed=mixed, **layout)[0]
     return queue_point(conc, t, tq, t0, t1, isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q, mixed=mixed)
 
 
@@ -167,7 +172,7 @@ def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0,
     e = lambda v: v[..., None] if isinstance(v, np.ndarray) else v  # noqa: E731
     lay = {k: e(v) for k, v in layout.items()}
     t, t0, t1 = step_time_s(d, grid, isl=e(isl), osl=e(osl), mixed=mixed, **lay)
-    tq = step_time_s(d, grid + Z[q] * np.sqrt(grid), isl=e(isl), osl=e(osl), mixed=mixed, **lay)[0]
+    tq = step_time_s(d, grid + Z[q] * np.sqrt(LIFETIME_VAR * grid), isl=e(isl), osl=e(osl), mixed=mixed, **lay)[0]
     r = queue_point(grid, t, tq, t0, t1, isl=e(isl), osl=e(osl), chunk=e(chunk), input_cv=e(input_cv), q=q, mixed=mixed)
     g = _slack(r, e(np.asarray(slo_ttft_s, dtype=float)), e(np.asarray(slo_tpot_s, dtype=float)))
     shape = np.broadcast_shapes(g.shape, np.shape(b_max) + (1,))
@@ -220,7 +225,7 @@ def at_qps(d, *, qps, b_max, points=40, q=0.99, **kw):
     return out
 
 
-__all__ = ["Z", "kv_capacity", "mg1_wait_s", "wait_quantile_s",
+__all__ = ["Z", "LIFETIME_VAR", "kv_capacity", "mg1_wait_s", "wait_quantile_s",
            "little_concurrency", "replicas_needed", "step_time_s", "queue_point", "load_point", "kv_transfer_s",
            "prefill_only_s",
            "disaggregated_ttft_s", "max_prefill_rho", "max_load", "at_qps"]
