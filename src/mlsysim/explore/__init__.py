@@ -16,7 +16,8 @@ from __future__ import annotations
 from .optimize import OptimizeResult, best_region, optimize, smallest_fleet
 from .pareto import pareto, pareto_mask
 from .result import SweepResult
+from .serving import ServingSweepResult, serving_sweep
 from .sweep import fleet_grid, make_plan, sweep
 
 __all__ = ["sweep", "SweepResult", "pareto", "pareto_mask", "optimize", "OptimizeResult", "smallest_fleet",
-           "best_region", "fleet_grid", "make_plan"]
+           "best_region", "fleet_grid", "make_plan", "serving_sweep", "ServingSweepResult"]

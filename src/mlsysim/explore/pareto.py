@@ -153,6 +153,10 @@ def pareto(result, objectives=DEFAULT_OBJECTIVES, *, feasible_only=True, constra
     if isinstance(objectives, str) or not isinstance(objectives, (list, tuple)):
         objectives = (objectives,)  # objective_column explains a value that is not a name
     objectives = list(objectives)
+    if type(result).__name__ == "ServingSweepResult":  # the serving face (explore/serving.py)
+        if constraints or sweep_kwargs:
+            raise ConfigError("pareto(serving sweep, ...) takes objectives and feasible_only only")
+        return result.pareto(objectives, feasible_only=feasible_only)
     if not objectives:
         raise ConfigError("pareto: give at least one objective, e.g. ('time_to_train', 'cost')")
     if isinstance(result, SweepResult):

@@ -37,6 +37,15 @@ def serving_precision(precision=None, weights=None, kv=None, compute=None):
     return BYTES[w], BYTES[k], c, (w, k, c)
 
 
+def matmul_ceiling(acc, compute: str, default_bf16: float, default_fp8: float) -> float:
+    """Measured share of the dense peak that a large GEMM reaches at the compute dtype (MAMF / peak): the bf16
+    MAMF for 16-bit compute, the fp8 MAMF for fp8 and narrower (fp4/int8/int4 tensor cores: no MAMF is
+    published, so they take the fp8 share, an assumption), the defaults where the chip has no measurement."""
+    if compute in ("bf16", "fp16", "fp32", "tf32"):
+        return acc.matmul_efficiency or default_bf16
+    return getattr(acc, "fp8_matmul_efficiency", None) or default_fp8
+
+
 def compute_peak(acc, compute: str) -> float:
     """Dense peak FLOP/s of `acc` at the compute dtype; a dtype the chip lacks is a ConfigError with the fix."""
     pf = acc.peak_flops

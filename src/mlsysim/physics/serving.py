@@ -37,6 +37,32 @@ def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_b
     return d.L * layer + head + comm, comm
 
 
+def mixed_pass_time(d, *, batch, chunk, context, prompt_context, tp, pp, ep, peak, ceiling, mem_bw, attn_eff,
+                    wbytes, su_bw, su_lat, kvbytes=None):
+    """(total s, communication s) of one continuous-batching iteration: `batch` sequences decode one token each
+    over `context`, and a prefill chunk of `chunk` tokens extends prompts of `prompt_context` tokens. The linear
+    layers run ONE set of GEMMs over batch + chunk rows (one weight read, the compute of both); the attention
+    cores, elementwise passes and KV reads of the two parts add (Sarathi-Serve, Agrawal et al. 2024)."""
+    args = (tp, 1.0, ep, peak, ceiling, mem_bw, True, False)
+    T = batch + chunk
+
+    def layer(moe):
+        fd, _, _, gd = layer_times(d, batch, context, *args, moe, wbytes, attn_eff, True, detail=True)
+        fp, _, _, gp = layer_times(d, chunk, prompt_context, *args, moe, wbytes, attn_eff, False, detail=True)
+        g = layer_times(d, T, prompt_context, *args, moe, wbytes, attn_eff, False, detail=True)[3]
+        return (fd - gd) + (fp - gp) + g
+    f0 = layer(False)
+    moe_frac = d.n_moe / d.L
+    lay = (1.0 - moe_frac) * f0 + moe_frac * layer(True) if d.n_moe > 0 else f0
+    if kvbytes is not None:  # decode's KV read at the KV width (layer_times streams it at the weight width)
+        lay = lay + batch * context * d.kv_elems * (kvbytes - wbytes) / (1.0 if d.mla else vmin(tp, d.kv)) \
+            / (mem_bw * C.MEMORY_BW_EFFICIENCY)
+    comm = d.L * 2.0 * col.allreduce(ACT_BYTES * T * d.h, tp, su_bw, su_lat) \
+        + (pp - 1.0) * col.p2p(ACT_BYTES * T * d.h, su_bw, su_lat)
+    head = gemm_time(batch + 1.0, d.h, d.V / tp, peak, ceiling, mem_bw, wbytes)
+    return d.L * lay + head + comm, comm
+
+
 def memory(d, *, batch, context, prefill_tokens, tp, pp, ep, wbytes, kvbytes):
     """Bytes per device by category (most loaded pipeline stage)."""
     lps = vceil(d.L / pp)

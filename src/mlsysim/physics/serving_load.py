@@ -6,33 +6,26 @@ Steady state of continuous batching (Orca, Yu et al. OSDI 2022; chunked prefill,
 "Sarathi-Serve" arXiv:2403.02310) at concurrency B (sequences decoding), mean input I and output O tokens:
 - every iteration emits one token per decoding sequence, so B/O requests finish per step and, in balance,
   B x I / O prompt tokens must be prefilled per step, interleaved as chunks with the decode batch;
-- the mixed step reads the weights once: t = max(t_decode, t_prefill, t_decode + t_prefill - t_weights);
+- the mixed step is one pass: its GEMMs run over the decode batch + chunk rows (one weight read, the compute of
+  both), the attention of each part adds (physics/serving.mixed_pass_time);
 - Little's law: QPS = B / (O x t_step); output tokens/s = B / t_step; TPOT = t_step.
 Queueing of prompts (TTFT): the prefill budget of C tokens per step is an M/G/1 server with service time
 S = I x t_step / C and utilisation rho = QPS x S; mean wait by Pollaczek-Khinchine, the tail by the exponential
 approximation P(W > t) = rho exp(-rho t / E[W]) (exact for M/M/1; Kingman 1962 heavy-traffic form). The number of
-sequences in decode is Poisson (M/G/inf), so the p99 TPOT is the step time at B + z99 sqrt(B).
+sequences in decode is Poisson (M/G/inf) with variance B; a request's TPOT is its own mean step time (MLPerf,
+vLLM: (latency - TTFT) / (tokens - 1)), and the concurrency averaged over one request lifetime has variance 2B/3
+(triangular autocorrelation of M/D/inf over the lifetime), so the p99 TPOT is the step time at
+B + z99 sqrt(2B/3).
 """
 from __future__ import annotations
 
 from . import collectives as col
-from . import constants as C
 from ._np import vceil, vlog, vmax, vsqrt, vwhere
-from .serving import kv_bytes_per_seq, pass_time
-from .training import params_per_device
+from .serving import kv_bytes_per_seq, mixed_pass_time, pass_time
 
 Z = {0.5: 0.0, 0.9: 1.2816, 0.95: 1.6449, 0.99: 2.3263, 0.999: 3.0902}  # standard-normal quantiles
-
-
-def mixed_step_s(t_decode, t_prefill, t_weights):
-    """One continuous-batching iteration: a decode batch and a prefill chunk share one read of the weights."""
-    return vmax(vmax(t_decode, t_prefill), t_decode + t_prefill - t_weights)
-
-
-def weight_stream_s(d, *, tp, pp, ep, wbytes, mem_bw):
-    """Time to stream one replica's weights once through all pipeline stages (the decode floor at batch 1)."""
-    dense, expert = params_per_device(d, tp, pp, ep, vceil(d.L / pp))
-    return wbytes * (dense + expert) * pp / (mem_bw * C.MEMORY_BW_EFFICIENCY)
+LIFETIME_VAR = 2.0 / 3.0  # variance share left after averaging M/D/inf concurrency over one lifetime: the
+# integral over [0, 1]^2 of (1 - |x - y|) = 2/3
 
 
 def kv_capacity(d, *, mem_bytes, kv_fraction, isl, osl, prefill_tokens, tp, pp, ep, wbytes, kvbytes):
@@ -83,10 +76,10 @@ def step_time_s(d, conc, *, isl, osl, tp, pp, ep, peak, ceiling, mem_bw, attn_ef
                     kvbytes=kvbytes / kv_bw_fraction, **hw)[0]
     if not mixed:
         return t_d + host, t_d + host, t_d + host
-    t_w = weight_stream_s(d, tp=tp, pp=pp, ep=ep, wbytes=wbytes, mem_bw=mem_bw)
-    t_p = pass_time(d, batch=1.0, new_tokens=vmax(conc * isl / osl / pp, 1.0), context=isl, decode=False, **hw)[0]
-    t_prompt = pass_time(d, batch=1.0, new_tokens=isl, context=isl, decode=False, **hw)[0]
-    return mixed_step_s(t_d, t_p, t_w) + host, t_d + host, mixed_step_s(t_d, t_prompt, t_w) + host
+    ctx = dict(batch=conc / pp, context=isl + osl / 2.0, prompt_context=isl, kvbytes=kvbytes / kv_bw_fraction)
+    t = mixed_pass_time(d, chunk=vmax(conc * isl / osl / pp, 1.0), **ctx, **hw)[0]
+    t_prompt = mixed_pass_time(d, chunk=isl, **ctx, **hw)[0]
+    return t + host, t_d + host, t_prompt + host
 
 
 def queue_point(conc, t, t_q, t_nopre, t_prompt, *, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True):
@@ -111,7 +104,7 @@ def load_point(d, *, conc, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True, **
     prompt-queue utilisation and the p50 / q-quantile TTFT and TPOT. `chunk`: prefill budget in tokens per step
     (decode tokens included, as TensorRT-LLM's max_num_tokens and vLLM's max_num_batched_tokens count them)."""
     t, t0, t1 = step_time_s(d, conc, isl=isl, osl=osl, mixed=mixed, **layout)
-    tq = step_time_s(d, conc + Z[q] * vsqrt(conc), isl=isl, osl=osl, mixed=mixed, **layout)[0]
+    tq = step_time_s(d, conc + Z[q] * vsqrt(LIFETIME_VAR * conc), isl=isl, osl=osl, mixed=mixed, **layout)[0]
     return queue_point(conc, t, tq, t0, t1, isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q, mixed=mixed)
 
 
@@ -179,7 +172,7 @@ def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0,
     e = lambda v: v[..., None] if isinstance(v, np.ndarray) else v  # noqa: E731
     lay = {k: e(v) for k, v in layout.items()}
     t, t0, t1 = step_time_s(d, grid, isl=e(isl), osl=e(osl), mixed=mixed, **lay)
-    tq = step_time_s(d, grid + Z[q] * np.sqrt(grid), isl=e(isl), osl=e(osl), mixed=mixed, **lay)[0]
+    tq = step_time_s(d, grid + Z[q] * np.sqrt(LIFETIME_VAR * grid), isl=e(isl), osl=e(osl), mixed=mixed, **lay)[0]
     r = queue_point(grid, t, tq, t0, t1, isl=e(isl), osl=e(osl), chunk=e(chunk), input_cv=e(input_cv), q=q, mixed=mixed)
     g = _slack(r, e(np.asarray(slo_ttft_s, dtype=float)), e(np.asarray(slo_tpot_s, dtype=float)))
     shape = np.broadcast_shapes(g.shape, np.shape(b_max) + (1,))
@@ -232,7 +225,7 @@ def at_qps(d, *, qps, b_max, points=40, q=0.99, **kw):
     return out
 
 
-__all__ = ["Z", "mixed_step_s", "weight_stream_s", "kv_capacity", "mg1_wait_s", "wait_quantile_s",
+__all__ = ["Z", "LIFETIME_VAR", "kv_capacity", "mg1_wait_s", "wait_quantile_s",
            "little_concurrency", "replicas_needed", "step_time_s", "queue_point", "load_point", "kv_transfer_s",
            "prefill_only_s",
            "disaggregated_ttft_s", "max_prefill_rho", "max_load", "at_qps"]

@@ -112,11 +112,14 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
         if_flash_f = vmax(if_flash_f, kv_read / bw)
     # Without FlashAttention the full s x s scores are computed (mask applied after) as batched GEMMs per head,
     # and the softmax/dropout stream the score matrix through HBM.
-    naive_gemm = heads * (gemm_time(T, d.hd, seq, peak, ceiling, mem_bw, bytes_el)
-                          + gemm_time(T, seq, d.vhd, peak, ceiling, mem_bw, bytes_el))
-    softmax = C.SOFTMAX_PASSES * heads * T * seq * bytes_el / bw
-    core_f = vwhere(flash, if_flash_f, naive_gemm + softmax)
-    core_b = vwhere(flash, C.FLASH_BWD_FACTOR * if_flash_f, 2.0 * naive_gemm + 2.0 * softmax)
+    if flash is True:  # scalar fast path (serving, solve()): the naive branch is not evaluated
+        core_f, core_b = if_flash_f, C.FLASH_BWD_FACTOR * if_flash_f
+    else:
+        naive_gemm = heads * (gemm_time(T, d.hd, seq, peak, ceiling, mem_bw, bytes_el)
+                              + gemm_time(T, seq, d.vhd, peak, ceiling, mem_bw, bytes_el))
+        softmax = C.SOFTMAX_PASSES * heads * T * seq * bytes_el / bw
+        core_f = vwhere(flash, if_flash_f, naive_gemm + softmax)
+        core_b = vwhere(flash, C.FLASH_BWD_FACTOR * if_flash_f, 2.0 * naive_gemm + 2.0 * softmax)
     up_n = (d.mats - 1.0)
     permute = 0.0
     if moe:  # routed experts: tokens gathered over the EP group (T*topk per rank), plus shared experts

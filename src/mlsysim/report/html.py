@@ -138,6 +138,8 @@ def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "
         return (f"<div class='fig'><img alt='{esc(name)}' src='data:{mime};base64,{b64}'>"
                 f"<p class='note'>{esc(FIGURE_TEXT.get(name, ''))}</p></div>")
 
+    from .serving_html import serving_section
+    parts.append(serving_section(sc))
     parts.append("<h2>Performance</h2>")
     perf_rows = [("time to train (days)", p.time_to_train_s / 86400), ("step time (s)", p.step_s),
                  ("steps", p.steps), ("tokens", p.tokens), ("MFU", p.mfu), ("HFU", p.hfu),

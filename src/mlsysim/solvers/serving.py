@@ -9,17 +9,31 @@ from ..physics import constants as C
 from ..physics import power as PP
 from ..physics import serving as PS
 from ..physics.inference import roofline_time
-from ..physics.precision import compute_peak, serving_precision
+from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..units import count, quantity, si
 from ._common import TableRepr, finite, resolve_model
 from .distributed import DistributedModel, _dims
 
 
+_HW_TYPES = None
+
+
+def _hw_types():
+    """(Accelerator, Fleet, Node), imported on first use (keeps `import mlsysim` light) and cached."""
+    global _HW_TYPES
+    if _HW_TYPES is None:
+        from ..hardware.accelerator import Accelerator
+        from ..systems.system import Fleet, Node
+        _HW_TYPES = (Accelerator, Fleet, Node)
+    return _HW_TYPES
+
+
 def resolve_hardware(hw):
     """(accelerator, scale-up bytes/s per direction achieved, scale-up latency s) from an Accelerator, a Node,
     a Fleet or a registry name."""
-    from ..hardware.accelerator import Accelerator
-    from ..systems.system import Fleet, Node
+    Accelerator, Fleet, Node = _hw_types()
+    if hw.__class__ is Accelerator:  # the common case first (a solve takes tens of microseconds)
+        return hw, (hw.scaleup_bw or 1e9) * 0.8, 3e-6
     if isinstance(hw, str):
         from ..hardware.registry import Hardware
         hw = Hardware.get(hw)
@@ -116,7 +130,8 @@ class ServingModel:
         if draft_tokens is not None and draft_model is None:
             raise ConfigError("draft_tokens only matters with speculative decoding: give draft_model= and "
                               "draft_acceptance_rate= too, or omit draft_tokens")
-        ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
+        ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
+            * C.FRAMEWORK_GEMM_FRACTION
         hw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw,
                   attn_eff=acc.attention_efficiency, wbytes=wb, kvbytes=kb, su_bw=su_bw, su_lat=su_lat)
         new = max(1.0, isl * (1.0 - hit))

@@ -8,7 +8,7 @@ from ..errors import ConfigError
 from ..physics import constants as C
 from ..physics import serving as PS
 from ..physics import serving_load as SL
-from ..physics.precision import compute_peak, serving_precision
+from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..registry import Registry
 from ._common import resolve_model
 from .distributed import _dims
@@ -89,7 +89,8 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     peak = compute_peak(acc, comp)
     d = _dims(model)
     chunk = float(chunk_tokens or eng.max_num_tokens)
-    ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * eng.gemm_fraction
+    ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
+        * eng.gemm_fraction
     # Fused attention runs at the KV-cache dtype (FP8 FMHA with an fp8 cache), never in 4 bits: its efficiency,
     # quoted against the chip's bf16 peak, is rescaled to the compute peak the GEMMs use.
     attn_dtype = names[1] if names[1] in acc.peak_flops and names[1] in ("fp8", "bf16", "fp16") else "bf16"

@@ -97,7 +97,8 @@ def predict(run: ServingRun, engine=None) -> dict:
         at = SL.at_qps(s.dims, qps=run.qps / (run.gpus / best["tp"]), b_max=s.b_max, **s.kw)
         best["ttft_p99_ms"] = float(at["ttft_q_s"]) * 1e3
         best["tpot_p99_ms"] = float(at["tpot_q_s"]) * 1e3
-        best["within_limits"] = bool(at["stable"]) and at["ttft_q_s"] <= LIMITS[0] and at["tpot_q_s"] <= LIMITS[1]
+        best["stable"] = bool(at["stable"])
+        best["within_limits"] = best["stable"] and at["ttft_q_s"] <= LIMITS[0] and at["tpot_q_s"] <= LIMITS[1]
     best.pop("setup")
     return best
 
@@ -110,7 +111,8 @@ def serving_table(engine=None) -> list[dict]:
         rows.append({"run_id": run.run_id, "source": run.source, "scenario": run.scenario, "gpus": run.gpus,
                      "precision": run.precision, "tp": p["tp"], "published": run.published,
                      "predicted": p["predicted"], "error_pct": err, "ttft_p99_ms": p.get("ttft_p99_ms"),
-                     "tpot_p99_ms": p.get("tpot_p99_ms"), "within_limits": p.get("within_limits")})
+                     "tpot_p99_ms": p.get("tpot_p99_ms"), "within_limits": p.get("within_limits"),
+                     "stable": p.get("stable")})
     return rows
 
 
@@ -125,7 +127,8 @@ def format_serving_table(rows) -> str:
         extra = ""
         if r["scenario"] == "server":
             extra = (f"  {r['ttft_p99_ms']:,.0f} / {r['tpot_p99_ms']:,.0f} ms "
-                     + ("(within 2 s / 200 ms)" if r["within_limits"] else "(OVER the limits)"))
+                     + ("(within 2 s / 200 ms)" if r["within_limits"] else "(OVER the limits)" if r["stable"]
+                        else "(QPS past the predicted capacity)"))
         lines.append(f"{r['run_id']:42s} {r['tp']:>3d} {r['published']:>9,.0f} {r['predicted']:>9,.0f} "
                      f"{r['error_pct']:>+6.1f}%{extra}")
     s = summary(rows)
