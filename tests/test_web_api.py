@@ -141,3 +141,18 @@ def test_import_mlsysim_does_not_import_fastapi():
     import sys
     code = "import sys, mlsysim, mlsysim.web; print('fastapi' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_stack_is_an_input_and_matches_the_solver(client):
+    """The training form's software stack reaches DistributedModel: the page's MFU equals the solver's under the
+    same stack, and an unknown stack is a 400 naming the stacks that exist."""
+    from mlsysim import DistributedModel, Models, Systems
+    body = dict(TUTORIAL, stack="pytorch_fsdp2_eager")
+    r = client.post("/api/train", json=body)
+    assert r.status_code == 200, r.text
+    perf = DistributedModel().solve(Models.Language.Llama3_70B, Systems.Clusters.Research_256, tp_size=8,
+                                    pp_size=1, dp_size=32, stack="pytorch_fsdp2_eager")
+    assert r.json()["headline"]["mfu"]["value"] == pytest.approx(perf.mfu, rel=1e-9)
+    assert "pytorch_fsdp2_eager" in client.get("/api/options").json()["stacks"]
+    bad = client.post("/api/train", json=dict(TUTORIAL, stack="megatron_9000"))
+    assert bad.status_code == 400 and "megatron_core_2024" in bad.json()["error"]["message"]

@@ -34,6 +34,7 @@ class TrainRequest(BaseModel):
     microbatch_size: Optional[Any] = None
     precision: Optional[str] = None
     recompute: Optional[str] = None
+    stack: Optional[str] = None
     best_layout: bool = False
     tokens: Optional[Any] = None
     datacenter: Optional[str] = None
@@ -179,8 +180,9 @@ def _options() -> dict:
     from ..infrastructure.registry import Infrastructure
     from ..models.registry import Models
     from ..physics.training import RECOMPUTE
+    from ..stacks import Stacks
     from ..systems.registry import Systems
-    return {"models": Models.all_names(), "clusters": Systems.Clusters.names(), "nodes": Systems.Nodes.names(),
+    return {"stacks": Stacks.Training.names(), "models": Models.all_names(), "clusters": Systems.Clusters.names(), "nodes": Systems.Nodes.names(),
             "fabrics": Systems.Fabrics.names(), "datacenters": Infrastructure.Datacenters.names(),
             "grids": Infrastructure.Grids.names(), "precisions": list(PRECISIONS), "recompute": list(RECOMPUTE),
             "hardware": Hardware.Cloud.names() + Hardware.Edge.names(), "serving_precisions": list(SHORTHAND),

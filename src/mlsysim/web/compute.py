@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 
-LAYOUT_KEYS = ("tp_size", "pp_size", "dp_size", "zero_stage", "microbatch_size", "precision", "recompute")
+LAYOUT_KEYS = ("tp_size", "pp_size", "dp_size", "zero_stage", "microbatch_size", "precision", "recompute", "stack")
 MAX_SAMPLES = 500
 MAX_HF_KEYS = 400
 
@@ -49,7 +49,8 @@ def _best_layout(raw: dict) -> dict:
     """The explorer's fastest layout on the requested fleet (bounded: one fleet size, <= a few hundred plans)."""
     from .. import explore
     from ..scenario import from_dict
-    probe = dict(raw, layout={k: v for k, v in (raw.get("layout") or {}).items() if k in ("precision", "recompute")})
+    keep = ("precision", "recompute", "stack")
+    probe = dict(raw, layout={k: v for k, v in (raw.get("layout") or {}).items() if k in keep})
     sc = from_dict(probe, path="request")
     probe["search"] = {"nodes": [sc.require_fleet().count]}
     sc = from_dict(probe, path="request")

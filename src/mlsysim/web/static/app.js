@@ -2,7 +2,7 @@
 // the answer. Every piece of text goes in through textContent (never parsed as HTML); charts are inline SVG.
 "use strict";
 const FIELDS = ["model", "hf_config", "seq_len", "cluster", "node", "nodes", "fabric", "tp_size", "pp_size",
-  "dp_size", "zero_stage", "precision", "best_layout", "tokens", "datacenter", "grid"];
+  "dp_size", "zero_stage", "precision", "stack", "best_layout", "tokens", "datacenter", "grid"];
 const NUMERIC = ["seq_len", "nodes", "tp_size", "pp_size", "dp_size", "zero_stage", "tokens"];
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
@@ -138,6 +138,7 @@ async function init() {
   const o = await (await fetch("/api/options")).json();
   fill($("f-model"), o.models, "Llama3_70B"); fill($("f-cluster"), o.clusters, "Research_256");
   fill($("f-node"), o.nodes); fill($("f-fabric"), o.fabrics); fill($("f-precision"), o.precisions);
+  fill($("f-stack"), o.stacks);
   fill($("f-datacenter"), o.datacenters, "GCP_Iowa"); fill($("f-grid"), o.grids);
   $("train-form").addEventListener("submit", submit);
   document.body.dataset.ready = "1";
