@@ -92,3 +92,19 @@ def test_carbon_linear_in_intensity_and_energy_linear_in_pue(g, pue, mfu, days):
     c = run(g, 2 * pue)
     assert c.facility_energy_j == pytest.approx(2 * a.facility_energy_j, rel=1e-9)
     assert a.carbon_footprint >= 0 and math.isfinite(a.carbon_footprint)
+
+
+def test_faster_links_never_slow_a_host_bound_step():
+    """Found by the property above in a CI run: a 44-layer, 512-wide model on one DGX H100 at TP8 is host-bound
+    (every layer waits on the CPU issuing its kernels), so faster links only move time from TP communication into
+    that wait. The straggler jitter scaled the wait too, and 2x links made the step 2e-4 s slower. The jitter
+    now scales GPU work only: doubling every link can only shorten the step."""
+    m = TransformerWorkload(name="tiny", n_layers=44, hidden=512, n_heads=8, ffn_hidden=1024, vocab=32000,
+                            n_kv_heads=1, gated_mlp=False, seq_len=1024, tokens=1e9, global_batch_tokens=4e6)
+    fleet = Fleet(node=Systems.Nodes.DGX_H100, count=1, fabric=Systems.Fabrics.InfiniBand_NDR)
+    kw = dict(tp_size=8, pp_size=1, microbatch_size=1, recompute="none", zero_stage=0)
+    base = DistributedModel().solve(m, fleet, **kw)
+    node = replace(fleet.node, scaleup_bw=fleet.node.scaleup_bw * 2, nic_bw=fleet.node.nic_bw * 2)
+    fast = DistributedModel().solve(m, Fleet(node=node, count=1, fabric=fleet.fabric), **kw)
+    assert fast.breakdown_s["tp_comm"] < base.breakdown_s["tp_comm"]
+    assert fast.step_s <= base.step_s * (1 + 1e-12)

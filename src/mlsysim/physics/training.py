@@ -332,7 +332,10 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     optimizer = opt_bytes * local_params / bw
     if d.tied:  # serial after the flush: the first and last stages all-reduce the shared embedding's gradient
         optimizer = optimizer + vwhere(pp > 1, col.allreduce(bytes_grad * d.embed_w / tp, 2.0, ib_bw, ib_lat), 0.0)
-    straggler = straggler_cv * expected_max_normal(n_ranks) * m * compute_stage
+    # the jitter scales the GPU work (a host-bound layer's idle wait is not GPU time that can straggle, and
+    # counting it would let faster links, which move time from communication into that wait, add jitter)
+    gpu_stage = lps * (layer_gpu - tp_comm - cp_comm - ep_comm) + 3.0 * head_fwd + loss
+    straggler = straggler_cv * expected_max_normal(n_ranks) * m * gpu_stage
     step = pipeline + dp_comm + optimizer + straggler
     return {
         "step": step, "compute": m * (compute_stage - lps * recomp), "recompute": m * lps * recomp,
