@@ -293,3 +293,19 @@ def test_bad_planner_and_fleet_inputs_are_config_errors():
         plan_serving(Models.Language.Llama3_8B, percentile=0.3, **kw)
     with pytest.raises(ConfigError, match="at most 1e"):
         ServingLoadModel().solve(Models.Language.Llama3_8B, Hardware.Cloud.H100, qps=1e300, datacenter=dc)
+
+
+def test_serving_capex_follows_the_records_as_training_does():
+    """One truth for CapEx: 8 serving H100s cost what one DGX H100 costs in the training economics. By hand: the
+    DGX H100 record's price $310,000 (GPUs included) and, for the facility, its 10.2 kW maximum power x $10/W
+    (Barroso et al. 2018) = $102,000; one node needs no scale-out switch. Per GPU: 38,750 + 12,750."""
+    from mlsysim import Hardware, Systems
+    from mlsysim.solvers._capex import fleet_capex, serving_capex, split_it_facility
+    from mlsysim.systems.system import Fleet
+    it, fac, _ = serving_capex(Hardware.Cloud.H100, 8)
+    assert it == pytest.approx(310_000.0) and fac == pytest.approx(102_000.0)
+    half = serving_capex(Hardware.Cloud.H100, 4)
+    assert half[0] == pytest.approx(it / 2) and half[1] == pytest.approx(fac / 2)   # pro rata to the GPUs used
+    two = Fleet(node=Systems.Nodes.DGX_H100, count=2, fabric=Systems.Fabrics.InfiniBand_NDR)
+    train_it, train_fac = split_it_facility(fleet_capex(two, Hardware.Cloud.H100.price_usd)[0])
+    assert serving_capex(Hardware.Cloud.H100, 16)[:2] == pytest.approx((train_it, train_fac))

@@ -3,8 +3,9 @@ carbon and cost physics (no formula of their own beyond the per-request division
 
 A fleet of `gpus` accelerators serves `qps` requests/s at compute utilisation `util` (model FLOPs / peak); every
 second it draws IT power = gpus x (accelerator power at util + host share), facility power = IT x PUE. Per request:
-energy = facility power / QPS. The fleet's cost per second is either owning it (CapEx amortised over the
-depreciation life + maintenance + energy: physics/cost.py) or renting (GPU-hours x price); cost per million
+energy = facility power / QPS. The fleet's cost per second is either owning it (IT and facility CapEx, built from
+the records as for training, amortised over their lives + maintenance + energy: physics/cost.py) or renting
+(GPU-hours x price); cost per million
 output tokens = cost per s / output tokens per s x 1e6, and input tokens are charged at `input_weight` of an
 output token's price (the share of GPU time a prompt token takes relative to a generated one).
 """
@@ -21,15 +22,17 @@ def fleet_it_power_w(util, gpus, tdp_w, idle_w, host_w_per_gpu):
 
 
 def per_request(*, qps, gpus, it_power_w, pue, grid_gco2_per_kwh, residual_gco2_per_kwh, contractual_fraction,
-                cfe_fraction, embodied_kg_per_gpu, usd_per_kwh, gpu_price_usd=0.0, rent_usd_per_gpu_hour=0.0):
+                cfe_fraction, embodied_kg_per_gpu, usd_per_kwh, it_capex_usd=0.0, facility_capex_usd=0.0,
+                rent_usd_per_gpu_hour=0.0):
     """Energy (J), carbon (kg: location, market (GHG Protocol Scope 2), hourly-CFE-adjusted, embodied) and cost
-    (USD) charged to one request."""
+    (USD) charged to one request. Owning: the fleet's IT CapEx over its depreciation life and the facility's over
+    its own (as EconomicsModel amortises them), maintenance on both, and the energy."""
     dt = 1.0 / qps  # fleet-seconds per request
     facility = PW.facility_energy_j(PW.energy_j(it_power_w, dt), pue)
     loc = CB.location_based_kg(facility, grid_gco2_per_kwh)
     energy_usd = CO.energy_cost_usd(facility, usd_per_kwh)
-    capex = CO.capex_usd(gpus, gpu_price_usd)
-    own = CO.amortized_usd(capex, dt) + CO.maintenance_usd(capex, dt) + energy_usd
+    capex = it_capex_usd + facility_capex_usd
+    own = CO.amortized_parts_usd(it_capex_usd, facility_capex_usd, dt) + CO.maintenance_usd(capex, dt) + energy_usd
     rent = CO.cloud_cost_usd(gpus, dt, rent_usd_per_gpu_hour)
     usd = own if rent_usd_per_gpu_hour <= 0 else rent
     return {"energy_j": facility, "carbon_location_kg": loc,

@@ -55,3 +55,26 @@ def split_it_facility(parts: dict) -> tuple[float, float]:
     """(IT CapEx, facility CapEx) of a breakdown: power, cooling and facility are the facility."""
     fac = sum(v for k, v in parts.items() if k in PX.FACILITY_PARTS)
     return sum(parts.values()) - fac, fac
+
+
+def serving_capex(acc, gpus: float) -> tuple[float, float, str]:
+    """(IT CapEx, facility CapEx, where it came from) of `gpus` serving accelerators, from the records as for a
+    training fleet: whole nodes of the accelerator's registry node on an InfiniBand NDR fabric, charged pro rata
+    to the GPUs used. An accelerator with no node record falls back to price x the infrastructure multiplier."""
+    import math
+    from ..systems.registry import Systems
+    from ..systems.system import Fleet
+    node = next((Systems.Nodes[k] for k in Systems.Nodes.names()
+                 if Systems.Nodes[k].accelerator.key == acc.key), None)
+    price = acc.price_usd or 0.0
+    if node is None:
+        capex = PX.capex_usd(gpus, price)
+        return capex, 0.0, (f"{PX.INFRASTRUCTURE_MULTIPLIER:g} x accelerator price (no node record for "
+                            f"{acc.name}: assumption)")
+    per = node.accelerators_per_node
+    count = max(1, math.ceil(gpus / per))
+    fleet = Fleet(node=node, count=count, fabric=Systems.Fabrics.InfiniBand_NDR)
+    it, fac = split_it_facility(fleet_capex(fleet, price)[0])
+    share = gpus / (count * per)
+    return it * share, fac * share, (f"{node.name} nodes on InfiniBand NDR: accelerators + servers + network + "
+                                     f"facility per W (as EconomicsModel), pro rata to {gpus:g} GPUs")

@@ -13,6 +13,7 @@ from ..physics import serving_load as SL
 from ..units import count, quantity, si
 from ._common import TableRepr, finite
 from . import serving_disagg as SD
+from ._capex import serving_capex
 from .serving_setup import replica_setup
 
 INF = float("inf")
@@ -217,11 +218,13 @@ class ServingLoadModel:
         rent_v = 0.0 if rent is None else si(rent, "USD/hour", "rent_usd_per_gpu_hour")
         if rent_v <= 0 and not acc.price_usd:
             raise ConfigError(f"{acc.name} has no price_usd in the registry: pass rent_usd_per_gpu_hour=")
+        it_capex, fac_capex, capex_src = serving_capex(acc, gpus)
         r = SE.per_request(qps=lam, gpus=gpus, it_power_w=it, pue=dc.pue, grid_gco2_per_kwh=dc.grid.gco2_per_kwh,
                            residual_gco2_per_kwh=dc.market_residual_gco2_per_kwh,
                            contractual_fraction=dc.contractual_fraction,
                            cfe_fraction=dc.cfe_fraction, embodied_kg_per_gpu=acc.embodied_kgco2e or 0.0,
-                           usd_per_kwh=dc.electricity_usd_per_kwh, gpu_price_usd=acc.price_usd or 0.0,
+                           usd_per_kwh=dc.electricity_usd_per_kwh, it_capex_usd=it_capex,
+                           facility_capex_usd=fac_capex,
                            rent_usd_per_gpu_hour=rent_v)
         # Input tokens: a prompt token costs the GPU time of a prefill token relative to a decode token.
         w = input_weight if input_weight is not None else min(1.0, at["prefill_share"] * osl / max(isl, 1) /
@@ -230,7 +233,8 @@ class ServingLoadModel:
         assumptions["power"] = (f"compute utilisation {util:.3g}: {it / gpus:.0f} W per GPU incl. "
                                 f"{PW.HOST_W_PER_ACCELERATOR:g} W host share (physics.power)")
         assumptions["cost"] = ("rent " + f"${rent_v:g}/GPU-h" if rent_v > 0 else
-                               "own: CapEx x 2.5 amortised over 5 years + 5 %/yr maintenance + energy") + \
+                               f"own: CapEx from the records ({capex_src}), IT over 5 years and the facility over "
+                               f"15, + 5 %/yr maintenance + energy") + \
             f"; an input token weighs {w:.3g} output tokens"
         return r, usd_in, usd_out
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError, InfeasibleError
-from ..physics import cost as CO
 from ..physics import power as PW
 from ..physics import serving_econ as SE
 from ..physics import serving_load as SL
 from ..units import count, si
 from ._common import TableRepr
 from . import serving_disagg as SD
+from ._capex import serving_capex
 from .serving_load import check_qps
 from .serving_setup import replica_setup
 
@@ -138,7 +138,8 @@ def plan_serving(model, *, qps, input_len, output_len, ttft_slo, tpot_slo=None, 
     feasible = bool(within)
     binding = "" if feasible else f"budget: the cheapest plan needs ${best[bcol]:,.0f} ({budget_basis})"
     assumptions = {"traffic": f"Poisson, {lam:g} QPS split equally over {regions} region(s)",
-                   "cost": "own: CapEx (price x 2.5 infrastructure) over 5 years + 5 %/yr maintenance + energy",
+                   "cost": "own: CapEx from the records (accelerators + servers + network + facility per W, as "
+                           "EconomicsModel), IT over 5 years and the facility over 15, + 5 %/yr maintenance + energy",
                    "budget": "compared with the fleet's " + ("yearly cost" if budget_basis == "per_year" else "CapEx"),
                    "percentile": percentile}
     return ServingPlan(objective=objective, qps=lam, ttft_slo_s=s_ttft, tpot_slo_s=s_tpot, percentile=percentile,
@@ -154,6 +155,7 @@ def _row(s, r, lam_region, regions, datacenters, isl, osl, prec, tp, pp, s_ttft,
     util = 2.0 * s.dims.mm_params * lam_region * (isl + osl) / (gpus_region * s.kw["peak"])
     idle = acc.idle_w if acc.idle_w is not None else PW.default_idle_w(acc.tdp_w)
     it = SE.fleet_it_power_w(util, gpus_region, acc.tdp_w, idle, PW.HOST_W_PER_ACCELERATOR)
+    it_capex, fac_capex, _ = serving_capex(acc, gpus_region)  # one fleet per region
     per_region = {}
     for dc in datacenters:
         pr = SE.per_request(qps=lam_region, gpus=gpus_region, it_power_w=it, pue=dc.pue,
@@ -161,7 +163,7 @@ def _row(s, r, lam_region, regions, datacenters, isl, osl, prec, tp, pp, s_ttft,
                             residual_gco2_per_kwh=dc.market_residual_gco2_per_kwh,
                             contractual_fraction=dc.contractual_fraction, cfe_fraction=dc.cfe_fraction,
                             embodied_kg_per_gpu=acc.embodied_kgco2e or 0.0, usd_per_kwh=dc.electricity_usd_per_kwh,
-                            gpu_price_usd=acc.price_usd or 0.0)
+                            it_capex_usd=it_capex, facility_capex_usd=fac_capex)
         per_region[dc.key or dc.name] = {
             "usd_per_year": pr["usd"] * lam_region * SECONDS_PER_YEAR,
             "carbon_t_per_year": (pr["carbon_location_kg"] + pr["carbon_embodied_kg"]) * lam_region
@@ -174,7 +176,7 @@ def _row(s, r, lam_region, regions, datacenters, isl, osl, prec, tp, pp, s_ttft,
             "gpus": gpus_region * regions, "qps_per_replica": float(r["qps"]),
             "ttft_p99_ms": float(at["ttft_q_s"]) * 1e3, "tpot_p99_ms": float(at["tpot_q_s"]) * 1e3,
             "tokens_per_s_per_gpu": lam_region * osl / gpus_region,
-            "capex_usd": float(CO.capex_usd(gpus_region * regions, acc.price_usd or 0.0)),
+            "capex_usd": (it_capex + fac_capex) * regions,
             "usd_per_year": tot["usd_per_year"], "usd_per_m_output": tot["usd_per_year"] / per_year_tokens_out * 1e6,
             "carbon_t_per_year": tot["carbon_t_per_year"], "wh_per_request": tot["wh_per_request"] / regions,
             "g_per_request": (tot["g_per_request"] + tot["g_embodied_per_request"]) / regions,
