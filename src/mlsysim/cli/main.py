@@ -24,7 +24,7 @@ from ._common import EXIT_CODES_HELP
 
 app = typer.Typer(
     name="mlsysim",
-    help="First-principles simulator of ML training systems: roofline, distributed training, energy, carbon, "
+    help="First-principles simulator of ML systems: roofline, distributed training, LLM serving, energy, carbon, "
          "cost, design-space search.",
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
@@ -54,7 +54,7 @@ def _version(value: bool):
 @app.callback()
 def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="print the version and exit")):
-    """First-principles simulator of ML training systems."""
+    """First-principles simulator of ML systems: training and serving."""
 
 
 @app.command(short_help="browse models, hardware, systems, grids, datacenters")
