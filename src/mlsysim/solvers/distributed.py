@@ -114,6 +114,23 @@ def hardware_args(fleet, precision: str, stack=None) -> dict:
                 ib_lat=fleet.fabric.latency_s)
 
 
+_HW = {}
+
+
+def _hardware_args(fleet, precision, stack_rec) -> dict:
+    """hardware_args, cached per (fleet, precision, stack) record identity (records are frozen); shared: read only."""
+    key = (id(fleet), precision, id(stack_rec)) if precision.__class__ is str else None
+    hit = _HW.get(key)
+    if hit is None or hit[0] is not fleet or hit[1] is not stack_rec:
+        hw = _hardware_args(fleet, precision, stack_rec)
+        if key is None:
+            return hw
+        if len(_HW) > 256:
+            _HW.clear()
+        hit = _HW[key] = (fleet, stack_rec, hw)
+    return hit[2]
+
+
 # "Scaling efficiency" has one meaning everywhere (tables, JSON, the report's scaling plot): the share of a step
 # the devices spend on the model's math (compute + recompute) / step time, i.e. the speedup over one device
 # running the same kernels divided by the device count (the rest is exposed communication, bubble, optimizer,
