@@ -122,7 +122,7 @@ def _hardware_args(fleet, precision, stack_rec) -> dict:
     key = (id(fleet), precision, id(stack_rec)) if precision.__class__ is str else None
     hit = _HW.get(key)
     if hit is None or hit[0] is not fleet or hit[1] is not stack_rec:
-        hw = _hardware_args(fleet, precision, stack_rec)
+        hw = hardware_args(fleet, precision, stack_rec)
         if key is None:
             return hw
         if len(_HW) > 256:
@@ -320,7 +320,7 @@ class DistributedModel:
         self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)
         acc = fleet.node.accelerator
         stack_rec = resolve_stack(stack)
-        hw = hardware_args(fleet, precision, stack_rec)
+        hw = _hardware_args(fleet, precision, stack_rec)
         bytes_el, bytes_grad = precision_bytes(precision)
         for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
             if val.__class__ is float and 0.0 <= val <= 1.0:
