@@ -1,6 +1,7 @@
 """DistributedModel: step time, time-to-train, MFU and memory of a training run under DP/TP/PP/CP/EP."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
@@ -344,8 +345,14 @@ class DistributedModel:
         step = float(out["step"])
         breakdown = {k: float(out[k]) for k in BREAKDOWN_KEYS}
         memory = {k: float(val) for k, val in out["memory"].items()}
-        finite({"step": step, "mfu": out["mfu"], "time_to_train": float(out["time_to_train"]),
-                "tokens_per_s": float(out["tokens_per_s"]), **breakdown, **memory}, "DistributedModel")
+        try:  # the sum of finite values is finite: one pass when all is well, else finite() names the culprit
+            ok = math.isfinite(math.fsum((step, out["mfu"], out["time_to_train"], out["tokens_per_s"],
+                                          *breakdown.values(), *memory.values())))
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            finite({"step": step, "mfu": out["mfu"], "time_to_train": float(out["time_to_train"]),
+                    "tokens_per_s": float(out["tokens_per_s"]), **breakdown, **memory}, "DistributedModel")
         layout = dict(tp_size=tp, pp_size=pp, dp_size=dp, cp_size=cp, ep_size=ep, microbatch_size=mb,
                       global_batch_size=gbs, seq_len=seq, interleave=v, precision=precision, recompute=recompute,
                       zero_stage=zero, sequence_parallel=sp, flash_attention=bool(flash_attention),
