@@ -252,12 +252,12 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     if d.n_moe > 0:
         f1, b1, c1, g1 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, True, bytes_el,
                                      attn_eff, **kw)
-    else:
-        f1, b1, c1, g1 = f0, b0, c0, g0
-    fwd = (1.0 - moe_frac) * f0 + moe_frac * f1
-    bwd = (1.0 - moe_frac) * b0 + moe_frac * b1
-    core = (1.0 - moe_frac) * c0 + moe_frac * c1
-    gemm_f = (1.0 - moe_frac) * g0 + moe_frac * g1
+        fwd = (1.0 - moe_frac) * f0 + moe_frac * f1
+        bwd = (1.0 - moe_frac) * b0 + moe_frac * b1
+        core = (1.0 - moe_frac) * c0 + moe_frac * c1
+        gemm_f = (1.0 - moe_frac) * g0 + moe_frac * g1
+    else:  # dense: 1.0 * x + 0.0 * x == x
+        fwd, bwd, core, gemm_f = f0, b0, c0, g0
     # selective: the attention core without FlashAttention (Korthikanti); an op-level policy (op_sac) replays
     # a sel_gemm share of the GEMMs and every non-GEMM op except attention (torchtitan's op SAC, LLaMA's)
     sac_rest = (fwd - gemm_f - core) if op_sac > 0.0 else 0.0
