@@ -10,10 +10,14 @@ _ND = np.ndarray  # the scalar branches are plain-Python fast paths (a solve() m
 
 
 def vmax(a, b):
+    if a.__class__ is float and b.__class__ is float:  # the scalar path, without a call to isinstance
+        return a if a > b else b
     return np.maximum(a, b) if (isinstance(a, _ND) or isinstance(b, _ND)) else (a if a > b else b)
 
 
 def vmin(a, b):
+    if a.__class__ is float and b.__class__ is float:
+        return a if a < b else b
     return np.minimum(a, b) if (isinstance(a, _ND) or isinstance(b, _ND)) else (a if a < b else b)
 
 
@@ -34,6 +38,8 @@ def vsqrt(x):
 
 
 def vceil(x):
+    if x.__class__ is float:
+        return float(math.ceil(x))
     return np.ceil(x) if isinstance(x, _ND) else float(math.ceil(x))
 
 

@@ -5,16 +5,24 @@ latency 2*ceil(log2 n)*lat (NCCL switches to trees at scale), hierarchical all-r
 """
 from __future__ import annotations
 
+import math
+
 from ._np import vlog2ceil, vmin, vwhere
+
+_SCALAR = (float, int)  # a plain-number group size: pick the branch (as vwhere does for a bool) and skip the other
 
 
 def allreduce(nbytes, n, bw, lat):
     """Ring all-reduce of an `nbytes` buffer over n ranks (0 for n == 1)."""
+    if n.__class__ in _SCALAR:
+        return 2.0 * (n - 1) / n * nbytes / bw + 2.0 * float(math.ceil(math.log2(n))) * lat if n > 1 else 0.0
     return vwhere(n > 1, 2.0 * (n - 1) / n * nbytes / bw + 2.0 * vlog2ceil(n) * lat, 0.0)
 
 
 def allgather(nbytes, n, bw, lat):
     """All-gather (or reduce-scatter) whose full, gathered buffer is `nbytes`."""
+    if n.__class__ in _SCALAR:
+        return (n - 1) / n * nbytes / bw + float(math.ceil(math.log2(n))) * lat if n > 1 else 0.0
     return vwhere(n > 1, (n - 1) / n * nbytes / bw + vlog2ceil(n) * lat, 0.0)
 
 
@@ -23,6 +31,8 @@ reduce_scatter = allgather
 
 def alltoall(nbytes, n, bw, lat):
     """All-to-all where each rank holds `nbytes` and keeps 1/n of it."""
+    if n.__class__ in _SCALAR:
+        return (n - 1) / n * nbytes / bw + float(math.ceil(math.log2(n))) * lat if n > 1 else 0.0
     return vwhere(n > 1, (n - 1) / n * nbytes / bw + vlog2ceil(n) * lat, 0.0)
 
 

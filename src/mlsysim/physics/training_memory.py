@@ -38,11 +38,12 @@ def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_e
     replicated = T * d.h * (2.0 * bytes_el + 2.0 * lb + (2.0 if d.dropout else 0.0))
     # softmax output (+ dropout output and mask), per head
     scores = T * seq * d.a * (bytes_el * 2.0 + 1.0 if d.dropout else bytes_el)
-    base = replicated / vwhere(sp, tp, 1.0) + sharded / tp + dispatched
+    sp_div = vwhere(sp, tp, 1.0)
+    base = replicated / sp_div + sharded / tp + dispatched
     keep_scores = vwhere(flash, 0.0, vwhere(recompute >= 1, 0.0, scores / tp))
-    full = bytes_el * T * d.h / vwhere(sp, tp, 1.0)
+    full = bytes_el * T * d.h / sp_div
     if sac is not None:
-        mm_out = (d.qkv_act + (d.mats - 1.0) * ffn_width) / tp + 2.0 * d.h / vwhere(sp, tp, 1.0)
+        mm_out = (d.qkv_act + (d.mats - 1.0) * ffn_width) / tp + 2.0 * d.h / sp_div
         op_sac = full + T * bytes_el * (d.attn_out_k / tp + (1.0 - sac) * mm_out) + dispatched
         base = vwhere(recompute >= 1, op_sac, base)
     return vwhere(recompute >= 2, full, base + keep_scores)
@@ -66,20 +67,23 @@ def memory_per_device(d, *, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, fla
     embed = vwhere(pp > 1, vmax(d.embed_w, d.head_w), d.embed_w + d.head_w) / tp
     # the largest unit gathered or reduced at once: one layer, or the embedding table / LM head
     layer_p = vmax((dense_p - embed + expert_p) / lps, vmax(d.embed_w, d.head_w) / tp)
-    w = bytes_w * (dense_p / vwhere(zero >= 3, dp, 1.0) + expert_p / vwhere(zero >= 3, edp, 1.0)) \
-        + fp8 * (dense_p + expert_p) / vwhere(zero >= 3, dp, 1.0) \
-        + vwhere(zero >= 3, 2.0 * bytes_w * layer_p, 0.0)  # ZeRO-3: the gathered layer and the prefetched one
-    accumulate_full = (zero >= 2) & (grad_each_mb < 0.5) & (microbatches > 1.0)
-    g_sharded = bytes_grad * (dense_p / vwhere(zero >= 2, dp, 1.0) + expert_p / vwhere(zero >= 2, edp, 1.0)) \
-        + vwhere(zero >= 2, bytes_grad * layer_p, 0.0)  # the reduce-scatter's unsharded input bucket
+    z3, z2 = zero >= 3, zero >= 2
+    dp3 = vwhere(z3, dp, 1.0)
+    w = bytes_w * (dense_p / dp3 + expert_p / vwhere(z3, edp, 1.0)) \
+        + fp8 * (dense_p + expert_p) / dp3 \
+        + vwhere(z3, 2.0 * bytes_w * layer_p, 0.0)  # ZeRO-3: the gathered layer and the prefetched one
+    accumulate_full = z2 & (grad_each_mb < 0.5) & (microbatches > 1.0)
+    g_sharded = bytes_grad * (dense_p / vwhere(z2, dp, 1.0) + expert_p / vwhere(z2, edp, 1.0)) \
+        + vwhere(z2, bytes_grad * layer_p, 0.0)  # the reduce-scatter's unsharded input bucket
     g = vwhere(accumulate_full, bytes_w * (dense_p + expert_p), g_sharded)
     o = bytes_opt * (dense_p / vwhere(zero >= 1, dp, 1.0) + expert_p / vwhere(zero >= 1, edp, 1.0))
     T = mb * seq / cp
     lb = vwhere(fp8 > 0.0, 1.0, bytes_w)
     moe_frac = d.n_moe / d.L
     args = (d, T, seq / cp, tp, recompute, flash, sp)
-    act_layer = (1.0 - moe_frac) * activation_bytes_per_layer(*args, 0.0, bytes_w, sac, lb) \
-        + moe_frac * activation_bytes_per_layer(*args, 1.0, bytes_w, sac, lb)
+    act_layer = activation_bytes_per_layer(*args, 0.0, bytes_w, sac, lb)
+    if moe_frac:  # a dense model keeps the dense layer's bytes (1.0 * x + 0.0 * y == x: no MoE term to evaluate)
+        act_layer = (1.0 - moe_frac) * act_layer + moe_frac * activation_bytes_per_layer(*args, 1.0, bytes_w, sac, lb)
     # 1F1B: the first stage holds pp microbatches in flight (fewer if there are fewer); interleaving adds
     # (p-1)/(p v) (Korthikanti Sec 4.2.3 / Narayanan 2021 Sec 2.2.2).
     in_flight = vmin(pp, microbatches) * vwhere(v > 1, 1.0 + (pp - 1.0) / (pp * v), 1.0)

@@ -1,6 +1,7 @@
 """DistributedModel: step time, time-to-train, MFU and memory of a training run under DP/TP/PP/CP/EP."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
@@ -112,6 +113,23 @@ def hardware_args(fleet, precision: str, stack=None) -> dict:
                 su_bw=node.scaleup_bw * node.scaleup_efficiency, su_lat=node.scaleup_latency_s,
                 ib_bw=fleet.internode_bw_per_accelerator / (fleet.fabric.oversubscription if fleet.count > 1 else 1),
                 ib_lat=fleet.fabric.latency_s)
+
+
+_HW = {}
+
+
+def _hardware_args(fleet, precision, stack_rec) -> dict:
+    """hardware_args, cached per (fleet, precision, stack) record identity (records are frozen); shared: read only."""
+    key = (id(fleet), precision, id(stack_rec)) if precision.__class__ is str else None
+    hit = _HW.get(key)
+    if hit is None or hit[0] is not fleet or hit[1] is not stack_rec:
+        hw = hardware_args(fleet, precision, stack_rec)
+        if key is None:
+            return hw
+        if len(_HW) > 256:
+            _HW.clear()
+        hit = _HW[key] = (fleet, stack_rec, hw)
+    return hit[2]
 
 
 # "Scaling efficiency" has one meaning everywhere (tables, JSON, the report's scaling plot): the share of a step
@@ -303,7 +321,7 @@ class DistributedModel:
         self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)
         acc = fleet.node.accelerator
         stack_rec = resolve_stack(stack)
-        hw = hardware_args(fleet, precision, stack_rec)
+        hw = _hardware_args(fleet, precision, stack_rec)
         bytes_el, bytes_grad = precision_bytes(precision)
         for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
             if val.__class__ is float and 0.0 <= val <= 1.0:
@@ -327,8 +345,14 @@ class DistributedModel:
         step = float(out["step"])
         breakdown = {k: float(out[k]) for k in BREAKDOWN_KEYS}
         memory = {k: float(val) for k, val in out["memory"].items()}
-        finite({"step": step, "mfu": out["mfu"], "time_to_train": float(out["time_to_train"]),
-                "tokens_per_s": float(out["tokens_per_s"]), **breakdown, **memory}, "DistributedModel")
+        try:  # the sum of finite values is finite: one pass when all is well, else finite() names the culprit
+            ok = math.isfinite(math.fsum((step, out["mfu"], out["time_to_train"], out["tokens_per_s"],
+                                          *breakdown.values(), *memory.values())))
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            finite({"step": step, "mfu": out["mfu"], "time_to_train": float(out["time_to_train"]),
+                    "tokens_per_s": float(out["tokens_per_s"]), **breakdown, **memory}, "DistributedModel")
         layout = dict(tp_size=tp, pp_size=pp, dp_size=dp, cp_size=cp, ep_size=ep, microbatch_size=mb,
                       global_batch_size=gbs, seq_len=seq, interleave=v, precision=precision, recompute=recompute,
                       zero_stage=zero, sequence_parallel=sp, flash_attention=bool(flash_attention),
