@@ -71,7 +71,7 @@ def zoo(what: Optional[str] = typer.Argument(None, help="a registry (models, har
 
     JSON: {"entries": [{"registry", "category", "key", "kind", "name", ...specs with units in the keys
     (memory_gb, bf16_tflops, gco2_per_kwh, pue, ...), "year", "source", "notes"}]}."""
-    from .commands import zoo_cmd
+    from .zoo import zoo_cmd
     zoo_cmd(what, search, where or [], sort, json_out)
 
 
