@@ -5,7 +5,7 @@ For each run the layout is not an input but what a planner would choose: the fas
 published batch), with the software of its era, and the run's goodput composed in (GoodputModel: failures,
 checkpoints and restarts at the default failure rates). The published hours are training time: LLaMA 65B's equal
 its stated throughput (Sec 2.4, checked below), Pythia's are logged iteration time; a negative error is a model too
-fast, not hours spent on evaluation. The layout is unknown, so the fastest one is an optimistic pick: the
+fast, not hours spent on evaluation (Pythia: shared/validation/training_runs.csv notes). The layout is unknown, so the fastest one is an optimistic pick: the
 `decile` column gives the 10th percentile of every layout the planner accepts (the spread of that guess). These
 rows are a reality check, not the accuracy target (that is the throughput table in runs.py, whose layouts are
 known).
@@ -26,8 +26,9 @@ DECILE = 10.0  # percentile of the planner's accepted layouts reported beside th
 # 2023 Meta stack (PyTorch eager with xformers memory-efficient attention, linear outputs saved and the rest
 # recomputed, bf16: LLaMA paper Sec 2.4)
 _META = dict(precision="bf16", flash_attention=True, stack="meta_llama_2023")
-# GPT-NeoX 2022 (Megatron + DeepSpeed; fp16, activation checkpointing, no FlashAttention in the released
-# configs: assumption). Optimizer states sharded with ZeRO stage 1 only (Biderman et al. 2023; the released
+# GPT-NeoX 2022 (Megatron + DeepSpeed; fp16, activation checkpointing, no FlashAttention: assumption, unverified
+# against the paper and configs here; with FlashAttention-1-class attention every Pythia row comes out faster,
+# see the README). Optimizer states sharded with ZeRO stage 1 only (Biderman et al. 2023; the released
 # Pythia GPT-NeoX configs set zero_optimization stage 1), so the planner may not pick ZeRO-2/3.
 _NEOX = dict(precision="fp16", flash_attention=False, recompute="full", stack="megatron_deepspeed_2022", zero=(1,))
 
