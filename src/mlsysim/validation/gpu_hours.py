@@ -4,11 +4,11 @@ For each run the layout is not an input but what a planner would choose: the fas
 `explore.optimize` (TP x PP x micro-batch x ZeRO over the published GPU count, 10 % memory headroom, the
 published batch), with the software of its era, and the run's goodput composed in (GoodputModel: failures,
 checkpoints and restarts at the default failure rates). The published hours are training time: LLaMA 65B's equal
-its stated throughput (Sec 2.4, checked below), Pythia's are logged iteration time; a negative error is a model too
-fast, not hours spent on evaluation (Pythia: shared/validation/training_runs.csv notes). The layout is unknown, so the fastest one is an optimistic pick: the
-`decile` column gives the 10th percentile of every layout the planner accepts (the spread of that guess). These
-rows are a reality check, not the accuracy target (that is the throughput table in runs.py, whose layouts are
-known).
+its stated throughput (Sec 2.4, checked below), Pythia's are logged iteration time (shared/validation/
+training_runs.csv notes); a negative error is a model too fast, not hours spent on evaluation. The layout is
+unknown, so the fastest one is an optimistic pick: the `decile` column gives the 10th percentile of every layout
+the planner accepts (the spread of that guess). These rows are a reality check, not the accuracy target (that is
+the throughput table in runs.py, whose layouts are known).
 """
 from __future__ import annotations
 
