@@ -1,0 +1,241 @@
+"""The traffic a serving fleet is offered: Poisson at a QPS, bursty arrivals given their CV (Kingman's G/G/1), or a
+trace of arrival times (and per-request lengths) replayed through the replicas; output-length spread; a daily load
+profile. ServingLoadModel takes a Traffic from `traffic()` and, for a trace, sizes the fleet with `size_for_trace`
+(physics/serving_traffic.py, physics/serving_load.py)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from ..physics import serving_load as SL
+from ..physics import serving_traffic as ST
+from ..units import si
+
+GAP_S = 1e6  # separation between replicas in the vectorised replay: longer than any wait a stable replica sees
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What arrives: mean rate (1/s), inter-arrival CV, mean lengths and their CVs; for a trace, the arrival times
+    (s, sorted) and per-request lengths (or None)."""
+
+    rate: float
+    arrival_cv: float
+    input_len: float
+    output_len: float
+    input_cv: float
+    output_cv: float
+    arrivals: object = None
+    input_lens: object = None
+    output_lens: object = None
+
+    @property
+    def label(self) -> str:
+        if self.arrivals is not None:
+            return f"trace of {len(self.arrivals):,} arrivals (inter-arrival CV {self.arrival_cv:.2f})"
+        return "Poisson" if self.arrival_cv == 1.0 else f"G/G/1, inter-arrival CV {self.arrival_cv:g}"
+
+
+def _array(v, what, *, lengths=False):
+    import numpy as np
+    try:
+        a = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a sequence of numbers, got {type(v).__name__}") from None
+    if a.ndim != 1:
+        raise ConfigError(f"{what} must be a flat sequence (one value per request), got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ConfigError(f"{what} has NaN or infinite entries (first at index {int(np.argmin(np.isfinite(a)))}): "
+                          f"drop or fix those requests")
+    if lengths and np.any(a < 1):
+        raise ConfigError(f"{what} must be >= 1 token per request (index {int(np.argmax(a < 1))} is "
+                          f"{a[np.argmax(a < 1)]:g})")
+    return a
+
+
+def _cv(a) -> float:
+    return float(a.std() / a.mean())
+
+
+def traffic(*, qps=None, arrivals=None, input_lens=None, output_lens=None, arrival_cv=None, input_len=1024,
+            output_len=256, input_cv=0.0, output_cv=0.0) -> Traffic:
+    """Validate a traffic description. `arrivals`: sorted times in s (a trace); with `qps` too, the trace is
+    replayed time-scaled to that mean rate. Per-request `input_lens` / `output_lens` (aligned with `arrivals`) set
+    the mean lengths and their CVs. Without a trace: Poisson at `qps`, or G/G/1 with `arrival_cv`."""
+    import numpy as np
+    a_cv = 1.0 if arrival_cv is None else si(arrival_cv, "", "arrival_cv", allow_zero=True)
+    i_cv, o_cv = (si(v, "", w, allow_zero=True) for v, w in ((input_cv, "input_cv"), (output_cv, "output_cv")))
+    if arrivals is None:
+        if input_lens is not None or output_lens is not None:
+            raise ConfigError("input_lens / output_lens are per-request lengths of a trace: give arrivals= too "
+                              "(or the means as input_len=, output_len= with input_cv=, output_cv=)")
+        if qps is None:
+            raise ConfigError("give qps= (Poisson requests/s) or arrivals= (a trace of arrival times in s)")
+        return Traffic(si(qps, "1/s", "qps"), a_cv, float(input_len), float(output_len), i_cv, o_cv)
+    if arrival_cv is not None:
+        raise ConfigError("arrival_cv= describes traffic without a trace; a trace's CV is measured from its "
+                          "arrivals: drop arrival_cv=")
+    a = _array(arrivals, "arrivals")
+    if a.size < 2:
+        raise ConfigError(f"a trace needs at least 2 arrivals to have a rate, got {a.size}; give qps= instead")
+    if np.any(a < 0):
+        raise ConfigError(f"arrival times must be >= 0 s (index {int(np.argmax(a < 0))} is {a[np.argmax(a < 0)]:g}); "
+                          f"shift the trace so it starts at 0")
+    if np.any(np.diff(a) < 0):
+        k = int(np.argmax(np.diff(a) < 0))
+        raise ConfigError(f"arrival times must be sorted (index {k + 1}: {a[k + 1]:g} s comes after {a[k]:g} s): "
+                          f"sort the trace (and its lengths) by arrival time")
+    if a[-1] <= a[0]:
+        raise ConfigError("all arrivals fall at the same instant: a trace needs a time span to have a rate")
+    rate = float(ST.trace_rate(a))
+    if qps is not None:
+        target = si(qps, "1/s", "qps")
+        a, rate = a * (rate / target), target
+    lens = {}
+    for v, w, mean, cv in ((input_lens, "input_lens", input_len, i_cv), (output_lens, "output_lens", output_len,
+                                                                          o_cv)):
+        if v is None:
+            lens[w] = (None, float(mean), cv)
+            continue
+        x = _array(v, w, lengths=True)
+        if x.size != a.size:
+            raise ConfigError(f"{w} has {x.size} entries for {a.size} arrivals: give one length per request")
+        lens[w] = (x, float(x.mean()), _cv(x))
+    (il, i_mean, i_cv), (ol, o_mean, o_cv) = lens["input_lens"], lens["output_lens"]
+    return Traffic(rate, ST.interarrival_cv(a), i_mean, o_mean, i_cv, o_cv, a, il, ol)
+
+
+def load_trace(path) -> dict:
+    """A CSV trace: a header with `arrival_s` (seconds) and optionally `input_len`, `output_len`; one request per
+    row. Returns the keyword arguments of traffic()."""
+    import csv
+    from pathlib import Path
+    try:
+        with Path(path).open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such trace file (a CSV with columns arrival_s[,input_len,output_len])") \
+            from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the trace: {exc}") from None
+    if not rows or "arrival_s" not in rows[0]:
+        raise ConfigError(f"{path}: a trace needs a header row with an `arrival_s` column and one row per request "
+                          f"(optional columns: input_len, output_len)")
+    out = {}
+    for col, key in (("arrival_s", "arrivals"), ("input_len", "input_lens"), ("output_len", "output_lens")):
+        if col in rows[0]:
+            try:
+                out[key] = [float(r[col]) for r in rows]
+            except (TypeError, ValueError):
+                bad = next(i for i, r in enumerate(rows) if not _is_float(r[col]))
+                raise ConfigError(f"{path}: row {bad + 2}, column {col}: {rows[bad][col]!r} is not a number") \
+                    from None
+    return out
+
+
+def _is_float(v) -> bool:
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def load_profile(v) -> tuple:
+    """Multipliers of the peak QPS over equal periods (e.g. 24 hours), each in [0, 1], at least one > 0; a single
+    number is a constant share of the peak."""
+    import numpy as np
+    m = _array([v] if isinstance(v, (int, float)) else v, "load_profile")
+    if m.size == 0:
+        raise ConfigError("load_profile is empty: give multipliers of the peak QPS, e.g. 24 hourly values in [0, 1]")
+    if np.any(m < 0) or np.any(m > 1):
+        bad = float(m[np.argmax((m < 0) | (m > 1))])
+        raise ConfigError(f"load_profile values are shares of the peak QPS, each in [0, 1]; got {bad:g} (qps= is the "
+                          f"peak: divide the profile by its largest value and give that as qps)")
+    if not np.any(m > 0):
+        raise ConfigError("load_profile is all zeros: a fleet that serves nothing has no cost per request; give at "
+                          "least one period with load")
+    return tuple(float(x) for x in m)
+
+
+def with_traffic(s, tr: Traffic):
+    """The replica setup with the traffic's arrival CV and output-length CV: the length-biased batch context
+    shrinks the KV capacity (physics/serving_load.batch_context)."""
+    kw = dict(s.kw, arrival_cv=tr.arrival_cv, output_cv=tr.output_cv)
+    if tr.output_cv == 0.0:
+        return dataclasses.replace(s, kw=kw)
+    from ..physics.serving import kv_bytes_per_seq
+    k = {n: kw[n] for n in ("tp", "pp", "ep", "wbytes", "kvbytes", "isl", "osl")}
+    cap = float(SL.kv_capacity(s.dims, mem_bytes=s.accelerator.memory_bytes, kv_fraction=s.engine.kv_fraction,
+                               prefill_tokens=kw["chunk"], output_cv=tr.output_cv, **k))
+    b_max = min(s.b_max, cap)
+    per = float(kv_bytes_per_seq(s.dims, context=SL.batch_context(k["isl"], k["osl"], tr.output_cv), tp=k["tp"],
+                                 pp=k["pp"], kvbytes=k["kvbytes"]))
+    mem = dict(s.memory_bytes, kv_cache=max(b_max, 0.0) * per)
+    return dataclasses.replace(s, kw=kw, b_max=b_max, kv_capacity=cap, memory_bytes=mem)
+
+
+_QUEUE_KEYS = ("chunk", "input_cv", "arrival_cv", "isl", "osl")
+
+
+def replay(s, tr: Traffic, n: int, q: float, at: dict) -> dict:
+    """Replay the trace through n replicas (round-robin dispatch): each request lives through the concurrency of
+    its replica's requests whose lifetimes overlap its own (lifetimes of O x the mean-rate iteration time), its
+    iterations take the step time at that concurrency (TPOT), and its prompt waits in the replica's FCFS prompt
+    queue (Lindley) for a service of I x step / prefill budget, then takes its own prefill (TTFT). Returns empirical
+    TTFT / TPOT quantiles, the mean wait and the share of requests per SLO check (see size_for_trace)."""
+    import numpy as np
+    a = tr.arrivals
+    order, rep = ST.round_robin(a.size, n)
+    d, kw = s.dims, s.kw
+    life = tr.output_len * at["step_s"]
+    t_sep = ST.separate(a[order], rep, GAP_S + 2.0 * life)
+    conc_raw = ST.lifetime_concurrency(t_sep, life)
+    conc = np.clip(conc_raw, 1.0, max(s.b_max, 1.0))
+    isl = tr.input_len if tr.input_lens is None else tr.input_lens[order]
+    lay = {k: v for k, v in kw.items() if k not in _QUEUE_KEYS}
+    t, t_nopre, t_prompt = SL.step_time_s(d, conc, isl=kw["isl"], osl=kw["osl"], prompt=isl, **lay)
+    budget = np.maximum(kw["chunk"] - conc, 1.0)
+    wait = ST.lindley_waits(t_sep, isl * t / budget)
+    ttft = wait + t_prompt + (np.ceil(isl / budget) - 1.0) * t_nopre
+    return {"ttft": ttft, "tpot": t, "wait_mean_s": float(wait.mean()),
+            "ttft_p50_s": float(np.quantile(ttft, 0.5)), "ttft_q_s": float(np.quantile(ttft, q)),
+            "tpot_p50_s": float(np.quantile(t, 0.5)), "tpot_q_s": float(np.quantile(t, q)),
+            "over_kv": float(np.mean(conc_raw > s.b_max))}
+
+
+def _point(s, tr, n, q, s_ttft, s_tpot):
+    at = {k: float(v) for k, v in SL.at_qps(s.dims, qps=tr.rate / n, b_max=max(s.b_max, 1.0), q=q, **s.kw).items()}
+    r = replay(s, tr, n, q, at)
+    ok = (r["ttft"] <= s_ttft) & (r["tpot"] <= s_tpot)
+    at.update({k: v for k, v in r.items() if k not in ("ttft", "tpot")}, share_ok=float(ok.mean()))
+    at["meets"] = bool(at["stable"]) and r["ttft_q_s"] <= s_ttft and r["tpot_q_s"] <= s_tpot
+    return at
+
+
+def size_for_trace(s, tr: Traffic, s_ttft, s_tpot, q, start: int, replicas=None):
+    """(replicas, operating point): the fewest replicas whose replay meets both SLOs at the percentile (and whose
+    mean load each replica sustains), searched from the G/G/1 estimate `start` by doubling then bisection (more
+    replicas never lengthen a round-robin queue's waits in practice); `replicas` given: that fleet's replay.
+    Where no fleet of up to one replica per request meets the SLO, the G/G/1 estimate's point (it misses)."""
+    if replicas is not None:
+        return replicas, _point(s, tr, replicas, q, s_ttft, s_tpot)
+    top = max(int(tr.arrivals.size), 1)
+    n = max(1, min(start, top))
+    pts = {n: _point(s, tr, n, q, s_ttft, s_tpot)}
+    if pts[n]["meets"]:
+        lo, hi = 0, n
+    else:
+        lo, hi = n, None
+        while hi is None and lo < top:
+            m = min(2 * lo, top)
+            pts[m] = _point(s, tr, m, q, s_ttft, s_tpot)
+            lo, hi = (lo, m) if pts[m]["meets"] else (m, None)
+        if hi is None:
+            return n, pts[n]
+    while hi - lo > 1:  # invariant: hi meets, lo does not (0: none tried)
+        mid = (lo + hi) // 2
+        pts[mid] = _point(s, tr, mid, q, s_ttft, s_tpot)
+        lo, hi = (lo, mid) if pts[mid]["meets"] else (mid, hi)
+    return hi, pts[hi]
