@@ -104,6 +104,11 @@ def test_bursty_traffic_needs_more_replicas_than_poisson():
     assert burst.arrival_cv > 2.0 and pois.arrival_cv == pytest.approx(1.0, abs=0.03)
     assert burst.feasible and pois.feasible
     assert burst.replicas > pois.replicas
+    # during a surge each of n replicas is offered 80 / n requests/s, which must stay below what one replica
+    # sustains at all (its offline maximum): n >= ceil(80 / q_offline)
+    s = replica_setup(L70, H100, input_len=2000, output_len=200, tp=4, precision="fp8")
+    q_off = SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=math.inf, slo_tpot_s=math.inf, **s.kw)["qps"]
+    assert burst.replicas >= math.ceil(80.0 / q_off) > math.ceil(40.0 / q_off)
     assert burst.ttft_p99_s <= 0.15 and burst.tpot_p99_s <= 0.05
     # the closed-form G/G/1 (Kingman) given only a CV: bursty needs more than Poisson as well
     a1 = ServingLoadModel().solve(L70, H100, qps=40, ttft_slo=0.12, **KW)
@@ -229,3 +234,18 @@ def test_trace_csv_scenario_and_cli(tmp_path):
         TT.load_trace(tmp_path / "missing.csv")
     res = CliRunner().invoke(app, ["serve", "-m", "Llama3_70B", "-a", "H100", "--qps", "1", "--load-profile", "x"])
     assert res.exit_code != 0 and "comma-separated" in res.output
+
+
+def test_example_script_runs_and_writes_a_trace(tmp_path, capsys):
+    import re
+    import runpy
+    from pathlib import Path
+    ns = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "serving_traffic.py"))
+    ns["main"]()
+    out = capsys.readouterr().out
+    reps = [int(x) for x in re.findall(r"(\d+) replicas", out)]
+    assert reps[1] > reps[0]  # the surges need more replicas than the Poisson trace at the same mean rate
+    ns["write_trace"](tmp_path / "r.csv")
+    t = TT.load_trace(tmp_path / "r.csv")
+    # 25 surges x 800 requests, each 2,000 prompt / 200 output tokens
+    assert len(t["arrivals"]) == 20_000 and set(t["input_lens"]) == {2000.0} and set(t["output_lens"]) == {200.0}

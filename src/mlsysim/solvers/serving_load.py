@@ -155,12 +155,10 @@ class ServingLoadModel:
             n, at, q_max, cap = SD.colocated(s, lam, s_ttft, s_tpot, q, n)
             binding = self._binding(s, cap, s_ttft, s_tpot, fits)
             if tr.arrivals is not None and fits:
-                n, at = TT.size_for_trace(s, tr, s_ttft, s_tpot, q, start=n, replicas=n0)
+                n, at, below = TT.size_for_trace(s, tr, s_ttft, s_tpot, q, start=n, replicas=n0)
                 if at["meets"] and n0 is None:  # the replay's figures replace the G/G/1 estimate's
                     q_max = lam / n
-                if at["meets"] and min(s_ttft, s_tpot) < INF:
-                    tight = at["ttft_q_s"] / s_ttft >= at["tpot_q_s"] / s_tpot
-                    binding = ("TTFT" if tight else "TPOT") + " SLO (trace replay)"
+                    binding = _replay_binding(below) or binding
         elif tr.arrivals is not None:
             raise ConfigError("replaying a trace through disaggregated prefill/decode pools is not modelled: give "
                               "its rate and inter-arrival CV instead (qps=, arrival_cv=), or drop disaggregation=")
@@ -279,13 +277,21 @@ class ServingLoadModel:
         return r, usd_in, usd_out
 
 
+def _replay_binding(below):
+    """What one replica fewer misses in the trace replay (None: one replica suffices)."""
+    if below is None:
+        return None
+    if not below["stable"] or below["over_capacity"] > 0:
+        return "throughput: surges in the trace exceed what one replica fewer sustains (trace replay)"
+    return ("TTFT" if below["ttft_tight"] else "TPOT") + " SLO (trace replay)"
+
+
 def _queueing(tr, at) -> str:
     if tr.arrivals is not None:
-        kv = f"; {at['over_kv']:.1%} of requests arrive to a full KV cache (their admission wait is not modelled)" \
-            if at.get("over_kv", 0.0) > 0 else ""
-        return ("trace replayed (serving_traffic.replay): round-robin dispatch, a FCFS prompt queue per replica "
-                "(Lindley recursion), each request's iterations at the concurrency of the lifetimes it overlaps, the "
-                "iteration lifetime from the mean-rate steady state" + kv)
+        over = f"; {at['over_capacity']:.2%} of requests arrive in surges beyond what a replica sustains (counted " \
+            f"as missing the SLO)" if at.get("over_capacity", 0.0) > 0 else ""
+        return ("trace replayed (serving_traffic.replay): round-robin dispatch, each request at the steady state "
+                "of its replica's arrival rate over its lifetime, a FCFS prompt queue per replica (Lindley)" + over)
     if tr.arrival_cv != 1.0:
         return (f"G/G/1 prompt queue per replica (Kingman), inter-arrival CV {tr.arrival_cv:g} kept at every replica "
                 f"(bursts are rate surges that reach all replicas together), exponential tail")

@@ -13,6 +13,7 @@ from ..physics import serving_traffic as ST
 from ..units import si
 
 GAP_S = 1e6  # separation between replicas in the vectorised replay: longer than any wait a stable replica sees
+OVER_S = 1e9  # TTFT / TPOT of a request that arrives into a backlog (a surge beyond capacity): unbounded, kept finite
 
 
 @dataclass(frozen=True)
@@ -180,29 +181,38 @@ _QUEUE_KEYS = ("chunk", "input_cv", "arrival_cv", "isl", "osl")
 
 
 def replay(s, tr: Traffic, n: int, q: float, at: dict) -> dict:
-    """Replay the trace through n replicas (round-robin dispatch): each request lives through the concurrency of
-    its replica's requests whose lifetimes overlap its own (lifetimes of O x the mean-rate iteration time), its
-    iterations take the step time at that concurrency (TPOT), and its prompt waits in the replica's FCFS prompt
-    queue (Lindley) for a service of I x step / prefill budget, then takes its own prefill (TTFT). Returns empirical
-    TTFT / TPOT quantiles, the mean wait and the share of requests per SLO check (see size_for_trace)."""
+    """Replay the trace through n replicas (round-robin dispatch). Each request sees the local arrival rate of its
+    replica over its lifetime (the requests whose lifetimes, O x the mean-rate iteration time, overlap its own) and
+    the steady state of continuous batching at that rate (quasi-static: the concurrency B solving Little's law
+    B = rate x O x step(B), as at_qps); its iterations take the step time at B (TPOT), its prompt waits in the
+    replica's FCFS prompt queue (Lindley) for I x step / prefill budget, then takes its own prefill (TTFT). A
+    request whose local rate exceeds what the replica sustains (KV capacity, max batch, prefill budget) arrives
+    into a growing backlog: it counts as missing both SLOs (OVER_S). Returns the per-request TTFT / TPOT, their
+    p50 / q-quantiles, the mean wait and the share of requests that arrived over capacity."""
     import numpy as np
     a = tr.arrivals
     order, rep = ST.round_robin(a.size, n)
     d, kw = s.dims, s.kw
     life = tr.output_len * at["step_s"]
     t_sep = ST.separate(a[order], rep, GAP_S + 2.0 * life)
-    conc_raw = ST.lifetime_concurrency(t_sep, life)
-    conc = np.clip(conc_raw, 1.0, max(s.b_max, 1.0))
+    rate = np.maximum(ST.lifetime_concurrency(t_sep, life) - 1.0, 0.0) / life
+    b_hi = max(s.b_max, 1.0)
+    grid = 0.01 * (b_hi / 0.01) ** np.linspace(0.0, 1.0, 64)
+    g = SL.load_point(d, conc=grid, **kw)
+    sustained = np.maximum.accumulate(np.where(g["rho"] < 1.0, g["qps"], 0.0))
+    over = rate > sustained[-1]
+    conc = np.clip(np.exp(np.interp(rate, g["qps"], np.log(grid))), 1.0, b_hi)
     isl = tr.input_len if tr.input_lens is None else tr.input_lens[order]
     lay = {k: v for k, v in kw.items() if k not in _QUEUE_KEYS}
     t, t_nopre, t_prompt = SL.step_time_s(d, conc, isl=kw["isl"], osl=kw["osl"], prompt=isl, **lay)
     budget = np.maximum(kw["chunk"] - conc, 1.0)
     wait = ST.lindley_waits(t_sep, isl * t / budget)
-    ttft = wait + t_prompt + (np.ceil(isl / budget) - 1.0) * t_nopre
-    return {"ttft": ttft, "tpot": t, "wait_mean_s": float(wait.mean()),
+    ttft = np.where(over, OVER_S, wait + t_prompt + (np.ceil(isl / budget) - 1.0) * t_nopre)
+    tpot = np.where(over, OVER_S, t)
+    return {"ttft": ttft, "tpot": tpot, "wait_mean_s": float(wait.mean()),
             "ttft_p50_s": float(np.quantile(ttft, 0.5)), "ttft_q_s": float(np.quantile(ttft, q)),
-            "tpot_p50_s": float(np.quantile(t, 0.5)), "tpot_q_s": float(np.quantile(t, q)),
-            "over_kv": float(np.mean(conc_raw > s.b_max))}
+            "tpot_p50_s": float(np.quantile(tpot, 0.5)), "tpot_q_s": float(np.quantile(tpot, q)),
+            "over_capacity": float(np.mean(over))}
 
 
 def _point(s, tr, n, q, s_ttft, s_tpot):
@@ -211,16 +221,17 @@ def _point(s, tr, n, q, s_ttft, s_tpot):
     ok = (r["ttft"] <= s_ttft) & (r["tpot"] <= s_tpot)
     at.update({k: v for k, v in r.items() if k not in ("ttft", "tpot")}, share_ok=float(ok.mean()))
     at["meets"] = bool(at["stable"]) and r["ttft_q_s"] <= s_ttft and r["tpot_q_s"] <= s_tpot
+    at["ttft_tight"] = r["ttft_q_s"] / s_ttft >= r["tpot_q_s"] / s_tpot  # the nearer (or further missed) SLO
     return at
 
 
 def size_for_trace(s, tr: Traffic, s_ttft, s_tpot, q, start: int, replicas=None):
-    """(replicas, operating point): the fewest replicas whose replay meets both SLOs at the percentile (and whose
+    """(replicas, operating point, the point with one replica fewer or None): the fewest replicas whose replay meets both SLOs at the percentile (and whose
     mean load each replica sustains), searched from the G/G/1 estimate `start` by doubling then bisection (more
     replicas never lengthen a round-robin queue's waits in practice); `replicas` given: that fleet's replay.
     Where no fleet of up to one replica per request meets the SLO, the G/G/1 estimate's point (it misses)."""
     if replicas is not None:
-        return replicas, _point(s, tr, replicas, q, s_ttft, s_tpot)
+        return replicas, _point(s, tr, replicas, q, s_ttft, s_tpot), None
     top = max(int(tr.arrivals.size), 1)
     n = max(1, min(start, top))
     pts = {n: _point(s, tr, n, q, s_ttft, s_tpot)}
@@ -233,9 +244,9 @@ def size_for_trace(s, tr: Traffic, s_ttft, s_tpot, q, start: int, replicas=None)
             pts[m] = _point(s, tr, m, q, s_ttft, s_tpot)
             lo, hi = (lo, m) if pts[m]["meets"] else (m, None)
         if hi is None:
-            return n, pts[n]
+            return n, pts[n], None
     while hi - lo > 1:  # invariant: hi meets, lo does not (0: none tried)
         mid = (lo + hi) // 2
         pts[mid] = _point(s, tr, mid, q, s_ttft, s_tpot)
         lo, hi = (lo, mid) if pts[mid]["meets"] else (mid, hi)
-    return hi, pts[hi]
+    return hi, pts[hi], pts.get(hi - 1)
