@@ -180,32 +180,61 @@ def with_traffic(s, tr: Traffic):
 _QUEUE_KEYS = ("chunk", "input_cv", "arrival_cv", "isl", "osl")
 
 
-def replay(s, tr: Traffic, n: int, q: float, at: dict) -> dict:
+def curve(s, tr: Traffic, points=64) -> dict:
+    """One replica's steady states on a geometric grid of concurrencies (0.01 .. b_max): QPS, prompt-queue
+    utilisation and the three iteration times; the whole-prompt time also over a grid of prompt lengths when the
+    trace gives them. The replay interpolates these (iteration times are near-affine in the concurrency:
+    physics/serving_load.max_load), so a million requests cost a few grid evaluations, not a million."""
+    import numpy as np
+    d, kw = s.dims, s.kw
+    grid = 0.01 * (max(s.b_max, 1.0) / 0.01) ** np.linspace(0.0, 1.0, points)
+    g = SL.load_point(d, conc=grid, **kw)
+    lay = {k: v for k, v in kw.items() if k not in _QUEUE_KEYS}
+    t, t0, t1 = SL.step_time_s(d, grid, isl=kw["isl"], osl=kw["osl"], **lay)
+    c = {"x": np.log(grid), "qps": g["qps"], "sustained": float(np.max(np.where(g["rho"] < 1.0, g["qps"], 0.0))),
+         "t": t, "t0": t0, "t1": t1}
+    if tr.input_lens is not None:
+        lo, hi = float(tr.input_lens.min()), float(tr.input_lens.max())
+        c["p"] = np.linspace(lo, hi, 24) if hi > lo else np.array([lo, lo + 1.0])
+        c["t1"] = SL.step_time_s(d, grid[:, None], isl=kw["isl"], osl=kw["osl"], prompt=c["p"][None, :], **lay)[2]
+    return c
+
+
+def _bilinear(xg, yg, z, x, y):
+    """z[i, j] on the grid (xg, yg) at the points (x, y), linear in each (clamped to the grid)."""
+    import numpy as np
+    i = np.clip(np.searchsorted(xg, x) - 1, 0, xg.size - 2)
+    j = np.clip(np.searchsorted(yg, y) - 1, 0, yg.size - 2)
+    fx = np.clip((x - xg[i]) / (xg[i + 1] - xg[i]), 0.0, 1.0)
+    fy = np.clip((y - yg[j]) / (yg[j + 1] - yg[j]), 0.0, 1.0)
+    return (z[i, j] * (1 - fx) * (1 - fy) + z[i + 1, j] * fx * (1 - fy) + z[i, j + 1] * (1 - fx) * fy
+            + z[i + 1, j + 1] * fx * fy)
+
+
+def replay(s, tr: Traffic, n: int, q: float, at: dict, c: dict) -> dict:
     """Replay the trace through n replicas (round-robin dispatch). Each request sees the local arrival rate of its
     replica over its lifetime (the requests whose lifetimes, O x the mean-rate iteration time, overlap its own) and
     the steady state of continuous batching at that rate (quasi-static: the concurrency B solving Little's law
     B = rate x O x step(B), as at_qps); its iterations take the step time at B (TPOT), its prompt waits in the
     replica's FCFS prompt queue (Lindley) for I x step / prefill budget, then takes its own prefill (TTFT). A
     request whose local rate exceeds what the replica sustains (KV capacity, max batch, prefill budget) arrives
-    into a growing backlog: it counts as missing both SLOs (OVER_S). Returns the per-request TTFT / TPOT, their
-    p50 / q-quantiles, the mean wait and the share of requests that arrived over capacity."""
+    into a growing backlog: it counts as missing both SLOs (OVER_S). `c`: the replica's curve(). Returns the
+    per-request TTFT / TPOT, their p50 / q-quantiles, the mean wait and the share that arrived over capacity."""
     import numpy as np
     a = tr.arrivals
     order, rep = ST.round_robin(a.size, n)
-    d, kw = s.dims, s.kw
     life = tr.output_len * at["step_s"]
     t_sep = ST.separate(a[order], rep, GAP_S + 2.0 * life)
     rate = np.maximum(ST.lifetime_concurrency(t_sep, life) - 1.0, 0.0) / life
-    b_hi = max(s.b_max, 1.0)
-    grid = 0.01 * (b_hi / 0.01) ** np.linspace(0.0, 1.0, 64)
-    g = SL.load_point(d, conc=grid, **kw)
-    sustained = np.maximum.accumulate(np.where(g["rho"] < 1.0, g["qps"], 0.0))
-    over = rate > sustained[-1]
-    conc = np.clip(np.exp(np.interp(rate, g["qps"], np.log(grid))), 1.0, b_hi)
-    isl = tr.input_len if tr.input_lens is None else tr.input_lens[order]
-    lay = {k: v for k, v in kw.items() if k not in _QUEUE_KEYS}
-    t, t_nopre, t_prompt = SL.step_time_s(d, conc, isl=kw["isl"], osl=kw["osl"], prompt=isl, **lay)
-    budget = np.maximum(kw["chunk"] - conc, 1.0)
+    over = rate > c["sustained"]
+    x = np.clip(np.interp(rate, c["qps"], c["x"]), 0.0, c["x"][-1])  # log B, at least one sequence
+    t, t_nopre = np.interp(x, c["x"], c["t"]), np.interp(x, c["x"], c["t0"])
+    if tr.input_lens is None:
+        isl, t_prompt = tr.input_len, np.interp(x, c["x"], c["t1"])
+    else:
+        isl = tr.input_lens[order]
+        t_prompt = _bilinear(c["x"], c["p"], c["t1"], x, isl)
+    budget = np.maximum(s.kw["chunk"] - np.exp(x), 1.0)
     wait = ST.lindley_waits(t_sep, isl * t / budget)
     ttft = np.where(over, OVER_S, wait + t_prompt + (np.ceil(isl / budget) - 1.0) * t_nopre)
     tpot = np.where(over, OVER_S, t)
@@ -215,9 +244,9 @@ def replay(s, tr: Traffic, n: int, q: float, at: dict) -> dict:
             "over_capacity": float(np.mean(over))}
 
 
-def _point(s, tr, n, q, s_ttft, s_tpot):
+def _point(s, tr, n, q, s_ttft, s_tpot, c):
     at = {k: float(v) for k, v in SL.at_qps(s.dims, qps=tr.rate / n, b_max=max(s.b_max, 1.0), q=q, **s.kw).items()}
-    r = replay(s, tr, n, q, at)
+    r = replay(s, tr, n, q, at, c)
     ok = (r["ttft"] <= s_ttft) & (r["tpot"] <= s_tpot)
     at.update({k: v for k, v in r.items() if k not in ("ttft", "tpot")}, share_ok=float(ok.mean()))
     at["meets"] = bool(at["stable"]) and r["ttft_q_s"] <= s_ttft and r["tpot_q_s"] <= s_tpot
@@ -226,27 +255,28 @@ def _point(s, tr, n, q, s_ttft, s_tpot):
 
 
 def size_for_trace(s, tr: Traffic, s_ttft, s_tpot, q, start: int, replicas=None):
-    """(replicas, operating point, the point with one replica fewer or None): the fewest replicas whose replay meets both SLOs at the percentile (and whose
-    mean load each replica sustains), searched from the G/G/1 estimate `start` by doubling then bisection (more
+    """(replicas, operating point, the point with one replica fewer or None): the fewest replicas whose replay
+    meets both SLOs at the percentile (and whose mean load each replica sustains), searched from the G/G/1 estimate `start` by doubling then bisection (more
     replicas never lengthen a round-robin queue's waits in practice); `replicas` given: that fleet's replay.
     Where no fleet of up to one replica per request meets the SLO, the G/G/1 estimate's point (it misses)."""
+    c = curve(s, tr)
     if replicas is not None:
-        return replicas, _point(s, tr, replicas, q, s_ttft, s_tpot), None
+        return replicas, _point(s, tr, replicas, q, s_ttft, s_tpot, c), None
     top = max(int(tr.arrivals.size), 1)
     n = max(1, min(start, top))
-    pts = {n: _point(s, tr, n, q, s_ttft, s_tpot)}
+    pts = {n: _point(s, tr, n, q, s_ttft, s_tpot, c)}
     if pts[n]["meets"]:
         lo, hi = 0, n
     else:
         lo, hi = n, None
         while hi is None and lo < top:
             m = min(2 * lo, top)
-            pts[m] = _point(s, tr, m, q, s_ttft, s_tpot)
+            pts[m] = _point(s, tr, m, q, s_ttft, s_tpot, c)
             lo, hi = (lo, m) if pts[m]["meets"] else (m, None)
         if hi is None:
             return n, pts[n], None
     while hi - lo > 1:  # invariant: hi meets, lo does not (0: none tried)
         mid = (lo + hi) // 2
-        pts[mid] = _point(s, tr, mid, q, s_ttft, s_tpot)
+        pts[mid] = _point(s, tr, mid, q, s_ttft, s_tpot, c)
         lo, hi = (lo, mid) if pts[mid]["meets"] else (mid, hi)
     return hi, pts[hi], pts.get(hi - 1)
