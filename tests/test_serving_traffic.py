@@ -265,3 +265,22 @@ def test_replay_curve_interpolates_the_physics():
         assert np.interp(math.log(b), c["x"], c["t"]) == pytest.approx(t, rel=0.005)
         assert TT._bilinear(c["x"], c["p"], c["t1"], np.array([math.log(b)]), np.array([p]))[0] == \
             pytest.approx(t1, rel=0.005)
+
+
+def test_kingman_enters_the_replica_prompt_queue():
+    # the prompt queue of a replica at a fixed concurrency: deterministic prompts (cs^2 = 0), so the G/G/1 mean
+    # wait scales with ca^2 + cs^2: arrival CV 2 waits (4 + 0) / (1 + 0) = 4x the Poisson wait
+    s = replica_setup(L70, H100, input_len=2000, output_len=200, tp=4, precision="fp8")
+    w1 = SL.load_point(s.dims, conc=30.0, **s.kw)["wait_mean_s"]
+    w2 = SL.load_point(s.dims, conc=30.0, **dict(s.kw, arrival_cv=2.0))["wait_mean_s"]
+    assert w1 > 0 and w2 == pytest.approx(4.0 * w1)
+
+
+def test_poisson_trace_replay_agrees_with_the_closed_form():
+    # Poisson arrivals at 5 QPS per replica (4 replicas, 20 QPS): light queueing, where both the replay and the
+    # steady-state closed form rest on Little's law; their p50 / p99 TTFT and TPOT agree within 10 %
+    a = np.cumsum(np.random.default_rng(7).exponential(1 / 20, 40_000))
+    r = ServingLoadModel().solve(L70, H100, arrivals=a, replicas=4, qps=20, **KW)
+    c = ServingLoadModel().solve(L70, H100, qps=20, replicas=4, **KW)
+    for k in ("ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s"):
+        assert getattr(r, k) == pytest.approx(getattr(c, k), rel=0.10), k

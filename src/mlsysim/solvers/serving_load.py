@@ -1,6 +1,7 @@
-"""ServingLoadModel: a fleet of serving replicas under Poisson traffic at a QPS. Continuous batching in steady
-state, p50 / p99 TTFT and TPOT, replicas and GPUs for the QPS within an SLO, goodput, and energy, carbon and
-dollars per request and per million tokens (physics/serving_load.py, physics/serving_econ.py)."""
+"""ServingLoadModel: a fleet of serving replicas under Poisson traffic at a QPS, bursty traffic or a replayed trace
+(serving_traffic.py). Continuous batching in steady state, p50 / p99 TTFT and TPOT, replicas and GPUs for the QPS
+within an SLO, goodput, and energy, carbon and dollars per request and per million tokens, over a daily load
+profile if given (physics/serving_load.py, physics/serving_econ.py)."""
 from __future__ import annotations
 
 import math
