@@ -17,9 +17,9 @@ from mlsysim.solvers.serving_setup import engine_profile
 from mlsysim.validation import serving as V
 
 GRID = {
-    "gemm_fraction": [0.8, 0.85, 0.9, 0.95],
+    "gemm_fraction": [0.8, 0.85, 0.9, 0.95, 1.0],  # a share of the measured MAMF: at most 1
     "hbm_fraction": [0.9, 1.0],
-    "step_overhead_s": [2e-3, 5e-3],  # TensorRT-LLM per-iteration CPU overhead: ~1-5 ms (C++ runtime, CUDA graphs)
+    "step_overhead_s": [1e-3, 2e-3, 5e-3],  # TensorRT-LLM per-iteration CPU overhead: ~1-5 ms (C++ runtime, CUDA graphs)
     "seq_overhead_s": [0.0, 10e-6, 20e-6],
     "kv_bw_fraction": [0.5, 0.6, 0.7, 0.85],
 }

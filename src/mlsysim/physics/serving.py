@@ -2,8 +2,10 @@
 KV capacity and speculative decoding. Reuses the training kernels (layer_times, gemm_time) and collectives:
 one formula, two faces. Times in s, sizes in bytes.
 
-Simplifications (stated): GEMMs stream weights at the weight width; activations and TP all-reduce messages
-are bf16; decode KV reads are counted at the weight width inside layer_times (kv_bytes sets the memory).
+Simplifications (stated): GEMMs stream weights (and their activation operands) at the weight width; elementwise
+passes (norms, residuals, the gated activation) and TP all-reduce messages are bf16 (layer_times' ew_factor =
+2 B / weight bytes); the MoE token permute is counted at the weight width; decode KV reads are counted at the
+weight width inside layer_times and corrected to the KV width here (kv_bytes sets the memory).
 `batch` and `chunk` are the replica's; with ep > 1 (an MoE model) the attention is data-parallel over the ep
 ranks, each taking batch/ep sequences and chunk/ep prompt tokens (physics/serving_moe.py adds the expert
 all-to-all and the busiest rank's expert load).
@@ -29,10 +31,11 @@ def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_b
     batch = batch / dp
     T = batch * new_tokens
     moe_frac = d.n_moe / d.L
+    ew = ACT_BYTES / wbytes  # elementwise passes move bf16 activations, not weight-width ones
     f0 = layer_times(d, T, context, tp, 1.0, ep, peak, ceiling, mem_bw, True, False, False, wbytes, attn_eff,
-                     decode)[0]
+                     decode, ew_factor=ew)[0]
     f1 = layer_times(d, T, context, tp, 1.0, ep, peak, ceiling, mem_bw, True, False, True, wbytes, attn_eff,
-                     decode)[0] if d.n_moe > 0 else f0
+                     decode, ew_factor=ew)[0] if d.n_moe > 0 else f0
     a2a = 0.0
     if par:
         extra, a2a = moe_layer_extra_s(d, T, context, tp, ep, peak, ceiling, mem_bw, wbytes, attn_eff, decode,
@@ -61,9 +64,12 @@ def mixed_pass_time(d, *, batch, chunk, context, prompt_context, tp, pp, ep, pea
     batch, chunk = batch / dp, chunk / dp
     T = batch + chunk
 
+    ew = ACT_BYTES / wbytes  # elementwise passes move bf16 activations, not weight-width ones
+
     def layer(moe):
-        fd, _, _, gd = layer_times(d, batch, context, *args, moe, wbytes, attn_eff, True, detail=True)
-        fp, _, _, gp = layer_times(d, chunk, prompt_context, *args, moe, wbytes, attn_eff, False, detail=True)
+        fd, _, _, gd = layer_times(d, batch, context, *args, moe, wbytes, attn_eff, True, detail=True, ew_factor=ew)
+        fp, _, _, gp = layer_times(d, chunk, prompt_context, *args, moe, wbytes, attn_eff, False, detail=True,
+                                   ew_factor=ew)
         g = layer_times(d, T, prompt_context, *args, moe, wbytes, attn_eff, False, detail=True)[3]
         return (fd - gd) + (fp - gp) + g
     f0 = layer(False)
