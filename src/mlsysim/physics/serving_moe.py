@@ -1,7 +1,8 @@
 """MoE serving with attention data parallelism + expert parallelism: a replica of tp x ep devices runs attention
 data-parallel over ep ranks (each rank its own sequences and KV cache, tp-sliced), and the routed experts are
 spread over the ep ranks. Each MoE layer adds a dispatch + combine all-to-all (the training physics'
-_expert_alltoall, forward only) and waits for the rank whose experts received the most tokens.
+_expert_alltoall, forward only) over the scale-up fabric (one NVLink-class domain: a replica wider than it is not
+modelled) and waits for the rank whose experts received the most tokens.
 
 Routing is taken as uniform (a trained router with a balance loss; no measured skew is applied): a token's top-k
 distinct experts land on a given rank's E/ep experts as a hypergeometric draw, so the busiest rank's load is the
