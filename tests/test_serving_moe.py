@@ -61,3 +61,13 @@ def test_ep_under_load_and_bad_layouts():
         replica_setup(MIX, "H100", input_len=100, output_len=10, ep=3)
     with pytest.raises(ConfigError, match="dense"):
         replica_setup(Models.Language.Llama3_70B, "H100", input_len=100, output_len=10, ep=2)
+
+
+def test_alltoall_of_one_deepseek_v3_decode_step_on_8_h200():
+    # DeepSeek-V3, 58 MoE layers (61 - 3 dense), top-8 of 256 experts, h = 7168; 64 tokens per rank on 8 H200
+    # (NVLink 450 GB/s x 0.8 = 360 GB/s, 3 us per hop): 64 x 8 x 7168 x 2 B = 7,340,032 B per rank;
+    # 7/8 x 7,340,032 / 360e9 = 17.84 us + 9 us = 26.84 us per all-to-all; dispatch + combine x 58 = 3.113 ms
+    from mlsysim.solvers.serving import resolve_hardware
+    _, bw, lat = resolve_hardware("H200")
+    d = _dims(Models.Language.DeepSeek_V3)
+    assert 58 * dispatch_combine_s(d, 64.0, 1.0, 8.0, bw, lat) == pytest.approx(3.113e-3, rel=1e-3)
