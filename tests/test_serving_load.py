@@ -35,6 +35,16 @@ def test_mm1_wait_and_tail():
     assert SL.mg1_wait_s(0.5, 1.0, 0.0) == pytest.approx(0.5)
 
 
+def test_ttft_waits_for_the_iteration_in_flight():
+    # no queue (rho -> 0): TTFT = the rest of the current iteration (uniform on [0, t]: median t/2, p99 0.99 t)
+    # + the prompt's own iteration; t = 40 ms, the prompt's iteration 60 ms, one chunk
+    r = SL.queue_point(1.0, 0.040, 0.045, 0.030, 0.060, isl=100, osl=10_000_000, chunk=1_000, q=0.99)
+    assert r["rho"] < 1e-6
+    assert r["ttft_p50_s"] == pytest.approx(0.020 + 0.060)
+    assert r["ttft_q_s"] == pytest.approx(0.99 * 0.040 + 0.060)
+    assert r["ttft_mean_s"] == pytest.approx(0.020 + 0.060, rel=1e-4)
+
+
 def _passes(batch, chunk):
     from mlsysim.physics.serving import mixed_pass_time, pass_time
     s = replica_setup(L70, Hardware.Cloud.H100, input_len=1000, output_len=200, precision="bf16")

@@ -111,8 +111,8 @@ def test_bursty_traffic_needs_more_replicas_than_poisson():
     assert burst.replicas >= math.ceil(80.0 / q_off) > math.ceil(40.0 / q_off)
     assert burst.ttft_p99_s <= 0.15 and burst.tpot_p99_s <= 0.05
     # the closed-form G/G/1 (Kingman) given only a CV: bursty needs more than Poisson as well
-    a1 = ServingLoadModel().solve(L70, H100, qps=40, ttft_slo=0.12, **KW)
-    a2 = ServingLoadModel().solve(L70, H100, qps=40, ttft_slo=0.12, arrival_cv=2.0, **KW)
+    a1 = ServingLoadModel().solve(L70, H100, qps=40, **KW, **slo)
+    a2 = ServingLoadModel().solve(L70, H100, qps=40, arrival_cv=2.0, **KW, **slo)
     assert a2.replicas > a1.replicas and "Kingman" in a2.assumptions["queueing"]
 
 

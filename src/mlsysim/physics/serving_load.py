@@ -13,7 +13,8 @@ Queueing of prompts (TTFT): the prefill budget of C tokens per step is an M/G/1 
 S = I x t_step / C and utilisation rho = QPS x S; mean wait by Pollaczek-Khinchine, the tail by the exponential
 approximation P(W > t) = rho exp(-rho t / E[W]) (exact for M/M/1; Kingman 1962 heavy-traffic form). Arrivals
 burstier than Poisson (inter-arrival CV c_a) wait Kingman's G/G/1 mean, rho/(1-rho) (c_a^2 + c_s^2)/2 S, which is
-Pollaczek-Khinchine at c_a = 1. Output lengths with CV c_o: a sequence found in the batch is length-biased, so its
+Pollaczek-Khinchine at c_a = 1. Before any of that, a request waits for the iteration in flight (uniform over
+one step: admit_wait_s); a tail of the sum is taken as the sum of the tails (an upper bound). Output lengths with CV c_o: a sequence found in the batch is length-biased, so its
 mean context is I + O (1 + c_o^2) / 2 (renewal theory: the mean age of a length-biased draw). The number of
 sequences in decode is Poisson (M/G/inf) with variance B; a request's TPOT is its own mean step time (MLPerf,
 vLLM: (latency - TTFT) / (tokens - 1)), and the concurrency averaged over one request lifetime has variance 2B/3
@@ -69,6 +70,14 @@ def wait_quantile_s(q, rho, mean_wait_s):
     return vwhere(rho > 1.0 - q, mean_wait_s / r * vlog(vmax(r / (1.0 - q), 1.0)), 0.0)
 
 
+def admit_wait_s(step_s, q):
+    """Wait for the iteration in flight: a new request joins the batch at the next iteration boundary (iteration-
+    level scheduling, Yu et al. OSDI 2022 "Orca"; TensorRT-LLM and vLLM schedule the same way), and an arrival
+    independent of the engine's clock lands uniformly within an iteration of `step_s` (renewal theory: the
+    residual of a deterministic interval), so its q-quantile is q x step_s and its mean step_s / 2."""
+    return q * step_s
+
+
 def little_concurrency(qps, latency_s):
     """Little's law: requests in the system = arrival rate x time each spends there."""
     return qps * latency_s
@@ -116,8 +125,9 @@ def queue_point(conc, t, t_q, t_nopre, t_prompt, *, isl, osl, chunk, input_cv=0.
     w = gg1_wait_s(rho, service, arrival_cv * arrival_cv, input_cv * input_cv)
     first = vwhere(mixed, t_prompt + (vceil(isl / budget) - 1.0) * t_nopre, t)
     return {"step_s": t, "qps": qps, "tokens_per_s": conc / t, "rho": rho,
-            "ttft_p50_s": wait_quantile_s(0.5, rho, w) + first, "ttft_q_s": wait_quantile_s(q, rho, w) + first,
-            "ttft_mean_s": w + first, "wait_mean_s": w, "prefill_s": first, "tpot_p50_s": t, "tpot_q_s": t_q,
+            "ttft_p50_s": wait_quantile_s(0.5, rho, w) + admit_wait_s(t, 0.5) + first,
+            "ttft_q_s": wait_quantile_s(q, rho, w) + admit_wait_s(t, q) + first,
+            "ttft_mean_s": w + admit_wait_s(t, 0.5) + first, "wait_mean_s": w, "prefill_s": first, "tpot_p50_s": t, "tpot_q_s": t_q,
             "prefill_share": (t - t_nopre) / t}
 
 

@@ -215,7 +215,8 @@ def replay(s, tr: Traffic, n: int, q: float, at: dict, c: dict) -> dict:
     """Replay the trace through n replicas (round-robin dispatch). Each request sees the local arrival rate of its
     replica over its lifetime (the requests whose lifetimes, O x the mean-rate iteration time, overlap its own) and
     the steady state of continuous batching at that rate (quasi-static: the concurrency B solving Little's law
-    B = rate x O x step(B), as at_qps); its iterations take the step time at B (TPOT), its prompt waits in the
+    B = rate x O x step(B), as at_qps); its iterations take the step time at B (TPOT), it joins at the next
+    iteration boundary (engine clock from t = 0), its prompt waits in the
     replica's FCFS prompt queue (Lindley) for I x step / prefill budget, then takes its own prefill (TTFT). A
     request whose local rate exceeds what the replica sustains (KV capacity, max batch, prefill budget) arrives
     into a growing backlog: it counts as missing both SLOs (OVER_S). `c`: the replica's curve(). Returns the
@@ -236,7 +237,8 @@ def replay(s, tr: Traffic, n: int, q: float, at: dict, c: dict) -> dict:
         t_prompt = _bilinear(c["x"], c["p"], c["t1"], x, isl)
     budget = np.maximum(s.kw["chunk"] - np.exp(x), 1.0)
     wait = ST.lindley_waits(t_sep, isl * t / budget)
-    ttft = np.where(over, OVER_S, wait + t_prompt + (np.ceil(isl / budget) - 1.0) * t_nopre)
+    admit = t - np.mod(a[order], t)  # the iteration in flight: the clock's phase at arrival (SL.admit_wait_s)
+    ttft = np.where(over, OVER_S, admit + wait + t_prompt + (np.ceil(isl / budget) - 1.0) * t_nopre)
     tpot = np.where(over, OVER_S, t)
     return {"ttft": ttft, "tpot": tpot, "wait_mean_s": float(wait.mean()),
             "ttft_p50_s": float(np.quantile(ttft, 0.5)), "ttft_q_s": float(np.quantile(ttft, q)),
