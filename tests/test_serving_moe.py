@@ -71,3 +71,24 @@ def test_alltoall_of_one_deepseek_v3_decode_step_on_8_h200():
     _, bw, lat = resolve_hardware("H200")
     d = _dims(Models.Language.DeepSeek_V3)
     assert 58 * dispatch_combine_s(d, 64.0, 1.0, 8.0, bw, lat) == pytest.approx(3.113e-3, rel=1e-3)
+
+
+def test_ep_from_the_cli_and_a_scenario(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mlsysim.cli.main import app
+    from mlsysim.scenario import load_scenario
+    from mlsysim.scenario_serving import evaluate
+    # one replica of TP1 x PP1 x EP2 holds 1 x 1 x 2 = 2 GPUs: the fleet is twice its replica count
+    out = CliRunner().invoke(app, ["serve", "--model", "Mixtral_8x7B", "--hardware", "H100", "--ep", "2",
+                                   "--precision", "fp8", "--qps", "20", "--json"])
+    assert out.exit_code == 0, out.output
+    body = json.loads(out.output)["result"]
+    assert body["gpus"] == 2 * body["replicas"] and body["ep"] == 2
+    y = tmp_path / "moe.yaml"
+    y.write_text("workload: {model: Mixtral_8x7B}\nsystem: {accelerator: H100}\n"
+                 "serving: {qps: 20, ep_size: 2, precision: fp8}\n")
+    r = evaluate(load_scenario(y))
+    assert r.ep == 2 and r.gpus == 2 * r.replicas and "x EP2" in r._title()

@@ -36,6 +36,8 @@ SERVING = {
     "input_cv": _field("float", "coefficient of variation of the prompt lengths (queueing)", minimum=0),
     "tp_size": _field("int", "tensor-parallel size of a replica", minimum=1),
     "pp_size": _field("int", "pipeline-parallel size of a replica", minimum=1),
+    "ep_size": _field("int", "expert-parallel ranks of an MoE replica (attention data-parallel over them)",
+                      minimum=1),
     "precision": _field("enum", "weights / KV / compute shorthand", choices=tuple(SHORTHAND)),
     "ttft_slo_ms": _field("float", "time-to-first-token target at the percentile, ms", **POS),
     "tpot_slo_ms": _field("float", "time-per-output-token target at the percentile, ms", **POS),
@@ -58,7 +60,7 @@ def evaluate(sc):
     hw = sc.fleet.node if sc.fleet is not None else sc.accelerator
     if hw is None:
         raise ConfigError(f"{sc.path}: serving needs `system:` with an accelerator, node or cluster")
-    kw = {k: cfg[k] for k in ("input_len", "output_len", "input_cv", "tp_size", "pp_size", "precision",
+    kw = {k: cfg[k] for k in ("input_len", "output_len", "input_cv", "tp_size", "pp_size", "ep_size", "precision",
                               "percentile", "replicas", "engine", "rent_usd_per_gpu_hour", "arrival_cv", "output_cv",
                               "load_profile") if k in cfg}
     if "trace" in cfg:

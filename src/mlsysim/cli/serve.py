@@ -56,6 +56,7 @@ def register(app: typer.Typer):
               batch_size: int = typer.Option(1, "--batch-size", "-b", help="one replica: sequences per step"),
               tp: int = typer.Option(1, "--tp", help="tensor-parallel size of a replica"),
               pp: int = typer.Option(1, "--pp", help="pipeline-parallel size of a replica"),
+              ep: int = typer.Option(1, "--ep", help="expert-parallel ranks of an MoE replica (attention DP)"),
               precision: Optional[str] = typer.Option(None, "--precision", help="bf16, fp16, fp8, int8, int4, fp4"),
               qps: Optional[float] = typer.Option(None, "--qps", help="serve Poisson traffic at this QPS"),
               trace: Optional[str] = typer.Option(None, "--trace", metavar="CSV",
@@ -93,14 +94,16 @@ def register(app: typer.Typer):
             elif qps is None and trace is None:
                 from ..solvers.serving import ServingModel
                 r = ServingModel().solve(model, hardware, input_len=input_len, output_len=output_len,
-                                         batch_size=batch_size, tp_size=tp, pp_size=pp, precision=precision)
+                                         batch_size=batch_size, tp_size=tp, pp_size=pp, ep_size=ep,
+                                         precision=precision)
                 body = _fields(r)
                 body["ttft_s"], body["itl_s"] = r.ttft_s, r.itl_s
             else:
                 from ..solvers.serving_load import ServingLoadModel
                 from ..solvers.serving_traffic import load_trace
                 r = ServingLoadModel().solve(model, hardware, qps=qps, input_len=input_len, output_len=output_len,
-                                             tp_size=tp, pp_size=pp, precision=precision, arrival_cv=arrival_cv,
+                                             tp_size=tp, pp_size=pp, ep_size=ep, precision=precision,
+                                             arrival_cv=arrival_cv,
                                              output_cv=output_cv, load_profile=_profile(load_profile),
                                              **(load_trace(trace) if trace else {}),
                                              ttft_slo=None if ttft_slo_ms is None else ttft_slo_ms / 1e3,

@@ -60,6 +60,7 @@ class ServingLoadResult(TableRepr):
     arrival_cv: float = 1.0
     output_cv: float = 0.0
     load_factor: float = 1.0  # mean load over the profile, as a share of the peak (qps)
+    ep: int = 1  # expert-parallel ranks of an MoE replica (attention data-parallel over them)
 
     ttft_p99 = quantity("ttft_p99_s", "s", to="ms")
     tpot_p99 = quantity("tpot_p99_s", "s", to="ms")
@@ -72,12 +73,13 @@ class ServingLoadResult(TableRepr):
 
     def _title(self):
         return (f"Serving {self.model.name} at {self.qps:g} QPS on {self.gpus}x {self.accelerator.name} "
-                f"({self.replicas} replicas of TP{self.tp} x PP{self.pp}, {'/'.join(self.precision)})")
+                f"({self.replicas} replicas of TP{self.tp} x PP{self.pp}{f' x EP{self.ep}' if self.ep > 1 else ''}, "
+                f"{'/'.join(self.precision)})")
 
     def _rows(self):
         p = int(round(self.percentile * 100))
         rows = [("traffic", self.traffic), ("input / output tokens", f"{self.input_len:g} / {self.output_len:g}"),
-                ("replicas x GPUs each", f"{self.replicas} x {self.tp * self.pp}"),
+                ("replicas x GPUs each", f"{self.replicas} x {self.tp * self.pp * self.ep}"),
                 ("max QPS per replica (SLO)", self.qps_per_replica_max),
                 ("concurrency per replica", self.concurrency_per_replica),
                 ("TTFT p50 / p" + str(p) + " (ms)", f"{self.ttft_p50_s * 1e3:,.1f} / {self.ttft_p99_s * 1e3:,.1f}"),
@@ -199,7 +201,7 @@ class ServingLoadModel:
                "ServingLoadModel")
         return ServingLoadResult(
             model=s.model, accelerator=acc, engine=s.engine.key, precision=s.precision, qps=lam, input_len=isl,
-            output_len=osl, tp=tp, pp=pp, replicas=n, gpus=gpus, percentile=q,
+            output_len=osl, tp=tp, pp=pp, ep=ep, replicas=n, gpus=gpus, percentile=q,
             concurrency_per_replica=at["conc"], qps_per_replica_max=q_max,
             ttft_p50_s=at["ttft_p50_s"] if at["stable"] else INF_SAFE, ttft_p99_s=at["ttft_q_s"] if at["stable"]
             else INF_SAFE, tpot_p50_s=at["tpot_p50_s"], tpot_p99_s=at["tpot_q_s"], tokens_per_s_per_gpu=tok_gpu,
