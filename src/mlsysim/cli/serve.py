@@ -82,7 +82,7 @@ def register(app: typer.Typer):
 
         JSON keys (--qps): replicas, gpus, ttft_p50_s, ttft_p99_s, tpot_p50_s, tpot_p99_s, tokens_per_s_per_gpu,
         goodput_qps, qps_per_replica_max, concurrency_per_replica, kv_capacity, memory_bytes, feasible, binding,
-        per_request{energy_j, carbon_location_kg, carbon_market_kg, carbon_embodied_kg, usd}, usd_per_m_input,
+        per_request{energy_j, carbon_location_kg, carbon_market_kg, carbon_embodied_kg, water_l, usd}, usd_per_m_input,
         usd_per_m_output, traffic, arrival_cv, output_cv, load_factor, assumptions. Exit 4 when infeasible."""
         with guarded("serve", json_out):
             if scenario is not None:

@@ -40,12 +40,14 @@ def profile_it_power_w(multipliers, *, replicas, gpus_per_replica, peak_util, td
 
 def per_request(*, qps, gpus, it_power_w, pue, grid_gco2_per_kwh, residual_gco2_per_kwh, contractual_fraction,
                 cfe_fraction, embodied_kg_per_gpu, usd_per_kwh, it_capex_usd=0.0, facility_capex_usd=0.0,
-                rent_usd_per_gpu_hour=0.0):
-    """Energy (J), carbon (kg: location, market (GHG Protocol Scope 2), hourly-CFE-adjusted, embodied) and cost
-    (USD) charged to one request. Owning: the fleet's IT CapEx over its depreciation life and the facility's over
+                rent_usd_per_gpu_hour=0.0, wue_l_per_kwh=0.0, grid_water_l_per_kwh=0.0):
+    """Energy (J), carbon (kg: location, market (GHG Protocol Scope 2), hourly-CFE-adjusted, embodied), water (L:
+    on-site WUE x IT energy + the grid's water per kWh drawn, as for training) and cost (USD) charged to one
+    request. Owning: the fleet's IT CapEx over its depreciation life and the facility's over
     its own (as EconomicsModel amortises them), maintenance on both, and the energy."""
     dt = 1.0 / qps  # fleet-seconds per request
-    facility = PW.facility_energy_j(PW.energy_j(it_power_w, dt), pue)
+    it_j = PW.energy_j(it_power_w, dt)
+    facility = PW.facility_energy_j(it_j, pue)
     loc = CB.location_based_kg(facility, grid_gco2_per_kwh)
     energy_usd = CO.energy_cost_usd(facility, usd_per_kwh)
     capex = it_capex_usd + facility_capex_usd
@@ -56,7 +58,7 @@ def per_request(*, qps, gpus, it_power_w, pue, grid_gco2_per_kwh, residual_gco2_
             "carbon_market_kg": CB.market_based_kg(facility, residual_gco2_per_kwh, contractual_fraction),
             "carbon_cfe_adjusted_kg": CB.cfe_adjusted_kg(loc, cfe_fraction),
             "carbon_embodied_kg": CB.embodied_amortized_kg(embodied_kg_per_gpu * gpus, dt),
-            "usd": usd, "capex_usd": capex}
+            "water_l": CB.water_l(it_j, wue_l_per_kwh, facility, grid_water_l_per_kwh), "usd": usd, "capex_usd": capex}
 
 
 def usd_per_million(usd_per_request, input_len, output_len, input_weight):

@@ -93,6 +93,7 @@ class ServingLoadResult(TableRepr):
                      ("gCO2e per request (location / market)",
                       f"{self.per_request['carbon_location_kg'] * 1e3:.3g} / "
                       f"{self.per_request['carbon_market_kg'] * 1e3:.3g}"),
+                     ("water per request (mL, on-site + grid)", self.per_request["water_l"] * 1e3),
                      ("$ per M input / output tokens", f"{self.usd_per_m_input:.3g} / {self.usd_per_m_output:.3g}")]
         rows.append(("feasible", "yes" if self.feasible else f"NO: {self.binding}"))
         return rows
@@ -266,7 +267,8 @@ class ServingLoadModel:
                            cfe_fraction=dc.cfe_fraction, embodied_kg_per_gpu=acc.embodied_kgco2e or 0.0,
                            usd_per_kwh=dc.electricity_usd_per_kwh, it_capex_usd=it_capex,
                            facility_capex_usd=fac_capex,
-                           rent_usd_per_gpu_hour=rent_v)
+                           rent_usd_per_gpu_hour=rent_v, wue_l_per_kwh=dc.wue_l_per_kwh,
+                           grid_water_l_per_kwh=dc.grid.water_l_per_kwh or 0.0)
         # Input tokens: a prompt token costs the GPU time of a prefill token relative to a decode token.
         w = input_weight if input_weight is not None else min(1.0, at["prefill_share"] * osl / max(isl, 1) /
                                                               max(1e-9, 1.0 - at["prefill_share"]))
