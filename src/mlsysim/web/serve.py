@@ -151,8 +151,8 @@ def _traffic(r, a) -> dict:
     out = {"label": r.traffic, "arrival_cv": r.arrival_cv, "output_cv": r.output_cv, "load_factor": r.load_factor}
     m = a["load_profile"]
     if m is not None:
-        out.update(periods=len(m), formula=f"mean share of the peak = ({' + '.join(f'{x:g}' for x in m[:8])}"
-                   f"{' + ...' if len(m) > 8 else ''}) / {len(m)} = {r.load_factor:.3g}")
+        from ..solvers.serving_traffic import profile_formula
+        out.update(periods=len(m), formula=f"mean share of the peak = {profile_formula(m, r.load_factor)}")
     return out
 
 
