@@ -63,13 +63,16 @@ class ServingPlan(TableRepr):
 
     def _rows(self):
         b = self.best
-        return [("best", f"{b['hardware']} {b['precision']} TP{b['tp']} x PP{b['pp']}: {b['gpus']} GPUs "
+        return [("traffic", self.assumptions.get("traffic", "")),
+                ("best", f"{b['hardware']} {b['precision']} TP{b['tp']} x PP{b['pp']}: {b['gpus']} GPUs "
                          f"({b['replicas']} replicas)"),
                 (f"p{self.percentile * 100:g} TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
                 ("CapEx (USD)", b["capex_usd"]), ("cost per year (USD)", b["usd_per_year"]),
                 ("$ per M output tokens", b["usd_per_m_output"]),
                 ("carbon (t CO2e/yr, location)", b["carbon_t_per_year"]),
                 ("energy per request (Wh)", b["wh_per_request"]),
+                *([("mean load over the profile (share of the peak)", b["load_factor"])] if b["load_factor"] < 1
+                  else []),
                 ("gCO2e per request (location + embodied / market)",
                  f"{b['g_per_request']:.3g} / {b['g_market_per_request']:.3g}"),
                 ("configurations meeting the SLO", len(self.rows)),

@@ -1,6 +1,6 @@
-"""One serving request -> the page's answer: a fleet under Poisson or bursty traffic (ServingLoadModel) in each region, and a
-short ranking of plans (plan_serving). The work is bounded: at most MAX_REGIONS regions and a plan search of at most
-MAX_HARDWARE x MAX_PRECISIONS x MAX_TP configurations.
+"""One serving request -> the page's answer: a fleet under Poisson or bursty traffic (ServingLoadModel) in each
+region, and a short ranking of plans (plan_serving). The work is bounded: at most MAX_REGIONS regions and a plan
+search of at most MAX_HARDWARE x MAX_PRECISIONS x MAX_TP configurations.
 
 No fastapi here: the API and the tests call `serve(request_dict)` and `plan(request_dict)` directly.
 """
@@ -134,7 +134,8 @@ def serve(req: dict) -> dict:
     regions = [_region(x) for x in runs]
     res = {"mlsysim_version": __version__, "status": "ok" if all(x.feasible for x in runs) else "infeasible",
            "inputs": {k: v for k, v in a.items() if v is not None}, "title": _title(a, runs),
-           "fleet": _fleet(runs), "traffic": _traffic(r, a), "headline": _headline(a, runs, regions), "regions": regions,
+           "fleet": _fleet(runs), "traffic": _traffic(r, a), "headline": _headline(a, runs, regions),
+           "regions": regions,
            "assumptions": r.assumptions}
     if req.get("plan", True) is not False:
         res["plan"] = _plan(req, a, dcs)
@@ -217,8 +218,8 @@ def _headline(a, runs, regions) -> dict:
                                      f"QPS x output tokens / GPUs = {r.qps * n:g} x {r.output_len:g} / {r.gpus * n} "
                                      f"= {r.tokens_per_s_per_gpu:,.1f}"},
             "ttft_ms": {"value": r.ttft_p99_s * 1e3, "formula":
-                        f"{pct} time to first token (p50 {r.ttft_p50_s * 1e3:,.1f} ms): prefill + {_queue(r)} queue wait "
-                        f"at {r.qps:g} / {r.replicas} QPS per replica"},
+                        f"{pct} time to first token (p50 {r.ttft_p50_s * 1e3:,.1f} ms): prefill + {_queue(r)} queue "
+                        f"wait at {r.qps:g} / {r.replicas} QPS per replica"},
             "tpot_ms": {"value": r.tpot_p99_s * 1e3, "formula":
                         f"{pct} time per output token (p50 {r.tpot_p50_s * 1e3:,.1f} ms) at "
                         f"{r.concurrency_per_replica:,.1f} sequences per replica"}}
