@@ -18,16 +18,11 @@ from . import cost as CO
 from . import power as PW
 
 
-def fleet_it_power_w(util, gpus, tdp_w, idle_w, host_w_per_gpu):
-    """Average IT power of a serving fleet: accelerators at their utilisation plus the host share."""
-    return gpus * (PW.accelerator_power_w(util, tdp_w, idle_w) + host_w_per_gpu)
-
-
 def profile_it_power_w(multipliers, *, replicas, gpus_per_replica, peak_util, tdp_w, idle_w, host_w_per_gpu):
     """Mean IT power of a fleet sized for the peak over a load profile (equal periods, multipliers of the peak in
     [0, 1]): in each period the load is packed onto ceil(m x n) replicas at their peak compute utilisation x
     m n / active, the other replicas idle at idle power; every GPU's host share draws throughout (assumption: hosts
-    are not powered down). At m = 1 it is fleet_it_power_w at the peak utilisation."""
+    are not powered down). At m = 1: every GPU at the peak utilisation plus its host share."""
     import numpy as np
     from .serving_traffic import active_replicas
     m = np.asarray(multipliers, dtype=float)

@@ -61,6 +61,7 @@ class ServingLoadResult(TableRepr):
     output_cv: float = 0.0
     load_factor: float = 1.0  # mean load over the profile, as a share of the peak (qps)
     ep: int = 1  # expert-parallel ranks of an MoE replica (attention data-parallel over them)
+    trace_requests: int = 0  # requests in the replayed trace (0: no trace)
 
     ttft_p99 = quantity("ttft_p99_s", "s", to="ms")
     tpot_p99 = quantity("tpot_p99_s", "s", to="ms")
@@ -209,7 +210,8 @@ class ServingLoadModel:
             goodput_qps=good, kv_capacity=s.kv_capacity, memory_bytes=s.memory_bytes, feasible=ok,
             binding=binding, per_request=per_req, usd_per_m_input=usd_in, usd_per_m_output=usd_out,
             datacenter=datacenter, assumptions=assumptions, traffic=tr.label, arrival_cv=tr.arrival_cv,
-            output_cv=tr.output_cv, load_factor=1.0 if profile is None else sum(profile) / len(profile))
+            output_cv=tr.output_cv, load_factor=1.0 if profile is None else sum(profile) / len(profile),
+            trace_requests=0 if tr.arrivals is None else int(tr.arrivals.size))
 
     @staticmethod
     def _binding(s, cap, s_ttft, s_tpot, fits):

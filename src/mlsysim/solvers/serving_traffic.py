@@ -160,6 +160,12 @@ def load_profile(v) -> tuple:
     return tuple(float(x) for x in m)
 
 
+def profile_formula(profile, load_factor: float, most: int = 8) -> str:
+    """The load factor's arithmetic for a reader: '(1 + 0.5 + 0.25 + 0.25) / 4 = 0.5' (first `most` terms)."""
+    terms = " + ".join(f"{x:g}" for x in profile[:most]) + (" + ..." if len(profile) > most else "")
+    return f"({terms}) / {len(profile)} = {load_factor:.3g}"
+
+
 def with_traffic(s, tr: Traffic):
     """The replica setup with the traffic's arrival CV and output-length CV: the length-biased batch context
     shrinks the KV capacity (physics/serving_load.batch_context)."""
