@@ -358,24 +358,33 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
 
 def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity,
              bytes_el=2.0, bytes_grad=2.0, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
-             straggler_cv=C.STRAGGLER_CV, grad_reduce_bytes=0.0, fp8=0.0, grad_each_mb=1.0, **hw):
+             straggler_cv=C.STRAGGLER_CV, peak, ceiling, mem_bw, attn_eff, lin_peak, lin_ceiling, fp8, ew_factor,
+             kernels, cpu_kernel_s, sel_gemm, op_sac, cast_passes, ce_bytes, opt_bytes, grad_reduce_bytes,
+             grad_each_mb, dispatch_bytes, node_limit, pp_blocking, node_size, su_bw, su_lat, ib_bw, ib_lat, **more):
     """Everything a training run's result reports, from one set of (scalar or array) inputs: step time and its
     breakdown, memory by category, feasibility, time to train `tokens`, MFU and HFU.
 
     One FLOP convention: the FLOPs the step executes, causal attention counted as half the s^2 term (MFU: the
     model's forward + backward; HFU: plus the recomputation the layout performs), over the dense peak of the
-    precision (fp8: the fp8 peak). So MFU <= HFU <= 1. grad_reduce_bytes (the stack's; 0 = the precision's
-    bytes_grad), fp8 (1: fp8 weight copies in memory) and grad_each_mb come from the stack (hardware_args)."""
+    precision (fp8: the fp8 peak). So MFU <= HFU <= 1. The hardware and stack numbers are hardware_args' keys,
+    named one by one (a keyword that falls through to `**more` costs a string compare per parameter; `more` takes
+    any further stack number training_step reads). grad_reduce_bytes (the stack's; 0 = the precision's
+    bytes_grad), fp8 (1: fp8 weight copies in memory) and grad_each_mb shape the memory too."""
     if grad_reduce_bytes:
         bytes_grad = grad_reduce_bytes
     out = training_step(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, seq=seq, v=v, recompute=recompute,
                         zero=zero, flash=flash, sp=sp, dp_overlap=dp_overlap, tp_overlap=tp_overlap,
                         ep_overlap=ep_overlap, straggler_cv=straggler_cv, grad_each_mb=grad_each_mb,
-                        bytes_el=bytes_el, bytes_grad=bytes_grad, **hw)
+                        bytes_el=bytes_el, bytes_grad=bytes_grad, peak=peak, ceiling=ceiling, mem_bw=mem_bw,
+                        attn_eff=attn_eff, lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor,
+                        kernels=kernels, cpu_kernel_s=cpu_kernel_s, sel_gemm=sel_gemm, op_sac=op_sac,
+                        cast_passes=cast_passes, ce_bytes=ce_bytes, opt_bytes=opt_bytes,
+                        dispatch_bytes=dispatch_bytes, node_limit=node_limit, pp_blocking=pp_blocking,
+                        node_size=node_size, su_bw=su_bw, su_lat=su_lat, ib_bw=ib_bw, ib_lat=ib_lat, **more)
     mem = memory_per_device(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, seq=seq, v=v, recompute=recompute,
                             zero=zero, flash=flash, sp=sp, microbatches=out["microbatches"], bytes_w=bytes_el,
                             bytes_grad=bytes_grad, grad_each_mb=grad_each_mb, fp8=fp8,
-                            sac=hw.get("sel_gemm", 0.0) if hw.get("op_sac", 0.0) > 0.0 else None)
+                            sac=sel_gemm if op_sac > 0.0 else None)
     n = tp * pp * dp * cp
     step = out["step"]
     tokens_per_step = gbs * seq
@@ -383,10 +392,9 @@ def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, 
     mm = 2.0 * d.mm_params  # the layers' linear GEMMs
     attn = 0.5 * d.attn_coef * seq  # causal: half the s^2 term
     fwd_tok = mm + attn + head
-    sel = hw.get("sel_gemm", 0.0) * mm + vwhere(flash, 0.0, attn)
+    sel = sel_gemm * mm + vwhere(flash, 0.0, attn)
     extra = vwhere(recompute >= 2, mm + attn, vwhere(recompute >= 1, sel, 0.0))
-    lin_peak = hw.get("lin_peak")
-    peak_total = n * (hw["peak"] if lin_peak is None else lin_peak)
+    peak_total = n * (peak if lin_peak is None else lin_peak)
     mem_total = mem["weights"] + mem["gradients"] + mem["optimizer"] + mem["activations"] + mem["reserved"]
     out.update(
         memory=mem, memory_total=mem_total, feasible=mem_total <= capacity,
