@@ -106,17 +106,20 @@ def hardware_args(fleet, precision: str, stack=None) -> dict:
 _HW = {}
 
 
-def _hardware_args(fleet, precision, stack_rec) -> dict:
-    """hardware_args, cached per (fleet, precision, stack) record identity (records are frozen); shared: read only."""
-    key = (id(fleet), precision, id(stack_rec)) if precision.__class__ is str else None
+def _hardware_args(fleet, precision, stack) -> tuple:
+    """(hardware_args, stack record, bytes_el, bytes_grad) of a solve, cached per (fleet identity, precision, stack
+    name or identity): records are frozen, so these are constants of the triple. Shared: read only."""
+    sk = stack if stack is None or stack.__class__ is str else id(stack)
+    key = (id(fleet), precision, sk) if precision.__class__ is str else None
     hit = _HW.get(key)
-    if hit is None or hit[0] is not fleet or hit[1] is not stack_rec:
-        hw = hardware_args(fleet, precision, stack_rec)
+    if hit is None or hit[0] is not fleet or (sk is not stack and hit[1] is not stack):
+        stack_rec = resolve_stack(stack)
+        ctx = (hardware_args(fleet, precision, stack_rec), stack_rec) + precision_bytes(precision)
         if key is None:
-            return hw
+            return ctx
         if len(_HW) > 256:
             _HW.clear()
-        hit = _HW[key] = (fleet, stack_rec, hw)
+        hit = _HW[key] = (fleet, stack, ctx)
     return hit[2]
 
 
@@ -190,10 +193,7 @@ class DistributedModel:
         d = _dims(model)
         tok = resolve_tokens(model, tokens)
         self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)
-        acc = fleet.node.accelerator
-        stack_rec = resolve_stack(stack)
-        hw = _hardware_args(fleet, precision, stack_rec)
-        bytes_el, bytes_grad = precision_bytes(precision)
+        hw, stack_rec, bytes_el, bytes_grad = _hardware_args(fleet, precision, stack)
         for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
             if val.__class__ is float and 0.0 <= val <= 1.0:
                 continue
@@ -207,44 +207,43 @@ class DistributedModel:
                               f"omit tp_overlap or use tp_size > 1")
         sp = default_sequence_parallel(tp, sequence_parallel)
         cv = resolve_straggler_cv(straggler_cv)
+        tpo, epo, rc = float(tp_overlap), float(ep_overlap), RECOMPUTE[recompute]
+        capacity = fleet.node.accelerator.memory_bytes
         out = evaluate(d, tp=float(tp), pp=float(pp), dp=float(dp), cp=float(cp), ep=float(ep), mb=float(mb),
-                       gbs=float(gbs), seq=float(seq), v=float(v), recompute=RECOMPUTE[recompute], zero=zero,
-                       flash=bool(flash_attention), sp=sp, tokens=tok, capacity=acc.memory_bytes,
-                       bytes_el=bytes_el, bytes_grad=bytes_grad, dp_overlap=1.0 if dp_overlap else 0.0,
-                       tp_overlap=float(tp_overlap), ep_overlap=float(ep_overlap),
-                       straggler_cv=cv, **hw)
-        step = float(out["step"])
+                       gbs=float(gbs), seq=float(seq), v=float(v), recompute=rc, zero=zero, flash=flash_attention,
+                       sp=sp, tokens=tok, capacity=capacity, bytes_el=bytes_el, bytes_grad=bytes_grad,
+                       dp_overlap=1.0 if dp_overlap else 0.0, tp_overlap=tpo, ep_overlap=epo, straggler_cv=cv, **hw)
+        mem = out["memory"]
         breakdown = {k: float(out[k]) for k in BREAKDOWN_KEYS}
-        memory = {k: float(val) for k, val in out["memory"].items()}
+        memory = {k: float(mem[k]) for k in mem}
+        step, mfu = float(out["step"]), float(out["mfu"])
+        ttt, tps = float(out["time_to_train"]), float(out["tokens_per_s"])
         try:  # the sum of finite values is finite: one pass when all is well, else finite() names the culprit
-            ok = math.isfinite(math.fsum((step, out["mfu"], out["time_to_train"], out["tokens_per_s"],
-                                          *breakdown.values(), *memory.values())))
+            ok = math.isfinite(math.fsum((step, mfu, ttt, tps, *breakdown.values(), *memory.values())))
         except (TypeError, ValueError, OverflowError):
             ok = False
         if not ok:
-            finite({"step": step, "mfu": out["mfu"], "time_to_train": float(out["time_to_train"]),
-                    "tokens_per_s": float(out["tokens_per_s"]), **breakdown, **memory}, "DistributedModel")
+            finite({"step": step, "mfu": mfu, "time_to_train": ttt, "tokens_per_s": tps, **breakdown, **memory},
+                   "DistributedModel")
         layout = dict(tp_size=tp, pp_size=pp, dp_size=dp, cp_size=cp, ep_size=ep, microbatch_size=mb,
                       global_batch_size=gbs, seq_len=seq, interleave=v, precision=precision, recompute=recompute,
-                      zero_stage=zero, sequence_parallel=sp, flash_attention=bool(flash_attention),
-                      dp_overlap=bool(dp_overlap), tp_overlap=float(tp_overlap), ep_overlap=float(ep_overlap),
-                      microbatches=float(out["microbatches"]), stack=stack_rec.key)
+                      zero_stage=zero, sequence_parallel=sp, flash_attention=flash_attention, dp_overlap=dp_overlap,
+                      tp_overlap=tpo, ep_overlap=epo, microbatches=float(out["microbatches"]), stack=stack_rec.key)
         return frozen(
             DistributedResult,
-            model=model, fleet=fleet, layout=layout, tokens=tok, time_to_train_s=float(out["time_to_train"]),
-            step_s=step, steps=float(out["steps"]), mfu=float(out["mfu"]), hfu=float(out["hfu"]),
-            tokens_per_s=float(out["tokens_per_s"]), flops_per_device=float(out["flops_per_device"]),
-            scaling_efficiency=float(out["scaling_efficiency"]), breakdown_s=breakdown, memory_bytes=memory,
-            memory_capacity_bytes=acc.memory_bytes, feasible=bool(out["feasible"]),
-            _assumed=(hw, bytes_grad, global_batch_size is not None, cv))
+            model=model, fleet=fleet, layout=layout, tokens=tok, time_to_train_s=ttt, step_s=step,
+            steps=float(out["steps"]), mfu=mfu, hfu=float(out["hfu"]), tokens_per_s=tps,
+            flops_per_device=float(out["flops_per_device"]), scaling_efficiency=float(out["scaling_efficiency"]),
+            breakdown_s=breakdown, memory_bytes=memory, memory_capacity_bytes=capacity,
+            feasible=bool(out["feasible"]), _assumed=(hw, bytes_grad, global_batch_size is not None, cv))
 
     @staticmethod
     def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")):
         """Raise a ConfigError, with choices that work, for the first rule the layout breaks."""
         bad = layout_problems(d, n=n, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, v=v, seq=seq, tokens=tokens)
-        broken = [reason for reason, flag in bad.items() if flag]
-        if not broken:
+        if True not in bad.values():
             return
+        broken = [reason for reason, flag in bad.items() if flag]
         a, kv, L, name = model.n_heads, model.n_kv_heads, model.n_layers, model.name
         lps = -(-L // pp)
         messages = {
