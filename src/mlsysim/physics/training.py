@@ -29,6 +29,9 @@ def default_global_batch(target_tokens, seq, dp, mb):
     """Sequences per step when none is given: the target batch in tokens over seq_len, rounded (half to even) to a
     multiple of dp x microbatch, at least one sequence per data-parallel micro-batch."""
     q = target_tokens / seq / (dp * mb)
+    if q.__class__ is float:  # solve()'s scalar path, without the array checks
+        r = float(round(q))
+        return (r if r > 1.0 else 1.0) * dp * mb
     r = np.round(q) if isinstance(q, np.ndarray) else float(round(q))
     return vmax(1.0, r) * dp * mb
 
@@ -99,9 +102,9 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     """
     lp = peak if lin_peak is None else lin_peak
     lc = ceiling if lin_ceiling is None else lin_ceiling
-    ff = lambda k, n: gemm_time(T, k, n, lp, lc, mem_bw, bytes_el)
     bw = mem_bw * C.MEMORY_BW_EFFICIENCY
-    proj = ff(d.h, d.attn_in_n / tp) + ff(d.attn_out_k / tp, d.h)
+    proj = gemm_time(T, d.h, d.attn_in_n / tp, lp, lc, mem_bw, bytes_el) \
+        + gemm_time(T, d.attn_out_k / tp, d.h, lp, lc, mem_bw, bytes_el)
     heads = d.a / tp
     # Attention core: causal context seq/2 per query on average.
     attn_eff = ceiling * C.FLASH_ATTENTION_RELATIVE if attn_eff is None else attn_eff
@@ -130,15 +133,18 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
         touched = (d.E / ep) * (1.0 - (1.0 - d.topk / d.E) ** (T * ep))
         m_e = T * d.topk / touched  # tokens per touched local expert
         ffn_t = touched * (gemm_time(m_e, d.h, up_n * d.effn / tp, lp, lc, mem_bw, bytes_el)
-                           + gemm_time(m_e, d.effn / tp, d.h, lp, lc, mem_bw, bytes_el)) + ff(d.h, d.E)
+                           + gemm_time(m_e, d.effn / tp, d.h, lp, lc, mem_bw, bytes_el)) \
+            + gemm_time(T, d.h, d.E, lp, lc, mem_bw, bytes_el)
         if d.shared > 0:
-            ffn_t = ffn_t + ff(d.h, up_n * d.shared * d.effn / tp) + ff(d.shared * d.effn / tp, d.h)
+            ffn_t = ffn_t + gemm_time(T, d.h, up_n * d.shared * d.effn / tp, lp, lc, mem_bw, bytes_el) \
+                + gemm_time(T, d.shared * d.effn / tp, d.h, lp, lc, mem_bw, bytes_el)
         ffn_width = (d.topk + d.shared) * d.effn
         mlp_w = (d.E / ep + d.shared) * d.expert_w
         # token permute / unpermute: read the tokens, write top-k copies; read them back, write the combine
         permute = bytes_el * T * d.h * (2.0 * d.topk + 2.0) / bw
     else:
-        ffn_t = ff(d.h, up_n * d.ffn / tp) + ff(d.ffn / tp, d.h)
+        ffn_t = gemm_time(T, d.h, up_n * d.ffn / tp, lp, lc, mem_bw, bytes_el) \
+            + gemm_time(T, d.ffn / tp, d.h, lp, lc, mem_bw, bytes_el)
         ffn_width = d.ffn
         mlp_w = d.dense_mlp_w
     # Streaming elementwise ops (fused): norms, residual adds, rotary, dropout over h, replicated on every TP
@@ -222,7 +228,7 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
                   straggler_cv=C.STRAGGLER_CV, bytes_el=2.0, bytes_grad=2.0, ew_factor=1.0, kernels=0.0,
                   cpu_kernel_s=0.0, sel_gemm=0.0, op_sac=0.0, cast_passes=0.0, ce_bytes=0.0,
                   opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM, grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0,
-                  pp_blocking=0.0):
+                  pp_blocking=0.0, params=None):
     """Time of one optimizer step and its breakdown (seconds).
 
     peak: dense FLOP/s of the attention and LM head (bf16 for fp8 runs); lin_peak/lin_ceiling: the layer GEMMs'
@@ -237,7 +243,8 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     cast_passes (fp8), ce_bytes (loss bytes per logit), opt_bytes (optimizer bytes per parameter),
     grad_each_mb (ZeRO-2/3 reduce-scatter after every micro-batch, else once from an unsharded buffer),
     dispatch_bytes / node_limit (MoE fp8 dispatch and node-limited routing; 0 = off), pp_blocking (1: every
-    micro-batch's pipeline sends are exposed).
+    micro-batch's pipeline sends are exposed). params: params_per_device's (dense, expert) when the caller has
+    them (evaluate shares one count with the memory).
     """
     n_ranks = tp * pp * dp * cp
     m = gbs / (dp * mb)  # microbatches per pipeline per step
@@ -248,12 +255,13 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     bw = mem_bw * C.MEMORY_BW_EFFICIENCY
     lp_ = peak if lin_peak is None else lin_peak
     lc_ = ceiling if lin_ceiling is None else lin_ceiling
-    kw = dict(lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor, cast_passes=cast_passes, detail=True)
     f0, b0, c0, g0 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, False, bytes_el,
-                                 attn_eff, **kw)
+                                 attn_eff, lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor,
+                                 cast_passes=cast_passes, detail=True)
     if d.n_moe > 0:
         f1, b1, c1, g1 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, True, bytes_el,
-                                     attn_eff, **kw)
+                                     attn_eff, lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor,
+                                     cast_passes=cast_passes, detail=True)
         fwd = (1.0 - moe_frac) * f0 + moe_frac * f1
         bwd = (1.0 - moe_frac) * b0 + moe_frac * b1
         core = (1.0 - moe_frac) * c0 + moe_frac * c1
@@ -283,8 +291,10 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     kv_bytes = bytes_el * T * 2.0 * d.kv * d.hd / tp
     cp_bw = vwhere(cp_in, su_bw, ib_bw)
     cp_raw = col.allgather(kv_bytes * cp, cp, cp_bw, vwhere(cp_in, su_lat, ib_lat))
-    # ring attention overlaps the K/V exchange with the attention core, forward and backward
-    cp_comm = col.overlapped(cp_raw, c0, sm) + col.overlapped(2.0 * cp_raw, C.FLASH_BWD_FACTOR * c0, sm)
+    # ring attention overlaps the K/V exchange with the attention core, forward and backward (nothing to hide
+    # without context parallelism: a plain 0.0, the overlap terms are 0)
+    cp_comm = 0.0 if cp_raw.__class__ is float and cp_raw == 0.0 else \
+        col.overlapped(cp_raw, c0, sm) + col.overlapped(2.0 * cp_raw, C.FLASH_BWD_FACTOR * c0, sm)
     ep_comm = 0.0
     if d.n_moe > 0:  # dispatch + combine, forward and backward; ep_overlap hides a share behind the expert
         # layers' compute (DualPipe-style scheduling, DeepSeek-V3 report Sec 3.2.1)
@@ -312,7 +322,7 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     # and all-gather the updated parameters in the weight precision; ZeRO-2/3 reduce-scatter after every
     # micro-batch unless the stack accumulates unsharded; ZeRO-3 gathers the parameters again for every
     # micro-batch's forward and backward (Rajbhandari et al. 2020; PyTorch FSDP, Zhao et al. 2023).
-    dense_p, expert_p = params_per_device(d, tp, pp, ep, lps)
+    dense_p, expert_p = params_per_device(d, tp, pp, ep, lps) if params is None else params
     dp_per_node = vmax(vmin(node_size / (tp * cp), dp), 1.0)
     edp = vmax(dp / ep, 1.0)
     g_dense, g_exp = bytes_grad * dense_p, bytes_grad * expert_p
@@ -372,6 +382,7 @@ def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, 
     bytes_grad), fp8 (1: fp8 weight copies in memory) and grad_each_mb shape the memory too."""
     if grad_reduce_bytes:
         bytes_grad = grad_reduce_bytes
+    params = params_per_device(d, tp, pp, ep, vceil(d.L / pp))  # the step's traffic and the memory share one count
     out = training_step(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, seq=seq, v=v, recompute=recompute,
                         zero=zero, flash=flash, sp=sp, dp_overlap=dp_overlap, tp_overlap=tp_overlap,
                         ep_overlap=ep_overlap, straggler_cv=straggler_cv, grad_each_mb=grad_each_mb,
@@ -380,11 +391,12 @@ def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, 
                         kernels=kernels, cpu_kernel_s=cpu_kernel_s, sel_gemm=sel_gemm, op_sac=op_sac,
                         cast_passes=cast_passes, ce_bytes=ce_bytes, opt_bytes=opt_bytes,
                         dispatch_bytes=dispatch_bytes, node_limit=node_limit, pp_blocking=pp_blocking,
-                        node_size=node_size, su_bw=su_bw, su_lat=su_lat, ib_bw=ib_bw, ib_lat=ib_lat, **more)
+                        node_size=node_size, su_bw=su_bw, su_lat=su_lat, ib_bw=ib_bw, ib_lat=ib_lat, params=params,
+                        **more)
     mem = memory_per_device(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, seq=seq, v=v, recompute=recompute,
                             zero=zero, flash=flash, sp=sp, microbatches=out["microbatches"], bytes_w=bytes_el,
                             bytes_grad=bytes_grad, grad_each_mb=grad_each_mb, fp8=fp8,
-                            sac=sel_gemm if op_sac > 0.0 else None)
+                            sac=sel_gemm if op_sac > 0.0 else None, params=params)
     n = tp * pp * dp * cp
     step = out["step"]
     tokens_per_step = gbs * seq
@@ -396,13 +408,13 @@ def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, 
     extra = vwhere(recompute >= 2, mm + attn, vwhere(recompute >= 1, sel, 0.0))
     peak_total = n * (peak if lin_peak is None else lin_peak)
     mem_total = mem["weights"] + mem["gradients"] + mem["optimizer"] + mem["activations"] + mem["reserved"]
-    out.update(
-        memory=mem, memory_total=mem_total, feasible=mem_total <= capacity,
-        steps=tokens / tokens_per_step, time_to_train=step * tokens / tokens_per_step,
-        tokens_per_s=tokens_per_step / step,
-        mfu=3.0 * fwd_tok * tokens_per_step / step / peak_total,
-        hfu=(3.0 * fwd_tok + extra) * tokens_per_step / step / peak_total,
-        flops_per_device=3.0 * fwd_tok * tokens_per_step / step / n,
-        scaling_efficiency=(out["compute"] + out["recompute"]) / step,
-    )
+    out.update({
+        "memory": mem, "memory_total": mem_total, "feasible": mem_total <= capacity,
+        "steps": tokens / tokens_per_step, "time_to_train": step * tokens / tokens_per_step,
+        "tokens_per_s": tokens_per_step / step,
+        "mfu": 3.0 * fwd_tok * tokens_per_step / step / peak_total,
+        "hfu": (3.0 * fwd_tok + extra) * tokens_per_step / step / peak_total,
+        "flops_per_device": 3.0 * fwd_tok * tokens_per_step / step / n,
+        "scaling_efficiency": (out["compute"] + out["recompute"]) / step,
+    })
     return out

@@ -50,19 +50,20 @@ def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_e
 
 
 def memory_per_device(d, *, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, microbatches,
-                      bytes_w=2.0, bytes_grad=2.0, bytes_opt=12.0, grad_each_mb=1.0, fp8=0.0, sac=None):
+                      bytes_w=2.0, bytes_grad=2.0, bytes_opt=12.0, grad_each_mb=1.0, fp8=0.0, sac=None,
+                      params=None):
     """Bytes per device by category on the most loaded (first) pipeline stage. ZeRO-1 shards optimizer state,
     -2 also gradients, -3 also weights, over the data-parallel group (Rajbhandari et al. 2020). With several
     micro-batches a sharded gradient needs either a reduce-scatter per micro-batch (grad_each_mb = 1: DeepSpeed)
     or an unsharded accumulation buffer (0: FSDP no_sync, which accumulates in the parameter dtype; PyTorch
     FSDP docs), charged here in full. sac: the stack's op-level selective recompute (activation_bytes_per_layer).
     fp8 (1/0): Transformer Engine keeps an fp8 copy of each linear weight (1 B per parameter) and saves the
-    linear layers' inputs in fp8."""
+    linear layers' inputs in fp8. params: params_per_device's (dense, expert), when the caller has them."""
     # Uneven splits put the spare layers away from the first stage, which holds the most activations in flight
     # (as Meta did for Llama 3 405B: 126 layers on 16 stages, Sec 3.3.2), so it carries floor(L/pp) layers.
     lps = vceil(d.L / pp)
     first = vmax(vceil(d.L / pp - 0.999999), 1.0)
-    dense_p, expert_p = params_per_device(d, tp, pp, ep, lps)
+    dense_p, expert_p = params_per_device(d, tp, pp, ep, lps) if params is None else params
     edp = vmax(dp / ep, 1.0)  # experts are data-parallel over dp/ep replicas
     embed = vwhere(pp > 1, vmax(d.embed_w, d.head_w), d.embed_w + d.head_w) / tp
     # the largest unit gathered or reduced at once: one layer, or the embedding table / LM head

@@ -225,17 +225,18 @@ class DistributedModel:
         if not ok:
             finite({"step": step, "mfu": mfu, "time_to_train": ttt, "tokens_per_s": tps, **breakdown, **memory},
                    "DistributedModel")
-        layout = dict(tp_size=tp, pp_size=pp, dp_size=dp, cp_size=cp, ep_size=ep, microbatch_size=mb,
-                      global_batch_size=gbs, seq_len=seq, interleave=v, precision=precision, recompute=recompute,
-                      zero_stage=zero, sequence_parallel=sp, flash_attention=flash_attention, dp_overlap=dp_overlap,
-                      tp_overlap=tpo, ep_overlap=epo, microbatches=float(out["microbatches"]), stack=stack_rec.key)
-        return frozen(
-            DistributedResult,
-            model=model, fleet=fleet, layout=layout, tokens=tok, time_to_train_s=ttt, step_s=step,
-            steps=float(out["steps"]), mfu=mfu, hfu=float(out["hfu"]), tokens_per_s=tps,
-            flops_per_device=float(out["flops_per_device"]), scaling_efficiency=float(out["scaling_efficiency"]),
-            breakdown_s=breakdown, memory_bytes=memory, memory_capacity_bytes=capacity,
-            feasible=bool(out["feasible"]), _assumed=(hw, bytes_grad, global_batch_size is not None, cv))
+        layout = {"tp_size": tp, "pp_size": pp, "dp_size": dp, "cp_size": cp, "ep_size": ep, "microbatch_size": mb,
+                  "global_batch_size": gbs, "seq_len": seq, "interleave": v, "precision": precision,
+                  "recompute": recompute, "zero_stage": zero, "sequence_parallel": sp,
+                  "flash_attention": flash_attention, "dp_overlap": dp_overlap, "tp_overlap": tpo, "ep_overlap": epo,
+                  "microbatches": float(out["microbatches"]), "stack": stack_rec.key}
+        return frozen(DistributedResult, {
+            "model": model, "fleet": fleet, "layout": layout, "tokens": tok, "time_to_train_s": ttt, "step_s": step,
+            "steps": float(out["steps"]), "mfu": mfu, "hfu": float(out["hfu"]), "tokens_per_s": tps,
+            "flops_per_device": float(out["flops_per_device"]),
+            "scaling_efficiency": float(out["scaling_efficiency"]), "breakdown_s": breakdown, "memory_bytes": memory,
+            "memory_capacity_bytes": capacity, "feasible": bool(out["feasible"]),
+            "_assumed": (hw, bytes_grad, global_batch_size is not None, cv)})
 
     @staticmethod
     def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")):
