@@ -7,7 +7,7 @@ from __future__ import annotations
 from ._np import vceil
 
 
-def layout_problems(d, *, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")) -> dict:
+def layout_problems(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")) -> dict:
     """Map reason -> True where the layout breaks that rule (n = accelerators in the fleet, tokens = budget)."""
     lps = vceil(d.L / pp)
     return {

@@ -222,7 +222,7 @@ def _expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib
     return vwhere(tp * ep <= node_size, a2a_in, a2a_out)
 
 
-def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
+def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, *,
                   peak, ceiling, mem_bw, node_size, su_bw, su_lat, ib_bw, ib_lat, attn_eff=None,
                   lin_peak=None, lin_ceiling=None, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
                   straggler_cv=C.STRAGGLER_CV, bytes_el=2.0, bytes_grad=2.0, ew_factor=1.0, kernels=0.0,
@@ -366,7 +366,7 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     }
 
 
-def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity,
+def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity, *,
              bytes_el=2.0, bytes_grad=2.0, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
              straggler_cv=C.STRAGGLER_CV, peak, ceiling, mem_bw, attn_eff, lin_peak, lin_ceiling, fp8, ew_factor,
              kernels, cpu_kernel_s, sel_gemm, op_sac, cast_passes, ce_bytes, opt_bytes, grad_reduce_bytes,
@@ -383,19 +383,18 @@ def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, 
     if grad_reduce_bytes:
         bytes_grad = grad_reduce_bytes
     params = params_per_device(d, tp, pp, ep, vceil(d.L / pp))  # the step's traffic and the memory share one count
-    out = training_step(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, seq=seq, v=v, recompute=recompute,
-                        zero=zero, flash=flash, sp=sp, dp_overlap=dp_overlap, tp_overlap=tp_overlap,
-                        ep_overlap=ep_overlap, straggler_cv=straggler_cv, grad_each_mb=grad_each_mb,
-                        bytes_el=bytes_el, bytes_grad=bytes_grad, peak=peak, ceiling=ceiling, mem_bw=mem_bw,
-                        attn_eff=attn_eff, lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor,
-                        kernels=kernels, cpu_kernel_s=cpu_kernel_s, sel_gemm=sel_gemm, op_sac=op_sac,
-                        cast_passes=cast_passes, ce_bytes=ce_bytes, opt_bytes=opt_bytes,
+    # the layout goes by position (in the signatures' order): binding a keyword costs a scan of the parameter names
+    out = training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, dp_overlap=dp_overlap,
+                        tp_overlap=tp_overlap, ep_overlap=ep_overlap, straggler_cv=straggler_cv,
+                        grad_each_mb=grad_each_mb, bytes_el=bytes_el, bytes_grad=bytes_grad, peak=peak,
+                        ceiling=ceiling, mem_bw=mem_bw, attn_eff=attn_eff, lin_peak=lin_peak, lin_ceiling=lin_ceiling,
+                        ew_factor=ew_factor, kernels=kernels, cpu_kernel_s=cpu_kernel_s, sel_gemm=sel_gemm,
+                        op_sac=op_sac, cast_passes=cast_passes, ce_bytes=ce_bytes, opt_bytes=opt_bytes,
                         dispatch_bytes=dispatch_bytes, node_limit=node_limit, pp_blocking=pp_blocking,
                         node_size=node_size, su_bw=su_bw, su_lat=su_lat, ib_bw=ib_bw, ib_lat=ib_lat, params=params,
                         **more)
-    mem = memory_per_device(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, seq=seq, v=v, recompute=recompute,
-                            zero=zero, flash=flash, sp=sp, microbatches=out["microbatches"], bytes_w=bytes_el,
-                            bytes_grad=bytes_grad, grad_each_mb=grad_each_mb, fp8=fp8,
+    mem = memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, out["microbatches"],
+                            bytes_w=bytes_el, bytes_grad=bytes_grad, grad_each_mb=grad_each_mb, fp8=fp8,
                             sac=sel_gemm if op_sac > 0.0 else None, params=params)
     n = tp * pp * dp * cp
     step = out["step"]

@@ -209,10 +209,10 @@ class DistributedModel:
         cv = resolve_straggler_cv(straggler_cv)
         tpo, epo, rc = float(tp_overlap), float(ep_overlap), RECOMPUTE[recompute]
         capacity = fleet.node.accelerator.memory_bytes
-        out = evaluate(d, tp=float(tp), pp=float(pp), dp=float(dp), cp=float(cp), ep=float(ep), mb=float(mb),
-                       gbs=float(gbs), seq=float(seq), v=float(v), recompute=rc, zero=zero, flash=flash_attention,
-                       sp=sp, tokens=tok, capacity=capacity, bytes_el=bytes_el, bytes_grad=bytes_grad,
-                       dp_overlap=1.0 if dp_overlap else 0.0, tp_overlap=tpo, ep_overlap=epo, straggler_cv=cv, **hw)
+        out = evaluate(d, float(tp), float(pp), float(dp), float(cp), float(ep), float(mb), float(gbs), float(seq),
+                       float(v), rc, zero, flash_attention, sp, tok, capacity, bytes_el=bytes_el,
+                       bytes_grad=bytes_grad, dp_overlap=1.0 if dp_overlap else 0.0, tp_overlap=tpo, ep_overlap=epo,
+                       straggler_cv=cv, **hw)
         mem = out["memory"]
         breakdown = {k: float(out[k]) for k in BREAKDOWN_KEYS}
         memory = {k: float(mem[k]) for k in mem}
@@ -241,7 +241,7 @@ class DistributedModel:
     @staticmethod
     def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")):
         """Raise a ConfigError, with choices that work, for the first rule the layout breaks."""
-        bad = layout_problems(d, n=n, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, v=v, seq=seq, tokens=tokens)
+        bad = layout_problems(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens)
         if True not in bad.values():
             return
         broken = [reason for reason, flag in bad.items() if flag]
