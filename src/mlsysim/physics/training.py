@@ -55,7 +55,7 @@ def model_dims(m) -> SimpleNamespace:
     out_k = float(m.n_heads * m.v_head_dim)
     mats = 3.0 if m.gated_mlp else 2.0
     n_moe = float(m.n_layers - m.n_dense_layers) if m.n_experts > 1 else 0.0
-    return SimpleNamespace(
+    d = SimpleNamespace(
         L=float(m.n_layers), h=h, a=float(m.n_heads), kv=float(m.n_kv_heads), hd=float(m.head_dim),
         vhd=float(m.v_head_dim), V=float(m.vocab), mats=mats, ffn=float(m.ffn_hidden),
         effn=float(m.expert_ffn_hidden), E=float(m.n_experts), topk=float(m.experts_per_token),
@@ -73,6 +73,14 @@ def model_dims(m) -> SimpleNamespace:
         kv_elems=float(m.kv_lora_rank + m.qk_rope_head_dim if m.kv_lora_rank else 2 * m.n_kv_heads * m.head_dim),
         mla=bool(m.kv_lora_rank),
     )
+    # Per-model constants of params_per_device: the parameters per layer every device of the layer's stage
+    # replicates (attention, norms, the dense FFN or an MoE layer's shared experts and router, averaged over the
+    # layers), and the embedding ends a stage holds (pp > 1: the larger; pp = 1: both).
+    d.moe_frac = d.n_moe / d.L
+    d.layer_dense_w = d.attn_w + 2.0 * d.norm_w + (1.0 - d.moe_frac) * d.dense_mlp_w \
+        + d.moe_frac * (d.shared * d.expert_w + d.router_w)
+    d.embed_max, d.embed_sum = vmax(d.embed_w, d.head_w), d.embed_w + d.head_w
+    return d
 
 
 # ----------------------------------------------------------------------------------------------- kernels
@@ -250,7 +258,7 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     m = gbs / (dp * mb)  # microbatches per pipeline per step
     T = mb * seq / cp
     lps = vceil(d.L / pp)
-    moe_frac = d.n_moe / d.L
+    moe_frac = d.moe_frac
     sm = C.COMM_SM_SHARE
     bw = mem_bw * C.MEMORY_BW_EFFICIENCY
     lp_ = peak if lin_peak is None else lin_peak
