@@ -161,8 +161,10 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     ew_bytes = bytes_el * T * (C.ELEMENTWISE_PASSES * d.h / vwhere(sp, tp, 1.0) + d.mats * ffn_width / tp)
     ew = ew_factor * ew_bytes / bw
     # fp8: amax + cast of every GEMM operand (inputs and weights forward, output gradients backward)
-    cast_f = cast_passes * 2.0 * (T * (2.0 * d.h + (d.attn_out_k + ffn_width) / tp) + (d.attn_w + mlp_w) / tp) / bw
-    cast_b = cast_passes * 2.0 * T * (2.0 * d.h + (d.attn_in_n + up_n * ffn_width) / tp) / bw
+    cast_f = cast_b = 0.0  # none without fp8 (a plain 0.0: the terms are not evaluated)
+    if cast_passes.__class__ is not float or cast_passes != 0.0:
+        cast_f = cast_passes * 2.0 * (T * (2.0 * d.h + (d.attn_out_k + ffn_width) / tp) + (d.attn_w + mlp_w) / tp) / bw
+        cast_b = cast_passes * 2.0 * T * (2.0 * d.h + (d.attn_in_n + up_n * ffn_width) / tp) / bw
     gemms = proj + ffn_t
     fwd = gemms + core_f + ew + cast_f + permute
     bwd = 2.0 * gemms + core_b + 2.0 * ew + cast_b + permute
@@ -321,8 +323,9 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     # all-gathered over the scale-up fabric (Narayanan et al. 2021 Sec 4.1, scatter/gather). The fill and drain
     # sends are exposed; the steady-state sends too when the stack's schedule waits on them (pp_blocking).
     bubble = (pp - 1.0) / v * stage
-    p2p_one = col.p2p(act_msg / tp, ib_bw, ib_lat)
-    pp_comm = vwhere(pp > 1, 2.0 * (pp - 1.0 + pp_blocking * m) * v * p2p_one, 0.0)
+    staged = pp > 1
+    pp_comm = 0.0 if staged is False else \
+        vwhere(staged, 2.0 * (pp - 1.0 + pp_blocking * m) * v * col.p2p(act_msg / tp, ib_bw, ib_lat), 0.0)
     pipeline = m * stage + bubble + pp_comm
 
     # Data parallel (hierarchical when several DP ranks share a node; experts over their dp/ep replicas).
@@ -334,17 +337,24 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     dp_per_node = vmax(vmin(node_size / (tp * cp), dp), 1.0)
     edp = vmax(dp / ep, 1.0)
     g_dense, g_exp = bytes_grad * dense_p, bytes_grad * expert_p
-    ar = col.hierarchical_allreduce(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
-    rs = col.hierarchical_allgather(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
-    ag = col.hierarchical_allgather(bytes_el * dense_p, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
-    if d.n_moe > 0:  # expert weights are data-parallel over dp/ep replicas, across nodes
-        ar = ar + col.allreduce(g_exp, edp, ib_bw, ib_lat)
-        rs = rs + col.allgather(g_exp, edp, ib_bw, ib_lat)
-        ag = ag + col.allgather(bytes_el * expert_p, edp, ib_bw, ib_lat)
+    # expert weights are data-parallel over dp/ep replicas, across nodes. A plain ZeRO stage skips the
+    # collectives it does not run (ZeRO-0 only all-reduces; >= 1 only reduce-scatters and gathers).
+    z1 = zero >= 1
+    ar = rs = ag = 0.0
+    if z1 is not True:
+        ar = col.hierarchical_allreduce(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
+        if d.n_moe > 0:
+            ar = ar + col.allreduce(g_exp, edp, ib_bw, ib_lat)
+    if z1 is not False:
+        rs = col.hierarchical_allgather(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
+        ag = col.hierarchical_allgather(bytes_el * dense_p, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
+        if d.n_moe > 0:
+            rs = rs + col.allgather(g_exp, edp, ib_bw, ib_lat)
+            ag = ag + col.allgather(bytes_el * expert_p, edp, ib_bw, ib_lat)
     n_rs = vwhere(zero >= 2, vwhere(grad_each_mb > 0.5, m, 1.0), 1.0)
     z3 = zero >= 3
-    bwd_comm = vwhere(zero >= 1, n_rs * rs, ar) + vwhere(z3, m * ag, 0.0)
-    fwd_comm = vwhere(z3, m * ag, vwhere(zero >= 1, ag, 0.0))
+    bwd_comm = vwhere(z1, n_rs * rs, ar) + vwhere(z3, m * ag, 0.0)
+    fwd_comm = vwhere(z3, m * ag, vwhere(z1, ag, 0.0))
     # per-bucket overlap (one bucket per layer chunk): the reduction of the last chunk's gradients, and the
     # gather of the first chunk's parameters, cannot hide
     chunk = 1.0 - 1.0 / (lps * v)
