@@ -238,7 +238,7 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
                   straggler_cv=C.STRAGGLER_CV, bytes_el=2.0, bytes_grad=2.0, ew_factor=1.0, kernels=0.0,
                   cpu_kernel_s=0.0, sel_gemm=0.0, op_sac=0.0, cast_passes=0.0, ce_bytes=0.0,
                   opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM, grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0,
-                  pp_blocking=0.0, params=None):
+                  pp_blocking=0.0, grad_reduce_bytes=0.0, params=None):
     """Time of one optimizer step and its breakdown (seconds).
 
     peak: dense FLOP/s of the attention and LM head (bf16 for fp8 runs); lin_peak/lin_ceiling: the layer GEMMs'
@@ -253,9 +253,12 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     cast_passes (fp8), ce_bytes (loss bytes per logit), opt_bytes (optimizer bytes per parameter),
     grad_each_mb (ZeRO-2/3 reduce-scatter after every micro-batch, else once from an unsharded buffer),
     dispatch_bytes / node_limit (MoE fp8 dispatch and node-limited routing; 0 = off), pp_blocking (1: every
-    micro-batch's pipeline sends are exposed). params: params_per_device's (dense, expert) when the caller has
-    them (evaluate shares one count with the memory).
+    micro-batch's pipeline sends are exposed), grad_reduce_bytes (the stack's gradient-reduction bytes per
+    element; 0: bytes_grad). params: params_per_device's (dense, expert) when the caller has them (evaluate shares
+    one count with the memory).
     """
+    if grad_reduce_bytes:
+        bytes_grad = grad_reduce_bytes
     n_ranks = tp * pp * dp * cp
     m = gbs / (dp * mb)  # microbatches per pipeline per step
     T = mb * seq / cp
@@ -384,36 +387,28 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     }
 
 
-def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity, *,
+def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity, hw, *,
              bytes_el=2.0, bytes_grad=2.0, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
-             straggler_cv=C.STRAGGLER_CV, peak, ceiling, mem_bw, attn_eff, lin_peak, lin_ceiling, fp8, ew_factor,
-             kernels, cpu_kernel_s, sel_gemm, op_sac, cast_passes, ce_bytes, opt_bytes, grad_reduce_bytes,
-             grad_each_mb, dispatch_bytes, node_limit, pp_blocking, node_size, su_bw, su_lat, ib_bw, ib_lat, **more):
+             straggler_cv=C.STRAGGLER_CV):
     """Everything a training run's result reports, from one set of (scalar or array) inputs: step time and its
     breakdown, memory by category, feasibility, time to train `tokens`, MFU and HFU.
 
     One FLOP convention: the FLOPs the step executes, causal attention counted as half the s^2 term (MFU: the
     model's forward + backward; HFU: plus the recomputation the layout performs), over the dense peak of the
-    precision (fp8: the fp8 peak). So MFU <= HFU <= 1. The hardware and stack numbers are hardware_args' keys,
-    named one by one (a keyword that falls through to `**more` costs a string compare per parameter; `more` takes
-    any further stack number training_step reads). grad_reduce_bytes (the stack's; 0 = the precision's
-    bytes_grad), fp8 (1: fp8 weight copies in memory) and grad_each_mb shape the memory too."""
-    if grad_reduce_bytes:
-        bytes_grad = grad_reduce_bytes
+    precision (fp8: the fp8 peak). So MFU <= HFU <= 1. hw: hardware_args' dict, the keyword arguments of
+    training_step for the hardware and software stack (passed whole: binding each keyword costs a scan of the
+    parameter names). The memory reads the stack's grad_reduce_bytes and grad_each_mb from it, and keeps fp8
+    weight copies when the linear GEMMs run at an fp8 rate (lin_peak set)."""
     params = params_per_device(d, tp, pp, ep, vceil(d.L / pp))  # the step's traffic and the memory share one count
-    # the layout goes by position (in the signatures' order): binding a keyword costs a scan of the parameter names
+    # the layout goes by position (in the signatures' order)
     out = training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, dp_overlap=dp_overlap,
-                        tp_overlap=tp_overlap, ep_overlap=ep_overlap, straggler_cv=straggler_cv,
-                        grad_each_mb=grad_each_mb, bytes_el=bytes_el, bytes_grad=bytes_grad, peak=peak,
-                        ceiling=ceiling, mem_bw=mem_bw, attn_eff=attn_eff, lin_peak=lin_peak, lin_ceiling=lin_ceiling,
-                        ew_factor=ew_factor, kernels=kernels, cpu_kernel_s=cpu_kernel_s, sel_gemm=sel_gemm,
-                        op_sac=op_sac, cast_passes=cast_passes, ce_bytes=ce_bytes, opt_bytes=opt_bytes,
-                        dispatch_bytes=dispatch_bytes, node_limit=node_limit, pp_blocking=pp_blocking,
-                        node_size=node_size, su_bw=su_bw, su_lat=su_lat, ib_bw=ib_bw, ib_lat=ib_lat, params=params,
-                        **more)
+                        tp_overlap=tp_overlap, ep_overlap=ep_overlap, straggler_cv=straggler_cv, bytes_el=bytes_el,
+                        bytes_grad=bytes_grad, params=params, **hw)
+    lin_peak, sel_gemm = hw["lin_peak"], hw["sel_gemm"]
     mem = memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, out["microbatches"],
-                            bytes_w=bytes_el, bytes_grad=bytes_grad, grad_each_mb=grad_each_mb, fp8=fp8,
-                            sac=sel_gemm if op_sac > 0.0 else None, params=params)
+                            bytes_w=bytes_el, bytes_grad=hw["grad_reduce_bytes"] or bytes_grad,
+                            grad_each_mb=hw["grad_each_mb"], fp8=0.0 if lin_peak is None else 1.0,
+                            sac=sel_gemm if hw["op_sac"] > 0.0 else None, params=params)
     n = tp * pp * dp * cp
     step = out["step"]
     tokens_per_step = gbs * seq
@@ -423,7 +418,7 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     fwd_tok = mm + attn + head
     sel = sel_gemm * mm + vwhere(flash, 0.0, attn)
     extra = vwhere(recompute >= 2, mm + attn, vwhere(recompute >= 1, sel, 0.0))
-    peak_total = n * (peak if lin_peak is None else lin_peak)
+    peak_total = n * (hw["peak"] if lin_peak is None else lin_peak)
     mem_total = mem["weights"] + mem["gradients"] + mem["optimizer"] + mem["activations"] + mem["reserved"]
     out.update({
         "memory": mem, "memory_total": mem_total, "feasible": mem_total <= capacity,

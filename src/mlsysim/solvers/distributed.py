@@ -90,7 +90,7 @@ def accelerator_args(acc, precision: str, stack=None) -> dict:
     factor = st.pop("attention_factor")
     attn = acc.attention_efficiency * clock if acc.attention_efficiency else ceiling * C.FLASH_ATTENTION_RELATIVE
     return dict(peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw, attn_eff=attn * factor, lin_peak=lin_peak,
-                lin_ceiling=lin_ceiling, fp8=1.0 if fp8 else 0.0, **st)
+                lin_ceiling=lin_ceiling, **st)
 
 
 def hardware_args(fleet, precision: str, stack=None) -> dict:
@@ -210,9 +210,9 @@ class DistributedModel:
         tpo, epo, rc = float(tp_overlap), float(ep_overlap), RECOMPUTE[recompute]
         capacity = fleet.node.accelerator.memory_bytes
         out = evaluate(d, float(tp), float(pp), float(dp), float(cp), float(ep), float(mb), float(gbs), float(seq),
-                       float(v), rc, zero, flash_attention, sp, tok, capacity, bytes_el=bytes_el,
+                       float(v), rc, zero, flash_attention, sp, tok, capacity, hw, bytes_el=bytes_el,
                        bytes_grad=bytes_grad, dp_overlap=1.0 if dp_overlap else 0.0, tp_overlap=tpo, ep_overlap=epo,
-                       straggler_cv=cv, **hw)
+                       straggler_cv=cv)
         mem = out["memory"]
         breakdown = {k: float(out[k]) for k in BREAKDOWN_KEYS}
         memory = {k: float(mem[k]) for k in mem}
