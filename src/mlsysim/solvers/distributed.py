@@ -7,13 +7,8 @@ from ..errors import ConfigError
 from ..hardware.accelerator import power_limit_clock
 from ..physics import constants as C
 from ..physics.layout import layout_problems
-from ..physics.training import (
-    RECOMPUTE,
-    default_global_batch,
-    evaluate,
-    model_dims,
-    precision_bytes,
-)
+from ..physics.training import RECOMPUTE, default_global_batch, evaluate, precision_bytes
+from ..physics.workload_dims import model_dims
 from ..stacks import resolve_stack, stack_args
 from ..units import count, flag, si
 from ._common import choice, divisors, finite, frozen, resolve_fleet, resolve_model
@@ -194,11 +189,11 @@ class DistributedModel:
         tok = resolve_tokens(model, tokens)
         self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)
         hw, stack_rec, bytes_el, bytes_grad = _hardware_args(fleet, precision, stack)
-        for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
-            if val.__class__ is float and 0.0 <= val <= 1.0:
-                continue
-            if not 0.0 <= si(val, "", what, allow_zero=True) <= 1.0:
-                raise ConfigError(f"{what} is a share of the traffic hidden behind compute, in [0, 1]; got {val}")
+        if not (tp_overlap.__class__ is float and 0.0 <= tp_overlap <= 1.0
+                and ep_overlap.__class__ is float and 0.0 <= ep_overlap <= 1.0):  # plain floats in range: done
+            for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
+                if not 0.0 <= si(val, "", what, allow_zero=True) <= 1.0:
+                    raise ConfigError(f"{what} is a share of the traffic hidden behind compute, in [0, 1]; got {val}")
         if ep_overlap and not model.is_moe:
             raise ConfigError(f"ep_overlap={ep_overlap} but {model.name} is a dense model (no expert all-to-all to "
                               f"hide); omit ep_overlap")
