@@ -214,7 +214,7 @@ class DistributedModel:
         step, mfu = float(out["step"]), float(out["mfu"])
         ttt, tps = float(out["time_to_train"]), float(out["tokens_per_s"])
         try:  # the sum of finite values is finite: one pass when all is well, else finite() names the culprit
-            ok = math.isfinite(math.fsum((step, mfu, ttt, tps, *breakdown.values(), *memory.values())))
+            ok = math.isfinite(step + mfu + ttt + tps + sum(breakdown.values()) + sum(memory.values()))
         except (TypeError, ValueError, OverflowError):
             ok = False
         if not ok:
