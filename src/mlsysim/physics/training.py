@@ -263,14 +263,14 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
         async_tp = n_tp_coll / 2.0 * _async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f,
                                                     col.allreduce(act_msg, tp, tp_bw, tp_lat) / 2.0, sm)
         tp_comm = (1.0 - tp_overlap) * tp_raw + tp_overlap * async_tp
-    cp_in = tp * cp <= node_size
-    kv_bytes = bytes_el * T * 2.0 * d.kv * d.hd / tp
-    cp_bw = vwhere(cp_in, su_bw, ib_bw)
-    cp_raw = col.allgather(kv_bytes * cp, cp, cp_bw, vwhere(cp_in, su_lat, ib_lat))
-    # ring attention overlaps the K/V exchange with the attention core, forward and backward (nothing to hide
-    # without context parallelism: a plain 0.0, the overlap terms are 0)
-    cp_comm = 0.0 if cp_raw.__class__ is float and cp_raw == 0.0 else \
-        col.overlapped(cp_raw, c0, sm) + col.overlapped(2.0 * cp_raw, C.FLASH_BWD_FACTOR * c0, sm)
+    cp_comm = 0.0  # a plain cp of 1 exchanges nothing
+    if cp.__class__ is not float or cp != 1.0:
+        cp_in = tp * cp <= node_size
+        kv_bytes = bytes_el * T * 2.0 * d.kv * d.hd / tp
+        cp_bw = vwhere(cp_in, su_bw, ib_bw)
+        cp_raw = col.allgather(kv_bytes * cp, cp, cp_bw, vwhere(cp_in, su_lat, ib_lat))
+        # ring attention overlaps the K/V exchange with the attention core, forward and backward
+        cp_comm = col.overlapped(cp_raw, c0, sm) + col.overlapped(2.0 * cp_raw, C.FLASH_BWD_FACTOR * c0, sm)
     ep_comm = 0.0
     if d.n_moe > 0:  # dispatch + combine, forward and backward; ep_overlap hides a share behind the expert
         # layers' compute (DualPipe-style scheduling, DeepSeek-V3 report Sec 3.2.1)
