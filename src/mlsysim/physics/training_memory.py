@@ -62,10 +62,13 @@ def memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash,
     first = vmax(vceil(d.L / pp - 0.999999), 1.0)
     dense_p, expert_p = params_per_device(d, tp, pp, ep, lps) if params is None else params
     edp = vmax(dp / ep, 1.0)  # experts are data-parallel over dp/ep replicas
-    embed = vwhere(pp > 1, d.embed_max, d.embed_sum) / tp
-    # the largest unit gathered or reduced at once: one layer, or the embedding table / LM head
-    layer_p = vmax((dense_p - embed + expert_p) / lps, d.embed_max / tp)
     z3, z2 = zero >= 3, zero >= 2
+    # the largest unit ZeRO-2/3 gather or reduce at once: one layer, or the embedding table / LM head (a plain
+    # stage below 2 has none)
+    layer_p = 0.0
+    if z2 is not False:
+        embed = vwhere(pp > 1, d.embed_max, d.embed_sum) / tp
+        layer_p = vmax((dense_p - embed + expert_p) / lps, d.embed_max / tp)
     dp3 = vwhere(z3, dp, 1.0)
     w = bytes_w * (dense_p / dp3 + expert_p / vwhere(z3, edp, 1.0)) \
         + fp8 * (dense_p + expert_p) / dp3 \
