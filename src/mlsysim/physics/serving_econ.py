@@ -7,7 +7,9 @@ energy = facility power / QPS. The fleet's cost per second is either owning it (
 the records as for training, amortised over their lives + maintenance + energy: physics/cost.py) or renting
 (GPU-hours x price); cost per million
 output tokens = cost per s / output tokens per s x 1e6, and input tokens are charged at `input_weight` of an
-output token's price (the share of GPU time a prompt token takes relative to a generated one).
+output token's price (the share of GPU time a prompt token takes relative to a generated one). Over a daily load
+profile the same division uses the day's mean QPS and mean IT power (profile_it_power_w): energy per request =
+the day's energy / the day's requests, and the fleet's fixed cost is spread over the requests it actually serves.
 """
 from __future__ import annotations
 
@@ -19,6 +21,21 @@ from . import power as PW
 def fleet_it_power_w(util, gpus, tdp_w, idle_w, host_w_per_gpu):
     """Average IT power of a serving fleet: accelerators at their utilisation plus the host share."""
     return gpus * (PW.accelerator_power_w(util, tdp_w, idle_w) + host_w_per_gpu)
+
+
+def profile_it_power_w(multipliers, *, replicas, gpus_per_replica, peak_util, tdp_w, idle_w, host_w_per_gpu):
+    """Mean IT power of a fleet sized for the peak over a load profile (equal periods, multipliers of the peak in
+    [0, 1]): in each period the load is packed onto ceil(m x n) replicas at their peak compute utilisation x
+    m n / active, the other replicas idle at idle power; every GPU's host share draws throughout (assumption: hosts
+    are not powered down). At m = 1 it is fleet_it_power_w at the peak utilisation."""
+    import numpy as np
+    from .serving_traffic import active_replicas
+    m = np.asarray(multipliers, dtype=float)
+    act = active_replicas(m, replicas)
+    util = peak_util * m * replicas / np.maximum(act, 1.0)
+    busy = act * gpus_per_replica * PW.accelerator_power_w(util, tdp_w, idle_w)
+    idle = (replicas - act) * gpus_per_replica * idle_w
+    return float(np.mean(busy + idle)) + replicas * gpus_per_replica * host_w_per_gpu
 
 
 def per_request(*, qps, gpus, it_power_w, pue, grid_gco2_per_kwh, residual_gco2_per_kwh, contractual_fraction,

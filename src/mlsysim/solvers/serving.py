@@ -69,6 +69,7 @@ class ServingResult(TableRepr):
     binding: str
     speculative_speedup: float
     assumptions: dict = field(default_factory=dict)
+    ep: int = 1  # MoE: attention data-parallel over ep ranks of tp x pp devices, experts spread over them
 
     ttft = quantity("ttft_s", "s", to="ms")
     itl = quantity("itl_s", "s", to="ms")
@@ -77,7 +78,7 @@ class ServingResult(TableRepr):
 
     @property
     def tokens_per_s_per_gpu(self) -> float:
-        return self.tokens_per_s / (self.tp * self.pp)
+        return self.tokens_per_s / (self.tp * self.pp * self.ep)
 
     @property
     def memory_total(self):
@@ -156,9 +157,9 @@ class ServingModel:
         mem = {k: float(v) for k, v in mem.items()}
         per_seq = float(PS.kv_bytes_per_seq(d, context=float(isl + osl), tp=float(tp), pp=float(pp), kvbytes=kb))
         free = acc.memory_bytes - mem["weights"] - mem["activations"] - mem["workspace"]
-        kv_cap = max(0, int(free // per_seq))
+        kv_cap = max(0, int(free // per_seq)) * ep  # per attention rank x ranks
         feasible = sum(mem.values()) <= acc.memory_bytes
-        t_flops = 2.0 * b * d.mm_params / (tp * pp) / peak
+        t_flops = 2.0 * b * d.mm_params / (tp * pp * ep) / peak
         t_bytes = mem["weights"] * pp / (acc.memory_bw * C.MEMORY_BW_EFFICIENCY)  # all stages' weights, serially
         binding = ("capacity" if not feasible else "interconnect" if comm > max(t_flops, t_bytes)
                    else "compute" if t_flops > t_bytes else "memory-bandwidth")
@@ -169,7 +170,7 @@ class ServingModel:
             "model": model, "accelerator": acc, "batch_size": b, "input_len": isl, "output_len": osl, "tp": tp,
             "pp": pp, "ttft_s": ttft, "itl_s": itl, "itl_no_spec_s": itl0, "tokens_per_s": tps, "memory_bytes": mem,
             "kv_capacity": kv_cap, "feasible": feasible, "binding": binding, "speculative_speedup": speedup,
-            "assumptions": assumptions})
+            "assumptions": assumptions, "ep": ep})
 
     @staticmethod
     def _speculative(d, draft_model, a, k, b, ctx, hw, itl0, overhead, assumptions):
