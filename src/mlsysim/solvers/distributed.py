@@ -237,7 +237,7 @@ class DistributedModel:
     def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")):
         """Raise a ConfigError, with choices that work, for the first rule the layout breaks."""
         bad = layout_problems(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens)
-        if True not in bad.values():
+        if not any(bad.values()):
             return
         broken = [reason for reason, flag in bad.items() if flag]
         a, kv, L, name = model.n_heads, model.n_kv_heads, model.n_layers, model.name
