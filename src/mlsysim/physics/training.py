@@ -11,7 +11,6 @@ software-stack profile (mlsysim.stacks, data/stacks.toml); memory is in training
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
