@@ -11,6 +11,7 @@ software-stack profile (mlsysim.stacks, data/stacks.toml); memory is in training
 from __future__ import annotations
 
 import functools
+import operator
 
 import numpy as np
 
@@ -194,13 +195,13 @@ def _expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib
     return vwhere(tp * ep <= node_size, a2a_in, a2a_out)
 
 
-def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, *,
+def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
                   peak, ceiling, mem_bw, node_size, su_bw, su_lat, ib_bw, ib_lat, attn_eff=None,
-                  lin_peak=None, lin_ceiling=None, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
-                  straggler_cv=C.STRAGGLER_CV, bytes_el=2.0, bytes_grad=2.0, ew_factor=1.0, kernels=0.0,
-                  cpu_kernel_s=0.0, sel_gemm=0.0, op_sac=0.0, cast_passes=0.0, ce_bytes=0.0,
-                  opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM, grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0,
-                  pp_blocking=0.0, grad_reduce_bytes=0.0, params=None):
+                  lin_peak=None, lin_ceiling=None, ew_factor=1.0, kernels=0.0, cpu_kernel_s=0.0, sel_gemm=0.0,
+                  op_sac=0.0, cast_passes=0.0, ce_bytes=0.0, opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM,
+                  grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0, pp_blocking=0.0, grad_reduce_bytes=0.0, *,
+                  dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0, straggler_cv=C.STRAGGLER_CV, bytes_el=2.0,
+                  bytes_grad=2.0, params=None):
     """Time of one optimizer step and its breakdown (seconds).
 
     peak: dense FLOP/s of the attention and LM head (bf16 for fp8 runs); lin_peak/lin_ceiling: the layer GEMMs'
@@ -349,6 +350,12 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     }
 
 
+# training_step's hardware and software-stack parameters in order (peak .. grad_reduce_bytes: hardware_args' keys),
+# which evaluate passes by position (binding 24 keywords costs more than the rest of the call)
+STEP_HW = training_step.__code__.co_varnames[14:training_step.__code__.co_argcount]
+_step_hw = operator.itemgetter(*STEP_HW)
+
+
 def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity, hw, *,
              bytes_el=2.0, bytes_grad=2.0, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
              straggler_cv=C.STRAGGLER_CV):
@@ -357,15 +364,16 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
 
     One FLOP convention: the FLOPs the step executes, causal attention counted as half the s^2 term (MFU: the
     model's forward + backward; HFU: plus the recomputation the layout performs), over the dense peak of the
-    precision (fp8: the fp8 peak). So MFU <= HFU <= 1. hw: hardware_args' dict, the keyword arguments of
-    training_step for the hardware and software stack (passed whole: binding each keyword costs a scan of the
-    parameter names). The memory reads the stack's grad_reduce_bytes and grad_each_mb from it, and keeps fp8
-    weight copies when the linear GEMMs run at an fp8 rate (lin_peak set)."""
+    precision (fp8: the fp8 peak). So MFU <= HFU <= 1. hw: hardware_args' dict, exactly training_step's hardware
+    and stack parameters (STEP_HW). The memory reads the stack's grad_reduce_bytes and grad_each_mb from it, and
+    keeps fp8 weight copies when the linear GEMMs run at an fp8 rate (lin_peak set)."""
+    if len(hw) != len(STEP_HW):  # a key training_step does not take (or lacks) would otherwise go unnoticed
+        raise TypeError(f"hw must hold training_step's hardware and stack parameters {STEP_HW}, got {sorted(hw)}")
     params = params_per_device(d, tp, pp, ep, vceil(d.L / pp))  # the step's traffic and the memory share one count
-    # the layout goes by position (in the signatures' order)
-    out = training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, dp_overlap=dp_overlap,
-                        tp_overlap=tp_overlap, ep_overlap=ep_overlap, straggler_cv=straggler_cv, bytes_el=bytes_el,
-                        bytes_grad=bytes_grad, params=params, **hw)
+    # the layout and hardware go by position (in the signature's order)
+    out = training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, *_step_hw(hw),
+                        dp_overlap=dp_overlap, tp_overlap=tp_overlap, ep_overlap=ep_overlap,
+                        straggler_cv=straggler_cv, bytes_el=bytes_el, bytes_grad=bytes_grad, params=params)
     lin_peak, sel_gemm = hw["lin_peak"], hw["sel_gemm"]
     mem = memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, out["microbatches"],
                             bytes_w=bytes_el, bytes_grad=hw["grad_reduce_bytes"] or bytes_grad,
