@@ -229,8 +229,6 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     moe_frac = d.moe_frac
     sm = C.COMM_SM_SHARE
     bw = mem_bw * C.MEMORY_BW_EFFICIENCY
-    lp_ = peak if lin_peak is None else lin_peak
-    lc_ = ceiling if lin_ceiling is None else lin_ceiling
     f0, b0, c0, g0 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, False, bytes_el,
                                  attn_eff, lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor,
                                  cast_passes=cast_passes, detail=True)
@@ -258,6 +256,8 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     tp_raw = n_tp_coll * col.allreduce(act_msg, tp, tp_bw, tp_lat)
     tp_comm = tp_raw
     if tp_overlap:
+        lp_ = peak if lin_peak is None else lin_peak
+        lc_ = ceiling if lin_ceiling is None else lin_ceiling
         proj_qkv = gemm_time(T, d.h, d.attn_in_n / tp, lp_, lc_, mem_bw, bytes_el)
         proj_out = gemm_time(T, d.attn_out_k / tp, d.h, lp_, lc_, mem_bw, bytes_el)
         async_tp = n_tp_coll / 2.0 * _async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f,
