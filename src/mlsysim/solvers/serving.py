@@ -2,6 +2,7 @@
 (the reasoning wall: hidden chain-of-thought tokens cost time and energy per query)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
@@ -11,7 +12,7 @@ from ..physics import serving as PS
 from ..physics.inference import roofline_time
 from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..units import count, quantity, si
-from ._common import TableRepr, finite, resolve_model
+from ._common import TableRepr, finite, frozen, resolve_model
 from .distributed import DistributedModel, _dims
 
 
@@ -119,10 +120,13 @@ class ServingModel:
         osl = count(output_len, "output_len")
         b, tp, pp, ep = (count(batch_size, "batch_size"), count(tp_size, "tp_size"), count(pp_size, "pp_size"),
                          count(ep_size, "ep_size"))
-        hit = si(prefix_cache_hit, "", "prefix_cache_hit", allow_zero=True)
-        if not 0 <= hit < 1:
-            raise ConfigError(f"prefix_cache_hit must be a fraction in [0, 1), got {hit}")
-        overhead = si(step_overhead_s, "s", "step_overhead_s", allow_zero=True)
+        hit, overhead = prefix_cache_hit, step_overhead_s
+        if not (hit.__class__ is float and 0.0 <= hit < 1.0):  # a plain float in range needs no conversion
+            hit = si(prefix_cache_hit, "", "prefix_cache_hit", allow_zero=True)
+            if not 0 <= hit < 1:
+                raise ConfigError(f"prefix_cache_hit must be a fraction in [0, 1), got {hit}")
+        if not (overhead.__class__ is float and 0.0 <= overhead < math.inf):
+            overhead = si(step_overhead_s, "s", "step_overhead_s", allow_zero=True)
         wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
         peak = compute_peak(acc, comp)
         d = _dims(model)
@@ -160,11 +164,13 @@ class ServingModel:
         binding = ("capacity" if not feasible else "interconnect" if comm > max(t_flops, t_bytes)
                    else "compute" if t_flops > t_bytes else "memory-bandwidth")
         tps = b / itl
-        finite({"ttft": ttft, "itl": itl, "tps": tps}, "ServingModel")
-        return ServingResult(model=model, accelerator=acc, batch_size=b, input_len=isl, output_len=osl, tp=tp,
-                             pp=pp, ttft_s=ttft, itl_s=itl, itl_no_spec_s=itl0, tokens_per_s=tps,
-                             memory_bytes=mem, kv_capacity=kv_cap, feasible=feasible, binding=binding,
-                             speculative_speedup=speedup, assumptions=assumptions, ep=ep)
+        if not math.isfinite(ttft + itl + tps):  # the sum of finite values is finite, else finite() names it
+            finite({"ttft": ttft, "itl": itl, "tps": tps}, "ServingModel")
+        return frozen(ServingResult, {
+            "model": model, "accelerator": acc, "batch_size": b, "input_len": isl, "output_len": osl, "tp": tp,
+            "pp": pp, "ttft_s": ttft, "itl_s": itl, "itl_no_spec_s": itl0, "tokens_per_s": tps, "memory_bytes": mem,
+            "kv_capacity": kv_cap, "feasible": feasible, "binding": binding, "speculative_speedup": speedup,
+            "assumptions": assumptions, "ep": ep})
 
     @staticmethod
     def _speculative(d, draft_model, a, k, b, ctx, hw, itl0, overhead, assumptions):
