@@ -32,10 +32,11 @@ def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_b
     T = batch * new_tokens
     moe_frac = d.n_moe / d.L
     ew = ACT_BYTES / wbytes  # elementwise passes move bf16 activations, not weight-width ones
+    kv_seqs = batch if decode else None  # verifying drafted tokens reads each sequence's cache once
     f0 = layer_times(d, T, context, tp, 1.0, ep, peak, ceiling, mem_bw, True, False, False, wbytes, attn_eff,
-                     decode, ew_factor=ew)[0]
+                     decode, ew_factor=ew, kv_seqs=kv_seqs)[0]
     f1 = layer_times(d, T, context, tp, 1.0, ep, peak, ceiling, mem_bw, True, False, True, wbytes, attn_eff,
-                     decode, ew_factor=ew)[0] if d.n_moe > 0 else f0
+                     decode, ew_factor=ew, kv_seqs=kv_seqs)[0] if d.n_moe > 0 else f0
     a2a = 0.0
     if par:
         extra, a2a = moe_layer_extra_s(d, T, context, tp, ep, peak, ceiling, mem_bw, wbytes, attn_eff, decode,
@@ -47,7 +48,7 @@ def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_b
     pp_comm = (pp - 1.0) * col.p2p(ACT_BYTES * T * d.h, su_bw, su_lat)
     comm = d.L * comm_layer + pp_comm + d.n_moe * a2a
     if decode and kvbytes is not None:
-        layer = layer + T * context * d.kv_elems * (kvbytes - wbytes) / (1.0 if d.mla else vmin(tp, d.kv)) \
+        layer = layer + batch * context * d.kv_elems * (kvbytes - wbytes) / (1.0 if d.mla else vmin(tp, d.kv)) \
             / (mem_bw * C.MEMORY_BW_EFFICIENCY)
     return d.L * layer + head + comm, comm
 
@@ -113,6 +114,28 @@ def kv_bytes_per_seq(d, *, context, tp, pp, kvbytes):
     KV-head count; MLA's latent is replicated) x context."""
     split = 1.0 if d.mla else vmin(tp, d.kv)
     return kvbytes * vceil(d.L / pp) * d.kv_elems / split * context
+
+
+def mtp_dims(d):
+    """One multi-token-prediction module as a one-layer model (DeepSeek-AI 2024, arXiv:2412.19437 Sec 2.2): a
+    transformer block of the model's own kind (an MoE block where the model has experts), a 2h x h projection of
+    [hidden; next-token embedding] and the model's output head and embedding, shared (no new head weights)."""
+    from types import SimpleNamespace
+    m = SimpleNamespace(**vars(d))
+    moe = 1.0 if d.n_moe > 0 else 0.0
+    m.L, m.n_moe, m.n_dense, m.moe_frac = 1.0, moe, 1.0 - moe, moe
+    m.layer_dense_w = d.attn_w + 2.0 * d.norm_w + (1.0 - moe) * d.dense_mlp_w \
+        + moe * (d.shared * d.expert_w + d.router_w) + 2.0 * d.h * d.h  # + the projection
+    m.embed_w = m.head_w = m.embed_max = m.embed_sum = 0.0  # shared with the model
+    return m
+
+
+def mtp_draft_s(d, *, batch, context, **hw):
+    """One drafted token from an MTP module: its block and the shared head (pass_time of mtp_dims) plus the 2h x h
+    projection GEMM."""
+    m = mtp_dims(d)
+    t, _ = pass_time(m, batch=batch, new_tokens=1.0, context=context, decode=True, **hw)
+    return t + gemm_time(batch, 2.0 * d.h, d.h / hw["tp"], hw["peak"], hw["ceiling"], hw["mem_bw"], hw["wbytes"])
 
 
 def accepted_per_step(a, k):

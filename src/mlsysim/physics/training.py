@@ -59,13 +59,15 @@ def gemm_time(m, k, n, peak, ceiling, mem_bw, bytes_el=2.0):
 
 
 def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, bytes_el=2.0, attn_eff=None,
-                decode=False, *, lin_peak=None, lin_ceiling=None, ew_factor=1.0, cast_passes=0.0, detail=False):
+                decode=False, *, lin_peak=None, lin_ceiling=None, ew_factor=1.0, cast_passes=0.0, detail=False,
+                kv_seqs=None):
     """Forward, backward and recompute-able parts of one layer for T local tokens (after CP split), on one device.
 
     Returns (fwd_s, bwd_s, attn_core_fwd_s): the attention core is what selective recompute replays.
     attn_eff: fused-attention throughput as a fraction of peak (None: a fixed share of the GEMM ceiling).
     `moe` (a Python bool/float, not an array) selects an MoE FFN or the dense FFN. `decode`: T new tokens each
-    attend to a cached context of `seq` tokens whose K/V stream from HBM (inference decode).
+    attend to a cached context of `seq` tokens whose K/V stream from HBM (inference decode); `kv_seqs`: the
+    sequences whose cache is read, once each (default T; fewer when each verifies several drafted tokens).
     lin_peak / lin_ceiling: the rate of the layer's linear GEMMs where it differs from the attention's (fp8
     GEMMs at the measured fp8 matmul ceiling; attention stays bf16: Transformer Engine's default).
     ew_factor: elementwise HBM traffic relative to fused kernels; cast_passes: fp8 amax + cast passes per GEMM
@@ -85,7 +87,8 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
             * ((C.FLASH_REFERENCE_SEQ + C.FLASH_HALF_SEQ) / C.FLASH_REFERENCE_SEQ)
     if_flash_f = 2.0 * T * (seq * (1.0 if decode else 0.5)) * heads * (d.hd + d.vhd) / (peak * attn_eff)
     if decode:  # reading the KV cache bounds decode attention
-        kv_read = T * seq * d.kv_elems * bytes_el / (1.0 if d.mla else vmin(tp, d.kv))
+        kv_read = (T if kv_seqs is None else kv_seqs) * seq * d.kv_elems * bytes_el \
+            / (1.0 if d.mla else vmin(tp, d.kv))
         if_flash_f = vmax(if_flash_f, kv_read / bw)
     # Without FlashAttention the full s x s scores are computed (mask applied after) as batched GEMMs per head,
     # and the softmax/dropout stream the score matrix through HBM.

@@ -10,6 +10,7 @@ from ..physics import constants as C
 from ..physics import power as PP
 from ..physics import serving as PS
 from ..physics.inference import roofline_time
+from ..physics.training_memory import params_per_device
 from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..units import count, quantity, si
 from ._common import TableRepr, finite, frozen, resolve_model
@@ -110,7 +111,10 @@ class ServingModel:
     def solve(self, model, hardware, *, seq_len=None, input_len=None, output_len=256, batch_size=1, tp_size=1,
               pp_size=1, ep_size=1, precision=None, weight_precision=None, kv_precision=None,
               compute_precision=None, prefix_cache_hit=0.0, step_overhead_s=0.0, draft_model=None,
-              draft_acceptance_rate=None, draft_tokens=None) -> ServingResult:
+              draft_acceptance_rate=None, draft_tokens=None, mtp_depth=None) -> ServingResult:
+        """Speculative decoding: `draft_model=` proposes `draft_tokens` (default 4) per target step, or the
+        model's own multi-token-prediction modules do (`mtp_depth=`, DeepSeek-V3: 1); either way
+        `draft_acceptance_rate=` is the per-token acceptance."""
         model = resolve_model(model)
         acc, su_bw, su_lat = resolve_hardware(hardware)
         if seq_len is not None and input_len is not None:
@@ -134,7 +138,13 @@ class ServingModel:
         DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
         if draft_tokens is not None and draft_model is None:
             raise ConfigError("draft_tokens only matters with speculative decoding: give draft_model= and "
-                              "draft_acceptance_rate= too, or omit draft_tokens")
+                              "draft_acceptance_rate= too, or omit draft_tokens (with mtp_depth= the depth is the "
+                              "number of drafted tokens)")
+        if mtp_depth is not None:
+            if draft_model is not None:
+                raise ConfigError("give draft_model= (a separate draft) or mtp_depth= (the model's own "
+                                  "multi-token-prediction modules), not both")
+            mtp_depth = count(mtp_depth, "mtp_depth")
         ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
             * C.FRAMEWORK_GEMM_FRACTION
         hw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw,
@@ -148,13 +158,16 @@ class ServingModel:
         itl, speedup = itl0, 1.0
         assumptions = {"precision (weights, KV, compute)": names, "matmul ceiling": ceiling,
                        "decode context": f"{ctx:g} tokens (input + output/2)"}
-        if draft_model is not None or draft_acceptance_rate is not None:
-            itl, speedup = self._speculative(d, draft_model, draft_acceptance_rate,
-                                             4 if draft_tokens is None else draft_tokens, b, ctx, hw, itl0,
-                                             overhead, assumptions)
+        if draft_model is not None or draft_acceptance_rate is not None or mtp_depth is not None:
+            k = mtp_depth or (4 if draft_tokens is None else draft_tokens)
+            itl, speedup = self._speculative(d, draft_model, draft_acceptance_rate, k, b, ctx, hw, itl0,
+                                             overhead, assumptions, mtp=mtp_depth is not None)
         mem = PS.memory(d, batch=float(b), context=float(isl + osl), prefill_tokens=b * new, tp=float(tp),
                         pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
         mem = {k: float(v) for k, v in mem.items()}
+        if mtp_depth:  # the MTP modules' own weights, on the last pipeline stage (the head's)
+            dense, expert = params_per_device(PS.mtp_dims(d), float(tp), 1.0, float(ep), 1.0)
+            mem["weights"] += mtp_depth * wb * (dense + expert)
         per_seq = float(PS.kv_bytes_per_seq(d, context=float(isl + osl), tp=float(tp), pp=float(pp), kvbytes=kb))
         free = acc.memory_bytes - mem["weights"] - mem["activations"] - mem["workspace"]
         kv_cap = max(0, int(free // per_seq)) * ep  # per attention rank x ranks
@@ -173,21 +186,26 @@ class ServingModel:
             "assumptions": assumptions, "ep": ep})
 
     @staticmethod
-    def _speculative(d, draft_model, a, k, b, ctx, hw, itl0, overhead, assumptions):
-        """ITL with a draft proposing k tokens per target verification step (draft cost included)."""
-        if draft_model is None or a is None:
-            raise ConfigError("speculative decoding needs both draft_model= and draft_acceptance_rate=")
+    def _speculative(d, draft_model, a, k, b, ctx, hw, itl0, overhead, assumptions, mtp=False):
+        """ITL with a draft (or k MTP modules) proposing k tokens per target verification step, draft cost
+        included."""
+        if (draft_model is None and not mtp) or a is None:
+            raise ConfigError("speculative decoding needs draft_acceptance_rate= and a drafter: draft_model= or "
+                              "mtp_depth=")
         a = si(a, "", "draft_acceptance_rate", allow_zero=True)
         if not 0 <= a < 1:
             raise ConfigError(f"draft_acceptance_rate must be in [0, 1), got {a}")
         k = count(k, "draft_tokens")
-        dd = _dims(resolve_model(draft_model))
-        t_draft, _ = PS.pass_time(dd, batch=b, new_tokens=1.0, context=ctx, decode=True, **hw)
+        if mtp:
+            t_draft = PS.mtp_draft_s(d, batch=b, context=ctx, **hw)
+        else:
+            dd = _dims(resolve_model(draft_model))
+            t_draft, _ = PS.pass_time(dd, batch=b, new_tokens=1.0, context=ctx, decode=True, **hw)
         t_verify, _ = PS.pass_time(d, batch=b, new_tokens=float(k + 1), context=ctx, decode=True, **hw)
         e = PS.accepted_per_step(a, k)
         itl = (k * t_draft + t_verify + overhead) / e
-        assumptions["speculative decoding"] = (f"{k} drafted tokens, acceptance {a:g}: {e:.3g} tokens per "
-                                               f"target step (Leviathan et al. 2023)")
+        assumptions["speculative decoding"] = (f"{k} drafted tokens{' by MTP modules' if mtp else ''}, acceptance "
+                                               f"{a:g}: {e:.3g} tokens per target step (Leviathan et al. 2023)")
         return itl, itl0 / itl
 
 
