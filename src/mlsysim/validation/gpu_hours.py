@@ -47,14 +47,16 @@ RUNS = [
 ]
 
 
-def planned(model, fleet, tokens, sw):
+def planned(model, fleet, tokens, sw, **fixed):
     """The planner's fastest feasible layout for `model` on `fleet` with the software `sw`, the GoodputResult of
-    training `tokens` on it, and the DECILE-th percentile of the compute GPU-hours of every layout it accepts."""
+    training `tokens` on it, and the DECILE-th percentile of the compute GPU-hours of every layout it accepts.
+    `fixed` pins axes a source states (e.g. tp=8, pp=4); the others stay free."""
     import numpy as np
     from ..explore import optimize
     from ..solvers.goodput import GoodputModel
     axes = dict(tp=[1, 2, 4, 8], pp=[1, 2, 4, 8], microbatch=[1, 2, 4], zero=list(sw.get("zero", (1, 2, 3))),
                 precision=[sw["precision"]], recompute=[sw.get("recompute", "selective"), "full"])
+    axes.update({k: [v] for k, v in fixed.items()})
     opt = optimize(model, "time_to_train", {"memory_headroom": 0.1}, fleets=fleet, tokens=tokens,
                    flash_attention=sw["flash_attention"], stack=sw["stack"], runners_up=100_000, **axes)
     decile = float(np.percentile(opt.table["gpu_hours"], DECILE))
