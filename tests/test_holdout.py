@@ -68,8 +68,9 @@ def test_falcon_7b_flops_by_hand(table):
     r = table["falcon-7b"]
     # MFU x A100 bf16 peak (312 TFLOP/s) x GPU-seconds of compute = the model FLOPs
     assert r["mfu"] * 312e12 * r["compute_hours"] * 3600.0 == pytest.approx(flops, rel=1e-6)
-    # 6 N D with N = 6.92B (21,229,568 + 20,647,936 + 165,183,488 + 2 x 4544 norm weights and biases = 207,070,080
-    # per layer x 32 + 4544 x 65024 tied embedding + final norm 9,088 = 6,921,720,704): attention adds ~4.3 %
+    # 6 N D with N = the parameters that multiply, all but the input-embedding lookup (21,229,568 + 20,647,936 +
+    # 165,183,488 + 2 x 4544 norm weights and biases = 207,070,080 per layer x 32 + the 4544 x 65024 LM head +
+    # final norm 9,088 = 6,921,720,704): attention adds ~4.3 %
     n = 207_070_080 * 32 + 4544 * 65024 + 9088
     assert n == 6_921_720_704
     assert flops / (6 * n * 1.5e12) == pytest.approx(1 + 595_591_168 / (2 * n), rel=2e-3)
@@ -81,3 +82,11 @@ def test_no_row_is_silently_dropped(table):
         r = table[run_id]
         assert r["gpus"] == gpus and r["published"] == published and 0 < r["predicted"] < 1e9
         assert r["error_pct"] == pytest.approx(100 * (r["predicted"] - published) / published)
+
+
+def test_validate_prints_the_held_out_section():
+    from mlsysim.validation import format_sections, sections
+    secs = sections()
+    assert secs["holdout"]["summary"]["n"] == len(H.RUNS) == 10
+    assert set(secs["holdout"]["summary"]["excluded"]) == set(H.EXCLUDED)
+    assert "Held-out training runs" in format_sections(secs) and "falcon-40b" in secs["holdout"]["text"]
