@@ -63,26 +63,30 @@ def planned(model, fleet, tokens, sw, **fixed):
     return opt.best, GoodputModel().solve(performance=opt.solve()), decile
 
 
-def gpu_hours_table() -> list[dict]:
+def predicted_row(run_id, key, node_key, fabric, gpus, tokens, published, sw, **fixed) -> dict:
+    """One run predicted by `planned()` on `gpus` GPUs of `node_key` over `fabric`, against its `published`
+    GPU-hours: the best layout's (goodput composed in) and the decile's, with the best layout's figures."""
     from ..models.registry import Models
     from ..systems.registry import Systems
     from ..systems.system import Fleet
 
-    rows = []
-    for run_id, key, node_key, fabric, gpus, tokens, published, sw, source in RUNS:
-        node = Systems.Nodes[node_key]
-        fleet = Fleet(node=node, count=gpus // node.accelerators_per_node, fabric=Systems.Fabrics[fabric])
-        best, good, decile = planned(Models.get(key), fleet, tokens, sw)
-        pred = good.gpu_hours
-        pred_decile = decile * pred / best["gpu_hours"]  # the same goodput composed in
-        rows.append(dict(run_id=run_id, gpus=gpus, published=published, predicted=pred,
-                         error_pct=100.0 * (pred - published) / published,
-                         decile=pred_decile, decile_error_pct=100.0 * (pred_decile - published) / published,
-                         tokens_per_s=tokens / (best["gpu_hours"] * 3600.0), mfu=best["mfu"],
-                         goodput=good.goodput, compute_hours=best["gpu_hours"],
-                         layout=f"tp{best['tp']} pp{best['pp']} dp{best['dp']} mb{best['microbatch']} "
-                                f"z{best['zero']} {best['recompute']}", source=source))
-    return rows
+    node = Systems.Nodes[node_key]
+    fleet = Fleet(node=node, count=gpus // node.accelerators_per_node, fabric=Systems.Fabrics[fabric])
+    best, good, decile = planned(Models.get(key), fleet, tokens, sw, **fixed)
+    pred = good.gpu_hours
+    pred_decile = decile * pred / best["gpu_hours"]  # the same goodput composed in
+    return dict(run_id=run_id, gpus=gpus, published=published, predicted=pred,
+                error_pct=100.0 * (pred - published) / published,
+                decile=pred_decile, decile_error_pct=100.0 * (pred_decile - published) / published,
+                tokens_per_s=tokens / (best["gpu_hours"] * 3600.0), mfu=best["mfu"],
+                goodput=good.goodput, compute_hours=best["gpu_hours"],
+                layout=f"tp{best['tp']} pp{best['pp']} dp{best['dp']} mb{best['microbatch']} "
+                       f"z{best['zero']} {best['recompute']}")
+
+
+def gpu_hours_table() -> list[dict]:
+    return [dict(predicted_row(run_id, key, node_key, fabric, gpus, tokens, published, sw), source=source)
+            for run_id, key, node_key, fabric, gpus, tokens, published, sw, source in RUNS]
 
 
 def format_gpu_hours_table(rows=None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from statistics import median
 
-from .gpu_hours import _META, _NEOX, PYTHIA, planned
+from .gpu_hours import _NEOX, PYTHIA, predicted_row
 
 FALCON7 = ("tiiuae/falcon-7b model card (HF), 'Training Procedure': 384 A100 40GB, PP=2 DP=192 with ZeRO, "
            "'about two weeks' (gpu_hours = 384 x 14 d x 24)")
@@ -92,26 +92,10 @@ EXCLUDED = {
 
 def holdout_table() -> list[dict]:
     from ..models.registry import Models
-    from ..systems.registry import Systems
-    from ..systems.system import Fleet
-
-    rows = []
-    for run_id, key, node_key, fabric, gpus, published, sw, fixed, source, assumed in RUNS:
-        node = Systems.Nodes[node_key]
-        fleet = Fleet(node=node, count=gpus // node.accelerators_per_node, fabric=Systems.Fabrics[fabric])
-        model = Models.get(key)
-        best, good, decile = planned(model, fleet, model.tokens, sw, **fixed)
-        pred = good.gpu_hours
-        pred_decile = decile * pred / best["gpu_hours"]  # the same goodput composed in
-        rows.append(dict(run_id=run_id, gpus=gpus, published=published, predicted=pred,
-                         error_pct=100.0 * (pred - published) / published, decile=pred_decile,
-                         decile_error_pct=100.0 * (pred_decile - published) / published,
-                         layout_source="stated" if fixed else "planner", mfu=best["mfu"], goodput=good.goodput,
-                         compute_hours=best["gpu_hours"],
-                         tokens=model.tokens, stack=sw["stack"],
-                         layout=f"tp{best['tp']} pp{best['pp']} dp{best['dp']} mb{best['microbatch']} "
-                                f"z{best['zero']} {best['recompute']}", source=source, assumptions=assumed))
-    return rows
+    return [dict(predicted_row(run_id, key, node_key, fabric, gpus, Models.get(key).tokens, published, sw, **fixed),
+                 layout_source="stated" if fixed else "planner", tokens=Models.get(key).tokens, stack=sw["stack"],
+                 source=source, assumptions=assumed)
+            for run_id, key, node_key, fabric, gpus, published, sw, fixed, source, assumed in RUNS]
 
 
 def summary(rows) -> dict:
