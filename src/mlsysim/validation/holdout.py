@@ -22,14 +22,14 @@ LLAMA31 = ("Meta, Llama 3.1 model card, 'Training Energy Use' (8B: 1.46M H100-80
            "GPU count not stated)")
 
 # Falcon: TII's Gigatron (3D parallelism + ZeRO optimizer sharding, FlashAttention, bf16; Almazrouei et al. 2023,
-# arXiv:2311.16867 Sec 5): closest profile Megatron-DeepSpeed 2022 (Megatron kernels + ZeRO-1 + pipeline
-# engine). Assumption: the cards say 'ZeRO' without a stage; stage 1 (optimizer sharding) is taken.
+# arXiv:2311.16867, its training-infrastructure section, section number not checked here): closest profile
+# Megatron-DeepSpeed 2022 (Megatron kernels + ZeRO-1 + pipeline engine). Assumption: the cards say 'ZeRO' without a stage; stage 1 (optimizer sharding) is taken.
 _GIGATRON = dict(precision="bf16", flash_attention=True, stack="megatron_deepspeed_2022", zero=(1,))
 # MPT: MosaicML LLM Foundry = PyTorch FSDP FULL_SHARD (ZeRO-3-like, no TP/PP), bf16, Triton FlashAttention,
 # eager: closest profile torchtitan FSDP2 eager (assumption: FSDP1 in 2023, not FSDP2).
 _FOUNDRY = dict(precision="bf16", flash_attention=True, stack="pytorch_fsdp2_eager", zero=(3,))
-# StarCoder: BigCode's Megatron-LM fork with FlashAttention (paper Sec 5.6); closest profile Megatron-LM 2021
-# with FlashAttention (assumption: bf16; the fork's optimizer sharding not modelled).
+# StarCoder: BigCode's Megatron-LM fork with FlashAttention (arXiv:2305.06161, training setup); closest profile
+# Megatron-LM 2021 with FlashAttention (assumption: bf16; the fork's optimizer sharding not modelled).
 _BIGCODE = dict(precision="bf16", flash_attention=True, stack="megatron_lm_2021", zero=(1,))
 # Llama 3: FSDP sharding optimizer states and gradients, parameters kept after the forward (ZeRO-2-like;
 # arXiv:2407.21783 Sec 3.3.2).
