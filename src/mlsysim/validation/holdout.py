@@ -23,7 +23,8 @@ LLAMA31 = ("Meta, Llama 3.1 model card, 'Training Energy Use' (8B: 1.46M H100-80
 
 # Falcon: TII's Gigatron (3D parallelism + ZeRO optimizer sharding, FlashAttention, bf16; Almazrouei et al. 2023,
 # arXiv:2311.16867, its training-infrastructure section, section number not checked here): closest profile
-# Megatron-DeepSpeed 2022 (Megatron kernels + ZeRO-1 + pipeline engine). Assumption: the cards say 'ZeRO' without a stage; stage 1 (optimizer sharding) is taken.
+# Megatron-DeepSpeed 2022 (Megatron kernels + ZeRO-1 + pipeline engine). Assumption: the cards say 'ZeRO'
+# without a stage; stage 1 (optimizer sharding) is taken.
 _GIGATRON = dict(precision="bf16", flash_attention=True, stack="megatron_deepspeed_2022", zero=(1,))
 # MPT: MosaicML LLM Foundry = PyTorch FSDP FULL_SHARD (ZeRO-3-like, no TP/PP), bf16, Triton FlashAttention,
 # eager: closest profile torchtitan FSDP2 eager (assumption: FSDP1 in 2023, not FSDP2).
