@@ -38,12 +38,13 @@ def test_fit_never_sees_the_left_out_family_and_improves_on_the_prior():
 
 def test_gpu_hours_with_goodput_and_the_stack_the_papers_state():
     # issue 11: LLaMA / Llama 2 / Pythia GPU-hours within +-20 % once goodput is composed in. Reached: every
-    # LLaMA (eager PyTorch + xformers, Touvron et al. 2023 Sec 2.4) row within 21 %, Pythia 12B (GPT-NeoX layout
-    # unknown) at -29 %; guard those values
+    # LLaMA (eager PyTorch + xformers, Touvron et al. 2023 Sec 2.4) row within 21 %; Pythia 12B (GPT-NeoX layout
+    # unknown) at -33 % since the softmax of a model trained without dropout streams 2 passes, not 5 (which
+    # brought the held-out Pythia 70M-2.8B rows from +32..+75 % to -13..+28 %); guard those values
     from statistics import median
     from mlsysim.validation.gpu_hours import gpu_hours_table
     rows = gpu_hours_table()
     assert all(0.9 < r["goodput"] < 1.0 for r in rows)
     assert all(abs(r["error_pct"]) <= 21.0 for r in rows if r["run_id"].startswith("llama"))
-    assert all(abs(r["error_pct"]) <= 30.0 for r in rows)
+    assert all(abs(r["error_pct"]) <= 35.0 for r in rows)
     assert abs(median(r["error_pct"] for r in rows)) <= 15.0

@@ -120,3 +120,25 @@ def test_hierarchical_allgather_hand():
     assert col.hierarchical_allgather(8e9, 32, 8, 200e9, 0, 25e9, 0) == pytest.approx(0.75 * 1e9 / 25e9
                                                                                       + 0.875 * 8e9 / 200e9)
     assert col.hierarchical_allgather(8e9, 4, 1, 200e9, 0, 25e9, 0) == pytest.approx(col.allgather(8e9, 4, 25e9, 0))
+
+
+def test_softmax_without_dropout_streams_two_passes_not_five():
+    # Without FlashAttention the (heads x T x s) score matrix streams through HBM: read scores + write probs (2
+    # passes), and with dropout also its read, write and mask (3 more; Korthikanti et al. 2022 Sec 4.1). Pythia
+    # 410M (16 heads, no dropout) at T = s = 2048, bf16, TP1 on an A100 (2.039 TB/s x the streaming efficiency):
+    # dropping dropout saves 3 x 16 x 2048 x 2048 x 2 B / bw forward
+    from types import SimpleNamespace
+
+    from mlsysim import Hardware, Models
+    from mlsysim.physics import constants as C
+    from mlsysim.physics.training import layer_times
+    from mlsysim.solvers.distributed import _dims
+    a100 = Hardware.Cloud.A100
+    d = _dims(Models.Language.Pythia_410M)
+    assert d.dropout is False and d.a == 16
+    wet = SimpleNamespace(**{**vars(d), "dropout": True})
+    args = (2048.0, 2048.0, 1.0, 1.0, 1.0, a100.peak_flops["bf16"], 0.8, a100.memory_bw, False, False, False)
+    saved = layer_times(wet, *args)[0] - layer_times(d, *args)[0]
+    bw = a100.memory_bw * C.MEMORY_BW_EFFICIENCY
+    assert a100.memory_bw == pytest.approx(2.039e12, rel=0.01)
+    assert saved == pytest.approx(3 * 16 * 2048 * 2048 * 2 / bw, rel=1e-9)

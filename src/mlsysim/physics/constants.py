@@ -47,8 +47,10 @@ MEMORY_BW_EFFICIENCY = 0.85
 # elementwise_factor (data/stacks.toml) scales this for unfused frameworks.
 ELEMENTWISE_PASSES = 16.0
 # Without FlashAttention: fused scale-mask-softmax + dropout on the (heads x s x s) score matrix, forward passes
-# (read scores, write probs, dropout read/write/mask). Korthikanti et al. 2022 Sec 4.1 lists these tensors.
+# (read scores, write probs, dropout read/write/mask). Korthikanti et al. 2022 Sec 4.1 lists these tensors; a
+# model trained without dropout runs the softmax alone (read scores, write probs).
 SOFTMAX_PASSES = 5.0
+SOFTMAX_PASSES_NO_DROPOUT = 2.0
 
 # Adam optimizer step: bytes touched per local parameter (fp32 master, m, v read+write = 24, fp32 grad read 4,
 # bf16 weight write 2, + grad zeroing 4). Mixed-precision Adam layout of Rajbhandari et al. 2020 (ZeRO) Sec 3.1.

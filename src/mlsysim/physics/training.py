@@ -97,7 +97,8 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     else:
         naive_gemm = heads * (gemm_time(T, d.hd, seq, peak, ceiling, mem_bw, bytes_el)
                               + gemm_time(T, seq, d.vhd, peak, ceiling, mem_bw, bytes_el))
-        softmax = C.SOFTMAX_PASSES * heads * T * seq * bytes_el / bw
+        passes = C.SOFTMAX_PASSES if d.dropout else C.SOFTMAX_PASSES_NO_DROPOUT
+        softmax = passes * heads * T * seq * bytes_el / bw
         core_f = vwhere(flash, if_flash_f, naive_gemm + softmax)
         core_b = vwhere(flash, C.FLASH_BWD_FACTOR * if_flash_f, 2.0 * naive_gemm + 2.0 * softmax)
     up_n = (d.mats - 1.0)
