@@ -14,11 +14,9 @@ import functools
 import math
 from types import SimpleNamespace
 
-import numpy as np
-
 from . import collectives as col
 from . import constants as C
-from ._np import vceil, vlog, vmax, vmin, vsqrt, vwhere
+from ._np import np, vceil, vlog, vmax, vmin, vsqrt, vwhere
 from .training_memory import activation_bytes_per_layer, memory_per_device, params_per_device  # noqa: F401
 from .transformer import attention_params, matmul_params_per_token, param_counts
 
