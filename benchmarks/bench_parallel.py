@@ -2,9 +2,10 @@
 on Research_256) in this process and in `executor="processes"` worker processes; results must be identical.
 
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_parallel.py [workers]   (default: 2)
-Prints wall times (best of 3) and CPU seconds: this process's for the in-process run, the workers' for the pool.
-On a machine shared with other work the wall-time speedup understates what the pool does; the CPU split shows
-the work each worker did (ideal: the in-process CPU / workers) and the pool's overhead.
+Prints wall times (best of 3), the load average, and CPU seconds of this process and of the forked workers (with
+executor="processes" this process evaluates chunks too). On a machine shared with other work the wall-time
+speedup understates what the processes do; the CPU accounting gives the speedup on idle cores: the in-process
+CPU over the processes' CPU shared out over `workers` cores (the pool's overhead included, balance assumed).
 """
 from __future__ import annotations
 
@@ -42,17 +43,19 @@ def timed(executor, workers):
 
 def main():
     workers = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    load0 = os.getloadavg()[0]
     w1, cpu1, _, ref = timed("local", None)
     wn, cpun_self, cpun_workers, par = timed("processes", workers)
     same = all(ref.table.column(c).tolist() == par.table.column(c).tolist() for c in ref.table.columns) \
         and ref.rejected == par.rejected and ref.n_feasible == par.n_feasible
     n = ref.evaluated
-    print(f"[parallel] {n:,} configurations, streaming optimize; identical results: {same}")
+    print(f"[parallel] {n:,} configurations, streaming optimize; identical results: {same}; load average "
+          f"{load0:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"  in-process:         {w1:6.3f} s wall ({n / w1 / 1e6:5.1f} M/s), {cpu1:.3f} s CPU")
-    print(f"  {workers} worker processes: {wn:6.3f} s wall ({n / wn / 1e6:5.1f} M/s), {cpun_workers:.3f} s CPU in "
-          f"workers + {cpun_self:.3f} s here; wall-time speedup {w1 / wn:.2f}x")
-    print(f"  CPU-bound speedup on {workers} idle cores (in-process CPU / (workers' CPU / {workers} + this "
-          f"process)): {cpu1 / (cpun_workers / workers + cpun_self):.2f}x")
+    print(f"  {workers} processes:        {wn:6.3f} s wall ({n / wn / 1e6:5.1f} M/s), {cpun_self:.3f} s CPU here + "
+          f"{cpun_workers:.3f} s in {workers - 1} forked worker(s); wall-time speedup {w1 / wn:.2f}x")
+    print(f"  CPU-bound speedup on {workers} idle cores (in-process CPU / (all processes' CPU / {workers})): "
+          f"{cpu1 / ((cpun_workers + cpun_self) / workers):.2f}x")
 
 
 if __name__ == "__main__":
