@@ -44,20 +44,8 @@ def test_other_values_are_left_to_typer(annotation, value, info):
     assert fast_value(annotation, info, value) == (False, None)
 
 
-def test_train_options_need_no_pydantic_and_bad_numbers_keep_typers_message():
+def test_a_bad_number_keeps_typers_message():
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    code = ("import sys\n"
-            "from mlsysim.cli.main import app\n"
-            "sys.argv = ['mlsysim', 'train', 'examples/llama3_70b_research256.yaml', '--tp', '8', '--tokens',"
-            " '15e12', '--set', 'layout.pp_size=1', '--json']\n"
-            "try:\n"
-            "    app()\n"
-            "except SystemExit:\n"
-            "    pass\n"
-            "print('pydantic' in sys.modules, file=sys.stderr)\n")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=str(ROOT))
-    assert '"status": "ok"' in p.stdout
-    assert p.stderr.strip().splitlines()[-1] == "False"
     bad = subprocess.run([sys.executable, "-m", "mlsysim", "train", "examples/llama3_70b_research256.yaml",
                           "--tp", "eight"], capture_output=True, text=True, env=env, cwd=str(ROOT))
     assert bad.returncode == 2 and "Invalid value for '--tp'" in bad.stderr
