@@ -43,6 +43,8 @@ def install() -> None:
         from typer._coercion import RuntimeParam, build_runtime_param
         param_cls = core._TyperParameter
         param_cls.get_runtime_param  # noqa: B018 -- the method replaced below
+        if list(RuntimeParam.__dataclass_fields__) != ["parameter_info", "annotation"]:
+            return
     except (ImportError, AttributeError):
         return
 
