@@ -2,7 +2,7 @@
 on Research_256) in this process and in `executor="processes"` worker processes; results must be identical.
 
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_parallel.py [workers]   (default: 2)
-Prints the load average, wall times (best of 5) and the least CPU seconds of 5 runs, split between this process
+Prints the load average, wall times (best of 5, run alternately) and the least CPU seconds of 5 runs, split between this process
 and the workers (with executor="processes" this process evaluates chunks too; the workers are kept between
 calls, so the first call, which starts them, is shown on its own). On a machine shared with other work the
 wall-time speedup understates what the processes do; the CPU accounting gives the speedup on idle cores: the
@@ -47,23 +47,23 @@ def workers_cpu() -> float:
     return total
 
 
-def timed(executor, workers, runs=5):
-    """Per run (wall, CPU here, CPU in workers), and the result. The minima over runs are the runs least disturbed
-    by other jobs; the first run of the processes executor also starts its workers."""
-    out = []
-    for _ in range(runs):
-        p0, c0, t = cpu(resource.RUSAGE_SELF), workers_cpu(), time.perf_counter()
-        opt = optimize(Models.Language.Llama3_70B, "time_to_train", fleets=Systems.Clusters.Research_256,
-                       executor=executor, scheduler=workers, **AXES)
-        out.append((time.perf_counter() - t, cpu(resource.RUSAGE_SELF) - p0, workers_cpu() - c0))
-    return out, opt
+def timed(executor, workers):
+    """(wall, CPU here, CPU in workers) of one run, and its result."""
+    p0, c0, t = cpu(resource.RUSAGE_SELF), workers_cpu(), time.perf_counter()
+    opt = optimize(Models.Language.Llama3_70B, "time_to_train", fleets=Systems.Clusters.Research_256,
+                   executor=executor, scheduler=workers, **AXES)
+    return (time.perf_counter() - t, cpu(resource.RUSAGE_SELF) - p0, workers_cpu() - c0), opt
 
 
 def main():
     workers = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     load0 = os.getloadavg()[0]
-    runs1, ref = timed("local", None)
-    runsn, par = timed("processes", workers)
+    runs1, runsn = [], []
+    for _ in range(5):  # alternately, so that both see the same load; the minima are the least disturbed runs
+        run, ref = timed("local", None)
+        runs1.append(run)
+        run, par = timed("processes", workers)  # the first of these also starts the workers
+        runsn.append(run)
     same = all(ref.table.column(c).tolist() == par.table.column(c).tolist() for c in ref.table.columns) \
         and ref.rejected == par.rejected and ref.n_feasible == par.n_feasible
     n = ref.evaluated
