@@ -36,6 +36,11 @@ def main():
     for r in plan.rows[1:6]:
         print(f"  {r['hardware']:5s} {r['precision']:5s} TP{r['tp']} PP{r['pp']}: {r['gpus']:4d} GPUs, "
               f"${r['usd_per_year'] / 1e6:5.2f}M/yr, p99 TTFT {r['ttft_p99_ms']:5.1f} ms")
+    low = min(plan.rows, key=lambda r: r["capex_usd"])
+    verdict = "within it" if low["capex_usd"] <= BUDGET else "over it: no plan meeting the SLO costs less up front"
+    print(f"Read as a purchase budget instead (CapEx <= ${BUDGET / 1e6:.0f}M): the least CapEx meeting the SLO is "
+          f"${low['capex_usd'] / 1e6:.2f}M ({low['gpus']} x {low['hardware']} {low['precision']} TP{low['tp']} "
+          f"PP{low['pp']}), {verdict}.")
     return plan
 
 

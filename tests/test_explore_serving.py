@@ -29,7 +29,10 @@ def test_sweep_rows_equal_serving_load_model(res, hw, tp):
     r = ServingLoadModel().solve("Llama3_70B", getattr(Hardware.Cloud, hw), qps=1.0, input_len=1000,
                                  output_len=200, tp_size=tp, precision="fp8", ttft_slo=0.5, max_batch=2048,
                                  chunk_tokens=8192)
-    assert row["qps_per_replica"] == pytest.approx(r.qps_per_replica_max, rel=1e-6)
+    # the same max_load; where the TTFT SLO (not max batch or KV) binds, B* is interpolated on a concurrency grid
+    # spanning 1 .. the largest max batch of the call, which differs between a sweep and one solve: max_load's
+    # docstring bounds that interpolation at 0.5 %
+    assert row["qps_per_replica"] == pytest.approx(r.qps_per_replica_max, rel=5e-3)
     # tokens/s per GPU = replica QPS x output tokens / GPUs in the replica (Little's law over one replica)
     assert row["tokens_per_s_per_gpu"] == pytest.approx(row["qps_per_replica"] * 200 / tp, rel=1e-9)
 

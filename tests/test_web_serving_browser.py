@@ -96,3 +96,55 @@ def test_serving_form_figures_error_share_and_screenshot(server, browser, tmp_pa
     assert browser.find_element("id", "serve-form").is_displayed()
     for k in expect:
         assert _card(browser, k)[1] == shown[k], k
+
+
+def test_traffic_fields_change_the_answer_and_travel_in_the_url(server, browser):  # noqa: F811
+    from selenium.webdriver.support.ui import Select
+
+    from mlsysim.infrastructure.registry import Infrastructure
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    browser.get(server + "/?form=serve")
+    _wait(browser, lambda d: d.execute_script("return document.body.dataset.serveReady") == "1")
+    for field, value in FORM + (("qps", "40"), ("input_len", "2000"), ("ttft_slo_ms", "150"), ("tpot_slo_ms", ""),
+                                ("arrival_cv", ""), ("output_cv", ""), ("load_profile", "")):
+        _set(browser, field, value)
+    regions = Select(browser.find_element("id", "s-datacenters"))
+    regions.deselect_all()
+    regions.select_by_value("GCP_Iowa")
+    _submit(browser)
+    poisson = _card(browser, "replicas")[0]
+    wh_flat = _card(browser, "wh_per_request")[0]
+    assert "Traffic: Poisson" in browser.find_element("id", "s-traffic").text
+
+    # bursty arrivals (CV 2) and a profile at 1, 0.5, 0.25, 0.25 of the peak
+    _set(browser, "arrival_cv", "2")
+    _set(browser, "load_profile", "1, 0.5, 0.25, 0.25")
+    _submit(browser)
+    r = ServingLoadModel().solve("Llama3_70B", "H100", qps=40, input_len=2000, output_len=200, tp_size=4,
+                                 precision="fp8", ttft_slo=0.15, arrival_cv=2.0, load_profile=[1, 0.5, 0.25, 0.25],
+                                 datacenter=Infrastructure.Datacenters.GCP_Iowa)
+    # Kingman: CV-2 arrivals wait 4x the Poisson queue at the same load, so the 150 ms TTFT takes more replicas
+    assert _card(browser, "replicas")[0] == r.replicas > poisson
+    # the load factor, (1 + 0.5 + 0.25 + 0.25) / 4 = 0.5, and the energy of a fleet idle part of the day
+    value, text = _card(browser, "load_factor")
+    assert value == 0.5 and "(1 + 0.5 + 0.25 + 0.25) / 4 = 0.5" in text
+    wh = _card(browser, "wh_per_request")[0]
+    assert wh == pytest.approx(r.energy_per_request_wh, rel=1e-9) and wh > wh_flat
+    line = browser.find_element("id", "s-traffic").text
+    assert "inter-arrival CV 2" in line and "4 periods, mean 0.5 of the peak" in line
+    shared = browser.current_url
+    assert "s_arrival_cv=2" in shared and "s_load_profile=1%2C+0.5%2C+0.25%2C+0.25" in shared
+
+    # a bad profile: the message inline, only its field marked
+    _set(browser, "load_profile", "1, x")
+    _submit(browser)
+    err = browser.find_element("id", "s-error")
+    assert err.is_displayed() and "comma-separated shares" in err.text
+    assert "invalid" in browser.find_element("id", "s-load_profile").get_attribute("class")
+    assert "invalid" not in browser.find_element("id", "s-qps").get_attribute("class")
+
+    # the shared URL brings the traffic fields back and the same answer
+    browser.get(shared)
+    _wait(browser, lambda d: d.execute_script("return document.body.dataset.serveState") == "done")
+    assert browser.find_element("id", "s-arrival_cv").get_attribute("value") == "2"
+    assert _card(browser, "load_factor")[0] == 0.5 and _card(browser, "replicas")[0] == r.replicas

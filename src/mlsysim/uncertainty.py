@@ -165,7 +165,7 @@ def evaluate_performance(perf, *, ceiling_scale=1.0, bandwidth_scale=1.0, stragg
                     sp=bool(L["sequence_parallel"]), tokens=perf.tokens, capacity=perf.memory_capacity_bytes,
                     bytes_el=bytes_el, bytes_grad=bytes_grad, dp_overlap=1.0 if L["dp_overlap"] else 0.0,
                     tp_overlap=float(L["tp_overlap"]), ep_overlap=float(L["ep_overlap"]),
-                    straggler_cv=straggler_cv, **hw)
+                    straggler_cv=straggler_cv, hw=hw)
 
 
 # --------------------------------------------------------------------------------------- result

@@ -20,6 +20,17 @@ def _dc(name):
         else Infrastructure.get(name)
 
 
+def _profile(text):
+    """--load-profile "0.3,0.5,1": the multipliers as floats."""
+    if text is None:
+        return None
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--load-profile takes comma-separated shares of the peak, e.g. 0.3,0.6,1; got {text!r}") \
+            from None
+
+
 def _fields(r, skip=("model", "accelerator", "datacenter")) -> dict:
     from dataclasses import fields
     out = {f.name: getattr(r, f.name) for f in fields(r) if f.name not in skip}
@@ -45,8 +56,16 @@ def register(app: typer.Typer):
               batch_size: int = typer.Option(1, "--batch-size", "-b", help="one replica: sequences per step"),
               tp: int = typer.Option(1, "--tp", help="tensor-parallel size of a replica"),
               pp: int = typer.Option(1, "--pp", help="pipeline-parallel size of a replica"),
+              ep: int = typer.Option(1, "--ep", help="expert-parallel ranks of an MoE replica (attention DP)"),
               precision: Optional[str] = typer.Option(None, "--precision", help="bf16, fp16, fp8, int8, int4, fp4"),
               qps: Optional[float] = typer.Option(None, "--qps", help="serve Poisson traffic at this QPS"),
+              trace: Optional[str] = typer.Option(None, "--trace", metavar="CSV",
+                                                  help="replay a trace: CSV arrival_s[,input_len,output_len]"),
+              arrival_cv: Optional[float] = typer.Option(None, "--arrival-cv",
+                                                         help="inter-arrival CV (1 Poisson, > 1 bursty)"),
+              output_cv: float = typer.Option(0.0, "--output-cv", help="output lengths' CV"),
+              load_profile: Optional[str] = typer.Option(None, "--load-profile", metavar="M1,M2,...",
+                                                         help="load per period as shares of the peak --qps"),
               ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="p99 TTFT target (ms)"),
               tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="p99 TPOT target (ms)"),
               datacenter: Optional[str] = typer.Option(None, "--datacenter", "-d",
@@ -55,14 +74,16 @@ def register(app: typer.Typer):
                                                        help="override a scenario field, e.g. --set serving.qps=80"),
               json_out: bool = JSON):
         """With a scenario: its `serving:` section under load (options other than --set and --json are
-        ignored). Without --qps: one replica's TTFT, TPOT, tokens/s, memory and KV capacity at a batch size
+        ignored). Without --qps or --trace: one replica's TTFT, TPOT, tokens/s, memory and KV capacity at a batch size
         (ServingModel). With --qps: replicas and GPUs for the traffic within the SLO, p50/p99 TTFT and TPOT,
         goodput, tokens/s per GPU and, with --datacenter, Wh, gCO2e and $ per request (ServingLoadModel).
+        --trace replays recorded arrivals (at --qps if given); --load-profile (e.g. 24 hourly shares of the peak)
+        spreads energy, carbon and $ per request over a day with idle replicas at idle power.
 
         JSON keys (--qps): replicas, gpus, ttft_p50_s, ttft_p99_s, tpot_p50_s, tpot_p99_s, tokens_per_s_per_gpu,
         goodput_qps, qps_per_replica_max, concurrency_per_replica, kv_capacity, memory_bytes, feasible, binding,
-        per_request{energy_j, carbon_location_kg, carbon_market_kg, carbon_embodied_kg, usd}, usd_per_m_input,
-        usd_per_m_output, assumptions. Exit 4 when infeasible."""
+        per_request{energy_j, carbon_location_kg, carbon_market_kg, carbon_embodied_kg, water_l, usd}, usd_per_m_input,
+        usd_per_m_output, traffic, arrival_cv, output_cv, load_factor, assumptions. Exit 4 when infeasible."""
         with guarded("serve", json_out):
             if scenario is not None:
                 r = _from_scenario(scenario, sets or [])
@@ -70,16 +91,21 @@ def register(app: typer.Typer):
             elif model is None or hardware is None:
                 raise ConfigError("give a scenario file, or --model and --hardware (e.g. --model Llama3_70B "
                                   "--hardware H100)")
-            elif qps is None:
+            elif qps is None and trace is None:
                 from ..solvers.serving import ServingModel
                 r = ServingModel().solve(model, hardware, input_len=input_len, output_len=output_len,
-                                         batch_size=batch_size, tp_size=tp, pp_size=pp, precision=precision)
+                                         batch_size=batch_size, tp_size=tp, pp_size=pp, ep_size=ep,
+                                         precision=precision)
                 body = _fields(r)
                 body["ttft_s"], body["itl_s"] = r.ttft_s, r.itl_s
             else:
                 from ..solvers.serving_load import ServingLoadModel
+                from ..solvers.serving_traffic import load_trace
                 r = ServingLoadModel().solve(model, hardware, qps=qps, input_len=input_len, output_len=output_len,
-                                             tp_size=tp, pp_size=pp, precision=precision,
+                                             tp_size=tp, pp_size=pp, ep_size=ep, precision=precision,
+                                             arrival_cv=arrival_cv,
+                                             output_cv=output_cv, load_profile=_profile(load_profile),
+                                             **(load_trace(trace) if trace else {}),
                                              ttft_slo=None if ttft_slo_ms is None else ttft_slo_ms / 1e3,
                                              tpot_slo=None if tpot_slo_ms is None else tpot_slo_ms / 1e3,
                                              datacenter=_dc(datacenter))

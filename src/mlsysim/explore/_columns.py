@@ -76,7 +76,7 @@ class Context:
         return evaluate(self.d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, seq=seq, v=v, recompute=rc,
                         zero=zero, flash=self.flash, sp=default_sequence_parallel(tp, self.sp), tokens=self.tokens,
                         capacity=float(self.capacity[fi]), bytes_el=bytes_el, bytes_grad=bytes_grad,
-                        dp_overlap=self.dp_overlap, straggler_cv=self.cv, **hw)
+                        dp_overlap=self.dp_overlap, straggler_cv=self.cv, hw=hw)
 
 
 def stored_physics(out) -> dict:

@@ -7,7 +7,9 @@ energy = facility power / QPS. The fleet's cost per second is either owning it (
 the records as for training, amortised over their lives + maintenance + energy: physics/cost.py) or renting
 (GPU-hours x price); cost per million
 output tokens = cost per s / output tokens per s x 1e6, and input tokens are charged at `input_weight` of an
-output token's price (the share of GPU time a prompt token takes relative to a generated one).
+output token's price (the share of GPU time a prompt token takes relative to a generated one). Over a daily load
+profile the same division uses the day's mean QPS and mean IT power (profile_it_power_w): energy per request =
+the day's energy / the day's requests, and the fleet's fixed cost is spread over the requests it actually serves.
 """
 from __future__ import annotations
 
@@ -16,19 +18,31 @@ from . import cost as CO
 from . import power as PW
 
 
-def fleet_it_power_w(util, gpus, tdp_w, idle_w, host_w_per_gpu):
-    """Average IT power of a serving fleet: accelerators at their utilisation plus the host share."""
-    return gpus * (PW.accelerator_power_w(util, tdp_w, idle_w) + host_w_per_gpu)
+def profile_it_power_w(multipliers, *, replicas, gpus_per_replica, peak_util, tdp_w, idle_w, host_w_per_gpu):
+    """Mean IT power of a fleet sized for the peak over a load profile (equal periods, multipliers of the peak in
+    [0, 1]): in each period the load is packed onto ceil(m x n) replicas at their peak compute utilisation x
+    m n / active, the other replicas idle at idle power; every GPU's host share draws throughout (assumption: hosts
+    are not powered down). At m = 1: every GPU at the peak utilisation plus its host share."""
+    import numpy as np
+    from .serving_traffic import active_replicas
+    m = np.asarray(multipliers, dtype=float)
+    act = active_replicas(m, replicas)
+    util = peak_util * m * replicas / np.maximum(act, 1.0)
+    busy = act * gpus_per_replica * PW.accelerator_power_w(util, tdp_w, idle_w)
+    idle = (replicas - act) * gpus_per_replica * idle_w
+    return float(np.mean(busy + idle)) + replicas * gpus_per_replica * host_w_per_gpu
 
 
 def per_request(*, qps, gpus, it_power_w, pue, grid_gco2_per_kwh, residual_gco2_per_kwh, contractual_fraction,
                 cfe_fraction, embodied_kg_per_gpu, usd_per_kwh, it_capex_usd=0.0, facility_capex_usd=0.0,
-                rent_usd_per_gpu_hour=0.0):
-    """Energy (J), carbon (kg: location, market (GHG Protocol Scope 2), hourly-CFE-adjusted, embodied) and cost
-    (USD) charged to one request. Owning: the fleet's IT CapEx over its depreciation life and the facility's over
+                rent_usd_per_gpu_hour=0.0, wue_l_per_kwh=0.0, grid_water_l_per_kwh=0.0):
+    """Energy (J), carbon (kg: location, market (GHG Protocol Scope 2), hourly-CFE-adjusted, embodied), water (L:
+    on-site WUE x IT energy + the grid's water per kWh drawn, as for training) and cost (USD) charged to one
+    request. Owning: the fleet's IT CapEx over its depreciation life and the facility's over
     its own (as EconomicsModel amortises them), maintenance on both, and the energy."""
     dt = 1.0 / qps  # fleet-seconds per request
-    facility = PW.facility_energy_j(PW.energy_j(it_power_w, dt), pue)
+    it_j = PW.energy_j(it_power_w, dt)
+    facility = PW.facility_energy_j(it_j, pue)
     loc = CB.location_based_kg(facility, grid_gco2_per_kwh)
     energy_usd = CO.energy_cost_usd(facility, usd_per_kwh)
     capex = it_capex_usd + facility_capex_usd
@@ -39,7 +53,7 @@ def per_request(*, qps, gpus, it_power_w, pue, grid_gco2_per_kwh, residual_gco2_
             "carbon_market_kg": CB.market_based_kg(facility, residual_gco2_per_kwh, contractual_fraction),
             "carbon_cfe_adjusted_kg": CB.cfe_adjusted_kg(loc, cfe_fraction),
             "carbon_embodied_kg": CB.embodied_amortized_kg(embodied_kg_per_gpu * gpus, dt),
-            "usd": usd, "capex_usd": capex}
+            "water_l": CB.water_l(it_j, wue_l_per_kwh, facility, grid_water_l_per_kwh), "usd": usd, "capex_usd": capex}
 
 
 def usd_per_million(usd_per_request, input_len, output_len, input_weight):

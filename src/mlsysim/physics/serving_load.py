@@ -11,7 +11,11 @@ Steady state of continuous batching (Orca, Yu et al. OSDI 2022; chunked prefill,
 - Little's law: QPS = B / (O x t_step); output tokens/s = B / t_step; TPOT = t_step.
 Queueing of prompts (TTFT): the prefill budget of C tokens per step is an M/G/1 server with service time
 S = I x t_step / C and utilisation rho = QPS x S; mean wait by Pollaczek-Khinchine, the tail by the exponential
-approximation P(W > t) = rho exp(-rho t / E[W]) (exact for M/M/1; Kingman 1962 heavy-traffic form). The number of
+approximation P(W > t) = rho exp(-rho t / E[W]) (exact for M/M/1; Kingman 1962 heavy-traffic form). Arrivals
+burstier than Poisson (inter-arrival CV c_a) wait Kingman's G/G/1 mean, rho/(1-rho) (c_a^2 + c_s^2)/2 S, which is
+Pollaczek-Khinchine at c_a = 1. Before any of that, a request waits for the iteration in flight (uniform over
+one step: admit_wait_s); a tail of the sum is taken as the sum of the tails (an upper bound). Output lengths with CV c_o: a sequence found in the batch is length-biased, so its
+mean context is I + O (1 + c_o^2) / 2 (renewal theory: the mean age of a length-biased draw). The number of
 sequences in decode is Poisson (M/G/inf) with variance B; a request's TPOT is its own mean step time (MLPerf,
 vLLM: (latency - TTFT) / (tokens - 1)), and the concurrency averaged over one request lifetime has variance 2B/3
 (triangular autocorrelation of M/D/inf over the lifetime), so the p99 TPOT is the step time at
@@ -28,21 +32,35 @@ LIFETIME_VAR = 2.0 / 3.0  # variance share left after averaging M/D/inf concurre
 # integral over [0, 1]^2 of (1 - |x - y|) = 2/3
 
 
-def kv_capacity(d, *, mem_bytes, kv_fraction, isl, osl, prefill_tokens, tp, pp, ep, wbytes, kvbytes):
+def batch_context(isl, osl, output_cv=0.0):
+    """Mean context of a sequence in the decode batch: I + O (1 + c_o^2) / 2. Sequences stay in the batch in
+    proportion to their output length, so the batch holds a length-biased sample (mean E[O^2]/E[O]) at a uniform
+    point of its generation (half of it on average)."""
+    return isl + osl * (1.0 + output_cv * output_cv) / 2.0
+
+
+def kv_capacity(d, *, mem_bytes, kv_fraction, isl, osl, prefill_tokens, tp, pp, ep, wbytes, kvbytes, output_cv=0.0):
     """Sequences whose KV fits beside weights, activations and workspace: paged KV holds each sequence's
-    current context, I + O/2 tokens on average (Kwon et al. 2023, vLLM/PagedAttention)."""
+    current context, batch_context() tokens on average (Kwon et al. 2023, vLLM/PagedAttention)."""
     from .serving import memory
     m = memory(d, batch=0.0, context=isl + osl, prefill_tokens=prefill_tokens, tp=tp, pp=pp, ep=ep, wbytes=wbytes,
                kvbytes=kvbytes)
     free = (mem_bytes - m["weights"] - m["activations"] - m["workspace"]) * kv_fraction
-    per_seq = kv_bytes_per_seq(d, context=isl + osl / 2.0, tp=tp, pp=pp, kvbytes=kvbytes)
+    per_seq = kv_bytes_per_seq(d, context=batch_context(isl, osl, output_cv), tp=tp, pp=pp, kvbytes=kvbytes)
     return vmax(free, 0.0) / per_seq
+
+
+def gg1_wait_s(rho, service_s, ca2, cs2):
+    """Mean wait in a G/G/1 queue, Kingman's approximation (Kingman 1961): rho S (ca^2 + cs^2) / (2 (1 - rho)),
+    ca^2 / cs^2 the squared CVs of the inter-arrival and service times; exact for M/G/1 (ca^2 = 1, Pollaczek-
+    Khinchine), asymptotically exact as rho -> 1. inf at rho >= 1."""
+    ok = rho < 1.0
+    return vwhere(ok, rho * service_s * (ca2 + cs2) / (2.0 * vwhere(ok, 1.0 - rho, 1.0)), float("inf"))
 
 
 def mg1_wait_s(rho, service_s, cs2):
     """Mean wait in an M/G/1 queue (Pollaczek-Khinchine): rho S (1 + cs^2) / (2 (1 - rho)); inf at rho >= 1."""
-    ok = rho < 1.0
-    return vwhere(ok, rho * service_s * (1.0 + cs2) / (2.0 * vwhere(ok, 1.0 - rho, 1.0)), float("inf"))
+    return gg1_wait_s(rho, service_s, 1.0, cs2)
 
 
 def wait_quantile_s(q, rho, mean_wait_s):
@@ -50,6 +68,14 @@ def wait_quantile_s(q, rho, mean_wait_s):
     fewer than 1 - q of the requests wait at all."""
     r = vmax(rho, 1e-12)
     return vwhere(rho > 1.0 - q, mean_wait_s / r * vlog(vmax(r / (1.0 - q), 1.0)), 0.0)
+
+
+def admit_wait_s(step_s, q):
+    """Wait for the iteration in flight: a new request joins the batch at the next iteration boundary (iteration-
+    level scheduling, Yu et al. OSDI 2022 "Orca"; TensorRT-LLM and vLLM schedule the same way), and an arrival
+    independent of the engine's clock lands uniformly within an iteration of `step_s` (renewal theory: the
+    residual of a deterministic interval), so its q-quantile is q x step_s and its mean step_s / 2."""
+    return q * step_s
 
 
 def little_concurrency(qps, latency_s):
@@ -63,49 +89,56 @@ def replicas_needed(qps, qps_per_replica):
 
 
 def step_time_s(d, conc, *, isl, osl, tp, pp, ep, peak, ceiling, mem_bw, attn_eff, wbytes, kvbytes, su_bw, su_lat,
-                overhead_s, overhead_per_seq_s=0.0, kv_bw_fraction=1.0, mixed=True):
+                overhead_s, overhead_per_seq_s=0.0, kv_bw_fraction=1.0, mixed=True, output_cv=0.0, prompt=None):
     """(iteration s, iteration s without its prefill chunk, iteration s that carries one whole prompt) at
     concurrency `conc`. pp micro-batches are in flight, each carrying conc/pp sequences through every stage.
     `mixed`: the iteration also prefills its share of prompts (conc x I / O tokens on average); False for a
     decode-only replica (disaggregated serving). `kv_bw_fraction`: the share of streaming bandwidth that paged
-    decode attention reaches reading the KV cache (scattered blocks)."""
+    decode attention reaches reading the KV cache (scattered blocks). `output_cv`: the output lengths' CV (the
+    batch's mean context, batch_context()); `prompt`: the whole prompt of the third time (default the mean I)."""
     hw = dict(tp=tp, pp=pp, ep=ep, peak=peak, ceiling=ceiling, mem_bw=mem_bw, attn_eff=attn_eff, wbytes=wbytes,
               su_bw=su_bw, su_lat=su_lat)
     host = overhead_s + overhead_per_seq_s * conc
-    t_d = pass_time(d, batch=conc / pp, new_tokens=1.0, context=isl + osl / 2.0, decode=True,
+    ctx_len = batch_context(isl, osl, output_cv)
+    t_d = pass_time(d, batch=conc / pp, new_tokens=1.0, context=ctx_len, decode=True,
                     kvbytes=kvbytes / kv_bw_fraction, **hw)[0]
     if not mixed:
         return t_d + host, t_d + host, t_d + host
-    ctx = dict(batch=conc / pp, context=isl + osl / 2.0, prompt_context=isl, kvbytes=kvbytes / kv_bw_fraction)
-    t = mixed_pass_time(d, chunk=vmax(conc * isl / osl / pp, 1.0), **ctx, **hw)[0]
-    t_prompt = mixed_pass_time(d, chunk=isl, **ctx, **hw)[0]
+    ctx = dict(batch=conc / pp, context=ctx_len, kvbytes=kvbytes / kv_bw_fraction)
+    t = mixed_pass_time(d, chunk=vmax(conc * isl / osl / pp, 1.0), prompt_context=isl, **ctx, **hw)[0]
+    p = isl if prompt is None else prompt
+    t_prompt = mixed_pass_time(d, chunk=p, prompt_context=p, **ctx, **hw)[0]
     return t + host, t_d + host, t_prompt + host
 
 
-def queue_point(conc, t, t_q, t_nopre, t_prompt, *, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True):
+def queue_point(conc, t, t_q, t_nopre, t_prompt, *, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True,
+                arrival_cv=1.0):
     """Throughput, the prompt queue and the SLO figures from the iteration times at the concurrency (t), at its
     q-quantile (t_q), without the prefill chunk (t_nopre) and with one whole prompt (t_prompt). The prefill budget
     serves prompts at `budget` tokens per iteration; once admitted, a prompt's compute takes one iteration with
-    it plus the decode work of every further chunk it spans. A decode-only replica queues no prompts."""
+    it plus the decode work of every further chunk it spans. A decode-only replica queues no prompts.
+    `arrival_cv`: the inter-arrival times' CV at the replica (1: Poisson; > 1: bursty, Kingman's G/G/1)."""
     qps = conc / (osl * t)
     budget = vmax(chunk - conc, 1.0)
     service = (isl if mixed else 0.0) * t / budget
     rho = qps * service
-    w = mg1_wait_s(rho, service, input_cv ** 2)
+    w = gg1_wait_s(rho, service, arrival_cv * arrival_cv, input_cv * input_cv)
     first = vwhere(mixed, t_prompt + (vceil(isl / budget) - 1.0) * t_nopre, t)
     return {"step_s": t, "qps": qps, "tokens_per_s": conc / t, "rho": rho,
-            "ttft_p50_s": wait_quantile_s(0.5, rho, w) + first, "ttft_q_s": wait_quantile_s(q, rho, w) + first,
-            "ttft_mean_s": w + first, "wait_mean_s": w, "prefill_s": first, "tpot_p50_s": t, "tpot_q_s": t_q,
+            "ttft_p50_s": wait_quantile_s(0.5, rho, w) + admit_wait_s(t, 0.5) + first,
+            "ttft_q_s": wait_quantile_s(q, rho, w) + admit_wait_s(t, q) + first,
+            "ttft_mean_s": w + admit_wait_s(t, 0.5) + first, "wait_mean_s": w, "prefill_s": first, "tpot_p50_s": t, "tpot_q_s": t_q,
             "prefill_share": (t - t_nopre) / t}
 
 
-def load_point(d, *, conc, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True, **layout):
+def load_point(d, *, conc, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True, arrival_cv=1.0, **layout):
     """One replica at a steady concurrency `conc` (sequences decoding): a dict of step time, throughput, QPS,
     prompt-queue utilisation and the p50 / q-quantile TTFT and TPOT. `chunk`: prefill budget in tokens per step
     (decode tokens included, as TensorRT-LLM's max_num_tokens and vLLM's max_num_batched_tokens count them)."""
     t, t0, t1 = step_time_s(d, conc, isl=isl, osl=osl, mixed=mixed, **layout)
     tq = step_time_s(d, conc + Z[q] * vsqrt(LIFETIME_VAR * conc), isl=isl, osl=osl, mixed=mixed, **layout)[0]
-    return queue_point(conc, t, tq, t0, t1, isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q, mixed=mixed)
+    return queue_point(conc, t, tq, t0, t1, isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q, mixed=mixed,
+                       arrival_cv=arrival_cv)
 
 
 def kv_transfer_s(d, *, isl, tp, pp, kvbytes, bw, lat):
@@ -121,16 +154,17 @@ def prefill_only_s(d, *, isl, tp, pp, ep, peak, ceiling, mem_bw, attn_eff, wbyte
                      su_lat=su_lat)[0] + overhead_s
 
 
-def disaggregated_ttft_s(qps, *, n_prefill, prefill_s, transfer_s, decode_step_s, input_cv=0.0, q=0.99):
-    """(p50, q-quantile) TTFT with `n_prefill` prefill replicas, each an M/G/1 queue at QPS / n_prefill, plus the KV
-    transfer and the first decode step."""
+def disaggregated_ttft_s(qps, *, n_prefill, prefill_s, transfer_s, decode_step_s, input_cv=0.0, q=0.99,
+                         arrival_cv=1.0):
+    """(p50, q-quantile) TTFT with `n_prefill` prefill replicas, each a G/G/1 queue at QPS / n_prefill (M/G/1 for
+    Poisson arrivals), plus the KV transfer and the first decode step."""
     rho = qps / n_prefill * prefill_s
-    w = mg1_wait_s(rho, prefill_s, input_cv ** 2)
+    w = gg1_wait_s(rho, prefill_s, arrival_cv * arrival_cv, input_cv * input_cv)
     base = prefill_s + transfer_s + decode_step_s
     return wait_quantile_s(0.5, rho, w) + base, wait_quantile_s(q, rho, w) + base
 
 
-def max_prefill_rho(slo_s, *, prefill_s, base_s, input_cv=0.0, q=0.99, iters=50):
+def max_prefill_rho(slo_s, *, prefill_s, base_s, input_cv=0.0, q=0.99, iters=50, arrival_cv=1.0):
     """Highest utilisation of a prefill replica (an M/G/1 queue of service `prefill_s`) whose q-quantile TTFT,
     wait + `base_s`, stays within `slo_s`; 0 where even an idle queue misses it. Bisection (the wait grows with
     rho)."""
@@ -138,7 +172,7 @@ def max_prefill_rho(slo_s, *, prefill_s, base_s, input_cv=0.0, q=0.99, iters=50)
     lo, hi = np.zeros(np.shape(slo_s)), np.full(np.shape(slo_s), 1.0 - 1e-9)
     for _ in range(iters):
         mid = 0.5 * (lo + hi)
-        ok = wait_quantile_s(q, mid, mg1_wait_s(mid, prefill_s, input_cv ** 2)) + base_s <= slo_s
+        ok = wait_quantile_s(q, mid, gg1_wait_s(mid, prefill_s, arrival_cv ** 2, input_cv ** 2)) + base_s <= slo_s
         lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
     out = np.where(base_s <= slo_s, lo, 0.0)
     return float(out) if np.ndim(out) == 0 else out
@@ -154,7 +188,7 @@ def _slack(r, slo_ttft_s, slo_tpot_s):
 
 
 def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0, points=48, q=0.99, mixed=True,
-             **layout):
+             arrival_cv=1.0, **layout):
     """The steady state with the highest QPS whose q-quantile TTFT and TPOT meet the SLO (inf: no limit, the
     offline maximum), at concurrency <= b_max and prompt-queue utilisation < 1. TTFT and TPOT grow with the
     concurrency, so the feasible concurrencies are an interval [1, B*].
@@ -173,7 +207,8 @@ def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0,
     lay = {k: e(v) for k, v in layout.items()}
     t, t0, t1 = step_time_s(d, grid, isl=e(isl), osl=e(osl), mixed=mixed, **lay)
     tq = step_time_s(d, grid + Z[q] * np.sqrt(LIFETIME_VAR * grid), isl=e(isl), osl=e(osl), mixed=mixed, **lay)[0]
-    r = queue_point(grid, t, tq, t0, t1, isl=e(isl), osl=e(osl), chunk=e(chunk), input_cv=e(input_cv), q=q, mixed=mixed)
+    r = queue_point(grid, t, tq, t0, t1, isl=e(isl), osl=e(osl), chunk=e(chunk), input_cv=e(input_cv), q=q, mixed=mixed,
+                    arrival_cv=e(arrival_cv))
     g = _slack(r, e(np.asarray(slo_ttft_s, dtype=float)), e(np.asarray(slo_tpot_s, dtype=float)))
     shape = np.broadcast_shapes(g.shape, np.shape(b_max) + (1,))
     g = np.broadcast_to(g, shape)
@@ -193,7 +228,7 @@ def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0,
         a, b = np.take_along_axis(v, k, -1)[..., 0], np.take_along_axis(v, k + 1, -1)[..., 0]
         return a + w * (b - a)
     out = queue_point(conc, at(t), at(tq), at(t0), at(t1), isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q,
-                      mixed=mixed)
+                      mixed=mixed, arrival_cv=arrival_cv)
     out["conc"] = conc
     out["ok"] = n_ok > 0
     if np.ndim(conc) == 0:
@@ -225,7 +260,7 @@ def at_qps(d, *, qps, b_max, points=40, q=0.99, **kw):
     return out
 
 
-__all__ = ["Z", "LIFETIME_VAR", "kv_capacity", "mg1_wait_s", "wait_quantile_s",
+__all__ = ["Z", "LIFETIME_VAR", "batch_context", "kv_capacity", "gg1_wait_s", "mg1_wait_s", "wait_quantile_s",
            "little_concurrency", "replicas_needed", "step_time_s", "queue_point", "load_point", "kv_transfer_s",
            "prefill_only_s",
            "disaggregated_ttft_s", "max_prefill_rho", "max_load", "at_qps"]

@@ -11,14 +11,13 @@ software-stack profile (mlsysim.stacks, data/stacks.toml); memory is in training
 from __future__ import annotations
 
 import functools
-import math
-from types import SimpleNamespace
+import operator
 
 from . import collectives as col
 from . import constants as C
 from ._np import np, vceil, vlog, vmax, vmin, vsqrt, vwhere
 from .training_memory import activation_bytes_per_layer, memory_per_device, params_per_device  # noqa: F401
-from .transformer import attention_params, matmul_params_per_token, param_counts
+from .workload_dims import model_dims  # noqa: F401  (re-exported: the step model's view of a workload)
 
 RECOMPUTE = {"none": 0, "selective": 1, "full": 2}
 
@@ -27,6 +26,9 @@ def default_global_batch(target_tokens, seq, dp, mb):
     """Sequences per step when none is given: the target batch in tokens over seq_len, rounded (half to even) to a
     multiple of dp x microbatch, at least one sequence per data-parallel micro-batch."""
     q = target_tokens / seq / (dp * mb)
+    if q.__class__ is float:  # solve()'s scalar path, without the array checks
+        r = float(round(q))
+        return (r if r > 1.0 else 1.0) * dp * mb
     r = np.round(q) if isinstance(q, np.ndarray) else float(round(q))
     return vmax(1.0, r) * dp * mb
 
@@ -42,34 +44,6 @@ def precision_bytes(precision: str) -> tuple[float, float]:
     return 2.0, 4.0
 
 
-def model_dims(m) -> SimpleNamespace:
-    """Scalars the step model needs, derived once from a workload record."""
-    pc = param_counts(m)
-    h = float(m.hidden)
-    attn_w = attention_params(m)
-    out_k = float(m.n_heads * m.v_head_dim)
-    mats = 3.0 if m.gated_mlp else 2.0
-    n_moe = float(m.n_layers - m.n_dense_layers) if m.n_experts > 1 else 0.0
-    return SimpleNamespace(
-        L=float(m.n_layers), h=h, a=float(m.n_heads), kv=float(m.n_kv_heads), hd=float(m.head_dim),
-        vhd=float(m.v_head_dim), V=float(m.vocab), mats=mats, ffn=float(m.ffn_hidden),
-        effn=float(m.expert_ffn_hidden), E=float(m.n_experts), topk=float(m.experts_per_token),
-        shared=float(m.n_shared_experts), n_moe=n_moe, n_dense=float(m.n_layers) - n_moe,
-        attn_in_n=(attn_w - out_k * h) / h, attn_out_k=out_k, qkv_act=float(m.n_heads * m.head_dim
-                                                                         + 2 * m.n_kv_heads * m.head_dim),
-        attn_w=float(attn_w), norm_w=float(2 * h if m.linear_bias else h),
-        dense_mlp_w=float(pc["per_layer_mlp_dense"]), expert_w=float(pc["per_expert"]),
-        router_w=h * m.n_experts if m.n_experts > 1 else 0.0,
-        embed_w=float(pc["embedding"]), head_w=float(pc["lm_head"]), tied=bool(m.tied_embeddings),
-        total_params=float(pc["total"]), active_params=float(pc["active"]), dropout=bool(m.dropout),
-        mm_params=float(matmul_params_per_token(m)),
-        attn_coef=2.0 * m.n_layers * m.n_heads * (m.head_dim + m.v_head_dim),
-        # KV-cache elements per token per layer: K and V per KV head, or MLA's compressed latent + rope key.
-        kv_elems=float(m.kv_lora_rank + m.qk_rope_head_dim if m.kv_lora_rank else 2 * m.n_kv_heads * m.head_dim),
-        mla=bool(m.kv_lora_rank),
-    )
-
-
 # ----------------------------------------------------------------------------------------------- kernels
 def gemm_time(m, k, n, peak, ceiling, mem_bw, bytes_el=2.0):
     """One GEMM (m x k) @ (k x n): the slower of compute at a shape-dependent efficiency and memory traffic."""
@@ -83,13 +57,15 @@ def gemm_time(m, k, n, peak, ceiling, mem_bw, bytes_el=2.0):
 
 
 def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, bytes_el=2.0, attn_eff=None,
-                decode=False, *, lin_peak=None, lin_ceiling=None, ew_factor=1.0, cast_passes=0.0, detail=False):
+                decode=False, *, lin_peak=None, lin_ceiling=None, ew_factor=1.0, cast_passes=0.0, detail=False,
+                kv_seqs=None):
     """Forward, backward and recompute-able parts of one layer for T local tokens (after CP split), on one device.
 
     Returns (fwd_s, bwd_s, attn_core_fwd_s): the attention core is what selective recompute replays.
     attn_eff: fused-attention throughput as a fraction of peak (None: a fixed share of the GEMM ceiling).
     `moe` (a Python bool/float, not an array) selects an MoE FFN or the dense FFN. `decode`: T new tokens each
-    attend to a cached context of `seq` tokens whose K/V stream from HBM (inference decode).
+    attend to a cached context of `seq` tokens whose K/V stream from HBM (inference decode); `kv_seqs`: the
+    sequences whose cache is read, once each (default T; fewer when each verifies several drafted tokens).
     lin_peak / lin_ceiling: the rate of the layer's linear GEMMs where it differs from the attention's (fp8
     GEMMs at the measured fp8 matmul ceiling; attention stays bf16: Transformer Engine's default).
     ew_factor: elementwise HBM traffic relative to fused kernels; cast_passes: fp8 amax + cast passes per GEMM
@@ -97,9 +73,9 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     """
     lp = peak if lin_peak is None else lin_peak
     lc = ceiling if lin_ceiling is None else lin_ceiling
-    ff = lambda k, n: gemm_time(T, k, n, lp, lc, mem_bw, bytes_el)
     bw = mem_bw * C.MEMORY_BW_EFFICIENCY
-    proj = ff(d.h, d.attn_in_n / tp) + ff(d.attn_out_k / tp, d.h)
+    proj = gemm_time(T, d.h, d.attn_in_n / tp, lp, lc, mem_bw, bytes_el) \
+        + gemm_time(T, d.attn_out_k / tp, d.h, lp, lc, mem_bw, bytes_el)
     heads = d.a / tp
     # Attention core: causal context seq/2 per query on average.
     attn_eff = ceiling * C.FLASH_ATTENTION_RELATIVE if attn_eff is None else attn_eff
@@ -109,7 +85,8 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
             * ((C.FLASH_REFERENCE_SEQ + C.FLASH_HALF_SEQ) / C.FLASH_REFERENCE_SEQ)
     if_flash_f = 2.0 * T * (seq * (1.0 if decode else 0.5)) * heads * (d.hd + d.vhd) / (peak * attn_eff)
     if decode:  # reading the KV cache bounds decode attention
-        kv_read = T * seq * d.kv_elems * bytes_el / (1.0 if d.mla else vmin(tp, d.kv))
+        kv_read = (T if kv_seqs is None else kv_seqs) * seq * d.kv_elems * bytes_el \
+            / (1.0 if d.mla else vmin(tp, d.kv))
         if_flash_f = vmax(if_flash_f, kv_read / bw)
     # Without FlashAttention the full s x s scores are computed (mask applied after) as batched GEMMs per head,
     # and the softmax/dropout stream the score matrix through HBM.
@@ -128,15 +105,18 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
         touched = (d.E / ep) * (1.0 - (1.0 - d.topk / d.E) ** (T * ep))
         m_e = T * d.topk / touched  # tokens per touched local expert
         ffn_t = touched * (gemm_time(m_e, d.h, up_n * d.effn / tp, lp, lc, mem_bw, bytes_el)
-                           + gemm_time(m_e, d.effn / tp, d.h, lp, lc, mem_bw, bytes_el)) + ff(d.h, d.E)
+                           + gemm_time(m_e, d.effn / tp, d.h, lp, lc, mem_bw, bytes_el)) \
+            + gemm_time(T, d.h, d.E, lp, lc, mem_bw, bytes_el)
         if d.shared > 0:
-            ffn_t = ffn_t + ff(d.h, up_n * d.shared * d.effn / tp) + ff(d.shared * d.effn / tp, d.h)
+            ffn_t = ffn_t + gemm_time(T, d.h, up_n * d.shared * d.effn / tp, lp, lc, mem_bw, bytes_el) \
+                + gemm_time(T, d.shared * d.effn / tp, d.h, lp, lc, mem_bw, bytes_el)
         ffn_width = (d.topk + d.shared) * d.effn
         mlp_w = (d.E / ep + d.shared) * d.expert_w
         # token permute / unpermute: read the tokens, write top-k copies; read them back, write the combine
         permute = bytes_el * T * d.h * (2.0 * d.topk + 2.0) / bw
     else:
-        ffn_t = ff(d.h, up_n * d.ffn / tp) + ff(d.ffn / tp, d.h)
+        ffn_t = gemm_time(T, d.h, up_n * d.ffn / tp, lp, lc, mem_bw, bytes_el) \
+            + gemm_time(T, d.ffn / tp, d.h, lp, lc, mem_bw, bytes_el)
         ffn_width = d.ffn
         mlp_w = d.dense_mlp_w
     # Streaming elementwise ops (fused): norms, residual adds, rotary, dropout over h, replicated on every TP
@@ -145,8 +125,10 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     ew_bytes = bytes_el * T * (C.ELEMENTWISE_PASSES * d.h / vwhere(sp, tp, 1.0) + d.mats * ffn_width / tp)
     ew = ew_factor * ew_bytes / bw
     # fp8: amax + cast of every GEMM operand (inputs and weights forward, output gradients backward)
-    cast_f = cast_passes * 2.0 * (T * (2.0 * d.h + (d.attn_out_k + ffn_width) / tp) + (d.attn_w + mlp_w) / tp) / bw
-    cast_b = cast_passes * 2.0 * T * (2.0 * d.h + (d.attn_in_n + up_n * ffn_width) / tp) / bw
+    cast_f = cast_b = 0.0  # none without fp8 (a plain 0.0: the terms are not evaluated)
+    if cast_passes.__class__ is not float or cast_passes != 0.0:
+        cast_f = cast_passes * 2.0 * (T * (2.0 * d.h + (d.attn_out_k + ffn_width) / tp) + (d.attn_w + mlp_w) / tp) / bw
+        cast_b = cast_passes * 2.0 * T * (2.0 * d.h + (d.attn_in_n + up_n * ffn_width) / tp) / bw
     gemms = proj + ffn_t
     fwd = gemms + core_f + ew + cast_f + permute
     bwd = 2.0 * gemms + core_b + 2.0 * ew + cast_b + permute
@@ -214,13 +196,13 @@ def _expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib
     return vwhere(tp * ep <= node_size, a2a_in, a2a_out)
 
 
-def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
+def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
                   peak, ceiling, mem_bw, node_size, su_bw, su_lat, ib_bw, ib_lat, attn_eff=None,
-                  lin_peak=None, lin_ceiling=None, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
-                  straggler_cv=C.STRAGGLER_CV, bytes_el=2.0, bytes_grad=2.0, ew_factor=1.0, kernels=0.0,
-                  cpu_kernel_s=0.0, sel_gemm=0.0, op_sac=0.0, cast_passes=0.0, ce_bytes=0.0,
-                  opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM, grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0,
-                  pp_blocking=0.0):
+                  lin_peak=None, lin_ceiling=None, ew_factor=1.0, kernels=0.0, cpu_kernel_s=0.0, sel_gemm=0.0,
+                  op_sac=0.0, cast_passes=0.0, ce_bytes=0.0, opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM,
+                  grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0, pp_blocking=0.0, grad_reduce_bytes=0.0, *,
+                  dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0, straggler_cv=C.STRAGGLER_CV, bytes_el=2.0,
+                  bytes_grad=2.0, params=None):
     """Time of one optimizer step and its breakdown (seconds).
 
     peak: dense FLOP/s of the attention and LM head (bf16 for fp8 runs); lin_peak/lin_ceiling: the layer GEMMs'
@@ -235,23 +217,26 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     cast_passes (fp8), ce_bytes (loss bytes per logit), opt_bytes (optimizer bytes per parameter),
     grad_each_mb (ZeRO-2/3 reduce-scatter after every micro-batch, else once from an unsharded buffer),
     dispatch_bytes / node_limit (MoE fp8 dispatch and node-limited routing; 0 = off), pp_blocking (1: every
-    micro-batch's pipeline sends are exposed).
+    micro-batch's pipeline sends are exposed), grad_reduce_bytes (the stack's gradient-reduction bytes per
+    element; 0: bytes_grad). params: params_per_device's (dense, expert) when the caller has them (evaluate shares
+    one count with the memory).
     """
+    if grad_reduce_bytes:
+        bytes_grad = grad_reduce_bytes
     n_ranks = tp * pp * dp * cp
     m = gbs / (dp * mb)  # microbatches per pipeline per step
     T = mb * seq / cp
     lps = vceil(d.L / pp)
-    moe_frac = d.n_moe / d.L
+    moe_frac = d.moe_frac
     sm = C.COMM_SM_SHARE
     bw = mem_bw * C.MEMORY_BW_EFFICIENCY
-    lp_ = peak if lin_peak is None else lin_peak
-    lc_ = ceiling if lin_ceiling is None else lin_ceiling
-    kw = dict(lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor, cast_passes=cast_passes, detail=True)
     f0, b0, c0, g0 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, False, bytes_el,
-                                 attn_eff, **kw)
+                                 attn_eff, lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor,
+                                 cast_passes=cast_passes, detail=True)
     if d.n_moe > 0:
         f1, b1, c1, g1 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, True, bytes_el,
-                                     attn_eff, **kw)
+                                     attn_eff, lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor,
+                                     cast_passes=cast_passes, detail=True)
         fwd = (1.0 - moe_frac) * f0 + moe_frac * f1
         bwd = (1.0 - moe_frac) * b0 + moe_frac * b1
         core = (1.0 - moe_frac) * c0 + moe_frac * c1
@@ -272,17 +257,21 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     tp_raw = n_tp_coll * col.allreduce(act_msg, tp, tp_bw, tp_lat)
     tp_comm = tp_raw
     if tp_overlap:
+        lp_ = peak if lin_peak is None else lin_peak
+        lc_ = ceiling if lin_ceiling is None else lin_ceiling
         proj_qkv = gemm_time(T, d.h, d.attn_in_n / tp, lp_, lc_, mem_bw, bytes_el)
         proj_out = gemm_time(T, d.attn_out_k / tp, d.h, lp_, lc_, mem_bw, bytes_el)
         async_tp = n_tp_coll / 2.0 * _async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f,
                                                     col.allreduce(act_msg, tp, tp_bw, tp_lat) / 2.0, sm)
         tp_comm = (1.0 - tp_overlap) * tp_raw + tp_overlap * async_tp
-    cp_in = tp * cp <= node_size
-    kv_bytes = bytes_el * T * 2.0 * d.kv * d.hd / tp
-    cp_bw = vwhere(cp_in, su_bw, ib_bw)
-    cp_raw = col.allgather(kv_bytes * cp, cp, cp_bw, vwhere(cp_in, su_lat, ib_lat))
-    # ring attention overlaps the K/V exchange with the attention core, forward and backward
-    cp_comm = col.overlapped(cp_raw, c0, sm) + col.overlapped(2.0 * cp_raw, C.FLASH_BWD_FACTOR * c0, sm)
+    cp_comm = 0.0  # a plain cp of 1 exchanges nothing
+    if cp.__class__ is not float or cp != 1.0:
+        cp_in = tp * cp <= node_size
+        kv_bytes = bytes_el * T * 2.0 * d.kv * d.hd / tp
+        cp_bw = vwhere(cp_in, su_bw, ib_bw)
+        cp_raw = col.allgather(kv_bytes * cp, cp, cp_bw, vwhere(cp_in, su_lat, ib_lat))
+        # ring attention overlaps the K/V exchange with the attention core, forward and backward
+        cp_comm = col.overlapped(cp_raw, c0, sm) + col.overlapped(2.0 * cp_raw, C.FLASH_BWD_FACTOR * c0, sm)
     ep_comm = 0.0
     if d.n_moe > 0:  # dispatch + combine, forward and backward; ep_overlap hides a share behind the expert
         # layers' compute (DualPipe-style scheduling, DeepSeek-V3 report Sec 3.2.1)
@@ -301,8 +290,9 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     # all-gathered over the scale-up fabric (Narayanan et al. 2021 Sec 4.1, scatter/gather). The fill and drain
     # sends are exposed; the steady-state sends too when the stack's schedule waits on them (pp_blocking).
     bubble = (pp - 1.0) / v * stage
-    p2p_one = col.p2p(act_msg / tp, ib_bw, ib_lat)
-    pp_comm = vwhere(pp > 1, 2.0 * (pp - 1.0 + pp_blocking * m) * v * p2p_one, 0.0)
+    staged = pp > 1
+    pp_comm = 0.0 if staged is False else \
+        vwhere(staged, 2.0 * (pp - 1.0 + pp_blocking * m) * v * col.p2p(act_msg / tp, ib_bw, ib_lat), 0.0)
     pipeline = m * stage + bubble + pp_comm
 
     # Data parallel (hierarchical when several DP ranks share a node; experts over their dp/ep replicas).
@@ -310,21 +300,28 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     # and all-gather the updated parameters in the weight precision; ZeRO-2/3 reduce-scatter after every
     # micro-batch unless the stack accumulates unsharded; ZeRO-3 gathers the parameters again for every
     # micro-batch's forward and backward (Rajbhandari et al. 2020; PyTorch FSDP, Zhao et al. 2023).
-    dense_p, expert_p = params_per_device(d, tp, pp, ep, lps)
+    dense_p, expert_p = params_per_device(d, tp, pp, ep, lps) if params is None else params
     dp_per_node = vmax(vmin(node_size / (tp * cp), dp), 1.0)
     edp = vmax(dp / ep, 1.0)
     g_dense, g_exp = bytes_grad * dense_p, bytes_grad * expert_p
-    ar = col.hierarchical_allreduce(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
-    rs = col.hierarchical_allgather(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
-    ag = col.hierarchical_allgather(bytes_el * dense_p, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
-    if d.n_moe > 0:  # expert weights are data-parallel over dp/ep replicas, across nodes
-        ar = ar + col.allreduce(g_exp, edp, ib_bw, ib_lat)
-        rs = rs + col.allgather(g_exp, edp, ib_bw, ib_lat)
-        ag = ag + col.allgather(bytes_el * expert_p, edp, ib_bw, ib_lat)
+    # expert weights are data-parallel over dp/ep replicas, across nodes. A plain ZeRO stage skips the
+    # collectives it does not run (ZeRO-0 only all-reduces; >= 1 only reduce-scatters and gathers).
+    z1 = zero >= 1
+    ar = rs = ag = 0.0
+    if z1 is not True:
+        ar = col.hierarchical_allreduce(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
+        if d.n_moe > 0:
+            ar = ar + col.allreduce(g_exp, edp, ib_bw, ib_lat)
+    if z1 is not False:
+        rs = col.hierarchical_allgather(g_dense, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
+        ag = col.hierarchical_allgather(bytes_el * dense_p, dp, dp_per_node, su_bw, su_lat, ib_bw, ib_lat)
+        if d.n_moe > 0:
+            rs = rs + col.allgather(g_exp, edp, ib_bw, ib_lat)
+            ag = ag + col.allgather(bytes_el * expert_p, edp, ib_bw, ib_lat)
     n_rs = vwhere(zero >= 2, vwhere(grad_each_mb > 0.5, m, 1.0), 1.0)
     z3 = zero >= 3
-    bwd_comm = vwhere(zero >= 1, n_rs * rs, ar) + vwhere(z3, m * ag, 0.0)
-    fwd_comm = vwhere(z3, m * ag, vwhere(zero >= 1, ag, 0.0))
+    bwd_comm = vwhere(z1, n_rs * rs, ar) + vwhere(z3, m * ag, 0.0)
+    fwd_comm = vwhere(z3, m * ag, vwhere(z1, ag, 0.0))
     # per-bucket overlap (one bucket per layer chunk): the reduction of the last chunk's gradients, and the
     # gather of the first chunk's parameters, cannot hide
     chunk = 1.0 - 1.0 / (lps * v)
@@ -354,26 +351,35 @@ def training_step(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, fl
     }
 
 
-def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity,
+# training_step's hardware and software-stack parameters in order (peak .. grad_reduce_bytes: hardware_args' keys),
+# which evaluate passes by position (binding 24 keywords costs more than the rest of the call)
+STEP_HW = training_step.__code__.co_varnames[14:training_step.__code__.co_argcount]
+_step_hw = operator.itemgetter(*STEP_HW)
+
+
+def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity, hw, *,
              bytes_el=2.0, bytes_grad=2.0, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
-             straggler_cv=C.STRAGGLER_CV, grad_reduce_bytes=0.0, fp8=0.0, grad_each_mb=1.0, **hw):
+             straggler_cv=C.STRAGGLER_CV):
     """Everything a training run's result reports, from one set of (scalar or array) inputs: step time and its
     breakdown, memory by category, feasibility, time to train `tokens`, MFU and HFU.
 
     One FLOP convention: the FLOPs the step executes, causal attention counted as half the s^2 term (MFU: the
     model's forward + backward; HFU: plus the recomputation the layout performs), over the dense peak of the
-    precision (fp8: the fp8 peak). So MFU <= HFU <= 1. grad_reduce_bytes (the stack's; 0 = the precision's
-    bytes_grad), fp8 (1: fp8 weight copies in memory) and grad_each_mb come from the stack (hardware_args)."""
-    if grad_reduce_bytes:
-        bytes_grad = grad_reduce_bytes
-    out = training_step(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, seq=seq, v=v, recompute=recompute,
-                        zero=zero, flash=flash, sp=sp, dp_overlap=dp_overlap, tp_overlap=tp_overlap,
-                        ep_overlap=ep_overlap, straggler_cv=straggler_cv, grad_each_mb=grad_each_mb,
-                        bytes_el=bytes_el, bytes_grad=bytes_grad, **hw)
-    mem = memory_per_device(d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, seq=seq, v=v, recompute=recompute,
-                            zero=zero, flash=flash, sp=sp, microbatches=out["microbatches"], bytes_w=bytes_el,
-                            bytes_grad=bytes_grad, grad_each_mb=grad_each_mb, fp8=fp8,
-                            sac=hw.get("sel_gemm", 0.0) if hw.get("op_sac", 0.0) > 0.0 else None)
+    precision (fp8: the fp8 peak). So MFU <= HFU <= 1. hw: hardware_args' dict, exactly training_step's hardware
+    and stack parameters (STEP_HW). The memory reads the stack's grad_reduce_bytes and grad_each_mb from it, and
+    keeps fp8 weight copies when the linear GEMMs run at an fp8 rate (lin_peak set)."""
+    if len(hw) != len(STEP_HW):  # a key training_step does not take (or lacks) would otherwise go unnoticed
+        raise TypeError(f"hw must hold training_step's hardware and stack parameters {STEP_HW}, got {sorted(hw)}")
+    params = params_per_device(d, tp, pp, ep, vceil(d.L / pp))  # the step's traffic and the memory share one count
+    # the layout and hardware go by position (in the signature's order)
+    out = training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, *_step_hw(hw),
+                        dp_overlap=dp_overlap, tp_overlap=tp_overlap, ep_overlap=ep_overlap,
+                        straggler_cv=straggler_cv, bytes_el=bytes_el, bytes_grad=bytes_grad, params=params)
+    lin_peak, sel_gemm = hw["lin_peak"], hw["sel_gemm"]
+    mem = memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, out["microbatches"],
+                            bytes_w=bytes_el, bytes_grad=hw["grad_reduce_bytes"] or bytes_grad,
+                            grad_each_mb=hw["grad_each_mb"], fp8=0.0 if lin_peak is None else 1.0,
+                            sac=sel_gemm if hw["op_sac"] > 0.0 else None, params=params)
     n = tp * pp * dp * cp
     step = out["step"]
     tokens_per_step = gbs * seq
@@ -381,18 +387,17 @@ def evaluate(d, *, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, 
     mm = 2.0 * d.mm_params  # the layers' linear GEMMs
     attn = 0.5 * d.attn_coef * seq  # causal: half the s^2 term
     fwd_tok = mm + attn + head
-    sel = hw.get("sel_gemm", 0.0) * mm + vwhere(flash, 0.0, attn)
+    sel = sel_gemm * mm + vwhere(flash, 0.0, attn)
     extra = vwhere(recompute >= 2, mm + attn, vwhere(recompute >= 1, sel, 0.0))
-    lin_peak = hw.get("lin_peak")
     peak_total = n * (hw["peak"] if lin_peak is None else lin_peak)
     mem_total = mem["weights"] + mem["gradients"] + mem["optimizer"] + mem["activations"] + mem["reserved"]
-    out.update(
-        memory=mem, memory_total=mem_total, feasible=mem_total <= capacity,
-        steps=tokens / tokens_per_step, time_to_train=step * tokens / tokens_per_step,
-        tokens_per_s=tokens_per_step / step,
-        mfu=3.0 * fwd_tok * tokens_per_step / step / peak_total,
-        hfu=(3.0 * fwd_tok + extra) * tokens_per_step / step / peak_total,
-        flops_per_device=3.0 * fwd_tok * tokens_per_step / step / n,
-        scaling_efficiency=(out["compute"] + out["recompute"]) / step,
-    )
+    out.update({
+        "memory": mem, "memory_total": mem_total, "feasible": mem_total <= capacity,
+        "steps": tokens / tokens_per_step, "time_to_train": step * tokens / tokens_per_step,
+        "tokens_per_s": tokens_per_step / step,
+        "mfu": 3.0 * fwd_tok * tokens_per_step / step / peak_total,
+        "hfu": (3.0 * fwd_tok + extra) * tokens_per_step / step / peak_total,
+        "flops_per_device": 3.0 * fwd_tok * tokens_per_step / step / n,
+        "scaling_efficiency": (out["compute"] + out["recompute"]) / step,
+    })
     return out

@@ -7,12 +7,9 @@ from ._np import vceil, vmax, vmin, vwhere
 
 def params_per_device(d, tp, pp, ep, layers_per_stage):
     """(dense-replicated params, expert params) held by the most loaded device (first/last pipeline stage)."""
-    moe_frac = d.n_moe / d.L
-    per_layer_dense = d.attn_w + 2.0 * d.norm_w + (1.0 - moe_frac) * d.dense_mlp_w \
-        + moe_frac * (d.shared * d.expert_w + d.router_w)
-    embed = vwhere(pp > 1, vmax(d.embed_w, d.head_w), d.embed_w + d.head_w)
-    dense = (layers_per_stage * per_layer_dense + embed) / tp
-    expert = layers_per_stage * moe_frac * d.E * d.expert_w / (ep * tp)
+    embed = vwhere(pp > 1, d.embed_max, d.embed_sum)
+    dense = (layers_per_stage * d.layer_dense_w + embed) / tp
+    expert = layers_per_stage * d.moe_frac * d.E * d.expert_w / (ep * tp)
     return dense, expert
 
 
@@ -49,25 +46,29 @@ def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_e
     return vwhere(recompute >= 2, full, base + keep_scores)
 
 
-def memory_per_device(d, *, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, microbatches,
-                      bytes_w=2.0, bytes_grad=2.0, bytes_opt=12.0, grad_each_mb=1.0, fp8=0.0, sac=None):
+def memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, microbatches, *,
+                      bytes_w=2.0, bytes_grad=2.0, bytes_opt=12.0, grad_each_mb=1.0, fp8=0.0, sac=None,
+                      params=None):
     """Bytes per device by category on the most loaded (first) pipeline stage. ZeRO-1 shards optimizer state,
     -2 also gradients, -3 also weights, over the data-parallel group (Rajbhandari et al. 2020). With several
     micro-batches a sharded gradient needs either a reduce-scatter per micro-batch (grad_each_mb = 1: DeepSpeed)
     or an unsharded accumulation buffer (0: FSDP no_sync, which accumulates in the parameter dtype; PyTorch
     FSDP docs), charged here in full. sac: the stack's op-level selective recompute (activation_bytes_per_layer).
     fp8 (1/0): Transformer Engine keeps an fp8 copy of each linear weight (1 B per parameter) and saves the
-    linear layers' inputs in fp8."""
+    linear layers' inputs in fp8. params: params_per_device's (dense, expert), when the caller has them."""
     # Uneven splits put the spare layers away from the first stage, which holds the most activations in flight
     # (as Meta did for Llama 3 405B: 126 layers on 16 stages, Sec 3.3.2), so it carries floor(L/pp) layers.
     lps = vceil(d.L / pp)
     first = vmax(vceil(d.L / pp - 0.999999), 1.0)
-    dense_p, expert_p = params_per_device(d, tp, pp, ep, lps)
+    dense_p, expert_p = params_per_device(d, tp, pp, ep, lps) if params is None else params
     edp = vmax(dp / ep, 1.0)  # experts are data-parallel over dp/ep replicas
-    embed = vwhere(pp > 1, vmax(d.embed_w, d.head_w), d.embed_w + d.head_w) / tp
-    # the largest unit gathered or reduced at once: one layer, or the embedding table / LM head
-    layer_p = vmax((dense_p - embed + expert_p) / lps, vmax(d.embed_w, d.head_w) / tp)
     z3, z2 = zero >= 3, zero >= 2
+    # the largest unit ZeRO-2/3 gather or reduce at once: one layer, or the embedding table / LM head (a plain
+    # stage below 2 has none)
+    layer_p = 0.0
+    if z2 is not False:
+        embed = vwhere(pp > 1, d.embed_max, d.embed_sum) / tp
+        layer_p = vmax((dense_p - embed + expert_p) / lps, d.embed_max / tp)
     dp3 = vwhere(z3, dp, 1.0)
     w = bytes_w * (dense_p / dp3 + expert_p / vwhere(z3, edp, 1.0)) \
         + fp8 * (dense_p + expert_p) / dp3 \
@@ -79,7 +80,7 @@ def memory_per_device(d, *, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, fla
     o = bytes_opt * (dense_p / vwhere(zero >= 1, dp, 1.0) + expert_p / vwhere(zero >= 1, edp, 1.0))
     T = mb * seq / cp
     lb = vwhere(fp8 > 0.0, 1.0, bytes_w)
-    moe_frac = d.n_moe / d.L
+    moe_frac = d.moe_frac
     args = (d, T, seq / cp, tp, recompute, flash, sp)
     act_layer = activation_bytes_per_layer(*args, 0.0, bytes_w, sac, lb)
     if moe_frac:  # a dense model keeps the dense layer's bytes (1.0 * x + 0.0 * y == x: no MoE term to evaluate)

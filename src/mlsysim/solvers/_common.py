@@ -45,11 +45,12 @@ def resolve_fleet(fleet):
     return fleet
 
 
-def frozen(cls, **fields):
-    """An instance of frozen dataclass `cls` from all its fields, without the per-field checks of __init__
-    (results are built on every solve; their fields are already validated)."""
+def frozen(cls, fields: dict):
+    """An instance of frozen dataclass `cls` whose attributes are `fields` (a fresh dict of all its fields, which
+    the instance takes over), without the per-field checks of __init__ (results are built on every solve; their
+    fields are already validated)."""
     obj = object.__new__(cls)
-    obj.__dict__.update(fields)
+    object.__setattr__(obj, "__dict__", fields)
     return obj
 
 

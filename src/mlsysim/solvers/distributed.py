@@ -2,34 +2,17 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 from ..errors import ConfigError
 from ..hardware.accelerator import power_limit_clock
 from ..physics import constants as C
 from ..physics.layout import layout_problems
-from ..physics.training import (
-    RECOMPUTE,
-    default_global_batch,
-    evaluate,
-    model_dims,
-    precision_bytes,
-)
-from ..stacks import DEFAULT_STACK, resolve_stack, stack_args
-from ..units import count, flag, quantity, si
-from ._common import (
-    TableRepr,
-    choice,
-    divisors,
-    finite,
-    frozen,
-    resolve_fleet,
-    resolve_model,
-)
-
-BREAKDOWN_KEYS = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "bubble", "dp_comm",
-                  "optimizer", "straggler")
-
+from ..physics.training import RECOMPUTE, default_global_batch, evaluate, precision_bytes
+from ..physics.workload_dims import model_dims
+from ..stacks import resolve_stack, stack_args
+from ..units import count, flag, si
+from ._common import choice, divisors, finite, frozen, resolve_fleet, resolve_model
+from .distributed_result import BREAKDOWN_KEYS, SCALING_EFFICIENCY, DistributedResult  # noqa: F401 (re-exported)
 
 _DIMS = {}
 
@@ -102,7 +85,7 @@ def accelerator_args(acc, precision: str, stack=None) -> dict:
     factor = st.pop("attention_factor")
     attn = acc.attention_efficiency * clock if acc.attention_efficiency else ceiling * C.FLASH_ATTENTION_RELATIVE
     return dict(peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw, attn_eff=attn * factor, lin_peak=lin_peak,
-                lin_ceiling=lin_ceiling, fp8=1.0 if fp8 else 0.0, **st)
+                lin_ceiling=lin_ceiling, **st)
 
 
 def hardware_args(fleet, precision: str, stack=None) -> dict:
@@ -118,135 +101,21 @@ def hardware_args(fleet, precision: str, stack=None) -> dict:
 _HW = {}
 
 
-def _hardware_args(fleet, precision, stack_rec) -> dict:
-    """hardware_args, cached per (fleet, precision, stack) record identity (records are frozen); shared: read only."""
-    key = (id(fleet), precision, id(stack_rec)) if precision.__class__ is str else None
+def _hardware_args(fleet, precision, stack) -> tuple:
+    """(hardware_args, stack record, bytes_el, bytes_grad) of a solve, cached per (fleet identity, precision, stack
+    name or identity): records are frozen, so these are constants of the triple. Shared: read only."""
+    sk = stack if stack is None or stack.__class__ is str else id(stack)
+    key = (id(fleet), precision, sk) if precision.__class__ is str else None
     hit = _HW.get(key)
-    if hit is None or hit[0] is not fleet or hit[1] is not stack_rec:
-        hw = hardware_args(fleet, precision, stack_rec)
+    if hit is None or hit[0] is not fleet or (sk is not stack and hit[1] is not stack):
+        stack_rec = resolve_stack(stack)
+        ctx = (hardware_args(fleet, precision, stack_rec), stack_rec) + precision_bytes(precision)
         if key is None:
-            return hw
+            return ctx
         if len(_HW) > 256:
             _HW.clear()
-        hit = _HW[key] = (fleet, stack_rec, hw)
+        hit = _HW[key] = (fleet, stack, ctx)
     return hit[2]
-
-
-# "Scaling efficiency" has one meaning everywhere (tables, JSON, the report's scaling plot): the share of a step
-# the devices spend on the model's math (compute + recompute) / step time, i.e. the speedup over one device
-# running the same kernels divided by the device count (the rest is exposed communication, bubble, optimizer,
-# stragglers).
-SCALING_EFFICIENCY = "scaling efficiency (compute / step time)"
-
-
-@dataclass(frozen=True)
-class DistributedResult(TableRepr):
-    """A training run's predicted performance. Floats are SI; the pint-quantity views are properties.
-
-    `latency` is the time to train the token budget; `mfu` counts the FLOPs the step executes (6N + 6*L*h*s per
-    token: causal attention, no recomputation; the PaLM convention, Chowdhery et al. 2022 App. B, counts the
-    full s^2 term and can exceed 1 at long context); `hfu` adds the recomputation the layout performs.
-    """
-
-    model: object
-    fleet: object
-    layout: dict
-    tokens: float
-    time_to_train_s: float
-    step_s: float
-    steps: float
-    mfu: float
-    hfu: float
-    tokens_per_s: float
-    flops_per_device: float
-    scaling_efficiency: float
-    breakdown_s: dict
-    memory_bytes: dict
-    memory_capacity_bytes: float
-    feasible: bool
-    _assumed: tuple = field(default=(), repr=False, compare=False)  # inputs of `assumptions`, built on access
-
-    @property
-    def assumptions(self) -> dict:
-        """Every default and calibrated value the prediction rests on."""
-        return _assumptions(self, *self._assumed)
-
-    # --- quantity views (created on access: solve() stays fast) ---
-    latency = quantity("time_to_train_s", "s", to="day")
-
-    time_to_train = latency
-
-    step_latency = quantity("step_s", "s")
-
-    throughput = quantity("tokens_per_s", "token/s")
-
-    @property
-    def achieved_flops(self):
-        from ..units import Q
-        return Q(self.flops_per_device / 1e12, "TFLOP/s")
-
-    @property
-    def breakdown(self) -> dict:
-        from ..units import Q
-        return {k: Q(v, "s") for k, v in self.breakdown_s.items()}
-
-    @property
-    def memory_per_device(self) -> dict:
-        from ..units import Q
-        return {k: Q(v / 1e9, "GB") for k, v in self.memory_bytes.items()}
-
-    @property
-    def memory_total(self):
-        from ..units import Q
-        return Q(sum(self.memory_bytes.values()) / 1e9, "GB")
-
-    @property
-    def gpu_hours(self) -> float:
-        return self.time_to_train_s / 3600.0 * self.fleet.total_accelerators
-
-    def _title(self):
-        return f"{self.model.name} on {self.fleet.name}"
-
-    def _rows(self):
-        L = self.layout
-        rows = [("layout", f"tp={L['tp_size']} pp={L['pp_size']} dp={L['dp_size']} cp={L['cp_size']} "
-                           f"ep={L['ep_size']} mb={L['microbatch_size']} gbs={L['global_batch_size']}"),
-                ("software stack", L.get("stack", "")),
-                ("time to train", self.latency), ("step time", self.step_latency), ("MFU", f"{self.mfu:.1%}"),
-                ("HFU", f"{self.hfu:.1%}"), ("throughput (tokens/s)", self.tokens_per_s),
-                ("achieved TFLOP/s per device", self.flops_per_device / 1e12),
-                (SCALING_EFFICIENCY, f"{self.scaling_efficiency:.1%}"), ("GPU-hours", self.gpu_hours)]
-        rows += [(f"  {k} (s/step)", v) for k, v in self.breakdown_s.items() if v > 0]
-        cap = self.memory_capacity_bytes / 1e9
-        rows += [(f"memory {k} (GB)", v / 1e9) for k, v in self.memory_bytes.items()]
-        rows += [("memory total / capacity (GB)", f"{sum(self.memory_bytes.values()) / 1e9:.1f} / {cap:.0f}"),
-                 ("feasible", "yes" if self.feasible else "NO: does not fit in memory")]
-        return rows
-
-
-def _assumptions(r, hw, bytes_grad, batch_given, cv) -> dict:
-    """The assumptions of a DistributedResult (`r`), from what solve() recorded."""
-    acc, model, gbs, seq = r.fleet.node.accelerator, r.model, r.layout["global_batch_size"], r.layout["seq_len"]
-    stack = resolve_stack(r.layout.get("stack"))
-    return {
-        "matmul ceiling (fraction of peak)": hw["ceiling"],
-        "matmul ceiling source": acc.matmul_efficiency_source or
-                                 f"no measured MAMF: default {C.DEFAULT_MATMUL_EFFICIENCY} of peak",
-        "attention efficiency (fraction of peak)": hw["attn_eff"],
-        "scale-up bandwidth achieved (GB/s/dir)": hw["su_bw"] / 1e9,
-        "scale-out bandwidth achieved (GB/s/dir per device)": hw["ib_bw"] / 1e9,
-        "gradient reduction bytes/element": hw["grad_reduce_bytes"] or bytes_grad,
-        "software stack": stack.name + (" (default)" if stack.key == DEFAULT_STACK else ""),
-        "software stack source": stack.source,
-        "global batch (tokens)": gbs * seq,
-        "global batch source": ("given" if batch_given else
-                                f"workload's {batch_target_tokens(model):.3g} tokens rounded to a multiple of "
-                                f"dp x microbatch"),
-        "straggler CV per rank": cv,
-        "MFU convention": "executed FLOPs: 6N + 6*L*h*s per token (causal attention), no recompute, over the "
-                          "precision's dense peak (fp8: the fp8 peak); HFU adds the recomputation",
-        "tokens": r.tokens,
-    }
 
 
 class DistributedModel:
@@ -319,15 +188,12 @@ class DistributedModel:
         d = _dims(model)
         tok = resolve_tokens(model, tokens)
         self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)
-        acc = fleet.node.accelerator
-        stack_rec = resolve_stack(stack)
-        hw = _hardware_args(fleet, precision, stack_rec)
-        bytes_el, bytes_grad = precision_bytes(precision)
-        for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
-            if val.__class__ is float and 0.0 <= val <= 1.0:
-                continue
-            if not 0.0 <= si(val, "", what, allow_zero=True) <= 1.0:
-                raise ConfigError(f"{what} is a share of the traffic hidden behind compute, in [0, 1]; got {val}")
+        hw, stack_rec, bytes_el, bytes_grad = _hardware_args(fleet, precision, stack)
+        if not (tp_overlap.__class__ is float and 0.0 <= tp_overlap <= 1.0
+                and ep_overlap.__class__ is float and 0.0 <= ep_overlap <= 1.0):  # plain floats in range: done
+            for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
+                if not 0.0 <= si(val, "", what, allow_zero=True) <= 1.0:
+                    raise ConfigError(f"{what} is a share of the traffic hidden behind compute, in [0, 1]; got {val}")
         if ep_overlap and not model.is_moe:
             raise ConfigError(f"ep_overlap={ep_overlap} but {model.name} is a dense model (no expert all-to-all to "
                               f"hide); omit ep_overlap")
@@ -336,44 +202,44 @@ class DistributedModel:
                               f"omit tp_overlap or use tp_size > 1")
         sp = default_sequence_parallel(tp, sequence_parallel)
         cv = resolve_straggler_cv(straggler_cv)
-        out = evaluate(d, tp=float(tp), pp=float(pp), dp=float(dp), cp=float(cp), ep=float(ep), mb=float(mb),
-                       gbs=float(gbs), seq=float(seq), v=float(v), recompute=RECOMPUTE[recompute], zero=zero,
-                       flash=bool(flash_attention), sp=sp, tokens=tok, capacity=acc.memory_bytes,
-                       bytes_el=bytes_el, bytes_grad=bytes_grad, dp_overlap=1.0 if dp_overlap else 0.0,
-                       tp_overlap=float(tp_overlap), ep_overlap=float(ep_overlap),
-                       straggler_cv=cv, **hw)
-        step = float(out["step"])
+        tpo, epo, rc = float(tp_overlap), float(ep_overlap), RECOMPUTE[recompute]
+        capacity = fleet.node.accelerator.memory_bytes
+        out = evaluate(d, float(tp), float(pp), float(dp), float(cp), float(ep), float(mb), float(gbs), float(seq),
+                       float(v), rc, zero, flash_attention, sp, tok, capacity, hw, bytes_el=bytes_el,
+                       bytes_grad=bytes_grad, dp_overlap=1.0 if dp_overlap else 0.0, tp_overlap=tpo, ep_overlap=epo,
+                       straggler_cv=cv)
+        mem = out["memory"]
         breakdown = {k: float(out[k]) for k in BREAKDOWN_KEYS}
-        memory = {k: float(val) for k, val in out["memory"].items()}
+        memory = {k: float(mem[k]) for k in mem}
+        step, mfu = float(out["step"]), float(out["mfu"])
+        ttt, tps = float(out["time_to_train"]), float(out["tokens_per_s"])
         try:  # the sum of finite values is finite: one pass when all is well, else finite() names the culprit
-            ok = math.isfinite(math.fsum((step, out["mfu"], out["time_to_train"], out["tokens_per_s"],
-                                          *breakdown.values(), *memory.values())))
+            ok = math.isfinite(step + mfu + ttt + tps + sum(breakdown.values()) + sum(memory.values()))
         except (TypeError, ValueError, OverflowError):
             ok = False
         if not ok:
-            finite({"step": step, "mfu": out["mfu"], "time_to_train": float(out["time_to_train"]),
-                    "tokens_per_s": float(out["tokens_per_s"]), **breakdown, **memory}, "DistributedModel")
-        layout = dict(tp_size=tp, pp_size=pp, dp_size=dp, cp_size=cp, ep_size=ep, microbatch_size=mb,
-                      global_batch_size=gbs, seq_len=seq, interleave=v, precision=precision, recompute=recompute,
-                      zero_stage=zero, sequence_parallel=sp, flash_attention=bool(flash_attention),
-                      dp_overlap=bool(dp_overlap), tp_overlap=float(tp_overlap), ep_overlap=float(ep_overlap),
-                      microbatches=float(out["microbatches"]), stack=stack_rec.key)
-        return frozen(
-            DistributedResult,
-            model=model, fleet=fleet, layout=layout, tokens=tok, time_to_train_s=float(out["time_to_train"]),
-            step_s=step, steps=float(out["steps"]), mfu=float(out["mfu"]), hfu=float(out["hfu"]),
-            tokens_per_s=float(out["tokens_per_s"]), flops_per_device=float(out["flops_per_device"]),
-            scaling_efficiency=float(out["scaling_efficiency"]), breakdown_s=breakdown, memory_bytes=memory,
-            memory_capacity_bytes=acc.memory_bytes, feasible=bool(out["feasible"]),
-            _assumed=(hw, bytes_grad, global_batch_size is not None, cv))
+            finite({"step": step, "mfu": mfu, "time_to_train": ttt, "tokens_per_s": tps, **breakdown, **memory},
+                   "DistributedModel")
+        layout = {"tp_size": tp, "pp_size": pp, "dp_size": dp, "cp_size": cp, "ep_size": ep, "microbatch_size": mb,
+                  "global_batch_size": gbs, "seq_len": seq, "interleave": v, "precision": precision,
+                  "recompute": recompute, "zero_stage": zero, "sequence_parallel": sp,
+                  "flash_attention": flash_attention, "dp_overlap": dp_overlap, "tp_overlap": tpo, "ep_overlap": epo,
+                  "microbatches": float(out["microbatches"]), "stack": stack_rec.key}
+        return frozen(DistributedResult, {
+            "model": model, "fleet": fleet, "layout": layout, "tokens": tok, "time_to_train_s": ttt, "step_s": step,
+            "steps": float(out["steps"]), "mfu": mfu, "hfu": float(out["hfu"]), "tokens_per_s": tps,
+            "flops_per_device": float(out["flops_per_device"]),
+            "scaling_efficiency": float(out["scaling_efficiency"]), "breakdown_s": breakdown, "memory_bytes": memory,
+            "memory_capacity_bytes": capacity, "feasible": bool(out["feasible"]),
+            "_assumed": (hw, bytes_grad, global_batch_size is not None, cv)})
 
     @staticmethod
     def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")):
         """Raise a ConfigError, with choices that work, for the first rule the layout breaks."""
-        bad = layout_problems(d, n=n, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, v=v, seq=seq, tokens=tokens)
-        broken = [reason for reason, flag in bad.items() if flag]
-        if not broken:
+        bad = layout_problems(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens)
+        if not any(bad.values()):
             return
+        broken = [reason for reason, flag in bad.items() if flag]
         a, kv, L, name = model.n_heads, model.n_kv_heads, model.n_layers, model.name
         lps = -(-L // pp)
         messages = {

@@ -2,6 +2,7 @@
 (the reasoning wall: hidden chain-of-thought tokens cost time and energy per query)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
@@ -9,9 +10,10 @@ from ..physics import constants as C
 from ..physics import power as PP
 from ..physics import serving as PS
 from ..physics.inference import roofline_time
+from ..physics.training_memory import params_per_device
 from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..units import count, quantity, si
-from ._common import TableRepr, finite, resolve_model
+from ._common import TableRepr, finite, frozen, resolve_model
 from .distributed import DistributedModel, _dims
 
 
@@ -68,6 +70,7 @@ class ServingResult(TableRepr):
     binding: str
     speculative_speedup: float
     assumptions: dict = field(default_factory=dict)
+    ep: int = 1  # MoE: attention data-parallel over ep ranks of tp x pp devices, experts spread over them
 
     ttft = quantity("ttft_s", "s", to="ms")
     itl = quantity("itl_s", "s", to="ms")
@@ -76,7 +79,7 @@ class ServingResult(TableRepr):
 
     @property
     def tokens_per_s_per_gpu(self) -> float:
-        return self.tokens_per_s / (self.tp * self.pp)
+        return self.tokens_per_s / (self.tp * self.pp * self.ep)
 
     @property
     def memory_total(self):
@@ -108,7 +111,10 @@ class ServingModel:
     def solve(self, model, hardware, *, seq_len=None, input_len=None, output_len=256, batch_size=1, tp_size=1,
               pp_size=1, ep_size=1, precision=None, weight_precision=None, kv_precision=None,
               compute_precision=None, prefix_cache_hit=0.0, step_overhead_s=0.0, draft_model=None,
-              draft_acceptance_rate=None, draft_tokens=None) -> ServingResult:
+              draft_acceptance_rate=None, draft_tokens=None, mtp_depth=None) -> ServingResult:
+        """Speculative decoding: `draft_model=` proposes `draft_tokens` (default 4) per target step, or the
+        model's own multi-token-prediction modules do (`mtp_depth=`, DeepSeek-V3: 1); either way
+        `draft_acceptance_rate=` is the per-token acceptance."""
         model = resolve_model(model)
         acc, su_bw, su_lat = resolve_hardware(hardware)
         if seq_len is not None and input_len is not None:
@@ -118,10 +124,13 @@ class ServingModel:
         osl = count(output_len, "output_len")
         b, tp, pp, ep = (count(batch_size, "batch_size"), count(tp_size, "tp_size"), count(pp_size, "pp_size"),
                          count(ep_size, "ep_size"))
-        hit = si(prefix_cache_hit, "", "prefix_cache_hit", allow_zero=True)
-        if not 0 <= hit < 1:
-            raise ConfigError(f"prefix_cache_hit must be a fraction in [0, 1), got {hit}")
-        overhead = si(step_overhead_s, "s", "step_overhead_s", allow_zero=True)
+        hit, overhead = prefix_cache_hit, step_overhead_s
+        if not (hit.__class__ is float and 0.0 <= hit < 1.0):  # a plain float in range needs no conversion
+            hit = si(prefix_cache_hit, "", "prefix_cache_hit", allow_zero=True)
+            if not 0 <= hit < 1:
+                raise ConfigError(f"prefix_cache_hit must be a fraction in [0, 1), got {hit}")
+        if not (overhead.__class__ is float and 0.0 <= overhead < math.inf):
+            overhead = si(step_overhead_s, "s", "step_overhead_s", allow_zero=True)
         wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
         peak = compute_peak(acc, comp)
         d = _dims(model)
@@ -129,7 +138,13 @@ class ServingModel:
         DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
         if draft_tokens is not None and draft_model is None:
             raise ConfigError("draft_tokens only matters with speculative decoding: give draft_model= and "
-                              "draft_acceptance_rate= too, or omit draft_tokens")
+                              "draft_acceptance_rate= too, or omit draft_tokens (with mtp_depth= the depth is the "
+                              "number of drafted tokens)")
+        if mtp_depth is not None:
+            if draft_model is not None:
+                raise ConfigError("give draft_model= (a separate draft) or mtp_depth= (the model's own "
+                                  "multi-token-prediction modules), not both")
+            mtp_depth = count(mtp_depth, "mtp_depth")
         ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
             * C.FRAMEWORK_GEMM_FRACTION
         hw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw,
@@ -143,44 +158,54 @@ class ServingModel:
         itl, speedup = itl0, 1.0
         assumptions = {"precision (weights, KV, compute)": names, "matmul ceiling": ceiling,
                        "decode context": f"{ctx:g} tokens (input + output/2)"}
-        if draft_model is not None or draft_acceptance_rate is not None:
-            itl, speedup = self._speculative(d, draft_model, draft_acceptance_rate,
-                                             4 if draft_tokens is None else draft_tokens, b, ctx, hw, itl0,
-                                             overhead, assumptions)
+        if draft_model is not None or draft_acceptance_rate is not None or mtp_depth is not None:
+            k = mtp_depth or (4 if draft_tokens is None else draft_tokens)
+            itl, speedup = self._speculative(d, draft_model, draft_acceptance_rate, k, b, ctx, hw, itl0,
+                                             overhead, assumptions, mtp=mtp_depth is not None)
         mem = PS.memory(d, batch=float(b), context=float(isl + osl), prefill_tokens=b * new, tp=float(tp),
                         pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
         mem = {k: float(v) for k, v in mem.items()}
+        if mtp_depth:  # the MTP modules' own weights, on the last pipeline stage (the head's)
+            dense, expert = params_per_device(PS.mtp_dims(d), float(tp), 1.0, float(ep), 1.0)
+            mem["weights"] += mtp_depth * wb * (dense + expert)
         per_seq = float(PS.kv_bytes_per_seq(d, context=float(isl + osl), tp=float(tp), pp=float(pp), kvbytes=kb))
         free = acc.memory_bytes - mem["weights"] - mem["activations"] - mem["workspace"]
-        kv_cap = max(0, int(free // per_seq))
+        kv_cap = max(0, int(free // per_seq)) * ep  # per attention rank x ranks
         feasible = sum(mem.values()) <= acc.memory_bytes
-        t_flops = 2.0 * b * d.mm_params / (tp * pp) / peak
+        t_flops = 2.0 * b * d.mm_params / (tp * pp * ep) / peak
         t_bytes = mem["weights"] * pp / (acc.memory_bw * C.MEMORY_BW_EFFICIENCY)  # all stages' weights, serially
         binding = ("capacity" if not feasible else "interconnect" if comm > max(t_flops, t_bytes)
                    else "compute" if t_flops > t_bytes else "memory-bandwidth")
         tps = b / itl
-        finite({"ttft": ttft, "itl": itl, "tps": tps}, "ServingModel")
-        return ServingResult(model=model, accelerator=acc, batch_size=b, input_len=isl, output_len=osl, tp=tp,
-                             pp=pp, ttft_s=ttft, itl_s=itl, itl_no_spec_s=itl0, tokens_per_s=tps,
-                             memory_bytes=mem, kv_capacity=kv_cap, feasible=feasible, binding=binding,
-                             speculative_speedup=speedup, assumptions=assumptions)
+        if not math.isfinite(ttft + itl + tps):  # the sum of finite values is finite, else finite() names it
+            finite({"ttft": ttft, "itl": itl, "tps": tps}, "ServingModel")
+        return frozen(ServingResult, {
+            "model": model, "accelerator": acc, "batch_size": b, "input_len": isl, "output_len": osl, "tp": tp,
+            "pp": pp, "ttft_s": ttft, "itl_s": itl, "itl_no_spec_s": itl0, "tokens_per_s": tps, "memory_bytes": mem,
+            "kv_capacity": kv_cap, "feasible": feasible, "binding": binding, "speculative_speedup": speedup,
+            "assumptions": assumptions, "ep": ep})
 
     @staticmethod
-    def _speculative(d, draft_model, a, k, b, ctx, hw, itl0, overhead, assumptions):
-        """ITL with a draft proposing k tokens per target verification step (draft cost included)."""
-        if draft_model is None or a is None:
-            raise ConfigError("speculative decoding needs both draft_model= and draft_acceptance_rate=")
+    def _speculative(d, draft_model, a, k, b, ctx, hw, itl0, overhead, assumptions, mtp=False):
+        """ITL with a draft (or k MTP modules) proposing k tokens per target verification step, draft cost
+        included."""
+        if (draft_model is None and not mtp) or a is None:
+            raise ConfigError("speculative decoding needs draft_acceptance_rate= and a drafter: draft_model= or "
+                              "mtp_depth=")
         a = si(a, "", "draft_acceptance_rate", allow_zero=True)
         if not 0 <= a < 1:
             raise ConfigError(f"draft_acceptance_rate must be in [0, 1), got {a}")
         k = count(k, "draft_tokens")
-        dd = _dims(resolve_model(draft_model))
-        t_draft, _ = PS.pass_time(dd, batch=b, new_tokens=1.0, context=ctx, decode=True, **hw)
+        if mtp:
+            t_draft = PS.mtp_draft_s(d, batch=b, context=ctx, **hw)
+        else:
+            dd = _dims(resolve_model(draft_model))
+            t_draft, _ = PS.pass_time(dd, batch=b, new_tokens=1.0, context=ctx, decode=True, **hw)
         t_verify, _ = PS.pass_time(d, batch=b, new_tokens=float(k + 1), context=ctx, decode=True, **hw)
         e = PS.accepted_per_step(a, k)
         itl = (k * t_draft + t_verify + overhead) / e
-        assumptions["speculative decoding"] = (f"{k} drafted tokens, acceptance {a:g}: {e:.3g} tokens per "
-                                               f"target step (Leviathan et al. 2023)")
+        assumptions["speculative decoding"] = (f"{k} drafted tokens{' by MTP modules' if mtp else ''}, acceptance "
+                                               f"{a:g}: {e:.3g} tokens per target step (Leviathan et al. 2023)")
         return itl, itl0 / itl
 
 

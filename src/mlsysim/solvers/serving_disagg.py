@@ -42,8 +42,9 @@ def disaggregated(s, lam, s_ttft, s_tpot, q, groups, ratio, fabric):
                             bw=fabric.port_bw * fabric.efficiency, lat=fabric.latency_s)
     dec = SL.max_load(d, b_max=b, slo_ttft_s=INF, slo_tpot_s=s_tpot, q=q, mixed=False, **kw)
     q_dec = dec["qps"] if s.b_max >= 1.0 and dec["ok"] else 0.0
+    ca = kw.get("arrival_cv", 1.0)
     rho = SL.max_prefill_rho(s_ttft, prefill_s=pre, base_s=pre + xfer + dec["step_s"], input_cv=kw["input_cv"],
-                             q=q)
+                             q=q, arrival_cv=ca)
     q_pre = rho / pre
     per_group = min(n_p * q_pre, n_d * q_dec)
     binding = ("prefill pool (TTFT SLO)" if n_p * q_pre < n_d * q_dec else "decode pool (TPOT SLO or KV capacity)")
@@ -52,10 +53,11 @@ def disaggregated(s, lam, s_ttft, s_tpot, q, groups, ratio, fabric):
         groups = int(SL.replicas_needed(lam, per_group if per_group > 0 else min(offline, n_p / pre)))
     at = {k: float(v) for k, v in SL.at_qps(d, qps=lam / (groups * n_d), b_max=b, q=q, mixed=False, **kw).items()}
     p50, pq = SL.disaggregated_ttft_s(lam / groups, n_prefill=n_p, prefill_s=pre, transfer_s=xfer,
-                                      decode_step_s=at["step_s"], input_cv=kw["input_cv"], q=q)
+                                      decode_step_s=at["step_s"], input_cv=kw["input_cv"], q=q,
+                                      arrival_cv=ca)
     rho_now = lam / (groups * n_p) * pre
     at.update(ttft_p50_s=float(p50), ttft_q_s=float(pq), rho=rho_now, prefill_s=pre + xfer + at["step_s"],
-              wait_mean_s=float(SL.mg1_wait_s(rho_now, pre, kw["input_cv"] ** 2)),
+              wait_mean_s=float(SL.gg1_wait_s(rho_now, pre, ca * ca, kw["input_cv"] ** 2)),
               prefill_share=n_p / (n_p + n_d), stable=bool(at["stable"]) and rho_now < 1.0,
               kv_transfer_s=float(xfer), prefill_pass_s=float(pre))
     return groups * (n_p + n_d), at, per_group / (n_p + n_d), binding

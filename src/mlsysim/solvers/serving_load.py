@@ -1,6 +1,7 @@
-"""ServingLoadModel: a fleet of serving replicas under Poisson traffic at a QPS. Continuous batching in steady
-state, p50 / p99 TTFT and TPOT, replicas and GPUs for the QPS within an SLO, goodput, and energy, carbon and
-dollars per request and per million tokens (physics/serving_load.py, physics/serving_econ.py)."""
+"""ServingLoadModel: a fleet of serving replicas under Poisson traffic at a QPS, bursty traffic or a replayed trace
+(serving_traffic.py). Continuous batching in steady state, p50 / p99 TTFT and TPOT, replicas and GPUs for the QPS
+within an SLO, goodput, and energy, carbon and dollars per request and per million tokens, over a daily load
+profile if given (physics/serving_load.py, physics/serving_econ.py)."""
 from __future__ import annotations
 
 import math
@@ -13,6 +14,7 @@ from ..physics import serving_load as SL
 from ..units import count, quantity, si
 from ._common import TableRepr, finite
 from . import serving_disagg as SD
+from . import serving_traffic as TT
 from ._capex import serving_capex
 from .serving_setup import replica_setup
 
@@ -54,6 +56,12 @@ class ServingLoadResult(TableRepr):
     usd_per_m_output: float
     datacenter: object = None
     assumptions: dict = field(default_factory=dict)
+    traffic: str = "Poisson"
+    arrival_cv: float = 1.0
+    output_cv: float = 0.0
+    load_factor: float = 1.0  # mean load over the profile, as a share of the peak (qps)
+    ep: int = 1  # expert-parallel ranks of an MoE replica (attention data-parallel over them)
+    trace_requests: int = 0  # requests in the replayed trace (0: no trace)
 
     ttft_p99 = quantity("ttft_p99_s", "s", to="ms")
     tpot_p99 = quantity("tpot_p99_s", "s", to="ms")
@@ -66,23 +74,27 @@ class ServingLoadResult(TableRepr):
 
     def _title(self):
         return (f"Serving {self.model.name} at {self.qps:g} QPS on {self.gpus}x {self.accelerator.name} "
-                f"({self.replicas} replicas of TP{self.tp} x PP{self.pp}, {'/'.join(self.precision)})")
+                f"({self.replicas} replicas of TP{self.tp} x PP{self.pp}{f' x EP{self.ep}' if self.ep > 1 else ''}, "
+                f"{'/'.join(self.precision)})")
 
     def _rows(self):
         p = int(round(self.percentile * 100))
-        rows = [("input / output tokens", f"{self.input_len:g} / {self.output_len:g}"),
-                ("replicas x GPUs each", f"{self.replicas} x {self.tp * self.pp}"),
+        rows = [("traffic", self.traffic), ("input / output tokens", f"{self.input_len:g} / {self.output_len:g}"),
+                ("replicas x GPUs each", f"{self.replicas} x {self.tp * self.pp * self.ep}"),
                 ("max QPS per replica (SLO)", self.qps_per_replica_max),
                 ("concurrency per replica", self.concurrency_per_replica),
                 ("TTFT p50 / p" + str(p) + " (ms)", f"{self.ttft_p50_s * 1e3:,.1f} / {self.ttft_p99_s * 1e3:,.1f}"),
                 ("TPOT p50 / p" + str(p) + " (ms)", f"{self.tpot_p50_s * 1e3:,.1f} / {self.tpot_p99_s * 1e3:,.1f}"),
                 ("output tokens/s per GPU", self.tokens_per_s_per_gpu), ("goodput (QPS within SLO)", self.goodput_qps),
                 ("KV capacity (sequences)", self.kv_capacity), ("binding", self.binding)]
+        if self.load_factor < 1.0:
+            rows.append(("mean load over the profile (share of peak)", self.load_factor))
         if self.per_request:
             rows += [("energy per request (Wh)", self.energy_per_request_wh),
                      ("gCO2e per request (location / market)",
                       f"{self.per_request['carbon_location_kg'] * 1e3:.3g} / "
                       f"{self.per_request['carbon_market_kg'] * 1e3:.3g}"),
+                     ("water per request (mL, on-site + grid)", self.per_request["water_l"] * 1e3),
                      ("$ per M input / output tokens", f"{self.usd_per_m_input:.3g} / {self.usd_per_m_output:.3g}")]
         rows.append(("feasible", "yes" if self.feasible else f"NO: {self.binding}"))
         return rows
@@ -100,7 +112,7 @@ def check_qps(lam: float) -> float:
 
 
 class ServingLoadModel:
-    """A fleet of identical replicas serving Poisson traffic.
+    """A fleet of identical replicas serving Poisson traffic, bursty traffic (G/G/1) or a replayed trace.
 
     >>> from mlsysim import Models, Hardware
     >>> r = ServingLoadModel().solve(Models.Language.Llama3_70B, Hardware.Cloud.H100, qps=10, input_len=1000,
@@ -109,18 +121,28 @@ class ServingLoadModel:
     True
     """
 
-    def solve(self, model, hardware, *, qps, input_len=1024, output_len=256, tp_size=1, pp_size=1, ep_size=1,
+    def solve(self, model, hardware, *, qps=None, input_len=1024, output_len=256, tp_size=1, pp_size=1, ep_size=1,
               precision=None, weight_precision=None, kv_precision=None, compute_precision=None, ttft_slo=None,
               tpot_slo=None, percentile=0.99, replicas=None, engine=None, max_batch=None, chunk_tokens=None,
               input_cv=0.0, datacenter=None, rent_usd_per_gpu_hour=None, input_weight=None, disaggregation=None,
-              kv_fabric=None) -> ServingLoadResult:
+              kv_fabric=None, arrivals=None, input_lens=None, output_lens=None, arrival_cv=None, output_cv=0.0,
+              load_profile=None) -> ServingLoadResult:
         """`qps`: Poisson arrivals per second; `input_len` / `output_len`: mean tokens (`input_cv`: the prompt
         lengths' coefficient of variation, for the queue); `ttft_slo` / `tpot_slo` (s) at `percentile` size the
         fleet unless `replicas` is given; `disaggregation=(P, D)`: groups of P prefill + D decode replicas with
         the KV cache sent over `kv_fabric` (a Fabric or Systems.Fabrics name; default InfiniBand NDR);
-        `datacenter` adds energy, carbon and $ per request (owning, or `rent_usd_per_gpu_hour`)."""
-        lam = check_qps(si(qps, "1/s", "qps"))
-        isl, osl = count(input_len, "input_len"), count(output_len, "output_len")
+        `datacenter` adds energy, carbon and $ per request (owning, or `rent_usd_per_gpu_hour`).
+        Beyond Poisson: `arrival_cv` (inter-arrival CV; Kingman's G/G/1 prompt queue), or `arrivals` (a trace of
+        arrival times in s, with optional per-request `input_lens` / `output_lens`; time-scaled to `qps` if given)
+        replayed through the replicas (serving_traffic.py); `output_cv`: the output lengths' CV (KV capacity and
+        the batch's context). `load_profile`: multipliers of the peak `qps` over equal periods (e.g. 24 hours):
+        the fleet is sized for the peak, energy, carbon and $ per request come from the whole profile with idle
+        replicas at idle power."""
+        tr = TT.traffic(qps=qps, arrivals=arrivals, input_lens=input_lens, output_lens=output_lens,
+                        arrival_cv=arrival_cv, input_len=count(input_len, "input_len"),
+                        output_len=count(output_len, "output_len"), input_cv=input_cv, output_cv=output_cv)
+        profile = None if load_profile is None else TT.load_profile(load_profile)
+        lam, isl, osl = check_qps(tr.rate), tr.input_len, tr.output_len
         tp, pp, ep = count(tp_size, "tp_size"), count(pp_size, "pp_size"), count(ep_size, "ep_size")
         if percentile not in SL.Z:
             raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
@@ -129,12 +151,22 @@ class ServingLoadModel:
         s = replica_setup(model, hardware, input_len=isl, output_len=osl, tp=tp, pp=pp, ep=ep, precision=precision,
                           weight_precision=weight_precision, kv_precision=kv_precision,
                           compute_precision=compute_precision, engine=engine, max_batch=max_batch,
-                          chunk_tokens=chunk_tokens, input_cv=si(input_cv, "", "input_cv", allow_zero=True))
+                          chunk_tokens=chunk_tokens, input_cv=tr.input_cv)
+        s = TT.with_traffic(s, tr)
         q, fits = percentile, s.b_max >= 1.0
         n = None if replicas is None else count(replicas, "replicas")
         if disaggregation is None:
+            n0 = n
             n, at, q_max, cap = SD.colocated(s, lam, s_ttft, s_tpot, q, n)
             binding = self._binding(s, cap, s_ttft, s_tpot, fits)
+            if tr.arrivals is not None and fits:
+                n, at, below = TT.size_for_trace(s, tr, s_ttft, s_tpot, q, start=n, replicas=n0)
+                if at["meets"] and n0 is None:  # the replay's figures replace the G/G/1 estimate's
+                    q_max = lam / n
+                    binding = _replay_binding(below) or binding
+        elif tr.arrivals is not None:
+            raise ConfigError("replaying a trace through disaggregated prefill/decode pools is not modelled: give "
+                              "its rate and inter-arrival CV instead (qps=, arrival_cv=), or drop disaggregation=")
         else:
             fab = _fabric(kv_fabric)
             per = sum(disaggregation) if isinstance(disaggregation, (tuple, list)) else 1
@@ -148,33 +180,38 @@ class ServingLoadModel:
             binding = "throughput: the offered QPS exceeds what the replicas sustain (the queue grows)"
         elif fits and not ok:
             binding = "SLO: the given replicas miss it at this QPS"
-        good = lam * self._share_within(at, s_ttft, s_tpot, q) if at["stable"] else 0.0
+        share = at["share_ok"] if "share_ok" in at else self._share_within(at, s_ttft, s_tpot, q)
+        good = lam * share if at["stable"] else 0.0
         gpus = n * s.gpus
         tok_gpu = lam * osl / gpus if at["stable"] else at["tokens_per_s"] * n / gpus
         acc = s.accelerator
         assumptions = {"engine": f"{s.engine.name} ({s.engine.source})", "precision (weights, KV, compute)":
-                       s.precision, "queueing": "M/G/1 prompt queue per replica, exponential tail (see "
-                       "physics/serving_load.py)", "percentile": q}
+                       s.precision, "queueing": _queueing(tr, at), "percentile": q}
+        if tr.output_cv > 0:
+            assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
+                                             f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")
         if disaggregation is not None:
             assumptions["disaggregation"] = (f"prefill:decode = {disaggregation[0]}:{disaggregation[1]} replicas per "
                                              f"group; prompt pass {at['prefill_pass_s'] * 1e3:.1f} ms, KV transfer "
                                              f"{at['kv_transfer_s'] * 1e3:.2f} ms over {_fabric(kv_fabric).name}")
         per_req, usd_in, usd_out = {}, 0.0, 0.0
         if datacenter is not None and at["stable"]:
-            per_req, usd_in, usd_out = self._econ(s, at, lam, gpus, datacenter, rent_usd_per_gpu_hour,
-                                                  input_weight, isl, osl, assumptions)
+            per_req, usd_in, usd_out = self._econ(s, at, lam, n, datacenter, rent_usd_per_gpu_hour,
+                                                  input_weight, isl, osl, assumptions, profile)
         finite({"ttft": at["ttft_q_s"] if at["stable"] else 0.0, "tpot": at["tpot_q_s"], "tokens_per_gpu": tok_gpu,
                 "usd_in": usd_in, "usd_out": usd_out, **{k: float(v) for k, v in per_req.items()}},
                "ServingLoadModel")
         return ServingLoadResult(
             model=s.model, accelerator=acc, engine=s.engine.key, precision=s.precision, qps=lam, input_len=isl,
-            output_len=osl, tp=tp, pp=pp, replicas=n, gpus=gpus, percentile=q,
+            output_len=osl, tp=tp, pp=pp, ep=ep, replicas=n, gpus=gpus, percentile=q,
             concurrency_per_replica=at["conc"], qps_per_replica_max=q_max,
             ttft_p50_s=at["ttft_p50_s"] if at["stable"] else INF_SAFE, ttft_p99_s=at["ttft_q_s"] if at["stable"]
             else INF_SAFE, tpot_p50_s=at["tpot_p50_s"], tpot_p99_s=at["tpot_q_s"], tokens_per_s_per_gpu=tok_gpu,
             goodput_qps=good, kv_capacity=s.kv_capacity, memory_bytes=s.memory_bytes, feasible=ok,
             binding=binding, per_request=per_req, usd_per_m_input=usd_in, usd_per_m_output=usd_out,
-            datacenter=datacenter, assumptions=assumptions)
+            datacenter=datacenter, assumptions=assumptions, traffic=tr.label, arrival_cv=tr.arrival_cv,
+            output_cv=tr.output_cv, load_factor=1.0 if profile is None else sum(profile) / len(profile),
+            trace_requests=0 if tr.arrivals is None else int(tr.arrivals.size))
 
     @staticmethod
     def _binding(s, cap, s_ttft, s_tpot, fits):
@@ -209,12 +246,19 @@ class ServingLoadModel:
         return max(0.0, min(1.0, f_ttft)) * f_tpot
 
     @staticmethod
-    def _econ(s, at, lam, gpus, dc, rent, input_weight, isl, osl, assumptions):
-        acc = s.accelerator
+    def _econ(s, at, lam, n, dc, rent, input_weight, isl, osl, assumptions, profile=None):
+        acc, gpus = s.accelerator, n * s.gpus
         flops = 2.0 * s.dims.mm_params * lam * (isl + osl)
         util = flops / (gpus * s.kw["peak"])
         idle = acc.idle_w if acc.idle_w is not None else PW.default_idle_w(acc.tdp_w)
-        it = SE.fleet_it_power_w(util, gpus, acc.tdp_w, idle, PW.HOST_W_PER_ACCELERATOR)
+        it = SE.profile_it_power_w(profile or (1.0,), replicas=n, gpus_per_replica=s.gpus, peak_util=util,
+                                   tdp_w=acc.tdp_w, idle_w=idle, host_w_per_gpu=PW.HOST_W_PER_ACCELERATOR)
+        if profile is not None:
+            mean = sum(profile) / len(profile)
+            lam = lam * mean
+            assumptions["load profile"] = (f"{len(profile)} equal periods, mean {mean:.3g} of the peak: the fleet is "
+                                           f"sized for the peak; each period packs its load onto ceil(share x "
+                                           f"{n}) replicas, the rest idle at {idle:g} W per GPU")
         rent_v = 0.0 if rent is None else si(rent, "USD/hour", "rent_usd_per_gpu_hour")
         if rent_v <= 0 and not acc.price_usd:
             raise ConfigError(f"{acc.name} has no price_usd in the registry: pass rent_usd_per_gpu_hour=")
@@ -225,18 +269,40 @@ class ServingLoadModel:
                            cfe_fraction=dc.cfe_fraction, embodied_kg_per_gpu=acc.embodied_kgco2e or 0.0,
                            usd_per_kwh=dc.electricity_usd_per_kwh, it_capex_usd=it_capex,
                            facility_capex_usd=fac_capex,
-                           rent_usd_per_gpu_hour=rent_v)
+                           rent_usd_per_gpu_hour=rent_v, wue_l_per_kwh=dc.wue_l_per_kwh,
+                           grid_water_l_per_kwh=dc.grid.water_l_per_kwh or 0.0)
         # Input tokens: a prompt token costs the GPU time of a prefill token relative to a decode token.
         w = input_weight if input_weight is not None else min(1.0, at["prefill_share"] * osl / max(isl, 1) /
                                                               max(1e-9, 1.0 - at["prefill_share"]))
         usd_in, usd_out = SE.usd_per_million(r["usd"], isl, osl, w)
-        assumptions["power"] = (f"compute utilisation {util:.3g}: {it / gpus:.0f} W per GPU incl. "
+        assumptions["power"] = (f"compute utilisation {util:.3g} at the peak: {it / gpus:.0f} W per GPU incl. "
                                 f"{PW.HOST_W_PER_ACCELERATOR:g} W host share (physics.power)")
         assumptions["cost"] = ("rent " + f"${rent_v:g}/GPU-h" if rent_v > 0 else
                                f"own: CapEx from the records ({capex_src}), IT over 5 years and the facility over "
                                f"15, + 5 %/yr maintenance + energy") + \
             f"; an input token weighs {w:.3g} output tokens"
         return r, usd_in, usd_out
+
+
+def _replay_binding(below):
+    """What one replica fewer misses in the trace replay (None: one replica suffices)."""
+    if below is None:
+        return None
+    if not below["stable"] or below["over_capacity"] > 0:
+        return "throughput: surges in the trace exceed what one replica fewer sustains (trace replay)"
+    return ("TTFT" if below["ttft_tight"] else "TPOT") + " SLO (trace replay)"
+
+
+def _queueing(tr, at) -> str:
+    if tr.arrivals is not None:
+        over = f"; {at['over_capacity']:.2%} of requests arrive in surges beyond what a replica sustains (counted " \
+            f"as missing the SLO)" if at.get("over_capacity", 0.0) > 0 else ""
+        return ("trace replayed (serving_traffic.replay): round-robin dispatch, each request at the steady state "
+                "of its replica's arrival rate over its lifetime, a FCFS prompt queue per replica (Lindley)" + over)
+    if tr.arrival_cv != 1.0:
+        return (f"G/G/1 prompt queue per replica (Kingman), inter-arrival CV {tr.arrival_cv:g} kept at every replica "
+                f"(bursts are rate surges that reach all replicas together), exponential tail")
+    return "M/G/1 prompt queue per replica, exponential tail (see physics/serving_load.py)"
 
 
 def _fabric(f):

@@ -19,6 +19,7 @@ from ..physics import serving_load as SL
 from ..units import count, si
 from ._common import TableRepr
 from . import serving_disagg as SD
+from . import serving_traffic as TT
 from ._capex import serving_capex
 from .serving_load import check_qps
 from .serving_setup import replica_setup
@@ -62,31 +63,42 @@ class ServingPlan(TableRepr):
 
     def _rows(self):
         b = self.best
-        return [("best", f"{b['hardware']} {b['precision']} TP{b['tp']} x PP{b['pp']}: {b['gpus']} GPUs "
+        return [("traffic", self.assumptions.get("traffic", "")),
+                ("best", f"{b['hardware']} {b['precision']} TP{b['tp']} x PP{b['pp']}: {b['gpus']} GPUs "
                          f"({b['replicas']} replicas)"),
                 (f"p{self.percentile * 100:g} TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
                 ("CapEx (USD)", b["capex_usd"]), ("cost per year (USD)", b["usd_per_year"]),
                 ("$ per M output tokens", b["usd_per_m_output"]),
                 ("carbon (t CO2e/yr, location)", b["carbon_t_per_year"]),
                 ("energy per request (Wh)", b["wh_per_request"]),
+                *([("mean load over the profile (share of the peak)", b["load_factor"])] if b["load_factor"] < 1
+                  else []),
                 ("gCO2e per request (location + embodied / market)",
                  f"{b['g_per_request']:.3g} / {b['g_market_per_request']:.3g}"),
                 ("configurations meeting the SLO", len(self.rows)),
                 ("feasible", "yes" if self.feasible else f"NO: {self.binding}")]
 
 
-def plan_serving(model, *, qps, input_len, output_len, ttft_slo, tpot_slo=None, percentile=0.99,
+def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, tpot_slo=None, percentile=0.99,
                  hardware=("H100", "H200", "B200"), precisions=("fp16", "fp8", "int4"), tp_sizes=(1, 2, 4, 8),
                  pp_sizes=(1,),
                  datacenters=None, objective="cost", budget_usd=None, budget_basis="per_year",
-                 engine=None) -> ServingPlan:
+                 engine=None, arrival_cv=None, input_cv=0.0, output_cv=0.0, load_profile=None, arrivals=None,
+                 input_lens=None, output_lens=None) -> ServingPlan:
     """Plan a fleet for `qps` requests/s split equally over `datacenters` (one fleet per region, each serving
     qps / regions). Cost per year = owning (CapEx amortised + maintenance + energy, physics/cost.py); the budget
     is compared with that yearly cost (budget_basis="per_year") or with the CapEx ("capex"). Raises
     InfeasibleError with the closest TTFT / TPOT reached when no configuration meets the SLO. Rows' `ttft_p99_ms`
-    and `tpot_p99_ms` hold the tail at `percentile` (0.99 unless another is asked for)."""
-    lam = check_qps(si(qps, "1/s", "qps"))
-    isl, osl = count(input_len, "input_len"), count(output_len, "output_len")
+    and `tpot_p99_ms` hold the tail at `percentile` (0.99 unless another is asked for).
+    Traffic as ServingLoadModel takes it (serving_traffic.py): `arrival_cv` (Kingman's G/G/1), `input_cv`,
+    `output_cv`, or a trace (`arrivals`, optional `input_lens` / `output_lens`; one region) replayed through each
+    layout's fleet; `load_profile`: shares of the peak `qps` over equal periods, the fleet sized for the peak and
+    $, energy and CO2 over the profile (idle replicas at idle power)."""
+    tr = TT.traffic(qps=qps, arrivals=arrivals, input_lens=input_lens, output_lens=output_lens,
+                    arrival_cv=arrival_cv, input_len=count(input_len, "input_len"),
+                    output_len=count(output_len, "output_len"), input_cv=input_cv, output_cv=output_cv)
+    profile = None if load_profile is None else TT.load_profile(load_profile)
+    lam, isl, osl = check_qps(tr.rate), tr.input_len, tr.output_len
     tp_sizes = [count(t, "tp_sizes entry") for t in tp_sizes]
     pp_sizes = [count(t, "pp_sizes entry") for t in pp_sizes]
     if percentile not in SL.Z:
@@ -100,11 +112,15 @@ def plan_serving(model, *, qps, input_len, output_len, ttft_slo, tpot_slo=None, 
     if not datacenters:
         raise ConfigError("plan_serving needs datacenters=[...] (e.g. Infrastructure.Datacenters.GCP_Iowa)")
     regions = len(datacenters)
+    if tr.arrivals is not None and regions > 1:
+        raise ConfigError(f"a trace is replayed through one region's fleet, got {regions} datacenters: give one "
+                          f"datacenter, or describe the traffic by its rate and CV (qps=, arrival_cv=)")
     rows, skipped, closest = [], {}, None
     for hw, prec, tp, pp in ((h, p, t, q) for h in hardware for p in precisions for t in tp_sizes for q in pp_sizes):
         key = f"{getattr(hw, 'name', hw)} {prec} TP{tp} PP{pp}"
         try:
-            s = replica_setup(model, hw, input_len=isl, output_len=osl, tp=tp, pp=pp, precision=prec, engine=engine)
+            s = TT.with_traffic(replica_setup(model, hw, input_len=isl, output_len=osl, tp=tp, pp=pp, precision=prec,
+                                              engine=engine, input_cv=tr.input_cv), tr)
         except ConfigError as e:  # a precision the chip lacks, a TP that does not divide the heads
             skipped[key] = str(e).split(";")[0]
             continue
@@ -120,8 +136,11 @@ def plan_serving(model, *, qps, input_len, output_len, ttft_slo, tpot_slo=None, 
             closest = reach if closest is None or reach[0] < closest[0] else closest
             skipped[key] = "misses the SLO even at one sequence"
             continue
-        rows.append(_row(s, r, lam / regions, regions, datacenters, isl, osl, prec, tp, pp, s_ttft, s_tpot,
-                         percentile))
+        row = _row(s, r, tr, lam / regions, regions, datacenters, prec, tp, pp, s_ttft, s_tpot, percentile, profile)
+        if row is None:
+            skipped[key] = "misses the SLO in the trace replay with up to one replica per request"
+            continue
+        rows.append(row)
     if not rows:
         msg = f"no configuration meets p{round(percentile * 100)} TTFT <= {s_ttft * 1e3:g} ms"
         if tpot_slo is not None:
@@ -137,68 +156,105 @@ def plan_serving(model, *, qps, input_len, output_len, ttft_slo, tpot_slo=None, 
     best = within[0] if within else min(rows, key=lambda x: x[bcol])
     feasible = bool(within)
     binding = "" if feasible else f"budget: the cheapest plan needs ${best[bcol]:,.0f} ({budget_basis})"
-    assumptions = {"traffic": f"Poisson, {lam:g} QPS split equally over {regions} region(s)",
+    peak = " at the peak" if profile else ""
+    assumptions = {"traffic": f"{tr.label}, {lam:g} QPS{peak} split equally over {regions} region(s)",
                    "cost": "own: CapEx from the records (accelerators + servers + network + facility per W, as "
                            "EconomicsModel), IT over 5 years and the facility over 15, + 5 %/yr maintenance + energy",
                    "budget": "compared with the fleet's " + ("yearly cost" if budget_basis == "per_year" else "CapEx"),
                    "percentile": percentile}
+    if tr.output_cv > 0:
+        assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
+                                         f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")
+    if profile:
+        assumptions["load profile"] = (f"{len(profile)} equal periods, mean {sum(profile) / len(profile):.3g} of "
+                                       f"the peak: each fleet sized for the peak, $ / energy / CO2 over the profile "
+                                       f"with idle replicas at idle power (physics/serving_econ.profile_it_power_w)")
     return ServingPlan(objective=objective, qps=lam, ttft_slo_s=s_ttft, tpot_slo_s=s_tpot, percentile=percentile,
                        rows=rows, best=best, feasible=feasible, binding=binding, skipped=skipped,
                        assumptions=assumptions)
 
 
-def _row(s, r, lam_region, regions, datacenters, isl, osl, prec, tp, pp, s_ttft, s_tpot, q):
-    """One configuration's fleet over all regions: replicas, GPUs, SLO figures, $ and CO2 per year."""
-    acc = s.accelerator
+def _row(s, r, tr, lam_region, regions, datacenters, prec, tp, pp, s_ttft, s_tpot, q, profile):
+    """One configuration's fleet over all regions: replicas, GPUs, SLO figures, $ and CO2 per year (over the load
+    profile, sized for its peak); None where a trace's replay misses the SLO with any fleet. The same sizing and
+    power as ServingLoadModel."""
+    acc, isl, osl = s.accelerator, tr.input_len, tr.output_len
     n, at, _, _ = SD.colocated(s, lam_region, s_ttft, s_tpot, q, None)
+    q_rep = float(r["qps"])
+    if tr.arrivals is not None:
+        n, at, _ = TT.size_for_trace(s, tr, s_ttft, s_tpot, q, start=n)
+        if not at["meets"]:
+            return None
+        q_rep = lam_region / n
     gpus_region = n * s.gpus
     util = 2.0 * s.dims.mm_params * lam_region * (isl + osl) / (gpus_region * s.kw["peak"])
     idle = acc.idle_w if acc.idle_w is not None else PW.default_idle_w(acc.tdp_w)
-    it = SE.fleet_it_power_w(util, gpus_region, acc.tdp_w, idle, PW.HOST_W_PER_ACCELERATOR)
+    m = profile or (1.0,)
+    it = SE.profile_it_power_w(m, replicas=n, gpus_per_replica=s.gpus, peak_util=util, tdp_w=acc.tdp_w, idle_w=idle,
+                               host_w_per_gpu=PW.HOST_W_PER_ACCELERATOR)
+    load = sum(m) / len(m)
+    lam_mean = lam_region * load
     it_capex, fac_capex, _ = serving_capex(acc, gpus_region)  # one fleet per region
     per_region = {}
     for dc in datacenters:
-        pr = SE.per_request(qps=lam_region, gpus=gpus_region, it_power_w=it, pue=dc.pue,
+        pr = SE.per_request(qps=lam_mean, gpus=gpus_region, it_power_w=it, pue=dc.pue,
                             grid_gco2_per_kwh=dc.grid.gco2_per_kwh,
                             residual_gco2_per_kwh=dc.market_residual_gco2_per_kwh,
                             contractual_fraction=dc.contractual_fraction, cfe_fraction=dc.cfe_fraction,
                             embodied_kg_per_gpu=acc.embodied_kgco2e or 0.0, usd_per_kwh=dc.electricity_usd_per_kwh,
-                            it_capex_usd=it_capex, facility_capex_usd=fac_capex)
+                            it_capex_usd=it_capex, facility_capex_usd=fac_capex, wue_l_per_kwh=dc.wue_l_per_kwh,
+                            grid_water_l_per_kwh=dc.grid.water_l_per_kwh or 0.0)
         per_region[dc.key or dc.name] = {
-            "usd_per_year": pr["usd"] * lam_region * SECONDS_PER_YEAR,
-            "carbon_t_per_year": (pr["carbon_location_kg"] + pr["carbon_embodied_kg"]) * lam_region
+            "usd_per_year": pr["usd"] * lam_mean * SECONDS_PER_YEAR,
+            "carbon_t_per_year": (pr["carbon_location_kg"] + pr["carbon_embodied_kg"]) * lam_mean
             * SECONDS_PER_YEAR / 1e3,
             "g_per_request": pr["carbon_location_kg"] * 1e3, "g_market_per_request": pr["carbon_market_kg"] * 1e3,
-            "g_embodied_per_request": pr["carbon_embodied_kg"] * 1e3, "wh_per_request": pr["energy_j"] / 3600.0}
+            "g_embodied_per_request": pr["carbon_embodied_kg"] * 1e3, "wh_per_request": pr["energy_j"] / 3600.0,
+            "ml_water_per_request": pr["water_l"] * 1e3}
     tot = {k: sum(v[k] for v in per_region.values()) for k in next(iter(per_region.values()))}
-    per_year_tokens_out = lam_region * regions * osl * SECONDS_PER_YEAR
+    per_year_tokens_out = lam_mean * regions * osl * SECONDS_PER_YEAR
     return {"hardware": acc.key or acc.name, "precision": prec, "tp": tp, "pp": pp, "replicas": n * regions,
-            "gpus": gpus_region * regions, "qps_per_replica": float(r["qps"]),
+            "gpus": gpus_region * regions, "qps_per_replica": q_rep, "load_factor": load,
             "ttft_p99_ms": float(at["ttft_q_s"]) * 1e3, "tpot_p99_ms": float(at["tpot_q_s"]) * 1e3,
             "tokens_per_s_per_gpu": lam_region * osl / gpus_region,
             "capex_usd": (it_capex + fac_capex) * regions,
             "usd_per_year": tot["usd_per_year"], "usd_per_m_output": tot["usd_per_year"] / per_year_tokens_out * 1e6,
             "carbon_t_per_year": tot["carbon_t_per_year"], "wh_per_request": tot["wh_per_request"] / regions,
             "g_per_request": (tot["g_per_request"] + tot["g_embodied_per_request"]) / regions,
-            "g_market_per_request": tot["g_market_per_request"] / regions, "regions": per_region}
+            "g_market_per_request": tot["g_market_per_request"] / regions,
+            "ml_water_per_request": tot["ml_water_per_request"] / regions, "regions": per_region}
 
 
 def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16", "fp8", "int4"),
                   tp_sizes=(1, 2, 4, 8), lengths=((1000, 200),), max_batches=(256, 2048), chunks=(2048, 8192),
-                  ttft_slos=(0.1, 0.5), tpot_slo=float("inf"), percentile=0.99, engine=None) -> dict:
+                  ttft_slos=(0.1, 0.5), tpot_slo=float("inf"), percentile=0.99, engine=None, arrival_cv=None,
+                  input_cv=0.0, output_cv=0.0, arrivals=None, load_profile=None) -> dict:
     """Every serving configuration at once: (layouts x lengths) x max batch x prefill budget x TTFT SLO, through
     one vectorised call of serving_load.max_load (the iteration time is computed once per layout and lengths;
     engine settings and SLOs broadcast on top). Returns {"layouts": [(hardware, precision, tp, isl, osl)],
     "max_batch", "chunk", "ttft_slo": the axes, and arrays of shape (layouts, batches, chunks, slos): "qps"
     per replica, "tokens_per_s_per_gpu", "conc", "ttft_q_s", "tpot_q_s", "ok"}. Layouts that do not fit or
-    lack the precision are left out (listed in "skipped")."""
+    lack the precision are left out (listed in "skipped"). `arrival_cv`, `input_cv`, `output_cv`: the traffic's
+    CVs (Kingman's G/G/1 prompt queue, the length-biased batch context), as ServingLoadModel takes them; a trace or
+    a load profile needs a fleet (plan_serving, ServingLoadModel), not a per-replica sweep: ConfigError."""
     import numpy as np
+    if arrivals is not None:
+        raise ConfigError("serving_sweep gives each replica's capacity in one vectorised call; replaying a trace needs "
+                          "a fleet: use plan_serving(arrivals=...) or ServingLoadModel().solve(arrivals=...), or "
+                          "sweep with the trace's inter-arrival CV (arrival_cv=)")
+    if load_profile is not None:
+        raise ConfigError("serving_sweep has no energy or cost for a load_profile to spread: use "
+                          "plan_serving(load_profile=...) or ServingLoadModel().solve(load_profile=...)")
     setups, layouts, skipped = [], [], {}
     for hw, prec, tp, (isl, osl) in ((h, p, t, lo) for h in hardware for p in precisions for t in tp_sizes
                                      for lo in lengths):
         key = (getattr(hw, "key", hw), prec, tp, isl, osl)
+        # the CVs and lengths, validated as ServingLoadModel does; the rate is moot: capacities are per replica
+        tr = TT.traffic(qps=1.0, arrival_cv=arrival_cv, input_len=count(isl, "input_len"),
+                        output_len=count(osl, "output_len"), input_cv=input_cv, output_cv=output_cv)
         try:
-            s = replica_setup(model, hw, input_len=isl, output_len=osl, tp=tp, precision=prec, engine=engine)
+            s = TT.with_traffic(replica_setup(model, hw, input_len=isl, output_len=osl, tp=tp, precision=prec,
+                                              engine=engine, input_cv=tr.input_cv), tr)
         except ConfigError as e:
             skipped[key] = str(e).split(";")[0]
             continue

@@ -11,7 +11,7 @@ from ..physics import serving_load as SL
 from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..registry import Registry
 from ._common import resolve_model
-from .distributed import _dims
+from .distributed import DistributedModel, _dims
 from .serving import resolve_hardware
 
 DEFAULT_ENGINE = "TensorRT_LLM"
@@ -82,13 +82,13 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
         ok = [t for t in (1, 2, 4, 8, 16, 32, 64) if model.n_heads % t == 0]
         raise ConfigError(f"tp_size={tp} does not divide {model.name}'s {model.n_heads} attention heads; try one "
                           f"of {ok}")
-    if ep != 1:
-        raise ConfigError("ep_size > 1 is not modelled under load yet (attention data-parallel + wide expert "
-                          "parallelism); MoE experts are tensor-sliced over tp_size: use ep_size=1")
     wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
     peak = compute_peak(acc, comp)
     d = _dims(model)
-    chunk = float(chunk_tokens or eng.max_num_tokens)
+    if ep != 1:  # attention data-parallel over ep ranks of tp devices, experts spread over them (the training rules)
+        DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
+    # the engine's per-iteration token budget is per attention rank: a replica of ep ranks prefills ep x as much
+    chunk = float(chunk_tokens or eng.max_num_tokens) * ep
     ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
         * eng.gemm_fraction
     # Fused attention runs at the KV-cache dtype (FP8 FMHA with an fp8 cache), never in 4 bits: its efficiency,
@@ -99,19 +99,20 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     kw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling,
               mem_bw=acc.memory_bw * eng.hbm_fraction, attn_eff=attn_eff, wbytes=wb, kvbytes=kb,
               su_bw=su_bw, su_lat=su_lat, overhead_s=eng.step_overhead_s,
-              overhead_per_seq_s=eng.seq_overhead_s, kv_bw_fraction=eng.kv_bw_fraction, chunk=chunk,
+              overhead_per_seq_s=eng.seq_overhead_s / ep,  # each attention rank's host: its own sequences
+              kv_bw_fraction=eng.kv_bw_fraction, chunk=chunk,
               input_cv=float(input_cv), isl=float(input_len), osl=float(output_len))
     mem = PS.memory(d, batch=0.0, context=float(input_len + output_len), prefill_tokens=chunk, tp=float(tp),
                     pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
-    cap = float(SL.kv_capacity(d, mem_bytes=acc.memory_bytes, kv_fraction=eng.kv_fraction, isl=float(input_len),
-                               osl=float(output_len), prefill_tokens=chunk, tp=float(tp), pp=float(pp),
-                               ep=float(ep), wbytes=wb, kvbytes=kb))
-    b_max = min(float(max_batch or eng.max_batch), cap, chunk - 1.0)
+    cap = ep * float(SL.kv_capacity(d, mem_bytes=acc.memory_bytes, kv_fraction=eng.kv_fraction,
+                                    isl=float(input_len), osl=float(output_len), prefill_tokens=chunk,
+                                    tp=float(tp), pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb))  # per rank x ep
+    b_max = min(float(max_batch or eng.max_batch) * ep, cap, chunk - ep)
     mem = {k: float(v) for k, v in mem.items() if k != "kv_cache"}
-    mem["kv_cache"] = max(b_max, 0.0) * float(PS.kv_bytes_per_seq(d, context=input_len + output_len / 2.0,
+    mem["kv_cache"] = max(b_max, 0.0) / ep * float(PS.kv_bytes_per_seq(d, context=input_len + output_len / 2.0,
                                                                    tp=float(tp), pp=float(pp), kvbytes=kb))
     return ReplicaSetup(model=model, accelerator=acc, engine=eng, dims=d, kw=kw, b_max=b_max, kv_capacity=cap,
-                        memory_bytes=mem, precision=names, gpus=tp * pp)
+                        memory_bytes=mem, precision=names, gpus=tp * pp * ep)
 
 
 def calibrate_engine(measured_tokens_per_s, model, hardware, *, input_len, output_len, tp=1, pp=1, precision=None,

@@ -120,8 +120,8 @@ class SingleNodeModel:
             out = evaluate(d, tp=1.0, pp=1.0, dp=1.0, cp=1.0, ep=1.0, mb=float(b), gbs=float(b), seq=float(seq),
                            v=1.0, recompute=RECOMPUTE[recompute], zero=zero, flash=bool(flash_attention), sp=False,
                            tokens=float(b * seq), capacity=acc.memory_bytes, bytes_el=bytes_el,
-                           bytes_grad=bytes_grad, node_size=1.0, su_bw=1.0, su_lat=0.0, ib_bw=1.0, ib_lat=0.0,
-                           straggler_cv=0.0, **hw)
+                           bytes_grad=bytes_grad, straggler_cv=0.0,
+                           hw=dict(hw, node_size=1.0, su_bw=1.0, su_lat=0.0, ib_bw=1.0, ib_lat=0.0))
             latency = float(out["step"])
             flops = float(out["hfu"]) * latency * peak
             # weights+grads+optimizer touched once, activations written and read back

@@ -10,7 +10,8 @@ and the predicted p99 TTFT / TPOT at the submitted QPS are checked against the l
 offline maximum throughput at fixed input/output lengths.
 
 Layouts: the TensorRT-LLM rows state TP; the MLPerf logs do not, so each MLPerf row takes the predicted best
-tensor-parallel size that divides the system (a submitter tunes it). No row has a factor of its own: the engine
+replica layout that divides the system (a submitter tunes it): tensor parallelism, and for Mixtral also attention
+data-parallel x expert-parallel replicas (ep_size). No row has a factor of its own: the engine
 profile (data/engines.toml) was fitted once over all rows by tools/calibrate_serving.py.
 """
 from __future__ import annotations
@@ -23,7 +24,9 @@ TRTLLM = "NVIDIA TensorRT-LLM docs/source/performance/perf-overview.md (commit 0
 LIMITS = (2.0, 0.2)  # MLPerf llama2-70b Server: p99 TTFT 2 s, p99 TPOT 200 ms (Mixtral: the same, recalled)
 # Mean prompt lengths of the MLPerf datasets (the logs give output tokens per sample only). Llama-2-70B's
 # OpenOrca subset: ~295 input tokens (MLCommons Llama 2 70B task-force description, 2024; recalled, approx).
-# Mixtral's mix of OpenOrca, GSM8K (few-shot) and MBXP prompts: ~300 tokens (assumption, same order as OpenOrca).
+# Mixtral's 15,000 samples (5,000 each of OpenOrca, GSM8K and MBXP): no published mean prompt length is known to
+# us, so 300 tokens is an ASSUMPTION (OpenOrca's order), not a sourced figure and never fitted. The rows are very
+# sensitive to it (few-shot GSM8K prompts are longer than OpenOrca's): see README "### Serving".
 LLAMA2_ISL, LLAMA2_OSL = 295.0, 290.0
 MIXTRAL_ISL, MIXTRAL_OSL = 300.0, 146.0
 HW = {"H100": "H100", "H200": "H200", "B200": "B200"}
@@ -74,27 +77,38 @@ for (_acc, _tp, _prec), _vals in _TRT.items():
                                "Llama3_70B", _prec, "offline", float(_v), float(_i), float(_o), _tp))
 
 
+def _layouts(run):
+    """(tp, ep) replicas a submitter may pick: the stated TP, else every TP dividing the system and, for an MoE
+    model, attention data-parallel x expert-parallel replicas (tp x ep dividing the system, ep dividing the
+    experts)."""
+    if run.tp:
+        return [(run.tp, 1)]
+    from ..solvers._common import resolve_model
+    experts = resolve_model(run.model).n_experts
+    eps = [e for e in (1, 2, 4, 8) if experts > 1 and experts % e == 0] or [1]
+    return [(t, e) for e in eps for t in (1, 2, 4, 8) if run.gpus % (t * e) == 0]
+
+
 def predict(run: ServingRun, engine=None) -> dict:
     """Predicted output tokens/s per GPU (and, for Server rows, the p99s at the submitted QPS) for one row."""
     from ..physics import serving_load as SL
     from ..solvers.serving_setup import replica_setup
     best = None
-    tps = [run.tp] if run.tp else [t for t in (1, 2, 4, 8) if run.gpus % t == 0]
-    for tp in tps:
-        s = replica_setup(run.model, run.accelerator, input_len=run.isl, output_len=run.osl, tp=tp,
+    for tp, ep in _layouts(run):
+        s = replica_setup(run.model, run.accelerator, input_len=run.isl, output_len=run.osl, tp=tp, ep=ep,
                           precision=run.precision, engine=engine)
         if s.b_max < 1:
             continue
         slo = LIMITS if run.scenario == "server" else (float("inf"), float("inf"))
         r = SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=slo[0], slo_tpot_s=slo[1], **s.kw)
-        per_gpu = float(r["tokens_per_s"]) / tp
+        per_gpu = float(r["tokens_per_s"]) / s.gpus
         if best is None or per_gpu > best["predicted"]:
-            best = {"predicted": per_gpu, "tp": tp, "setup": s, "conc": float(r["conc"])}
+            best = {"predicted": per_gpu, "tp": tp, "ep": ep, "setup": s, "conc": float(r["conc"])}
     if best is None:
         return {"predicted": float("nan"), "tp": None}
     if run.scenario == "server":
         s = best["setup"]
-        at = SL.at_qps(s.dims, qps=run.qps / (run.gpus / best["tp"]), b_max=s.b_max, **s.kw)
+        at = SL.at_qps(s.dims, qps=run.qps / (run.gpus / s.gpus), b_max=s.b_max, **s.kw)
         best["ttft_p99_ms"] = float(at["ttft_q_s"]) * 1e3
         best["tpot_p99_ms"] = float(at["tpot_q_s"]) * 1e3
         best["stable"] = bool(at["stable"])
@@ -109,7 +123,7 @@ def serving_table(engine=None) -> list[dict]:
         p = predict(run, engine)
         err = 100.0 * (p["predicted"] / run.published - 1.0)
         rows.append({"run_id": run.run_id, "source": run.source, "scenario": run.scenario, "gpus": run.gpus,
-                     "precision": run.precision, "tp": p["tp"], "published": run.published,
+                     "precision": run.precision, "tp": p["tp"], "ep": p.get("ep"), "published": run.published,
                      "predicted": p["predicted"], "error_pct": err, "ttft_p99_ms": p.get("ttft_p99_ms"),
                      "tpot_p99_ms": p.get("tpot_p99_ms"), "within_limits": p.get("within_limits"),
                      "stable": p.get("stable")})
@@ -122,14 +136,14 @@ def summary(rows) -> dict:
 
 
 def format_serving_table(rows) -> str:
-    lines = [f"{'run':42s} {'tp':>3s} {'published':>9s} {'predicted':>9s} {'error':>7s}  p99 TTFT/TPOT at the QPS"]
+    lines = [f"{'run':42s} {'tp':>3s} {'ep':>3s} {'published':>9s} {'predicted':>9s} {'error':>7s}  p99 TTFT/TPOT at the QPS"]
     for r in rows:
         extra = ""
         if r["scenario"] == "server":
             extra = (f"  {r['ttft_p99_ms']:,.0f} / {r['tpot_p99_ms']:,.0f} ms "
                      + ("(within 2 s / 200 ms)" if r["within_limits"] else "(OVER the limits)" if r["stable"]
                         else "(QPS past the predicted capacity)"))
-        lines.append(f"{r['run_id']:42s} {r['tp']:>3d} {r['published']:>9,.0f} {r['predicted']:>9,.0f} "
+        lines.append(f"{r['run_id']:42s} {r['tp']:>3d} {r['ep'] or 1:>3d} {r['published']:>9,.0f} {r['predicted']:>9,.0f} "
                      f"{r['error_pct']:>+6.1f}%{extra}")
     s = summary(rows)
     lines.append(f"serving output tokens/s per GPU: {s['n']} rows, median |error| {s['median_abs_pct']:.1f}%, "

@@ -47,7 +47,9 @@ Num = Union[int, float, str, None]  # a string reaches the solver, whose message
 
 class ServeRequest(BaseModel):
     """Inputs of a serving deployment; defaults in web/serve.py. SLOs in ms at `percentile`; the QPS is split
-    equally over `datacenters` (at most 4); `plan` adds a ranking of plans from a bounded search."""
+    equally over `datacenters` (at most 4); `plan` adds a ranking of plans from a bounded search. Traffic beyond
+    Poisson: `arrival_cv` (inter-arrival CV), `output_cv`, `load_profile` (shares of the peak QPS, a list or
+    comma-separated text)."""
 
     model: Optional[str] = None
     hardware: Optional[str] = None
@@ -62,6 +64,9 @@ class ServeRequest(BaseModel):
     percentile: Union[float, str, None] = None
     datacenters: Optional[List[str]] = None
     rent_usd_per_gpu_hour: Num = None
+    arrival_cv: Num = None
+    output_cv: Num = None
+    load_profile: Union[List[float], str, None] = None
     plan: bool = True
     plan_hardware: Optional[List[str]] = None
     plan_precisions: Optional[List[str]] = None

@@ -1,6 +1,6 @@
-"""One serving request -> the page's answer: a fleet under Poisson traffic (ServingLoadModel) in each region, and a
-short ranking of plans (plan_serving). The work is bounded: at most MAX_REGIONS regions and a plan search of at most
-MAX_HARDWARE x MAX_PRECISIONS x MAX_TP configurations.
+"""One serving request -> the page's answer: a fleet under Poisson or bursty traffic (ServingLoadModel) in each
+region, and a short ranking of plans (plan_serving). The work is bounded: at most MAX_REGIONS regions and a plan
+search of at most MAX_HARDWARE x MAX_PRECISIONS x MAX_TP configurations.
 
 No fastapi here: the API and the tests call `serve(request_dict)` and `plan(request_dict)` directly.
 """
@@ -13,6 +13,8 @@ MAX_HARDWARE, MAX_PRECISIONS, MAX_TP = 4, 3, 4
 MAX_QPS = 1e6  # requests/s: beyond any single service, and keeps every per-request figure finite
 MAX_TOKENS = 1_000_000  # tokens per prompt or answer
 MAX_SLO_MS = 1e7
+MAX_CV = 100.0  # a coefficient of variation beyond any published LLM trace's (Azure 2023: ~2 to ~5 at 1 s bins)
+MAX_PERIODS = 8784  # load-profile periods: the hours of a leap year
 RANKING = 5
 DEFAULTS = {"model": "Llama3_70B", "hardware": "H100", "precision": "fp8", "tp_size": 4, "pp_size": 1, "qps": 10,
             "input_len": 1000, "output_len": 200, "ttft_slo_ms": 1000, "tpot_slo_ms": 50, "percentile": 0.99}
@@ -52,6 +54,34 @@ def _slo_s(req, key):
     return v / 1e3
 
 
+def _cv(req, key):
+    """A coefficient of variation (None: the default, Poisson arrivals or equal output lengths)."""
+    v = req.get(key)
+    if v in (None, ""):
+        return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and v > MAX_CV:
+        raise ConfigError(f"{key} must be at most {MAX_CV:g} in the web calculator, got {v:g}")
+    return v
+
+
+def _profile(req):
+    """A load profile: shares of the peak QPS, as a list or comma-separated text ('1, 0.6, 0.3'); the solver
+    checks each is in [0, 1]."""
+    v = req.get("load_profile")
+    if v in (None, "", []):
+        return None
+    if isinstance(v, str):
+        parts = [x.strip() for x in v.replace(";", ",").split(",") if x.strip()]
+        try:
+            v = [float(x) for x in parts]
+        except ValueError:
+            raise ConfigError(f"load_profile must be comma-separated shares of the peak QPS in [0, 1], e.g. "
+                              f"1, 0.6, 0.3; got {_show(v)}") from None
+    if not isinstance(v, list) or len(v) > MAX_PERIODS:
+        raise ConfigError(f"load_profile must list 1 to {MAX_PERIODS} shares of the peak QPS (e.g. 24 hourly values)")
+    return v
+
+
 def _datacenters(req):
     from ..infrastructure.registry import Infrastructure
     names = req.get("datacenters") or ["GCP_Iowa"]
@@ -79,7 +109,8 @@ def _inputs(req: dict) -> dict:
             "input_len": _number(req, "input_len", MAX_TOKENS, "tokens"),
             "output_len": _number(req, "output_len", MAX_TOKENS, "tokens"),
             "ttft_slo": _slo_s(req, "ttft_slo_ms"), "tpot_slo": _slo_s(req, "tpot_slo_ms"),
-            "percentile": p}
+            "percentile": p, "arrival_cv": _cv(req, "arrival_cv"), "output_cv": _cv(req, "output_cv"),
+            "load_profile": _profile(req)}
 
 
 def serve(req: dict) -> dict:
@@ -96,17 +127,34 @@ def serve(req: dict) -> dict:
         else a["qps"]
     kw = {k: a[k] for k in ("tp_size", "pp_size", "input_len", "output_len", "precision", "ttft_slo", "tpot_slo",
                             "percentile")}
+    kw.update(_traffic_kw(a))
     runs = [ServingLoadModel().solve(a["model"], a["hardware"], qps=share, datacenter=dc,
                                      rent_usd_per_gpu_hour=rent, **kw) for dc in dcs]
     r = runs[0]
     regions = [_region(x) for x in runs]
     res = {"mlsysim_version": __version__, "status": "ok" if all(x.feasible for x in runs) else "infeasible",
            "inputs": {k: v for k, v in a.items() if v is not None}, "title": _title(a, runs),
-           "fleet": _fleet(runs), "headline": _headline(a, runs, regions), "regions": regions,
+           "fleet": _fleet(runs), "traffic": _traffic(r, a), "headline": _headline(a, runs, regions),
+           "regions": regions,
            "assumptions": r.assumptions}
     if req.get("plan", True) is not False:
         res["plan"] = _plan(req, a, dcs)
     return J.clean(res)
+
+
+def _traffic_kw(a) -> dict:
+    """The traffic options the request gives (left out: Poisson, equal output lengths, flat at the peak)."""
+    return {k: a[k] for k in ("arrival_cv", "output_cv", "load_profile") if a[k] is not None}
+
+
+def _traffic(r, a) -> dict:
+    """The traffic as the solver read it: its label, the CVs and the load profile's mean share of the peak."""
+    out = {"label": r.traffic, "arrival_cv": r.arrival_cv, "output_cv": r.output_cv, "load_factor": r.load_factor}
+    m = a["load_profile"]
+    if m is not None:
+        from ..solvers.serving_traffic import profile_formula
+        out.update(periods=len(m), formula=f"mean share of the peak = {profile_formula(m, r.load_factor)}")
+    return out
 
 
 def plan(req: dict) -> dict:
@@ -170,16 +218,21 @@ def _headline(a, runs, regions) -> dict:
                                      f"QPS x output tokens / GPUs = {r.qps * n:g} x {r.output_len:g} / {r.gpus * n} "
                                      f"= {r.tokens_per_s_per_gpu:,.1f}"},
             "ttft_ms": {"value": r.ttft_p99_s * 1e3, "formula":
-                        f"{pct} time to first token (p50 {r.ttft_p50_s * 1e3:,.1f} ms): prefill + M/G/1 queue wait at "
-                        f"{r.qps:g} / {r.replicas} QPS per replica"},
+                        f"{pct} time to first token (p50 {r.ttft_p50_s * 1e3:,.1f} ms): prefill + {_queue(r)} queue "
+                        f"wait at {r.qps:g} / {r.replicas} QPS per replica"},
             "tpot_ms": {"value": r.tpot_p99_s * 1e3, "formula":
                         f"{pct} time per output token (p50 {r.tpot_p50_s * 1e3:,.1f} ms) at "
                         f"{r.concurrency_per_replica:,.1f} sequences per replica"}}
+    if r.load_factor < 1.0:
+        head["load_factor"] = {"value": r.load_factor, "formula": _traffic(r, a)["formula"] +
+                               f": {r.qps * n:g} QPS at the peak, {r.qps * n * r.load_factor:.4g} on average; the "
+                               f"fleet is sized for the peak"}
     if "wh_per_request" not in g0:
         return head
+    mean_qps = r.qps * r.load_factor  # per region: the day's mean rate
     many = f"mean over {n} regions (table below); {g0['key']}: " if n > 1 else ""
     wh, gl, gm = (_mean(regions, k) for k in ("wh_per_request", "g_location", "g_market"))
-    it_kw = g0["wh_per_request"] * 3.6 * r.qps / g0["pue"]  # facility J = IT W x (1/QPS) s x PUE
+    it_kw = g0["wh_per_request"] * 3.6 * mean_qps / g0["pue"]  # facility J = IT W x (1/QPS) s x PUE
     w = g0["usd_per_m_input"] / g0["usd_per_m_output"] if g0["usd_per_m_output"] else 0.0
     head["usd_per_m_output"] = {"value": _mean(regions, "usd_per_m_output"), "formula":
                                 f"{many}cost per request / (output + w x input tokens) = "
@@ -189,8 +242,9 @@ def _headline(a, runs, regions) -> dict:
                                f"{many}$/M output x w, an input token's weight (its prefill share of GPU time) = "
                                f"{g0['usd_per_m_output']:.3g} x {w:.3g} = ${g0['usd_per_m_input']:.3g}"}
     head["wh_per_request"] = {"value": wh, "formula":
-                              f"{many}fleet IT power x PUE / QPS = {it_kw:.3g} kW x {g0['pue']:g} / {r.qps:g} per s = "
-                              f"{g0['wh_per_request']:.3g} Wh"}
+                              f"{many}{'mean ' if r.load_factor < 1 else ''}fleet IT power x PUE / "
+                              f"{'mean ' if r.load_factor < 1 else ''}QPS = {it_kw:.3g} kW x {g0['pue']:g} / "
+                              f"{mean_qps:.4g} per s = {g0['wh_per_request']:.3g} Wh"}
     head["g_location"] = {"value": gl, "formula":
                           f"{many}energy x grid = {g0['wh_per_request']:.3g} Wh x {g0['grid_gco2_per_kwh']:g} "
                           f"gCO2e/kWh / 1000 = {g0['g_location']:.3g} g"}
@@ -199,6 +253,10 @@ def _headline(a, runs, regions) -> dict:
                         f"{g0['wh_per_request']:.3g} Wh x (1 - {g0['contractual_fraction']:g}) x "
                         f"{g0['market_gco2_per_kwh']:g} gCO2e/kWh / 1000 = {g0['g_market']:.3g} g"}
     return head
+
+
+def _queue(r) -> str:
+    return "M/G/1" if r.arrival_cv == 1.0 else f"G/G/1 (Kingman, arrival CV {r.arrival_cv:g})"
 
 
 def _choices(req, key, default, most, kind=str):
@@ -232,7 +290,8 @@ def _plan(req, a, dcs) -> dict:
     try:
         p = plan_serving(a["model"], qps=a["qps"], input_len=a["input_len"], output_len=a["output_len"],
                          ttft_slo=a["ttft_slo"], tpot_slo=a["tpot_slo"], percentile=a["percentile"], hardware=hw,
-                         precisions=prec, tp_sizes=tps, datacenters=dcs, objective=objective, budget_usd=budget)
+                         precisions=prec, tp_sizes=tps, datacenters=dcs, objective=objective, budget_usd=budget,
+                         **_traffic_kw(a))
     except InfeasibleError as e:
         return {"error": str(e), "searched": {"hardware": hw, "precisions": prec, "tp_sizes": tps}}
     return {"objective": p.objective, "feasible": p.feasible, "binding": p.binding, "best": p.best,

@@ -1,14 +1,16 @@
 // The serving tab: fills its form from /api/options and the query string (form=serve&s_<field>=...), posts to
 // /api/serve and draws the answer. Uses app.js's helpers ($, el, fmt, fill, bars); text goes in via textContent only.
 "use strict";
-const S_FIELDS = ["model", "hardware", "precision", "tp_size", "qps", "input_len", "output_len", "ttft_slo_ms",
-  "tpot_slo_ms", "percentile", "datacenters", "rent_usd_per_gpu_hour", "objective", "budget_usd"];
-const S_NUMERIC = ["tp_size", "qps", "input_len", "output_len", "ttft_slo_ms", "tpot_slo_ms", "percentile",
-  "rent_usd_per_gpu_hour", "budget_usd"];
+const S_FIELDS = ["model", "hardware", "precision", "tp_size", "qps", "input_len", "output_len", "arrival_cv",
+  "output_cv", "load_profile", "ttft_slo_ms", "tpot_slo_ms", "percentile", "datacenters", "rent_usd_per_gpu_hour",
+  "objective", "budget_usd"];
+const S_NUMERIC = ["tp_size", "qps", "input_len", "output_len", "arrival_cv", "output_cv", "ttft_slo_ms",
+  "tpot_slo_ms", "percentile", "rent_usd_per_gpu_hour", "budget_usd"];
 const S_HEAD = [["replicas", "Replicas", ""], ["gpus", "GPUs", ""], ["tokens_per_s_per_gpu", "Output tokens/s per GPU", "tok/s"],
   ["ttft_ms", "TTFT", "ms"], ["tpot_ms", "TPOT", "ms"], ["usd_per_m_input", "$ per M input tokens", "USD"],
   ["usd_per_m_output", "$ per M output tokens", "USD"], ["wh_per_request", "Energy per request", "Wh"],
-  ["g_location", "Carbon per request, location-based", "gCO2e"], ["g_market", "Carbon per request, market-based", "gCO2e"]];
+  ["g_location", "Carbon per request, location-based", "gCO2e"], ["g_market", "Carbon per request, market-based", "gCO2e"],
+  ["load_factor", "Mean load (share of the peak)", ""]];
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 // three significant figures below 100, whole numbers above
@@ -71,6 +73,9 @@ function sRender(r) {
   const f = r.fleet, pct = "p" + Math.round(f.percentile * 1000) / 10;
   $("s-status").textContent = (f.feasible ? "meets the targets" : "DOES NOT MEET THE TARGETS") + "; binding constraint: " + f.binding +
     " (engine " + f.engine + ", " + fmt(f.concurrency_per_replica, 1) + " sequences per replica, KV room for " + fmt(f.kv_capacity, 0) + ")";
+  const t = r.traffic;
+  $("s-traffic").textContent = "Traffic: " + t.label + (t.output_cv > 0 ? "; output lengths CV " + sig(t.output_cv) : "") +
+    (t.periods ? "; load profile of " + t.periods + " periods, mean " + sig(t.load_factor) + " of the peak (fleet sized for the peak)" : "; constant at the given QPS");
   const cards = [];
   for (const [k, label, unit] of S_HEAD) {
     const h = r.headline[k]; if (!h) continue;
@@ -102,9 +107,12 @@ function sRender(r) {
   $("s-share").href = location.href;
 }
 
+// marks the field the message names first (a message may mention another field in its fix)
 function sShowError(msg) {
   const e = $("s-error"); e.hidden = false; e.textContent = msg;
-  for (const f of S_FIELDS) if (new RegExp("\\b" + f + "\\b", "i").test(msg)) sField(f).classList.add("invalid");
+  let first = null, at = Infinity;
+  for (const f of S_FIELDS) { const m = new RegExp("\\b" + f + "\\b", "i").exec(msg); if (m && m.index < at) { first = f; at = m.index; } }
+  if (first) sField(first).classList.add("invalid");
 }
 
 async function sSubmit(ev) {
