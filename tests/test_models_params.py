@@ -28,6 +28,14 @@ PUBLISHED_TOTAL = {
     "Language.Pythia_1_4B": 1_414_647_808,  # same
     "Language.Pythia_6_9B": 6_857_302_016,  # same
     "Language.Pythia_12B": 11_846_072_320,  # same
+    "Language.Pythia_70M": 70_426_624,  # same
+    "Language.Pythia_410M": 405_334_016,  # same
+    "Language.Pythia_1B": 1_011_781_632,  # same
+    "Language.Pythia_2_8B": 2_775_208_960,  # same
+    "Language.Falcon_7B": 7.22e9,  # HF tiiuae/falcon-7b page (approx, recalled; the card says "7B")
+    "Language.Falcon_40B": 41.8e9,  # HF tiiuae/falcon-40b page (approx, recalled; the card says "40B")
+    "Language.MPT_7B": 6.7e9,  # MosaicML 2023, "Introducing MPT-7B" blog
+    "Language.StarCoderBase_15B": 15.5e9,  # Li et al. 2023, StarCoder arXiv:2305.06161
     "Megatron.Korthikanti_22B": 22e9,  # Korthikanti et al. 2022 arXiv:2205.05198 Table 3
     "Megatron.Korthikanti_175B": 175e9,  # same
     "Megatron.Korthikanti_530B": 530e9,  # same

@@ -47,40 +47,46 @@ RUNS = [
 ]
 
 
-def planned(model, fleet, tokens, sw):
+def planned(model, fleet, tokens, sw, **fixed):
     """The planner's fastest feasible layout for `model` on `fleet` with the software `sw`, the GoodputResult of
-    training `tokens` on it, and the DECILE-th percentile of the compute GPU-hours of every layout it accepts."""
+    training `tokens` on it, and the DECILE-th percentile of the compute GPU-hours of every layout it accepts.
+    `fixed` pins axes a source states (e.g. tp=8, pp=4); the others stay free."""
     import numpy as np
     from ..explore import optimize
     from ..solvers.goodput import GoodputModel
     axes = dict(tp=[1, 2, 4, 8], pp=[1, 2, 4, 8], microbatch=[1, 2, 4], zero=list(sw.get("zero", (1, 2, 3))),
                 precision=[sw["precision"]], recompute=[sw.get("recompute", "selective"), "full"])
+    axes.update({k: [v] for k, v in fixed.items()})
     opt = optimize(model, "time_to_train", {"memory_headroom": 0.1}, fleets=fleet, tokens=tokens,
                    flash_attention=sw["flash_attention"], stack=sw["stack"], runners_up=100_000, **axes)
     decile = float(np.percentile(opt.table["gpu_hours"], DECILE))
     return opt.best, GoodputModel().solve(performance=opt.solve()), decile
 
 
-def gpu_hours_table() -> list[dict]:
+def predicted_row(run_id, key, node_key, fabric, gpus, tokens, published, sw, **fixed) -> dict:
+    """One run predicted by `planned()` on `gpus` GPUs of `node_key` over `fabric`, against its `published`
+    GPU-hours: the best layout's (goodput composed in) and the decile's, with the best layout's figures."""
     from ..models.registry import Models
     from ..systems.registry import Systems
     from ..systems.system import Fleet
 
-    rows = []
-    for run_id, key, node_key, fabric, gpus, tokens, published, sw, source in RUNS:
-        node = Systems.Nodes[node_key]
-        fleet = Fleet(node=node, count=gpus // node.accelerators_per_node, fabric=Systems.Fabrics[fabric])
-        best, good, decile = planned(Models.get(key), fleet, tokens, sw)
-        pred = good.gpu_hours
-        pred_decile = decile * pred / best["gpu_hours"]  # the same goodput composed in
-        rows.append(dict(run_id=run_id, gpus=gpus, published=published, predicted=pred,
-                         error_pct=100.0 * (pred - published) / published,
-                         decile=pred_decile, decile_error_pct=100.0 * (pred_decile - published) / published,
-                         tokens_per_s=tokens / (best["gpu_hours"] * 3600.0), mfu=best["mfu"],
-                         goodput=good.goodput, compute_hours=best["gpu_hours"],
-                         layout=f"tp{best['tp']} pp{best['pp']} dp{best['dp']} mb{best['microbatch']} "
-                                f"z{best['zero']} {best['recompute']}", source=source))
-    return rows
+    node = Systems.Nodes[node_key]
+    fleet = Fleet(node=node, count=gpus // node.accelerators_per_node, fabric=Systems.Fabrics[fabric])
+    best, good, decile = planned(Models.get(key), fleet, tokens, sw, **fixed)
+    pred = good.gpu_hours
+    pred_decile = decile * pred / best["gpu_hours"]  # the same goodput composed in
+    return dict(run_id=run_id, gpus=gpus, published=published, predicted=pred,
+                error_pct=100.0 * (pred - published) / published,
+                decile=pred_decile, decile_error_pct=100.0 * (pred_decile - published) / published,
+                tokens_per_s=tokens / (best["gpu_hours"] * 3600.0), mfu=best["mfu"],
+                goodput=good.goodput, compute_hours=best["gpu_hours"],
+                layout=f"tp{best['tp']} pp{best['pp']} dp{best['dp']} mb{best['microbatch']} "
+                       f"z{best['zero']} {best['recompute']}")
+
+
+def gpu_hours_table() -> list[dict]:
+    return [dict(predicted_row(run_id, key, node_key, fabric, gpus, tokens, published, sw), source=source)
+            for run_id, key, node_key, fabric, gpus, tokens, published, sw, source in RUNS]
 
 
 def format_gpu_hours_table(rows=None) -> str:
