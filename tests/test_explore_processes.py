@@ -42,3 +42,17 @@ def test_processes_optimize_and_pareto_are_identical():
 def test_processes_rejects_bad_worker_counts(workers):
     with pytest.raises(ConfigError, match="worker count"):
         sweep(M70, R256, tp=[8], pp=[1, 2], keep="valid", executor="processes", scheduler=workers)
+
+
+def test_kept_workers_serve_the_next_sweep_with_its_own_plan():
+    """The worker processes outlive a sweep (warm heaps); each sweep's plan reaches them with its tasks, so a
+    second sweep over other axes still equals its in-process run, and a new worker count starts new workers."""
+    first = sweep(M70, R256, keep="valid", executor="processes", scheduler=3, **AXES)
+    kept = set(executors._POOL[1]._processes)
+    other = dict(AXES, tp=[2, 4], zero=[1, 2])
+    same(sweep(M70, R256, keep="valid", executor="processes", scheduler=3, **other),
+         sweep(M70, R256, keep="valid", **other))
+    assert set(executors._POOL[1]._processes) == kept and len(kept) == 2  # this process is the third
+    same(first, sweep(M70, R256, keep="valid", **AXES))
+    sweep(M70, R256, keep="valid", executor="processes", scheduler=2, **AXES)
+    assert len(executors._POOL[1]._processes) == 1 and not kept & set(executors._POOL[1]._processes)

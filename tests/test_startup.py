@@ -42,19 +42,27 @@ def test_cached_registry_has_the_parsed_units_and_skips_dask(tmp_path):
         assert out[3] == "False True"  # pint loaded, dask not
 
 
-def test_train_does_not_import_pint(tmp_path):
+def train_in_child(args, after=""):
+    """`mlsysim train GOLDEN --json *args` in a fresh interpreter, then the code `after` (which prints to stderr)."""
     code = ("import sys\n"
             "from mlsysim.cli.main import app\n"
-            f"sys.argv = ['mlsysim', 'train', {str(GOLDEN)!r}, '--json']\n"
+            f"sys.argv = ['mlsysim', 'train', {str(GOLDEN)!r}, '--json', *{list(args)!r}]\n"
             "try:\n"
             "    app()\n"
             "except SystemExit:\n"
-            "    pass\n"
-            "print('pint' in sys.modules, file=sys.stderr)\n")
+            "    pass\n" + after)
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=str(ROOT))
     assert '"status": "ok"' in p.stdout
-    assert p.stderr.strip().splitlines()[-1] == "False"
+    return p.stderr.strip().splitlines()
+
+
+def test_train_imports_neither_pint_nor_numpy_nor_pydantic():
+    """pint (units only at the API), numpy (physics/_np.py loads it on first use) and pydantic (cli/_fastparams.py
+    converts these option values) stay out of `mlsysim train`."""
+    err = train_in_child(["--tp", "8", "--tokens", "15e12", "--set", "layout.pp_size=1"],
+                         "print(*(m in sys.modules for m in ('pint', 'numpy', 'pydantic')), file=sys.stderr)\n")
+    assert err[-1] == "False False False"
 
 
 def test_registry_data_cache_equals_the_toml(tmp_path):
@@ -69,3 +77,16 @@ def test_registry_data_cache_equals_the_toml(tmp_path):
     for out in (first, second):
         assert out[0] == "True"
         assert out[1] == "80"  # Llama 3 70B has 80 layers (Llama 3 paper, Table 3)
+
+
+def test_arrays_work_after_a_late_numpy_import():
+    """physics/_np.py stands in for numpy until it is imported; afterwards the same functions take arrays."""
+    err = train_in_child([], (
+        "from mlsysim.physics import _np\n"
+        "print('numpy' in sys.modules, isinstance([1.0], _np._ND), _np.vmax(2.0, 3.0), _np.vceil(2.5), "
+        "file=sys.stderr)\n"
+        "import numpy\n"
+        # max(1, 3) = 3 and max(4, 3) = 4 elementwise; ceil(2.5) = 3, ceil(-0.5) = -0 (numpy keeps the sign)
+        "print(_np.vmax(numpy.array([1.0, 4.0]), 3.0).tolist(), _np.vceil(numpy.array([2.5, -0.5])).tolist(),"
+        " _np.np is numpy, _np._ND is numpy.ndarray, file=sys.stderr)\n"))
+    assert err[-2:] == ["False False 3.0 3.0", "[3.0, 4.0] [3.0, -0.0] True True"]

@@ -1,8 +1,6 @@
 """One family of exceptions: every bad input raises a ConfigError subclass with a message a user can act on."""
 from __future__ import annotations
 
-import difflib
-
 
 class MlsysimError(Exception):
     """Base of all mlsysim errors."""
@@ -25,6 +23,8 @@ class InfeasibleError(MlsysimError):
 
 def unknown(kind: str, name: str, choices) -> UnknownNameError:
     """Build an UnknownNameError for `name`, suggesting the close matches among `choices`."""
+    import difflib  # only on the error path: stays out of start-up
+
     choices = list(choices)
     close = difflib.get_close_matches(str(name), choices, n=3, cutoff=0.5)
     if not close:

@@ -42,13 +42,18 @@ def _definitions() -> str:
 
 def _import_pint():
     """Import pint without its optional dask support: pint imports dask whenever it is installed (~0.1 s), only to
-    wrap dask arrays in quantities, which this package never does. Skipped if dask is already imported."""
+    wrap dask arrays in quantities, which this package never does. Skipped if dask is already imported. Package
+    versions come from their .dist-info folders meanwhile (mlsysim._versions)."""
+    from ._versions import lightweight_metadata
+
     if "pint" in sys.modules or "dask" in sys.modules:
-        import pint
+        with lightweight_metadata():
+            import pint
         return pint
     sys.modules["dask"] = None  # importlib.util.find_spec("dask") -> None while pint is imported
     try:
-        import pint
+        with lightweight_metadata():
+            import pint
     finally:
         if sys.modules.get("dask", 0) is None:
             del sys.modules["dask"]

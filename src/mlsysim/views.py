@@ -7,7 +7,6 @@ way everywhere: `_gb`, `_tflops`, `_w`, `_usd`, and rates as `_gb_per_s` / `_tb_
 from __future__ import annotations
 
 import dataclasses
-import html as _html
 import re
 
 # field -> (display key, unit, scale from the record's SI float); fields not listed are shown as stored
@@ -166,7 +165,7 @@ def _value_text(r) -> str:
 
 def html(obj) -> str:
     """A short HTML card: the summary line, then a collapsed table of every field with its source."""
-    e = _html.escape
+    from html import escape as e  # only notebooks show cards: html.entities stays out of start-up
     rows = "".join(f"<tr><td>{e(r['field'])}</td><td style='text-align:right'>{e(_value_text(r))}</td>"
                    f"<td style='font-size:smaller'>{e(r['source'])}</td></tr>" for r in full(obj))
     src = e(getattr(obj, "source", "") or "")

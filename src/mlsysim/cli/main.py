@@ -21,6 +21,9 @@ from typing import List, Optional
 import typer
 
 from ._common import EXIT_CODES_HELP
+from ._fastparams import install as _install_fast_params
+
+_install_fast_params()
 
 app = typer.Typer(
     name="mlsysim",

@@ -1,11 +1,53 @@
-"""Tiny float/array dispatch: the same physics line works on Python floats (fast) and numpy arrays."""
+"""Tiny float/array dispatch: the same physics line works on Python floats (fast) and numpy arrays.
+
+numpy is imported only when something needs it (a scalar `mlsysim train` never does; importing it is a third of
+the command's start-up): until then `np` and `_ND` stand in for numpy and numpy.ndarray. No value can be an array
+before numpy is imported, so the stand-in ndarray matches nothing; the first check or use after numpy is imported
+puts the real module and class in place of the stand-ins, here and in every mlsysim module that imported them.
+"""
 from __future__ import annotations
 
 import math
+import sys
 
-import numpy as np
+
+class _LazyArrayType(type):
+    def __instancecheck__(cls, obj):
+        numpy = sys.modules.get("numpy")
+        if numpy is None or not hasattr(numpy, "ndarray"):  # not imported (or half-way): nothing is an array yet
+            return False
+        return isinstance(obj, _bind(numpy).ndarray)
 
 
+class _LazyArray(metaclass=_LazyArrayType):
+    """numpy.ndarray for isinstance checks, until numpy is imported."""
+
+
+class _LazyNumpy:
+    """The numpy module, imported on first use."""
+    ndarray = _LazyArray
+
+    def __getattr__(self, name):
+        import numpy
+        return getattr(_bind(numpy), name)
+
+
+def _bind(numpy):
+    """Replace the stand-ins with numpy itself wherever an mlsysim module holds them."""
+    lazy_np, lazy_nd = _STANDINS
+    for name, mod in list(sys.modules.items()):
+        if name.startswith("mlsysim") and mod is not None:
+            d = getattr(mod, "__dict__", {})
+            for key, value in list(d.items()):
+                if value is lazy_np:
+                    d[key] = numpy
+                elif value is lazy_nd:
+                    d[key] = numpy.ndarray
+    return numpy
+
+
+_STANDINS = (_LazyNumpy(), _LazyArray)
+np = sys.modules.get("numpy") or _STANDINS[0]
 _ND = np.ndarray  # the scalar branches are plain-Python fast paths (a solve() must take tens of microseconds)
 
 

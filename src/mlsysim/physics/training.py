@@ -13,11 +13,9 @@ from __future__ import annotations
 import functools
 import operator
 
-import numpy as np
-
 from . import collectives as col
 from . import constants as C
-from ._np import vceil, vlog, vmax, vmin, vsqrt, vwhere
+from ._np import np, vceil, vlog, vmax, vmin, vsqrt, vwhere
 from .training_memory import activation_bytes_per_layer, memory_per_device, params_per_device  # noqa: F401
 from .workload_dims import model_dims  # noqa: F401  (re-exported: the step model's view of a workload)
 
