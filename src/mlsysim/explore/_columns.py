@@ -42,11 +42,13 @@ def int_dtype(hi) -> np.dtype:
 class Context:
     """What turns stored columns into the others: the model, fleets, precisions and the sweep's settings."""
 
-    def __init__(self, model, fleets, precisions, *, tokens, flash, sp, dp_overlap, cv, stack=None):
+    def __init__(self, model, fleets, precisions, *, tokens, flash, sp, dp_overlap, cv, stack=None, tp_overlap=0.0,
+                 ep_overlap=0.0):
         self.d = model_dims(model)
         self.stack = stack  # software-stack key (None: the default)
         self.fleets, self.precisions = list(fleets), list(precisions)
         self.tokens, self.flash, self.sp, self.dp_overlap, self.cv = tokens, bool(flash), sp, float(dp_overlap), cv
+        self.tp_overlap, self.ep_overlap = float(tp_overlap), float(ep_overlap)  # scalars, as the solver takes them
         self.n = np.array([f.total_accelerators for f in self.fleets], float)
         self.nodes = np.array([f.count for f in self.fleets], np.int64)
         self.capacity = np.array([f.node.accelerator.memory_bytes for f in self.fleets], float)
@@ -56,7 +58,8 @@ class Context:
     def of(cls, model, fleets, precisions, settings):
         return cls(model, fleets, precisions, tokens=settings["tokens"], flash=settings["flash_attention"],
                    sp=settings["sequence_parallel"], dp_overlap=1.0 if settings["dp_overlap"] else 0.0,
-                   cv=settings["straggler_cv"], stack=settings.get("stack"))
+                   cv=settings["straggler_cv"], stack=settings.get("stack"),
+                   tp_overlap=settings.get("tp_overlap", 0.0), ep_overlap=settings.get("ep_overlap", 0.0))
 
     def hardware(self, fi: int, pi: int):
         """(hardware_args, bytes_el, bytes_grad) of a (fleet, precision) pair, or None if unsupported."""
@@ -76,7 +79,8 @@ class Context:
         return evaluate(self.d, tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, mb=mb, gbs=gbs, seq=seq, v=v, recompute=rc,
                         zero=zero, flash=self.flash, sp=default_sequence_parallel(tp, self.sp), tokens=self.tokens,
                         capacity=float(self.capacity[fi]), bytes_el=bytes_el, bytes_grad=bytes_grad,
-                        dp_overlap=self.dp_overlap, straggler_cv=self.cv, hw=hw)
+                        dp_overlap=self.dp_overlap, tp_overlap=self.tp_overlap, ep_overlap=self.ep_overlap,
+                        straggler_cv=self.cv, hw=hw)
 
 
 def stored_physics(out) -> dict:

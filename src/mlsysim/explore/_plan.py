@@ -14,8 +14,8 @@ import numpy as np
 from ..errors import ConfigError, unknown
 from ..physics.layout import layout_problems
 from ..physics.training import RECOMPUTE, default_global_batch, precision_bytes
-from ..solvers.distributed import (batch_target_tokens, hardware_args, resolve_straggler_cv, resolve_tokens,
-                                   training_precision)
+from ..solvers.distributed import (batch_target_tokens, hardware_args, overlap_shares, resolve_straggler_cv,
+                                   resolve_tokens, training_precision)
 from ._chunk import Chunk
 from ._columns import DERIVED, PHYSICS, STORED_FLOAT, Context, Table, int_dtype
 
@@ -42,11 +42,11 @@ class Group:
 
 class Plan:
     def __init__(self, model, fleets, precisions, datacenters, groups, *, tokens, flash, sp, dp_overlap, cv,
-                 keep, chunk_size, sustain, stack=None):
+                 keep, chunk_size, sustain, stack=None, tp_overlap=0.0, ep_overlap=0.0):
         self.model, self.fleets, self.precisions, self.datacenters = model, fleets, precisions, datacenters
         self.stack = stack
         self.ctx = Context(model, fleets, precisions, tokens=tokens, flash=flash, sp=sp, dp_overlap=dp_overlap, cv=cv,
-                           stack=stack)
+                           stack=stack, tp_overlap=tp_overlap, ep_overlap=ep_overlap)
         self.d = self.ctx.d
         self.groups = groups
         self.tokens, self.flash, self.sp, self.dp_overlap, self.cv = tokens, flash, sp, dp_overlap, cv
@@ -295,7 +295,7 @@ def resolve_datacenters(datacenters) -> list:
 
 def build_plan(model, fleets, *, tp, pp, cp, ep, microbatch, interleave, recompute, zero, precision, datacenters,
                seq_len, global_batch_size, tokens, flash_attention, sequence_parallel, dp_overlap, straggler_cv,
-               keep, chunk_size, stack=None) -> Plan:
+               keep, chunk_size, stack=None, tp_overlap=0.0, ep_overlap=0.0) -> Plan:
     from ..hardware.accelerator import PRECISIONS
     from ..solvers._common import resolve_model
     model = resolve_model(model)
@@ -321,11 +321,13 @@ def build_plan(model, fleets, *, tp, pp, cp, ep, microbatch, interleave, recompu
     flash_attention, dp_overlap = flag(flash_attention, "flash_attention"), flag(dp_overlap, "dp_overlap")
     from ..stacks import resolve_stack
     stack = resolve_stack(stack)
+    tps_all = [_auto_tp(model, f) if _is_auto(tp) else _values(tp, "tp") for f in fleets]
+    tpo, epo = overlap_shares(tp_overlap, ep_overlap, model, max(max(t) for t in tps_all) > 1, "every tp is 1")
     groups = []
     any_ok = False
     first_error = None
     for fi, fleet in enumerate(fleets):
-        tps = _auto_tp(model, fleet) if _is_auto(tp) else _values(tp, "tp")
+        tps = tps_all[fi]
         pps = _auto_pp(model, fleet) if _is_auto(pp) else _values(pp, "pp")
         axes_vals = {"tp": tps, "pp": pps, **common, "recompute": rc}
         axes = [np.asarray(axes_vals[a], float) for a in AXES]
@@ -351,7 +353,7 @@ def build_plan(model, fleets, *, tp, pp, cp, ep, microbatch, interleave, recompu
         raise first_error
     plan = Plan(model, fleets, precisions, dcs, groups, tokens=tok, flash=bool(flash_attention), sp=sp,
                 dp_overlap=1.0 if dp_overlap else 0.0, cv=cv, keep=keep, chunk_size=chunk_size, sustain=None,
-                stack=stack.key)
+                stack=stack.key, tp_overlap=tpo, ep_overlap=epo)
     return plan
 
 

@@ -191,7 +191,8 @@ class SweepResult:
                   microbatch_size=r["microbatch"], precision=r["precision"], recompute=r["recompute"],
                   zero_stage=r["zero"], interleave=r["interleave"], tokens=s["tokens"],
                   flash_attention=s["flash_attention"], sequence_parallel=s["sequence_parallel"],
-                  dp_overlap=s["dp_overlap"], straggler_cv=s["straggler_cv"], stack=s.get("stack"))
+                  dp_overlap=s["dp_overlap"], straggler_cv=s["straggler_cv"], stack=s.get("stack"),
+                  tp_overlap=s.get("tp_overlap", 0.0) if r["tp"] > 1 else 0.0, ep_overlap=s.get("ep_overlap", 0.0))
         if not s.get("global_batch_derived", True):
             kw["global_batch_size"] = r["global_batch_size"]
         return kw

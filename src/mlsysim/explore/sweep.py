@@ -16,17 +16,18 @@ DEFAULT_CHUNK = 1 << 18
 def make_plan(model, fleets=None, *, tp="auto", pp="auto", cp=(1,), ep=(1,), microbatch=(1, 2), interleave=(1,),
               recompute=("selective",), zero=(1,), precision=("bf16",), datacenters=None, seq_len=None,
               global_batch_size=None, tokens=None, flash_attention=True, sequence_parallel=None, dp_overlap=True,
-              straggler_cv=None, keep="all", chunk_size=DEFAULT_CHUNK, stack=None):
+              straggler_cv=None, keep="all", chunk_size=DEFAULT_CHUNK, stack=None, tp_overlap=0.0, ep_overlap=0.0):
     """The plan of a sweep (validated axes, groups, chunks) without evaluating it. Same arguments as sweep()."""
     plan = build_plan(model, fleets, tp=tp, pp=pp, cp=cp, ep=ep, microbatch=microbatch, interleave=interleave,
                       recompute=recompute, zero=zero, precision=precision, datacenters=datacenters, seq_len=seq_len,
                       global_batch_size=global_batch_size, tokens=tokens, flash_attention=flash_attention,
                       sequence_parallel=sequence_parallel, dp_overlap=dp_overlap, straggler_cv=straggler_cv,
-                      keep=keep, chunk_size=chunk_size, stack=stack)
+                      keep=keep, chunk_size=chunk_size, stack=stack, tp_overlap=tp_overlap, ep_overlap=ep_overlap)
     plan.sustain = _objectives.run_costs(plan.fleets, plan.datacenters)
     plan.settings = dict(tokens=plan.tokens, flash_attention=plan.flash, sequence_parallel=sequence_parallel,
                          dp_overlap=bool(dp_overlap), straggler_cv=plan.cv,
-                         global_batch_derived=global_batch_size is None, keep=keep, stack=plan.stack)
+                         global_batch_derived=global_batch_size is None, keep=keep, stack=plan.stack,
+                         tp_overlap=plan.ctx.tp_overlap, ep_overlap=plan.ctx.ep_overlap)
     return plan
 
 
@@ -45,7 +46,7 @@ def sweep(model, fleets=None, *, tp="auto", pp="auto", cp=(1,), ep=(1,), microba
           recompute=("selective",), zero=(1,), precision=("bf16",), datacenters=None, seq_len=None,
           global_batch_size=None, tokens=None, flash_attention=True, sequence_parallel=None, dp_overlap=True,
           straggler_cv=None, keep="all", chunk_size=DEFAULT_CHUNK, progress=None, executor="local", scheduler=None,
-          max_memory_gb=None, stack=None) -> SweepResult:
+          max_memory_gb=None, stack=None, tp_overlap=0.0, ep_overlap=0.0) -> SweepResult:
     """Evaluate every configuration in the product of the axes and return a `SweepResult` table.
 
     Categorical axes (each fleet, precision, datacenter) are looped over; numeric axes (tp, pp, cp, ep,
@@ -62,7 +63,8 @@ def sweep(model, fleets=None, *, tp="auto", pp="auto", cp=(1,), ep=(1,), microba
         datacenters: Datacenter records or Infrastructure names; adds energy_mwh, carbon_t, cost_usd, ... columns.
         seq_len, global_batch_size (sequences): axes; default the workload's (batch rounded as the solver does).
         tokens: the training token budget (default the workload's).  flash_attention, sequence_parallel,
-            dp_overlap, straggler_cv, stack: as in DistributedModel.solve.
+            dp_overlap, tp_overlap, ep_overlap (scalars: one share for every row), straggler_cv, stack: as in
+            DistributedModel.solve. tp_overlap needs some tp > 1 and has no effect on tp = 1 rows.
         keep: "all" (default: infeasible rows too, with their reason), "valid" (drop invalid layouts), "feasible".
         chunk_size: configurations per vectorised chunk.  progress: None (auto: long sweeps on a terminal),
             True, False.  executor: "local", "processes" (worker processes on this machine; scheduler: None for one
@@ -85,7 +87,7 @@ def sweep(model, fleets=None, *, tp="auto", pp="auto", cp=(1,), ep=(1,), microba
                      recompute=recompute, zero=zero, precision=precision, datacenters=datacenters, seq_len=seq_len,
                      global_batch_size=global_batch_size, tokens=tokens, flash_attention=flash_attention,
                      sequence_parallel=sequence_parallel, dp_overlap=dp_overlap, straggler_cv=straggler_cv,
-                     keep=keep, chunk_size=chunk_size, stack=stack)
+                     keep=keep, chunk_size=chunk_size, stack=stack, tp_overlap=tp_overlap, ep_overlap=ep_overlap)
     budget = _budget(max_memory_gb)
     if keep == "all":
         # in-process rows go straight into preallocated columns; Dask parts are gathered, then concatenated

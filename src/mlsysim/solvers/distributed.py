@@ -118,6 +118,24 @@ def _hardware_args(fleet, precision, stack) -> tuple:
     return hit[2]
 
 
+def overlap_shares(tp_overlap, ep_overlap, model, tensor_parallel: bool, no_tp: str) -> tuple:
+    """(tp_overlap, ep_overlap) as floats, or the ConfigError the solver and the explorer give: each a share of
+    the traffic in [0, 1]; ep_overlap only on an MoE model; tp_overlap only where some tp > 1 (`no_tp` says
+    where it is not, e.g. "tp_size=1")."""
+    if not (tp_overlap.__class__ is float and 0.0 <= tp_overlap <= 1.0
+            and ep_overlap.__class__ is float and 0.0 <= ep_overlap <= 1.0):  # plain floats in range: done
+        for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
+            if not 0.0 <= si(val, "", what, allow_zero=True) <= 1.0:
+                raise ConfigError(f"{what} is a share of the traffic hidden behind compute, in [0, 1]; got {val}")
+    if ep_overlap and not model.is_moe:
+        raise ConfigError(f"ep_overlap={ep_overlap} but {model.name} is a dense model (no expert all-to-all to "
+                          f"hide); omit ep_overlap")
+    if tp_overlap and not tensor_parallel:
+        raise ConfigError(f"tp_overlap={tp_overlap} but {no_tp} (no tensor-parallel collectives to hide); "
+                          f"omit tp_overlap or use tp_size > 1")
+    return float(tp_overlap), float(ep_overlap)
+
+
 class DistributedModel:
     """Predict a training run from first principles.
 
@@ -189,20 +207,10 @@ class DistributedModel:
         tok = resolve_tokens(model, tokens)
         self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)
         hw, stack_rec, bytes_el, bytes_grad = _hardware_args(fleet, precision, stack)
-        if not (tp_overlap.__class__ is float and 0.0 <= tp_overlap <= 1.0
-                and ep_overlap.__class__ is float and 0.0 <= ep_overlap <= 1.0):  # plain floats in range: done
-            for what, val in (("tp_overlap", tp_overlap), ("ep_overlap", ep_overlap)):
-                if not 0.0 <= si(val, "", what, allow_zero=True) <= 1.0:
-                    raise ConfigError(f"{what} is a share of the traffic hidden behind compute, in [0, 1]; got {val}")
-        if ep_overlap and not model.is_moe:
-            raise ConfigError(f"ep_overlap={ep_overlap} but {model.name} is a dense model (no expert all-to-all to "
-                              f"hide); omit ep_overlap")
-        if tp_overlap and tp == 1:
-            raise ConfigError(f"tp_overlap={tp_overlap} but tp_size=1 (no tensor-parallel collectives to hide); "
-                              f"omit tp_overlap or use tp_size > 1")
+        tpo, epo = overlap_shares(tp_overlap, ep_overlap, model, tp > 1, "tp_size=1")
         sp = default_sequence_parallel(tp, sequence_parallel)
         cv = resolve_straggler_cv(straggler_cv)
-        tpo, epo, rc = float(tp_overlap), float(ep_overlap), RECOMPUTE[recompute]
+        rc = RECOMPUTE[recompute]
         capacity = fleet.node.accelerator.memory_bytes
         out = evaluate(d, float(tp), float(pp), float(dp), float(cp), float(ep), float(mb), float(gbs), float(seq),
                        float(v), rc, zero, flash_attention, sp, tok, capacity, hw, bytes_el=bytes_el,
