@@ -22,7 +22,7 @@ def test_every_csv_row_is_modelled_used_elsewhere_or_excluded_with_a_reason():
     if path is None:
         pytest.skip("shared/validation/training_runs.csv not available")
     ids = [r["run_id"] for r in csv.DictReader(path.open())]
-    held = {r[0] for r in H.RUNS}
+    held = {r[0] for r in H.RUNS} - set(H.FROM_PAPER)  # FROM_PAPER rows are not in the file
     elsewhere = {i for i in ids if any(i.startswith(p) for ps in H.ELSEWHERE.values() for p in ps)}
     assert held <= set(ids) and set(H.EXCLUDED) <= set(ids)
     assert not held & set(H.EXCLUDED) and not held & elsewhere and not elsewhere & set(H.EXCLUDED)
@@ -32,13 +32,13 @@ def test_every_csv_row_is_modelled_used_elsewhere_or_excluded_with_a_reason():
 
 
 def test_the_table_has_one_row_per_held_out_run_and_names_the_exclusions(table):
-    assert list(table) == [r[0] for r in H.RUNS] and len(table) == 10
+    assert list(table) == [r[0] for r in H.RUNS] and len(table) == 11
     text = H.format_holdout_table(list(table.values()))
     assert f"Excluded ({len(H.EXCLUDED)})" in text and len(H.EXCLUDED) == 12
     for run_id, why in H.EXCLUDED.items():
         assert f"{run_id}: {why}" in text and len(why) > 5
     s = H.summary(list(table.values()))
-    assert s["n"] == 10 and s["excluded"] == H.EXCLUDED
+    assert s["n"] == 11 and s["excluded"] == H.EXCLUDED
 
 
 def test_published_gpu_hours_follow_from_the_sources():
@@ -48,6 +48,9 @@ def test_published_gpu_hours_follow_from_the_sources():
     assert pub["mpt-7b"] == 440 * 9.5 * 24 == 100_320  # "~9.5 days on 440xA100-40GB"
     # StarCoder Sec 5.7: 320,256 GPU-h on 512 GPUs = 625.5 h = 26.1 days
     assert pub["starcoderbase-15.5b"] / 512 / 24 == pytest.approx(26.06, abs=0.01)
+    # DeepSeek-V3 Sec 1: 180K H800 GPU-hours per trillion tokens x 14.8T tokens = Table 1's 2,664K pre-training
+    assert pub["deepseek-v3"] == pytest.approx(14.8e12 * 180e3 / 1e12, rel=1e-12) == 2_664_000
+    assert pub["deepseek-v3"] / 2048 / 24 == pytest.approx(54.2, abs=0.05)  # ~54 days on 2,048 H800
 
 
 def test_stated_layouts_are_pinned(table):
@@ -56,6 +59,9 @@ def test_stated_layouts_are_pinned(table):
     assert table["falcon-40b"]["layout"].startswith("tp8 pp4 dp12")
     assert table["mpt-7b"]["layout"].startswith("tp1 pp1 dp440") and " z3 " in table["mpt-7b"]["layout"]
     assert table["falcon-7b"]["layout_source"] == "stated" and table["pythia-70m"]["layout_source"] == "planner"
+    # DeepSeek-V3 Sec 3.2: PP16, EP64, no TP on 2,048 GPUs -> dp = 2048 / 16 = 128; ZeRO-1
+    ds = table["deepseek-v3"]["layout"]
+    assert ds.startswith("tp1 pp16 dp128 ep64 ") and " z1 " in ds
 
 
 def test_falcon_7b_flops_by_hand(table):
@@ -87,6 +93,6 @@ def test_no_row_is_silently_dropped(table):
 def test_validate_prints_the_held_out_section():
     from mlsysim.validation import format_sections, sections
     secs = sections()
-    assert secs["holdout"]["summary"]["n"] == len(H.RUNS) == 10
+    assert secs["holdout"]["summary"]["n"] == len(H.RUNS) == 11
     assert set(secs["holdout"]["summary"]["excluded"]) == set(H.EXCLUDED)
     assert "Held-out training runs" in format_sections(secs) and "falcon-40b" in secs["holdout"]["text"]

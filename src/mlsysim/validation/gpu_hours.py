@@ -58,7 +58,8 @@ def planned(model, fleet, tokens, sw, **fixed):
                 precision=[sw["precision"]], recompute=[sw.get("recompute", "selective"), "full"])
     axes.update({k: [v] for k, v in fixed.items()})
     opt = optimize(model, "time_to_train", {"memory_headroom": 0.1}, fleets=fleet, tokens=tokens,
-                   flash_attention=sw["flash_attention"], stack=sw["stack"], runners_up=100_000, **axes)
+                   flash_attention=sw["flash_attention"], stack=sw["stack"], runners_up=100_000,
+                   tp_overlap=sw.get("tp_overlap", 0.0), ep_overlap=sw.get("ep_overlap", 0.0), **axes)
     decile = float(np.percentile(opt.table["gpu_hours"], DECILE))
     return opt.best, GoodputModel().solve(performance=opt.solve()), decile
 
@@ -75,12 +76,13 @@ def predicted_row(run_id, key, node_key, fabric, gpus, tokens, published, sw, **
     best, good, decile = planned(Models.get(key), fleet, tokens, sw, **fixed)
     pred = good.gpu_hours
     pred_decile = decile * pred / best["gpu_hours"]  # the same goodput composed in
+    ep = f" ep{best['ep']}" if best["ep"] > 1 else ""
     return dict(run_id=run_id, gpus=gpus, published=published, predicted=pred,
                 error_pct=100.0 * (pred - published) / published,
                 decile=pred_decile, decile_error_pct=100.0 * (pred_decile - published) / published,
                 tokens_per_s=tokens / (best["gpu_hours"] * 3600.0), mfu=best["mfu"],
                 goodput=good.goodput, compute_hours=best["gpu_hours"],
-                layout=f"tp{best['tp']} pp{best['pp']} dp{best['dp']} mb{best['microbatch']} "
+                layout=f"tp{best['tp']} pp{best['pp']} dp{best['dp']}{ep} mb{best['microbatch']} "
                        f"z{best['zero']} {best['recompute']}")
 
 

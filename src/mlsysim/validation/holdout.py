@@ -1,8 +1,9 @@
 """Held-out training runs: published GPU-hours the constants were never fitted to, predicted the same way as
 gpu_hours.py (its `planned()`: the planner's best layout, the run's goodput composed in, and the decile of the
 accepted layouts), except that a layout the source states is pinned. Every other row of shared/validation/
-training_runs.csv is either in another table (in sample) or listed in EXCLUDED with the reason; nothing here is
-tuned to these rows. The stack of each run is the closest profile in data/stacks.toml to what its source states.
+training_runs.csv is either in another table (in sample) or listed in EXCLUDED with the reason; FROM_PAPER rows
+come from their paper; nothing here is tuned to these rows. The stack of each run is the closest profile in
+data/stacks.toml to what its source states.
 """
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ STARCODER = ("Li et al. 2023, StarCoder arXiv:2305.06161 Sec 5.6-5.7: 64 nodes x
              "250k iterations x 4M tokens = 1T tokens")
 LLAMA31 = ("Meta, Llama 3.1 model card, 'Training Energy Use' (8B: 1.46M H100-80GB GPU-hours; 15T tokens; "
            "GPU count not stated)")
+DEEPSEEK_V3 = ("DeepSeek-AI 2024, DeepSeek-V3 Technical Report arXiv:2412.19437: Sec 1 and Table 1 (pre-training "
+               "2,664K H800 GPU-hours on 14.8T tokens, '180K H800 GPU hours' per trillion tokens; context extension "
+               "119K and post-training 5K not included), Sec 3.1 (2,048 H800), Sec 3.2 (PP16, EP64 over 8 nodes, "
+               "ZeRO-1 DP, no TP; DualPipe), Sec 3.3 (fp8 mixed precision)")
 
 # Falcon: TII's Gigatron (3D parallelism + ZeRO optimizer sharding, FlashAttention, bf16; Almazrouei et al. 2023,
 # arXiv:2311.16867, its training-infrastructure section, section number not checked here): closest profile
@@ -35,6 +40,9 @@ _BIGCODE = dict(precision="bf16", flash_attention=True, stack="megatron_lm_2021"
 # Llama 3: FSDP sharding optimizer states and gradients, parameters kept after the forward (ZeRO-2-like;
 # arXiv:2407.21783 Sec 3.3.2).
 _META3 = dict(precision="bf16", flash_attention=True, stack="meta_llama3_2024", zero=(2,))
+# DeepSeek-V3: HAI-LLM, fp8 mixed precision, ZeRO-1; DualPipe hides the expert all-to-all behind computation
+# ('fully hidden', Sec 3.2.1), hence ep_overlap 1 (the stack's notes). FlashAttention-style fused attention assumed.
+_HAI = dict(precision="fp8", flash_attention=True, stack="deepseek_v3_2024", zero=(1,), ep_overlap=1.0)
 
 # run id (training_runs.csv), registry model, node, fabric, GPUs, published GPU-hours, software, stated layout,
 # source, assumptions
@@ -55,7 +63,14 @@ RUNS = [
      STARCODER, "layout from the planner; fabric assumed HDR InfiniBand"),
     ("llama-31-8b", "Llama3_8B", "GrandTeton_H100", "RoCE_400G", 2048, 1460000, _META3, {}, LLAMA31,
      "GPU count not stated (2,048 assumed); batch 16M assumed; hours include the long-context stages"),
+    ("deepseek-v3", "DeepSeek_V3", "HGX_H800", "InfiniBand_NDR", 2048, 2664000, _HAI, dict(tp=1, pp=16, ep=64),
+     DEEPSEEK_V3, "batch: the final 15,360 x 4K sequences throughout (the paper ramps from 3,072 over the first "
+     "469B tokens); the stated recompute (RMSNorm and MLA up-projections, Sec 3.2.3) with fp8-cached activations "
+     "is not modelled: selective recompute does not fit in 80 GiB under the model's activation accounting (no fp8 "
+     "caching), so the planner takes full recompute"),
 ]
+# Runs taken from their paper rather than shared/validation/training_runs.csv.
+FROM_PAPER = ("deepseek-v3",)
 
 # Rows of training_runs.csv used by another table (in sample there, or out of sample already).
 ELSEWHERE = {
