@@ -73,6 +73,7 @@ VARIATIONS = [
     ("layout.global_batch_size", 512), ("layout.interleave", 2), ("layout.zero_stage", 3),
     ("layout.precision", "fp8"), ("layout.recompute", "full"), ("layout.flash_attention", False),
     ("layout.sequence_parallel", False), ("layout.dp_overlap", False), ("layout.straggler_cv", 0.0),
+    ("layout.tp_overlap", 0.5), ("layout.ep_overlap", 1.0, MOE),
     ("layout.stack", "pytorch_fsdp2_eager"),
     ("datacenter.name", "Quebec_Hydro"), ("datacenter.grid", "Poland"), ("datacenter.pue", 1.5),
     ("datacenter.wue_l_per_kwh", 3.0), ("datacenter.electricity_usd_per_kwh", 0.2),

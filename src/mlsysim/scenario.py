@@ -105,7 +105,8 @@ class Scenario:
         for k in ("global_batch_size",):
             if k in L:
                 kw[k] = (L[k],)
-        for k in ("flash_attention", "sequence_parallel", "dp_overlap", "straggler_cv", "stack"):
+        for k in ("flash_attention", "sequence_parallel", "dp_overlap", "tp_overlap", "ep_overlap", "straggler_cv",
+                  "stack"):
             if k in L:
                 kw[k] = L[k]
         if self.tokens is not None:
