@@ -69,9 +69,9 @@ def register(app: typer.Typer):
               ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="p99 TTFT target (ms)"),
               tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="p99 TPOT target (ms)"),
               draft_model: Optional[str] = typer.Option(None, "--draft-model",
-                                                        help="one replica: speculative decoding with this draft"),
+                                                        help="speculative decoding with this draft model"),
               mtp_depth: Optional[int] = typer.Option(None, "--mtp-depth",
-                                                      help="one replica: draft with the model's own MTP modules"),
+                                                      help="draft with the model's own MTP modules"),
               acceptance: Optional[float] = typer.Option(None, "--acceptance",
                                                          help="per-token acceptance of drafted tokens, [0, 1)"),
               draft_tokens: Optional[int] = typer.Option(None, "--draft-tokens",
@@ -107,9 +107,6 @@ def register(app: typer.Typer):
                                          draft_acceptance_rate=acceptance, draft_tokens=draft_tokens)
                 body = _fields(r)
                 body["ttft_s"], body["itl_s"] = r.ttft_s, r.itl_s
-            elif draft_model is not None or mtp_depth is not None or acceptance is not None:
-                raise ConfigError("speculative decoding (--draft-model, --mtp-depth, --acceptance) is modelled for "
-                                  "one replica: drop --qps/--trace, or drop the draft options")
             else:
                 from ..solvers.serving_load import ServingLoadModel
                 from ..solvers.serving_traffic import load_trace
@@ -120,7 +117,9 @@ def register(app: typer.Typer):
                                              **(load_trace(trace) if trace else {}),
                                              ttft_slo=None if ttft_slo_ms is None else ttft_slo_ms / 1e3,
                                              tpot_slo=None if tpot_slo_ms is None else tpot_slo_ms / 1e3,
-                                             datacenter=_dc(datacenter))
+                                             datacenter=_dc(datacenter), draft_model=draft_model,
+                                             mtp_depth=mtp_depth, draft_acceptance_rate=acceptance,
+                                             draft_tokens=draft_tokens)
                 body = _fields(r)
             code = EXIT_OK if r.feasible else EXIT_INFEASIBLE
             if json_out:

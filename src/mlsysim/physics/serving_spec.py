@@ -53,4 +53,15 @@ def draft_s(d, dd, *, mtp, k, batch, context, chunk=None, prompt_context=None, *
     return first + (k - 1.0) * one
 
 
-__all__ = ["spec_factors", "mtp_stack", "drafter_memory", "draft_s"]
+def flops_factor(d, *, isl, osl, spec_k=0.0, spec_accept=0.0, draft=None, mtp=False):
+    """Matmul FLOPs of one request over the 2 N (I + O) of plain decoding (exactly 1 without speculation): the
+    target prefills I tokens and, over O / E iterations, verifies k + 1 rows each; a draft model prefills I and
+    drafts k rows per iteration (MTP modules, one block each, are left out: about k / L of the target's)."""
+    e, rows = spec_factors(spec_k, spec_accept)
+    f = d.mm_params * (isl + osl * rows / e)
+    if draft is not None and not mtp:
+        f = f + draft.mm_params * (isl + osl * spec_k / e)
+    return f / (d.mm_params * (isl + osl))
+
+
+__all__ = ["spec_factors", "mtp_stack", "drafter_memory", "draft_s", "flops_factor"]

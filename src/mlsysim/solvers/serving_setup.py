@@ -145,6 +145,20 @@ def drafter_bytes(kw, context):
     return float(w), float(kv)
 
 
+def spec_keys(kw):
+    """The speculative-decoding settings of a layout `kw` (empty without)."""
+    return {n: kw[n] for n in ("spec_k", "spec_accept", "draft", "mtp") if n in kw}
+
+
+def spec_note(kw) -> str:
+    """The assumption line of a layout with speculative decoding."""
+    e, rows = SS.spec_factors(kw["spec_k"], kw["spec_accept"])
+    who = "MTP modules" if kw["mtp"] else "the draft model"
+    return (f"{kw['spec_k']:g} tokens drafted by {who} per iteration, acceptance {kw['spec_accept']:g}: "
+            f"{e:.3g} tokens per sequence per iteration (Leviathan et al. 2023), {rows:g} verification rows each; "
+            f"acceptance independent of the batch, its variance left out of the TPOT tail (physics/serving_spec.py)")
+
+
 def calibrate_engine(measured_tokens_per_s, model, hardware, *, input_len, output_len, tp=1, pp=1, precision=None,
                      engine=None, name="calibrated"):
     """An EngineProfile fitted to one measured point of your own engine: the offline (maximum-load) output
