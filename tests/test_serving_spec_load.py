@@ -32,6 +32,14 @@ def test_little_law_tpot_and_token_budget_by_hand():
     assert _setup(**DRAFT, chunk_tokens=2048, max_batch=4096).b_max == pytest.approx(2047 / 5, rel=1e-12)
 
 
+def test_p99_tpot_carries_the_spread_of_accepted_tokens_by_hand():
+    # tokens per iteration X: P(X >= j) = 0.7^(j-1), j = 1..5; E[X^2] = 1 + 3(0.7) + 5(0.49) + 7(0.343) + 9(0.2401)
+    # = 10.1119, Var X = 10.1119 - 2.7731^2 = 2.4218; a 200-token request's mean TPOT has relative sd
+    # sqrt(2.4218 / (200 x 2.7731)) = 0.06608, so at ~no load (no concurrency spread) p99 = p50 x (1 + 2.3263 x 0.06608)
+    r = ServingLoadModel().solve(L70, H, qps=0.01, tp_size=4, **BASE, **DRAFT)
+    assert r.tpot_p99_s / r.tpot_p50_s == pytest.approx(1 + 2.3263 * 0.06608, rel=0.005)
+
+
 def test_kv_capacity_falls_by_the_drafts_weights_and_kv_by_hand():
     plain, draft = _setup(), _setup(**DRAFT)
     # per token and device at fp8, TP 4 over 8 KV heads: 80 layers x 2 x 8 x 128 B / 4 = 40,960 B (Llama 3 70B),

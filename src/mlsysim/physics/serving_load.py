@@ -26,7 +26,7 @@ from __future__ import annotations
 from . import collectives as col
 from ._np import vceil, vlog, vmax, vsqrt, vwhere
 from .serving import kv_bytes_per_seq, mixed_pass_time, pass_time
-from .serving_spec import draft_s, drafter_memory, spec_factors
+from .serving_spec import draft_s, drafter_memory, spec_factors, tpot_spread
 
 Z = {0.5: 0.0, 0.9: 1.2816, 0.95: 1.6449, 0.99: 2.3263, 0.999: 3.0902}  # standard-normal quantiles
 LIFETIME_VAR = 2.0 / 3.0  # variance share left after averaging M/D/inf concurrency over one lifetime: the
@@ -145,10 +145,13 @@ def queue_point(conc, t, t_q, t_nopre, t_prompt, *, isl, osl, chunk, input_cv=0.
     rho = qps * service
     w = gg1_wait_s(rho, service, arrival_cv * arrival_cv, input_cv * input_cv)
     first = vwhere(mixed, t_prompt + (vceil(isl / budget) - 1.0) * t_nopre, t)
+    tpot_q = t_q / e
+    if spec_k:  # the accepted tokens' spread, in quadrature with the concurrency's (physics/serving_spec.py)
+        tpot_q = t / e + vsqrt(((t_q - t) / e) ** 2 + (Z[q] * t / e * tpot_spread(spec_k, spec_accept, osl)) ** 2)
     return {"step_s": t, "qps": qps, "tokens_per_s": conc * e / t, "rho": rho,
             "ttft_p50_s": wait_quantile_s(0.5, rho, w) + admit_wait_s(t, 0.5) + first,
             "ttft_q_s": wait_quantile_s(q, rho, w) + admit_wait_s(t, q) + first,
-            "ttft_mean_s": w + admit_wait_s(t, 0.5) + first, "wait_mean_s": w, "prefill_s": first, "tpot_p50_s": t / e, "tpot_q_s": t_q / e,
+            "ttft_mean_s": w + admit_wait_s(t, 0.5) + first, "wait_mean_s": w, "prefill_s": first, "tpot_p50_s": t / e, "tpot_q_s": tpot_q,
             "prefill_share": (t - t_nopre) / t}
 
 

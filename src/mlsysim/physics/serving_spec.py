@@ -7,9 +7,10 @@ run over B (k + 1) rows plus the prefill chunk (one weight read), its attention 
 once. A sequence emits E = accepted_per_step(a, k) tokens per iteration on average (Leviathan et al. 2023), so
 TPOT = t_iter / E, a request spends O / E iterations in the batch (Little: B = QPS x (O / E) x t_iter) and the
 engine's token budget left for prompts is the chunk minus the B (k + 1) verification rows.
-Simplifications (stated): the acceptance a is per token, i.i.d. and independent of the batch; the variance of the
-accepted tokens is left out of the TPOT tail (a request of O tokens averages O / E iterations: its own mean);
-one host overhead per iteration (draft and verification launched as CUDA graphs); the draft model prefills the
+The TPOT tail adds, in quadrature to the concurrency's, the spread of a request's own mean TPOT from the accepted
+tokens: O tokens take N iterations with Var N = O Var X / E^3 (renewal central limit), X the tokens of one iteration.
+Simplifications (stated): the acceptance a is per token, i.i.d. and independent of the batch; the mean output
+length O sets that spread (the trace replay leaves it out); one host overhead per iteration (draft and verification launched as CUDA graphs); the draft model prefills the
 chunk in its first pass; MTP modules' prompt pass (one layer each) is left out.
 """
 from __future__ import annotations
@@ -22,6 +23,14 @@ from .training_memory import params_per_device
 def spec_factors(spec_k=0.0, spec_accept=0.0):
     """(E tokens emitted per sequence per iteration, rows verified per sequence k + 1); (1, 1) without drafts."""
     return accepted_per_step(spec_accept, spec_k), 1.0 + spec_k
+
+
+def tpot_spread(spec_k, spec_accept, osl):
+    """Relative standard deviation of a request's mean TPOT from the accepted tokens: sqrt(Var X / (O E)), with
+    P(X >= j) = a^(j-1) for j = 1 .. k + 1, so E[X^2] = sum (2j - 1) a^(j-1)."""
+    e = accepted_per_step(spec_accept, spec_k)
+    ex2 = sum((2.0 * j - 1.0) * spec_accept ** (j - 1) for j in range(1, int(spec_k) + 2))
+    return ((ex2 - e * e) / (osl * e)) ** 0.5
 
 
 def mtp_stack(d, depth):
@@ -64,4 +73,4 @@ def flops_factor(d, *, isl, osl, spec_k=0.0, spec_accept=0.0, draft=None, mtp=Fa
     return f / (d.mm_params * (isl + osl))
 
 
-__all__ = ["spec_factors", "mtp_stack", "drafter_memory", "draft_s", "flops_factor"]
+__all__ = ["spec_factors", "tpot_spread", "mtp_stack", "drafter_memory", "draft_s", "flops_factor"]

@@ -156,7 +156,7 @@ def spec_note(kw) -> str:
     who = "MTP modules" if kw["mtp"] else "the draft model"
     return (f"{kw['spec_k']:g} tokens drafted by {who} per iteration, acceptance {kw['spec_accept']:g}: "
             f"{e:.3g} tokens per sequence per iteration (Leviathan et al. 2023), {rows:g} verification rows each; "
-            f"acceptance independent of the batch, its variance left out of the TPOT tail (physics/serving_spec.py)")
+            f"acceptance independent of the batch; its spread over a request widens the TPOT tail (physics/serving_spec.py)")
 
 
 def calibrate_engine(measured_tokens_per_s, model, hardware, *, input_len, output_len, tp=1, pp=1, precision=None,
