@@ -44,7 +44,8 @@ def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_b
         f1 = f1 + extra
     layer = (1.0 - moe_frac) * f0 + moe_frac * f1
     comm_layer = 2.0 * col.allreduce(ACT_BYTES * T * d.h, tp, su_bw, su_lat)  # after attention and after FFN
-    head = gemm_time(batch, d.h, d.V / tp, peak, ceiling, mem_bw, wbytes)
+    rows = batch * new_tokens if decode else batch  # verification needs logits at every drafted position
+    head = gemm_time(rows, d.h, d.V / tp, peak, ceiling, mem_bw, wbytes)
     pp_comm = (pp - 1.0) * col.p2p(ACT_BYTES * T * d.h, su_bw, su_lat)
     comm = d.L * comm_layer + pp_comm + d.n_moe * a2a
     if decode and kvbytes is not None:
