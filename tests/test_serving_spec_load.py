@@ -163,3 +163,9 @@ def test_scenario_and_cli_carry_the_draft(tmp_path):
                                    "--json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["result"]["replicas"] == direct.replicas
+    plan = ["serve-plan", "-m", L70, "--qps", "40", "--input-len", "1000", "--output-len", "200", "--ttft-slo-ms",
+            "1000", "--tpot-slo-ms", "10", "-a", H, "--precision", "fp8", "--json"]
+    assert CliRunner().invoke(app, plan).exit_code == 3  # 10 ms is out of reach of plain decoding (see above)
+    best = CliRunner().invoke(app, plan + ["--draft-model", "Llama3_8B", "--acceptance", "0.7"])
+    assert best.exit_code == 0, best.output
+    assert json.loads(best.output)["best"]["tpot_p99_ms"] <= 10.0

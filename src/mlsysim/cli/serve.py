@@ -151,6 +151,14 @@ def register(app: typer.Typer):
                    output_cv: float = typer.Option(0.0, "--output-cv", help="output lengths' CV"),
                    load_profile: Optional[str] = typer.Option(None, "--load-profile", metavar="M1,M2,...",
                                                               help="load per period as shares of the peak --qps"),
+                   draft_model: Optional[str] = typer.Option(None, "--draft-model",
+                                                             help="speculative decoding with this draft model"),
+                   mtp_depth: Optional[int] = typer.Option(None, "--mtp-depth",
+                                                           help="draft with the model's own MTP modules"),
+                   acceptance: Optional[float] = typer.Option(None, "--acceptance",
+                                                              help="per-token acceptance of drafted tokens, [0, 1)"),
+                   draft_tokens: Optional[int] = typer.Option(None, "--draft-tokens",
+                                                              help="tokens drafted per step (default 4)"),
                    json_out: bool = JSON):
         """Search accelerators x precision x TP for the fleet that serves --qps within the SLO, by --objective.
         Exit 3 when nothing meets the SLO (the message gives the closest TTFT/TPOT reached) or the budget.
@@ -168,7 +176,8 @@ def register(app: typer.Typer):
                              hardware=tuple(hardware or ("H100", "H200", "B200")),
                              precisions=tuple(precision or ("fp16", "fp8", "int4")), datacenters=dcs,
                              objective=objective, budget_usd=budget, arrival_cv=arrival_cv, output_cv=output_cv,
-                             load_profile=_profile(load_profile))
+                             load_profile=_profile(load_profile), draft_model=draft_model, mtp_depth=mtp_depth,
+                             draft_acceptance_rate=acceptance, draft_tokens=draft_tokens)
             code = EXIT_OK if p.feasible else EXIT_CONSTRAINT
             if json_out:
                 from ._json import envelope
