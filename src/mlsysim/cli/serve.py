@@ -10,6 +10,11 @@ from ..errors import ConfigError
 from ._common import EXIT_CODES_HELP, EXIT_INFEASIBLE, EXIT_OK, emit_json, guarded
 
 JSON = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
+# speculative decoding, on one replica, a fleet (--qps) and the planner alike
+DRAFT_MODEL = typer.Option(None, "--draft-model", help="speculative decoding with this draft model")
+MTP_DEPTH = typer.Option(None, "--mtp-depth", help="draft with the model's own MTP modules")
+ACCEPTANCE = typer.Option(None, "--acceptance", help="per-token acceptance of drafted tokens, [0, 1)")
+DRAFT_TOKENS = typer.Option(None, "--draft-tokens", help="tokens drafted per step (default 4)")
 
 
 def _dc(name):
@@ -68,14 +73,8 @@ def register(app: typer.Typer):
                                                          help="load per period as shares of the peak --qps"),
               ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="p99 TTFT target (ms)"),
               tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="p99 TPOT target (ms)"),
-              draft_model: Optional[str] = typer.Option(None, "--draft-model",
-                                                        help="speculative decoding with this draft model"),
-              mtp_depth: Optional[int] = typer.Option(None, "--mtp-depth",
-                                                      help="draft with the model's own MTP modules"),
-              acceptance: Optional[float] = typer.Option(None, "--acceptance",
-                                                         help="per-token acceptance of drafted tokens, [0, 1)"),
-              draft_tokens: Optional[int] = typer.Option(None, "--draft-tokens",
-                                                         help="tokens drafted per step (default 4)"),
+              draft_model: Optional[str] = DRAFT_MODEL, mtp_depth: Optional[int] = MTP_DEPTH,
+              acceptance: Optional[float] = ACCEPTANCE, draft_tokens: Optional[int] = DRAFT_TOKENS,
               datacenter: Optional[str] = typer.Option(None, "--datacenter", "-d",
                                                        help="datacenter for energy, carbon and $ per request"),
               sets: Optional[List[str]] = typer.Option(None, "--set", metavar="SECTION.KEY=VALUE",
@@ -151,14 +150,8 @@ def register(app: typer.Typer):
                    output_cv: float = typer.Option(0.0, "--output-cv", help="output lengths' CV"),
                    load_profile: Optional[str] = typer.Option(None, "--load-profile", metavar="M1,M2,...",
                                                               help="load per period as shares of the peak --qps"),
-                   draft_model: Optional[str] = typer.Option(None, "--draft-model",
-                                                             help="speculative decoding with this draft model"),
-                   mtp_depth: Optional[int] = typer.Option(None, "--mtp-depth",
-                                                           help="draft with the model's own MTP modules"),
-                   acceptance: Optional[float] = typer.Option(None, "--acceptance",
-                                                              help="per-token acceptance of drafted tokens, [0, 1)"),
-                   draft_tokens: Optional[int] = typer.Option(None, "--draft-tokens",
-                                                              help="tokens drafted per step (default 4)"),
+                   draft_model: Optional[str] = DRAFT_MODEL, mtp_depth: Optional[int] = MTP_DEPTH,
+                   acceptance: Optional[float] = ACCEPTANCE, draft_tokens: Optional[int] = DRAFT_TOKENS,
                    json_out: bool = JSON):
         """Search accelerators x precision x TP for the fleet that serves --qps within the SLO, by --objective.
         Exit 3 when nothing meets the SLO (the message gives the closest TTFT/TPOT reached) or the budget.
