@@ -221,7 +221,9 @@ def test_serving_scenario_fields_move_the_output(tmp_path):
                   "precision": "int4", "ttft_slo_ms": 40, "tpot_slo_ms": 20, "percentile": 0.5, "replicas": 5,
                   "disaggregation": [1, 1], "rent_usd_per_gpu_hour": 2.5, "engine": "TensorRT_LLM",
                   "arrival_cv": 3.0, "output_cv": 1.0, "load_profile": [1.0, 0.2], "trace": str(tmp_path / "t.csv"),
-                  "ep_size": 2}
+                  "ep_size": 2, "draft_model": "Llama3_8B", "mtp_depth": 1, "draft_acceptance_rate": 0.9,
+                  "draft_tokens": 6}
+    spec = {"draft_model": "Llama3_8B", "draft_acceptance_rate": 0.5}  # the speculative keys move it from here
     (tmp_path / "t.csv").write_text("arrival_s\n" + "".join(f"{i * 0.05}\n" for i in range(200)))
     assert set(variations) == set(SECTIONS["serving"])
     for key, val in variations.items():
@@ -235,7 +237,14 @@ def test_serving_scenario_fields_move_the_output(tmp_path):
             with pytest.raises(ConfigError):
                 evaluate(from_dict({**base, "serving": {**base["serving"], "engine": "vLLM_X"}}))
             continue
-        assert out({**base, "serving": {**base["serving"], key: val}}) != ref, key
+        if key in ("draft_model", "mtp_depth"):  # a drafter needs its acceptance: against no speculation
+            drafter = {key: val, "draft_acceptance_rate": 0.5}
+            assert out({**base, "serving": {**base["serving"], **drafter}}) != ref, key
+        elif key.startswith("draft_"):
+            at = out({**base, "serving": {**base["serving"], **spec}})
+            assert out({**base, "serving": {**base["serving"], **spec, key: val}}) != at, key
+        else:
+            assert out({**base, "serving": {**base["serving"], key: val}}) != ref, key
 
 
 def test_cli_serve_scenario():

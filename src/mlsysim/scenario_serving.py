@@ -8,7 +8,8 @@ registers SERVING as a section, so unknown keys are rejected and `mlsysim schema
 
 Beyond Poisson: `arrival_cv` (bursty, G/G/1), `trace: requests.csv` (arrival_s[,input_len,output_len], relative to
 the scenario file; replayed through the replicas, at `qps` if given), `output_cv`, and `load_profile` (multipliers of
-the peak qps, e.g. 24 hourly values, for energy, carbon and $ per request).
+the peak qps, e.g. 24 hourly values, for energy, carbon and $ per request). Speculative decoding: `draft_model` or
+`mtp_depth`, with `draft_acceptance_rate` (and `draft_tokens`).
 """
 from __future__ import annotations
 
@@ -46,6 +47,12 @@ SERVING = {
     "disaggregation": _field("list[int]", "[prefill replicas, decode replicas] per group", minimum=1),
     "engine": _field("str", "serving-engine profile in data/engines.toml (default TensorRT_LLM)"),
     "rent_usd_per_gpu_hour": _field("float", "rent instead of own: price per GPU-hour", **POS),
+    "draft_model": _field("name", "speculative decoding: the draft model", registry="Models"),
+    "mtp_depth": _field("int", "speculative decoding with the model's own multi-token-prediction modules",
+                        minimum=1),
+    "draft_acceptance_rate": _field("float", "speculative decoding: per-token acceptance of drafted tokens, [0, 1)",
+                                    minimum=0),
+    "draft_tokens": _field("int", "speculative decoding: tokens drafted per iteration (default 4)", minimum=1),
 }
 HELP = "LLM serving under load (`mlsysim serve SCENARIO.yaml`): traffic, replica layout, SLO"
 
@@ -62,7 +69,8 @@ def evaluate(sc):
         raise ConfigError(f"{sc.path}: serving needs `system:` with an accelerator, node or cluster")
     kw = {k: cfg[k] for k in ("input_len", "output_len", "input_cv", "tp_size", "pp_size", "ep_size", "precision",
                               "percentile", "replicas", "engine", "rent_usd_per_gpu_hour", "arrival_cv", "output_cv",
-                              "load_profile") if k in cfg}
+                              "load_profile", "draft_model", "mtp_depth", "draft_acceptance_rate", "draft_tokens")
+          if k in cfg}
     if "trace" in cfg:
         from pathlib import Path
         from .solvers.serving_traffic import load_trace

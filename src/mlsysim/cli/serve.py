@@ -10,6 +10,11 @@ from ..errors import ConfigError
 from ._common import EXIT_CODES_HELP, EXIT_INFEASIBLE, EXIT_OK, emit_json, guarded
 
 JSON = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
+# speculative decoding, on one replica, a fleet (--qps) and the planner alike
+DRAFT_MODEL = typer.Option(None, "--draft-model", help="speculative decoding with this draft model")
+MTP_DEPTH = typer.Option(None, "--mtp-depth", help="draft with the model's own MTP modules")
+ACCEPTANCE = typer.Option(None, "--acceptance", help="per-token acceptance of drafted tokens, [0, 1)")
+DRAFT_TOKENS = typer.Option(None, "--draft-tokens", help="tokens drafted per step (default 4)")
 
 
 def _dc(name):
@@ -68,14 +73,8 @@ def register(app: typer.Typer):
                                                          help="load per period as shares of the peak --qps"),
               ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="p99 TTFT target (ms)"),
               tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="p99 TPOT target (ms)"),
-              draft_model: Optional[str] = typer.Option(None, "--draft-model",
-                                                        help="one replica: speculative decoding with this draft"),
-              mtp_depth: Optional[int] = typer.Option(None, "--mtp-depth",
-                                                      help="one replica: draft with the model's own MTP modules"),
-              acceptance: Optional[float] = typer.Option(None, "--acceptance",
-                                                         help="per-token acceptance of drafted tokens, [0, 1)"),
-              draft_tokens: Optional[int] = typer.Option(None, "--draft-tokens",
-                                                         help="tokens drafted per step (default 4)"),
+              draft_model: Optional[str] = DRAFT_MODEL, mtp_depth: Optional[int] = MTP_DEPTH,
+              acceptance: Optional[float] = ACCEPTANCE, draft_tokens: Optional[int] = DRAFT_TOKENS,
               datacenter: Optional[str] = typer.Option(None, "--datacenter", "-d",
                                                        help="datacenter for energy, carbon and $ per request"),
               sets: Optional[List[str]] = typer.Option(None, "--set", metavar="SECTION.KEY=VALUE",
@@ -107,9 +106,6 @@ def register(app: typer.Typer):
                                          draft_acceptance_rate=acceptance, draft_tokens=draft_tokens)
                 body = _fields(r)
                 body["ttft_s"], body["itl_s"] = r.ttft_s, r.itl_s
-            elif draft_model is not None or mtp_depth is not None or acceptance is not None:
-                raise ConfigError("speculative decoding (--draft-model, --mtp-depth, --acceptance) is modelled for "
-                                  "one replica: drop --qps/--trace, or drop the draft options")
             else:
                 from ..solvers.serving_load import ServingLoadModel
                 from ..solvers.serving_traffic import load_trace
@@ -120,7 +116,9 @@ def register(app: typer.Typer):
                                              **(load_trace(trace) if trace else {}),
                                              ttft_slo=None if ttft_slo_ms is None else ttft_slo_ms / 1e3,
                                              tpot_slo=None if tpot_slo_ms is None else tpot_slo_ms / 1e3,
-                                             datacenter=_dc(datacenter))
+                                             datacenter=_dc(datacenter), draft_model=draft_model,
+                                             mtp_depth=mtp_depth, draft_acceptance_rate=acceptance,
+                                             draft_tokens=draft_tokens)
                 body = _fields(r)
             code = EXIT_OK if r.feasible else EXIT_INFEASIBLE
             if json_out:
@@ -152,6 +150,8 @@ def register(app: typer.Typer):
                    output_cv: float = typer.Option(0.0, "--output-cv", help="output lengths' CV"),
                    load_profile: Optional[str] = typer.Option(None, "--load-profile", metavar="M1,M2,...",
                                                               help="load per period as shares of the peak --qps"),
+                   draft_model: Optional[str] = DRAFT_MODEL, mtp_depth: Optional[int] = MTP_DEPTH,
+                   acceptance: Optional[float] = ACCEPTANCE, draft_tokens: Optional[int] = DRAFT_TOKENS,
                    json_out: bool = JSON):
         """Search accelerators x precision x TP for the fleet that serves --qps within the SLO, by --objective.
         Exit 3 when nothing meets the SLO (the message gives the closest TTFT/TPOT reached) or the budget.
@@ -169,7 +169,8 @@ def register(app: typer.Typer):
                              hardware=tuple(hardware or ("H100", "H200", "B200")),
                              precisions=tuple(precision or ("fp16", "fp8", "int4")), datacenters=dcs,
                              objective=objective, budget_usd=budget, arrival_cv=arrival_cv, output_cv=output_cv,
-                             load_profile=_profile(load_profile))
+                             load_profile=_profile(load_profile), draft_model=draft_model, mtp_depth=mtp_depth,
+                             draft_acceptance_rate=acceptance, draft_tokens=draft_tokens)
             code = EXIT_OK if p.feasible else EXIT_CONSTRAINT
             if json_out:
                 from ._json import envelope

@@ -44,7 +44,8 @@ def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_b
         f1 = f1 + extra
     layer = (1.0 - moe_frac) * f0 + moe_frac * f1
     comm_layer = 2.0 * col.allreduce(ACT_BYTES * T * d.h, tp, su_bw, su_lat)  # after attention and after FFN
-    head = gemm_time(batch, d.h, d.V / tp, peak, ceiling, mem_bw, wbytes)
+    rows = batch * new_tokens if decode else batch  # verification needs logits at every drafted position
+    head = gemm_time(rows, d.h, d.V / tp, peak, ceiling, mem_bw, wbytes)
     pp_comm = (pp - 1.0) * col.p2p(ACT_BYTES * T * d.h, su_bw, su_lat)
     comm = d.L * comm_layer + pp_comm + d.n_moe * a2a
     if decode and kvbytes is not None:
@@ -54,21 +55,24 @@ def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_b
 
 
 def mixed_pass_time(d, *, batch, chunk, context, prompt_context, tp, pp, ep, peak, ceiling, mem_bw, attn_eff,
-                    wbytes, su_bw, su_lat, kvbytes=None):
-    """(total s, communication s) of one continuous-batching iteration: `batch` sequences decode one token each
-    over `context`, and a prefill chunk of `chunk` tokens extends prompts of `prompt_context` tokens. The linear
-    layers run ONE set of GEMMs over batch + chunk rows (one weight read, the compute of both); the attention
-    cores, elementwise passes and KV reads of the two parts add (Sarathi-Serve, Agrawal et al. 2024)."""
+                    wbytes, su_bw, su_lat, kvbytes=None, new_tokens=1.0):
+    """(total s, communication s) of one continuous-batching iteration: `batch` sequences decode `new_tokens`
+    each (k + 1 when verifying k drafted tokens: each sequence's KV is read once) over `context`, and a prefill
+    chunk of `chunk` tokens extends prompts of `prompt_context` tokens. The linear layers run ONE set of GEMMs over
+    the decode + chunk rows (one weight read, the compute of both); the attention cores, elementwise passes and KV
+    reads of the two parts add (Sarathi-Serve, Agrawal et al. 2024)."""
     args = (tp, 1.0, ep, peak, ceiling, mem_bw, True, False)
     par = ep_active(d, ep)  # attention data-parallel over the ep ranks
     dp = ep if par else 1.0
     batch, chunk = batch / dp, chunk / dp
-    T = batch + chunk
+    rows = batch * new_tokens
+    T = rows + chunk
 
     ew = ACT_BYTES / wbytes  # elementwise passes move bf16 activations, not weight-width ones
 
     def layer(moe):
-        fd, _, _, gd = layer_times(d, batch, context, *args, moe, wbytes, attn_eff, True, detail=True, ew_factor=ew)
+        fd, _, _, gd = layer_times(d, rows, context, *args, moe, wbytes, attn_eff, True, detail=True, ew_factor=ew,
+                                   kv_seqs=batch)
         fp, _, _, gp = layer_times(d, chunk, prompt_context, *args, moe, wbytes, attn_eff, False, detail=True,
                                    ew_factor=ew)
         g = layer_times(d, T, prompt_context, *args, moe, wbytes, attn_eff, False, detail=True)[3]
@@ -90,7 +94,7 @@ def mixed_pass_time(d, *, batch, chunk, context, prompt_context, tp, pp, ep, pea
             / (mem_bw * C.MEMORY_BW_EFFICIENCY)
     comm = d.L * 2.0 * col.allreduce(ACT_BYTES * T * d.h, tp, su_bw, su_lat) \
         + (pp - 1.0) * col.p2p(ACT_BYTES * T * d.h, su_bw, su_lat) + d.n_moe * a2a
-    head = gemm_time(batch + 1.0, d.h, d.V / tp, peak, ceiling, mem_bw, wbytes)
+    head = gemm_time(rows + 1.0, d.h, d.V / tp, peak, ceiling, mem_bw, wbytes)
     return d.L * lay + head + comm, comm
 
 

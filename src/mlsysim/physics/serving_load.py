@@ -26,6 +26,7 @@ from __future__ import annotations
 from . import collectives as col
 from ._np import vceil, vlog, vmax, vsqrt, vwhere
 from .serving import kv_bytes_per_seq, mixed_pass_time, pass_time
+from .serving_spec import draft_s, drafter_memory, spec_factors, tpot_spread
 
 Z = {0.5: 0.0, 0.9: 1.2816, 0.95: 1.6449, 0.99: 2.3263, 0.999: 3.0902}  # standard-normal quantiles
 LIFETIME_VAR = 2.0 / 3.0  # variance share left after averaging M/D/inf concurrency over one lifetime: the
@@ -39,14 +40,22 @@ def batch_context(isl, osl, output_cv=0.0):
     return isl + osl * (1.0 + output_cv * output_cv) / 2.0
 
 
-def kv_capacity(d, *, mem_bytes, kv_fraction, isl, osl, prefill_tokens, tp, pp, ep, wbytes, kvbytes, output_cv=0.0):
+def kv_capacity(d, *, mem_bytes, kv_fraction, isl, osl, prefill_tokens, tp, pp, ep, wbytes, kvbytes, output_cv=0.0,
+                draft=None, mtp=False):
     """Sequences whose KV fits beside weights, activations and workspace: paged KV holds each sequence's
-    current context, batch_context() tokens on average (Kwon et al. 2023, vLLM/PagedAttention)."""
+    current context, batch_context() tokens on average (Kwon et al. 2023, vLLM/PagedAttention). A drafter
+    (`draft` dims, `mtp`: MTP modules; physics/serving_spec.drafter_memory) adds its weights and, per sequence,
+    its own KV cache."""
     from .serving import memory
     m = memory(d, batch=0.0, context=isl + osl, prefill_tokens=prefill_tokens, tp=tp, pp=pp, ep=ep, wbytes=wbytes,
                kvbytes=kvbytes)
-    free = (mem_bytes - m["weights"] - m["activations"] - m["workspace"]) * kv_fraction
-    per_seq = kv_bytes_per_seq(d, context=batch_context(isl, osl, output_cv), tp=tp, pp=pp, kvbytes=kvbytes)
+    ctx = batch_context(isl, osl, output_cv)
+    per_seq = kv_bytes_per_seq(d, context=ctx, tp=tp, pp=pp, kvbytes=kvbytes)
+    weights = m["weights"]
+    if draft is not None:
+        w, kv = drafter_memory(draft, mtp=mtp, context=ctx, tp=tp, pp=pp, ep=ep, wbytes=wbytes, kvbytes=kvbytes)
+        weights, per_seq = weights + w, per_seq + kv
+    free = (mem_bytes - weights - m["activations"] - m["workspace"]) * kv_fraction
     return vmax(free, 0.0) / per_seq
 
 
@@ -89,46 +98,66 @@ def replicas_needed(qps, qps_per_replica):
 
 
 def step_time_s(d, conc, *, isl, osl, tp, pp, ep, peak, ceiling, mem_bw, attn_eff, wbytes, kvbytes, su_bw, su_lat,
-                overhead_s, overhead_per_seq_s=0.0, kv_bw_fraction=1.0, mixed=True, output_cv=0.0, prompt=None):
+                overhead_s, overhead_per_seq_s=0.0, kv_bw_fraction=1.0, mixed=True, output_cv=0.0, prompt=None,
+                spec_k=0.0, spec_accept=0.0, draft=None, mtp=False):
     """(iteration s, iteration s without its prefill chunk, iteration s that carries one whole prompt) at
     concurrency `conc`. pp micro-batches are in flight, each carrying conc/pp sequences through every stage.
     `mixed`: the iteration also prefills its share of prompts (conc x I / O tokens on average); False for a
     decode-only replica (disaggregated serving). `kv_bw_fraction`: the share of streaming bandwidth that paged
     decode attention reaches reading the KV cache (scattered blocks). `output_cv`: the output lengths' CV (the
-    batch's mean context, batch_context()); `prompt`: the whole prompt of the third time (default the mean I)."""
+    batch's mean context, batch_context()); `prompt`: the whole prompt of the third time (default the mean I).
+    Speculative decoding (physics/serving_spec.py): `spec_k` tokens drafted per iteration by the draft model's
+    dims `draft` (or the model's MTP modules, `mtp`), accepted per token at `spec_accept`."""
     hw = dict(tp=tp, pp=pp, ep=ep, peak=peak, ceiling=ceiling, mem_bw=mem_bw, attn_eff=attn_eff, wbytes=wbytes,
               su_bw=su_bw, su_lat=su_lat)
     host = overhead_s + overhead_per_seq_s * conc
     ctx_len = batch_context(isl, osl, output_cv)
-    t_d = pass_time(d, batch=conc / pp, new_tokens=1.0, context=ctx_len, decode=True,
-                    kvbytes=kvbytes / kv_bw_fraction, **hw)[0]
+    e, rows = spec_factors(spec_k, spec_accept)
+    ctx = dict(batch=conc / pp, context=ctx_len, kvbytes=kvbytes / kv_bw_fraction)
+    t_d = pass_time(d, new_tokens=rows, decode=True, **ctx, **hw)[0]
+    sp = dict(mtp=mtp, k=spec_k, **ctx, **hw)
+    if spec_k:
+        t_d = t_d + draft_s(d, draft, **sp)
     if not mixed:
         return t_d + host, t_d + host, t_d + host
-    ctx = dict(batch=conc / pp, context=ctx_len, kvbytes=kvbytes / kv_bw_fraction)
-    t = mixed_pass_time(d, chunk=vmax(conc * isl / osl / pp, 1.0), prompt_context=isl, **ctx, **hw)[0]
+    chunk = vmax(conc * isl * e / osl / pp, 1.0)  # requests finish E x faster: E x the prompts per iteration
+    t = mixed_pass_time(d, chunk=chunk, prompt_context=isl, new_tokens=rows, **ctx, **hw)[0]
     p = isl if prompt is None else prompt
-    t_prompt = mixed_pass_time(d, chunk=p, prompt_context=p, **ctx, **hw)[0]
+    t_prompt = mixed_pass_time(d, chunk=p, prompt_context=p, new_tokens=rows, **ctx, **hw)[0]
+    if spec_k:
+        t = t + draft_s(d, draft, chunk=chunk, prompt_context=isl, **sp)
+        t_prompt = t_prompt + draft_s(d, draft, chunk=p, prompt_context=p, **sp)
     return t + host, t_d + host, t_prompt + host
 
 
 def queue_point(conc, t, t_q, t_nopre, t_prompt, *, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True,
-                arrival_cv=1.0):
+                arrival_cv=1.0, spec_k=0.0, spec_accept=0.0):
     """Throughput, the prompt queue and the SLO figures from the iteration times at the concurrency (t), at its
     q-quantile (t_q), without the prefill chunk (t_nopre) and with one whole prompt (t_prompt). The prefill budget
     serves prompts at `budget` tokens per iteration; once admitted, a prompt's compute takes one iteration with
     it plus the decode work of every further chunk it spans. A decode-only replica queues no prompts.
-    `arrival_cv`: the inter-arrival times' CV at the replica (1: Poisson; > 1: bursty, Kingman's G/G/1)."""
-    qps = conc / (osl * t)
-    budget = vmax(chunk - conc, 1.0)
+    `arrival_cv`: the inter-arrival times' CV at the replica (1: Poisson; > 1: bursty, Kingman's G/G/1).
+    Speculative decoding: each sequence emits E tokens per iteration and takes k + 1 rows of the budget."""
+    e, rows = spec_factors(spec_k, spec_accept)
+    qps = conc * e / (osl * t)
+    budget = vmax(chunk - conc * rows, 1.0)
     service = (isl if mixed else 0.0) * t / budget
     rho = qps * service
     w = gg1_wait_s(rho, service, arrival_cv * arrival_cv, input_cv * input_cv)
     first = vwhere(mixed, t_prompt + (vceil(isl / budget) - 1.0) * t_nopre, t)
-    return {"step_s": t, "qps": qps, "tokens_per_s": conc / t, "rho": rho,
+    tpot_q = t_q / e
+    if spec_k:  # the accepted tokens' spread, in quadrature with the concurrency's (physics/serving_spec.py)
+        tpot_q = t / e + vsqrt(((t_q - t) / e) ** 2 + (Z[q] * t / e * tpot_spread(spec_k, spec_accept, osl)) ** 2)
+    return {"step_s": t, "qps": qps, "tokens_per_s": conc * e / t, "rho": rho,
             "ttft_p50_s": wait_quantile_s(0.5, rho, w) + admit_wait_s(t, 0.5) + first,
             "ttft_q_s": wait_quantile_s(q, rho, w) + admit_wait_s(t, q) + first,
-            "ttft_mean_s": w + admit_wait_s(t, 0.5) + first, "wait_mean_s": w, "prefill_s": first, "tpot_p50_s": t, "tpot_q_s": t_q,
+            "ttft_mean_s": w + admit_wait_s(t, 0.5) + first, "wait_mean_s": w, "prefill_s": first, "tpot_p50_s": t / e, "tpot_q_s": tpot_q,
             "prefill_share": (t - t_nopre) / t}
+
+
+def _spec(layout):
+    """The speculative-decoding settings of a layout, for queue_point."""
+    return {k: layout[k] for k in ("spec_k", "spec_accept") if k in layout}
 
 
 def load_point(d, *, conc, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True, arrival_cv=1.0, **layout):
@@ -138,7 +167,7 @@ def load_point(d, *, conc, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True, ar
     t, t0, t1 = step_time_s(d, conc, isl=isl, osl=osl, mixed=mixed, **layout)
     tq = step_time_s(d, conc + Z[q] * vsqrt(LIFETIME_VAR * conc), isl=isl, osl=osl, mixed=mixed, **layout)[0]
     return queue_point(conc, t, tq, t0, t1, isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q, mixed=mixed,
-                       arrival_cv=arrival_cv)
+                       arrival_cv=arrival_cv, **_spec(layout))
 
 
 def kv_transfer_s(d, *, isl, tp, pp, kvbytes, bw, lat):
@@ -208,7 +237,7 @@ def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0,
     t, t0, t1 = step_time_s(d, grid, isl=e(isl), osl=e(osl), mixed=mixed, **lay)
     tq = step_time_s(d, grid + Z[q] * np.sqrt(LIFETIME_VAR * grid), isl=e(isl), osl=e(osl), mixed=mixed, **lay)[0]
     r = queue_point(grid, t, tq, t0, t1, isl=e(isl), osl=e(osl), chunk=e(chunk), input_cv=e(input_cv), q=q, mixed=mixed,
-                    arrival_cv=e(arrival_cv))
+                    arrival_cv=e(arrival_cv), **_spec(layout))
     g = _slack(r, e(np.asarray(slo_ttft_s, dtype=float)), e(np.asarray(slo_tpot_s, dtype=float)))
     shape = np.broadcast_shapes(g.shape, np.shape(b_max) + (1,))
     g = np.broadcast_to(g, shape)
@@ -228,7 +257,7 @@ def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0,
         a, b = np.take_along_axis(v, k, -1)[..., 0], np.take_along_axis(v, k + 1, -1)[..., 0]
         return a + w * (b - a)
     out = queue_point(conc, at(t), at(tq), at(t0), at(t1), isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q,
-                      mixed=mixed, arrival_cv=arrival_cv)
+                      mixed=mixed, arrival_cv=arrival_cv, **_spec(layout))
     out["conc"] = conc
     out["ok"] = n_ok > 0
     if np.ndim(conc) == 0:

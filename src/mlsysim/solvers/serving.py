@@ -136,15 +136,7 @@ class ServingModel:
         d = _dims(model)
         # the training layout rules that apply to a replica (heads, KV heads, layers, experts), one set of messages
         DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
-        if draft_tokens is not None and draft_model is None:
-            raise ConfigError("draft_tokens only matters with speculative decoding: give draft_model= and "
-                              "draft_acceptance_rate= too, or omit draft_tokens (with mtp_depth= the depth is the "
-                              "number of drafted tokens)")
-        if mtp_depth is not None:
-            if draft_model is not None:
-                raise ConfigError("give draft_model= (a separate draft) or mtp_depth= (the model's own "
-                                  "multi-token-prediction modules), not both")
-            mtp_depth = count(mtp_depth, "mtp_depth")
+        spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth)
         ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
             * C.FRAMEWORK_GEMM_FRACTION
         hw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw,
@@ -158,16 +150,14 @@ class ServingModel:
         itl, speedup = itl0, 1.0
         assumptions = {"precision (weights, KV, compute)": names, "matmul ceiling": ceiling,
                        "decode context": f"{ctx:g} tokens (input + output/2)"}
-        if draft_model is not None or draft_acceptance_rate is not None or mtp_depth is not None:
-            k = mtp_depth or (4 if draft_tokens is None else draft_tokens)
-            itl, speedup = self._speculative(d, draft_model, draft_acceptance_rate, k, b, ctx, hw, itl0,
-                                             overhead, assumptions, mtp=mtp_depth is not None)
+        if spec is not None:
+            itl, speedup = self._speculative(d, draft_model, *spec, b, ctx, hw, itl0, overhead, assumptions)
         mem = PS.memory(d, batch=float(b), context=float(isl + osl), prefill_tokens=b * new, tp=float(tp),
                         pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
         mem = {k: float(v) for k, v in mem.items()}
-        if mtp_depth:  # the MTP modules' own weights, on the last pipeline stage (the head's)
+        if spec is not None and spec[2]:  # the MTP modules' own weights, on the last pipeline stage (the head's)
             dense, expert = params_per_device(PS.mtp_dims(d), float(tp), 1.0, float(ep), 1.0)
-            mem["weights"] += mtp_depth * wb * (dense + expert)
+            mem["weights"] += spec[1] * wb * (dense + expert)
         per_seq = float(PS.kv_bytes_per_seq(d, context=float(isl + osl), tp=float(tp), pp=float(pp), kvbytes=kb))
         free = acc.memory_bytes - mem["weights"] - mem["activations"] - mem["workspace"]
         kv_cap = max(0, int(free // per_seq)) * ep  # per attention rank x ranks
@@ -186,16 +176,9 @@ class ServingModel:
             "assumptions": assumptions, "ep": ep})
 
     @staticmethod
-    def _speculative(d, draft_model, a, k, b, ctx, hw, itl0, overhead, assumptions, mtp=False):
+    def _speculative(d, draft_model, a, k, mtp, b, ctx, hw, itl0, overhead, assumptions):
         """ITL with a draft (or k MTP modules) proposing k tokens per target verification step, draft cost
         included."""
-        if (draft_model is None and not mtp) or a is None:
-            raise ConfigError("speculative decoding needs draft_acceptance_rate= and a drafter: draft_model= or "
-                              "mtp_depth=")
-        a = si(a, "", "draft_acceptance_rate", allow_zero=True)
-        if not 0 <= a < 1:
-            raise ConfigError(f"draft_acceptance_rate must be in [0, 1), got {a}")
-        k = count(k, "draft_tokens")
         if mtp:
             t_draft = PS.mtp_draft_s(d, batch=b, context=ctx, **hw)
         else:
@@ -207,6 +190,30 @@ class ServingModel:
         assumptions["speculative decoding"] = (f"{k} drafted tokens{' by MTP modules' if mtp else ''}, acceptance "
                                                f"{a:g}: {e:.3g} tokens per target step (Leviathan et al. 2023)")
         return itl, itl0 / itl
+
+
+def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth):
+    """Checked speculative-decoding options: None (no speculation) or (acceptance a, drafted tokens k, True where
+    the model's own MTP modules draft). Shared by ServingModel and the fleet under load (serving_setup.py)."""
+    if draft_tokens is not None and draft_model is None:
+        raise ConfigError("draft_tokens only matters with speculative decoding: give draft_model= and "
+                          "draft_acceptance_rate= too, or omit draft_tokens (with mtp_depth= the depth is the "
+                          "number of drafted tokens)")
+    if mtp_depth is not None:
+        if draft_model is not None:
+            raise ConfigError("give draft_model= (a separate draft) or mtp_depth= (the model's own "
+                              "multi-token-prediction modules), not both")
+        mtp_depth = count(mtp_depth, "mtp_depth")
+    if draft_model is None and draft_acceptance_rate is None and mtp_depth is None:
+        return None
+    if (draft_model is None and mtp_depth is None) or draft_acceptance_rate is None:
+        raise ConfigError("speculative decoding needs draft_acceptance_rate= and a drafter: draft_model= or "
+                          "mtp_depth=")
+    a = si(draft_acceptance_rate, "", "draft_acceptance_rate", allow_zero=True)
+    if not 0 <= a < 1:
+        raise ConfigError(f"draft_acceptance_rate must be in [0, 1), got {a}")
+    k = mtp_depth or count(4 if draft_tokens is None else draft_tokens, "draft_tokens")
+    return a, k, mtp_depth is not None
 
 
 @dataclass(frozen=True)

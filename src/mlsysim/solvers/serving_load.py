@@ -11,12 +11,13 @@ from ..errors import ConfigError
 from ..physics import power as PW
 from ..physics import serving_econ as SE
 from ..physics import serving_load as SL
+from ..physics import serving_spec as SS
 from ..units import count, quantity, si
 from ._common import TableRepr, finite
 from . import serving_disagg as SD
 from . import serving_traffic as TT
 from ._capex import serving_capex
-from .serving_setup import replica_setup
+from .serving_setup import replica_setup, spec_keys, spec_note
 
 INF = float("inf")
 
@@ -126,7 +127,8 @@ class ServingLoadModel:
               tpot_slo=None, percentile=0.99, replicas=None, engine=None, max_batch=None, chunk_tokens=None,
               input_cv=0.0, datacenter=None, rent_usd_per_gpu_hour=None, input_weight=None, disaggregation=None,
               kv_fabric=None, arrivals=None, input_lens=None, output_lens=None, arrival_cv=None, output_cv=0.0,
-              load_profile=None) -> ServingLoadResult:
+              load_profile=None, draft_model=None, mtp_depth=None, draft_acceptance_rate=None,
+              draft_tokens=None) -> ServingLoadResult:
         """`qps`: Poisson arrivals per second; `input_len` / `output_len`: mean tokens (`input_cv`: the prompt
         lengths' coefficient of variation, for the queue); `ttft_slo` / `tpot_slo` (s) at `percentile` size the
         fleet unless `replicas` is given; `disaggregation=(P, D)`: groups of P prefill + D decode replicas with
@@ -137,7 +139,8 @@ class ServingLoadModel:
         replayed through the replicas (serving_traffic.py); `output_cv`: the output lengths' CV (KV capacity and
         the batch's context). `load_profile`: multipliers of the peak `qps` over equal periods (e.g. 24 hours):
         the fleet is sized for the peak, energy, carbon and $ per request come from the whole profile with idle
-        replicas at idle power."""
+        replicas at idle power. Speculative decoding as ServingModel takes it (`draft_model=` or `mtp_depth=`,
+        `draft_acceptance_rate=`, `draft_tokens=`), in every iteration of the batch (physics/serving_spec.py)."""
         tr = TT.traffic(qps=qps, arrivals=arrivals, input_lens=input_lens, output_lens=output_lens,
                         arrival_cv=arrival_cv, input_len=count(input_len, "input_len"),
                         output_len=count(output_len, "output_len"), input_cv=input_cv, output_cv=output_cv)
@@ -151,7 +154,8 @@ class ServingLoadModel:
         s = replica_setup(model, hardware, input_len=isl, output_len=osl, tp=tp, pp=pp, ep=ep, precision=precision,
                           weight_precision=weight_precision, kv_precision=kv_precision,
                           compute_precision=compute_precision, engine=engine, max_batch=max_batch,
-                          chunk_tokens=chunk_tokens, input_cv=tr.input_cv)
+                          chunk_tokens=chunk_tokens, input_cv=tr.input_cv, draft_model=draft_model,
+                          mtp_depth=mtp_depth, draft_acceptance_rate=draft_acceptance_rate, draft_tokens=draft_tokens)
         s = TT.with_traffic(s, tr)
         q, fits = percentile, s.b_max >= 1.0
         n = None if replicas is None else count(replicas, "replicas")
@@ -187,6 +191,8 @@ class ServingLoadModel:
         acc = s.accelerator
         assumptions = {"engine": f"{s.engine.name} ({s.engine.source})", "precision (weights, KV, compute)":
                        s.precision, "queueing": _queueing(tr, at), "percentile": q}
+        if "spec_k" in s.kw:
+            assumptions["speculative decoding"] = spec_note(s.kw)
         if tr.output_cv > 0:
             assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
                                              f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")
@@ -248,7 +254,8 @@ class ServingLoadModel:
     @staticmethod
     def _econ(s, at, lam, n, dc, rent, input_weight, isl, osl, assumptions, profile=None):
         acc, gpus = s.accelerator, n * s.gpus
-        flops = 2.0 * s.dims.mm_params * lam * (isl + osl)
+        flops = 2.0 * s.dims.mm_params * lam * (isl + osl) * SS.flops_factor(s.dims, isl=isl, osl=osl,
+                                                                              **spec_keys(s.kw))
         util = flops / (gpus * s.kw["peak"])
         idle = acc.idle_w if acc.idle_w is not None else PW.default_idle_w(acc.tdp_w)
         it = SE.profile_it_power_w(profile or (1.0,), replicas=n, gpus_per_replica=s.gpus, peak_util=util,

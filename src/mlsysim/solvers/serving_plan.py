@@ -16,13 +16,15 @@ from ..errors import ConfigError, InfeasibleError
 from ..physics import power as PW
 from ..physics import serving_econ as SE
 from ..physics import serving_load as SL
+from ..physics import serving_spec as SS
 from ..units import count, si
 from ._common import TableRepr
 from . import serving_disagg as SD
 from . import serving_traffic as TT
 from ._capex import serving_capex
 from .serving_load import check_qps
-from .serving_setup import replica_setup
+from .serving import speculation
+from .serving_setup import replica_setup, spec_keys, spec_note
 
 OBJECTIVES = {"cost": "usd_per_year", "gpus": "gpus", "carbon": "carbon_t_per_year"}
 SECONDS_PER_YEAR = PW.SECONDS_PER_YEAR
@@ -84,7 +86,8 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
                  pp_sizes=(1,),
                  datacenters=None, objective="cost", budget_usd=None, budget_basis="per_year",
                  engine=None, arrival_cv=None, input_cv=0.0, output_cv=0.0, load_profile=None, arrivals=None,
-                 input_lens=None, output_lens=None) -> ServingPlan:
+                 input_lens=None, output_lens=None, draft_model=None, mtp_depth=None, draft_acceptance_rate=None,
+                 draft_tokens=None) -> ServingPlan:
     """Plan a fleet for `qps` requests/s split equally over `datacenters` (one fleet per region, each serving
     qps / regions). Cost per year = owning (CapEx amortised + maintenance + energy, physics/cost.py); the budget
     is compared with that yearly cost (budget_basis="per_year") or with the CapEx ("capex"). Raises
@@ -93,7 +96,11 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
     Traffic as ServingLoadModel takes it (serving_traffic.py): `arrival_cv` (Kingman's G/G/1), `input_cv`,
     `output_cv`, or a trace (`arrivals`, optional `input_lens` / `output_lens`; one region) replayed through each
     layout's fleet; `load_profile`: shares of the peak `qps` over equal periods, the fleet sized for the peak and
-    $, energy and CO2 over the profile (idle replicas at idle power)."""
+    $, energy and CO2 over the profile (idle replicas at idle power). Speculative decoding as ServingLoadModel
+    takes it (`draft_model=` or `mtp_depth=`, `draft_acceptance_rate=`, `draft_tokens=`), in every layout."""
+    spec = dict(draft_model=draft_model, mtp_depth=mtp_depth, draft_acceptance_rate=draft_acceptance_rate,
+                draft_tokens=draft_tokens)
+    sp = speculation(**spec)  # bad options fail here, not as every layout skipped
     tr = TT.traffic(qps=qps, arrivals=arrivals, input_lens=input_lens, output_lens=output_lens,
                     arrival_cv=arrival_cv, input_len=count(input_len, "input_len"),
                     output_len=count(output_len, "output_len"), input_cv=input_cv, output_cv=output_cv)
@@ -120,7 +127,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
         key = f"{getattr(hw, 'name', hw)} {prec} TP{tp} PP{pp}"
         try:
             s = TT.with_traffic(replica_setup(model, hw, input_len=isl, output_len=osl, tp=tp, pp=pp, precision=prec,
-                                              engine=engine, input_cv=tr.input_cv), tr)
+                                              engine=engine, input_cv=tr.input_cv, **spec), tr)
         except ConfigError as e:  # a precision the chip lacks, a TP that does not divide the heads
             skipped[key] = str(e).split(";")[0]
             continue
@@ -165,6 +172,8 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
     if tr.output_cv > 0:
         assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
                                          f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")
+    if sp is not None:
+        assumptions["speculative decoding"] = spec_note(dict(spec_accept=sp[0], spec_k=sp[1], mtp=sp[2]))
     if profile:
         assumptions["load profile"] = (f"{len(profile)} equal periods, mean {sum(profile) / len(profile):.3g} of "
                                        f"the peak: each fleet sized for the peak, $ / energy / CO2 over the profile "
@@ -187,7 +196,8 @@ def _row(s, r, tr, lam_region, regions, datacenters, prec, tp, pp, s_ttft, s_tpo
             return None
         q_rep = lam_region / n
     gpus_region = n * s.gpus
-    util = 2.0 * s.dims.mm_params * lam_region * (isl + osl) / (gpus_region * s.kw["peak"])
+    util = 2.0 * s.dims.mm_params * lam_region * (isl + osl) / (gpus_region * s.kw["peak"]) \
+        * SS.flops_factor(s.dims, isl=isl, osl=osl, **spec_keys(s.kw))
     idle = acc.idle_w if acc.idle_w is not None else PW.default_idle_w(acc.tdp_w)
     m = profile or (1.0,)
     it = SE.profile_it_power_w(m, replicas=n, gpus_per_replica=s.gpus, peak_util=util, tdp_w=acc.tdp_w, idle_w=idle,

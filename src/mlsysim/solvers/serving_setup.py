@@ -8,11 +8,12 @@ from ..errors import ConfigError
 from ..physics import constants as C
 from ..physics import serving as PS
 from ..physics import serving_load as SL
+from ..physics import serving_spec as SS
 from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..registry import Registry
 from ._common import resolve_model
 from .distributed import DistributedModel, _dims
-from .serving import resolve_hardware
+from .serving import resolve_hardware, speculation
 
 DEFAULT_ENGINE = "TensorRT_LLM"
 
@@ -73,8 +74,10 @@ class ReplicaSetup:
 
 def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, precision=None,
                   weight_precision=None, kv_precision=None, compute_precision=None, engine=None, max_batch=None,
-                  chunk_tokens=None, input_cv=0.0) -> ReplicaSetup:
-    """Resolve model, hardware, precision and engine into the floats the load physics needs."""
+                  chunk_tokens=None, input_cv=0.0, draft_model=None, mtp_depth=None, draft_acceptance_rate=None,
+                  draft_tokens=None) -> ReplicaSetup:
+    """Resolve model, hardware, precision and engine into the floats the load physics needs. Speculative decoding
+    (as ServingModel takes it) adds the drafter's dims and settings to `kw` (physics/serving_spec.py)."""
     model = resolve_model(model)
     acc, su_bw, su_lat = resolve_hardware(hardware)
     eng = engine_profile(engine)
@@ -87,6 +90,11 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     d = _dims(model)
     if ep != 1:  # attention data-parallel over ep ranks of tp devices, experts spread over them (the training rules)
         DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
+    spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth)
+    if spec is not None and not spec[2] and ep != 1:
+        raise ConfigError("a draft model with ep_size > 1 is not modelled (it would run data-parallel over the "
+                          "expert-parallel ranks): draft with the model's own MTP modules (mtp_depth=) or use "
+                          "ep_size=1")
     # the engine's per-iteration token budget is per attention rank: a replica of ep ranks prefills ep x as much
     chunk = float(chunk_tokens or eng.max_num_tokens) * ep
     ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
@@ -102,17 +110,53 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
               overhead_per_seq_s=eng.seq_overhead_s / ep,  # each attention rank's host: its own sequences
               kv_bw_fraction=eng.kv_bw_fraction, chunk=chunk,
               input_cv=float(input_cv), isl=float(input_len), osl=float(output_len))
+    rows = 1.0
+    if spec is not None:
+        a, k, mtp = spec
+        dd = SS.mtp_stack(d, k) if mtp else _dims(resolve_model(draft_model))
+        kw.update(spec_k=float(k), spec_accept=a, draft=dd, mtp=mtp)
+        rows = 1.0 + k  # verification rows per sequence in the token budget
     mem = PS.memory(d, batch=0.0, context=float(input_len + output_len), prefill_tokens=chunk, tp=float(tp),
                     pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
     cap = ep * float(SL.kv_capacity(d, mem_bytes=acc.memory_bytes, kv_fraction=eng.kv_fraction,
                                     isl=float(input_len), osl=float(output_len), prefill_tokens=chunk,
-                                    tp=float(tp), pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb))  # per rank x ep
-    b_max = min(float(max_batch or eng.max_batch) * ep, cap, chunk - ep)
+                                    **kv_keys(kw)))  # per rank x ep
+    b_max = min(float(max_batch or eng.max_batch) * ep, cap, (chunk - ep) / rows)
     mem = {k: float(v) for k, v in mem.items() if k != "kv_cache"}
-    mem["kv_cache"] = max(b_max, 0.0) / ep * float(PS.kv_bytes_per_seq(d, context=input_len + output_len / 2.0,
-                                                                   tp=float(tp), pp=float(pp), kvbytes=kb))
+    mem["weights"] += drafter_bytes(kw, input_len + output_len / 2.0)[0]
+    mem["kv_cache"] = max(b_max, 0.0) / ep * (float(PS.kv_bytes_per_seq(d, context=input_len + output_len / 2.0,
+                                                                        tp=float(tp), pp=float(pp), kvbytes=kb))
+                                              + drafter_bytes(kw, input_len + output_len / 2.0)[1])
     return ReplicaSetup(model=model, accelerator=acc, engine=eng, dims=d, kw=kw, b_max=b_max, kv_capacity=cap,
                         memory_bytes=mem, precision=names, gpus=tp * pp * ep)
+
+
+def kv_keys(kw):
+    """The layout keys of `kw` that serving_load.kv_capacity takes (the drafter's where there is one)."""
+    return {n: kw[n] for n in ("tp", "pp", "ep", "wbytes", "kvbytes", "draft", "mtp") if n in kw}
+
+
+def drafter_bytes(kw, context):
+    """(weight bytes per device, KV bytes per sequence at `context`) of the layout's drafter; (0, 0) without."""
+    if "draft" not in kw:
+        return 0.0, 0.0
+    w, kv = SS.drafter_memory(kw["draft"], context=context, **{n: kw[n] for n in ("mtp", "tp", "pp", "ep", "wbytes",
+                                                                                    "kvbytes")})
+    return float(w), float(kv)
+
+
+def spec_keys(kw):
+    """The speculative-decoding settings of a layout `kw` (empty without)."""
+    return {n: kw[n] for n in ("spec_k", "spec_accept", "draft", "mtp") if n in kw}
+
+
+def spec_note(kw) -> str:
+    """The assumption line of a layout with speculative decoding."""
+    e, rows = SS.spec_factors(kw["spec_k"], kw["spec_accept"])
+    who = "MTP modules" if kw["mtp"] else "the draft model"
+    return (f"{kw['spec_k']:g} tokens drafted by {who} per iteration, acceptance {kw['spec_accept']:g}: "
+            f"{e:.3g} tokens per sequence per iteration (Leviathan et al. 2023), {rows:g} verification rows each; "
+            f"acceptance independent of the batch; its spread over a request widens the TPOT tail (physics/serving_spec.py)")
 
 
 def calibrate_engine(measured_tokens_per_s, model, hardware, *, input_len, output_len, tp=1, pp=1, precision=None,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..physics import serving_load as SL
 from ..physics import serving_traffic as ST
+from ..physics.serving_spec import spec_factors
 from ..units import si
 
 GAP_S = 1e6  # separation between replicas in the vectorised replay: longer than any wait a stable replica sees
@@ -173,12 +174,14 @@ def with_traffic(s, tr: Traffic):
     if tr.output_cv == 0.0:
         return dataclasses.replace(s, kw=kw)
     from ..physics.serving import kv_bytes_per_seq
-    k = {n: kw[n] for n in ("tp", "pp", "ep", "wbytes", "kvbytes", "isl", "osl")}
+    from .serving_setup import drafter_bytes, kv_keys
+    k = kv_keys(kw)
     cap = float(SL.kv_capacity(s.dims, mem_bytes=s.accelerator.memory_bytes, kv_fraction=s.engine.kv_fraction,
-                               prefill_tokens=kw["chunk"], output_cv=tr.output_cv, **k))
+                               prefill_tokens=kw["chunk"], output_cv=tr.output_cv, isl=kw["isl"], osl=kw["osl"], **k))
     b_max = min(s.b_max, cap)
-    per = float(kv_bytes_per_seq(s.dims, context=SL.batch_context(k["isl"], k["osl"], tr.output_cv), tp=k["tp"],
-                                 pp=k["pp"], kvbytes=k["kvbytes"]))
+    ctx = SL.batch_context(kw["isl"], kw["osl"], tr.output_cv)
+    per = float(kv_bytes_per_seq(s.dims, context=ctx, tp=k["tp"], pp=k["pp"], kvbytes=k["kvbytes"])) \
+        + drafter_bytes(kw, ctx)[1]
     mem = dict(s.memory_bytes, kv_cache=max(b_max, 0.0) * per)
     return dataclasses.replace(s, kw=kw, b_max=b_max, kv_capacity=cap, memory_bytes=mem)
 
@@ -230,7 +233,8 @@ def replay(s, tr: Traffic, n: int, q: float, at: dict, c: dict) -> dict:
     import numpy as np
     a = tr.arrivals
     order, rep = ST.round_robin(a.size, n)
-    life = tr.output_len * at["step_s"]
+    e, rows = spec_factors(s.kw.get("spec_k", 0.0), s.kw.get("spec_accept", 0.0))  # speculative decoding
+    life = tr.output_len / e * at["step_s"]
     t_sep = ST.separate(a[order], rep, GAP_S + 2.0 * life)
     rate = np.maximum(ST.lifetime_concurrency(t_sep, life) - 1.0, 0.0) / life
     over = rate > c["sustained"]
@@ -241,11 +245,11 @@ def replay(s, tr: Traffic, n: int, q: float, at: dict, c: dict) -> dict:
     else:
         isl = tr.input_lens[order]
         t_prompt = _bilinear(c["x"], c["p"], c["t1"], x, isl)
-    budget = np.maximum(s.kw["chunk"] - np.exp(x), 1.0)
+    budget = np.maximum(s.kw["chunk"] - np.exp(x) * rows, 1.0)
     wait = ST.lindley_waits(t_sep, isl * t / budget)
     admit = t - np.mod(a[order], t)  # the iteration in flight: the clock's phase at arrival (SL.admit_wait_s)
     ttft = np.where(over, OVER_S, admit + wait + t_prompt + (np.ceil(isl / budget) - 1.0) * t_nopre)
-    tpot = np.where(over, OVER_S, t)
+    tpot = np.where(over, OVER_S, t / e)
     return {"ttft": ttft, "tpot": tpot, "wait_mean_s": float(wait.mean()),
             "ttft_p50_s": float(np.quantile(ttft, 0.5)), "ttft_q_s": float(np.quantile(ttft, q)),
             "tpot_p50_s": float(np.quantile(tpot, 0.5)), "tpot_q_s": float(np.quantile(tpot, q)),
