@@ -244,7 +244,7 @@ def render_entry(r):
     c.print(f"[bold]{E(r['registry'])}.{E(r['category'])}.{E(r['key'])}[/]: {E(r['name'])} ({E(r['kind'])})")
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, expand=False)
     t.add_column("field", no_wrap=True)
-    t.add_column("value", no_wrap=True)
+    t.add_column("value", max_width=30, overflow="fold")  # a long text value wraps, leaving room for the source
     t.add_column("source", overflow="fold", ratio=1, min_width=20)
     for f in r.get("fields") or []:
         src = "record source (below)" if f["source"] and f["source"] == r.get("source") else f["source"] or "–"
