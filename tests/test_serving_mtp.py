@@ -57,3 +57,26 @@ def test_mtp_bad_input():
         ServingModel().solve(L70, h, tp_size=4, mtp_depth=0, draft_acceptance_rate=0.8)
     with pytest.raises(ConfigError, match=r"\[0, 1\)"):
         ServingModel().solve(L70, h, tp_size=4, mtp_depth=2, draft_acceptance_rate=1.0)
+
+
+def test_cli_drafts_and_plan_traffic():
+    import json
+
+    from typer.testing import CliRunner
+
+    from mlsysim.cli.main import app
+    run = CliRunner().invoke
+    out = run(app, ["serve", "--model", "Llama3_70B", "--hardware", "H200", "-b", "1", "--input-len", "1000",
+                    "--output-len", "200", "--precision", "bf16", "--mtp-depth", "1", "--acceptance", "0.8",
+                    "--json"])
+    assert out.exit_code == 0, out.output
+    # the hand figure of test_one_mtp_module_on_a_weight_streaming_dense_model: ~1.749x
+    assert json.loads(out.output)["result"]["speculative_speedup"] == pytest.approx(1.749, rel=0.03)
+    bad = run(app, ["serve", "--model", "Llama3_70B", "--hardware", "H100", "--tp", "4", "--qps", "3",
+                    "--mtp-depth", "1", "--acceptance", "0.8"])
+    assert bad.exit_code == 2 and "one replica" in bad.output
+    plan = ["serve-plan", "--model", "Llama3_70B", "--qps", "40", "--input-len", "2000", "--output-len", "200",
+            "--ttft-slo-ms", "150", "-a", "H100", "--precision", "fp8", "--json"]
+    pois, burst = (json.loads(run(app, plan + extra).output)["best"] for extra in ([], ["--arrival-cv", "2"]))
+    # Kingman: CV-2 arrivals wait (4 + cs^2) / (1 + cs^2) times longer at the same load: at least as many GPUs
+    assert burst["gpus"] >= pois["gpus"] and burst["qps_per_replica"] < pois["qps_per_replica"]

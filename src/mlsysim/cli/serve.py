@@ -68,6 +68,14 @@ def register(app: typer.Typer):
                                                          help="load per period as shares of the peak --qps"),
               ttft_slo_ms: Optional[float] = typer.Option(None, "--ttft-slo-ms", help="p99 TTFT target (ms)"),
               tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="p99 TPOT target (ms)"),
+              draft_model: Optional[str] = typer.Option(None, "--draft-model",
+                                                        help="one replica: speculative decoding with this draft"),
+              mtp_depth: Optional[int] = typer.Option(None, "--mtp-depth",
+                                                      help="one replica: draft with the model's own MTP modules"),
+              acceptance: Optional[float] = typer.Option(None, "--acceptance",
+                                                         help="per-token acceptance of drafted tokens, [0, 1)"),
+              draft_tokens: Optional[int] = typer.Option(None, "--draft-tokens",
+                                                         help="tokens drafted per step (default 4)"),
               datacenter: Optional[str] = typer.Option(None, "--datacenter", "-d",
                                                        help="datacenter for energy, carbon and $ per request"),
               sets: Optional[List[str]] = typer.Option(None, "--set", metavar="SECTION.KEY=VALUE",
@@ -95,9 +103,13 @@ def register(app: typer.Typer):
                 from ..solvers.serving import ServingModel
                 r = ServingModel().solve(model, hardware, input_len=input_len, output_len=output_len,
                                          batch_size=batch_size, tp_size=tp, pp_size=pp, ep_size=ep,
-                                         precision=precision)
+                                         precision=precision, draft_model=draft_model, mtp_depth=mtp_depth,
+                                         draft_acceptance_rate=acceptance, draft_tokens=draft_tokens)
                 body = _fields(r)
                 body["ttft_s"], body["itl_s"] = r.ttft_s, r.itl_s
+            elif draft_model is not None or mtp_depth is not None or acceptance is not None:
+                raise ConfigError("speculative decoding (--draft-model, --mtp-depth, --acceptance) is modelled for "
+                                  "one replica: drop --qps/--trace, or drop the draft options")
             else:
                 from ..solvers.serving_load import ServingLoadModel
                 from ..solvers.serving_traffic import load_trace
@@ -135,6 +147,11 @@ def register(app: typer.Typer):
                    objective: str = typer.Option("cost", "--objective", "-o", help="cost, gpus or carbon"),
                    budget: Optional[float] = typer.Option(None, "--budget", help="USD per year of ownership"),
                    top: int = typer.Option(5, "--top", help="rows of the ranking"),
+                   arrival_cv: Optional[float] = typer.Option(None, "--arrival-cv",
+                                                              help="inter-arrival CV (1 Poisson, > 1 bursty)"),
+                   output_cv: float = typer.Option(0.0, "--output-cv", help="output lengths' CV"),
+                   load_profile: Optional[str] = typer.Option(None, "--load-profile", metavar="M1,M2,...",
+                                                              help="load per period as shares of the peak --qps"),
                    json_out: bool = JSON):
         """Search accelerators x precision x TP for the fleet that serves --qps within the SLO, by --objective.
         Exit 3 when nothing meets the SLO (the message gives the closest TTFT/TPOT reached) or the budget.
@@ -151,7 +168,8 @@ def register(app: typer.Typer):
                              ttft_slo=ttft_slo_ms / 1e3, tpot_slo=None if tpot_slo_ms is None else tpot_slo_ms / 1e3,
                              hardware=tuple(hardware or ("H100", "H200", "B200")),
                              precisions=tuple(precision or ("fp16", "fp8", "int4")), datacenters=dcs,
-                             objective=objective, budget_usd=budget)
+                             objective=objective, budget_usd=budget, arrival_cv=arrival_cv, output_cv=output_cv,
+                             load_profile=_profile(load_profile))
             code = EXIT_OK if p.feasible else EXIT_CONSTRAINT
             if json_out:
                 from ._json import envelope
