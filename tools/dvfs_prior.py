@@ -35,7 +35,7 @@ def main():
     best = None
     for k in X.GRID["DVFS_POWER_EXPONENT"]:
         with X.constants({"DVFS_POWER_EXPONENT": k}):
-            _, good = planned(m34, Fleet(node=capped, count=256, fabric=Systems.Fabrics["InfiniBand_HDR"]), 2e12,
+            _, good, _ = planned(m34, Fleet(node=capped, count=256, fabric=Systems.Fabrics["InfiniBand_HDR"]), 2e12,
                               _META)
         err = 100.0 * (good.gpu_hours - PUBLISHED_34B) / PUBLISHED_34B
         print(f"  34B at 350 W, k = {k}: {good.gpu_hours:,.0f} h, {err:+.1f}%")

@@ -140,7 +140,8 @@ def si(value, unit: str, what: str, *, positive: bool = True, allow_zero: bool =
     if not math.isfinite(mag):
         raise ConfigError(f"{what} must be finite, got {mag}")
     if positive and (mag < 0 or (mag == 0 and not allow_zero)):
-        raise ConfigError(f"{what} must be {'>= 0' if allow_zero else '> 0'}{f' {unit}' if unit else ''}, got {mag}")
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{what} must be {bound}{f' (in {unit})' if unit else ''}, got {mag}")
     return mag
 
 

@@ -122,13 +122,18 @@ def summary(obj) -> dict:
     return row
 
 
+def _small(v, fmt) -> str:
+    """`fmt` for ordinary values; 3 significant digits below 1 (a microcontroller's 0.00131 GB and 0.015 W)."""
+    return f"{v:.3g}" if 0 < v < 1 else format(v, fmt)
+
+
 # what the one-line summary shows per kind, from the summary dict
 _LINE = {
     "TransformerWorkload": lambda s: [f"{s['params'] / 1e9:,.1f}B params", f"{s['n_layers']} layers",
                                       f"hidden {s['hidden']:,}", f"seq {s['seq_len']:,}"],
     "Accelerator": lambda s: [f"{s['bf16_tflops']:,.4g} bf16 TFLOP/s" if s["bf16_tflops"] else "",
-                              f"{s['memory_gb']:.1f} GB", f"{s['memory_bw_tb_per_s']:.3g} TB/s",
-                              f"{s['tdp_w']:.0f} W"],
+                              f"{_small(s['memory_gb'], '.1f')} GB", f"{s['memory_bw_tb_per_s']:.3g} TB/s",
+                              f"{_small(s['tdp_w'], '.0f')} W"],
     "Node": lambda s: [f"{s['accelerators_per_node']} x {s['accelerator']}",
                        f"NICs {s['nic_gbit_per_s']:,.0f} Gb/s",
                        f"{s['max_power_kw']:.3g} kW max" if s["max_power_kw"] else ""],

@@ -190,11 +190,14 @@ ZOO_COLUMNS = {
 }
 
 
+_ZOO_TEXT = {"accelerator": 15, "node": 15, "fabric": 17, "grid": 20, "country": 14, "basis": 18}  # keys: never cut
+
+
 def _zoo_val(key, v):
     if isinstance(v, int) and not isinstance(v, bool) and abs(v) < 100_000:
         return str(v)
     if key in ("params", "active_params", "tokens") and isinstance(v, (int, float)):
-        return f"{v / 1e12:.3g}T" if v >= 1e12 else f"{v / 1e9:.3g}B"
+        return f"{v / 1e12:.3g}T" if v >= 1e12 else f"{v / 1e9:.3g}B" if v >= 1e9 else f"{v / 1e6:.3g}M"
     return num(v)
 
 
@@ -214,13 +217,18 @@ def render_zoo(rows, detail=False):
         cols = ZOO_COLUMNS.get(kind, [])
         if kind == "TransformerWorkload" and all(r.get("n_experts", 1) == 1 for r in items):
             cols = [c for c in cols if c[0] != "active_params"]
-        t = _table(f"{reg}.{cat} ({len(items)})", "key", *[(h, "right") for _, h in cols], ("year", "right"),
-                   *(["source"] if wide else []))
+        # free text cut with an ellipsis; below 130 columns two-line numeric headers (80 columns fit)
+        heads = [(h if wide or k in _ZOO_TEXT else h.replace(" ", "\n", 1), "right") for k, h in cols]
+        t = _table(f"{reg}.{cat} ({len(items)})", "key", *heads, ("year", "right"), *(["source"] if wide else []),
+                   show_edge=False)
+        for col, k in zip(t.columns[1:], [k for k, _ in cols]):
+            col.max_width = _ZOO_TEXT.get(k) if not wide or k != "basis" else 30
         for r in items:
             src = str(r.get("source") or "")
             t.add_row(E(r["key"]), *[_zoo_val(k, r.get(k)) for k, _ in cols], _zoo_val("year", r.get("year")),
                       *([E(src if len(src) <= 60 else src[:59] + "…")] if wide else []))
         c.print(t)
+        c.print()
     c.print("[dim]mlsysim zoo KEY shows one entry in full with its source" +
             ("" if wide else " (a wider terminal shows sources in the tables)") + "; --json for machine-readable "
             "output[/]")
@@ -236,7 +244,7 @@ def render_entry(r):
     c.print(f"[bold]{E(r['registry'])}.{E(r['category'])}.{E(r['key'])}[/]: {E(r['name'])} ({E(r['kind'])})")
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, expand=False)
     t.add_column("field", no_wrap=True)
-    t.add_column("value", no_wrap=True)
+    t.add_column("value", max_width=30, overflow="fold")  # a long text value wraps, leaving room for the source
     t.add_column("source", overflow="fold", ratio=1, min_width=20)
     for f in r.get("fields") or []:
         src = "record source (below)" if f["source"] and f["source"] == r.get("source") else f["source"] or "–"
@@ -301,16 +309,32 @@ def winner_lines(r, objective: str) -> list[str]:
     return out
 
 
+def _hang(c, line: str, indent: str = "      "):
+    """Print a line of words (rich markup); where it wraps, the rest is indented rather than back at column 0."""
+    import textwrap
+
+    from rich.text import Text
+    text = Text.from_markup(line)
+    plain, starts, pos = text.plain, [], 0
+    pieces = textwrap.wrap(plain, c.width, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False)
+    for i, piece in enumerate(pieces):
+        pos = plain.index(piece[len(indent):] if i else piece, pos)
+        starts.append(pos)
+    for i, part in enumerate(text.divide(starts[1:])):
+        part.rstrip()
+        c.print(Text(indent) + part if i else part)
+
+
 def render_optimize(body):
     c = console()
     obj = body["objective"]
-    c.print(f"[bold]{E(body['scenario']['name'])}[/]: {body['evaluated']:,} configurations evaluated, "
-            f"{body['feasible']:,} run, {body['satisfying']:,} satisfy the constraints")
+    _hang(c, f"[bold]{E(body['scenario']['name'])}[/]: {body['evaluated']:,} configurations evaluated, "
+             f"{body['feasible']:,} run, {body['satisfying']:,} satisfy the constraints")
     if body["rejected"]:
         c.print("[dim]rejected: " + E("; ".join(f"{k} ({v:,})" for k, v in body["rejected"].items())) + "[/]")
     rows = body["ranking"]
     for line in winner_lines(rows[0], obj["name"]):
-        c.print(line)
+        _hang(c, line)
     if len(rows) > 1:
         cols = [(k, h, f) for k, h, f in _OPT_COLS
                 if k in rows[0] and rows[0][k] is not None and len({str(r.get(k)) for r in rows}) > 1]
@@ -335,7 +359,7 @@ def render_optimize(body):
     c.print(f"[bold]Pareto front[/] (days vs {pf['y']}, plans meeting the constraints): {len(uniq)} plans")
     for r in uniq[:8]:
         where = f" in {_dc_key(r['datacenter'])}" if r.get("datacenter") else ""
-        c.print(f"  {r[pf['x']]:.1f} d / {fy(r[pf['y']])}: {r['nodes']:,} nodes{where}, {E(plan_label(r))}")
+        _hang(c, f"  {r[pf['x']]:.1f} d / {fy(r[pf['y']])}: {r['nodes']:,} nodes{where}, {E(plan_label(r))}")
     if body.get("plots"):
         c.print("plots: " + E(", ".join(body["plots"].values())))
     if body.get("emitted"):

@@ -35,6 +35,10 @@ def _scenario(path, overrides, sets):
     from ..scenario import build_scenario, load_scenario
     over = list(overrides) + _parse_sets(sets)
     if path is None:
+        given = {str(k).split(".")[0] for k, _ in over}
+        if not {"workload", "system"} <= given:  # say it in options, not as a scenario file's missing section
+            raise Failure("give a scenario file (e.g. examples/llama3_70b_research256.yaml) or both a model and a "
+                          "system: --model Llama3_70B with --cluster Research_256 (train) or --hardware H100 (eval)")
         return build_scenario({}, {}, "command line", over)
     return load_scenario(path, over)
 

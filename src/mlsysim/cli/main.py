@@ -185,13 +185,15 @@ def regions_(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml"),
 def validate(json_out: bool = JSON):
     """Predicted vs published: training throughput (Megatron SC21, Korthikanti, Llama 3, PaLM, BLOOM, torchtitan),
     in sample and leave-one-family-out, GPU-hours of runs without a published layout (LLaMA, Llama 2, Pythia),
+    GPU-hours of held-out runs no constant was fitted to (Pythia 70M-2.8B, Falcon, MPT, StarCoderBase, Llama 3.1),
     energy and carbon, reliability at scale, serving throughput (MLPerf Inference v4.1, TensorRT-LLM).
 
     JSON keys: throughput{title, rows[{run_id, metric, published, predicted, error_pct, cv_error_pct, family,
     stack, gpus, feasible, flags, source, notes}], summary{n, median_abs_pct, max_abs_pct, cv_median_abs_pct,
-    cv_max_abs_pct}}, gpu_hours{title, rows}, energy{title, rows}, reliability{title, rows}, serving{title,
-    rows[{run_id, source, scenario, tp, published, predicted, error_pct, ttft_p99_ms, tpot_p99_ms,
-    within_limits}], summary}."""
+    cv_max_abs_pct}}, gpu_hours{title, rows}, holdout{title, rows, summary{n, median_abs_pct, max_abs_pct,
+    median_pct, excluded}}, energy{title, rows}, reliability{title, rows}, serving{title,
+    rows[{run_id, source, scenario, gpus, precision, tp, ep, published, predicted, error_pct, ttft_p99_ms,
+    tpot_p99_ms, within_limits, stable}], summary}."""
     from .commands import validate_cmd
     validate_cmd(json_out)
 

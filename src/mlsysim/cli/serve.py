@@ -52,7 +52,7 @@ def _from_scenario(path, sets):
 
 def register(app: typer.Typer):
     @app.command(short_help="LLM serving: one replica, or a fleet under load (--qps)", epilog=EXIT_CODES_HELP)
-    def serve(scenario: Optional[str] = typer.Argument(None, metavar="[SCENARIO.yaml]",
+    def serve(scenario: Optional[str] = typer.Argument(None, metavar="SCENARIO.yaml",
                                                        help="a scenario with a `serving:` section"),
               model: Optional[str] = typer.Option(None, "--model", "-m", help="Models name (e.g. Llama3_70B)"),
               hardware: Optional[str] = typer.Option(None, "--hardware", "-a", help="Hardware name (e.g. H100)"),
@@ -136,11 +136,11 @@ def register(app: typer.Typer):
                    tpot_slo_ms: Optional[float] = typer.Option(None, "--tpot-slo-ms", help="p99 TPOT target (ms)"),
                    input_len: int = typer.Option(1024, "--input-len"),
                    output_len: int = typer.Option(256, "--output-len"),
-                   hardware: Optional[List[str]] = typer.Option(None, "--hardware", "-a",
+                   hardware: Optional[List[str]] = typer.Option(None, "--hardware", "-a", metavar="NAME",
                                                                 help="candidate (repeatable; default H100 H200 B200)"),
-                   precision: Optional[List[str]] = typer.Option(None, "--precision",
+                   precision: Optional[List[str]] = typer.Option(None, "--precision", metavar="NAME",
                                                                  help="candidate (repeatable; default fp16 fp8 int4)"),
-                   datacenter: Optional[List[str]] = typer.Option(None, "--datacenter", "-d",
+                   datacenter: Optional[List[str]] = typer.Option(None, "--datacenter", "-d", metavar="NAME",
                                                                   help="region (repeatable; QPS split equally)"),
                    objective: str = typer.Option("cost", "--objective", "-o", help="cost, gpus or carbon"),
                    budget: Optional[float] = typer.Option(None, "--budget", help="USD per year of ownership"),

@@ -31,6 +31,8 @@ def zoo_rows(what=None) -> list[dict]:
                     for k in getattr(reg, c).names():
                         if what == k or low == k.lower():
                             scope = [(rname, c, k)]
+        if scope is None and what in regs["Infrastructure"].Grids:  # a dataset grid: PL, PL@2022, gcp:us-central1
+            scope = [("Infrastructure", "Grids", what)]
         if scope is None:
             names = list(REGISTRIES) + [c for r in regs.values() for c in r.categories()] + \
                 [k for r in regs.values() for k in r.all_names()]

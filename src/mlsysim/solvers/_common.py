@@ -140,5 +140,8 @@ class TableRepr:
 
 
 def text_table(title: str, rows: list[tuple[str, object]]) -> str:
+    """The title (wrapped at 80 columns, continued indented) over `label  value` rows."""
+    import textwrap
     w = max(len(k) for k, _ in rows)
-    return "\n".join([title] + [f"  {k:<{w}}  {fmt_q(v)}" for k, v in rows])
+    head = textwrap.wrap(title, 80, subsequent_indent="    ", break_on_hyphens=False) or [title]
+    return "\n".join(head + [f"  {k:<{w}}  {fmt_q(v)}" for k, v in rows])

@@ -74,7 +74,7 @@ class RegionsResult:
         f = self.facility
         head = (f"Same run at {f.name} (PUE {f.pue:g}, {self.energy_mwh:,.0f} MWh): only the grid changes -> "
                 f"{self.ratio:.0f}x dirtiest/cleanest")
-        cols = [("g/kWh", 6), ("t CO2e", 8), ("x", 5), ("site PUE", 8), ("site t", 8), ("water m3", 9),
+        cols = [("g/kWh", 6), ("t CO2e", 8), ("x", 5), ("site PUE", 9), ("site t", 8), ("water m3", 9),
                 ("energy $", 9)]
         name_w = max(12, width - sum(w + 1 for _, w in cols) - 2)
         lo = min(r.carbon_t for r in self.rows)

@@ -74,7 +74,7 @@ class ServingLoadResult(TableRepr):
         return self.per_request.get("energy_j", 0.0) / 3600.0
 
     def _title(self):
-        return (f"Serving {self.model.name} at {self.qps:g} QPS on {self.gpus}x {self.accelerator.name} "
+        return (f"Serving {self.model.name} at {self.qps:.4g} QPS on {self.gpus}x {self.accelerator.name} "
                 f"({self.replicas} replicas of TP{self.tp} x PP{self.pp}{f' x EP{self.ep}' if self.ep > 1 else ''}, "
                 f"{'/'.join(self.precision)})")
 
