@@ -85,8 +85,7 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
             * ((C.FLASH_REFERENCE_SEQ + C.FLASH_HALF_SEQ) / C.FLASH_REFERENCE_SEQ)
     if_flash_f = 2.0 * T * (seq * (1.0 if decode else 0.5)) * heads * (d.hd + d.vhd) / (peak * attn_eff)
     if decode:  # reading the KV cache bounds decode attention
-        kv_read = (T if kv_seqs is None else kv_seqs) * seq * d.kv_elems * bytes_el \
-            / (1.0 if d.mla else vmin(tp, d.kv))
+        kv_read = (T if kv_seqs is None else kv_seqs) * seq * d.kv_elems * bytes_el / (1.0 if d.mla else vmin(tp, d.kv))
         if_flash_f = vmax(if_flash_f, kv_read / bw)
     # Without FlashAttention the full s x s scores are computed (mask applied after) as batched GEMMs per head,
     # and the softmax/dropout stream the score matrix through HBM.
@@ -95,8 +94,7 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     else:
         naive_gemm = heads * (gemm_time(T, d.hd, seq, peak, ceiling, mem_bw, bytes_el)
                               + gemm_time(T, seq, d.vhd, peak, ceiling, mem_bw, bytes_el))
-        passes = C.SOFTMAX_PASSES if d.dropout else C.SOFTMAX_PASSES_NO_DROPOUT
-        softmax = passes * heads * T * seq * bytes_el / bw
+        softmax = (C.SOFTMAX_PASSES if d.dropout else C.SOFTMAX_PASSES_NO_DROPOUT) * heads * T * seq * bytes_el / bw
         core_f = vwhere(flash, if_flash_f, naive_gemm + softmax)
         core_b = vwhere(flash, C.FLASH_BWD_FACTOR * if_flash_f, 2.0 * naive_gemm + 2.0 * softmax)
     up_n = (d.mats - 1.0)
