@@ -98,7 +98,7 @@ def serving_sweep(model, **kw) -> ServingSweepResult:
     """Every serving configuration (hardware x precision x TP x lengths x max batch x prefill budget x TTFT SLO)
     as a table; keyword arguments as solvers.serving_plan.serving_sweep (hardware=, precisions=, tp_sizes=,
     lengths=, max_batches=, chunks=, ttft_slos=, tpot_slo=, percentile=, engine=, arrival_cv=, input_cv=,
-    output_cv=)."""
+    output_cv=, draft_model= or mtp_depth=, draft_acceptance_rate=, draft_tokens=)."""
     from ..solvers.serving_plan import serving_sweep as grid
     g = grid(model, **kw)
     shape = np.shape(g["qps"])

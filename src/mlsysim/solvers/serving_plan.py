@@ -238,7 +238,8 @@ def _row(s, r, tr, lam_region, regions, datacenters, prec, tp, pp, s_ttft, s_tpo
 def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16", "fp8", "int4"),
                   tp_sizes=(1, 2, 4, 8), lengths=((1000, 200),), max_batches=(256, 2048), chunks=(2048, 8192),
                   ttft_slos=(0.1, 0.5), tpot_slo=float("inf"), percentile=0.99, engine=None, arrival_cv=None,
-                  input_cv=0.0, output_cv=0.0, arrivals=None, load_profile=None) -> dict:
+                  input_cv=0.0, output_cv=0.0, arrivals=None, load_profile=None, draft_model=None, mtp_depth=None,
+                  draft_acceptance_rate=None, draft_tokens=None) -> dict:
     """Every serving configuration at once: (layouts x lengths) x max batch x prefill budget x TTFT SLO, through
     one vectorised call of serving_load.max_load (the iteration time is computed once per layout and lengths;
     engine settings and SLOs broadcast on top). Returns {"layouts": [(hardware, precision, tp, isl, osl)],
@@ -246,8 +247,13 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
     per replica, "tokens_per_s_per_gpu", "conc", "ttft_q_s", "tpot_q_s", "ok"}. Layouts that do not fit or
     lack the precision are left out (listed in "skipped"). `arrival_cv`, `input_cv`, `output_cv`: the traffic's
     CVs (Kingman's G/G/1 prompt queue, the length-biased batch context), as ServingLoadModel takes them; a trace or
-    a load profile needs a fleet (plan_serving, ServingLoadModel), not a per-replica sweep: ConfigError."""
+    a load profile needs a fleet (plan_serving, ServingLoadModel), not a per-replica sweep: ConfigError. Speculative decoding as
+    ServingLoadModel takes it (`draft_model=` or `mtp_depth=`, `draft_acceptance_rate=`, `draft_tokens=`), in every
+    layout."""
     import numpy as np
+    spec = dict(draft_model=draft_model, mtp_depth=mtp_depth, draft_acceptance_rate=draft_acceptance_rate,
+                draft_tokens=draft_tokens)
+    sp = speculation(**spec)  # bad options fail here, not as every layout skipped
     if arrivals is not None:
         raise ConfigError("serving_sweep gives each replica's capacity in one vectorised call; replaying a trace needs "
                           "a fleet: use plan_serving(arrivals=...) or ServingLoadModel().solve(arrivals=...), or "
@@ -264,7 +270,7 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
                         output_len=count(osl, "output_len"), input_cv=input_cv, output_cv=output_cv)
         try:
             s = TT.with_traffic(replica_setup(model, hw, input_len=isl, output_len=osl, tp=tp, precision=prec,
-                                              engine=engine, input_cv=tr.input_cv), tr)
+                                              engine=engine, input_cv=tr.input_cv, **spec), tr)
         except ConfigError as e:
             skipped[key] = str(e).split(";")[0]
             continue
@@ -275,10 +281,16 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
         layouts.append(key)
     if not setups:
         raise InfeasibleError(f"no layout fits: {skipped}")
-    lay = {k: np.array([s.kw[k] for s in setups], float)[:, None, None, None] for k in setups[0].kw if k != "chunk"}
+    # the speculative settings (spec_keys: drafted tokens, acceptance, the drafter's dims, MTP or not) are one for
+    # every layout and pass as they are; the other numbers stack per layout
+    one = spec_keys(setups[0].kw)
+    lay = {k: one[k] if k in one else
+           np.array([s.kw[k] for s in setups], float)[:, None, None, None] for k in setups[0].kw if k != "chunk"}
     cap = np.array([s.kv_capacity for s in setups])[:, None, None, None]
     chunk = np.asarray(chunks, float)[None, None, :, None]
-    b_max = np.maximum(np.minimum(np.minimum(np.asarray(max_batches, float)[None, :, None, None], cap), chunk - 1), 1)
+    rows = 1.0 if sp is None else 1.0 + sp[1]  # verification rows per sequence in the token budget (replica_setup)
+    b_max = np.maximum(np.minimum(np.minimum(np.asarray(max_batches, float)[None, :, None, None], cap),
+                                  (chunk - 1) / rows), 1)
     slo = np.asarray(ttft_slos, float)[None, None, None, :]
     b_max = np.broadcast_to(b_max, b_max.shape[:3] + (slo.shape[-1],))
     r = SL.max_load(setups[0].dims, b_max=b_max, slo_ttft_s=slo, slo_tpot_s=tpot_slo, chunk=chunk, q=percentile,

@@ -49,7 +49,8 @@ class ServeRequest(BaseModel):
     """Inputs of a serving deployment; defaults in web/serve.py. SLOs in ms at `percentile`; the QPS is split
     equally over `datacenters` (at most 4); `plan` adds a ranking of plans from a bounded search. Traffic beyond
     Poisson: `arrival_cv` (inter-arrival CV), `output_cv`, `load_profile` (shares of the peak QPS, a list or
-    comma-separated text)."""
+    comma-separated text). Speculative decoding: `draft_model` (a language model) or `mtp_depth`, with
+    `draft_acceptance_rate` and optionally `draft_tokens` (as ServingLoadModel takes them)."""
 
     model: Optional[str] = None
     hardware: Optional[str] = None
@@ -67,6 +68,10 @@ class ServeRequest(BaseModel):
     arrival_cv: Num = None
     output_cv: Num = None
     load_profile: Union[List[float], str, None] = None
+    draft_model: Optional[str] = None
+    mtp_depth: Num = None
+    draft_acceptance_rate: Num = None
+    draft_tokens: Num = None
     plan: bool = True
     plan_hardware: Optional[List[str]] = None
     plan_precisions: Optional[List[str]] = None
@@ -187,7 +192,8 @@ def _options() -> dict:
     from ..physics.training import RECOMPUTE
     from ..stacks import Stacks
     from ..systems.registry import Systems
-    return {"stacks": Stacks.Training.names(), "models": Models.all_names(), "clusters": Systems.Clusters.names(), "nodes": Systems.Nodes.names(),
+    return {"stacks": Stacks.Training.names(), "models": Models.all_names(),
+            "language_models": Models.Language.names(), "clusters": Systems.Clusters.names(), "nodes": Systems.Nodes.names(),
             "fabrics": Systems.Fabrics.names(), "datacenters": Infrastructure.Datacenters.names(),
             "grids": Infrastructure.Grids.names(), "precisions": list(PRECISIONS), "recompute": list(RECOMPUTE),
             "hardware": Hardware.Cloud.names() + Hardware.Edge.names(), "serving_precisions": list(SHORTHAND),

@@ -15,6 +15,7 @@ MAX_TOKENS = 1_000_000  # tokens per prompt or answer
 MAX_SLO_MS = 1e7
 MAX_CV = 100.0  # a coefficient of variation beyond any published LLM trace's (Azure 2023: ~2 to ~5 at 1 s bins)
 MAX_PERIODS = 8784  # load-profile periods: the hours of a leap year
+MAX_DRAFT = 16  # drafted tokens or MTP modules per iteration: beyond any published setting (EAGLE-2, DeepSeek-V3: <= 8)
 RANKING = 5
 DEFAULTS = {"model": "Llama3_70B", "hardware": "H100", "precision": "fp8", "tp_size": 4, "pp_size": 1, "qps": 10,
             "input_len": 1000, "output_len": 200, "ttft_slo_ms": 1000, "tpot_slo_ms": 50, "percentile": 0.99}
@@ -110,7 +111,25 @@ def _inputs(req: dict) -> dict:
             "output_len": _number(req, "output_len", MAX_TOKENS, "tokens"),
             "ttft_slo": _slo_s(req, "ttft_slo_ms"), "tpot_slo": _slo_s(req, "tpot_slo_ms"),
             "percentile": p, "arrival_cv": _cv(req, "arrival_cv"), "output_cv": _cv(req, "output_cv"),
-            "load_profile": _profile(req)}
+            "load_profile": _profile(req), **_draft(req)}
+
+
+def _draft(req) -> dict:
+    """Speculative decoding as ServingLoadModel takes it (empty or "none": no draft model); the solver checks the
+    combination and names the fix."""
+    m = req.get("draft_model")
+    m = None if m in (None, "", "none") else m
+    if m is not None:
+        from ..models.registry import Models
+        if m not in Models.Language.names():
+            raise ConfigError(f"draft_model must be one of the registry's language models (e.g. Llama3_8B) or "
+                              f"empty for none, got {_show(m)}")
+    out = {"draft_model": m,
+           "draft_acceptance_rate": None if req.get("draft_acceptance_rate") in (None, "") else
+           req["draft_acceptance_rate"]}
+    for k in ("mtp_depth", "draft_tokens"):
+        out[k] = None if req.get(k) in (None, "") else _number(req, k, MAX_DRAFT, "tokens per iteration")
+    return out
 
 
 def serve(req: dict) -> dict:
@@ -143,8 +162,10 @@ def serve(req: dict) -> dict:
 
 
 def _traffic_kw(a) -> dict:
-    """The traffic options the request gives (left out: Poisson, equal output lengths, flat at the peak)."""
-    return {k: a[k] for k in ("arrival_cv", "output_cv", "load_profile") if a[k] is not None}
+    """The traffic and speculative-decoding options the request gives (left out: Poisson, equal output lengths,
+    flat at the peak, no draft)."""
+    return {k: a[k] for k in ("arrival_cv", "output_cv", "load_profile", "draft_model", "mtp_depth",
+                              "draft_acceptance_rate", "draft_tokens") if a[k] is not None}
 
 
 def _traffic(r, a) -> dict:

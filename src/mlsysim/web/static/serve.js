@@ -3,9 +3,10 @@
 "use strict";
 const S_FIELDS = ["model", "hardware", "precision", "tp_size", "qps", "input_len", "output_len", "arrival_cv",
   "output_cv", "load_profile", "ttft_slo_ms", "tpot_slo_ms", "percentile", "datacenters", "rent_usd_per_gpu_hour",
-  "objective", "budget_usd"];
+  "objective", "budget_usd", "draft_model", "mtp_depth", "draft_acceptance_rate", "draft_tokens"];
 const S_NUMERIC = ["tp_size", "qps", "input_len", "output_len", "arrival_cv", "output_cv", "ttft_slo_ms",
-  "tpot_slo_ms", "percentile", "rent_usd_per_gpu_hour", "budget_usd"];
+  "tpot_slo_ms", "percentile", "rent_usd_per_gpu_hour", "budget_usd", "mtp_depth", "draft_acceptance_rate",
+  "draft_tokens"];
 const S_HEAD = [["replicas", "Replicas", ""], ["gpus", "GPUs", ""], ["tokens_per_s_per_gpu", "Output tokens/s per GPU", "tok/s"],
   ["ttft_ms", "TTFT", "ms"], ["tpot_ms", "TPOT", "ms"], ["usd_per_m_input", "$ per M input tokens", "USD"],
   ["usd_per_m_output", "$ per M output tokens", "USD"], ["wh_per_request", "Energy per request", "Wh"],
@@ -136,6 +137,7 @@ async function sInit() {
   fill(sField("model"), o.models, "Llama3_70B"); fill(sField("hardware"), o.hardware, "H100");
   fill(sField("precision"), o.serving_precisions, "fp8"); fill(sField("percentile"), o.percentiles.map(String), "0.99");
   fill(sField("datacenters"), o.datacenters, "GCP_Iowa"); fill(sField("objective"), o.objectives, "cost");
+  fill(sField("draft_model"), o.language_models);
   $("serve-form").addEventListener("submit", sSubmit);
   document.body.dataset.serveReady = "1";
   if (sFromQuery()) { showTab("serve"); if (new URLSearchParams(location.search).has("s_qps")) await sSubmit(); }
