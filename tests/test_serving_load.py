@@ -45,6 +45,16 @@ def test_ttft_waits_for_the_iteration_in_flight():
     assert r["ttft_mean_s"] == pytest.approx(0.020 + 0.060, rel=1e-4)
 
 
+def test_offline_maximum_where_the_prefill_budget_binds():
+    # No SLO: the replica saturates when the prompt tokens due per step (B x I / O) fill what the chunk leaves
+    # beside the B decode rows: B I / O = C - B, so B = C / (1 + I / O) = 2048 / (1 + 1000 / 200) = 341.33
+    s = replica_setup(L70, Hardware.Cloud.H100, input_len=1000, output_len=200, tp=4, precision="fp8",
+                      chunk_tokens=2048)
+    assert s.b_max > 341.4  # neither the KV cache nor the max batch binds first
+    r = SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=math.inf, slo_tpot_s=math.inf, **s.kw)
+    assert r["conc"] == pytest.approx(2048 / 6, rel=5e-3)
+
+
 def _passes(batch, chunk):
     from mlsysim.physics.serving import mixed_pass_time, pass_time
     s = replica_setup(L70, Hardware.Cloud.H100, input_len=1000, output_len=200, precision="bf16")

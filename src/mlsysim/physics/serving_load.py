@@ -208,11 +208,14 @@ def max_prefill_rho(slo_s, *, prefill_s, base_s, input_cv=0.0, q=0.99, iters=50,
 
 
 def _slack(r, slo_ttft_s, slo_tpot_s):
-    """Smallest log-margin of the three limits (TTFT, TPOT, prompt-queue utilisation < 1): >= 0 where all hold."""
+    """Smallest log-margin of the three limits (TTFT, TPOT, prompt-queue utilisation < 1): >= 0 where all hold.
+    An infinite SLO is no limit at all (its margin is +inf even where the queue saturates and the TTFT is
+    infinite), so the queue's own smooth margin -log(rho) locates the offline maximum."""
     import numpy as np
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        g = np.minimum(np.minimum(np.log(slo_ttft_s / r["ttft_q_s"]), np.log(slo_tpot_s / r["tpot_q_s"])),
-                       -np.log(np.maximum(r["rho"], 1e-30)))
+        ttft = np.where(np.isinf(slo_ttft_s), np.inf, np.log(slo_ttft_s / r["ttft_q_s"]))
+        tpot = np.where(np.isinf(slo_tpot_s), np.inf, np.log(slo_tpot_s / r["tpot_q_s"]))
+        g = np.minimum(np.minimum(ttft, tpot), -np.log(np.maximum(r["rho"], 1e-30)))
     return np.clip(np.nan_to_num(g, nan=-50.0), -50.0, 50.0)
 
 
