@@ -11,9 +11,11 @@ from statistics import median
 
 from .gpu_hours import _NEOX, PYTHIA, predicted_row
 
-FALCON7 = ("tiiuae/falcon-7b model card (HF), 'Training Procedure': 384 A100 40GB, PP=2 DP=192 with ZeRO, "
+FALCON7 = ("tiiuae/falcon-7b model card (HF), 'Training Procedure': AWS SageMaker, 384 A100 40GB in P4d "
+           "instances, PP=2 DP=192 with ZeRO, "
            "'about two weeks' (gpu_hours = 384 x 14 d x 24)")
-FALCON40 = ("tiiuae/falcon-40b model card (HF), 'Training Procedure': 384 A100 40GB, TP=8 PP=4 DP=12 with ZeRO, "
+FALCON40 = ("tiiuae/falcon-40b model card (HF), 'Training Procedure': AWS SageMaker, 384 A100 40GB in P4d "
+            "instances, TP=8 PP=4 DP=12 with ZeRO, "
             "'two months' (gpu_hours = 384 x 60 d x 24)")
 MPT = ("MosaicML 2023, 'Introducing MPT-7B' blog: '~9.5 days to train on 440xA100-40GB GPUs' incl. restarts "
        "(gpu_hours = 440 x 9.5 d x 24)")
@@ -53,10 +55,11 @@ RUNS = [
     ("pythia-1b", "Pythia_1B", "DGX_A100_40GB", "InfiniBand_HDR", 64, 4830, dict(_NEOX, precision="bf16"), {},
      PYTHIA, "bf16 (the CSV notes: fp16 except 1B)"),
     ("pythia-2.8b", "Pythia_2_8B", "DGX_A100_40GB", "InfiniBand_HDR", 64, 14240, _NEOX, {}, PYTHIA, ""),
-    ("falcon-7b", "Falcon_7B", "DGX_A100_40GB", "InfiniBand_HDR", 384, 129024, _GIGATRON, dict(tp=1, pp=2),
-     FALCON7, "wall time approx; AWS p4d EFA (4 x 100 Gb/s per node) modelled as HDR InfiniBand"),
-    ("falcon-40b", "Falcon_40B", "DGX_A100_40GB", "InfiniBand_HDR", 384, 552960, _GIGATRON, dict(tp=8, pp=4),
-     FALCON40, "wall time approx; fabric as falcon-7b"),
+    ("falcon-7b", "Falcon_7B", "AWS_p4d", "AWS_EFA", 384, 129024, _GIGATRON, dict(tp=1, pp=2),
+     FALCON7, "wall time approx; AWS P4d nodes as the card states (4 x 100 Gb/s EFA per node; EFA latency and "
+     "efficiency are assumptions)"),
+    ("falcon-40b", "Falcon_40B", "AWS_p4d", "AWS_EFA", 384, 552960, _GIGATRON, dict(tp=8, pp=4),
+     FALCON40, "wall time approx; nodes and fabric as falcon-7b"),
     ("mpt-7b", "MPT_7B", "DGX_A100_40GB", "InfiniBand_HDR", 440, 100320, _FOUNDRY, dict(tp=1, pp=1), MPT,
      "batch not stated (~4M tokens assumed); fabric assumed HDR InfiniBand"),
     ("starcoderbase-15.5b", "StarCoderBase_15B", "DGX_A100", "InfiniBand_HDR", 512, 320256, _BIGCODE, {},
