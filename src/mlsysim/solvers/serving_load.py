@@ -87,7 +87,7 @@ class ServingLoadResult(TableRepr):
                 ("TTFT p50 / p" + str(p) + " (ms)", f"{self.ttft_p50_s * 1e3:,.1f} / {self.ttft_p99_s * 1e3:,.1f}"),
                 ("TPOT p50 / p" + str(p) + " (ms)", f"{self.tpot_p50_s * 1e3:,.1f} / {self.tpot_p99_s * 1e3:,.1f}"),
                 ("output tokens/s per GPU", self.tokens_per_s_per_gpu), ("goodput (QPS within SLO)", self.goodput_qps),
-                ("KV capacity (sequences)", self.kv_capacity), ("binding", self.binding)]
+                ("KV capacity (sequences)", int(self.kv_capacity)), ("binding", self.binding)]
         if self.load_factor < 1.0:
             rows.append(("mean load over the profile (share of peak)", self.load_factor))
         if self.per_request:
