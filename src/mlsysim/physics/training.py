@@ -69,8 +69,7 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     lin_peak / lin_ceiling: the rate of the layer's linear GEMMs where it differs from the attention's (fp8
     GEMMs at the measured fp8 matmul ceiling; attention stays bf16: Transformer Engine's default).
     ew_factor: elementwise HBM traffic relative to fused kernels; cast_passes: fp8 amax + cast passes per GEMM
-    operand (both from the software stack). detail: also return the forward linear-GEMM time.
-    """
+    operand (both from the software stack). detail: also return the forward linear-GEMM time."""
     lp = peak if lin_peak is None else lin_peak
     lc = ceiling if lin_ceiling is None else lin_ceiling
     bw = mem_bw * C.MEMORY_BW_EFFICIENCY
@@ -218,8 +217,7 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     dispatch_bytes / node_limit (MoE fp8 dispatch and node-limited routing; 0 = off), pp_blocking (1: every
     micro-batch's pipeline sends are exposed), grad_reduce_bytes (the stack's gradient-reduction bytes per
     element; 0: bytes_grad). params: params_per_device's (dense, expert) when the caller has them (evaluate shares
-    one count with the memory).
-    """
+    one count with the memory)."""
     if grad_reduce_bytes:
         bytes_grad = grad_reduce_bytes
     n_ranks = tp * pp * dp * cp
