@@ -157,7 +157,7 @@ def _expected_max_normal(n):
 _expected_max_normal_float = functools.lru_cache(maxsize=1024)(_expected_max_normal)
 
 
-def _async_tp_pass(d, T, tp, qkv, out, gemm_f, half, sm):
+def _async_tp_pass(d, T, tp, qkv, out, gemm_f, half, sm, ag_cut=0.0):
     """What one pass (forward, backward or recomputed forward) of a layer's four sequence-parallel TP collectives
     costs under async ("micro-pipelined") TP: each all-gather / reduce-scatter of `half` seconds is decomposed
     with the GEMM it feeds or follows into tp chunks of T/tp tokens, and hides only behind that GEMM's other
@@ -165,15 +165,16 @@ def _async_tp_pass(d, T, tp, qkv, out, gemm_f, half, sm):
     m = T/tp (gemm_time's shape term) and cost a launch each; hidden traffic takes its SMs (collectives.overlapped).
     Wang et al. 2022 (ASPLOS'23, "Overlap communication with dependent computation via decomposition");
     PyTorch "Introducing Async Tensor Parallelism in PyTorch" (2024, torch.compile micro-pipeline TP).
-    The backward pass pairs each collective with its dgrad GEMM, the same FLOPs as the forward one."""
+    The backward pass pairs each collective with its dgrad GEMM, the same FLOPs as the forward one. ag_cut: what
+    the fp8 cast saves on the all-gathers feeding the QKV and up projections (forward only)."""
     x0 = C.GEMM_HALF_DIM
     slow = (T / (T + x0)) / ((T / tp) / (T / tp + x0))  # chunked GEMM time / whole GEMM time
     ffn = vmax(gemm_f - qkv - out, 0.0)
     up, down = ffn * (d.mats - 1.0) / d.mats, ffn / d.mats  # by FLOPs: (mats - 1) up projections, one down
     share = (tp - 1.0) / tp
     exposed = 0.0
-    for g in (qkv, out, up, down):
-        exposed = exposed + col.overlapped(half, share * slow * g, sm)
+    for g, c in ((qkv, half - ag_cut), (out, half), (up, half - ag_cut), (down, half)):
+        exposed = exposed + col.overlapped(c, share * slow * g, sm)
     return exposed + (slow - 1.0) * gemm_f + 4.0 * (tp - 1.0) * C.KERNEL_GAP_S
 
 
@@ -198,7 +199,8 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
                   peak, ceiling, mem_bw, node_size, su_bw, su_lat, ib_bw, ib_lat, attn_eff=None,
                   lin_peak=None, lin_ceiling=None, ew_factor=1.0, kernels=0.0, cpu_kernel_s=0.0, sel_gemm=0.0,
                   op_sac=0.0, cast_passes=0.0, ce_bytes=0.0, opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM,
-                  grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0, pp_blocking=0.0, grad_reduce_bytes=0.0, *,
+                  grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0, pp_blocking=0.0, grad_reduce_bytes=0.0,
+                  fp8_tp_gather=0.0, *,
                   dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0, straggler_cv=C.STRAGGLER_CV, bytes_el=2.0,
                   bytes_grad=2.0, params=None):
     """Time of one optimizer step and its breakdown (seconds).
@@ -216,7 +218,7 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     grad_each_mb (ZeRO-2/3 reduce-scatter after every micro-batch, else once from an unsharded buffer),
     dispatch_bytes / node_limit (MoE fp8 dispatch and node-limited routing; 0 = off), pp_blocking (1: every
     micro-batch's pipeline sends are exposed), grad_reduce_bytes (the stack's gradient-reduction bytes per
-    element; 0: bytes_grad). params: params_per_device's (dense, expert) when the caller has them (evaluate shares
+    element; 0: bytes_grad), fp8_tp_gather (1: forward sequence-parallel all-gathers move 1 B fp8). params: params_per_device's (dense, expert) when the caller has them (evaluate shares
     one count with the memory)."""
     if grad_reduce_bytes:
         bytes_grad = grad_reduce_bytes
@@ -251,15 +253,19 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     tp_lat = vwhere(tp <= node_size, su_lat, ib_lat)
     act_msg = bytes_el * T * d.h
     n_tp_coll = 4.0 + vwhere(recompute >= 2, 2.0, 0.0)  # fwd 2, bwd 2, full-recompute fwd 2 (AR or AG+RS)
-    tp_raw = n_tp_coll * col.allreduce(act_msg, tp, tp_bw, tp_lat)
+    ag_cut = 0.0  # fp8 linears: each forward sequence-parallel all-gather moves 1 B per element, not bytes_el
+    if fp8_tp_gather.__class__ is not float or fp8_tp_gather != 0.0:
+        ag_cut = fp8_tp_gather * vwhere(sp, 1.0, 0.0) * col.allgather((bytes_el - 1.0) * T * d.h, tp, tp_bw, 0.0)
+    tp_raw = n_tp_coll * col.allreduce(act_msg, tp, tp_bw, tp_lat) - (n_tp_coll - 2.0) * ag_cut
     tp_comm = tp_raw
     if tp_overlap:
         lp_ = peak if lin_peak is None else lin_peak
         lc_ = ceiling if lin_ceiling is None else lin_ceiling
         proj_qkv = gemm_time(T, d.h, d.attn_in_n / tp, lp_, lc_, mem_bw, bytes_el)
         proj_out = gemm_time(T, d.attn_out_k / tp, d.h, lp_, lc_, mem_bw, bytes_el)
-        async_tp = n_tp_coll / 2.0 * _async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f,
-                                                    col.allreduce(act_msg, tp, tp_bw, tp_lat) / 2.0, sm)
+        half = col.allreduce(act_msg, tp, tp_bw, tp_lat) / 2.0  # one AG or RS; forward passes, then backward
+        async_tp = (n_tp_coll / 2.0 - 1.0) * _async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f, half, sm, ag_cut) \
+            + _async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f, half, sm)
         tp_comm = (1.0 - tp_overlap) * tp_raw + tp_overlap * async_tp
     cp_comm = 0.0  # a plain cp of 1 exchanges nothing
     if cp.__class__ is not float or cp != 1.0:
