@@ -16,6 +16,7 @@ import operator
 from . import collectives as col
 from . import constants as C
 from ._np import np, vceil, vlog, vmax, vmin, vsqrt, vwhere
+from .training_comm import async_tp_pass, expert_alltoall
 from .training_memory import activation_bytes_per_layer, memory_per_device, params_per_device  # noqa: F401
 from .workload_dims import model_dims  # noqa: F401  (re-exported: the step model's view of a workload)
 
@@ -157,44 +158,6 @@ def _expected_max_normal(n):
 _expected_max_normal_float = functools.lru_cache(maxsize=1024)(_expected_max_normal)
 
 
-def _async_tp_pass(d, T, tp, qkv, out, gemm_f, half, sm, ag_cut=0.0):
-    """What one pass (forward, backward or recomputed forward) of a layer's four sequence-parallel TP collectives
-    costs under async ("micro-pipelined") TP: each all-gather / reduce-scatter of `half` seconds is decomposed
-    with the GEMM it feeds or follows into tp chunks of T/tp tokens, and hides only behind that GEMM's other
-    tp - 1 chunks (one chunk of traffic has no GEMM beside it). The chunks run at the GEMM shape efficiency of
-    m = T/tp (gemm_time's shape term) and cost a launch each; hidden traffic takes its SMs (collectives.overlapped).
-    Wang et al. 2022 (ASPLOS'23, "Overlap communication with dependent computation via decomposition");
-    PyTorch "Introducing Async Tensor Parallelism in PyTorch" (2024, torch.compile micro-pipeline TP).
-    The backward pass pairs each collective with its dgrad GEMM, the same FLOPs as the forward one. ag_cut: what
-    the fp8 cast saves on the all-gathers feeding the QKV and up projections (forward only)."""
-    x0 = C.GEMM_HALF_DIM
-    slow = (T / (T + x0)) / ((T / tp) / (T / tp + x0))  # chunked GEMM time / whole GEMM time
-    ffn = vmax(gemm_f - qkv - out, 0.0)
-    up, down = ffn * (d.mats - 1.0) / d.mats, ffn / d.mats  # by FLOPs: (mats - 1) up projections, one down
-    share = (tp - 1.0) / tp
-    exposed = 0.0
-    for g, c in ((qkv, half - ag_cut), (out, half), (up, half - ag_cut), (down, half)):
-        exposed = exposed + col.overlapped(c, share * slow * g, sm)
-    return exposed + (slow - 1.0) * gemm_f + 4.0 * (tp - 1.0) * C.KERNEL_GAP_S
-
-
-def _expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib_lat, dispatch_bytes, node_limit):
-    """Expert all-to-all time of one MoE layer, forward and backward. Dispatch and its backward carry
-    dispatch_bytes per element (fp8 dispatch: 1 B), combine and its backward the activation bytes (DeepSeek-V3
-    report, arXiv:2412.19437 Sec 3.3.2). Node-limited routing (node_limit > 0) sends each token to at most
-    node_limit nodes over the scale-out fabric and fans the copies out over the scale-up fabric (Sec 3.2.2: M = 4)."""
-    disp_b = dispatch_bytes if dispatch_bytes > 0.0 else bytes_el
-    copies = T * d.topk * d.h
-    out_copies = T * min(d.topk, node_limit) * d.h if node_limit > 0.0 else copies
-    a2a_in = 2.0 * (col.alltoall(disp_b * copies, ep, su_bw, su_lat)
-                    + col.alltoall(bytes_el * copies, ep, su_bw, su_lat))
-    a2a_out = 2.0 * (col.alltoall(disp_b * out_copies, ep, ib_bw, ib_lat)
-                     + col.alltoall(bytes_el * out_copies, ep, ib_bw, ib_lat))
-    if node_limit > 0.0:  # the NVLink fan-out inside the destination nodes
-        a2a_out = a2a_out + a2a_in * vmin(node_size / tp, ep) / vmax(ep, 1.0)
-    return vwhere(tp * ep <= node_size, a2a_in, a2a_out)
-
-
 def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
                   peak, ceiling, mem_bw, node_size, su_bw, su_lat, ib_bw, ib_lat, attn_eff=None,
                   lin_peak=None, lin_ceiling=None, ew_factor=1.0, kernels=0.0, cpu_kernel_s=0.0, sel_gemm=0.0,
@@ -264,8 +227,8 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
         proj_qkv = gemm_time(T, d.h, d.attn_in_n / tp, lp_, lc_, mem_bw, bytes_el)
         proj_out = gemm_time(T, d.attn_out_k / tp, d.h, lp_, lc_, mem_bw, bytes_el)
         half = col.allreduce(act_msg, tp, tp_bw, tp_lat) / 2.0  # one AG or RS; forward passes, then backward
-        async_tp = (n_tp_coll / 2.0 - 1.0) * _async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f, half, sm, ag_cut) \
-            + _async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f, half, sm)
+        async_tp = (n_tp_coll / 2.0 - 1.0) * async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f, half, sm, ag_cut) \
+            + async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f, half, sm)
         tp_comm = (1.0 - tp_overlap) * tp_raw + tp_overlap * async_tp
     cp_comm = 0.0  # a plain cp of 1 exchanges nothing
     if cp.__class__ is not float or cp != 1.0:
@@ -278,7 +241,7 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     ep_comm = 0.0
     if d.n_moe > 0:  # dispatch + combine, forward and backward; ep_overlap hides a share behind the expert
         # layers' compute (DualPipe-style scheduling, DeepSeek-V3 report Sec 3.2.1)
-        a2a = _expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib_lat, dispatch_bytes,
+        a2a = expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib_lat, dispatch_bytes,
                                node_limit)
         ep_comm = moe_frac * ((1.0 - ep_overlap) * a2a + col.overlapped(ep_overlap * a2a, f1 + b1, sm))
     layer_gpu = fwd + bwd + recomp + tp_comm + cp_comm + ep_comm + kernels * C.KERNEL_GAP_S
