@@ -163,7 +163,7 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
                   lin_peak=None, lin_ceiling=None, ew_factor=1.0, kernels=0.0, cpu_kernel_s=0.0, sel_gemm=0.0,
                   op_sac=0.0, cast_passes=0.0, ce_bytes=0.0, opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM,
                   grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0, pp_blocking=0.0, grad_reduce_bytes=0.0,
-                  fp8_tp_gather=0.0, *,
+                  fp8_tp_gather=0.0, replay=0.0, *,
                   dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0, straggler_cv=C.STRAGGLER_CV, bytes_el=2.0,
                   bytes_grad=2.0, params=None):
     """Time of one optimizer step and its breakdown (seconds).
@@ -181,7 +181,8 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     grad_each_mb (ZeRO-2/3 reduce-scatter after every micro-batch, else once from an unsharded buffer),
     dispatch_bytes / node_limit (MoE fp8 dispatch and node-limited routing; 0 = off), pp_blocking (1: every
     micro-batch's pipeline sends are exposed), grad_reduce_bytes (the stack's gradient-reduction bytes per
-    element; 0: bytes_grad), fp8_tp_gather (1: forward sequence-parallel all-gathers move 1 B fp8). params: params_per_device's (dense, expert) when the caller has them (evaluate shares
+    element; 0: bytes_grad), fp8_tp_gather (1: forward sequence-parallel all-gathers move 1 B fp8), replay (1:
+    selective recompute replays the norms, the gated activation and MLA's up-projections). params: params_per_device's (dense, expert) when the caller has them (evaluate shares
     one count with the memory)."""
     if grad_reduce_bytes:
         bytes_grad = grad_reduce_bytes
@@ -208,6 +209,13 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     # selective: the attention core without FlashAttention (Korthikanti); an op-level policy (op_sac) replays
     # a sel_gemm share of the GEMMs and every non-GEMM op except attention (torchtitan's op SAC, LLaMA's)
     sac_rest = (fwd - gemm_f - core) if op_sac > 0.0 else 0.0
+    if replay:  # the norms (read h, write h, twice) and the gated activation (read 2, write 1) from cached inputs,
+        # and MLA's q and kv up-projections (DeepSeek-V3 Sec 3.2.3)
+        lp_, lc_ = (peak, ceiling) if lin_peak is None else (lin_peak, lin_ceiling)
+        ffn_w = (1.0 - moe_frac) * d.ffn + moe_frac * (d.topk + d.shared) * d.effn
+        sac_rest = sac_rest + replay * (T * (4.0 * d.h + 3.0 * ffn_w / tp) * bytes_el / bw + (0.0 if not d.mla else (
+            gemm_time(T, d.q_up[0], d.q_up[1] / tp, lp_, lc_, mem_bw, bytes_el)
+            + gemm_time(T, d.kv_up[0], d.kv_up[1] / tp, lp_, lc_, mem_bw, bytes_el))))
     recomp = vwhere(recompute >= 2, fwd,
                     vwhere(recompute >= 1, sel_gemm * gemm_f + sac_rest + vwhere(flash, 0.0, core), 0.0))
 
@@ -345,7 +353,8 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     mem = memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, out["microbatches"],
                             bytes_w=bytes_el, bytes_grad=hw["grad_reduce_bytes"] or bytes_grad,
                             grad_each_mb=hw["grad_each_mb"], fp8=0.0 if lin_peak is None else 1.0,
-                            sac=sel_gemm if hw["op_sac"] > 0.0 else None, params=params)
+                            sac=sel_gemm if hw["op_sac"] > 0.0 else None, params=params, replay=hw["replay"],
+                            disp_bytes=hw["dispatch_bytes"] or None)
     n = tp * pp * dp * cp
     step = out["step"]
     tokens_per_step = gbs * seq
