@@ -52,3 +52,12 @@ def test_replay_costs_at_least_the_up_projections_and_little_else():
     fp8_peak = Systems.Nodes["HGX_H800"].accelerator.peak("fp8")
     assert sel.breakdown_s["recompute"] >= flops / fp8_peak
     assert sel.breakdown_s["recompute"] < 0.1 * full.breakdown_s["recompute"]
+
+
+def test_hfu_counts_the_replayed_up_projections():
+    sel = _deepseek("selective")
+    # per token: 61 layers x 2 x (1536 x 24576 + 512 x 32768) FLOPs replayed, over the model's 3 x forward
+    # FLOPs per token that MFU counts (HFU / MFU = 1 + replayed / (3 x forward))
+    replayed = 61 * 2 * (1536 * 24576 + 512 * 32768)
+    fwd = sel.flops_per_device * 2048 / sel.tokens_per_s / 3  # model FLOPs per token, forward
+    assert sel.hfu / sel.mfu == pytest.approx(1 + replayed / (3 * fwd), rel=1e-9)

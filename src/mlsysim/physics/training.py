@@ -363,6 +363,8 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     attn = 0.5 * d.attn_coef * seq  # causal: half the s^2 term
     fwd_tok = mm + attn + head
     sel = sel_gemm * mm + vwhere(flash, 0.0, attn)
+    if hw["replay"] and d.mla:  # the replayed MLA up-projections (training_step's replay)
+        sel = sel + hw["replay"] * 2.0 * d.L * (d.q_up[0] * d.q_up[1] + d.kv_up[0] * d.kv_up[1])
     extra = vwhere(recompute >= 2, mm + attn, vwhere(recompute >= 1, sel, 0.0))
     peak_total = n * (hw["peak"] if lin_peak is None else lin_peak)
     mem_total = mem["weights"] + mem["gradients"] + mem["optimizer"] + mem["activations"] + mem["reserved"]
