@@ -180,8 +180,10 @@ def register(app: typer.Typer):
                                    assumptions=p.assumptions))
             else:
                 print(p)
-                for r in p.rows[:top]:
-                    print(f"  {r['hardware']:5s} {r['precision']:5s} TP{r['tp']}: {r['gpus']:5d} GPUs  "
-                          f"p99 TTFT {r['ttft_p99_ms']:6.1f} ms  ${r['usd_per_year'] / 1e6:6.2f}M/yr  "
-                          f"{r['carbon_t_per_year']:7.1f} t CO2e/yr")
+                rows = p.rows[:top]
+                hw = max((len(r["hardware"]) for r in rows), default=0)
+                for r in rows:  # 77 columns with a 5-letter accelerator name
+                    print(f"  {r['hardware']:{hw}s} {r['precision']:4s} TP{r['tp']}: {r['gpus']:5d} GPUs  "
+                          f"p99 TTFT {r['ttft_p99_ms']:5.1f} ms  ${r['usd_per_year'] / 1e6:5.2f}M/yr  "
+                          f"{r['carbon_t_per_year']:,.0f} t CO2e/yr")
         raise typer.Exit(code)
