@@ -75,7 +75,7 @@ class ServingLoadResult(TableRepr):
 
     def _title(self):
         return (f"Serving {self.model.name} at {self.qps:.4g} QPS on {self.gpus}x {self.accelerator.name} "
-                f"({self.replicas} replicas of TP{self.tp} x PP{self.pp}{f' x EP{self.ep}' if self.ep > 1 else ''}, "
+                f"({self.replicas} replica{'s' if self.replicas != 1 else ''} of TP{self.tp} x PP{self.pp}{f' x EP{self.ep}' if self.ep > 1 else ''}, "
                 f"{'/'.join(self.precision)})")
 
     def _rows(self):
@@ -158,9 +158,8 @@ class ServingLoadModel:
                           mtp_depth=mtp_depth, draft_acceptance_rate=draft_acceptance_rate, draft_tokens=draft_tokens)
         s = TT.with_traffic(s, tr)
         q, fits = percentile, s.b_max >= 1.0
-        n = None if replicas is None else count(replicas, "replicas")
+        n = n0 = None if replicas is None else count(replicas, "replicas")
         if disaggregation is None:
-            n0 = n
             n, at, q_max, cap = SD.colocated(s, lam, s_ttft, s_tpot, q, n)
             binding = self._binding(s, cap, s_ttft, s_tpot, fits)
             if tr.arrivals is not None and fits:
@@ -182,8 +181,8 @@ class ServingLoadModel:
         ok = fits and bool(at["stable"]) and at["ttft_q_s"] <= s_ttft and at["tpot_q_s"] <= s_tpot
         if fits and not at["stable"]:
             binding = "throughput: the offered QPS exceeds what the replicas sustain (the queue grows)"
-        elif fits and not ok:
-            binding = "SLO: the given replicas miss it at this QPS"
+        elif fits and not ok and (n0 is not None or q_max > 0):  # else _binding's "even one sequence" stands
+            binding = f"SLO: the {'given ' if n0 is not None else ''}replicas miss it at this QPS"
         share = at["share_ok"] if "share_ok" in at else self._share_within(at, s_ttft, s_tpot, q)
         good = lam * share if at["stable"] else 0.0
         gpus = n * s.gpus
