@@ -23,7 +23,10 @@ from . import serving_disagg as SD
 from . import serving_traffic as TT
 from ._capex import serving_capex
 from .serving_load import check_qps
-from .serving import speculation
+from .serving import resolve_hardware, speculation
+from .sustainability import resolve_datacenter
+from ..physics.precision import serving_precision
+from ._common import resolve_model
 from .serving_setup import replica_setup, spec_keys, spec_note
 
 OBJECTIVES = {"cost": "usd_per_year", "gpus": "gpus", "carbon": "carbon_t_per_year"}
@@ -101,6 +104,9 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
     spec = dict(draft_model=draft_model, mtp_depth=mtp_depth, draft_acceptance_rate=draft_acceptance_rate,
                 draft_tokens=draft_tokens)
     sp = speculation(**spec)  # bad options fail here, not as every layout skipped
+    model, hardware, precisions = _candidates(model, hardware, precisions)
+    tp_sizes, pp_sizes = _listed(tp_sizes), _listed(pp_sizes)
+    datacenters = None if datacenters is None else [resolve_datacenter(d) for d in _listed(datacenters)]
     tr = TT.traffic(qps=qps, arrivals=arrivals, input_lens=input_lens, output_lens=output_lens,
                     arrival_cv=arrival_cv, input_len=count(input_len, "input_len"),
                     output_len=count(output_len, "output_len"), input_cv=input_cv, output_cv=output_cv)
@@ -183,6 +189,23 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
                        assumptions=assumptions)
 
 
+def _listed(v) -> tuple:
+    """A candidate list as given, or one candidate (a name, a number, a record) as a list of one."""
+    return tuple(v) if isinstance(v, (list, tuple, set, frozenset, range)) else (v,)
+
+
+def _candidates(model, hardware, precisions):
+    """The model and the candidate lists, every name checked: a misspelt one fails here with suggestions (it was
+    every layout skipped, then "no configuration meets the SLO"), and one name is a list of one (hardware="H100"
+    was searched as "H", "1", "0", "0")."""
+    hardware, precisions = _listed(hardware), _listed(precisions)
+    for h in hardware:
+        resolve_hardware(h)
+    for p in precisions:
+        serving_precision(p)
+    return resolve_model(model), hardware, precisions
+
+
 def _row(s, r, tr, lam_region, regions, datacenters, prec, tp, pp, s_ttft, s_tpot, q, profile):
     """One configuration's fleet over all regions: replicas, GPUs, SLO figures, $ and CO2 per year (over the load
     profile, sized for its peak); None where a trace's replay misses the SLO with any fleet. The same sizing and
@@ -254,6 +277,8 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
     spec = dict(draft_model=draft_model, mtp_depth=mtp_depth, draft_acceptance_rate=draft_acceptance_rate,
                 draft_tokens=draft_tokens)
     sp = speculation(**spec)  # bad options fail here, not as every layout skipped
+    model, hardware, precisions = _candidates(model, hardware, precisions)
+    tp_sizes = _listed(tp_sizes)
     if arrivals is not None:
         raise ConfigError("serving_sweep gives each replica's capacity in one vectorised call; replaying a trace needs "
                           "a fleet: use plan_serving(arrivals=...) or ServingLoadModel().solve(arrivals=...), or "
