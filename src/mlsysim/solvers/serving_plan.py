@@ -103,8 +103,8 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
     takes it (`draft_model=` or `mtp_depth=`, `draft_acceptance_rate=`, `draft_tokens=`), in every layout."""
     spec = dict(draft_model=draft_model, mtp_depth=mtp_depth, draft_acceptance_rate=draft_acceptance_rate,
                 draft_tokens=draft_tokens)
-    sp = speculation(**spec)  # bad options fail here, not as every layout skipped
     model, hardware, precisions = _candidates(model, hardware, precisions)
+    sp = speculation(**spec, target=model)  # bad options fail here, not as every layout skipped
     tp_sizes, pp_sizes = _listed(tp_sizes), _listed(pp_sizes)
     datacenters = None if datacenters is None else [resolve_datacenter(d) for d in _listed(datacenters)]
     tr = TT.traffic(qps=qps, arrivals=arrivals, input_lens=input_lens, output_lens=output_lens,
@@ -276,8 +276,8 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
     import numpy as np
     spec = dict(draft_model=draft_model, mtp_depth=mtp_depth, draft_acceptance_rate=draft_acceptance_rate,
                 draft_tokens=draft_tokens)
-    sp = speculation(**spec)  # bad options fail here, not as every layout skipped
     model, hardware, precisions = _candidates(model, hardware, precisions)
+    sp = speculation(**spec, target=model)  # bad options fail here, not as every layout skipped
     tp_sizes = _listed(tp_sizes)
     if arrivals is not None:
         raise ConfigError("serving_sweep gives each replica's capacity in one vectorised call; replaying a trace needs "
