@@ -273,6 +273,9 @@ def report_cmd(path, output, plots, fmt, pareto, sets, json_out, style=None):
             raise Failure("--json already carries the paragraph (paragraph.markdown / .latex); drop --"
                           f"{style} or --json")
         sc = _scenario(path, [], sets)
+        from ..report.serving_report import serving_only
+        if serving_only(sc):
+            _finish(_serving_report(sc, output, plots, style, json_out))
         out = sc.evaluate()
         code = STATUS_CODE[out.status]
         from ..report.summary import paragraph
@@ -309,6 +312,32 @@ def report_cmd(path, output, plots, fmt, pareto, sets, json_out, style=None):
                 + (f" (the report shows it: {output})" if output else ""),
                 "infeasible" if out.status == "infeasible" else "constraint")
     _finish(code)
+
+
+def _serving_report(sc, output, plots, style, json_out) -> int:
+    """A scenario with only a `serving:` section: its serving report, exit 0 when the fleet meets the SLO, else 4."""
+    if style or plots:
+        raise Failure(f"--{style or 'plots'} shows a training run; this scenario has only a `serving:` section: "
+                      f"drop it (or add a layout to the scenario)")
+    from ..report import atomic_write
+    from ..report.serving_report import render_serving_report
+    html, r = render_serving_report(sc)
+    output = output or "report.html"
+    if not str(output).lower().endswith((".html", ".htm")):
+        raise Failure(f"--output {output}: the report is HTML; name it *.html")
+    atomic_write(output, html)
+    code = EXIT_OK if r is not None and r.feasible else EXIT_INFEASIBLE
+    if json_out:
+        from .serve import _fields
+        emit_json(J.envelope("report", "ok" if code == EXIT_OK else "infeasible", code,
+                             serving=_fields(r) if r is not None else None,
+                             report={"html": str(output), "bytes": len(html.encode("utf-8"))}))
+    else:
+        print(f"wrote {output} ({len(html.encode('utf-8')) / 1e3:,.0f} kB, serving only)")
+        if code != EXIT_OK:
+            err(f"the serving fleet misses its target: {r.binding if r is not None else 'see the report'} "
+                f"(the report shows it: {output})", "infeasible")
+    return code
 
 
 # --------------------------------------------------------------------------------------------------- schema
