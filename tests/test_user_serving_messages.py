@@ -23,3 +23,19 @@ def test_one_replica_is_singular_in_the_title():
     r = ServingLoadModel().solve(Models.Language.Llama3_70B, Hardware.Cloud.H100, qps=1, tp_size=8,
                                  replicas=1)
     assert "(1 replica of TP8" in r._title()
+
+
+def test_the_web_title_and_the_plan_say_one_replica():
+    pytest = __import__("pytest")
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+    from mlsysim.web import create_app
+    from mlsysim.solvers.serving_plan import plan_serving
+    body = {"model": "Llama3_70B", "hardware": "H100", "precision": "fp8", "tp_size": 4, "qps": 1, "input_len": 1000,
+            "output_len": 200, "ttft_slo_ms": 1000, "datacenters": ["GCP_Iowa"], "plan": False}
+    # 1 QPS x 200 output tokens = 200 tokens/s: far below one TP4 replica's decode rate, so one replica serves it
+    d = TestClient(create_app()).post("/api/serve", json=body).json()
+    assert d["fleet"]["replicas"] == 1 and "(1 replica of TP4" in d["title"]
+    p = plan_serving(Models.Language.Llama3_70B, qps=1, input_len=1000, output_len=200, ttft_slo=1.0,
+                     hardware=["H100"], precisions=["fp8"], tp_sizes=[4], datacenters=["GCP_Iowa"])
+    assert p.best["replicas"] == 1 and "(1 replica)" in dict(p._rows())["best"]

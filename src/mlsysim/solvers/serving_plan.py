@@ -70,7 +70,7 @@ class ServingPlan(TableRepr):
         b = self.best
         return [("traffic", self.assumptions.get("traffic", "")),
                 ("best", f"{b['hardware']} {b['precision']} TP{b['tp']} x PP{b['pp']}: {b['gpus']} GPUs "
-                         f"({b['replicas']} replicas)"),
+                         f"({b['replicas']} replica{'s' if b['replicas'] != 1 else ''})"),
                 (f"p{self.percentile * 100:g} TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
                 ("CapEx (USD)", b["capex_usd"]), ("cost per year (USD)", b["usd_per_year"]),
                 ("$ per M output tokens", b["usd_per_m_output"]),
