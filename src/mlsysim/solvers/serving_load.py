@@ -112,6 +112,11 @@ def check_qps(lam: float) -> float:
     return lam
 
 
+# the binding where a replica's prompt passes saturate it before one sequence is in flight on average
+PROMPT_BOUND = ("prefill: the prompt passes alone fill a replica (under one sequence in flight; long prompts, "
+                "short answers)")
+
+
 class ServingLoadModel:
     """A fleet of identical replicas serving Poisson traffic, bursty traffic (G/G/1) or a replayed trace.
 
@@ -183,6 +188,8 @@ class ServingLoadModel:
             binding = "throughput: the offered QPS exceeds what the replicas sustain (the queue grows)"
         elif fits and not ok and (n0 is not None or q_max > 0):  # else _binding's "even one sequence" stands
             binding = f"SLO: the {'given ' if n0 is not None else ''}replicas miss it at this QPS"
+        elif fits and not ok and binding == PROMPT_BOUND:
+            binding = "SLO: the prompt pass alone misses it, on any number of replicas (long prompts)"
         share = at["share_ok"] if "share_ok" in at else self._share_within(at, s_ttft, s_tpot, q)
         good = lam * share if at["stable"] else 0.0
         gpus = n * s.gpus
@@ -224,6 +231,8 @@ class ServingLoadModel:
             return "memory: the weights leave no room for one sequence's KV cache"
         cap = {k: float(v) for k, v in cap.items()}
         if not bool(cap["ok"]):
+            if cap["rho"] >= 1.0:  # no SLO is the reason: the prompts alone fill a replica
+                return PROMPT_BOUND
             return "SLO: even one sequence at a time misses it"
         conc = float(cap["conc"])
         if conc >= s.b_max * 0.999:

@@ -145,10 +145,15 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
             continue
         r = SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=s_ttft, slo_tpot_s=s_tpot, q=percentile, **s.kw)
         if not bool(r["ok"]):
-            reach = (float(r["ttft_q_s"]), float(r["tpot_q_s"]), key)
-            closest = reach if closest is None or reach[0] < closest[0] else closest
-            skipped[key] = "misses the SLO even at one sequence"
-            continue
+            bound = float(r["rho"]) >= 1.0  # prompt-bound: sized below one sequence in flight, as ServingLoadModel
+            if not (bound and SD._meets(SD.colocated(s, lam / regions, s_ttft, s_tpot, percentile, None)[1],
+                                        s_ttft, s_tpot)):
+                light = SD._point(s, 1e-9, percentile) if bound else r  # the tail at the lightest load
+                reach = (float(light["ttft_q_s"]), float(light["tpot_q_s"]), key)
+                closest = reach if closest is None or reach[0] < closest[0] else closest
+                skipped[key] = ("the prompt pass alone misses the SLO, on any number of replicas" if bound
+                                else "misses the SLO even at one sequence")
+                continue
         row = _row(s, r, tr, lam / regions, regions, datacenters, prec, tp, pp, s_ttft, s_tpot, percentile, profile)
         if row is None:
             skipped[key] = "misses the SLO in the trace replay with up to one replica per request"
@@ -160,7 +165,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
             msg += f" and TPOT <= {s_tpot * 1e3:g} ms"
         if closest:
             msg += (f"; closest: {closest[2]} reaches TTFT {closest[0] * 1e3:.1f} ms / TPOT {closest[1] * 1e3:.1f} "
-                    f"ms at one sequence per replica: relax the SLO, shorten the prompts or add faster hardware")
+                    f"ms at its lightest load: relax the SLO, shorten the prompts or add faster hardware")
         raise InfeasibleError(msg)
     col = OBJECTIVES[objective]
     rows.sort(key=lambda x: (x[col], x["usd_per_year"]))
@@ -212,7 +217,7 @@ def _row(s, r, tr, lam_region, regions, datacenters, prec, tp, pp, s_ttft, s_tpo
     power as ServingLoadModel."""
     acc, isl, osl = s.accelerator, tr.input_len, tr.output_len
     n, at, _, _ = SD.colocated(s, lam_region, s_ttft, s_tpot, q, None)
-    q_rep = float(r["qps"])
+    q_rep = float(r["qps"]) if bool(r["ok"]) else lam_region / n  # prompt-bound: the rate each replica serves
     if tr.arrivals is not None:
         n, at, _ = TT.size_for_trace(s, tr, s_ttft, s_tpot, q, start=n)
         if not at["meets"]:
