@@ -177,6 +177,7 @@ ZOO_COLUMNS = {
     "TransformerWorkload": [("params", "params"), ("active_params", "active"), ("n_layers", "L"),
                             ("hidden", "hidden"), ("n_heads", "heads"), ("n_kv_heads", "kv"),
                             ("seq_len", "seq"), ("tokens", "tokens")],
+    "InferenceWorkload": [("gflop", "GFLOP"), ("params", "params"), ("task", "task")],
     "Accelerator": [("bf16_tflops", "bf16 TF/s"), ("fp8_tflops", "fp8 TF/s"),
                     ("memory_gb", "GB"), ("memory_bw_tb_per_s", "TB/s"), ("tdp_w", "W"), ("price_usd", "USD")],
     "Node": [("accelerator", "accelerator"), ("accelerators_per_node", "per node"),
@@ -190,7 +191,7 @@ ZOO_COLUMNS = {
 }
 
 
-_ZOO_TEXT = {"accelerator": 15, "node": 15, "fabric": 17, "grid": 20, "country": 14, "basis": 18}  # keys: never cut
+_ZOO_TEXT = {"accelerator": 15, "node": 15, "fabric": 17, "grid": 20, "country": 14, "basis": 18, "task": 24}  # keys: never cut
 
 
 def _zoo_val(key, v):
