@@ -38,7 +38,13 @@ def resolve_hardware(hw):
         return hw, (hw.scaleup_bw or 1e9) * 0.8, 3e-6
     if isinstance(hw, str):
         from ..hardware.registry import Hardware
-        hw = Hardware.get(hw)
+        from ..systems.registry import Systems
+        # a node or cluster name gives its node's scale-up links (was "unknown Hardware entry 'DGX_H100'")
+        chips, systems = Hardware.all_names(), Systems.Nodes.names() + Systems.Clusters.names()
+        if hw not in chips and hw not in systems:
+            from ..errors import unknown
+            raise unknown("Hardware entry (or Systems node or cluster)", hw, chips + systems)
+        hw = Hardware.get(hw) if hw in chips else Systems.get(hw)
     if isinstance(hw, Fleet):
         hw = hw.node
     if isinstance(hw, Node):

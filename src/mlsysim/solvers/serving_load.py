@@ -152,6 +152,9 @@ class ServingLoadModel:
         profile = None if load_profile is None else TT.load_profile(load_profile)
         lam, isl, osl = check_qps(tr.rate), tr.input_len, tr.output_len
         tp, pp, ep = count(tp_size, "tp_size"), count(pp_size, "pp_size"), count(ep_size, "ep_size")
+        if datacenter is not None:  # a registry name too, as the other solvers take it
+            from .sustainability import resolve_datacenter
+            datacenter = resolve_datacenter(datacenter)
         if percentile not in SL.Z:
             raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
         s_ttft = INF if ttft_slo is None else si(ttft_slo, "s", "ttft_slo")
