@@ -46,3 +46,11 @@ def test_a_training_layout_keeps_the_training_report(tmp_path):
     assert r.exit_code in (0, 3, 4)
     page = out.read_text()
     assert "time to train" in page and "<h2>Serving</h2>" in page
+
+
+def test_train_on_a_serving_only_scenario_points_to_serve():
+    d = json.loads(CliRunner().invoke(app, ["train", EX, "--json"]).stdout)
+    assert any("mlsysim serve" in n for n in d["notes"])
+    # with a layout given it is a training scenario: no such note
+    d = json.loads(CliRunner().invoke(app, ["train", EX, "--json", "--set", "layout.tp_size=8"]).stdout)
+    assert not any("mlsysim serve" in n for n in d["notes"])

@@ -169,6 +169,11 @@ def train_cmd(path, overrides, sets, plots, fmt, verbose, json_out):
         sc = _scenario(path, overrides, sets)
         out = sc.evaluate()
         code = STATUS_CODE[out.status]
+        from ..report.serving_report import serving_only
+        if serving_only(sc) and not overrides:
+            out.notes.append(f"this scenario describes serving only: the training run above takes the defaults "
+                             f"(the model's {sc.model.tokens or 0:.3g} tokens, TP1 x DP over the fleet); "
+                             f"`mlsysim serve {path}` answers its question")
         saved = {}
         if plots:
             figs, _, notes = scenario_figures(sc, out, json_out=json_out)
