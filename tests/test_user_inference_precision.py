@@ -33,3 +33,13 @@ def test_training_at_fp8_keeps_its_bf16_activations():
     # parameter = 24.09 GB, where inference at fp8 holds 1 B
     r = SingleNodeModel().solve(L8, H100, mode="training", precision="fp8", seq_len=2048)
     assert r.memory_bytes["weights"] == pytest.approx(3 * 8_030_261_248)
+
+
+def test_a_microcontroller_capacity_is_not_zero_gb():
+    pytest.importorskip("typer")
+    from typer.testing import CliRunner
+    from mlsysim.cli.main import app
+    r = CliRunner().invoke(app, ["eval", "--model", "Llama3_8B", "--hardware", "nRF52840", "--mode", "decode",
+                                 "--precision", "int8"])
+    # nRF52840: 1 MiB flash + 256 KiB RAM = 1,310,720 B = 0.00131 GB (it printed "has 0 GB")
+    assert r.exit_code == 4 and "has 0.00131 GB" in r.output and "capacity 0.00131 GB" in r.output

@@ -1,7 +1,7 @@
 """Terminal views of results with rich: tables, bars for the step-time and memory split, a status line."""
 from __future__ import annotations
 
-from ._common import console
+from ._common import console, gb
 
 
 def E(x) -> str:
@@ -89,7 +89,7 @@ def render_outcome(out, *, verbose=False, plots=None):
     c.print(Columns(side, padding=(0, 4)))
 
     cap = p.memory_capacity_bytes
-    m = _table(f"Memory per device (capacity {cap / 1e9:.0f} GB)", "part", ("GB", "right"), "")
+    m = _table(f"Memory per device (capacity {gb(cap)} GB)", "part", ("GB", "right"), "")
     for k, v in p.memory_bytes.items():
         m.add_row(k, f"{v / 1e9:.1f}", _bar(v / cap, "blue"))
     used = sum(p.memory_bytes.values())
@@ -162,7 +162,7 @@ def render_single(r, checks=()):
     for k, v in rows:
         t.add_row(k, v)
     cap = r.accelerator.memory_bytes
-    m = _table(f"Memory (capacity {cap / 1e9:.0f} GB)", "part", ("GB", "right"), "")
+    m = _table(f"Memory (capacity {gb(cap)} GB)", "part", ("GB", "right"), "")
     for k, v in r.memory_bytes.items():
         m.add_row(k, f"{v / 1e9:.2f}", _bar(v / cap, "blue"))
     used = sum(r.memory_bytes.values())

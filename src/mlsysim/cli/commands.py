@@ -6,7 +6,7 @@ from pathlib import Path
 
 from . import _json as J
 from ._common import (EXIT_BAD_INPUT, EXIT_CONSTRAINT, EXIT_INFEASIBLE, EXIT_OK, STATUS_CODE, Failure, emit_json,
-                      err, guarded, one_line, progress, progress_enabled)
+                      err, gb, guarded, one_line, progress, progress_enabled)
 
 
 def _finish(code: int):
@@ -47,7 +47,7 @@ def _status_message(status: str, checks, perf=None) -> str:
     if status == "infeasible":
         used = sum(perf.memory_bytes.values()) / 1e9
         return (f"the layout needs {used:.1f} GB per device but {perf.fleet.accelerator.name} has "
-                f"{perf.memory_capacity_bytes / 1e9:.0f} GB (try zero_stage 2/3, a larger pp_size, "
+                f"{gb(perf.memory_capacity_bytes)} GB (try zero_stage 2/3, a larger pp_size, "
                 f"recompute=full or a smaller microbatch_size)")
     bad = [c.message for c in checks if not c.ok]
     return "; ".join(bad)
@@ -102,7 +102,7 @@ def eval_cmd(path, opts, mode, batch_size, sets, json_out):
             render_single(r, checks)
         if status == "infeasible":
             err(f"needs {sum(r.memory_bytes.values()) / 1e9:.1f} GB but {acc.name} has "
-                f"{acc.memory_bytes / 1e9:.0f} GB", "infeasible")
+                f"{gb(acc.memory_bytes)} GB", "infeasible")
         elif status != "ok":
             err(_status_message(status, checks), "constraint")
     _finish(code)
