@@ -187,6 +187,8 @@ def register(app: typer.Typer):
         feasible, binding, skipped{config: reason}, assumptions."""
         from ._common import EXIT_CONSTRAINT
         with guarded("serve-plan", json_out):
+            if top < 1:  # a slice [:top] would show nothing, or all but the last rows
+                raise ConfigError(f"--top must be >= 1, got {top}")
             from ..solvers.serving_plan import plan_serving
             dcs = [_dc(n) for n in (datacenter or ["US_East_Virginia"])]
             p = plan_serving(model, qps=qps, input_len=input_len, output_len=output_len,

@@ -122,6 +122,8 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
         raise ConfigError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
     if budget_basis not in ("per_year", "capex"):
         raise ConfigError(f"budget_basis must be 'per_year' or 'capex', got {budget_basis!r}")
+    if budget_usd is not None:  # a negative budget read as "nothing fits" (exit 3) instead of a typo
+        budget_usd = si(budget_usd, "USD", "budget_usd")
     if not datacenters:
         raise ConfigError("plan_serving needs datacenters=[...] (e.g. Infrastructure.Datacenters.GCP_Iowa)")
     regions = len(datacenters)
