@@ -163,10 +163,11 @@ def render_single(r, checks=()):
         t.add_row(k, v)
     cap = r.accelerator.memory_bytes
     m = _table(f"Memory (capacity {gb(cap)} GB)", "part", ("GB", "right"), "")
+    f = (lambda v: f"{v / 1e9:.2f}") if cap >= 1e9 else (lambda v: f"{v / 1e9:.3g}")  # a microcontroller's KB
     for k, v in r.memory_bytes.items():
-        m.add_row(k, f"{v / 1e9:.2f}", _bar(v / cap, "blue"))
+        m.add_row(k, f(v), _bar(v / cap, "blue"))
     used = sum(r.memory_bytes.values())
-    m.add_row("[bold]total[/]", f"[bold]{used / 1e9:.2f}[/]", _bar(used / cap, "green" if r.feasible else "red"))
+    m.add_row("[bold]total[/]", f"[bold]{f(used)}[/]", _bar(used / cap, "green" if r.feasible else "red"))
     from rich.columns import Columns
     c.print(Columns([t, m], padding=(0, 4)))
     for ch in checks:

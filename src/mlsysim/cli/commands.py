@@ -56,6 +56,10 @@ def _status_message(status: str, checks, perf=None) -> str:
 # ---------------------------------------------------------------------------------------------------- eval
 def eval_cmd(path, opts, mode, batch_size, sets, json_out):
     with guarded("eval", json_out):
+        from .eval_small import eval_small, small_model
+        w = small_model(opts["model"]) if path is None else None
+        if w is not None:  # a small network (SmallModels): one inference at the roofline
+            _finish(eval_small(w, opts, batch_size, json_out))
         over = []
         if opts["model"]:
             over.append(("workload.model", opts["model"]))
