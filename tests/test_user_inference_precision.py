@@ -43,3 +43,4 @@ def test_a_microcontroller_capacity_is_not_zero_gb():
                                  "--precision", "int8"])
     # nRF52840: 1 MiB flash + 256 KiB RAM = 1,310,720 B = 0.00131 GB (it printed "has 0 GB")
     assert r.exit_code == 4 and "has 0.00131 GB" in r.output and "capacity 0.00131 GB" in r.output
+
