@@ -206,7 +206,7 @@ def test_zoo():
     d, _ = cli_json("zoo", "grids", "--search", "pol")
     assert d["entries"] and all("gco2_per_kwh" in e for e in d["entries"])
     d, _ = cli_json("zoo")
-    assert {e["registry"] for e in d["entries"]} == {"Models", "Hardware", "Systems", "Infrastructure"}
+    assert {e["registry"] for e in d["entries"]} == {"Models", "SmallModels", "Hardware", "Systems", "Infrastructure"}
     r = cli("zoo", "--where", "nosuchfield>1")
     assert r.exit_code == 2 and "unknown --where field" in r.stderr
     assert "Hardware.Cloud" in cli("zoo", "hardware").stdout

@@ -98,6 +98,8 @@ def summary(obj) -> dict:
         row.update(params=obj.params, active_params=obj.active_params, n_layers=obj.n_layers, hidden=obj.hidden,
                    n_heads=obj.n_heads, n_kv_heads=obj.n_kv_heads, n_experts=obj.n_experts, seq_len=obj.seq_len,
                    tokens=obj.tokens or None)
+    elif kind == "InferenceWorkload":
+        row.update(gflop=obj.flops / 1e9, params=obj.params, task=obj.task)
     elif kind == "Accelerator":
         row.update(vendor=obj.vendor, bf16_tflops=obj.peak_flops.get("bf16", 0) / 1e12 or None,
                    fp8_tflops=obj.peak_flops.get("fp8", 0) / 1e12 or None, memory_gb=obj.memory_bytes / 1e9,
@@ -131,6 +133,7 @@ def _small(v, fmt) -> str:
 _LINE = {
     "TransformerWorkload": lambda s: [f"{s['params'] / 1e9:,.1f}B params", f"{s['n_layers']} layers",
                                       f"hidden {s['hidden']:,}", f"seq {s['seq_len']:,}"],
+    "InferenceWorkload": lambda s: [f"{s['gflop']:.3g} GFLOP per inference", f"{s['params'] / 1e6:.3g}M params"],
     "Accelerator": lambda s: [f"{s['bf16_tflops']:,.4g} bf16 TFLOP/s" if s["bf16_tflops"] else "",
                               f"{_small(s['memory_gb'], '.1f')} GB", f"{s['memory_bw_tb_per_s']:.3g} TB/s",
                               f"{_small(s['tdp_w'], '.0f')} W"],

@@ -36,6 +36,13 @@ def one_line(msg: str) -> str:
     return "; ".join(line for line in lines if line)
 
 
+def gb(nbytes: float) -> str:
+    """A capacity in GB as a reader wants it: whole GB from 10 up (an H100's 86), 3 digits below (a
+    microcontroller's 0.00131, which printed as 0)."""
+    v = nbytes / 1e9
+    return f"{v:.0f}" if v >= 10 else f"{v:.3g}"
+
+
 def err(msg: str, prefix: str = "error"):
     print(f"mlsysim: {prefix}: {one_line(msg)}", file=sys.stderr)
 

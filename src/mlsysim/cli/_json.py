@@ -150,10 +150,11 @@ def outcome(o, exit_code: int) -> dict:
         assumptions=assumptions, notes=list(o.notes))
 
 
-def single(r, exit_code: int, status: str, checks=()) -> dict:
-    """The `eval` command's JSON."""
+def single(r, exit_code: int, status: str, checks=(), workload=None) -> dict:
+    """The `eval` command's JSON (`workload`: the description of a non-transformer network)."""
     return envelope(
-        "eval", status, exit_code, workload=workload(r.model), accelerator=accelerator(r.accelerator),
+        "eval", status, exit_code, workload=workload or globals()["workload"](r.model),
+        accelerator=accelerator(r.accelerator),
         mode=r.mode, batch_size=r.batch_size, seq_len=r.seq_len, precision=r.assumptions.get("precision"),
         flops=r.flops, bytes_moved=r.bytes_moved, arithmetic_intensity_flop_per_byte=r.arithmetic_intensity,
         ridge_point_flop_per_byte=r.ridge_point, bound=r.bound, latency_s=r.latency_s,

@@ -1,7 +1,7 @@
 """Terminal views of results with rich: tables, bars for the step-time and memory split, a status line."""
 from __future__ import annotations
 
-from ._common import console
+from ._common import console, gb
 
 
 def E(x) -> str:
@@ -89,7 +89,7 @@ def render_outcome(out, *, verbose=False, plots=None):
     c.print(Columns(side, padding=(0, 4)))
 
     cap = p.memory_capacity_bytes
-    m = _table(f"Memory per device (capacity {cap / 1e9:.0f} GB)", "part", ("GB", "right"), "")
+    m = _table(f"Memory per device (capacity {gb(cap)} GB)", "part", ("GB", "right"), "")
     for k, v in p.memory_bytes.items():
         m.add_row(k, f"{v / 1e9:.1f}", _bar(v / cap, "blue"))
     used = sum(p.memory_bytes.values())
@@ -162,11 +162,12 @@ def render_single(r, checks=()):
     for k, v in rows:
         t.add_row(k, v)
     cap = r.accelerator.memory_bytes
-    m = _table(f"Memory (capacity {cap / 1e9:.0f} GB)", "part", ("GB", "right"), "")
+    m = _table(f"Memory (capacity {gb(cap)} GB)", "part", ("GB", "right"), "")
+    f = (lambda v: f"{v / 1e9:.2f}") if cap >= 1e9 else (lambda v: f"{v / 1e9:.3g}")  # a microcontroller's KB
     for k, v in r.memory_bytes.items():
-        m.add_row(k, f"{v / 1e9:.2f}", _bar(v / cap, "blue"))
+        m.add_row(k, f(v), _bar(v / cap, "blue"))
     used = sum(r.memory_bytes.values())
-    m.add_row("[bold]total[/]", f"[bold]{used / 1e9:.2f}[/]", _bar(used / cap, "green" if r.feasible else "red"))
+    m.add_row("[bold]total[/]", f"[bold]{f(used)}[/]", _bar(used / cap, "green" if r.feasible else "red"))
     from rich.columns import Columns
     c.print(Columns([t, m], padding=(0, 4)))
     for ch in checks:
@@ -177,6 +178,7 @@ ZOO_COLUMNS = {
     "TransformerWorkload": [("params", "params"), ("active_params", "active"), ("n_layers", "L"),
                             ("hidden", "hidden"), ("n_heads", "heads"), ("n_kv_heads", "kv"),
                             ("seq_len", "seq"), ("tokens", "tokens")],
+    "InferenceWorkload": [("gflop", "GFLOP"), ("params", "params"), ("task", "task")],
     "Accelerator": [("bf16_tflops", "bf16 TF/s"), ("fp8_tflops", "fp8 TF/s"),
                     ("memory_gb", "GB"), ("memory_bw_tb_per_s", "TB/s"), ("tdp_w", "W"), ("price_usd", "USD")],
     "Node": [("accelerator", "accelerator"), ("accelerators_per_node", "per node"),
@@ -190,7 +192,7 @@ ZOO_COLUMNS = {
 }
 
 
-_ZOO_TEXT = {"accelerator": 15, "node": 15, "fabric": 17, "grid": 20, "country": 14, "basis": 18}  # keys: never cut
+_ZOO_TEXT = {"accelerator": 15, "node": 15, "fabric": 17, "grid": 20, "country": 14, "basis": 18, "task": 24}  # keys: never cut
 
 
 def _zoo_val(key, v):

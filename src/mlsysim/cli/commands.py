@@ -6,7 +6,7 @@ from pathlib import Path
 
 from . import _json as J
 from ._common import (EXIT_BAD_INPUT, EXIT_CONSTRAINT, EXIT_INFEASIBLE, EXIT_OK, STATUS_CODE, Failure, emit_json,
-                      err, guarded, one_line, progress, progress_enabled)
+                      err, gb, guarded, one_line, progress, progress_enabled)
 
 
 def _finish(code: int):
@@ -47,7 +47,7 @@ def _status_message(status: str, checks, perf=None) -> str:
     if status == "infeasible":
         used = sum(perf.memory_bytes.values()) / 1e9
         return (f"the layout needs {used:.1f} GB per device but {perf.fleet.accelerator.name} has "
-                f"{perf.memory_capacity_bytes / 1e9:.0f} GB (try zero_stage 2/3, a larger pp_size, "
+                f"{gb(perf.memory_capacity_bytes)} GB (try zero_stage 2/3, a larger pp_size, "
                 f"recompute=full or a smaller microbatch_size)")
     bad = [c.message for c in checks if not c.ok]
     return "; ".join(bad)
@@ -56,6 +56,10 @@ def _status_message(status: str, checks, perf=None) -> str:
 # ---------------------------------------------------------------------------------------------------- eval
 def eval_cmd(path, opts, mode, batch_size, sets, json_out):
     with guarded("eval", json_out):
+        from .eval_small import eval_small, small_model
+        w = small_model(opts["model"]) if path is None else None
+        if w is not None:  # a small network (SmallModels): one inference at the roofline
+            _finish(eval_small(w, opts, batch_size, json_out))
         over = []
         if opts["model"]:
             over.append(("workload.model", opts["model"]))
@@ -102,7 +106,7 @@ def eval_cmd(path, opts, mode, batch_size, sets, json_out):
             render_single(r, checks)
         if status == "infeasible":
             err(f"needs {sum(r.memory_bytes.values()) / 1e9:.1f} GB but {acc.name} has "
-                f"{acc.memory_bytes / 1e9:.0f} GB", "infeasible")
+                f"{gb(acc.memory_bytes)} GB", "infeasible")
         elif status != "ok":
             err(_status_message(status, checks), "constraint")
     _finish(code)
@@ -169,6 +173,11 @@ def train_cmd(path, overrides, sets, plots, fmt, verbose, json_out):
         sc = _scenario(path, overrides, sets)
         out = sc.evaluate()
         code = STATUS_CODE[out.status]
+        from ..report.serving_report import serving_only
+        if serving_only(sc) and not overrides:
+            out.notes.append(f"this scenario describes serving only: the training run above takes the defaults "
+                             f"(the model's {sc.model.tokens or 0:.3g} tokens, TP1 x DP over the fleet); "
+                             f"`mlsysim serve {path}` answers its question")
         saved = {}
         if plots:
             figs, _, notes = scenario_figures(sc, out, json_out=json_out)
@@ -273,6 +282,9 @@ def report_cmd(path, output, plots, fmt, pareto, sets, json_out, style=None):
             raise Failure("--json already carries the paragraph (paragraph.markdown / .latex); drop --"
                           f"{style} or --json")
         sc = _scenario(path, [], sets)
+        from ..report.serving_report import serving_only
+        if serving_only(sc):
+            _finish(_serving_report(sc, output, plots, style, json_out))
         out = sc.evaluate()
         code = STATUS_CODE[out.status]
         from ..report.summary import paragraph
@@ -309,6 +321,32 @@ def report_cmd(path, output, plots, fmt, pareto, sets, json_out, style=None):
                 + (f" (the report shows it: {output})" if output else ""),
                 "infeasible" if out.status == "infeasible" else "constraint")
     _finish(code)
+
+
+def _serving_report(sc, output, plots, style, json_out) -> int:
+    """A scenario with only a `serving:` section: its serving report, exit 0 when the fleet meets the SLO, else 4."""
+    if style or plots:
+        raise Failure(f"--{style or 'plots'} shows a training run; this scenario has only a `serving:` section: "
+                      f"drop it (or add a layout to the scenario)")
+    from ..report import atomic_write
+    from ..report.serving_report import render_serving_report
+    html, r = render_serving_report(sc)
+    output = output or "report.html"
+    if not str(output).lower().endswith((".html", ".htm")):
+        raise Failure(f"--output {output}: the report is HTML; name it *.html")
+    atomic_write(output, html)
+    code = EXIT_OK if r is not None and r.feasible else EXIT_INFEASIBLE
+    if json_out:
+        from .serve import _fields
+        emit_json(J.envelope("report", "ok" if code == EXIT_OK else "infeasible", code,
+                             serving=_fields(r) if r is not None else None,
+                             report={"html": str(output), "bytes": len(html.encode("utf-8"))}))
+    else:
+        print(f"wrote {output} ({len(html.encode('utf-8')) / 1e3:,.0f} kB, serving only)")
+        if code != EXIT_OK:
+            err(f"the serving fleet misses its target: {r.binding if r is not None else 'see the report'} "
+                f"(the report shows it: {output})", "infeasible")
+    return code
 
 
 # --------------------------------------------------------------------------------------------------- schema

@@ -61,7 +61,8 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 @app.command(short_help="browse models, hardware, systems, grids, datacenters")
-def zoo(what: Optional[str] = typer.Argument(None, help="a registry (models, hardware, systems, infrastructure), "
+def zoo(what: Optional[str] = typer.Argument(None, help="a registry (models, smallmodels, hardware, systems, "
+                                                        "infrastructure), "
                                                         "a category (Clusters, Grids, ...) or an entry (H100)"),
         search: Optional[str] = typer.Option(None, "--search", "-s", help="substring of the key or name"),
         where: Optional[List[str]] = typer.Option(None, "--where", "-w", metavar="KEY<OP>VALUE",

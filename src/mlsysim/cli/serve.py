@@ -50,9 +50,33 @@ def _from_scenario(path, sets):
     return evaluate(load_scenario(path, _parse_sets(sets)))
 
 
+# options a single replica (no --qps or --trace) has no use for, and the one a fleet under load has none for
+_LOAD_ONLY = ("arrival_cv", "output_cv", "load_profile", "ttft_slo_ms", "tpot_slo_ms", "datacenter")
+_REPLICA_ONLY = ("batch_size",)
+
+
+def _refuse_ignored(ctx, with_scenario: bool, under_load: bool) -> None:
+    """An option the chosen mode would silently ignore is an error that says what to do instead."""
+    given = [p for p in ctx.command.params
+             if p.name not in ("scenario", "sets", "json_out")
+             and getattr(ctx.get_parameter_source(p.name), "name", "DEFAULT") != "DEFAULT"]
+    flag = {p.name: max(p.opts, key=len) for p in given}
+    if with_scenario and given:
+        raise ConfigError(f"with a scenario file, change its fields with --set (e.g. --set serving.qps=80); "
+                          f"{', '.join(flag.values())} would be ignored")
+    unused = [flag[n] for n in (_REPLICA_ONLY if under_load else _LOAD_ONLY) if n in flag]
+    if unused and under_load:
+        raise ConfigError(f"{', '.join(unused)} sets one replica's batch; with --qps the batch follows from the "
+                          f"traffic and the SLO: drop it")
+    if unused:
+        raise ConfigError(f"{', '.join(unused)} appl{'ies' if len(unused) == 1 else 'y'} to a fleet under load: "
+                          f"add --qps (or --trace)")
+
+
 def register(app: typer.Typer):
     @app.command(short_help="LLM serving: one replica, or a fleet under load (--qps)", epilog=EXIT_CODES_HELP)
-    def serve(scenario: Optional[str] = typer.Argument(None, metavar="SCENARIO.yaml",
+    def serve(ctx: typer.Context,
+              scenario: Optional[str] = typer.Argument(None, metavar="SCENARIO.yaml",
                                                        help="a scenario with a `serving:` section"),
               model: Optional[str] = typer.Option(None, "--model", "-m", help="Models name (e.g. Llama3_70B)"),
               hardware: Optional[str] = typer.Option(None, "--hardware", "-a", help="Hardware name (e.g. H100)"),
@@ -80,8 +104,8 @@ def register(app: typer.Typer):
               sets: Optional[List[str]] = typer.Option(None, "--set", metavar="SECTION.KEY=VALUE",
                                                        help="override a scenario field, e.g. --set serving.qps=80"),
               json_out: bool = JSON):
-        """With a scenario: its `serving:` section under load (options other than --set and --json are
-        ignored). Without --qps or --trace: one replica's TTFT, TPOT, tokens/s, memory and KV capacity at a batch size
+        """With a scenario: its `serving:` section under load (other options are refused:
+        change its fields with --set). Without --qps or --trace: one replica's TTFT, TPOT, tokens/s, memory and KV capacity at a batch size
         (ServingModel). With --qps: replicas and GPUs for the traffic within the SLO, p50/p99 TTFT and TPOT,
         goodput, tokens/s per GPU and, with --datacenter, Wh, gCO2e and $ per request (ServingLoadModel).
         --trace replays recorded arrivals (at --qps if given); --load-profile (e.g. 24 hourly shares of the peak)
@@ -92,6 +116,7 @@ def register(app: typer.Typer):
         per_request{energy_j, carbon_location_kg, carbon_market_kg, carbon_embodied_kg, water_l, usd}, usd_per_m_input,
         usd_per_m_output, traffic, arrival_cv, output_cv, load_factor, assumptions. Exit 4 when infeasible."""
         with guarded("serve", json_out):
+            _refuse_ignored(ctx, scenario is not None, qps is not None or trace is not None)
             if scenario is not None:
                 r = _from_scenario(scenario, sets or [])
                 body = _fields(r)
@@ -162,6 +187,8 @@ def register(app: typer.Typer):
         feasible, binding, skipped{config: reason}, assumptions."""
         from ._common import EXIT_CONSTRAINT
         with guarded("serve-plan", json_out):
+            if top < 1:  # a slice [:top] would show nothing, or all but the last rows
+                raise ConfigError(f"--top must be >= 1, got {top}")
             from ..solvers.serving_plan import plan_serving
             dcs = [_dc(n) for n in (datacenter or ["US_East_Virginia"])]
             p = plan_serving(model, qps=qps, input_len=input_len, output_len=output_len,
@@ -180,8 +207,10 @@ def register(app: typer.Typer):
                                    assumptions=p.assumptions))
             else:
                 print(p)
-                for r in p.rows[:top]:
-                    print(f"  {r['hardware']:5s} {r['precision']:5s} TP{r['tp']}: {r['gpus']:5d} GPUs  "
-                          f"p99 TTFT {r['ttft_p99_ms']:6.1f} ms  ${r['usd_per_year'] / 1e6:6.2f}M/yr  "
-                          f"{r['carbon_t_per_year']:7.1f} t CO2e/yr")
+                rows = p.rows[:top]
+                hw = max((len(r["hardware"]) for r in rows), default=0)
+                for r in rows:  # 77 columns with a 5-letter accelerator name
+                    print(f"  {r['hardware']:{hw}s} {r['precision']:4s} TP{r['tp']}: {r['gpus']:5d} GPUs  "
+                          f"p99 TTFT {r['ttft_p99_ms']:5.1f} ms  ${r['usd_per_year'] / 1e6:5.2f}M/yr  "
+                          f"{r['carbon_t_per_year']:,.0f} t CO2e/yr")
         raise typer.Exit(code)

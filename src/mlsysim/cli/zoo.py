@@ -7,7 +7,7 @@ from . import _json as J
 from ._common import EXIT_OK, Failure, emit_json, guarded
 from .commands import _finish
 
-REGISTRIES = ("Models", "Hardware", "Systems", "Infrastructure")
+REGISTRIES = ("Models", "SmallModels", "Hardware", "Systems", "Infrastructure")
 
 
 def zoo_rows(what=None) -> list[dict]:

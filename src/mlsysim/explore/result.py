@@ -258,14 +258,31 @@ class SweepResult:
         return f"SweepResult: {n:,} configurations ({nf:,} feasible) of {self.model.name} on {fleets}"
 
     def __repr__(self) -> str:
-        n, head = len(self), self._head()
+        """The first rows, as wide as the terminal (COLUMNS): fleets and sites by registry key, and the least
+        telling columns left out (named below the table) until the rest fits."""
+        import shutil
+        import textwrap
+        width = max(shutil.get_terminal_size((80, 24)).columns, 40)
+        n, head = len(self), textwrap.wrap(self._head(), width, subsequent_indent="  ")
         if not n:
-            return head
+            return "\n".join(head)
+        short = {f.name: f.key for f in self.fleets if getattr(f, "key", None)}
+        short.update({d.name: d.key for d in self.datacenters if getattr(d, "key", None)})
         show = self._shown()
-        rows = [show] + [[_fmt(self.column(c)[i]) for c in show] for i in range(min(n, 8))]
-        widths = [max(len(r[j]) for r in rows) for j in range(len(show))]
-        lines = ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in rows]
-        return "\n".join([head] + lines + (["..."] if n > 8 else []))
+        cells = {c: [c] + [short.get(v, v) for v in (_fmt(self.column(c)[i]) for i in range(min(n, 8)))]
+                 for c in show}
+        hidden = []
+        for c in _DROP_FIRST:
+            if sum(max(map(len, cells[x])) + 2 for x in show) - 2 <= width:
+                break
+            if c in show:
+                show.remove(c)
+                hidden.append(c)
+        widths = [max(map(len, cells[c])) for c in show]
+        lines = ["  ".join(cells[c][i].rjust(w) for c, w in zip(show, widths)) for i in range(len(cells[show[0]]))]
+        tail = (["..."] if n > 8 else []) + textwrap.wrap(
+            f"not shown: {', '.join(hidden)} (res.column(name), to_pandas())" if hidden else "", width)
+        return "\n".join(head + lines + tail)
 
     def _repr_html_(self, max_rows: int = 20) -> str:
         """A notebook table of the first rows (the same columns as the text view)."""
@@ -281,6 +298,9 @@ class SweepResult:
 
 
 _TEXT = {"fleet", "datacenter", "recompute", "reason"}
+# the text view leaves these out first when the terminal is narrow (the layout's core and the answers stay)
+_DROP_FIRST = ("interleave", "cp", "step_s", "zero", "microbatch", "recompute", "carbon_t", "cost_usd", "memory_gb",
+               "reason")
 
 
 def reason_text(bits: int) -> str:

@@ -140,8 +140,15 @@ class TableRepr:
 
 
 def text_table(title: str, rows: list[tuple[str, object]]) -> str:
-    """The title (wrapped at 80 columns, continued indented) over `label  value` rows."""
+    """The title (wrapped at 80 columns, continued indented) over `label  value` rows; a value too long for
+    the line wraps under itself."""
     import textwrap
     w = max(len(k) for k, _ in rows)
     head = textwrap.wrap(title, 80, subsequent_indent="    ", break_on_hyphens=False) or [title]
-    return "\n".join(head + [f"  {k:<{w}}  {fmt_q(v)}" for k, v in rows])
+    room = max(80 - (w + 4), 20)
+    lines = []
+    for k, v in rows:
+        text = fmt_q(v)
+        parts = textwrap.wrap(text, room, break_on_hyphens=False) if len(text) > room else [text]
+        lines += [f"  {k:<{w}}  {parts[0]}"] + [" " * (w + 4) + p for p in parts[1:]]
+    return "\n".join(head + lines)

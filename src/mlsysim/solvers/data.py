@@ -78,6 +78,12 @@ class DataModel:
             raise ConfigError(f"hardware must be an Accelerator or a Hardware registry name, got {hardware!r}")
         demand = si(workload_data_rate, "byte/s", "workload_data_rate (e.g. Q_('40000 1/s') * Q_('150 KB'))")
         n = count(accelerators_per_node, "accelerators_per_node")
+        defaults = pcie_bw is None or node_storage_bw is NODE_NVME_BW or nic_bw is NIC_BW_PER_ACCELERATOR
+        if defaults and acc.key and acc.key not in Hardware.Cloud.names():
+            # the defaults describe a DGX-class server; a phone, a microcontroller or a Jetson module has none
+            raise ConfigError(f"DataModel's default host is an 8-GPU datacenter server (PCIe x16, 4 NVMe drives, "
+                              f"a 200 Gb/s NIC per GPU); {acc.name} is not in one: give its own pcie_bw=, "
+                              f"node_storage_bw= and nic_bw= (bytes/s, e.g. Q_('2 GB/s')), accelerators_per_node=1")
         pcie = PCIE_X16_BW[pcie_generation(acc)] if pcie_bw is None else si(pcie_bw, "byte/s", "pcie_bw")
         supply = {"PCIe host link": pcie,
                   "local NVMe (share)": si(node_storage_bw, "byte/s", "node_storage_bw") / n,

@@ -38,7 +38,13 @@ def resolve_hardware(hw):
         return hw, (hw.scaleup_bw or 1e9) * 0.8, 3e-6
     if isinstance(hw, str):
         from ..hardware.registry import Hardware
-        hw = Hardware.get(hw)
+        from ..systems.registry import Systems
+        # a node or cluster name gives its node's scale-up links (was "unknown Hardware entry 'DGX_H100'")
+        chips, systems = Hardware.all_names(), Systems.Nodes.names() + Systems.Clusters.names()
+        if hw not in chips and hw not in systems:
+            from ..errors import unknown
+            raise unknown("Hardware entry (or Systems node or cluster)", hw, chips + systems)
+        hw = Hardware.get(hw) if hw in chips else Systems.get(hw)
     if isinstance(hw, Fleet):
         hw = hw.node
     if isinstance(hw, Node):
@@ -136,7 +142,7 @@ class ServingModel:
         d = _dims(model)
         # the training layout rules that apply to a replica (heads, KV heads, layers, experts), one set of messages
         DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
-        spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth)
+        spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model)
         ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
             * C.FRAMEWORK_GEMM_FRACTION
         hw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw,
@@ -192,9 +198,18 @@ class ServingModel:
         return itl, itl0 / itl
 
 
-def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth):
+# A draft proposes tokens of the target's tokenizer. Vocabularies of one tokenizer padded differently stay well
+# within 5 % of each other (Pythia's 50,304-50,688: 0.8 %); Llama 2's 32,000 against Llama 3's 128,256 are two
+# tokenizers. 5 % is an assumption (a margin over padding), not a fitted figure.
+DRAFT_VOCAB_TOLERANCE = 0.05
+
+
+def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=None):
     """Checked speculative-decoding options: None (no speculation) or (acceptance a, drafted tokens k, True where
-    the model's own MTP modules draft). Shared by ServingModel and the fleet under load (serving_setup.py)."""
+    the model's own MTP modules draft). Shared by ServingModel and the fleet under load (serving_setup.py). With
+    the `target` model, a draft of another tokenizer (vocabulary) is refused."""
+    if draft_model is not None and target is not None:
+        check_draft_vocab(target, draft_model)
     if draft_tokens is not None and draft_model is None:
         raise ConfigError("draft_tokens only matters with speculative decoding: give draft_model= and "
                           "draft_acceptance_rate= too, or omit draft_tokens (with mtp_depth= the depth is the "
@@ -214,6 +229,15 @@ def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth):
         raise ConfigError(f"draft_acceptance_rate must be in [0, 1), got {a}")
     k = mtp_depth or count(4 if draft_tokens is None else draft_tokens, "draft_tokens")
     return a, k, mtp_depth is not None
+
+
+def check_draft_vocab(target, draft_model) -> None:
+    """A draft of another tokenizer (a vocabulary more than DRAFT_VOCAB_TOLERANCE apart) is a ConfigError."""
+    draft = resolve_model(draft_model)
+    tv, dv = target.vocab, draft.vocab
+    if tv and dv and abs(tv - dv) > DRAFT_VOCAB_TOLERANCE * max(tv, dv):
+        raise ConfigError(f"draft_model {draft.name} has a vocabulary of {dv:,} tokens, {target.name} one of "
+                          f"{tv:,}: a draft must share the target's tokenizer; pick a draft of the same family")
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,42 @@ def colocated(s, lam, s_ttft, s_tpot, q, replicas):
     if sized:
         offline = SL.max_load(d, b_max=b, slo_ttft_s=INF, slo_tpot_s=INF, q=q, **kw)["qps"]
         replicas = int(SL.replicas_needed(lam, q_max if q_max > 0 else offline))
+        if q_max <= 0 and float(cap["rho"]) >= 1.0:  # prompt-bound: under one sequence in flight per replica
+            replicas = _grow(s, lam, s_ttft, s_tpot, q, replicas)
     for _ in range(4):  # the capacity search interpolates: confirm at the operating point, adding a replica if short
-        at = {k: float(v) for k, v in SL.at_qps(d, qps=lam / replicas, b_max=b, q=q, **kw).items()}
-        if not sized or q_max <= 0 or (at["stable"] and at["ttft_q_s"] <= s_ttft and at["tpot_q_s"] <= s_tpot):
+        at = _point(s, lam / replicas, q)
+        if not sized or q_max <= 0 or _meets(at, s_ttft, s_tpot):
             break
         replicas += 1
     return replicas, at, q_max, cap
+
+
+def _point(s, qps, q):
+    return {k: float(v) for k, v in SL.at_qps(s.dims, qps=qps, b_max=max(s.b_max, 1.0), q=q, **s.kw).items()}
+
+
+def _meets(at, s_ttft, s_tpot) -> bool:
+    return bool(at["stable"]) and at["ttft_q_s"] <= s_ttft and at["tpot_q_s"] <= s_tpot
+
+
+def _grow(s, lam, s_ttft, s_tpot, q, n):
+    """The fewest replicas from n up whose operating point meets the SLO, where a replica's prompt passes alone
+    fill it (the capacity grid starts at one sequence in flight, so max_load finds no point): doubling, then
+    bisection (the TTFT tail falls as replicas are added). n itself where even 64 n do not meet it: the SLO is
+    below the bare prompt pass, and no fleet meets it."""
+    def ok(m):
+        return _meets(_point(s, lam / m, q), s_ttft, s_tpot)
+    if ok(n):
+        return n
+    lo, hi = n, 2 * n
+    while not ok(hi):
+        if hi >= 64 * n:
+            return n
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
 
 
 def disaggregated(s, lam, s_ttft, s_tpot, q, groups, ratio, fabric):

@@ -75,7 +75,7 @@ class ServingLoadResult(TableRepr):
 
     def _title(self):
         return (f"Serving {self.model.name} at {self.qps:.4g} QPS on {self.gpus}x {self.accelerator.name} "
-                f"({self.replicas} replicas of TP{self.tp} x PP{self.pp}{f' x EP{self.ep}' if self.ep > 1 else ''}, "
+                f"({self.replicas} replica{'s' if self.replicas != 1 else ''} of TP{self.tp} x PP{self.pp}{f' x EP{self.ep}' if self.ep > 1 else ''}, "
                 f"{'/'.join(self.precision)})")
 
     def _rows(self):
@@ -110,6 +110,11 @@ def check_qps(lam: float) -> float:
         raise ConfigError(f"qps={lam:g} is beyond what mlsysim sizes (at most {MAX_QPS:g} requests/s); "
                           f"give the rate of one service or region")
     return lam
+
+
+# the binding where a replica's prompt passes saturate it before one sequence is in flight on average
+PROMPT_BOUND = ("prefill: the prompt passes alone fill a replica (under one sequence in flight; long prompts, "
+                "short answers)")
 
 
 class ServingLoadModel:
@@ -147,6 +152,9 @@ class ServingLoadModel:
         profile = None if load_profile is None else TT.load_profile(load_profile)
         lam, isl, osl = check_qps(tr.rate), tr.input_len, tr.output_len
         tp, pp, ep = count(tp_size, "tp_size"), count(pp_size, "pp_size"), count(ep_size, "ep_size")
+        if datacenter is not None:  # a registry name too, as the other solvers take it
+            from .sustainability import resolve_datacenter
+            datacenter = resolve_datacenter(datacenter)
         if percentile not in SL.Z:
             raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
         s_ttft = INF if ttft_slo is None else si(ttft_slo, "s", "ttft_slo")
@@ -158,9 +166,8 @@ class ServingLoadModel:
                           mtp_depth=mtp_depth, draft_acceptance_rate=draft_acceptance_rate, draft_tokens=draft_tokens)
         s = TT.with_traffic(s, tr)
         q, fits = percentile, s.b_max >= 1.0
-        n = None if replicas is None else count(replicas, "replicas")
+        n = n0 = None if replicas is None else count(replicas, "replicas")
         if disaggregation is None:
-            n0 = n
             n, at, q_max, cap = SD.colocated(s, lam, s_ttft, s_tpot, q, n)
             binding = self._binding(s, cap, s_ttft, s_tpot, fits)
             if tr.arrivals is not None and fits:
@@ -182,8 +189,10 @@ class ServingLoadModel:
         ok = fits and bool(at["stable"]) and at["ttft_q_s"] <= s_ttft and at["tpot_q_s"] <= s_tpot
         if fits and not at["stable"]:
             binding = "throughput: the offered QPS exceeds what the replicas sustain (the queue grows)"
-        elif fits and not ok:
-            binding = "SLO: the given replicas miss it at this QPS"
+        elif fits and not ok and (n0 is not None or q_max > 0):  # else _binding's "even one sequence" stands
+            binding = f"SLO: the {'given ' if n0 is not None else ''}replicas miss it at this QPS"
+        elif fits and not ok and binding == PROMPT_BOUND:
+            binding = "SLO: the prompt pass alone misses it, on any number of replicas (long prompts)"
         share = at["share_ok"] if "share_ok" in at else self._share_within(at, s_ttft, s_tpot, q)
         good = lam * share if at["stable"] else 0.0
         gpus = n * s.gpus
@@ -225,6 +234,8 @@ class ServingLoadModel:
             return "memory: the weights leave no room for one sequence's KV cache"
         cap = {k: float(v) for k, v in cap.items()}
         if not bool(cap["ok"]):
+            if cap["rho"] >= 1.0:  # no SLO is the reason: the prompts alone fill a replica
+                return PROMPT_BOUND
             return "SLO: even one sequence at a time misses it"
         conc = float(cap["conc"])
         if conc >= s.b_max * 0.999:

@@ -23,7 +23,10 @@ from . import serving_disagg as SD
 from . import serving_traffic as TT
 from ._capex import serving_capex
 from .serving_load import check_qps
-from .serving import speculation
+from .serving import resolve_hardware, speculation
+from .sustainability import resolve_datacenter
+from ..physics.precision import serving_precision
+from ._common import resolve_model
 from .serving_setup import replica_setup, spec_keys, spec_note
 
 OBJECTIVES = {"cost": "usd_per_year", "gpus": "gpus", "carbon": "carbon_t_per_year"}
@@ -67,7 +70,7 @@ class ServingPlan(TableRepr):
         b = self.best
         return [("traffic", self.assumptions.get("traffic", "")),
                 ("best", f"{b['hardware']} {b['precision']} TP{b['tp']} x PP{b['pp']}: {b['gpus']} GPUs "
-                         f"({b['replicas']} replicas)"),
+                         f"({b['replicas']} replica{'s' if b['replicas'] != 1 else ''})"),
                 (f"p{self.percentile * 100:g} TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
                 ("CapEx (USD)", b["capex_usd"]), ("cost per year (USD)", b["usd_per_year"]),
                 ("$ per M output tokens", b["usd_per_m_output"]),
@@ -100,7 +103,10 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
     takes it (`draft_model=` or `mtp_depth=`, `draft_acceptance_rate=`, `draft_tokens=`), in every layout."""
     spec = dict(draft_model=draft_model, mtp_depth=mtp_depth, draft_acceptance_rate=draft_acceptance_rate,
                 draft_tokens=draft_tokens)
-    sp = speculation(**spec)  # bad options fail here, not as every layout skipped
+    model, hardware, precisions = _candidates(model, hardware, precisions)
+    sp = speculation(**spec, target=model)  # bad options fail here, not as every layout skipped
+    tp_sizes, pp_sizes = _listed(tp_sizes), _listed(pp_sizes)
+    datacenters = None if datacenters is None else [resolve_datacenter(d) for d in _listed(datacenters)]
     tr = TT.traffic(qps=qps, arrivals=arrivals, input_lens=input_lens, output_lens=output_lens,
                     arrival_cv=arrival_cv, input_len=count(input_len, "input_len"),
                     output_len=count(output_len, "output_len"), input_cv=input_cv, output_cv=output_cv)
@@ -116,6 +122,8 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
         raise ConfigError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
     if budget_basis not in ("per_year", "capex"):
         raise ConfigError(f"budget_basis must be 'per_year' or 'capex', got {budget_basis!r}")
+    if budget_usd is not None:  # a negative budget read as "nothing fits" (exit 3) instead of a typo
+        budget_usd = si(budget_usd, "USD", "budget_usd")
     if not datacenters:
         raise ConfigError("plan_serving needs datacenters=[...] (e.g. Infrastructure.Datacenters.GCP_Iowa)")
     regions = len(datacenters)
@@ -139,10 +147,15 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
             continue
         r = SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=s_ttft, slo_tpot_s=s_tpot, q=percentile, **s.kw)
         if not bool(r["ok"]):
-            reach = (float(r["ttft_q_s"]), float(r["tpot_q_s"]), key)
-            closest = reach if closest is None or reach[0] < closest[0] else closest
-            skipped[key] = "misses the SLO even at one sequence"
-            continue
+            bound = float(r["rho"]) >= 1.0  # prompt-bound: sized below one sequence in flight, as ServingLoadModel
+            if not (bound and SD._meets(SD.colocated(s, lam / regions, s_ttft, s_tpot, percentile, None)[1],
+                                        s_ttft, s_tpot)):
+                light = SD._point(s, 1e-9, percentile) if bound else r  # the tail at the lightest load
+                reach = (float(light["ttft_q_s"]), float(light["tpot_q_s"]), key)
+                closest = reach if closest is None or reach[0] < closest[0] else closest
+                skipped[key] = ("the prompt pass alone misses the SLO, on any number of replicas" if bound
+                                else "misses the SLO even at one sequence")
+                continue
         row = _row(s, r, tr, lam / regions, regions, datacenters, prec, tp, pp, s_ttft, s_tpot, percentile, profile)
         if row is None:
             skipped[key] = "misses the SLO in the trace replay with up to one replica per request"
@@ -154,7 +167,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
             msg += f" and TPOT <= {s_tpot * 1e3:g} ms"
         if closest:
             msg += (f"; closest: {closest[2]} reaches TTFT {closest[0] * 1e3:.1f} ms / TPOT {closest[1] * 1e3:.1f} "
-                    f"ms at one sequence per replica: relax the SLO, shorten the prompts or add faster hardware")
+                    f"ms at its lightest load: relax the SLO, shorten the prompts or add faster hardware")
         raise InfeasibleError(msg)
     col = OBJECTIVES[objective]
     rows.sort(key=lambda x: (x[col], x["usd_per_year"]))
@@ -183,13 +196,30 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
                        assumptions=assumptions)
 
 
+def _listed(v) -> tuple:
+    """A candidate list as given, or one candidate (a name, a number, a record) as a list of one."""
+    return tuple(v) if isinstance(v, (list, tuple, set, frozenset, range)) else (v,)
+
+
+def _candidates(model, hardware, precisions):
+    """The model and the candidate lists, every name checked: a misspelt one fails here with suggestions (it was
+    every layout skipped, then "no configuration meets the SLO"), and one name is a list of one (hardware="H100"
+    was searched as "H", "1", "0", "0")."""
+    hardware, precisions = _listed(hardware), _listed(precisions)
+    for h in hardware:
+        resolve_hardware(h)
+    for p in precisions:
+        serving_precision(p)
+    return resolve_model(model), hardware, precisions
+
+
 def _row(s, r, tr, lam_region, regions, datacenters, prec, tp, pp, s_ttft, s_tpot, q, profile):
     """One configuration's fleet over all regions: replicas, GPUs, SLO figures, $ and CO2 per year (over the load
     profile, sized for its peak); None where a trace's replay misses the SLO with any fleet. The same sizing and
     power as ServingLoadModel."""
     acc, isl, osl = s.accelerator, tr.input_len, tr.output_len
     n, at, _, _ = SD.colocated(s, lam_region, s_ttft, s_tpot, q, None)
-    q_rep = float(r["qps"])
+    q_rep = float(r["qps"]) if bool(r["ok"]) else lam_region / n  # prompt-bound: the rate each replica serves
     if tr.arrivals is not None:
         n, at, _ = TT.size_for_trace(s, tr, s_ttft, s_tpot, q, start=n)
         if not at["meets"]:
@@ -253,7 +283,9 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
     import numpy as np
     spec = dict(draft_model=draft_model, mtp_depth=mtp_depth, draft_acceptance_rate=draft_acceptance_rate,
                 draft_tokens=draft_tokens)
-    sp = speculation(**spec)  # bad options fail here, not as every layout skipped
+    model, hardware, precisions = _candidates(model, hardware, precisions)
+    sp = speculation(**spec, target=model)  # bad options fail here, not as every layout skipped
+    tp_sizes = _listed(tp_sizes)
     if arrivals is not None:
         raise ConfigError("serving_sweep gives each replica's capacity in one vectorised call; replaying a trace needs "
                           "a fleet: use plan_serving(arrivals=...) or ServingLoadModel().solve(arrivals=...), or "

@@ -13,7 +13,7 @@ from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..registry import Registry
 from ._common import resolve_model
 from .distributed import DistributedModel, _dims
-from .serving import resolve_hardware, speculation
+from .serving import check_draft_vocab, resolve_hardware, speculation
 
 DEFAULT_ENGINE = "TensorRT_LLM"
 
@@ -95,6 +95,8 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
         raise ConfigError("a draft model with ep_size > 1 is not modelled (it would run data-parallel over the "
                           "expert-parallel ranks): draft with the model's own MTP modules (mtp_depth=) or use "
                           "ep_size=1")
+    if spec is not None and not spec[2]:
+        check_draft_vocab(model, draft_model)
     # the engine's per-iteration token budget is per attention rank: a replica of ep ranks prefills ep x as much
     chunk = float(chunk_tokens or eng.max_num_tokens) * ep
     ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \

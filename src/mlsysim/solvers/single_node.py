@@ -111,6 +111,9 @@ class SingleNodeModel:
             training_precision(precision)
         peak = acc.peak(precision)
         bytes_el, bytes_grad = precision_bytes(precision)
+        if mode != "training":  # inference streams weights and KV at the format's width (fp8/int8: 1 B; was 2 B,
+            from ..physics.precision import BYTES  # training's bf16 activations under fp8)
+            bytes_el = BYTES.get(precision, bytes_el)
         ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
         hw = dict(peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw, attn_eff=acc.attention_efficiency)
         d = _dims(model)

@@ -181,8 +181,12 @@ def resolve_datacenter(datacenter):
         from ..infrastructure.registry import Infrastructure
         datacenter = Infrastructure.get(datacenter)
     if isinstance(datacenter, Grid):
-        raise ConfigError(f"datacenter must be a Datacenter, got the grid {datacenter.name!r}; wrap it: "
-                          f"Datacenter(name=..., grid=<that grid>, pue=1.1, electricity_usd_per_kwh=0.08)")
+        from ..infrastructure.registry import Infrastructure
+        dcs = Infrastructure.Datacenters
+        on = [k for k in dcs.names() if datacenter.key and dcs[k].grid.key == datacenter.key]
+        raise ConfigError(f"datacenter must be a Datacenter, got the grid {datacenter.name!r}; "
+                          + (f"the registry's datacenters on it: {', '.join(on)}; or " if on else "")
+                          + "wrap it: Datacenter(name=..., grid=<that grid>, pue=1.1, electricity_usd_per_kwh=0.08)")
     if not isinstance(datacenter, Datacenter):
         raise ConfigError(f"datacenter must be a Datacenter (e.g. Infrastructure.Datacenters.GCP_Iowa) or its "
                           f"registry name, got {datacenter!r}")

@@ -189,7 +189,7 @@ def _title(a, runs) -> str:
     r, n = runs[0], len(runs)
     where = ", ".join(x.datacenter.name for x in runs) if n == 1 else f"{n} regions"
     return (f"Serving {r.model.name} at {a['qps']:g} QPS on {r.gpus * n} x {r.accelerator.name} "
-            f"({r.replicas * n} replicas of TP{r.tp} x PP{r.pp}, {'/'.join(r.precision)}), {where}")
+            f"({r.replicas * n} replica{'s' if r.replicas * n != 1 else ''} of TP{r.tp} x PP{r.pp}, {'/'.join(r.precision)}), {where}")
 
 
 def _fleet(runs) -> dict:

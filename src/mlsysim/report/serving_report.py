@@ -1,0 +1,48 @@
+"""The report of a serving-only scenario (a `serving:` section, no training layout, tokens or search): the serving
+section alone. It used to lead with a training run nobody asked for (the defaults: 15T tokens on the node, TP1),
+marked infeasible, and exit 4 while the fleet met its SLO."""
+from __future__ import annotations
+
+import datetime as _dt
+
+TRAINING_KEYS = ("layout", "tokens", "search", "economics", "constraints")
+
+
+def serving_only(sc) -> bool:
+    """True where the scenario asks a serving question and no training one."""
+    raw = getattr(sc, "raw", None) or {}
+    return bool(raw.get("serving")) and not any(k in raw for k in TRAINING_KEYS) and not sc.tokens
+
+
+def render_serving_report(sc) -> tuple[str, object]:
+    """(the HTML page, the ServingLoadResult or None where the section could not be evaluated)."""
+    from .. import __version__
+    from ..errors import ConfigError
+    from ..scenario_serving import evaluate
+    from .html import CSS, esc, table
+    from .serving_html import serving_section
+    try:
+        r = evaluate(sc)
+    except ConfigError:
+        r = None
+    status = "ok" if r is not None and r.feasible else "infeasible"
+    label = "OK" if status == "ok" else ("SLO not met" if r is not None else "no answer")
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(sc.name)} · mlsysim"
+             f"</title><meta name='generator' content='mlsysim {esc(__version__)}'><style>{CSS}</style></head><body>",
+             f"<h1>{esc(sc.name)}</h1><p class='sub'>mlsysim {esc(__version__)} · "
+             f"{esc(_dt.datetime.now().strftime('%Y-%m-%d %H:%M'))} · scenario <code>{esc(sc.path)}</code> · "
+             f"<span class='status {status}'>{esc(label)}</span></p>"]
+    if sc.description:
+        parts.append(f"<p>{esc(sc.description.strip())}</p>")
+    parts.append(serving_section(sc))
+    if r is not None:
+        parts.append("<h2>Assumptions</h2>" + table([(k, v if isinstance(v, (int, float)) else str(v))
+                                                     for k, v in r.assumptions.items()], ("assumption", "value")))
+    parts.append("<h2>Scenario</h2><p class='note'>Save as a .yaml file to rerun it: <code>mlsysim serve "
+                 "FILE.yaml</code>.</p><pre>" + esc(sc.to_yaml()) + "</pre>")
+    sources = [("workload", sc.model.source), ("accelerator", sc.accelerator.source if sc.accelerator else None)]
+    if sc.datacenter is not None:
+        sources += [("datacenter", sc.datacenter.source), ("grid", sc.datacenter.grid.source)]
+    parts.append("<h2>Sources</h2>" + table([(k, v) for k, v in sources if v], ("record", "source")) +
+                 "</body></html>")
+    return "".join(parts), r
