@@ -15,7 +15,7 @@ import operator
 
 from . import collectives as col
 from . import constants as C
-from ._np import np, vceil, vlog, vmax, vmin, vsqrt, vwhere
+from ._np import inline_helpers, np, vceil, vlog, vmax, vmin, vsqrt, vwhere
 from .training_memory import activation_bytes_per_layer, memory_per_device, params_per_device  # noqa: F401
 from .workload_dims import model_dims  # noqa: F401  (re-exported: the step model's view of a workload)
 
@@ -388,13 +388,13 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     extra = vwhere(recompute >= 2, mm + attn, vwhere(recompute >= 1, sel, 0.0))
     peak_total = n * (hw["peak"] if lin_peak is None else lin_peak)
     mem_total = mem["weights"] + mem["gradients"] + mem["optimizer"] + mem["activations"] + mem["reserved"]
-    out.update({
-        "memory": mem, "memory_total": mem_total, "feasible": mem_total <= capacity,
-        "steps": tokens / tokens_per_step, "time_to_train": step * tokens / tokens_per_step,
-        "tokens_per_s": tokens_per_step / step,
-        "mfu": 3.0 * fwd_tok * tokens_per_step / step / peak_total,
-        "hfu": (3.0 * fwd_tok + extra) * tokens_per_step / step / peak_total,
-        "flops_per_device": 3.0 * fwd_tok * tokens_per_step / step / n,
-        "scaling_efficiency": (out["compute"] + out["recompute"]) / step,
-    })
+    out["memory"], out["memory_total"], out["feasible"] = mem, mem_total, mem_total <= capacity
+    out["steps"], out["time_to_train"] = tokens / tokens_per_step, step * tokens / tokens_per_step
+    out["tokens_per_s"], out["mfu"] = tokens_per_step / step, 3.0 * fwd_tok * tokens_per_step / step / peak_total
+    out["hfu"] = (3.0 * fwd_tok + extra) * tokens_per_step / step / peak_total
+    out["flops_per_device"] = 3.0 * fwd_tok * tokens_per_step / step / n
+    out["scaling_efficiency"] = (out["compute"] + out["recompute"]) / step
     return out
+
+
+inline_helpers(globals())
