@@ -99,7 +99,8 @@ def inline_helpers(namespace: dict) -> None:
         return
     funcs = {k: f for k, f in namespace.items() if getattr(f, "__module__", None) == namespace["__name__"]
              and getattr(f, "__code__", None) is not None}
-    key = hashlib.sha1(b"\0".join((source, _SELF, sys.version.encode(), path.encode()))).hexdigest()[:20]
+    where = hashlib.sha1(f"{path}\0{sys.version}".encode()).hexdigest()[:10]  # one entry per file and Python
+    key = f"{namespace['__name__']}-{where}-{hashlib.sha1(source + _SELF).hexdigest()[:16]}"
     cached = _load(key)
     if cached is None:
         cached = _generate(source, path, funcs)
@@ -139,16 +140,20 @@ def _cache_file(key):
 def _load(key):
     try:
         path = _cache_file(key)
-        return None if path is None else marshal.loads(path.read_bytes())
+        codes = None if path is None else marshal.loads(path.read_bytes())
+        return codes if isinstance(codes, dict) else None
     except (OSError, EOFError, ValueError, TypeError):  # absent or damaged: generate it again
         return None
 
 
 def _store(key, codes):
+    """Write the module's entry, removing its stale ones (an edited source or another Python)."""
     from .._cache import write_atomic
     try:
         path = _cache_file(key)
         if path is not None:
+            for old in path.parent.glob(key.rsplit("-", 1)[0] + "-*.marshal"):
+                old.unlink(missing_ok=True)
             write_atomic(path, marshal.dumps(codes))
     except (OSError, ValueError):
         pass
