@@ -60,7 +60,10 @@ class _Inline(ast.NodeTransformer):
                 tmp = self._temp()
                 slots[slot], first[slot] = ast.Name(tmp, ast.Load()), ast.NamedExpr(ast.Name(tmp, ast.Store()), arg)
         self.changed = True
-        return ast.copy_location(_Fill(slots, first).visit(ast.parse(_TEMPLATES[name], mode="eval").body), node)
+        template = ast.parse(_TEMPLATES[name], mode="eval").body
+        for part in ast.walk(template):  # the template's own nodes stand where the call stood (tracebacks)
+            ast.copy_location(part, node)
+        return _Fill(slots, first).visit(template)
 
 
 class _Fill(ast.NodeTransformer):

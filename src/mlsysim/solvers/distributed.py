@@ -176,16 +176,18 @@ class DistributedModel:
         if fleet.__class__ is not Fleet:
             fleet = resolve_fleet(fleet)
         n = fleet.total_accelerators
-        tp = count(tp_size, "tp_size")
-        pp = count(pp_size, "pp_size")
-        cp = count(cp_size, "cp_size")
-        ep = count(ep_size, "ep_size")
-        mb = count(microbatch_size, "microbatch_size")
-        v = count(interleave, "interleave")
-        zero = count(zero_stage, "zero_stage", minimum=0)
-        if zero > 3:
-            raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {zero}")
-        choice(recompute, RECOMPUTE, "recompute policy")
+        tp, pp, cp, ep, mb, v, zero = tp_size, pp_size, cp_size, ep_size, microbatch_size, interleave, zero_stage
+        if not (tp.__class__ is pp.__class__ is cp.__class__ is ep.__class__ is mb.__class__ is v.__class__
+                is zero.__class__ is int and tp > 0 and pp > 0 and cp > 0 and ep > 0 and mb > 0 and v > 0
+                and 0 <= zero <= 3):  # plain valid counts are done: else count() says what is wrong
+            tp, pp = count(tp_size, "tp_size"), count(pp_size, "pp_size")
+            cp, ep = count(cp_size, "cp_size"), count(ep_size, "ep_size")
+            mb, v = count(microbatch_size, "microbatch_size"), count(interleave, "interleave")
+            zero = count(zero_stage, "zero_stage", minimum=0)
+            if zero > 3:
+                raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {zero}")
+        if recompute.__class__ is not str or recompute not in RECOMPUTE:
+            choice(recompute, RECOMPUTE, "recompute policy")
         if flash_attention.__class__ is not bool or dp_overlap.__class__ is not bool:
             flash_attention, dp_overlap = flag(flash_attention, "flash_attention"), flag(dp_overlap, "dp_overlap")
         seq = count(seq_len, "seq_len") if seq_len is not None else model.seq_len
