@@ -50,10 +50,7 @@ def gemm_time(m, k, n, peak, ceiling, mem_bw, bytes_el=2.0):
     x0 = C.GEMM_HALF_DIM
     eff = ceiling * (m / (m + x0)) * (k / (k + x0)) * (n / (n + x0))
     t_c = 2.0 * m * k * n / (peak * eff)
-    t_m = bytes_el * (m * k + k * n + m * n) / (mem_bw * C.MEMORY_BW_EFFICIENCY)
-    if t_c.__class__ is float and t_m.__class__ is float:  # vmax's scalar path, one call fewer
-        return t_c if t_c > t_m else t_m
-    return vmax(t_c, t_m)
+    return vmax(t_c, bytes_el * (m * k + k * n + m * n) / (mem_bw * C.MEMORY_BW_EFFICIENCY))
 
 
 def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, bytes_el=2.0, attn_eff=None,
@@ -198,7 +195,7 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
                   peak, ceiling, mem_bw, node_size, su_bw, su_lat, ib_bw, ib_lat, attn_eff=None,
                   lin_peak=None, lin_ceiling=None, ew_factor=1.0, kernels=0.0, cpu_kernel_s=0.0, sel_gemm=0.0,
                   op_sac=0.0, cast_passes=0.0, ce_bytes=0.0, opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM,
-                  grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0, pp_blocking=0.0, grad_reduce_bytes=0.0, *,
+                  grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0, pp_blocking=0.0, grad_reduce_bytes=0.0,
                   dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0, straggler_cv=C.STRAGGLER_CV, bytes_el=2.0,
                   bytes_grad=2.0, params=None):
     """Time of one optimizer step and its breakdown (seconds).
@@ -349,8 +346,8 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
 
 
 # training_step's hardware and software-stack parameters in order (peak .. grad_reduce_bytes: hardware_args' keys),
-# which evaluate passes by position (binding 24 keywords costs more than the rest of the call)
-STEP_HW = training_step.__code__.co_varnames[14:training_step.__code__.co_argcount]
+# which evaluate passes by position, as the rest (binding keywords costs more than the rest of the call)
+STEP_HW = training_step.__code__.co_varnames[14:training_step.__code__.co_varnames.index("dp_overlap")]
 _step_hw = operator.itemgetter(*STEP_HW)
 
 
@@ -368,10 +365,9 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     if len(hw) != len(STEP_HW):  # a key training_step does not take (or lacks) would otherwise go unnoticed
         raise TypeError(f"hw must hold training_step's hardware and stack parameters {STEP_HW}, got {sorted(hw)}")
     params = params_per_device(d, tp, pp, ep, vceil(d.L / pp))  # the step's traffic and the memory share one count
-    # the layout and hardware go by position (in the signature's order)
-    out = training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, *_step_hw(hw),
-                        dp_overlap=dp_overlap, tp_overlap=tp_overlap, ep_overlap=ep_overlap,
-                        straggler_cv=straggler_cv, bytes_el=bytes_el, bytes_grad=bytes_grad, params=params)
+    # the layout, hardware and options go by position (in the signature's order)
+    out = training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, *_step_hw(hw), dp_overlap,
+                        tp_overlap, ep_overlap, straggler_cv, bytes_el, bytes_grad, params)
     lin_peak, sel_gemm = hw["lin_peak"], hw["sel_gemm"]
     mem = memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, out["microbatches"],
                             bytes_w=bytes_el, bytes_grad=hw["grad_reduce_bytes"] or bytes_grad,
