@@ -32,8 +32,8 @@ ORIGINAL = {}  #: function -> its code as written (tests compare the two)
 class _Inline(ast.NodeTransformer):
     """Rewrites helper calls (innermost first); leaves nested scopes (lambdas, comprehensions) alone."""
 
-    def __init__(self, taken):
-        self.taken, self.n, self.changed = taken, 0, False
+    def __init__(self, taken, helpers):
+        self.taken, self.helpers, self.n, self.changed = taken, helpers, 0, False
 
     def _temp(self):
         self.n += 1
@@ -49,7 +49,7 @@ class _Inline(ast.NodeTransformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         name = node.func.id if isinstance(node.func, ast.Name) else None
-        if name not in _TEMPLATES or node.keywords or len(node.args) != len(_ARGS[name]) \
+        if name not in self.helpers or node.keywords or len(node.args) != len(_ARGS[name]) \
                 or any(isinstance(a, ast.Starred) for a in node.args):
             return node
         slots, first = {}, {}
@@ -106,7 +106,7 @@ def inline_helpers(namespace: dict) -> None:
     key = f"{namespace['__name__']}-{where}-{hashlib.sha1(source + _SELF).hexdigest()[:16]}"
     cached = _load(key)
     if cached is None:
-        cached = _generate(source, path, funcs)
+        cached = _generate(source, path, funcs, namespace)
         _store(key, cached)
     for name, new in cached.items():
         func = funcs.get(name)
@@ -115,8 +115,10 @@ def inline_helpers(namespace: dict) -> None:
             func.__code__ = new
 
 
-def _generate(source: bytes, path: str, funcs: dict) -> dict:
+def _generate(source: bytes, path: str, funcs: dict, namespace: dict) -> dict:
     """name -> rewritten code object, for the module's top-level functions that call a helper."""
+    from . import _np
+    helpers = {h for h in _TEMPLATES if namespace.get(h) is getattr(_np, h)}  # the module's names for the helpers
     out = {}
     for node in ast.parse(source, path).body:
         func = funcs.get(getattr(node, "name", None))
@@ -124,7 +126,7 @@ def _generate(source: bytes, path: str, funcs: dict) -> dict:
                 or func.__code__.co_firstlineno != (node.decorator_list or [node])[0].lineno:
             continue
         code = func.__code__
-        rewriter = _Inline(set(code.co_varnames) | set(code.co_names))
+        rewriter = _Inline(set(code.co_varnames) | set(code.co_names), helpers - set(code.co_varnames))
         node = rewriter.visit(node)
         if rewriter.changed:
             node.decorator_list, node.lineno = [], code.co_firstlineno
