@@ -1,5 +1,5 @@
 """The float/array helpers (_np.vwhere, vmin, vmax, vceil) inlined into the physics functions that call them,
-generated from those functions' own source: a scalar solve() then makes ~60 Python calls fewer (~15 % of its time).
+generated from those functions' own source: a scalar solve() then makes ~50 Python calls fewer (~7 % of its work).
 
 Each helper call becomes the helper's own scalar branch, guarded by the same type test the helper makes first, with
 the call itself as the fallback (arrays and every other type take it unchanged):
@@ -19,7 +19,7 @@ import hashlib
 import marshal
 import sys
 
-_TEMPLATES = {  # A, B: the helper's arguments; T, U: temporaries (only where an argument is not a plain name)
+_TEMPLATES = {  # C, A, B: the helper's arguments (one that is not a name or constant goes to a temporary _hN)
     "vwhere": "((A if C else B) if C.__class__ is bool else vwhere(C, A, B))",
     "vmax": "((A if A > B else B) if A.__class__ is B.__class__ is float else vmax(A, B))",
     "vmin": "((A if A < B else B) if A.__class__ is B.__class__ is float else vmin(A, B))",
@@ -152,7 +152,7 @@ def _load(key):
 
 
 def _store(key, codes):
-    """Write the module's entry, removing its stale ones (an edited source or another Python)."""
+    """Write the module's entry, removing its stale ones (from an earlier version of its source)."""
     from .._cache import write_atomic
     try:
         path = _cache_file(key)
