@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from mlsysim.physics import constants as C
-from mlsysim.physics.training import _async_tp_pass
+from mlsysim.physics.training_comm import async_tp_pass
 
 
 def test_one_pass_by_hand(monkeypatch):
@@ -21,7 +21,7 @@ def test_one_pass_by_hand(monkeypatch):
     exposed = 0.12 * 0.8 + (0.8 - w[1] + 0.12 * w[1]) + 0.12 * 0.8 + 0.12 * 0.8  # only out-proj's spills
     expected = exposed + (slow - 1.0) * 4.5 + 4 * 7 * 2e-6  # chunking slowdown + one launch per extra chunk
     assert expected == pytest.approx(0.8151, abs=2e-4)
-    assert _async_tp_pass(d, 8192.0, 8.0, 1.0, 0.5, 4.5, 0.8, 0.12) == pytest.approx(expected, rel=1e-9)
+    assert async_tp_pass(d, 8192.0, 8.0, 1.0, 0.5, 4.5, 0.8, 0.12) == pytest.approx(expected, rel=1e-9)
 
 
 def test_torchtitan_async_tp_gain_is_bounded():

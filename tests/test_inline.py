@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from mlsysim import DistributedModel, Models, Systems
-from mlsysim.physics import _inline, collectives, layout, training, training_memory
+from mlsysim.physics import _inline, collectives, layout, training, training_comm, training_memory
 from mlsysim.solvers.distributed import BREAKDOWN_KEYS
 from mlsysim.systems.system import Fleet
 
 REWRITTEN = (training.layer_times, training.training_step, training.evaluate, training_memory.memory_per_device,
              training_memory.activation_bytes_per_layer, training_memory.params_per_device, collectives.overlapped,
-             layout.layout_problems)
+             layout.layout_problems, training_comm.async_tp_pass, training_comm.expert_alltoall)
 
 
 @contextlib.contextmanager

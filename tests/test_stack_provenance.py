@@ -8,7 +8,7 @@ ALWAYS = ("kernels_per_layer", "cpu_us_per_kernel", "ce_bytes_per_logit", "optim
           "grad_reduce_each_microbatch", "pp_blocking_sends")
 UNLESS_ONE = ("elementwise_factor", "attention_factor")
 UNLESS_ZERO = ("selective_gemm_recompute", "grad_reduce_bytes", "fp8_cast_passes", "moe_dispatch_bytes",
-               "moe_node_limit")
+               "moe_node_limit", "fp8_tp_gather", "replay_cheap_ops")
 
 
 def missing_provenance(rec) -> list[str]:

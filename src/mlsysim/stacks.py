@@ -17,7 +17,8 @@ _PHYSICS = {"elementwise_factor": "ew_factor", "kernels_per_layer": "kernels", "
             "fp8_cast_passes": "cast_passes", "ce_bytes_per_logit": "ce_bytes",
             "optimizer_bytes_per_param": "opt_bytes", "grad_reduce_each_microbatch": "grad_each_mb",
             "moe_dispatch_bytes": "dispatch_bytes", "moe_node_limit": "node_limit",
-            "attention_factor": "attention_factor", "pp_blocking_sends": "pp_blocking"}
+            "attention_factor": "attention_factor", "pp_blocking_sends": "pp_blocking",
+            "fp8_tp_gather": "fp8_tp_gather", "replay_cheap_ops": "replay"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Stack:
     moe_dispatch_bytes: float
     moe_node_limit: float
     pp_blocking_sends: float
+    fp8_tp_gather: float
+    replay_cheap_ops: float
     source: str
     notes: str = ""
 

@@ -1,7 +1,7 @@
 """MoE serving with attention data parallelism + expert parallelism: a replica of tp x ep devices runs attention
 data-parallel over ep ranks (each rank its own sequences and KV cache, tp-sliced), and the routed experts are
 spread over the ep ranks. Each MoE layer adds a dispatch + combine all-to-all (the training physics'
-_expert_alltoall, forward only) over the scale-up fabric (one NVLink-class domain: a replica wider than it is not
+expert_alltoall, forward only) over the scale-up fabric (one NVLink-class domain: a replica wider than it is not
 modelled) and waits for the rank whose experts received the most tokens.
 
 Routing is taken as uniform (a trained router with a balance loss; no measured skew is applied): a token's top-k
@@ -11,7 +11,8 @@ mean + sigma x E[max of ep normals] (expected_max_normal, Blom's approximation, 
 from __future__ import annotations
 
 from ._np import vsqrt
-from .training import _expert_alltoall, expected_max_normal, gemm_time, layer_times
+from .training import expected_max_normal, gemm_time, layer_times
+from .training_comm import expert_alltoall
 
 ACT_BYTES = 2.0  # bf16 tokens in the dispatch and the combine
 
@@ -23,8 +24,8 @@ def ep_active(d, ep):
 
 def dispatch_combine_s(d, T, tp, ep, su_bw, su_lat):
     """One MoE layer's forward all-to-all pair (dispatch T x top-k token copies of h bf16 values, combine them
-    back) among ep ranks over the scale-up fabric: half of training's forward + backward _expert_alltoall."""
-    return 0.5 * _expert_alltoall(d, T, tp, ep, ACT_BYTES, tp * ep, su_bw, su_lat, su_bw, su_lat, 0.0, 0.0)
+    back) among ep ranks over the scale-up fabric: half of training's forward + backward expert_alltoall."""
+    return 0.5 * expert_alltoall(d, T, tp, ep, ACT_BYTES, tp * ep, su_bw, su_lat, su_bw, su_lat, 0.0, 0.0)
 
 
 def busiest_rank_factor(d, T, ep):

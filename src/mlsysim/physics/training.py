@@ -16,6 +16,7 @@ import operator
 from . import collectives as col
 from . import constants as C
 from ._np import inline_helpers, np, vceil, vlog, vmax, vmin, vsqrt, vwhere
+from .training_comm import async_tp_pass, expert_alltoall
 from .training_memory import activation_bytes_per_layer, memory_per_device, params_per_device  # noqa: F401
 from .workload_dims import model_dims  # noqa: F401  (re-exported: the step model's view of a workload)
 
@@ -154,48 +155,12 @@ def _expected_max_normal(n):
 _expected_max_normal_float = functools.lru_cache(maxsize=1024)(_expected_max_normal)
 
 
-def _async_tp_pass(d, T, tp, qkv, out, gemm_f, half, sm):
-    """What one pass (forward, backward or recomputed forward) of a layer's four sequence-parallel TP collectives
-    costs under async ("micro-pipelined") TP: each all-gather / reduce-scatter of `half` seconds is decomposed
-    with the GEMM it feeds or follows into tp chunks of T/tp tokens, and hides only behind that GEMM's other
-    tp - 1 chunks (one chunk of traffic has no GEMM beside it). The chunks run at the GEMM shape efficiency of
-    m = T/tp (gemm_time's shape term) and cost a launch each; hidden traffic takes its SMs (collectives.overlapped).
-    Wang et al. 2022 (ASPLOS'23, "Overlap communication with dependent computation via decomposition");
-    PyTorch "Introducing Async Tensor Parallelism in PyTorch" (2024, torch.compile micro-pipeline TP).
-    The backward pass pairs each collective with its dgrad GEMM, the same FLOPs as the forward one."""
-    x0 = C.GEMM_HALF_DIM
-    slow = (T / (T + x0)) / ((T / tp) / (T / tp + x0))  # chunked GEMM time / whole GEMM time
-    ffn = vmax(gemm_f - qkv - out, 0.0)
-    up, down = ffn * (d.mats - 1.0) / d.mats, ffn / d.mats  # by FLOPs: (mats - 1) up projections, one down
-    share = (tp - 1.0) / tp
-    exposed = 0.0
-    for g in (qkv, out, up, down):
-        exposed = exposed + col.overlapped(half, share * slow * g, sm)
-    return exposed + (slow - 1.0) * gemm_f + 4.0 * (tp - 1.0) * C.KERNEL_GAP_S
-
-
-def _expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib_lat, dispatch_bytes, node_limit):
-    """Expert all-to-all time of one MoE layer, forward and backward. Dispatch and its backward carry
-    dispatch_bytes per element (fp8 dispatch: 1 B), combine and its backward the activation bytes (DeepSeek-V3
-    report, arXiv:2412.19437 Sec 3.3.2). Node-limited routing (node_limit > 0) sends each token to at most
-    node_limit nodes over the scale-out fabric and fans the copies out over the scale-up fabric (Sec 3.2.2: M = 4)."""
-    disp_b = dispatch_bytes if dispatch_bytes > 0.0 else bytes_el
-    copies = T * d.topk * d.h
-    out_copies = T * min(d.topk, node_limit) * d.h if node_limit > 0.0 else copies
-    a2a_in = 2.0 * (col.alltoall(disp_b * copies, ep, su_bw, su_lat)
-                    + col.alltoall(bytes_el * copies, ep, su_bw, su_lat))
-    a2a_out = 2.0 * (col.alltoall(disp_b * out_copies, ep, ib_bw, ib_lat)
-                     + col.alltoall(bytes_el * out_copies, ep, ib_bw, ib_lat))
-    if node_limit > 0.0:  # the NVLink fan-out inside the destination nodes
-        a2a_out = a2a_out + a2a_in * vmin(node_size / tp, ep) / vmax(ep, 1.0)
-    return vwhere(tp * ep <= node_size, a2a_in, a2a_out)
-
-
 def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
                   peak, ceiling, mem_bw, node_size, su_bw, su_lat, ib_bw, ib_lat, attn_eff=None,
                   lin_peak=None, lin_ceiling=None, ew_factor=1.0, kernels=0.0, cpu_kernel_s=0.0, sel_gemm=0.0,
                   op_sac=0.0, cast_passes=0.0, ce_bytes=0.0, opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM,
                   grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0, pp_blocking=0.0, grad_reduce_bytes=0.0,
+                  fp8_tp_gather=0.0, replay=0.0,
                   dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0, straggler_cv=C.STRAGGLER_CV, bytes_el=2.0,
                   bytes_grad=2.0, params=None):
     """Time of one optimizer step and its breakdown (seconds).
@@ -213,7 +178,8 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     grad_each_mb (ZeRO-2/3 reduce-scatter after every micro-batch, else once from an unsharded buffer),
     dispatch_bytes / node_limit (MoE fp8 dispatch and node-limited routing; 0 = off), pp_blocking (1: every
     micro-batch's pipeline sends are exposed), grad_reduce_bytes (the stack's gradient-reduction bytes per
-    element; 0: bytes_grad). params: params_per_device's (dense, expert) when the caller has them (evaluate shares
+    element; 0: bytes_grad), fp8_tp_gather (1: forward sequence-parallel all-gathers move 1 B fp8), replay (1:
+    selective recompute replays the norms, the gated activation and MLA's up-projections). params: params_per_device's (dense, expert) when the caller has them (evaluate shares
     one count with the memory)."""
     if grad_reduce_bytes:
         bytes_grad = grad_reduce_bytes
@@ -240,6 +206,13 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     # selective: the attention core without FlashAttention (Korthikanti); an op-level policy (op_sac) replays
     # a sel_gemm share of the GEMMs and every non-GEMM op except attention (torchtitan's op SAC, LLaMA's)
     sac_rest = (fwd - gemm_f - core) if op_sac > 0.0 else 0.0
+    if replay:  # the norms (read h, write h, twice) and the gated activation (read 2, write 1) from cached inputs,
+        # and MLA's q and kv up-projections (DeepSeek-V3 Sec 3.2.3)
+        lp_, lc_ = (peak, ceiling) if lin_peak is None else (lin_peak, lin_ceiling)
+        ffn_w = (1.0 - moe_frac) * d.ffn + moe_frac * (d.topk + d.shared) * d.effn
+        sac_rest = sac_rest + replay * (T * (4.0 * d.h + 3.0 * ffn_w / tp) * bytes_el / bw + (0.0 if not d.mla else (
+            gemm_time(T, d.q_up[0], d.q_up[1] / tp, lp_, lc_, mem_bw, bytes_el)
+            + gemm_time(T, d.kv_up[0], d.kv_up[1] / tp, lp_, lc_, mem_bw, bytes_el))))
     recomp = vwhere(recompute >= 2, fwd,
                     vwhere(recompute >= 1, sel_gemm * gemm_f + sac_rest + vwhere(flash, 0.0, core), 0.0))
 
@@ -248,15 +221,19 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     tp_lat = vwhere(tp <= node_size, su_lat, ib_lat)
     act_msg = bytes_el * T * d.h
     n_tp_coll = 4.0 + vwhere(recompute >= 2, 2.0, 0.0)  # fwd 2, bwd 2, full-recompute fwd 2 (AR or AG+RS)
-    tp_raw = n_tp_coll * col.allreduce(act_msg, tp, tp_bw, tp_lat)
+    ag_cut = 0.0  # fp8 linears: each forward sequence-parallel all-gather moves 1 B per element, not bytes_el
+    if fp8_tp_gather.__class__ is not float or fp8_tp_gather != 0.0:
+        ag_cut = fp8_tp_gather * vwhere(sp, 1.0, 0.0) * col.allgather((bytes_el - 1.0) * T * d.h, tp, tp_bw, 0.0)
+    tp_raw = n_tp_coll * col.allreduce(act_msg, tp, tp_bw, tp_lat) - (n_tp_coll - 2.0) * ag_cut
     tp_comm = tp_raw
     if tp_overlap:
         lp_ = peak if lin_peak is None else lin_peak
         lc_ = ceiling if lin_ceiling is None else lin_ceiling
         proj_qkv = gemm_time(T, d.h, d.attn_in_n / tp, lp_, lc_, mem_bw, bytes_el)
         proj_out = gemm_time(T, d.attn_out_k / tp, d.h, lp_, lc_, mem_bw, bytes_el)
-        async_tp = n_tp_coll / 2.0 * _async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f,
-                                                    col.allreduce(act_msg, tp, tp_bw, tp_lat) / 2.0, sm)
+        half = col.allreduce(act_msg, tp, tp_bw, tp_lat) / 2.0  # one AG or RS; forward passes, then backward
+        async_tp = (n_tp_coll / 2.0 - 1.0) * async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f, half, sm, ag_cut) \
+            + async_tp_pass(d, T, tp, proj_qkv, proj_out, gemm_f, half, sm)
         tp_comm = (1.0 - tp_overlap) * tp_raw + tp_overlap * async_tp
     cp_comm = 0.0  # a plain cp of 1 exchanges nothing
     if cp.__class__ is not float or cp != 1.0:
@@ -269,7 +246,7 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     ep_comm = 0.0
     if d.n_moe > 0:  # dispatch + combine, forward and backward; ep_overlap hides a share behind the expert
         # layers' compute (DualPipe-style scheduling, DeepSeek-V3 report Sec 3.2.1)
-        a2a = _expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib_lat, dispatch_bytes,
+        a2a = expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib_lat, dispatch_bytes,
                                node_limit)
         ep_comm = moe_frac * ((1.0 - ep_overlap) * a2a + col.overlapped(ep_overlap * a2a, f1 + b1, sm))
     layer_gpu = fwd + bwd + recomp + tp_comm + cp_comm + ep_comm + kernels * C.KERNEL_GAP_S
@@ -372,7 +349,8 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     mem = memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, out["microbatches"],
                             bytes_w=bytes_el, bytes_grad=hw["grad_reduce_bytes"] or bytes_grad,
                             grad_each_mb=hw["grad_each_mb"], fp8=0.0 if lin_peak is None else 1.0,
-                            sac=sel_gemm if hw["op_sac"] > 0.0 else None, params=params)
+                            sac=sel_gemm if hw["op_sac"] > 0.0 else None, params=params, replay=hw["replay"],
+                            disp_bytes=hw["dispatch_bytes"] or None)
     n = tp * pp * dp * cp
     step = out["step"]
     tokens_per_step = gbs * seq
@@ -381,6 +359,8 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     attn = 0.5 * d.attn_coef * seq  # causal: half the s^2 term
     fwd_tok = mm + attn + head
     sel = sel_gemm * mm + vwhere(flash, 0.0, attn)
+    if hw["replay"] and d.mla:  # the replayed MLA up-projections (training_step's replay)
+        sel = sel + hw["replay"] * 2.0 * d.L * (d.q_up[0] * d.q_up[1] + d.kv_up[0] * d.kv_up[1])
     extra = vwhere(recompute >= 2, mm + attn, vwhere(recompute >= 1, sel, 0.0))
     peak_total = n * (hw["peak"] if lin_peak is None else lin_peak)
     mem_total = mem["weights"] + mem["gradients"] + mem["optimizer"] + mem["activations"] + mem["reserved"]

@@ -14,18 +14,21 @@ def params_per_device(d, tp, pp, ep, layers_per_stage):
 
 
 def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_el=2.0, sac=None,
-                               lin_bytes=None):
+                               lin_bytes=None, replay=0.0, disp_bytes=None):
     """Activations one layer keeps for backward, per microbatch of T tokens (Korthikanti et al. 2022 Sec 4,
     generalised to GQA and gated/MoE FFNs). The 10h term (LayerNorm inputs, dropout masks, QKV and FFN inputs)
     is sharded only with sequence parallelism; full recompute keeps the layer input alone. sac (not None): selective
     recompute is an op-level policy (torchtitan's, LLaMA's) that keeps the layer input, the attention output
     and a (1 - sac) share of the GEMM outputs, and recomputes every other tensor. lin_bytes: bytes per element
-    of the saved linear-layer inputs (fp8 training keeps them in fp8, 1 B: Transformer Engine; default bytes_el)."""
+    of the saved linear-layer inputs (fp8 training keeps them in fp8, 1 B: Transformer Engine; default bytes_el).
+    replay (1, selective recompute only): the norms' outputs, the gated activation's output and MLA's
+    up-projections are replayed from cached inputs in lb bytes (DeepSeek-V3 Sec 3.2.3, 3.3.2); disp_bytes: bytes
+    of the cached dispatched expert inputs (default bytes_el)."""
     lb = bytes_el if lin_bytes is None else lin_bytes
     ffn_width = (d.topk + d.shared) * d.effn if moe else d.ffn
     # MoE: the top-k dispatched copies of each token (expert inputs) and the expert outputs kept for the
     # combine's backward, full width (Megatron-Core token dispatcher; DeepSeek-V3 report Sec 3.2.3)
-    dispatched = 2.0 * T * d.topk * d.h * bytes_el if moe else 0.0
+    dispatched = T * d.topk * d.h * ((bytes_el if disp_bytes is None else disp_bytes) + bytes_el) if moe else 0.0
     # Sharded (24h for GPT): Q, K, V, projection input; FFN tensors: up output + activation output (GELU), or
     # gate, up and product (SwiGLU).
     # The projection input and the down-projection input (last FFN tensor) are linear inputs (lb bytes).
@@ -33,6 +36,11 @@ def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_e
     # Replicated (10h for GPT): two LayerNorm inputs, QKV and FFN inputs (bytes_el each), two 1-byte dropout
     # masks when the model trains with dropout.
     replicated = T * d.h * (2.0 * bytes_el + 2.0 * lb + (2.0 if d.dropout else 0.0))
+    if replay:  # keep the latents (MLA) or Q/K/V, the activation's inputs in lb; the norm outputs and the
+        # activation's output are replayed
+        qkv = lb * d.latent * tp if d.mla else bytes_el * d.qkv_act
+        sharded = vwhere(recompute >= 1, T * (qkv + lb * (d.attn_out_k + ffn_width * (d.mats - 1.0))), sharded)
+        replicated = vwhere(recompute >= 1, T * d.h * (2.0 * bytes_el + (2.0 if d.dropout else 0.0)), replicated)
     # softmax output (+ dropout output and mask), per head
     scores = T * seq * d.a * (bytes_el * 2.0 + 1.0 if d.dropout else bytes_el)
     sp_div = vwhere(sp, tp, 1.0)
@@ -48,14 +56,15 @@ def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_e
 
 def memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, microbatches, *,
                       bytes_w=2.0, bytes_grad=2.0, bytes_opt=12.0, grad_each_mb=1.0, fp8=0.0, sac=None,
-                      params=None):
+                      params=None, replay=0.0, disp_bytes=None):
     """Bytes per device by category on the most loaded (first) pipeline stage. ZeRO-1 shards optimizer state,
     -2 also gradients, -3 also weights, over the data-parallel group (Rajbhandari et al. 2020). With several
     micro-batches a sharded gradient needs either a reduce-scatter per micro-batch (grad_each_mb = 1: DeepSpeed)
     or an unsharded accumulation buffer (0: FSDP no_sync, which accumulates in the parameter dtype; PyTorch
     FSDP docs), charged here in full. sac: the stack's op-level selective recompute (activation_bytes_per_layer).
     fp8 (1/0): Transformer Engine keeps an fp8 copy of each linear weight (1 B per parameter) and saves the
-    linear layers' inputs in fp8. params: params_per_device's (dense, expert), when the caller has them."""
+    linear layers' inputs in fp8. params: params_per_device's (dense, expert), when the caller has them.
+    replay, disp_bytes: the stack's activation recipe (activation_bytes_per_layer)."""
     # Uneven splits put the spare layers away from the first stage, which holds the most activations in flight
     # (as Meta did for Llama 3 405B: 126 layers on 16 stages, Sec 3.3.2), so it carries floor(L/pp) layers.
     lps = vceil(d.L / pp)
@@ -82,9 +91,10 @@ def memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash,
     lb = vwhere(fp8 > 0.0, 1.0, bytes_w)
     moe_frac = d.moe_frac
     args = (d, T, seq / cp, tp, recompute, flash, sp)
-    act_layer = activation_bytes_per_layer(*args, 0.0, bytes_w, sac, lb)
+    act_layer = activation_bytes_per_layer(*args, 0.0, bytes_w, sac, lb, replay)
     if moe_frac:  # a dense model keeps the dense layer's bytes (1.0 * x + 0.0 * y == x: no MoE term to evaluate)
-        act_layer = (1.0 - moe_frac) * act_layer + moe_frac * activation_bytes_per_layer(*args, 1.0, bytes_w, sac, lb)
+        act_layer = (1.0 - moe_frac) * act_layer \
+            + moe_frac * activation_bytes_per_layer(*args, 1.0, bytes_w, sac, lb, replay, disp_bytes)
     # 1F1B: the first stage holds pp microbatches in flight (fewer if there are fewer); interleaving adds
     # (p-1)/(p v) (Korthikanti Sec 4.2.3 / Narayanan 2021 Sec 2.2.2).
     in_flight = vmin(pp, microbatches) * vwhere(v > 1, 1.0 + (pp - 1.0) / (pp * v), 1.0)

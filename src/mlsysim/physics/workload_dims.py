@@ -31,6 +31,10 @@ def model_dims(m) -> SimpleNamespace:
         # KV-cache elements per token per layer: K and V per KV head, or MLA's compressed latent + rope key.
         kv_elems=float(m.kv_lora_rank + m.qk_rope_head_dim if m.kv_lora_rank else 2 * m.n_kv_heads * m.head_dim),
         mla=bool(m.kv_lora_rank),
+        # MLA's cached latents (q, kv and the rotary key) and its up-projections' output widths (0 without MLA)
+        latent=float(m.q_lora_rank + m.kv_lora_rank + m.qk_rope_head_dim if m.kv_lora_rank else 0),
+        q_up=(float(m.q_lora_rank), float(m.n_heads * m.head_dim)),
+        kv_up=(float(m.kv_lora_rank), float(m.n_heads * (m.head_dim - m.qk_rope_head_dim + m.v_head_dim))),
     )
     # Per-model constants of params_per_device: the parameters per layer every device of the layer's stage
     # replicates (attention, norms, the dense FFN or an MoE layer's shared experts and router, averaged over the

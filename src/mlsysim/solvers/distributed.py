@@ -83,7 +83,7 @@ def accelerator_args(acc, precision: str, stack=None) -> dict:
         lin_peak, lin_ceiling = peak, (acc.fp8_matmul_efficiency or C.DEFAULT_FP8_MATMUL_EFFICIENCY) * fw
         peak = acc.peak_flops.get("bf16") or acc.peak_flops.get("fp16") or peak
     else:
-        st["cast_passes"] = 0.0
+        st["cast_passes"] = st["fp8_tp_gather"] = 0.0
     factor = st.pop("attention_factor")
     attn = acc.attention_efficiency * clock if acc.attention_efficiency else ceiling * C.FLASH_ATTENTION_RELATIVE
     return dict(peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw, attn_eff=attn * factor, lin_peak=lin_peak,

@@ -68,9 +68,8 @@ RUNS = [
      "GPU count not stated (2,048 assumed); batch 16M assumed; hours include the long-context stages"),
     ("deepseek-v3", "DeepSeek_V3", "HGX_H800", "InfiniBand_NDR", 2048, 2664000, _HAI, dict(tp=1, pp=16, ep=64),
      DEEPSEEK_V3, "batch: the final 15,360 x 4K sequences throughout (the paper ramps from 3,072 over the first "
-     "469B tokens); the stated recompute (RMSNorm and MLA up-projections, Sec 3.2.3) with fp8-cached activations "
-     "is not modelled: selective recompute does not fit in 80 GiB under the model's activation accounting (no fp8 "
-     "caching), so the planner takes full recompute"),
+     "469B tokens); the stated recompute (RMSNorm, SwiGLU and MLA up-projections replayed from fp8-cached "
+     "inputs, Sec 3.2.3 and 3.3.2) is the stack's replay_cheap_ops"),
 ]
 # Runs taken from their paper rather than shared/validation/training_runs.csv.
 FROM_PAPER = ("deepseek-v3",)
