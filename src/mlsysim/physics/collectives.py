@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from ._np import vlog2ceil, vmin, vwhere
+from ._np import inline_helpers, vlog2ceil, vmin, vwhere
 
 _SCALAR = (float, int)  # a plain-number group size: pick the branch (as vwhere does for a bool) and skip the other
 
@@ -63,3 +63,6 @@ def overlapped(comm, window, sm_share):
     fit in the window is exposed, and what hides slows that compute by the share of SMs its kernels take."""
     hidden = vmin(comm, window)
     return comm - hidden + sm_share * hidden
+
+
+inline_helpers(globals())

@@ -4,7 +4,7 @@ The scalar solver turns the first violated rule into an error message; the explo
 """
 from __future__ import annotations
 
-from ._np import vceil
+from ._np import inline_helpers, vceil
 
 
 def layout_problems(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")) -> dict:
@@ -25,3 +25,6 @@ def layout_problems(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf
         "interleaving needs microbatches divisible by pp": (v > 1) & ((gbs / (dp * mb)) % pp != 0),
         "token budget below one global batch": gbs * seq > tokens,
     }
+
+
+inline_helpers(globals())

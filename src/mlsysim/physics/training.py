@@ -15,7 +15,7 @@ import operator
 
 from . import collectives as col
 from . import constants as C
-from ._np import np, vceil, vlog, vmax, vmin, vsqrt, vwhere
+from ._np import inline_helpers, np, vceil, vlog, vmax, vmin, vsqrt, vwhere
 from .training_comm import async_tp_pass, expert_alltoall
 from .training_memory import activation_bytes_per_layer, memory_per_device, params_per_device  # noqa: F401
 from .workload_dims import model_dims  # noqa: F401  (re-exported: the step model's view of a workload)
@@ -51,10 +51,7 @@ def gemm_time(m, k, n, peak, ceiling, mem_bw, bytes_el=2.0):
     x0 = C.GEMM_HALF_DIM
     eff = ceiling * (m / (m + x0)) * (k / (k + x0)) * (n / (n + x0))
     t_c = 2.0 * m * k * n / (peak * eff)
-    t_m = bytes_el * (m * k + k * n + m * n) / (mem_bw * C.MEMORY_BW_EFFICIENCY)
-    if t_c.__class__ is float and t_m.__class__ is float:  # vmax's scalar path, one call fewer
-        return t_c if t_c > t_m else t_m
-    return vmax(t_c, t_m)
+    return vmax(t_c, bytes_el * (m * k + k * n + m * n) / (mem_bw * C.MEMORY_BW_EFFICIENCY))
 
 
 def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, bytes_el=2.0, attn_eff=None,
@@ -163,7 +160,7 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
                   lin_peak=None, lin_ceiling=None, ew_factor=1.0, kernels=0.0, cpu_kernel_s=0.0, sel_gemm=0.0,
                   op_sac=0.0, cast_passes=0.0, ce_bytes=0.0, opt_bytes=C.OPTIMIZER_BYTES_PER_PARAM,
                   grad_each_mb=1.0, dispatch_bytes=0.0, node_limit=0.0, pp_blocking=0.0, grad_reduce_bytes=0.0,
-                  fp8_tp_gather=0.0, replay=0.0, *,
+                  fp8_tp_gather=0.0, replay=0.0,
                   dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0, straggler_cv=C.STRAGGLER_CV, bytes_el=2.0,
                   bytes_grad=2.0, params=None):
     """Time of one optimizer step and its breakdown (seconds).
@@ -326,8 +323,8 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
 
 
 # training_step's hardware and software-stack parameters in order (peak .. grad_reduce_bytes: hardware_args' keys),
-# which evaluate passes by position (binding 24 keywords costs more than the rest of the call)
-STEP_HW = training_step.__code__.co_varnames[14:training_step.__code__.co_argcount]
+# which evaluate passes by position, as the rest (binding keywords costs more than the rest of the call)
+STEP_HW = training_step.__code__.co_varnames[14:training_step.__code__.co_varnames.index("dp_overlap")]
 _step_hw = operator.itemgetter(*STEP_HW)
 
 
@@ -345,10 +342,9 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     if len(hw) != len(STEP_HW):  # a key training_step does not take (or lacks) would otherwise go unnoticed
         raise TypeError(f"hw must hold training_step's hardware and stack parameters {STEP_HW}, got {sorted(hw)}")
     params = params_per_device(d, tp, pp, ep, vceil(d.L / pp))  # the step's traffic and the memory share one count
-    # the layout and hardware go by position (in the signature's order)
-    out = training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, *_step_hw(hw),
-                        dp_overlap=dp_overlap, tp_overlap=tp_overlap, ep_overlap=ep_overlap,
-                        straggler_cv=straggler_cv, bytes_el=bytes_el, bytes_grad=bytes_grad, params=params)
+    # the layout, hardware and options go by position (in the signature's order)
+    out = training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, *_step_hw(hw), dp_overlap,
+                        tp_overlap, ep_overlap, straggler_cv, bytes_el, bytes_grad, params)
     lin_peak, sel_gemm = hw["lin_peak"], hw["sel_gemm"]
     mem = memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, out["microbatches"],
                             bytes_w=bytes_el, bytes_grad=hw["grad_reduce_bytes"] or bytes_grad,
@@ -368,13 +364,13 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     extra = vwhere(recompute >= 2, mm + attn, vwhere(recompute >= 1, sel, 0.0))
     peak_total = n * (hw["peak"] if lin_peak is None else lin_peak)
     mem_total = mem["weights"] + mem["gradients"] + mem["optimizer"] + mem["activations"] + mem["reserved"]
-    out.update({
-        "memory": mem, "memory_total": mem_total, "feasible": mem_total <= capacity,
-        "steps": tokens / tokens_per_step, "time_to_train": step * tokens / tokens_per_step,
-        "tokens_per_s": tokens_per_step / step,
-        "mfu": 3.0 * fwd_tok * tokens_per_step / step / peak_total,
-        "hfu": (3.0 * fwd_tok + extra) * tokens_per_step / step / peak_total,
-        "flops_per_device": 3.0 * fwd_tok * tokens_per_step / step / n,
-        "scaling_efficiency": (out["compute"] + out["recompute"]) / step,
-    })
+    out["memory"], out["memory_total"], out["feasible"] = mem, mem_total, mem_total <= capacity
+    out["steps"], out["time_to_train"] = tokens / tokens_per_step, step * tokens / tokens_per_step
+    out["tokens_per_s"], out["mfu"] = tokens_per_step / step, 3.0 * fwd_tok * tokens_per_step / step / peak_total
+    out["hfu"] = (3.0 * fwd_tok + extra) * tokens_per_step / step / peak_total
+    out["flops_per_device"] = 3.0 * fwd_tok * tokens_per_step / step / n
+    out["scaling_efficiency"] = (out["compute"] + out["recompute"]) / step
     return out
+
+
+inline_helpers(globals())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import collectives as col
 from . import constants as C
-from ._np import vmax, vmin, vwhere
+from ._np import inline_helpers, vmax, vmin, vwhere
 
 
 def async_tp_pass(d, T, tp, qkv, out, gemm_f, half, sm, ag_cut=0.0):
@@ -44,3 +44,6 @@ def expert_alltoall(d, T, tp, ep, bytes_el, node_size, su_bw, su_lat, ib_bw, ib_
     if node_limit > 0.0:  # the NVLink fan-out inside the destination nodes
         a2a_out = a2a_out + a2a_in * vmin(node_size / tp, ep) / vmax(ep, 1.0)
     return vwhere(tp * ep <= node_size, a2a_in, a2a_out)
+
+
+inline_helpers(globals())

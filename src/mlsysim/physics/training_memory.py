@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import constants as C
-from ._np import vceil, vmax, vmin, vwhere
+from ._np import inline_helpers, vceil, vmax, vmin, vwhere
 
 
 def params_per_device(d, tp, pp, ep, layers_per_stage):
@@ -105,3 +105,6 @@ def memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash,
             "reserved": C.RESERVED_MEMORY_BYTES + 0.0 * act}
 
 
+
+
+inline_helpers(globals())

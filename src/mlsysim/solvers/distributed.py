@@ -5,11 +5,13 @@ import math
 
 from ..errors import ConfigError
 from ..hardware.accelerator import power_limit_clock
+from ..models.workload import TransformerWorkload
 from ..physics import constants as C
 from ..physics.layout import layout_problems
 from ..physics.training import RECOMPUTE, default_global_batch, evaluate, precision_bytes
 from ..physics.workload_dims import model_dims
 from ..stacks import resolve_stack, stack_args
+from ..systems.system import Fleet
 from ..units import count, flag, si
 from ._common import choice, divisors, finite, frozen, resolve_fleet, resolve_model
 from .distributed_result import BREAKDOWN_KEYS, SCALING_EFFICIENCY, DistributedResult  # noqa: F401 (re-exported)
@@ -169,20 +171,25 @@ class DistributedModel:
         step jitter). stack: the software stack, a key of mlsysim.stacks.Stacks.Training (default
         "megatron_core_2024"): its kernel fusion, launch overheads, recompute policy, reduction precision and
         fp8 recipe (data/stacks.toml)."""
-        model = resolve_model(model)
-        fleet = resolve_fleet(fleet)
+        if model.__class__ is not TransformerWorkload:
+            model = resolve_model(model)
+        if fleet.__class__ is not Fleet:
+            fleet = resolve_fleet(fleet)
         n = fleet.total_accelerators
-        tp = count(tp_size, "tp_size")
-        pp = count(pp_size, "pp_size")
-        cp = count(cp_size, "cp_size")
-        ep = count(ep_size, "ep_size")
-        mb = count(microbatch_size, "microbatch_size")
-        v = count(interleave, "interleave")
-        zero = count(zero_stage, "zero_stage", minimum=0)
-        if zero > 3:
-            raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {zero}")
-        choice(recompute, RECOMPUTE, "recompute policy")
-        flash_attention, dp_overlap = flag(flash_attention, "flash_attention"), flag(dp_overlap, "dp_overlap")
+        tp, pp, cp, ep, mb, v, zero = tp_size, pp_size, cp_size, ep_size, microbatch_size, interleave, zero_stage
+        if not (tp.__class__ is pp.__class__ is cp.__class__ is ep.__class__ is mb.__class__ is v.__class__
+                is zero.__class__ is int and tp > 0 and pp > 0 and cp > 0 and ep > 0 and mb > 0 and v > 0
+                and 0 <= zero <= 3):  # plain valid counts are done: else count() says what is wrong
+            tp, pp = count(tp_size, "tp_size"), count(pp_size, "pp_size")
+            cp, ep = count(cp_size, "cp_size"), count(ep_size, "ep_size")
+            mb, v = count(microbatch_size, "microbatch_size"), count(interleave, "interleave")
+            zero = count(zero_stage, "zero_stage", minimum=0)
+            if zero > 3:
+                raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {zero}")
+        if recompute.__class__ is not str or recompute not in RECOMPUTE:
+            choice(recompute, RECOMPUTE, "recompute policy")
+        if flash_attention.__class__ is not bool or dp_overlap.__class__ is not bool:
+            flash_attention, dp_overlap = flag(flash_attention, "flash_attention"), flag(dp_overlap, "dp_overlap")
         seq = count(seq_len, "seq_len") if seq_len is not None else model.seq_len
         if tp * pp * cp > n or n % (tp * pp * cp):
             if n % (pp * cp):
@@ -205,7 +212,8 @@ class DistributedModel:
             gbs = count(global_batch_size, "global_batch_size")
         d = _dims(model)
         tok = resolve_tokens(model, tokens)
-        self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)
+        if any(layout_problems(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok).values()):
+            self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)
         hw, stack_rec, bytes_el, bytes_grad = _hardware_args(fleet, precision, stack)
         tpo, epo = overlap_shares(tp_overlap, ep_overlap, model, tp > 1, "tp_size=1")
         sp = default_sequence_parallel(tp, sequence_parallel)

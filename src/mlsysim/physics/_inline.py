@@ -1,0 +1,171 @@
+"""The float/array helpers (_np.vwhere, vmin, vmax, vceil) inlined into the physics functions that call them,
+generated from those functions' own source: a scalar solve() then makes ~50 Python calls fewer (~7 % of its work).
+
+Each helper call becomes the helper's own scalar branch, guarded by the same type test the helper makes first, with
+the call itself as the fallback (arrays and every other type take it unchanged):
+    vwhere(c, a, b) -> ((a if c else b) if c.__class__ is bool else vwhere(c, a, b))
+    vmax(a, b)      -> ((_a if _a > _b else _b) if (_a := a).__class__ is (_b := b).__class__ is float
+                        else vmax(_a, _b))                    (vmin alike, with <)
+    vceil(x)        -> (float(_x.__ceil__()) if (_x := x).__class__ is float else vceil(_x))
+So the formulas stay written once and give the same values; the one difference is that a scalar vwhere evaluates
+only the branch it returns (the helper evaluates both), which can only spare an error, never change a value.
+The rewritten code replaces each function's __code__ in place (every reference to the function sees it).
+tests/test_inline.py checks the rewritten functions against the written ones, on floats and on arrays.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import marshal
+import sys
+
+_TEMPLATES = {  # C, A, B: the helper's arguments (one that is not a name or constant goes to a temporary _hN)
+    "vwhere": "((A if C else B) if C.__class__ is bool else vwhere(C, A, B))",
+    "vmax": "((A if A > B else B) if A.__class__ is B.__class__ is float else vmax(A, B))",
+    "vmin": "((A if A < B else B) if A.__class__ is B.__class__ is float else vmin(A, B))",
+    "vceil": "(float(A.__ceil__()) if A.__class__ is float else vceil(A))",
+}
+_ARGS = {"vwhere": ("C", "A", "B"), "vmax": ("A", "B"), "vmin": ("A", "B"), "vceil": ("A",)}
+ORIGINAL = {}  #: function -> its code as written (tests compare the two)
+
+
+class _Inline(ast.NodeTransformer):
+    """Rewrites helper calls (innermost first); leaves nested scopes (lambdas, comprehensions) alone."""
+
+    def __init__(self, taken, helpers):
+        self.taken, self.helpers, self.n, self.changed = taken, helpers, 0, False
+
+    def _temp(self):
+        self.n += 1
+        while f"_h{self.n}" in self.taken:
+            self.n += 1
+        return f"_h{self.n}"
+
+    def visit_Lambda(self, node):
+        return node
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_Lambda
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if name not in self.helpers or node.keywords or len(node.args) != len(_ARGS[name]) \
+                or any(isinstance(a, ast.Starred) for a in node.args):
+            return node
+        slots, first = {}, {}
+        for slot, arg in zip(_ARGS[name], node.args):
+            if isinstance(arg, (ast.Name, ast.Constant)) or (name == "vwhere" and slot != "C"):
+                slots[slot] = arg  # evaluated where it stands (vwhere's branches: only the one returned)
+            else:  # evaluated once, into a temporary, at its first use (the guard)
+                tmp = self._temp()
+                slots[slot], first[slot] = ast.Name(tmp, ast.Load()), ast.NamedExpr(ast.Name(tmp, ast.Store()), arg)
+        self.changed = True
+        template = ast.parse(_TEMPLATES[name], mode="eval").body
+        for part in ast.walk(template):  # the template's own nodes stand where the call stood (tracebacks)
+            ast.copy_location(part, node)
+        return _Fill(slots, first).visit(template)
+
+
+class _Fill(ast.NodeTransformer):
+    """Puts the arguments into a template: a temporary is assigned (`:=`) where the template first reads it."""
+
+    def __init__(self, slots, first):
+        self.slots, self.first, self.order = slots, first, []
+
+    def visit_IfExp(self, node):  # the guard (node.test) runs first: visit it before the branches
+        node.test = self.visit(node.test)
+        node.body, node.orelse = self.visit(node.body), self.visit(node.orelse)
+        return node
+
+    def visit_Compare(self, node):
+        node.left = self.visit(node.left)
+        node.comparators = [self.visit(c) for c in node.comparators]
+        return node
+
+    def visit_Name(self, node):
+        if node.id not in self.slots:
+            return node
+        if node.id in self.first:
+            return self.first.pop(node.id)
+        return self.slots[node.id]  # the same node at each use (compile() reads it as often as it appears)
+
+
+def inline_helpers(namespace: dict) -> None:
+    """Rewrite, in place, every function defined in the module `namespace` (its globals()) that calls a helper.
+    The generated code is cached beside pint's (keyed by the module's and this file's source: as .pyc files are),
+    since generating it takes tens of milliseconds."""
+    path = namespace.get("__file__")
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except (OSError, TypeError):  # no source beside the bytecode: keep the code as written
+        return
+    funcs = {k: f for k, f in namespace.items() if getattr(f, "__module__", None) == namespace["__name__"]
+             and getattr(f, "__code__", None) is not None}
+    where = hashlib.sha1(f"{path}\0{sys.version}".encode()).hexdigest()[:10]  # one entry per file and Python
+    key = f"{namespace['__name__']}-{where}-{hashlib.sha1(source + _SELF).hexdigest()[:16]}"
+    cached = _load(key)
+    if cached is None:
+        cached = _generate(source, path, funcs, namespace)
+        _store(key, cached)
+    for name, new in cached.items():
+        func = funcs.get(name)
+        if func is not None and new.co_freevars == func.__code__.co_freevars:
+            ORIGINAL[func] = func.__code__
+            func.__code__ = new
+
+
+def _generate(source: bytes, path: str, funcs: dict, namespace: dict) -> dict:
+    """name -> rewritten code object, for the module's top-level functions that call a helper."""
+    from . import _np
+    helpers = {h for h in _TEMPLATES if namespace.get(h) is getattr(_np, h)}  # the module's names for the helpers
+    out = {}
+    for node in ast.parse(source, path).body:
+        func = funcs.get(getattr(node, "name", None))
+        if not isinstance(node, ast.FunctionDef) or func is None \
+                or func.__code__.co_firstlineno != (node.decorator_list or [node])[0].lineno:
+            continue
+        code = func.__code__
+        rewriter = _Inline(set(code.co_varnames) | set(code.co_names), helpers - set(code.co_varnames))
+        node = rewriter.visit(node)
+        if rewriter.changed:
+            node.decorator_list, node.lineno = [], code.co_firstlineno
+            module = ast.fix_missing_locations(ast.Module([node], []))
+            out[node.name] = next(c for c in compile(module, path, "exec", dont_inherit=True).co_consts
+                                  if getattr(c, "co_name", None) == code.co_name)
+    return out
+
+
+def _cache_file(key):
+    from .._cache import cache_dir
+    folder = cache_dir("inline")
+    return None if folder is None else folder / f"{key}.marshal"
+
+
+def _load(key):
+    try:
+        path = _cache_file(key)
+        codes = None if path is None else marshal.loads(path.read_bytes())
+        return codes if isinstance(codes, dict) else None
+    except (OSError, EOFError, ValueError, TypeError):  # absent or damaged: generate it again
+        return None
+
+
+def _store(key, codes):
+    """Write the module's entry, removing its stale ones (from an earlier version of its source)."""
+    from .._cache import write_atomic
+    try:
+        path = _cache_file(key)
+        if path is not None:
+            for old in path.parent.glob(key.rsplit("-", 1)[0] + "-*.marshal"):
+                old.unlink(missing_ok=True)
+            write_atomic(path, marshal.dumps(codes))
+    except (OSError, ValueError):
+        pass
+
+
+try:  # this file's source: a change to the rewriting invalidates the cache
+    with open(__file__, "rb") as _f:
+        _SELF = _f.read()
+except OSError:
+    _SELF = b""

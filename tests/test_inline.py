@@ -1,0 +1,177 @@
+"""The helpers inlined into the physics (physics/_inline.py) give exactly what the code as written gives: on the
+rewriting's own cases (hand-checked values, types, evaluation order), on scalar solves of varied layouts and on
+array sweeps through the same functions."""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from mlsysim import DistributedModel, Models, Systems
+from mlsysim.physics import _inline, collectives, layout, training, training_comm, training_memory
+from mlsysim.solvers.distributed import BREAKDOWN_KEYS
+from mlsysim.systems.system import Fleet
+
+REWRITTEN = (training.layer_times, training.training_step, training.evaluate, training_memory.memory_per_device,
+             training_memory.activation_bytes_per_layer, training_memory.params_per_device, collectives.overlapped,
+             layout.layout_problems, training_comm.async_tp_pass, training_comm.expert_alltoall)
+
+
+@contextlib.contextmanager
+def as_written():
+    """Every rewritten function runs its code as written, inside the block."""
+    swapped = {f: f.__code__ for f in _inline.ORIGINAL}
+    try:
+        for f, code in _inline.ORIGINAL.items():
+            f.__code__ = code
+        yield
+    finally:
+        for f, code in swapped.items():
+            f.__code__ = code
+
+
+def test_the_step_and_memory_physics_are_rewritten():
+    for f in REWRITTEN:
+        assert f in _inline.ORIGINAL and f.__code__ is not _inline.ORIGINAL[f], f.__name__
+
+
+@pytest.fixture()
+def helpers_module(tmp_path, monkeypatch):
+    """A module calling each helper, rewritten as the physics modules are (cache off: generated here)."""
+    src = textwrap.dedent('''
+        from mlsysim.physics._np import inline_helpers, vceil, vmax, vmin, vwhere
+
+        CALLS = []
+
+        def seen(x):
+            CALLS.append(x)
+            return x
+
+        def where(c, a, b):
+            return vwhere(c, a, b)
+
+        def where_once(c, a, b):
+            return vwhere(seen(c), seen(a), seen(b))
+
+        def biggest(a, b):
+            return vmax(seen(a), seen(b))
+
+        def smallest(a, b):
+            return vmin(a, b)
+
+        def ceil(x):
+            return vceil(x / 1.0)
+
+        def nested(a, b, c):
+            return vmax(vmin(a, b), vwhere(c > 0.0, c, 0.0))
+
+        def shadowed(vmax, a, b):  # a local of a helper's name is not the helper: left as written
+            return vmax(a, b)
+
+        inline_helpers(globals())
+    ''')
+    (tmp_path / "inl_case.py").write_text(src)
+    monkeypatch.setenv("MLSYSIM_CACHE", "0")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("inl_case", None)
+    mod = importlib.import_module("inl_case")
+    yield mod
+    sys.modules.pop("inl_case", None)
+
+
+def test_rewritten_helpers_give_the_helpers_values(helpers_module):
+    m = helpers_module
+    assert all(f in _inline.ORIGINAL for f in (m.where, m.biggest, m.smallest, m.ceil, m.nested))
+    # hand-checked values on floats, ints and bools
+    assert m.where(True, 1.5, 2.5) == 1.5 and m.where(False, 1.5, 2.5) == 2.5
+    assert m.biggest(2.0, 3.0) == 3.0 and m.biggest(3, 2) == 3 and m.smallest(2.0, -1.0) == -1.0
+    assert m.ceil(2.1) == 3.0 and type(m.ceil(2.1)) is float and m.ceil(-0.5) == 0.0
+    assert m.nested(4.0, 2.0, 5.0) == 5.0 and m.nested(4.0, 2.0, -5.0) == 2.0
+    assert m.shadowed(min, 4.0, 2.0) == 2.0 and m.shadowed not in _inline.ORIGINAL
+    # ties and signed zeros: vmax(a, b) is `a if a > b else b`, so a tie returns b
+    assert str(m.biggest(0.0, -0.0)) == "-0.0" and str(m.smallest(-0.0, 0.0)) == "0.0"
+    # arrays and numpy scalars take the helper itself
+    a, b = np.array([1.0, 5.0]), np.array([4.0, 2.0])
+    assert m.biggest(a, b).tolist() == [4.0, 5.0] and m.smallest(a, 3.0).tolist() == [1.0, 3.0]
+    assert m.where(a > 2.0, a, b).tolist() == [4.0, 5.0] and m.ceil(np.array([0.2, 1.0])).tolist() == [1.0, 1.0]
+    assert m.where(np.bool_(True), 1.0, 2.0) == 1.0
+
+
+def test_each_argument_is_evaluated_once_in_order(helpers_module):
+    m = helpers_module
+    m.CALLS.clear()
+    assert m.biggest(1.0, 7.0) == 7.0 and m.CALLS == [1.0, 7.0]
+    m.CALLS.clear()
+    assert m.biggest(np.float64(1.0), 7.0) == 7.0 and m.CALLS == [1.0, 7.0]  # the fallback reuses the values
+    m.CALLS.clear()
+    assert m.where_once(True, 1.0, 2.0) == 1.0 and m.CALLS == [True, 1.0]  # a scalar condition: one branch
+    m.CALLS.clear()
+    c = np.array([True, False])
+    assert m.where_once(c, 1.0, 2.0).tolist() == [1.0, 2.0] and len(m.CALLS) == 3
+
+
+LAYOUTS = [
+    dict(model="Llama3_70B", tp_size=8, pp_size=1, dp_size=32),
+    dict(model="Llama3_70B", tp_size=4, pp_size=4, interleave=2, zero_stage=3, recompute="full", cp_size=2),
+    dict(model="Llama3_70B", tp_size=8, pp_size=2, flash_attention=False, recompute="none", zero_stage=0,
+         sequence_parallel=False, precision="fp8", tp_overlap=0.5),
+    dict(model="Llama3_70B", tp_size=2, pp_size=8, zero_stage=2, microbatch_size=2, stack="pytorch_fsdp2_compiled"),
+    dict(model="Mixtral_8x7B", tp_size=2, pp_size=2, ep_size=8, zero_stage=1, ep_overlap=0.5, tokens=1e12),
+    dict(model="DeepSeek_V3", tp_size=1, pp_size=8, ep_size=32, precision="fp8", recompute="full", stack="deepseek_v3_2024"),
+]
+
+
+def _solve(kw):
+    from mlsysim.models.registry import Models as Reg
+    kw = dict(kw)
+    model = getattr(Reg.Language, kw.pop("model"))
+    fleet = Systems.Clusters.Research_256
+    try:
+        r = DistributedModel().solve(model, fleet, **kw)
+    except Exception as exc:  # the same error either way
+        return repr(exc)
+    return (r.step_s, r.mfu, r.hfu, r.time_to_train_s, r.tokens_per_s, r.feasible, r.scaling_efficiency,
+            r.flops_per_device, dict(r.breakdown_s), dict(r.memory_bytes), dict(r.layout))
+
+
+@pytest.mark.parametrize("kw", LAYOUTS, ids=lambda kw: f"{kw['model']}-tp{kw['tp_size']}-pp{kw['pp_size']}")
+def test_scalar_solves_equal_the_code_as_written(kw):
+    got = _solve(kw)
+    with as_written():
+        want = _solve(kw)
+    assert got == want  # exact: same floats to the last bit
+
+
+def test_array_sweeps_equal_the_code_as_written():
+    """The explorer's path: layouts as arrays through evaluate and layout_problems."""
+    from mlsysim.solvers.distributed import _dims, _hardware_args
+    fleet: Fleet = Systems.Clusters.Research_256
+    for model, ep in ((Models.Language.Llama3_70B, 1.0), (Models.Language.Mixtral_8x7B, 2.0)):
+        d = _dims(model)
+        hw, _, bytes_el, bytes_grad = _hardware_args(fleet, "bf16", None)
+        tp = np.array([1.0, 2.0, 4.0, 8.0, 8.0, 16.0])
+        pp = np.array([1.0, 2.0, 4.0, 1.0, 8.0, 2.0])
+        cp = np.array([1.0, 1.0, 2.0, 1.0, 1.0, 2.0])
+        dp = 256.0 / (tp * pp * cp)
+        v = np.array([1.0, 2.0, 1.0, 1.0, 2.0, 1.0])
+        rc, zero = np.array([0, 1, 2, 1, 2, 0]), np.array([0, 1, 2, 3, 1, 3])
+        flash, sp = np.array([True, False, True, True, False, True]), tp > 1
+        args = (d, tp, pp, dp, cp, ep, 1.0, dp * 4.0, 4096.0, v, rc, zero, flash, sp, 1e12, 80e9, hw)
+        kw = dict(bytes_el=bytes_el, bytes_grad=bytes_grad, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0)
+        got = training.evaluate(*args, **kw)
+        bad = layout.layout_problems(d, 256, tp, pp, dp, cp, ep, 1.0, dp * 4.0, v, 4096.0, 1e12)
+        with as_written():
+            want = training.evaluate(*args, **kw)
+            bad_want = layout.layout_problems(d, 256, tp, pp, dp, cp, ep, 1.0, dp * 4.0, v, 4096.0, 1e12)
+        assert set(got) == set(want) and set(BREAKDOWN_KEYS) <= set(got)
+        for k in want:
+            if k == "memory":
+                for c in want[k]:
+                    assert np.array_equal(got[k][c], want[k][c]), (k, c)
+            else:
+                assert np.array_equal(got[k], want[k]), k
+        assert all(np.array_equal(bad[k], bad_want[k]) for k in bad_want)
