@@ -10,6 +10,15 @@ const SVG = "http://www.w3.org/2000/svg";
 function el(tag, text, cls) { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
 function fmt(x, d) { if (x === null || x === undefined) return "n/a"; return Number(x).toLocaleString("en-US", { maximumFractionDigits: d === undefined ? 1 : d }); }
 
+// a link's value that is not among a select's choices is kept (as an extra option) so the server names the error,
+// instead of the select silently falling back to its first choice
+function choose(select, v) {
+  if (select.tagName === "SELECT" && v !== "" && !Array.from(select.options).some((o) => o.value === v)) {
+    const o = el("option", v); o.value = v; select.appendChild(o);
+  }
+  select.value = v;
+}
+
 function fill(select, names, first) {
   for (const n of names) { const o = el("option", n); o.value = n; select.appendChild(o); }
   if (first) select.value = first;
@@ -46,7 +55,7 @@ function fromQuery() {
     if (!q.has(f)) continue;
     any = true;
     const e = $("f-" + f);
-    if (f === "best_layout") e.checked = q.get(f) === "1"; else e.value = q.get(f);
+    if (f === "best_layout") e.checked = q.get(f) === "1"; else choose(e, q.get(f));
   }
   return any;
 }
@@ -101,8 +110,8 @@ function render(r) {
   }
   $("range").replaceChildren(...rows);
   const g = r.regions;
-  $("regions").textContent = "Lowest carbon: " + g.lowest_carbon.name + ", " + fmt(g.lowest_carbon.carbon_t) + " t (" +
-    fmt(g.carbon_ratio, 1) + "x less than here). Cheapest: " + (g.cheapest ? g.cheapest.name + ", $" + fmt(g.cheapest.cost_usd, 0) : "n/a") + ".";
+  $("regions").textContent = "Lowest carbon: " + g.lowest_carbon.name + ", " + fmt(g.lowest_carbon.carbon_t) + " t" +
+    (g.carbon_ratio === null ? "" : g.carbon_ratio >= 1.05 ? " (" + fmt(g.carbon_ratio, 1) + "x less than here)" : " (no less than here)") + ". Cheapest: " + (g.cheapest ? g.cheapest.name + ", $" + fmt(g.cheapest.cost_usd, 0) : "n/a") + ".";
   $("equivalents").replaceChildren(...r.equivalents.map((e) => { const li = el("li", fmt(e.value, 0) + " " + e.label + " "); li.appendChild(el("small", "(source: " + e.source + ")")); return li; }));
   $("cite-markdown").textContent = r.cite.markdown; $("cite-latex").textContent = r.cite.latex; $("cite-bibtex").textContent = r.cite.bibtex;
   $("dl-yaml").href = URL.createObjectURL(new Blob([r.scenario_yaml], { type: "text/yaml" }));

@@ -1,0 +1,65 @@
+"""Links into the web calculator as users share and edit them (headless Chromium; fixtures from test_web_browser.py):
+a value that is not among a choice list is reported, not silently swapped for the list's first entry; the plan table
+names the percentile its TTFT/TPOT columns hold; the region line never says "0.9x less"."""
+import pytest
+
+pytest.importorskip("fastapi")
+from test_web_browser import _wait, browser, server  # noqa: E402,F401 (fixtures)
+
+
+def _open(driver, url, key):
+    driver.get(url)
+    _wait(driver, lambda d: d.execute_script(f"return document.body.dataset.{key}") == "done", timeout=60)
+
+
+def _error(driver, box):
+    e = driver.find_element("id", box)
+    return e.text if e.is_displayed() else ""
+
+
+def test_unknown_names_in_a_link_are_errors_not_other_models(server, browser):  # noqa: F811
+    # was: the select had no option 'NoSuch', fell back to its first choice and showed Llama 3 70B's run
+    _open(browser, server + "/?model=NoSuch&tp_size=8", "state")
+    assert "NoSuch" in _error(browser, "error")
+    assert not browser.find_element("id", "results").is_displayed()
+    _open(browser, server + "/?cluster=Nowhere_1K&tp_size=8", "state")
+    assert "Nowhere_1K" in _error(browser, "error")
+    _open(browser, server + "/?form=serve&s_model=NoSuch&s_qps=10", "serveState")
+    assert "NoSuch" in _error(browser, "s-error")
+    assert not browser.find_element("id", "s-results").is_displayed()
+    # one unknown region among known ones: named, not dropped (the page served GCP_Iowa alone)
+    _open(browser, server + "/?form=serve&s_qps=10&s_datacenters=Nowhere,GCP_Iowa", "serveState")
+    assert "Nowhere" in _error(browser, "s-error")
+    # a percentile outside the list: the server's list of allowed values, not a silent p99
+    _open(browser, server + "/?form=serve&s_qps=10&s_percentile=0.42", "serveState")
+    assert "percentile must be one of" in _error(browser, "s-error")
+
+
+def test_plan_columns_name_the_asked_percentile(server, browser):  # noqa: F811
+    from mlsysim.solvers.serving_plan import plan_serving
+    _open(browser, server + "/?form=serve&s_qps=10&s_percentile=0.5", "serveState")
+    head = [th.text for th in browser.find_elements("css selector", "#s-plan th")]
+    assert "TTFT p50 ms" in head and "TPOT p50 ms" in head and not any("p99" in h for h in head)
+    # the column holds the p50 tail, which is below the p99 one for the same best plan (an M/G/1 tail grows with q)
+    cell = browser.find_elements("css selector", "#s-plan tr")[1].find_elements("tag name", "td")
+    row = dict(zip(head, (c.text for c in cell)))
+    p50 = plan_serving("Llama3_70B", qps=10, input_len=1000, output_len=200, ttft_slo=1.0, tpot_slo=0.05,
+                       percentile=0.5, datacenters=["GCP_Iowa"])
+    p99 = plan_serving("Llama3_70B", qps=10, input_len=1000, output_len=200, ttft_slo=1.0, tpot_slo=0.05,
+                       datacenters=["GCP_Iowa"])
+    assert float(row["TTFT p50 ms"].replace(",", "")) == pytest.approx(p50.best["ttft_p99_ms"], abs=0.06)
+    assert p50.best["ttft_p99_ms"] < p99.rows[[(r["hardware"], r["precision"], r["tp"]) for r in p99.rows].index(
+        (p50.best["hardware"], p50.best["precision"], p50.best["tp"]))]["ttft_p99_ms"]
+
+
+def test_region_line_when_this_run_is_already_the_lowest(server, browser):  # noqa: F811
+    from mlsysim.web.compute import train
+    # Iowa's PUE 1.1 on Quebec's hydro grid: lower than every registry region (each at its own grid and PUE), so
+    # "lowest / this" < 1 and "0.9x less than here" was printed
+    r = train({"model": "Llama3_8B", "datacenter": "GCP_Iowa", "grid": "Quebec"})["regions"]
+    assert r["carbon_ratio"] < 1
+    _open(browser, server + "/?model=Llama3_8B&datacenter=GCP_Iowa&grid=Quebec", "state")
+    text = browser.find_element("id", "regions").text
+    assert "x less than here" not in text and "no less than here" in text
+    _open(browser, server + "/?model=Llama3_8B&datacenter=GCP_Iowa", "state")  # Iowa 432 g/kWh vs Quebec's hydro
+    assert "x less than here" in browser.find_element("id", "regions").text
