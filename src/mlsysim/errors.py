@@ -30,7 +30,8 @@ def unknown(kind: str, name: str, choices) -> UnknownNameError:
     if not close:
         low = str(name).lower()
         close = [c for c in choices if low and (low in c.lower() or c.lower() in low)][:3]
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; valid: {', '.join(sorted(choices)[:20])}"
+    more = f" (and {len(choices) - 20} more)" if len(choices) > 20 else ""  # a cut list must not read as complete
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; valid: {', '.join(sorted(choices)[:20])}{more}"
     return UnknownNameError(f"unknown {kind} '{name}'{hint}")
 
 

@@ -36,7 +36,8 @@ def render_serving_report(sc) -> tuple[str, object]:
         parts.append(f"<p>{esc(sc.description.strip())}</p>")
     parts.append(serving_section(sc))
     if r is not None:
-        parts.append("<h2>Assumptions</h2>" + table([(k, v if isinstance(v, (int, float)) else str(v))
+        parts.append("<h2>Assumptions</h2>" + table([(k, v if isinstance(v, (int, float)) else
+                                                      "/".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v))
                                                      for k, v in r.assumptions.items()], ("assumption", "value")))
     parts.append("<h2>Scenario</h2><p class='note'>Save as a .yaml file to rerun it: <code>mlsysim serve "
                  "FILE.yaml</code>.</p><pre>" + esc(sc.to_yaml()) + "</pre>")

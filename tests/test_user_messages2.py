@@ -1,0 +1,43 @@
+"""Messages a user reads on bad input: a cut list of valid names says it is cut; an integer key written 1e4 in
+YAML (read as text by YAML 1.1) is told what to write; the serving report's assumptions read as the CLI's
+(fp8/fp8/fp8, not a Python tuple)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlsysim.errors import ConfigError, unknown
+
+EX = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_a_cut_list_of_valid_names_says_how_many_are_left_out():
+    # 25 names, no close match: the first 20 (sorted) are shown and 25 - 20 = 5 are left out
+    msg = str(unknown("thing", "zzz", [f"n{i:02d}" for i in range(25)]))
+    assert "n19" in msg and "n20" not in msg and msg.endswith("(and 5 more)")
+    assert "more" not in str(unknown("thing", "zzz", ["a", "b"]))  # a whole list is not marked
+
+
+def test_an_integer_written_with_an_exponent_is_told_what_to_write(tmp_path):
+    from mlsysim.scenario import load_scenario
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\nworkload: {model: Llama3_8B, seq_len: 1e4}\nsystem: {cluster: Research_256}\n")
+    with pytest.raises(ConfigError) as e:
+        load_scenario(str(f))
+    assert "seq_len" in str(e.value) and str(e.value).endswith("write 10000")  # 1e4 = 10,000
+    f.write_text("name: x\nworkload: {model: Llama3_8B, seq_len: 10000}\nsystem: {cluster: Research_256}\n")
+    assert load_scenario(str(f)).model.seq_len == 10000
+
+
+def test_serving_report_assumptions_show_the_precision_triple_as_the_page_does(tmp_path):
+    pytest.importorskip("typer")
+    from typer.testing import CliRunner
+
+    from mlsysim.cli.main import app
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(app, ["report", str(EX / "llama3_70b_serving.yaml"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    page = out.read_text()
+    # the example serves at precision fp8: weights, KV and compute all fp8
+    assert "<td>fp8/fp8/fp8</td>" in page and "(&#x27;fp8&#x27;" not in page and "('fp8'" not in page
