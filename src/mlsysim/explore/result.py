@@ -50,6 +50,7 @@ class SweepResult:
         #: configurations the sweep evaluated (rows kept may be fewer with keep="feasible")
         self.evaluated = len(self) if evaluated is None else evaluated
         self._table = None
+        self._sorted_by: tuple = ()  # sort()'s keys: the views keep them in sight
 
     def _tab(self) -> Table:
         """Derived and re-evaluated columns, computed on first access (narrow stored rows, issue 17)."""
@@ -127,9 +128,11 @@ class SweepResult:
         return self._take(key)
 
     def _take(self, idx) -> "SweepResult":
-        return SweepResult({k: a[idx] for k, a in self._cols.items()}, model=self.model, fleets=self.fleets,
-                           precisions=self.precisions, datacenters=self.datacenters, settings=self.settings,
-                           evaluated=self.evaluated)
+        out = SweepResult({k: a[idx] for k, a in self._cols.items()}, model=self.model, fleets=self.fleets,
+                          precisions=self.precisions, datacenters=self.datacenters, settings=self.settings,
+                          evaluated=self.evaluated)
+        out._sorted_by = self._sorted_by
+        return out
 
     def row(self, i: int) -> dict:
         """Row i as a dict of Python scalars (decoded names for categorical columns)."""
@@ -174,7 +177,9 @@ class SweepResult:
         order = np.lexsort(arrays)
         if descending and self.column(keys[0]).dtype == object:
             order = order[::-1]
-        return self._take(order)
+        out = self._take(order)
+        out._sorted_by = tuple(keys)
+        return out
 
     def head(self, n: int = 10) -> "SweepResult":
         return self._take(slice(0, n))
@@ -245,12 +250,16 @@ class SweepResult:
 
     # ----------------------------------------------------------------------------------- display
     def _shown(self) -> list[str]:
-        """The columns a view shows: the layout, the answers, and fleet/datacenter when more than one was swept."""
-        return [c for c in ("fleet", "datacenter", "tp", "pp", "dp", "cp", "microbatch", "interleave", "recompute",
-                            "zero", "step_s", "time_to_train_days", "mfu", "memory_gb", "cost_usd", "carbon_t",
-                            "reason")
-                if self.has(c) and (c != "fleet" or len(self.fleets) > 1)
-                and (c != "datacenter" or len(self.datacenters) > 1)]
+        """The columns a view shows: the layout, the answers, fleet/datacenter when more than one was swept, the
+        reason when a row is infeasible, and the columns the rows are sorted by."""
+        bits = self._cols.get("reason_bits")
+        shown = [c for c in ("fleet", "datacenter", "tp", "pp", "dp", "cp", "microbatch", "interleave", "recompute",
+                             "zero", "step_s", "time_to_train_days", "mfu", "memory_gb", "cost_usd", "carbon_t",
+                             "reason")
+                 if self.has(c) and (c != "fleet" or len(self.fleets) > 1)
+                 and (c != "datacenter" or len(self.datacenters) > 1)
+                 and (c != "reason" or bits is None or bool(np.any(bits)))]
+        return shown + [c for c in self._sorted_by if c not in shown and self.has(c)]
 
     def _head(self) -> str:
         n, nf = len(self), int(np.count_nonzero(self._cols["feasible"])) if self._cols else 0
@@ -275,7 +284,11 @@ class SweepResult:
         for c in _DROP_FIRST:
             if sum(max(map(len, cells[x])) + 2 for x in show) - 2 <= width:
                 break
-            if c in show:
+            room = width - sum(max(map(len, cells[x])) + 2 for x in show if x != c)
+            if c == "reason" and c in show and room >= 16:  # why a row has no numbers: cut, never hidden
+                cells[c] = [v if len(v) <= room else v[:room - 3] + "..." for v in cells[c]]
+                break
+            if c in show and c not in self._sorted_by:
                 show.remove(c)
                 hidden.append(c)
         widths = [max(map(len, cells[c])) for c in show]
