@@ -6,6 +6,8 @@ No fastapi here: the API and the tests call `serve(request_dict)` and `plan(requ
 """
 from __future__ import annotations
 
+import math
+
 from ..errors import ConfigError, InfeasibleError
 
 MAX_REGIONS = 4
@@ -229,9 +231,12 @@ def _headline(a, runs, regions) -> dict:
     r, g0, n = runs[0], regions[0], len(runs)
     pct = f"p{r.percentile * 100:g}"
     per = r.qps_per_replica_max
+    need = max(math.ceil(r.qps / per - 1e-9), 1) if per > 0 else 0
+    more = (f" = {need * n}, + {(r.replicas - need) * n} to meet the SLO at the operating point (the capacity "
+            f"search interpolates)" if r.replicas > need else "")
     head = {"replicas": {"value": sum(x.replicas for x in runs), "formula": (
                 f"ceil(QPS per region / max QPS per replica within the SLO) x regions = ceil({r.qps:g} / {per:.4g})"
-                f" x {n} = {r.replicas * n}" if per > 0 else
+                f" x {n}{more} = {r.replicas * n}" if per > 0 else
                 f"no replica meets the SLO ({r.binding}); sized for throughput: {r.replicas} per region x {n}")},
             "gpus": {"value": sum(x.gpus for x in runs), "formula":
                      f"replicas x TP x PP = {r.replicas * n} x {r.tp} x {r.pp} = {r.gpus * n}"},
