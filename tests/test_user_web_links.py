@@ -63,3 +63,15 @@ def test_region_line_when_this_run_is_already_the_lowest(server, browser):  # no
     assert "x less than here" not in text and "no less than here" in text
     _open(browser, server + "/?model=Llama3_8B&datacenter=GCP_Iowa", "state")  # Iowa 432 g/kWh vs Quebec's hydro
     assert "x less than here" in browser.find_element("id", "regions").text
+
+
+def test_the_range_table_names_each_metric_and_unit(server, browser):  # noqa: F811
+    # the row read "time_to_train 642.4 671.1 714.3" under a headline of 664.5 days: the range is of the time WITH
+    # failures (GoodputModel's restarts), in days; the cost row printed cents of a $6M run
+    _open(browser, server + "/?model=Llama3_70B&tp_size=8&pp_size=1", "state")
+    rows = [[td.text for td in tr.find_elements("tag name", "td")]
+            for tr in browser.find_elements("css selector", "#range tr")[1:]]
+    first = {r[0]: r[1:] for r in rows}
+    assert "effective time to train (failures included) (day)" in first
+    assert "cost of ownership for the run (USD)" in first and "facility energy (MWh)" in first
+    assert all("." not in x for x in first["cost of ownership for the run (USD)"])

@@ -111,13 +111,14 @@ def train(req: dict) -> dict:
 
 
 def _range(out, req) -> dict:
-    from ..uncertainty import UncertaintyModel
+    from ..uncertainty import METRICS, UncertaintyModel
     n = req.get("samples", 200)
     if isinstance(n, bool) or not isinstance(n, int) or not 10 <= n <= MAX_SAMPLES:
         raise ConfigError(f"samples must be an integer from 10 to {MAX_SAMPLES}, got {n!r}")
     mc = UncertaintyModel().solve(performance=out.performance, datacenter=out.scenario.datacenter, samples=n, seed=0)
     keys = ["time_to_train", "mfu"] + (["energy", "carbon", "cost"] if out.scenario.datacenter is not None else [])
-    return {"level": mc.level, "samples": n, **{k: list(mc.interval(k)) for k in keys}}
+    labels = {k: METRICS[k][1] + (f" ({METRICS[k][0]})" if METRICS[k][0] else "") for k in keys}
+    return {"level": mc.level, "samples": n, "labels": labels, **{k: list(mc.interval(k)) for k in keys}}
 
 
 def _regions(out) -> dict:

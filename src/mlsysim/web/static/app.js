@@ -106,7 +106,8 @@ function render(r) {
   for (const t of ["metric", "low (5 %)", "median", "high (95 %)"]) rows[0].appendChild(el("th", t));
   for (const [k, v] of Object.entries(r.range)) {
     if (!Array.isArray(v)) continue;
-    const tr = el("tr"); tr.appendChild(el("td", k)); for (const x of v) tr.appendChild(el("td", fmt(x, k === "mfu" ? 3 : 1))); rows.push(tr);
+    const tr = el("tr"); tr.appendChild(el("td", (r.range.labels || {})[k] || k));
+    for (const x of v) tr.appendChild(el("td", fmt(x, k === "mfu" ? 3 : k === "cost" ? 0 : 1))); rows.push(tr);
   }
   $("range").replaceChildren(...rows);
   const g = r.regions;
