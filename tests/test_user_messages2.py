@@ -41,3 +41,18 @@ def test_serving_report_assumptions_show_the_precision_triple_as_the_page_does(t
     page = out.read_text()
     # the example serves at precision fp8: weights, KV and compute all fp8
     assert "<td>fp8/fp8/fp8</td>" in page and "(&#x27;fp8&#x27;" not in page and "('fp8'" not in page
+
+
+def test_a_serving_percentile_outside_the_tabulated_ones_names_them_with_its_line(tmp_path):
+    from mlsysim.scenario import json_schema, load_scenario
+    f = tmp_path / "s.yaml"
+    body = "name: x\nworkload: {model: Llama3_70B}\nsystem: {node: DGX_H100}\nserving:\n  qps: 10\n  percentile: %s\n"
+    # 0.6 passed the old bounds [0.5, 0.999] and failed later in the solver, without the file and line
+    f.write_text(body % "0.6")
+    with pytest.raises(ConfigError) as e:
+        load_scenario(str(f))
+    assert str(e.value).startswith(f"{f}:6: serving.percentile must be one of 0.5, 0.9, 0.95, 0.99, 0.999")
+    f.write_text(body % "0.95")
+    assert load_scenario(str(f)).raw["serving"]["percentile"] == 0.95
+    p = json_schema()["properties"]["serving"]["properties"]["percentile"]
+    assert p["enum"] == [0.5, 0.9, 0.95, 0.99, 0.999]

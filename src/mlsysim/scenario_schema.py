@@ -16,7 +16,8 @@ class ScenarioError(ConfigError):
 @dataclass(frozen=True)
 class F:
     """One scenario field: its type ('int', 'float', 'bool', 'str', 'name', 'enum', 'list[int]', 'list[name]',
-    'list[enum]'), bounds, choices (enum), the registry category for names, and a description."""
+    'list[enum]'), bounds, choices (enum, or the allowed values of a float), the registry category for names, and
+    a description."""
 
     type: str
     help: str
@@ -183,6 +184,9 @@ def _choices(f: F) -> tuple:
         return _precisions()
     if f.choices == ("<recompute>",):
         return _recompute()
+    if f.choices == ("<percentiles>",):  # the serving tails with a tabulated normal quantile
+        from .physics.serving_load import Z
+        return tuple(sorted(Z))
     return f.choices
 
 
@@ -215,6 +219,8 @@ def json_schema() -> dict:
             p["type"] = "integer"
         elif base == "float":
             p["type"] = "number"
+            if f.choices:
+                p["enum"] = list(_choices(f))
         elif base == "bool":
             p["type"] = "boolean"
         elif base == "str":

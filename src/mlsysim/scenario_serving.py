@@ -42,7 +42,7 @@ SERVING = {
     "precision": _field("enum", "weights / KV / compute shorthand", choices=tuple(SHORTHAND)),
     "ttft_slo_ms": _field("float", "time-to-first-token target at the percentile, ms", **POS),
     "tpot_slo_ms": _field("float", "time-per-output-token target at the percentile, ms", **POS),
-    "percentile": _field("float", "SLO percentile: 0.5, 0.9, 0.95, 0.99 or 0.999", minimum=0.5, maximum=0.999),
+    "percentile": _field("float", "SLO percentile: 0.5, 0.9, 0.95, 0.99 or 0.999", choices=("<percentiles>",)),
     "replicas": _field("int", "fixed number of replicas (default: as many as the SLO needs)", minimum=1),
     "disaggregation": _field("list[int]", "[prefill replicas, decode replicas] per group", minimum=1),
     "engine": _field("str", "serving-engine profile in data/engines.toml (default TensorRT_LLM)"),

@@ -188,6 +188,9 @@ def _check(value, f: F, kp: tuple, where: _Where):
         value = float(value)
         if not math.isfinite(value):
             raise ScenarioError(f"{where(kp)}{name} must be finite, got {value}")
+        if f.choices and value not in _choices(f):
+            raise ScenarioError(f"{where(kp)}{name} must be one of {', '.join(f'{c:g}' for c in _choices(f))}, "
+                                f"got {value:g}")
     elif t == "bool":
         if not isinstance(value, bool):
             raise ScenarioError(f"{where(kp)}{name} must be true or false, got {_show(value)}")
