@@ -56,3 +56,21 @@ def test_a_serving_percentile_outside_the_tabulated_ones_names_them_with_its_lin
     assert load_scenario(str(f)).raw["serving"]["percentile"] == 0.95
     p = json_schema()["properties"]["serving"]["properties"]["percentile"]
     assert p["enum"] == [0.5, 0.9, 0.95, 0.99, 0.999]
+
+
+def test_bad_serving_input_is_a_located_error_in_serve_and_report(tmp_path):
+    # tp_size=3 does not divide Llama 3 70B's 64 heads (64 = 2**6): bad input, exit 2, at the key's line (7);
+    # `mlsysim report` wrote a 'no answer' page and exited 4, "the serving fleet misses its target"
+    pytest.importorskip("typer")
+    from typer.testing import CliRunner
+
+    from mlsysim.cli.main import app
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\nworkload: {model: Llama3_70B}\nsystem: {node: DGX_H100}\ndatacenter: GCP_Iowa\n"
+                 "serving:\n  qps: 10\n  tp_size: 3\n")
+    out = tmp_path / "r.html"
+    for args in (["serve", str(f)], ["report", str(f), "-o", str(out)]):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 2, (args, r.output)
+        assert f"{f}:7: tp_size=3 does not divide" in r.output
+    assert not out.exists()

@@ -13,6 +13,8 @@ the peak qps, e.g. 24 hourly values, for energy, carbon and $ per request). Spec
 """
 from __future__ import annotations
 
+import re
+
 from .physics.precision import SHORTHAND
 
 
@@ -83,4 +85,10 @@ def evaluate(sc):
     for ms, key in (("ttft_slo_ms", "ttft_slo"), ("tpot_slo_ms", "tpot_slo")):
         if ms in cfg:
             kw[key] = cfg[ms] / 1e3
-    return ServingLoadModel().solve(sc.model, hw, qps=cfg.get("qps"), datacenter=sc.datacenter, **kw)
+    try:
+        return ServingLoadModel().solve(sc.model, hw, qps=cfg.get("qps"), datacenter=sc.datacenter, **kw)
+    except ConfigError as exc:  # the solver's message, at the line of the serving key it names
+        from .scenario_schema import ScenarioError
+        msg = str(exc)
+        key = next((k for k in cfg if re.search(rf"\b{re.escape(k)}\b", msg)), None)
+        raise ScenarioError((sc.where("serving", key) if key else sc.where("serving")) + msg) from None

@@ -335,16 +335,16 @@ def _serving_report(sc, output, plots, style, json_out) -> int:
     if not str(output).lower().endswith((".html", ".htm")):
         raise Failure(f"--output {output}: the report is HTML; name it *.html")
     atomic_write(output, html)
-    code = EXIT_OK if r is not None and r.feasible else EXIT_INFEASIBLE
+    code = EXIT_OK if r.feasible else EXIT_INFEASIBLE
     if json_out:
         from .serve import _fields
         emit_json(J.envelope("report", "ok" if code == EXIT_OK else "infeasible", code,
-                             serving=_fields(r) if r is not None else None,
+                             serving=_fields(r),
                              report={"html": str(output), "bytes": len(html.encode("utf-8"))}))
     else:
         print(f"wrote {output} ({len(html.encode('utf-8')) / 1e3:,.0f} kB, serving only)")
         if code != EXIT_OK:
-            err(f"the serving fleet misses its target: {r.binding if r is not None else 'see the report'} "
+            err(f"the serving fleet misses its target: {r.binding} "
                 f"(the report shows it: {output})", "infeasible")
     return code
 

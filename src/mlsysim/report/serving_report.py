@@ -15,18 +15,15 @@ def serving_only(sc) -> bool:
 
 
 def render_serving_report(sc) -> tuple[str, object]:
-    """(the HTML page, the ServingLoadResult or None where the section could not be evaluated)."""
+    """(the HTML page, the ServingLoadResult). Bad input raises ConfigError, as `mlsysim serve` does (exit 2); it
+    was a page saying 'no answer' and exit 4, 'the serving fleet misses its target'."""
     from .. import __version__
-    from ..errors import ConfigError
     from ..scenario_serving import evaluate
     from .html import CSS, esc, table
     from .serving_html import serving_section
-    try:
-        r = evaluate(sc)
-    except ConfigError:
-        r = None
-    status = "ok" if r is not None and r.feasible else "infeasible"
-    label = "OK" if status == "ok" else ("SLO not met" if r is not None else "no answer")
+    r = evaluate(sc)
+    status = "ok" if r.feasible else "infeasible"
+    label = "OK" if status == "ok" else "SLO not met"
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(sc.name)} · mlsysim"
              f"</title><meta name='generator' content='mlsysim {esc(__version__)}'><style>{CSS}</style></head><body>",
              f"<h1>{esc(sc.name)}</h1><p class='sub'>mlsysim {esc(__version__)} · "
@@ -35,10 +32,9 @@ def render_serving_report(sc) -> tuple[str, object]:
     if sc.description:
         parts.append(f"<p>{esc(sc.description.strip())}</p>")
     parts.append(serving_section(sc))
-    if r is not None:
-        parts.append("<h2>Assumptions</h2>" + table([(k, v if isinstance(v, (int, float)) else
-                                                      "/".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v))
-                                                     for k, v in r.assumptions.items()], ("assumption", "value")))
+    parts.append("<h2>Assumptions</h2>" + table([(k, v if isinstance(v, (int, float)) else
+                                                  "/".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v))
+                                                 for k, v in r.assumptions.items()], ("assumption", "value")))
     parts.append("<h2>Scenario</h2><p class='note'>Save as a .yaml file to rerun it: <code>mlsysim serve "
                  "FILE.yaml</code>.</p><pre>" + esc(sc.to_yaml()) + "</pre>")
     sources = [("workload", sc.model.source), ("accelerator", sc.accelerator.source if sc.accelerator else None)]
