@@ -75,3 +75,15 @@ def test_the_range_table_names_each_metric_and_unit(server, browser):  # noqa: F
     assert "effective time to train (failures included) (day)" in first
     assert "cost of ownership for the run (USD)" in first and "facility energy (MWh)" in first
     assert all("." not in x for x in first["cost of ownership for the run (USD)"])
+
+
+def test_a_citation_of_a_run_that_does_not_fit_says_so():
+    from mlsysim.web.compute import train
+    # GPT-3 175B at TP1 PP1: 175e9 bf16 weights alone are 2 B x 175e9 = 350 GB per GPU > 80 GB: feasible=False,
+    # and the "cite this" text users copy must carry the mark like the page's status line
+    r = train({"model": "GPT3_175B", "tp_size": 1, "pp_size": 1})
+    assert r["status"] == "infeasible"
+    for k in ("markdown", "latex", "bibtex"):
+        assert "INFEASIBLE: the layout does not fit in device memory" in r["cite"][k]
+    ok = train({"model": "Llama3_70B", "tp_size": 8, "pp_size": 1})
+    assert ok["status"] == "ok" and "INFEASIBLE" not in ok["cite"]["markdown"]

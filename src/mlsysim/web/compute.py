@@ -146,7 +146,8 @@ def _cite(version, sc, out, n) -> dict:
     L = p.layout
     what = (f"{sc.model.name} on {n} x {p.fleet.node.accelerator.name}, TP{L['tp_size']} PP{L['pp_size']} "
             f"DP{L['dp_size']}, {p.tokens:.3g} tokens"
-            + (f", {sc.datacenter.name}" if sc.datacenter is not None else ""))
+            + (f", {sc.datacenter.name}" if sc.datacenter is not None else "")
+            + ("; INFEASIBLE: the layout does not fit in device memory" if not p.feasible else ""))
     assume = "first-principles analytical model; grid average carbon intensity; assumptions listed in the JSON"
     return {"markdown": f"Estimated with mlsysim {version} ({what}; {assume}).",
             "latex": f"Estimated with \\texttt{{mlsysim}} {version} ({what}; {assume}).",
