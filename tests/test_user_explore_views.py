@@ -42,3 +42,19 @@ def test_a_table_with_infeasible_rows_keeps_the_reason_column():
     # tp=1 pp=1 holds all of Llama 3 70B on each GPU: its bf16 weights alone are 2 B x 70.6e9 = 141 GB > 85.9 GB
     assert "reason" in res._shown() and "out of memory" in res._repr_html_()
     assert int(np.count_nonzero(res.column("feasible"))) == 1  # tp=8: 70.6e9 x 2 B / 8 = 17.6 GB of weights
+
+
+def test_optimize_and_serving_sweep_views_fit_80_columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    o = explore.optimize(M, "cost", fleets=C, tp=[4, 8], pp=[1, 2, 4], datacenters=["GCP_Iowa", "Quebec_Hydro"])
+    lines = repr(o).splitlines()
+    assert max(map(len, lines)) <= 80  # were 113 and 183 characters
+    # the table follows the two wrapped lines directly: its own title is dropped whole (a wrapped remainder,
+    # "  DGX H100 on InfiniBand NDR", was left as a stray line above the header)
+    header = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["datacenter", "tp"])
+    assert all(ln.startswith(("OptimizeResult", "best:", "  ")) for ln in lines[:header])
+    assert not any(ln.strip() == "DGX H100 on InfiniBand NDR" for ln in lines)
+    # cheapest first: the hydro site's $5.64M run (TP4 PP4) heads the table, as the best line says
+    assert lines[header + 1].split()[:3] == ["Quebec_Hydro", "4", "4"] and "Hydro-Quebec" in repr(o)
+    s = explore.serving_sweep("Llama3_70B", hardware=["H100"], precisions=["fp8"], tp_sizes=[2, 4, 8])
+    assert max(map(len, repr(s).splitlines())) <= 80 and repr(s).startswith(f"ServingSweepResult({len(s)} rows")

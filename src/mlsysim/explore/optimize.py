@@ -151,14 +151,20 @@ class OptimizeResult:
         return self.table.solve(0)
 
     def __repr__(self) -> str:
+        """Two wrapped lines (the best and the counts) over the table of the best and its runners-up, as wide as
+        the terminal (COLUMNS)."""
+        import shutil
+        import textwrap
+        width = max(shutil.get_terminal_size((80, 24)).columns, 40)
         b = self.best
         col = self.keys[0][0]
         lines = [f"OptimizeResult: best {col} = {b[col]:.4g} ({self.objective}); {self.evaluated:,} configurations "
                  f"evaluated, {self.n_feasible:,} run, {self.n_satisfying:,} satisfy the constraints",
-                 f"  best: {b['fleet']}, tp={b['tp']} pp={b['pp']} dp={b['dp']} cp={b['cp']} ep={b['ep']} "
+                 f"best: {b['fleet']}, tp={b['tp']} pp={b['pp']} dp={b['dp']} cp={b['cp']} ep={b['ep']} "
                  f"mb={b['microbatch']} v={b['interleave']} recompute={b['recompute']} zero={b['zero']} "
                  f"precision={b['precision']}" + (f" at {b['datacenter']}" if "datacenter" in b else "")]
-        return "\n".join(lines) + "\n" + repr(self.table).split("\n", 1)[-1]
+        text = [w for ln in lines for w in textwrap.wrap(ln, width, subsequent_indent="  ")]
+        return "\n".join(text) + "\n" + self.table._text(title=False)
 
 
 def _keys(objective, available):

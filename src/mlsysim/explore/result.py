@@ -269,10 +269,14 @@ class SweepResult:
     def __repr__(self) -> str:
         """The first rows, as wide as the terminal (COLUMNS): fleets and sites by registry key, and the least
         telling columns left out (named below the table) until the rest fits."""
+        return self._text()
+
+    def _text(self, title: bool = True) -> str:
+        """The text view; without its title line(s) for a view that leads with its own (OptimizeResult)."""
         import shutil
         import textwrap
         width = max(shutil.get_terminal_size((80, 24)).columns, 40)
-        n, head = len(self), textwrap.wrap(self._head(), width, subsequent_indent="  ")
+        n, head = len(self), textwrap.wrap(self._head(), width, subsequent_indent="  ") if title else []
         if not n:
             return "\n".join(head)
         short = {f.name: f.key for f in self.fleets if getattr(f, "key", None)}

@@ -80,7 +80,11 @@ class ServingSweepResult:
         return pd.DataFrame(self._cols)
 
     def __repr__(self):
-        return f"ServingSweepResult({len(self)} rows; columns {', '.join(self.columns)})"
+        import shutil
+        import textwrap
+        width = max(shutil.get_terminal_size((80, 24)).columns, 40)
+        return "\n".join(textwrap.wrap(f"ServingSweepResult({len(self)} rows; columns {', '.join(self.columns)})",
+                                        width, subsequent_indent="  "))
 
     def _repr_html_(self, max_rows: int = 20) -> str:
         import html
