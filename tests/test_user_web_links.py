@@ -87,3 +87,13 @@ def test_a_citation_of_a_run_that_does_not_fit_says_so():
         assert "INFEASIBLE: the layout does not fit in device memory" in r["cite"][k]
     ok = train({"model": "Llama3_70B", "tp_size": 8, "pp_size": 1})
     assert ok["status"] == "ok" and "INFEASIBLE" not in ok["cite"]["markdown"]
+
+
+def test_a_pasted_config_that_is_not_json_says_so(server, browser):  # noqa: F811
+    # '{bad' is not JSON: the page posted the string "not JSON" and showed pydantic's "hf_config: Input should be
+    # a valid dictionary"; now the parse error itself, and the field is marked
+    _open(browser, server + "/?hf_config=%7Bbad&tp_size=8", "state")
+    msg = _error(browser, "error")
+    assert msg.startswith("hf_config: the pasted config.json is not valid JSON")
+    assert "invalid" in browser.find_element("id", "f-hf_config").get_attribute("class")
+    assert not browser.find_element("id", "results").is_displayed()

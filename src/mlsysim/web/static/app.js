@@ -31,7 +31,10 @@ function readForm() {
     if (f === "best_layout") { if (e.checked) req.best_layout = true; continue; }
     let v = e.value.trim();
     if (v === "") continue;
-    if (f === "hf_config") { try { req.hf_config = JSON.parse(v); } catch (err) { req.hf_config = "not JSON"; } continue; }
+    if (f === "hf_config") {
+      try { req.hf_config = JSON.parse(v); } catch (err) { throw new Error("hf_config: the pasted config.json is not valid JSON (" + err.message + ")"); }
+      continue;
+    }
     if (NUMERIC.includes(f) && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)) v = Number(v);
     req[f] = v;
   }
@@ -134,8 +137,10 @@ async function submit(ev) {
   for (const f of FIELDS) $("f-" + f).classList.remove("invalid");
   history.replaceState(null, "", "?" + toQuery());
   $("results").dataset.state = "loading";
-  try {
-    const resp = await fetch("/api/train", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(readForm()) });
+  let req = null;
+  try { req = readForm(); } catch (err) { showError(err.message); $("results").hidden = true; }
+  if (req) try {
+    const resp = await fetch("/api/train", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(req) });
     const body = await resp.json();
     if (!resp.ok) { showError(body.error ? body.error.message : "error " + resp.status); $("results").hidden = true; }
     else render(body);
