@@ -97,3 +97,17 @@ def test_a_pasted_config_that_is_not_json_says_so(server, browser):  # noqa: F81
     assert msg.startswith("hf_config: the pasted config.json is not valid JSON")
     assert "invalid" in browser.find_element("id", "f-hf_config").get_attribute("class")
     assert not browser.find_element("id", "results").is_displayed()
+
+
+def test_a_fleet_without_a_price_gets_its_answer_without_cost(server, browser):  # noqa: F811
+    from mlsysim.hardware.registry import Hardware
+    from mlsysim.web.compute import train
+    # TPU v2 has no list price in the registry, so there is no cost; the 90 % range still asked for a cost
+    # interval and the whole request failed with "unknown metric 'cost'"
+    assert not Hardware.Cloud.TPUv2.price_usd
+    r = train({"model": "Llama3_8B", "cluster": "TPUv2_200", "tp_size": 8})
+    assert r["status"] == "ok" and "cost_usd" not in r["headline"] and "cost" not in r["range"]
+    assert {"time_to_train", "mfu", "energy", "carbon"} <= set(r["range"])
+    _open(browser, server + "/?model=Llama3_8B&cluster=TPUv2_200&tp_size=8", "state")
+    assert _error(browser, "error") == "" and browser.find_element("id", "results").is_displayed()
+    assert "Cheapest: n/a" in browser.find_element("id", "regions").text

@@ -116,7 +116,8 @@ def _range(out, req) -> dict:
     if isinstance(n, bool) or not isinstance(n, int) or not 10 <= n <= MAX_SAMPLES:
         raise ConfigError(f"samples must be an integer from 10 to {MAX_SAMPLES}, got {n!r}")
     mc = UncertaintyModel().solve(performance=out.performance, datacenter=out.scenario.datacenter, samples=n, seed=0)
-    keys = ["time_to_train", "mfu"] + (["energy", "carbon", "cost"] if out.scenario.datacenter is not None else [])
+    # cost only where the accelerator has a price (a TPU has none: its range asked for a metric never sampled)
+    keys = [k for k in ("time_to_train", "mfu", "energy", "carbon", "cost") if k in mc.stats]
     labels = {k: METRICS[k][1] + (f" ({METRICS[k][0]})" if METRICS[k][0] else "") for k in keys}
     return {"level": mc.level, "samples": n, "labels": labels, **{k: list(mc.interval(k)) for k in keys}}
 
