@@ -74,3 +74,33 @@ def test_bad_serving_input_is_a_located_error_in_serve_and_report(tmp_path):
         assert r.exit_code == 2, (args, r.output)
         assert f"{f}:7: tp_size=3 does not divide" in r.output
     assert not out.exists()
+
+
+def test_optimize_by_time_on_an_unpriced_fleet_gives_a_time_carbon_front(tmp_path):
+    # TPU v2 has no list price: `optimize` by time (the default) refused the whole search with "cost needs an
+    # accelerator price" because its Pareto front was time against cost; carbon needs no price
+    pytest.importorskip("typer")
+    import json
+
+    from typer.testing import CliRunner
+
+    from mlsysim.cli.main import app
+    from mlsysim.hardware.registry import Hardware
+    assert not Hardware.Cloud.TPUv2.price_usd
+    f = tmp_path / "tpu.yaml"
+    f.write_text("name: tpu\nworkload: {model: Llama3_8B}\nsystem: {cluster: TPUv2_200}\nlayout: {tp_size: 8}\n"
+                 "datacenter: GCP_Iowa\n")
+    r = CliRunner().invoke(app, ["optimize", str(f), "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["pareto"]["y"] == "carbon_t" and d["pareto"]["front"]
+    # a front: no plan on it is both slower and dirtier than another
+    pts = [(p["time_to_train_days"], p["carbon_t"]) for p in d["pareto"]["front"]]
+    assert not any(a[0] >= b[0] and a[1] >= b[1] and a != b for a in pts for b in pts)
+    text = CliRunner().invoke(app, ["optimize", str(f)]).output
+    assert "$nan" not in text and "cost n/a (no accelerator price)" in text
+    # a priced fleet keeps its time-cost front
+    f.write_text("name: h\nworkload: {model: Llama3_8B}\nsystem: {cluster: Research_256}\nlayout: {tp_size: 8}\n"
+                 "datacenter: GCP_Iowa\n")
+    d = json.loads(CliRunner().invoke(app, ["optimize", str(f), "--json"]).stdout)
+    assert d["pareto"]["y"] == "cost_usd"

@@ -304,7 +304,8 @@ def winner_lines(r, objective: str) -> list[str]:
         out.append(f"  region: {E(_dc_key(r['datacenter']))} ({E(r['datacenter'])})")
     nums = [f"{r['time_to_train_days']:.1f} days", f"MFU {r['mfu']:.1%}", f"{r['memory_gb']:.1f} GB/device"]
     if r.get("cost_usd") is not None:
-        nums.append(f"${r['cost_usd']:,.0f}")
+        c = r["cost_usd"]
+        nums.append(f"${c:,.0f}" if c == c else "cost n/a (no accelerator price)")  # NaN: unpriced (TPU)
     if r.get("carbon_t") is not None:
         nums.append(f"{r['carbon_t']:,.1f} tCO2e (location-based)")
     out.append("  " + " · ".join(nums))

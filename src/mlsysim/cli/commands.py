@@ -230,6 +230,8 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out, emit=None):
                 raise Failure(sc.locate(str(exc))) from None
             raise
         y = "cost_usd" if "datacenters" in kw else "gpu_hours"
+        if y == "cost_usd" and res.table[0].get("cost_usd") != res.table[0].get("cost_usd"):
+            y = "carbon_t"  # NaN cost: an accelerator without a price (TPU) has a time-carbon front, not none
         if obj == "carbon":
             y = "carbon_t"
         # the front among plans that meet the scenario's constraints (the ranking's own, batch window included)
