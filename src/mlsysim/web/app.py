@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InfeasibleError
 
 MAX_BODY = 64 * 1024  # bytes: a form plus a pasted config.json
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"), "/app.js": ("app.js", "text/javascript"),
@@ -132,6 +132,14 @@ def create_app() -> FastAPI:
     @app.exception_handler(ConfigError)
     async def _config(request: Request, exc: ConfigError):
         return _error(400, "bad_input", str(exc))
+
+    @app.exception_handler(InfeasibleError)
+    async def _infeasible(request: Request, exc: InfeasibleError):  # "find the best layout" found none
+        return _error(422, "infeasible", str(exc))
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception):  # JSON the page can show, never a traceback
+        return _error(500, "internal", f"internal error ({type(exc).__name__}): please report this input")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):  # the input itself is not echoed

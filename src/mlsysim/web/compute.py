@@ -115,7 +115,11 @@ def _range(out, req) -> dict:
     n = req.get("samples", 200)
     if isinstance(n, bool) or not isinstance(n, int) or not 10 <= n <= MAX_SAMPLES:
         raise ConfigError(f"samples must be an integer from 10 to {MAX_SAMPLES}, got {n!r}")
-    mc = UncertaintyModel().solve(performance=out.performance, datacenter=out.scenario.datacenter, samples=n, seed=0)
+    try:
+        mc = UncertaintyModel().solve(performance=out.performance, datacenter=out.scenario.datacenter, samples=n,
+                                      seed=0)
+    except ConfigError as exc:  # e.g. a fleet so large that failures outpace checkpoints: the run's figures stand
+        return {"level": 0.9, "samples": n, "error": str(exc)}
     # cost only where the accelerator has a price (a TPU has none: its range asked for a metric never sampled)
     keys = [k for k in ("time_to_train", "mfu", "energy", "carbon", "cost") if k in mc.stats]
     labels = {k: METRICS[k][1] + (f" ({METRICS[k][0]})" if METRICS[k][0] else "") for k in keys}

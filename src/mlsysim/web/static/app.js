@@ -112,6 +112,7 @@ function render(r) {
     const tr = el("tr"); tr.appendChild(el("td", (r.range.labels || {})[k] || k));
     for (const x of v) tr.appendChild(el("td", fmt(x, k === "mfu" ? 3 : k === "cost" ? 0 : 1))); rows.push(tr);
   }
+  if (r.range.error) { const tr = el("tr"); const td = el("td", "no range: " + r.range.error); td.colSpan = 4; tr.appendChild(td); rows.push(tr); }
   $("range").replaceChildren(...rows);
   const g = r.regions;
   $("regions").textContent = "Lowest carbon: " + g.lowest_carbon.name + ", " + fmt(g.lowest_carbon.carbon_t) + " t" +
