@@ -111,3 +111,16 @@ def test_a_fleet_without_a_price_gets_its_answer_without_cost(server, browser): 
     _open(browser, server + "/?model=Llama3_8B&cluster=TPUv2_200&tp_size=8", "state")
     assert _error(browser, "error") == "" and browser.find_element("id", "results").is_displayed()
     assert "Cheapest: n/a" in browser.find_element("id", "regions").text
+
+
+def test_a_run_shorter_than_a_day_is_not_zero_days(server, browser):  # noqa: F811
+    from mlsysim.web.compute import train
+    # a 1e9-token run of Llama 3 8B on 256 H100s: 6 x 8.03e9 params x 1e9 tokens = 4.8e19 FLOP, at ~1e15 FLOP/s x
+    # 256 GPUs x ~40 % MFU ~ 1.2e17 FLOP/s: ~400 s, far under a day; the card and formula read "0 days"/"0.0 days"
+    r = train({"model": "Llama3_8B", "tp_size": 8, "tokens": 1e9})
+    days = r["headline"]["time_to_train_days"]["value"]
+    assert 100 / 86400 < days < 2000 / 86400
+    assert r["headline"]["time_to_train_days"]["formula"].endswith(f"= {days:.3g} days")
+    _open(browser, server + "/?model=Llama3_8B&tp_size=8&tokens=1e9", "state")
+    card = browser.find_element("id", "out-time_to_train_days").text.splitlines()[1]
+    assert card == f"{float(f'{days:.3g}'):g} days"

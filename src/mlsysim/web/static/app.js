@@ -96,7 +96,8 @@ function render(r) {
     const h = r.headline[k]; if (!h) continue;
     const c = el("div", undefined, "card"); c.id = "out-" + k; c.dataset.value = h.value;
     c.appendChild(el("div", label));
-    c.appendChild(el("div", unit === "%" ? fmt(100 * h.value, d) + " %" : fmt(h.value, d) + " " + unit, "v"));
+    const small = h.value !== 0 && Math.abs(h.value) < 1 && unit !== "%";  // a short run: 3 digits, not "0 days"
+    c.appendChild(el("div", unit === "%" ? fmt(100 * h.value, d) + " %" : (small ? Number(Number(h.value).toPrecision(3)).toString() : fmt(h.value, d)) + " " + unit, "v"));
     c.appendChild(el("div", h.formula, "f"));
     cards.push(c);
   }
