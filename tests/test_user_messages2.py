@@ -104,3 +104,21 @@ def test_optimize_by_time_on_an_unpriced_fleet_gives_a_time_carbon_front(tmp_pat
                  "datacenter: GCP_Iowa\n")
     d = json.loads(CliRunner().invoke(app, ["optimize", str(f), "--json"]).stdout)
     assert d["pareto"]["y"] == "cost_usd"
+
+
+def test_an_unknown_grid_says_codes_resolve_too(tmp_path):
+    from mlsysim import Infrastructure
+    from mlsysim.scenario import load_scenario
+    # the message listed only curated entries (Australia ... Poland_EM2024), though 'PL', 'US-MIDA-PJM' and
+    # 'gcp:us-central1' all resolve from data/grids.csv
+    with pytest.raises(ConfigError) as e:
+        Infrastructure.Grids["US-MIDA-PJN"]  # one letter off PJM's zone code
+    assert "gcp:us-central1" in str(e.value) and "did you mean US-MIDA-PJM" in str(e.value)
+    assert Infrastructure.Grids["US-MIDA-PJM"].gco2_per_kwh > 0  # the hint's examples resolve
+    assert Infrastructure.Grids["gcp:us-central1"].gco2_per_kwh > 0
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\nworkload: {model: Llama3_8B}\nsystem: {cluster: Research_256}\n"
+                 "datacenter: {name: GCP_Iowa, grid: Nope}\n")
+    with pytest.raises(ConfigError) as e:
+        load_scenario(str(f))
+    assert str(e.value).startswith(f"{f}:4: unknown Infrastructure.Grids entry") and "PL@2022" in str(e.value)

@@ -204,7 +204,11 @@ def _check(value, f: F, kp: tuple, where: _Where):
         if t == "name":
             names = _names(f.registry)
             if value not in names and not _dataset_name(f.registry, value):
-                raise ScenarioError(where(kp) + str(unknown(f"{f.registry} entry for {name}", value, names)))
+                msg = str(unknown(f"{f.registry} entry for {name}", value, names))
+                if f.registry == "Infrastructure.Grids":
+                    from .infrastructure.grids import CODES_HINT
+                    msg += f"; {CODES_HINT}"
+                raise ScenarioError(where(kp) + msg)
         return value
     if f.minimum is not None and (value < f.minimum or (f.exclusive_minimum and value == f.minimum)):
         op = ">" if f.exclusive_minimum else ">="

@@ -25,6 +25,9 @@ DATASETS = {
     "electricitymaps": "Electricity Maps yearly zone averages (ODbL; via co2.js 0.19.0)",
     "google": "Google Cloud region carbon data, github.com/GoogleCloudPlatform/region-carbon-info (CC BY 4.0)",
 }
+# an unknown grid name's message lists the curated entries; it must also say what else resolves
+CODES_HINT = ("or any country, zone or cloud region, optionally @YEAR (PL, PL@2022, US-MIDA-PJM, gcp:us-central1, "
+              "aws:us-east-1)")
 _PREFIX = {"ember": "ember", "electricitymaps": "electricitymaps", "em": "electricitymaps", "gcp": "google"}
 
 # Cloud regions of AWS and Azure -> the Electricity Maps zone of the grid they draw from. Locations from each

@@ -31,11 +31,13 @@ class _Grids(Category):
             return super().__getitem__(key)
         except UnknownNameError as curated:
             if key not in self._cache:
-                from .grids import lookup
+                from .grids import CODES_HINT, lookup
                 try:
                     self._cache[key] = lookup(key)
-                except UnknownNameError:
-                    raise curated from None
+                except UnknownNameError as data:
+                    near = str(data).partition("; ")[2]  # the datasets' own close names, when it has some
+                    more = f" ({near})" if near.startswith("did you mean") else ""
+                    raise UnknownNameError(f"{curated}; {CODES_HINT}{more}") from None
             return self._cache[key]
 
     def __contains__(self, key: str) -> bool:
