@@ -124,3 +124,12 @@ def test_a_run_shorter_than_a_day_is_not_zero_days(server, browser):  # noqa: F8
     _open(browser, server + "/?model=Llama3_8B&tp_size=8&tokens=1e9", "state")
     card = browser.find_element("id", "out-time_to_train_days").text.splitlines()[1]
     assert card == f"{float(f'{days:.3g}'):g} days"
+
+
+def test_a_precision_the_chip_lacks_marks_the_precision_field(server, browser):  # noqa: F811
+    # V100s (Volta, 2017) have no bf16 tensor cores, the default precision: the message named no field, so the
+    # page marked none; it now says "choose a precision it has" and the Precision select is marked
+    _open(browser, server + "/?model=Llama3_8B&cluster=GPT3_V100_10K&tp_size=8", "state")
+    msg = _error(browser, "error")
+    assert "no bf16 support; choose a precision it has: " in msg and "fp16" in msg
+    assert "invalid" in browser.find_element("id", "f-precision").get_attribute("class")

@@ -80,7 +80,7 @@ class Accelerator(RecordView):
         except KeyError:
             if precision not in PRECISIONS:
                 raise unknown("precision", precision, PRECISIONS) from None
-            raise ConfigError(f"{self.name} has no {precision} support; choose one of "
+            raise ConfigError(f"{self.name} has no {precision} support; choose a precision it has: "
                               f"{', '.join(self.peak_flops)}") from None
 
     memory = quantity("memory_bytes", "byte", to="GB")
