@@ -290,8 +290,11 @@ def test_planner_and_fleet_solver_agree():
                                  precision="fp8", ttft_slo=0.25, tpot_slo=0.05, datacenter=dc)
     assert (row["gpus"], row["replicas"]) == (r.gpus, r.replicas)
     assert row["ttft_p99_ms"] == pytest.approx(r.ttft_p99_s * 1e3)
-    # $/M output tokens = $ per request / 150 output tokens x 1e6 (the plan charges every dollar to output)
-    assert row["usd_per_m_output"] == pytest.approx(r.per_request["usd"] / 150 * 1e6, rel=1e-9)
+    # one definition of $/M tokens: the plan splits a request's dollars over its 800 input and 150 output tokens as
+    # the fleet solver does, so the split adds back up to the request's cost
+    assert (row["usd_per_m_input"], row["usd_per_m_output"]) == pytest.approx((r.usd_per_m_input, r.usd_per_m_output))
+    assert (800 * row["usd_per_m_input"] + 150 * row["usd_per_m_output"]) / 1e6 == pytest.approx(r.per_request["usd"])
+    assert row["usd_per_m_output"] < r.per_request["usd"] / 150 * 1e6  # the prompt tokens carry their share
 
 
 def test_calibrate_engine_from_one_point():
@@ -361,3 +364,13 @@ def test_serving_capex_follows_the_records_as_training_does():
     two = Fleet(node=Systems.Nodes.DGX_H100, count=2, fabric=Systems.Fabrics.InfiniBand_NDR)
     train_it, train_fac = split_it_facility(fleet_capex(two, Hardware.Cloud.H100.price_usd)[0])
     assert serving_capex(Hardware.Cloud.H100, 16)[:2] == pytest.approx((train_it, train_fac))
+
+
+def test_input_token_weight_by_hand():
+    from mlsysim.physics.serving_econ import input_weight, usd_per_million
+    # 20 % of the iterations' GPU time is prefill for 1,000 prompt tokens, 80 % decode for 200 output tokens:
+    # a prompt token costs (0.2 / 1000) / (0.8 / 200) = 0.05 output tokens
+    assert input_weight(0.2, 1000, 200) == pytest.approx(0.05)
+    assert input_weight(0.9, 10, 200) == 1.0  # never more than an output token
+    # $0.01 per request over 200 output tokens + 1,000 x 0.05 input tokens = 250 output-token equivalents
+    assert usd_per_million(0.01, 1000, 200, 0.05) == pytest.approx((0.05 * 0.01 / 250 * 1e6, 0.01 / 250 * 1e6))

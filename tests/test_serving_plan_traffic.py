@@ -34,7 +34,8 @@ def test_bursty_plan_needs_more_replicas_and_matches_the_fleet_solver():
     r = _solve(qps=40, ttft_slo=0.15, arrival_cv=2.0)
     assert (b["replicas"], b["gpus"]) == (r.replicas, r.gpus)
     assert b["ttft_p99_ms"] == pytest.approx(r.ttft_p99_s * 1e3, rel=1e-12)
-    assert b["usd_per_m_output"] == pytest.approx(r.per_request["usd"] / 200 * 1e6, rel=1e-9)
+    assert (b["usd_per_m_input"], b["usd_per_m_output"]) == pytest.approx((r.usd_per_m_input, r.usd_per_m_output),
+                                                                           rel=1e-9)
     assert burst.assumptions["traffic"].startswith("G/G/1, inter-arrival CV 2")
     # the replicas cover the load a replica sustains within the SLO: replicas >= 40 / max QPS per replica
     assert b["replicas"] >= 40.0 / b["qps_per_replica"]

@@ -56,6 +56,12 @@ def per_request(*, qps, gpus, it_power_w, pue, grid_gco2_per_kwh, residual_gco2_
             "water_l": CB.water_l(it_j, wue_l_per_kwh, facility, grid_water_l_per_kwh), "usd": usd, "capex_usd": capex}
 
 
+def input_weight(prefill_share, input_len, output_len):
+    """What a prompt token costs relative to an output token: the GPU time of the iterations' prefill share over
+    the prompt tokens, against the rest over the output tokens (at most 1: a prompt token never costs more)."""
+    return min(1.0, prefill_share * output_len / max(input_len, 1) / max(1e-9, 1.0 - prefill_share))
+
+
 def usd_per_million(usd_per_request, input_len, output_len, input_weight):
     """($/M input tokens, $/M output tokens): a request's cost split over its tokens, an input token weighing
     `input_weight` output tokens."""

@@ -290,8 +290,7 @@ class ServingLoadModel:
                            rent_usd_per_gpu_hour=rent_v, wue_l_per_kwh=dc.wue_l_per_kwh,
                            grid_water_l_per_kwh=dc.grid.water_l_per_kwh or 0.0)
         # Input tokens: a prompt token costs the GPU time of a prefill token relative to a decode token.
-        w = input_weight if input_weight is not None else min(1.0, at["prefill_share"] * osl / max(isl, 1) /
-                                                              max(1e-9, 1.0 - at["prefill_share"]))
+        w = input_weight if input_weight is not None else SE.input_weight(at["prefill_share"], isl, osl)
         usd_in, usd_out = SE.usd_per_million(r["usd"], isl, osl, w)
         assumptions["power"] = (f"compute utilisation {util:.3g} at the peak: {it / gpus:.0f} W per GPU incl. "
                                 f"{PW.HOST_W_PER_ACCELERATOR:g} W host share (physics.power)")

@@ -73,7 +73,7 @@ class ServingPlan(TableRepr):
                          f"({b['replicas']} replica{'s' if b['replicas'] != 1 else ''})"),
                 (f"p{self.percentile * 100:g} TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
                 ("CapEx (USD)", b["capex_usd"]), ("cost per year (USD)", b["usd_per_year"]),
-                ("$ per M output tokens", b["usd_per_m_output"]),
+                ("$ per M input / output tokens", f"{b['usd_per_m_input']:.3g} / {b['usd_per_m_output']:.3g}"),
                 ("carbon (t CO2e/yr, location)", b["carbon_t_per_year"]),
                 ("energy per request (Wh)", b["wh_per_request"]),
                 *([("mean load over the profile (share of the peak)", b["load_factor"])] if b["load_factor"] < 1
@@ -252,13 +252,15 @@ def _row(s, r, tr, lam_region, regions, datacenters, prec, tp, pp, s_ttft, s_tpo
             "g_embodied_per_request": pr["carbon_embodied_kg"] * 1e3, "wh_per_request": pr["energy_j"] / 3600.0,
             "ml_water_per_request": pr["water_l"] * 1e3}
     tot = {k: sum(v[k] for v in per_region.values()) for k in next(iter(per_region.values()))}
-    per_year_tokens_out = lam_mean * regions * osl * SECONDS_PER_YEAR
+    # $ per M tokens as ServingLoadModel splits them: a prompt token at the prefill's relative GPU time
+    usd_in, usd_out = SE.usd_per_million(tot["usd_per_year"] / (lam_mean * regions * SECONDS_PER_YEAR), isl, osl,
+                                         SE.input_weight(at["prefill_share"], isl, osl))
     return {"hardware": acc.key or acc.name, "precision": prec, "tp": tp, "pp": pp, "replicas": n * regions,
             "gpus": gpus_region * regions, "qps_per_replica": q_rep, "load_factor": load,
             "ttft_p99_ms": float(at["ttft_q_s"]) * 1e3, "tpot_p99_ms": float(at["tpot_q_s"]) * 1e3,
             "tokens_per_s_per_gpu": lam_region * osl / gpus_region,
             "capex_usd": (it_capex + fac_capex) * regions,
-            "usd_per_year": tot["usd_per_year"], "usd_per_m_output": tot["usd_per_year"] / per_year_tokens_out * 1e6,
+            "usd_per_year": tot["usd_per_year"], "usd_per_m_input": usd_in, "usd_per_m_output": usd_out,
             "carbon_t_per_year": tot["carbon_t_per_year"], "wh_per_request": tot["wh_per_request"] / regions,
             "g_per_request": (tot["g_per_request"] + tot["g_embodied_per_request"]) / regions,
             "g_market_per_request": tot["g_market_per_request"] / regions,

@@ -102,7 +102,7 @@ function sRender(r) {
     $("s-plan-note").textContent = "Best by " + p.objective + " of " + p.configurations + " configurations meeting the targets (searched " +
       p.searched.hardware.join("/") + " x " + p.searched.precisions.join("/") + " x TP " + p.searched.tp_sizes.join("/") + ")" +
       (p.feasible ? "." : "; " + p.binding + ".");
-    table($("s-plan"), ["hardware", "precision", "TP", "GPUs", "replicas", "TTFT " + pct + " ms", "TPOT " + pct + " ms", "$/year", "$/M output (whole cost)", "t CO2e/year (with embodied)", "gCO2e/request (with embodied)"],
+    table($("s-plan"), ["hardware", "precision", "TP", "GPUs", "replicas", "TTFT " + pct + " ms", "TPOT " + pct + " ms", "$/year", "$/M output", "t CO2e/year (with embodied)", "gCO2e/request (with embodied)"],
       p.ranking.map((x) => [x.hardware, x.precision, String(x.tp), fmt(x.gpus, 0), fmt(x.replicas, 0), fmt(x.ttft_p99_ms, 1),
         fmt(x.tpot_p99_ms, 1), fmt(x.usd_per_year, 0), sig(x.usd_per_m_output), sig(x.carbon_t_per_year), sig(x.g_per_request)]));
   }
