@@ -122,3 +122,15 @@ def test_an_unknown_grid_says_codes_resolve_too(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_scenario(str(f))
     assert str(e.value).startswith(f"{f}:4: unknown Infrastructure.Grids entry") and "PL@2022" in str(e.value)
+
+
+def test_absurd_token_budget_is_refused_with_the_bound():
+    # 1e308 tokens x a step time of seconds overflows a float: a clear ConfigError, not "internal value ... not
+    # finite; please report"; 1e18 (the bound, ~64,000 x Llama 3's 15.6T tokens) still solves
+    import pytest as _pytest
+    from mlsysim import ConfigError, DistributedModel, Models, Systems
+    args = (Models.Language.Llama3_70B, Systems.Clusters.Research_256)
+    with _pytest.raises(ConfigError, match="beyond any training budget"):
+        DistributedModel().solve(*args, tp_size=8, tokens=1e308)
+    r = DistributedModel().solve(*args, tp_size=8, tokens=1e18)
+    assert r.time_to_train_s == _pytest.approx(r.step_s * 1e18 / (r.layout["global_batch_size"] * 8192))

@@ -51,7 +51,16 @@ def resolve_tokens(model, tokens) -> float:
         if model.tokens <= 0:
             raise ConfigError(f"{model.name} has no training token budget; pass tokens=...")
         return float(model.tokens)
-    return si(tokens, "", "tokens")
+    t = si(tokens, "", "tokens")
+    if t > MAX_TOKENS:
+        raise ConfigError(f"tokens={tokens:g} is beyond any training budget ({MAX_TOKENS:g} at most, ~10^5 x the "
+                          f"largest published run); pass a token count, e.g. tokens=15e12")
+    return t
+
+
+#: Largest token budget accepted: ~10^5 x Llama 3's 15.6T (arXiv:2407.21783), far beyond any run, and well inside
+#: floating point (a step time x 1e308 tokens overflows to inf).
+MAX_TOKENS = 1e18
 
 
 #: Precisions a training step is modelled in (mixed precision with fp32 master weights; physics.training).
