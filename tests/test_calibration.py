@@ -65,3 +65,16 @@ def test_bad_input(perf, kw, match):
         CalibrationModel().solve(performance=perf, **kw)
     with pytest.raises(ConfigError, match="DistributedModel result"):
         CalibrationModel().solve(performance="perf", measured_mfu=0.4)
+
+
+def test_a_run_the_model_says_does_not_fit_carries_the_mark():
+    # Llama 3 70B with TP1 on 8 H100s: ~70.6B x 2 B of bf16 weights alone = 141 GB > 85.9 GB per GPU
+    fleet = Fleet(node=Systems.Nodes.DGX_H100, count=1, fabric=Systems.Fabrics.InfiniBand_NDR)
+    big = DistributedModel().solve(Models.Language.Llama3_70B, fleet, tp_size=1, pp_size=1, tokens=1e9)
+    assert not big.feasible and big.memory_bytes["weights"] >= 141e9
+    cal = calibrate(big, measured_step_time=big.step_s * 1.1)
+    assert cal.feasible is False
+    assert "NO: the model puts this layout at" in str(cal)
+    ok = calibrate(DistributedModel().solve(Models.Language.Llama3_70B, Systems.Clusters.Research_256, tp_size=8),
+                   measured_step_time=1.0 * 60)
+    assert ok.feasible is True and "NO:" not in str(ok)

@@ -53,6 +53,12 @@ class CalibrationResult(TableRepr):
     def fitted(self) -> dict:
         return {self.parameter: self.scale}
 
+    @property
+    def feasible(self) -> bool:
+        """The measured configuration's memory verdict (a run measured on a layout the model says does not fit
+        carries the mark: the memory model and the measurement disagree)."""
+        return bool(self.performance.feasible)
+
     def calibrated_fleet(self, fleet=None):
         """`fleet` (default: the measured one) with its accelerator's matmul (and attention) efficiency
         multiplied by the fitted scale."""
@@ -108,7 +114,9 @@ class CalibrationResult(TableRepr):
                 ("predicted before", f"{self.predicted_step_s:.4g} s (MFU {mfu:.3f})"),
                 ("fitted prediction", f"{self.fitted_step_s:.4g} s"),
                 ("allowed scale range", f"{self.scale_range[0]:g} - {self.scale_range[1]:.4g}"),
-                ("explainable step range", f"{lo:.4g} - {hi:.4g} s")]
+                ("explainable step range", f"{lo:.4g} - {hi:.4g} s")] + ([] if self.feasible else [
+                ("feasible", f"NO: the model puts this layout at {sum(self.performance.memory_bytes.values()) / 1e9:.1f}"
+                             f" GB per device of {self.performance.memory_capacity_bytes / 1e9:.1f} GB")])
 
 
 class CalibrationModel:
