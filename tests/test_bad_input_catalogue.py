@@ -113,7 +113,7 @@ CASES = [
     P(lambda: dm(fleet="Research256"), UnknownNameError, ["Research_256"], id="dm-unknown-fleet"),
     P(lambda: dm(fleet=H100), ConfigError, ["fleet must be a Fleet", "Research_256"], id="dm-wrong-type-fleet"),
     P(lambda: DistributedModel().solve(L70.with_(tokens=0.0), R256, tp_size=8), ConfigError,
-      ["token budget", "tokens="], id="dm-no-token-budget"),
+      ["token budget", "tokens=15e12 in Python", "--tokens", "Tokens field"], id="dm-no-token-budget"),
     P(lambda: dm(zero_stage=0, tp_size=1, pp_size=1), "infeasible", [], id="dm-does-not-fit"),
     # ------------------------------------------------------------------ SingleNodeModel
     P(lambda: SingleNodeModel().solve(L70, H100, batch_size=0), ConfigError, ["batch_size", ">= 1"],

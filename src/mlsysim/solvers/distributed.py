@@ -49,7 +49,9 @@ def resolve_tokens(model, tokens) -> float:
     """The token budget: `tokens` if given, else the workload's; a workload without one is an error."""
     if tokens is None:
         if model.tokens <= 0:
-            raise ConfigError(f"{model.name} has no training token budget; pass tokens=...")
+            raise ConfigError(f"{model.name} has no training token budget; give one: tokens=15e12 in Python, "
+                              f"--tokens 15e12 on the command line, tokens: in a scenario, the Tokens field on the "
+                              f"web page")
         return float(model.tokens)
     t = si(tokens, "", "tokens")
     if t > MAX_TOKENS:
