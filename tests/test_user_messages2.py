@@ -134,3 +134,17 @@ def test_absurd_token_budget_is_refused_with_the_bound():
         DistributedModel().solve(*args, tp_size=8, tokens=1e308)
     r = DistributedModel().solve(*args, tp_size=8, tokens=1e18)
     assert r.time_to_train_s == _pytest.approx(r.step_s * 1e18 / (r.layout["global_batch_size"] * 8192))
+
+
+def test_missing_compute_dtype_suggests_one_the_chip_has():
+    # Jetson AGX Orin's registry entry lists fp32 and int8 only: the example must not suggest bf16, which it lacks
+    import pytest as _pytest
+    from mlsysim import ConfigError, Hardware, Models
+    from mlsysim.solvers.serving import ServingModel
+    orin = Hardware.get("Jetson_AGX_Orin_64GB")
+    with _pytest.raises(ConfigError, match="compute_precision='fp32'"):
+        ServingModel().solve(Models.Language.Llama3_8B, orin, precision="fp16")
+    # ... and the suggestion works: fp16 weights streamed at 2 B each, fp32 compute
+    r = ServingModel().solve(Models.Language.Llama3_8B, orin, weight_precision="fp16", compute_precision="fp32",
+                             batch_size=1)
+    assert r.feasible and r.memory_bytes["weights"] == _pytest.approx(2 * 8.03e9, rel=0.01)

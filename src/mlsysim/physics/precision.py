@@ -53,6 +53,9 @@ def compute_peak(acc, compute: str) -> float:
         return pf[compute]
     from ..errors import ConfigError
     have = ", ".join(pf)
+    # the example names a compute dtype the chip has: bf16 or fp16, else fp32 or tf32, else the first listed
+    alt = next((p for p in ("bf16", "fp16", "fp32", "tf32") if p in pf), next(iter(pf), "bf16"))
     raise ConfigError(f"{acc.name} has no {compute} compute (it has {have}); pass compute_precision= one of "
-                      f"those (e.g. weight_precision='{compute}', compute_precision='bf16' for weight-only "
-                      f"quantisation) or pick an accelerator with {compute} tensor cores")
+                      f"those (e.g. weight_precision='{compute}', compute_precision='{alt}' for weight-only "
+                      f"quantisation; on the web page and the command line, a precision the chip has) or pick an "
+                      f"accelerator with {compute} tensor cores")
