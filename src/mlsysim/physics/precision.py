@@ -40,10 +40,17 @@ def serving_precision(precision=None, weights=None, kv=None, compute=None):
 def matmul_ceiling(acc, compute: str, default_bf16: float, default_fp8: float) -> float:
     """Measured share of the dense peak that a large GEMM reaches at the compute dtype (MAMF / peak): the bf16
     MAMF for 16-bit compute, the fp8 MAMF for fp8 and narrower (fp4/int8/int4 tensor cores: no MAMF is
-    published, so they take the fp8 share, an assumption), the defaults where the chip has no measurement."""
+    published, so they take the fp8 share, an assumption), the defaults where the chip has no measurement. The
+    fp8 default is H100/H200's share of a doubled peak; a chip whose narrow peak is no higher than its bf16 one
+    (TPU v5p's listed fp8, Gaudi 3) runs those GEMMs at the 16-bit rate, so it keeps the 16-bit ceiling."""
+    wide = acc.matmul_efficiency or default_bf16
     if compute in ("bf16", "fp16", "fp32", "tf32"):
-        return acc.matmul_efficiency or default_bf16
-    return getattr(acc, "fp8_matmul_efficiency", None) or default_fp8
+        return wide
+    measured = getattr(acc, "fp8_matmul_efficiency", None)
+    if measured:
+        return measured
+    p = acc.peak_flops
+    return wide if p.get(compute, 0.0) <= (p.get("bf16") or p.get("fp16") or 0.0) else default_fp8
 
 
 def compute_peak(acc, compute: str) -> float:

@@ -8,6 +8,7 @@ from ..hardware.accelerator import power_limit_clock
 from ..models.workload import TransformerWorkload
 from ..physics import constants as C
 from ..physics.layout import layout_problems
+from ..physics.precision import matmul_ceiling
 from ..physics.training import RECOMPUTE, default_global_batch, evaluate, precision_bytes
 from ..physics.workload_dims import model_dims
 from ..stacks import resolve_stack, stack_args
@@ -91,7 +92,8 @@ def accelerator_args(acc, precision: str, stack=None) -> dict:
     fp8 = precision == "fp8"
     lin_peak = lin_ceiling = None
     if fp8:
-        lin_peak, lin_ceiling = peak, (acc.fp8_matmul_efficiency or C.DEFAULT_FP8_MATMUL_EFFICIENCY) * fw
+        lin_peak = peak
+        lin_ceiling = matmul_ceiling(acc, "fp8", C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) * fw
         peak = acc.peak_flops.get("bf16") or acc.peak_flops.get("fp16") or peak
     else:
         st["cast_passes"] = st["fp8_tp_gather"] = 0.0
