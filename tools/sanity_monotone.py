@@ -43,6 +43,8 @@ def monotone(rep, models):
     for mname in models:
         model = getattr(Models.Language, mname)
         kw = {"ep": [1, 8]} if model.is_moe else {}
+        if not model.tokens:  # no published budget (Mixtral): any budget; the step does not depend on it
+            kw["tokens"] = 1e12
         for cname in CLUSTERS:
             fleet = getattr(Systems.Clusters, cname)
             try:

@@ -6,7 +6,8 @@ and prefill floors, explorer rows equal to the scalar solver). Prints every viol
     PYTHONPATH=src python tools/sanity_sweep.py [--quick] [--part training|serving|monotone|all]
 
 Bounds: MFU above ~0.62 on A100 or ~0.65 on H100 bf16 is beyond every published record (Korthikanti et al. 2022:
-56 % on A100 for a 1T model; Llama 3 405B: 38-43 % on H100; MLPerf H100 GPT-3 runs ~ 50 %)."""
+56 % on A100 for a 1T model; Llama 3 405B: 38-43 % on H100; MLPerf H100 GPT-3 runs ~ 50 %). They flag, they do not
+prove a bug: FlashAttention-2 (Dao 2023, Sec 4.2) reports 225 TFLOP/s = 72 % on 8 A100s for GPT-3 2.7B at tp = 1."""
 from __future__ import annotations
 
 import argparse
@@ -73,7 +74,7 @@ def repro(model, fleet, row):
 def training(rep, models, clusters, quick=False, scalar_every=97):
     """Explorer rows over model x cluster x precision: invariants, plausibility, memory formula, scalar parity."""
     dm = DistributedModel()
-    high, top = [], {}
+    high, top, skipped = [], {}, []
     k = 0
     for mname in models:
         model = getattr(Models.Language, mname)
@@ -87,10 +88,13 @@ def training(rep, models, clusters, quick=False, scalar_every=97):
                           progress=False)
                 if model.is_moe:
                     kw["ep"] = (1, 8)
+                if not model.tokens:  # no published budget (Mixtral): any budget; the step does not depend on it
+                    kw["tokens"] = 1e12
                 try:
                     r = explore.sweep(model, fleet, **kw)
                 except ConfigError as e:
                     rep.check("training: sweep raises ConfigError", True, f"{mname} {cname} {prec}: {e}")
+                    skipped.append(f"{mname} on {cname} ({prec}): {e}")
                     continue
                 except Exception as e:  # noqa: BLE001 - a crash is a finding
                     rep.check("training: sweep crashes", False, f"{mname} {cname} {prec}: {type(e).__name__}: {e}")
@@ -106,7 +110,7 @@ def training(rep, models, clusters, quick=False, scalar_every=97):
                 mfu, hfu = c["mfu"], c["hfu"]
                 for i in range(len(r)):
                     row = {n: c[n][i] for n in ("tp", "pp", "dp", "ep", "microbatch", "zero", "recompute",
-                                                 "interleave", "precision")}
+                                                 "interleave", "precision", "global_batch_size")}
                     where = f"{mname} {cname} {prec} tp={row['tp']} pp={row['pp']} dp={row['dp']} ep={row['ep']} " \
                             f"mb={row['microbatch']} zero={row['zero']} rc={row['recompute']}"
                     rep.check("training: 0 < MFU <= HFU <= 1", 0 < mfu[i] <= hfu[i] + 1e-12 and hfu[i] <= 1,
@@ -158,6 +162,7 @@ def training(rep, models, clusters, quick=False, scalar_every=97):
                     k += 1
                     if k % scalar_every == 0:
                         scalar_parity(rep, dm, mname, model, cname, fleet, row, c, i)
+    print(f"\n== {len(skipped)} sweeps refused (ConfigError) ==", *skipped[:8], sep="\n  ")
     print("\n== highest feasible MFU per accelerator and precision ==")
     for (a, p), (m_, mname, cname, row) in sorted(top.items()):
         print(f"  {a:28s} {p:5s} {m_:.3f}  {repro(mname, cname, row)}")
@@ -170,7 +175,7 @@ def scalar_parity(rep, dm, mname, model, cname, fleet, row, c, i):
         s = dm.solve(model, fleet, tp_size=int(row["tp"]), pp_size=int(row["pp"]), ep_size=int(row["ep"]),
                      microbatch_size=int(row["microbatch"]), precision=str(row["precision"]),
                      zero_stage=int(row["zero"]), recompute=str(row["recompute"]), interleave=int(row["interleave"]),
-                     global_batch_size=int(c["global_batch_size"][i]))
+                     global_batch_size=int(c["global_batch_size"][i]), tokens=None if model.tokens else 1e12)
     except Exception as e:  # noqa: BLE001
         rep.check("training: explorer row == scalar solver", False, f"{repro(mname, cname, row)}: raises {e}")
         return
