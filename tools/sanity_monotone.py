@@ -1,6 +1,7 @@
 """Monotonicity half of tools/sanity_sweep.py: a faster resource never makes a training step slower, doubling DP
 at a fixed per-GPU batch costs at most a little, a larger micro-batch (pp = 1) never lowers per-GPU throughput,
-fp8 is never slower than bf16 on a chip whose fp8 peak is higher, and registry names equal records."""
+fp8 is never slower than bf16 on a chip whose fp8 peak is higher, a higher ZeRO stage or more recompute never
+holds more of what it shards or drops, and registry names equal records."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -72,6 +73,7 @@ def monotone(rep, models):
                               f"{base['tokens_per_s'][jj]:.6g}")
             dp_doubling(rep, mname, model, cname, fleet, kw)
             fp8_vs_bf16(rep, mname, model, cname, fleet, kw)
+    memory_orders(rep, models)
     argument_form(rep)
 
 
@@ -121,3 +123,34 @@ def argument_form(rep):
     v2 = ServingModel().solve(Models.Language.Llama3_8B, Hardware.Cloud.H100, input_len=1024, batch_size=4)
     rep.check("form: names == records, seq_len == input_len (serving)", v1.itl_s == v2.itl_s and
               v1.ttft_s == v2.ttft_s, f"itl {v1.itl_s} vs {v2.itl_s}, ttft {v1.ttft_s} vs {v2.ttft_s}")
+
+
+def memory_orders(rep, models, clusters=("Research_256", "Selene_A100", "DeepSeekV3_2048", "TPUv5p_Pod")):
+    """A higher ZeRO stage never holds more gradient or optimizer bytes; more recompute never more activations."""
+    order = {"none": 0, "selective": 1, "full": 2}
+    for mname in models:
+        m = getattr(Models.Language, mname)
+        kw = dict(tp=[1, 2, 4, 8], pp=[1, 2, 4], microbatch=[1, 2], zero=[0, 1, 2, 3], keep="all", progress=False,
+                  recompute=list(order), tokens=None if m.tokens else 1e12, ep=[1, 8] if m.is_moe else [1])
+        for cname in clusters:
+            r = explore.sweep(m, getattr(Systems.Clusters, cname), **kw)
+            c = {k: r.column(k) for k in ("tp", "pp", "microbatch", "ep", "zero", "recompute", "gradients_gb",
+                                          "optimizer_gb", "activations_gb")}
+            ok = np.array([x == "" for x in r.reasons()])
+            idx = {tuple(c[k][i] for k in ("tp", "pp", "microbatch", "ep", "zero", "recompute")): i
+                   for i in np.flatnonzero(ok)}
+            for (tp, pp, mb, ep, z, rc), i in idx.items():
+                where = f"{mname} {cname} tp={tp} pp={pp} mb={mb} ep={ep}"
+                j = idx.get((tp, pp, mb, ep, z - 1, rc))
+                if j is not None:
+                    for cat in ("gradients_gb", "optimizer_gb"):
+                        rep.check("memory: higher ZeRO stage never more gradient/optimizer bytes",
+                                  c[cat][i] <= c[cat][j] * (1 + 1e-9),
+                                  f"{where} rc={rc}: {cat} zero {z - 1} {c[cat][j]:.4g} -> zero {z} {c[cat][i]:.4g}")
+                for rc2 in ("selective", "full"):
+                    j = idx.get((tp, pp, mb, ep, z, rc2))
+                    if j is not None and order[rc2] > order[rc]:
+                        rep.check("memory: more recompute never more activation bytes",
+                                  c["activations_gb"][j] <= c["activations_gb"][i] * (1 + 1e-9),
+                                  f"{where} zero={z}: activations {rc} {c['activations_gb'][i]:.4g} -> {rc2} "
+                                  f"{c['activations_gb'][j]:.4g}")
