@@ -1,7 +1,9 @@
 """Alpha-beta cost of collectives (seconds) for `n` ranks moving `nbytes` over links of `bw` bytes/s per
 direction with per-hop latency `lat` s. Ring bandwidth terms (Patarasuk & Yuan 2009; NCCL's bus-bandwidth
-convention: all-reduce moves 2(n-1)/n of the buffer, all-gather / reduce-scatter (n-1)/n) with tree-depth
-latency 2*ceil(log2 n)*lat (NCCL switches to trees at scale), hierarchical all-reduce for multi-node groups.
+convention: all-reduce moves 2(n-1)/n of the buffer, all-gather / reduce-scatter (n-1)/n). Latency: all-reduce
+at tree depth 2*ceil(log2 n)*lat (NCCL switches to trees at scale); all-gather and reduce-scatter pay (n-1)*lat
+(NCCL runs them as rings only: NCCL_ALGO documentation, 2.18-2.22; its PAT algorithm of 2.23 serves one GPU per
+node only). Hierarchical variants for multi-node groups.
 """
 from __future__ import annotations
 
@@ -20,17 +22,17 @@ def allreduce(nbytes, n, bw, lat):
 
 
 def allgather(nbytes, n, bw, lat):
-    """All-gather (or reduce-scatter) whose full, gathered buffer is `nbytes`."""
-    if n.__class__ in _SCALAR:
-        return (n - 1) / n * nbytes / bw + float(math.ceil(math.log2(n))) * lat if n > 1 else 0.0
-    return vwhere(n > 1, (n - 1) / n * nbytes / bw + vlog2ceil(n) * lat, 0.0)
+    """All-gather (or reduce-scatter) whose full, gathered buffer is `nbytes`: a ring, n - 1 steps of one hop each
+    (NCCL runs these collectives as rings only; its trees serve all-reduce)."""
+    return vwhere(n > 1, (n - 1) / n * nbytes / bw + (n - 1) * lat, 0.0)
 
 
 reduce_scatter = allgather
 
 
 def alltoall(nbytes, n, bw, lat):
-    """All-to-all where each rank holds `nbytes` and keeps 1/n of it."""
+    """All-to-all where each rank holds `nbytes` and keeps 1/n of it. Its n - 1 sends are issued together (one
+    NCCL group of send/recv), so their latencies overlap: charged at tree depth, ceil(log2 n) hops (assumption)."""
     if n.__class__ in _SCALAR:
         return (n - 1) / n * nbytes / bw + float(math.ceil(math.log2(n))) * lat if n > 1 else 0.0
     return vwhere(n > 1, (n - 1) / n * nbytes / bw + vlog2ceil(n) * lat, 0.0)
