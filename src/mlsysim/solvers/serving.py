@@ -254,12 +254,20 @@ class InferenceScalingResult(TableRepr):
     total_reasoning_time = quantity("total_s", "s")
     energy_per_query = quantity("energy_j", "J")
 
+    @property
+    def feasible(self) -> bool:
+        """The weights and the KV cache of prompt + hidden tokens fit on the accelerator (the serving run's mark)."""
+        return self.serving.feasible
+
     def _title(self):
         return f"Reasoning wall: {self.serving.model.name}, {self.reasoning_steps} hidden tokens"
 
     def _rows(self):
+        mem = sum(self.serving.memory_bytes.values()) / 1e9
+        cap = self.serving.accelerator.memory_bytes / 1e9
         return [("total reasoning time", self.total_reasoning_time), ("energy per query", self.energy_per_query),
-                ("efficiency", self.efficiency if self.efficiency is not None else "predicted")]
+                ("efficiency", self.efficiency if self.efficiency is not None else "predicted"),
+                ("feasible", "yes" if self.feasible else f"NO: needs {mem:.4g} GB, the chip has {cap:.4g} GB")]
 
 
 class InferenceScalingModel:

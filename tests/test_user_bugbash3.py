@@ -1,0 +1,25 @@
+"""A careful user's third bug-bash: training API, module 1/2/4 entry points, explorer on training.
+
+Each test asserts a number or behaviour derived by hand (shown in the comment), not the code's own output."""
+import pytest
+
+from mlsysim import Hardware, Models
+from mlsysim.solvers import InferenceScalingModel
+
+
+def test_reasoning_wall_carries_the_serving_runs_feasible_mark():
+    # Llama 3 70B in bf16: 70.55e9 params x 2 B = 141 GB of weights > an H100's 80 GiB = 85.9 GB, so the query
+    # cannot run on one H100 (it read 0.60 s and 254 J with no mark).
+    big = InferenceScalingModel().solve(model=Models.Language.Llama3_70B, hardware=Hardware.Cloud.H100,
+                                        reasoning_steps=10)
+    assert big.feasible is False
+    assert "NO" in str(big)
+    # Llama 3 8B: 16.06 GB of weights + KV of 522 tokens x 32 layers x 2 (K, V) x 8 heads x 128 x 2 B = 68 MB
+    # + 2.5 GB workspace = 18.6 GB < 85.9 GB: fits.
+    small = InferenceScalingModel().solve(model=Models.Language.Llama3_8B, hardware=Hardware.Cloud.H100,
+                                          reasoning_steps=10)
+    assert small.feasible is True
+    # 1e6 hidden tokens: KV = 1e6 x 32 x 2 x 8 x 128 x 2 B = 131 GB > 85.9 GB: the chain of thought does not fit.
+    long = InferenceScalingModel().solve(model=Models.Language.Llama3_8B, hardware=Hardware.Cloud.H100,
+                                         reasoning_steps=10 ** 6)
+    assert long.feasible is False
