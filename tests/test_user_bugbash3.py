@@ -23,3 +23,18 @@ def test_reasoning_wall_carries_the_serving_runs_feasible_mark():
     long = InferenceScalingModel().solve(model=Models.Language.Llama3_8B, hardware=Hardware.Cloud.H100,
                                          reasoning_steps=10 ** 6)
     assert long.feasible is False
+
+
+def test_unknown_objective_suggests_the_named_objectives():
+    # A user asking for "time" means time_to_train (or step_time); the message offered step_time, optimizer_s,
+    # optimizer_gb, and for "latency" it offered "water". The named objectives come first and are always listed.
+    from mlsysim import Systems, explore
+    from mlsysim.errors import UnknownNameError
+    axes = dict(fleets=Systems.Clusters.Research_256, tp=[8], pp=[4])
+    with pytest.raises(UnknownNameError) as e:
+        explore.optimize(Models.Language.Llama3_70B, objective="time", **axes)
+    hint = str(e.value).split("?")[0]
+    assert "time_to_train" in hint and "optimizer" not in hint
+    with pytest.raises(UnknownNameError) as e:
+        explore.optimize(Models.Language.Llama3_70B, objective="latency", **axes)
+    assert "did you mean" not in str(e.value) and "objectives: time_to_train, step_time, cost" in str(e.value)

@@ -37,13 +37,31 @@ def objective_column(name: str, available=None) -> tuple[str, str]:
     else:
         col, sense = (name[1:], "max") if name.startswith("-") else (name, "max" if name in MAXIMIZE else "min")
         if available is not None and col not in available and col not in SUSTAIN_COLUMNS:
-            raise unknown("objective", name, list(OBJECTIVES) + list(available))
+            raise _unknown_objective(name, available)
     if available is not None and col not in available:
         if col in SUSTAIN_COLUMNS:
             raise ConfigError(f"objective {name!r} needs energy/carbon/cost columns: pass datacenters=[...] "
                               f"(e.g. Infrastructure.Datacenters.GCP_Iowa) to the sweep")
-        raise unknown("objective", name, list(OBJECTIVES) + list(available))
+        raise _unknown_objective(name, available)
     return col, sense
+
+
+def _unknown_objective(name: str, available) -> ConfigError:
+    """The named objectives first ('time' -> time_to_train, not optimizer_s), then close sweep columns; the
+    message always lists the named objectives (it offered 'water' for 'latency')."""
+    import difflib
+
+    from ..errors import UnknownNameError
+    low, names = name.lstrip("-").lower(), list(OBJECTIVES)
+    close = [n for n in names if n.startswith(low)] + difflib.get_close_matches(low, names, 3, 0.6) \
+        + [n for n in names if low in n]
+    if not close:
+        cols = [c for c in available if c not in names]
+        close = difflib.get_close_matches(low, cols, 3, 0.6) + [c for c in cols if low in c]
+    close = list(dict.fromkeys(close))[:3]
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    return UnknownNameError(f"unknown objective '{name}'; {hint}objectives: {', '.join(names)}, or a column of "
+                            f"the sweep (e.g. 'step_s'; '-column' maximises it)")
 
 
 _SUFFIX_UNITS = (("_per_s", "1/s"), ("_days", "day"), ("_usd", "USD"), ("_t", "t"), ("_mwh", "MWh"), ("_gb", "GB"),
