@@ -38,3 +38,17 @@ def test_unknown_objective_suggests_the_named_objectives():
     with pytest.raises(UnknownNameError) as e:
         explore.optimize(Models.Language.Llama3_70B, objective="latency", **axes)
     assert "did you mean" not in str(e.value) and "objectives: time_to_train, step_time, cost" in str(e.value)
+
+
+def test_optimize_runners_up_title_is_one_line_when_few_columns_differ():
+    # Under a time objective on the plan example only the region differs among the top 3 (the same layout in
+    # Quebec and Poland), so the table is ~31 characters wide; its 32-character title wrapped inside it as
+    # "Runners-up (columns that" / "differ)" (an ordinary user's terminal, 80 columns).
+    pytest.importorskip("typer")
+    from typer.testing import CliRunner
+
+    from mlsysim.cli.main import app
+    r = CliRunner().invoke(app, ["optimize", "examples/llama3_70b_plan.yaml", "--objective", "time", "--top", "3"],
+                           env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.stdout
+    assert "Runners-up (columns that differ)" in r.stdout.splitlines()
