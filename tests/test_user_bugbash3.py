@@ -52,3 +52,37 @@ def test_optimize_runners_up_title_is_one_line_when_few_columns_differ():
                            env={"COLUMNS": "80"})
     assert r.exit_code == 0, r.stdout
     assert "Runners-up (columns that differ)" in r.stdout.splitlines()
+
+
+def test_fleet_sensitivity_refuses_single_chip_options_and_honours_seq_len():
+    from mlsysim import Systems
+    from mlsysim.errors import ConfigError
+    from mlsysim.solvers import SensitivitySolver
+    S, L70, R256 = SensitivitySolver(), Models.Language.Llama3_70B, Systems.Clusters.Research_256
+    # mode='decode' on a fleet returned the training run's days as if they were a decode latency
+    with pytest.raises(ConfigError, match="training time"):
+        S.solve(model=L70, hardware=R256, mode="decode", tp_size=8, pp_size=4)
+    with pytest.raises(ConfigError, match="global_batch_size"):
+        S.solve(model=L70, hardware=R256, batch_size=64, tp_size=8, pp_size=4)
+    # seq_len was dropped on a fleet. Halving it cuts the attention FLOPs per token, 6 L h s:
+    # (6N + 6*80*8192*4096) / (6N + 6*80*8192*8192) with 6N = 6 x 70.55e9 = 423.3e9: 439.4 / 455.5 = 0.965
+    full = S.solve(model=L70, hardware=R256, tp_size=8, pp_size=4)
+    half = S.solve(model=L70, hardware=R256, tp_size=8, pp_size=4, seq_len=4096, mode="training")
+    assert half.latency_s / full.latency_s == pytest.approx(0.965, abs=0.01)
+
+
+def test_synthesis_takes_one_chip_and_refuses_a_fleet():
+    from mlsysim import Systems
+    from mlsysim.core.constants import Q_
+    from mlsysim.errors import ConfigError
+    from mlsysim.solvers import SynthesisSolver
+    L8 = Models.Language.Llama3_8B
+    # hardware=Hardware.Cloud.H100 was a TypeError ('Accelerator' object is not iterable). A decode step reads
+    # 16.06 GB of weights at 3.35 TB/s: >= 4.8 ms, well within 30 ms: the pool of one is the answer.
+    one = SynthesisSolver().solve(model=L8, target_latency=Q_("30 ms"), hardware=Hardware.Cloud.H100)
+    assert [c["hardware"] for c in one.candidates] == ["H100"]
+    assert one.candidates[0]["latency_s"] >= 16.06e9 / 3.35e12
+    with pytest.raises(ConfigError, match="list of accelerators"):
+        SynthesisSolver().solve(model=L8, target_latency=Q_("30 ms"), hardware=Systems.Clusters.Research_256)
+    with pytest.raises(ConfigError, match="list of accelerators"):
+        SynthesisSolver().solve(model=L8, target_latency=Q_("30 ms"), hardware=[])
