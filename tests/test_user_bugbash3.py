@@ -86,3 +86,20 @@ def test_synthesis_takes_one_chip_and_refuses_a_fleet():
         SynthesisSolver().solve(model=L8, target_latency=Q_("30 ms"), hardware=Systems.Clusters.Research_256)
     with pytest.raises(ConfigError, match="list of accelerators"):
         SynthesisSolver().solve(model=L8, target_latency=Q_("30 ms"), hardware=[])
+
+
+def test_one_chip_solvers_name_the_chip_of_a_node_or_fleet():
+    # SingleNodeModel / Engine / DataModel given a DGX H100 node said only "must be an Accelerator"; the way out
+    # is the node's chip (an H100) or a multi-device solver.
+    from mlsysim import SingleNodeModel, Systems
+    from mlsysim.engine.engine import Engine
+    from mlsysim.errors import ConfigError
+    from mlsysim.solvers.data import DataModel
+    with pytest.raises(ConfigError, match=r"\.accelerator \(H100\)"):
+        SingleNodeModel().solve("Llama3_8B", Systems.Nodes.DGX_H100, mode="decode")
+    with pytest.raises(ConfigError, match=r"\.node\.accelerator \(H100\)"):
+        Engine.solve("Llama3_8B", Systems.Clusters.Research_256)
+    with pytest.raises(ConfigError, match=r"\.accelerator \(MI300X\)"):
+        DataModel().solve(6e9, Systems.Nodes.MI300X_8)
+    # the chip it names works: a decode step of Llama 3 8B reads >= 16.06 GB at 3.35 TB/s = 4.8 ms
+    assert Engine.solve("Llama3_8B", Systems.Nodes.DGX_H100.accelerator).latency_s >= 16.06e9 / 3.35e12

@@ -45,6 +45,25 @@ def resolve_fleet(fleet):
     return fleet
 
 
+def resolve_accelerator(hardware):
+    """One accelerator from an Accelerator or a Hardware registry name; a Node or Fleet is refused with the chip
+    to pass instead (the message named no way out)."""
+    from ..hardware.accelerator import Accelerator
+    acc = hardware
+    if isinstance(hardware, str):
+        from ..hardware.registry import Hardware
+        acc = Hardware.get(hardware)
+    if isinstance(acc, Accelerator):
+        return acc
+    chip = getattr(getattr(acc, "node", acc), "accelerator", None)
+    if isinstance(chip, Accelerator):
+        path = "node.accelerator" if hasattr(acc, "node") else "accelerator"
+        raise ConfigError(f"hardware must be one Accelerator here, got {getattr(acc, 'name', acc)!r} (a "
+                          f"{type(acc).__name__}): pass its chip, .{path} ({chip.key or chip.name}), or use "
+                          f"DistributedModel / ServingModel for several")
+    raise ConfigError(f"hardware must be an Accelerator or a Hardware registry name, got {hardware!r}")
+
+
 def frozen(cls, fields: dict):
     """An instance of frozen dataclass `cls` whose attributes are `fields` (a fresh dict of all its fields, which
     the instance takes over), without the per-field checks of __init__ (results are built on every solve; their
