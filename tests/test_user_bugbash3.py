@@ -103,3 +103,16 @@ def test_one_chip_solvers_name_the_chip_of_a_node_or_fleet():
         DataModel().solve(6e9, Systems.Nodes.MI300X_8)
     # the chip it names works: a decode step of Llama 3 8B reads >= 16.06 GB at 3.35 TB/s = 4.8 ms
     assert Engine.solve("Llama3_8B", Systems.Nodes.DGX_H100.accelerator).latency_s >= 16.06e9 / 3.35e12
+
+
+def test_scaling_law_says_when_its_workload_is_far_from_the_optimal_size():
+    from mlsysim.solvers import ScalingLawModel
+    # C = 1e10 FLOP at 20 tokens/param: N = sqrt(1e10 / 120) = 9,129 params. The smallest decoder the shape rules
+    # build (1 layer, d_model 128, 32,000-token vocabulary) has 2 x 32,000 x 128 = 8.2M embedding params alone:
+    # the workload is ~900x the optimum, which the result said nowhere.
+    tiny = ScalingLawModel().solve(compute_budget=1e10)
+    assert tiny.params == pytest.approx((1e10 / 120) ** 0.5, rel=1e-6)
+    assert tiny.workload.params > 2 * 32000 * 128
+    assert "workload size" in tiny.assumptions and "workload size" in str(tiny)
+    # Gopher's 5.76e23: N = sqrt(5.76e23 / 120) = 69.3B, and a 68-layer d_model 9216 decoder is within 1 %
+    assert "workload size" not in ScalingLawModel().solve(compute_budget=5.76e23).assumptions
