@@ -116,3 +116,21 @@ def test_scaling_law_says_when_its_workload_is_far_from_the_optimal_size():
     assert "workload size" in tiny.assumptions and "workload size" in str(tiny)
     # Gopher's 5.76e23: N = sqrt(5.76e23 / 120) = 69.3B, and a 68-layer d_model 9216 decoder is within 1 %
     assert "workload size" not in ScalingLawModel().solve(compute_budget=5.76e23).assumptions
+
+
+def test_optimize_emit_keeps_the_objective_it_was_found_for(tmp_path):
+    # examples/llama3_70b_plan.yaml says search.objective: cost; `--objective carbon --emit` wrote a plan whose
+    # header said "best carbon plan" but whose search section still said cost (re-optimising it changed goal).
+    pytest.importorskip("typer")
+    import yaml
+    from typer.testing import CliRunner
+
+    from mlsysim.cli.main import app
+    out = tmp_path / "best.yaml"
+    r = CliRunner().invoke(app, ["optimize", "examples/llama3_70b_plan.yaml", "--objective", "carbon",
+                                 "--emit", str(out)])
+    assert r.exit_code == 0, r.stdout
+    emitted = yaml.safe_load(out.read_text())
+    assert emitted["search"]["objective"] == "carbon"
+    # the carbon-best plan is in Quebec (hydro, 20 g/kWh vs Iowa ~400 and Poland ~800 in the search)
+    assert emitted["datacenter"]["name"] == "Quebec_Hydro"
