@@ -134,3 +134,19 @@ def test_optimize_emit_keeps_the_objective_it_was_found_for(tmp_path):
     assert emitted["search"]["objective"] == "carbon"
     # the carbon-best plan is in Quebec (hydro, 20 g/kWh vs Iowa ~400 and Poland ~800 in the search)
     assert emitted["datacenter"]["name"] == "Quebec_Hydro"
+
+
+def test_expert_size_on_a_dense_model_is_refused():
+    # expert_ffn_hidden=512 on a dense model (n_experts=1) was accepted and ignored: the params stayed those of
+    # the 4096-wide FFN, 8 x (4 x 1024^2 + 2 x 1024 x 4096) + 2 x 32000 x 1024 = 166.2M, as if it were not given.
+    from mlsysim import TransformerWorkload
+    from mlsysim.errors import ConfigError
+    base = dict(n_layers=8, hidden=1024, n_heads=8, ffn_hidden=4096, vocab=32000)
+    assert TransformerWorkload("d", **base).params == pytest.approx(
+        8 * (4 * 1024 ** 2 + 2 * 1024 * 4096) + 2 * 32000 * 1024, rel=1e-3)
+    with pytest.raises(ConfigError, match="expert_ffn_hidden=512 but n_experts=1"):
+        TransformerWorkload("d", expert_ffn_hidden=512, **base)
+    # the same field on an MoE model counts: 8 layers x 8 experts x 2 x 1024 x 512 expert weights + router
+    moe = TransformerWorkload("m", n_experts=8, experts_per_token=2, expert_ffn_hidden=512, **base)
+    assert moe.params == pytest.approx(8 * (4 * 1024 ** 2 + 8 * 2 * 1024 * 512 + 1024 * 8) + 2 * 32000 * 1024,
+                                       rel=1e-3)
