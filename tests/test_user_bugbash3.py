@@ -150,3 +150,19 @@ def test_expert_size_on_a_dense_model_is_refused():
     moe = TransformerWorkload("m", n_experts=8, experts_per_token=2, expert_ffn_hidden=512, **base)
     assert moe.params == pytest.approx(8 * (4 * 1024 ** 2 + 8 * 2 * 1024 * 512 + 1024 * 8) + 2 * 32000 * 1024,
                                        rel=1e-3)
+
+
+def test_goodput_never_finishing_advice_fits_the_interval():
+    # Research_256 at 1e6 x the default failure rates: an interruption every 136.5 h / 1e6 = 0.5 s against a
+    # 10-min restart: no run finishes. The interval was already Daly's optimum, yet the message said
+    # "checkpoint more often"; with a given 1000-day interval that advice is right.
+    from mlsysim import DistributedModel, Systems
+    from mlsysim.core.constants import Q_
+    from mlsysim.errors import ConfigError
+    from mlsysim.solvers.goodput import GoodputModel
+    perf = DistributedModel().solve(Models.Language.Llama3_70B, Systems.Clusters.Research_256, tp_size=8, pp_size=4)
+    with pytest.raises(ConfigError) as e:
+        GoodputModel().solve(performance=perf, failure_rate_scale=1e6)
+    assert "checkpoint more often" not in str(e.value) and "already the Daly 2006 optimum" in str(e.value)
+    with pytest.raises(ConfigError, match="checkpoint more often"):
+        GoodputModel().solve(performance=perf, checkpoint_interval=Q_("1000 day"))
