@@ -166,3 +166,12 @@ def test_goodput_never_finishing_advice_fits_the_interval():
     assert "checkpoint more often" not in str(e.value) and "already the Daly 2006 optimum" in str(e.value)
     with pytest.raises(ConfigError, match="checkpoint more often"):
         GoodputModel().solve(performance=perf, checkpoint_interval=Q_("1000 day"))
+
+
+def test_explore_told_a_grid_names_the_datacenter_on_it():
+    # best_region(..., ["GCP_Iowa", "Quebec"]): "Quebec" is the hydro grid (20 g/kWh), not a site; the explorer
+    # said only "must be Datacenter records"; the solvers' resolver names Quebec_Hydro, the registry site on it.
+    from mlsysim import explore
+    from mlsysim.errors import ConfigError
+    with pytest.raises(ConfigError, match="datacenters on it: Quebec_Hydro"):
+        explore.best_region("Llama3_70B", "Research_256", ["GCP_Iowa", "Quebec"], tp=[8], pp=[4])
