@@ -175,3 +175,36 @@ def test_explore_told_a_grid_names_the_datacenter_on_it():
     from mlsysim.errors import ConfigError
     with pytest.raises(ConfigError, match="datacenters on it: Quebec_Hydro"):
         explore.best_region("Llama3_70B", "Research_256", ["GCP_Iowa", "Quebec"], tp=[8], pp=[4])
+
+
+# Llama 3 70B by hand: h = 8192, 8 KV heads of 128, FFN 28672 (SwiGLU), vocab 128256, 80 layers.
+_LAYER = 8192 * (8192 + 2 * 8 * 128) + 8192 * 8192 + 3 * 8192 * 28672    # attention + MLP = 855.6M params
+_EMBED = 128256 * 8192                                                       # 1.0507B (untied)
+
+
+def test_zero_stage_bytes_per_device_by_hand():
+    # tp=8 pp=4 dp=8 on Research_256: the first stage holds 20 layers and the embedding, split 8 ways by TP:
+    # (20 x 855.6M + 1.0507B) / 8 = 2.2705B params (norms add < 0.01 %).
+    from mlsysim import DistributedModel, Systems
+    p_dev = (20 * _LAYER + _EMBED) / 8
+    gb = {z: {k: v.to("GB").magnitude for k, v in DistributedModel().solve(
+        Models.Language.Llama3_70B, Systems.Clusters.Research_256, tp_size=8, pp_size=4,
+        zero_stage=z).memory_per_device.items()} for z in (0, 1, 3)}
+    assert gb[0]["weights"] == pytest.approx(2 * p_dev / 1e9, rel=1e-3)          # bf16: 4.54 GB
+    assert gb[0]["optimizer"] == pytest.approx(12 * p_dev / 1e9, rel=1e-3)       # fp32 master + m + v: 27.2 GB
+    assert gb[1]["optimizer"] == pytest.approx(12 * p_dev / 8 / 1e9, rel=1e-3)   # ZeRO-1 over dp=8: 3.41 GB
+    # ZeRO-3: the weights shard over dp=8, plus the gathered unit and the prefetched one (the largest unit is
+    # the embedding shard, 1.0507B / 8 = 131.3M > one layer's 855.6M / 8 = 107M): 0.568 + 2 x 2 x 0.1313 GB
+    assert gb[3]["weights"] == pytest.approx((2 * p_dev / 8 + 2 * 2 * _EMBED / 8) / 1e9, rel=1e-3)
+
+
+def test_tp_collectives_follow_the_alpha_beta_formula():
+    # Sequence-parallel TP on 8 GPUs at 360 GB/s/dir achieved (H100 NVLink 450 x 0.8): per layer and
+    # micro-batch, forward 2 all-gathers + 2 reduce-scatters and backward the same = 8 collectives of the
+    # s x h bf16 activation, 8192 x 8192 x 2 B = 134.2 MB, each 7/8 x 134.2 MB / 360 GB/s + ceil(log2 8) x 3 us
+    # = 335 us. The first stage: 20 layers x 244 micro-batches (1952 sequences / dp 8) -> 13.1 s per step.
+    from mlsysim import DistributedModel, Systems
+    p = DistributedModel().solve(Models.Language.Llama3_70B, Systems.Clusters.Research_256, tp_size=8, pp_size=4)
+    assert p.layout["global_batch_size"] == 1952 and p.layout["microbatches"] == 244
+    one = 7 / 8 * 8192 * 8192 * 2 / 360e9 + 3 * 3e-6
+    assert p.breakdown_s["tp_comm"] == pytest.approx(8 * one * 20 * 244, rel=0.05)
