@@ -208,3 +208,23 @@ def test_tp_collectives_follow_the_alpha_beta_formula():
     assert p.layout["global_batch_size"] == 1952 and p.layout["microbatches"] == 244
     one = 7 / 8 * 8192 * 8192 * 2 / 360e9 + 3 * 3e-6
     assert p.breakdown_s["tp_comm"] == pytest.approx(8 * one * 20 * 244, rel=0.05)
+
+
+def test_unpriced_chip_cost_message_names_the_chip_once_and_the_fix():
+    # smallest_fleet(minimize="cost") of a Gaudi 3 node (no price in the registry) listed all 12 fleet sizes
+    # ("1x MyNode on MyFab, 2x ..., 64x ...") and no way to give a price; with one it runs.
+    from dataclasses import replace
+
+    from mlsysim import explore
+    from mlsysim.errors import ConfigError
+    from mlsysim.systems.system import Fabric, Node
+    fab = Fabric(name="MyFab", port_bw=50e9, latency_s=5e-6)
+    node = Node(name="MyNode", accelerator=Hardware.Cloud.Gaudi3, accelerators_per_node=8, scaleup_bw=525e9,
+                nic_bw=600e9)
+    kw = dict(deadline_days=30, minimize="cost", datacenters=["GCP_Iowa"], tp=[1, 2], pp=[1], max_nodes=64)
+    with pytest.raises(ConfigError) as e:
+        explore.smallest_fleet(Models.Language.Llama3_8B, node, fab, **kw)
+    msg = str(e.value)
+    assert msg.count("Gaudi 3") == 1 and "and 9 more" in msg and "price_usd" in msg
+    priced = replace(node, accelerator=replace(Hardware.Cloud.Gaudi3, price_usd=15000.0))
+    assert explore.smallest_fleet(Models.Language.Llama3_8B, priced, fab, **kw).best["cost_usd"] > 0

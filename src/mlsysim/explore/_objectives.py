@@ -188,8 +188,12 @@ def require_prices(plan, columns):
     for col in columns:
         if col in ("cost_usd", "capex_amortized_usd", "maintenance_usd", "cost_with_carbon_usd") and \
                 any(np.isnan(c["capex"]) for c in plan.sustain.fleet_consts):
-            bad = [f.name for f, c in zip(plan.fleets, plan.sustain.fleet_consts) if np.isnan(c["capex"])]
-            raise ConfigError(f"cost needs an accelerator price; none in the registry for: {', '.join(bad)}")
+            bad = [f for f, c in zip(plan.fleets, plan.sustain.fleet_consts) if np.isnan(c["capex"])]
+            chips = list(dict.fromkeys(f.node.accelerator.name for f in bad))  # one name per chip, not per size
+            names = ", ".join(f.name for f in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+            raise ConfigError(f"cost needs an accelerator price; none in the registry for the {', '.join(chips)} "
+                              f"({names}); give one with Node(accelerator=dataclasses.replace(<chip>, "
+                              f"price_usd=...), ...), or optimise time or carbon")
         if col in ("cost_usd", "cost_with_carbon_usd", "energy_usd") and \
                 np.isnan(plan.sustain.dc["electricity_usd_per_kwh"]).any():
             bad = [d.name for d, p in zip(plan.datacenters, plan.sustain.dc["electricity_usd_per_kwh"]) if np.isnan(p)]
