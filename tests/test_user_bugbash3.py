@@ -228,3 +228,15 @@ def test_unpriced_chip_cost_message_names_the_chip_once_and_the_fix():
     assert msg.count("Gaudi 3") == 1 and "and 9 more" in msg and "price_usd" in msg
     priced = replace(node, accelerator=replace(Hardware.Cloud.Gaudi3, price_usd=15000.0))
     assert explore.smallest_fleet(Models.Language.Llama3_8B, priced, fab, **kw).best["cost_usd"] > 0
+
+
+def test_training_on_a_node_says_how_to_make_a_fleet_of_one():
+    # DistributedModel().solve(model, Systems.Nodes.DGX_H100) ("train on one DGX") said only "must be a Fleet";
+    # the Fleet it suggests runs: Llama 3 8B at tp=8 on 8 H100s needs 16 GB of weights + fp32 grads + ZeRO-1
+    # optimizer / 1 = far below 8 x 80 GB in total, and ~16 / 8 x (2 + 4 + 12) = 36 GB per device < 85.9 GB.
+    from mlsysim import DistributedModel, Fleet, Systems
+    from mlsysim.errors import ConfigError
+    with pytest.raises(ConfigError, match=r"Fleet\(node=Systems\.Nodes\.DGX_H100, count=1"):
+        DistributedModel().solve("Llama3_8B", Systems.Nodes.DGX_H100, tp_size=8)
+    one = Fleet(node=Systems.Nodes.DGX_H100, count=1, fabric=Systems.Fabrics.InfiniBand_NDR)
+    assert DistributedModel().solve("Llama3_8B", one, tp_size=8).feasible

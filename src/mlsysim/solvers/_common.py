@@ -41,6 +41,11 @@ def resolve_fleet(fleet):
         from ..systems.registry import Systems
         fleet = Systems.get(fleet)
     if not isinstance(fleet, t):
+        from ..systems.system import Node
+        if isinstance(fleet, Node):  # one server: say how to make it a fleet of one
+            key = fleet.key or "<node>"
+            raise ConfigError(f"fleet must be a Fleet, got the node {fleet.name!r}; a fleet of one: Fleet(node="
+                              f"Systems.Nodes.{key}, count=1, fabric=Systems.Fabrics.InfiniBand_NDR)")
         raise ConfigError(f"fleet must be a Fleet (e.g. Systems.Clusters.Research_256) or its name, got {fleet!r}")
     return fleet
 
