@@ -232,8 +232,8 @@ def test_unpriced_chip_cost_message_names_the_chip_once_and_the_fix():
 
 def test_training_on_a_node_says_how_to_make_a_fleet_of_one():
     # DistributedModel().solve(model, Systems.Nodes.DGX_H100) ("train on one DGX") said only "must be a Fleet";
-    # the Fleet it suggests runs: Llama 3 8B at tp=8 on 8 H100s needs 16 GB of weights + fp32 grads + ZeRO-1
-    # optimizer / 1 = far below 8 x 80 GB in total, and ~16 / 8 x (2 + 4 + 12) = 36 GB per device < 85.9 GB.
+    # the Fleet it suggests runs: Llama 3 8B at tp=8 (dp=1) holds 8.03e9 / 8 = 1.0e9 params per device x
+    # (2 B weights + 4 B fp32 grads + 12 B Adam state) = 18 GB, plus activations, < 85.9 GB.
     from mlsysim import DistributedModel, Fleet, Systems
     from mlsysim.errors import ConfigError
     with pytest.raises(ConfigError, match=r"Fleet\(node=Systems\.Nodes\.DGX_H100, count=1"):
