@@ -240,3 +240,19 @@ def test_training_on_a_node_says_how_to_make_a_fleet_of_one():
         DistributedModel().solve("Llama3_8B", Systems.Nodes.DGX_H100, tp_size=8)
     one = Fleet(node=Systems.Nodes.DGX_H100, count=1, fabric=Systems.Fabrics.InfiniBand_NDR)
     assert DistributedModel().solve("Llama3_8B", one, tp_size=8).feasible
+
+
+def test_regions_lists_a_repeated_grid_once():
+    # `mlsysim regions FILE --grid Quebec --grid Quebec,Poland` printed Quebec twice (and "1x dirtiest/cleanest"
+    # when only Quebec was named twice). Two distinct grids: Poland 820 / Quebec 20 g/kWh = 41x.
+    pytest.importorskip("typer")
+    import json
+
+    from typer.testing import CliRunner
+
+    from mlsysim.cli.main import app
+    r = CliRunner().invoke(app, ["regions", "examples/llama3_70b_research256.yaml", "--grid", "Quebec",
+                                 "--grid", "Quebec,Poland", "--json"])
+    d = json.loads(r.stdout)
+    assert [x["region"] for x in d["regions"]] == ["Quebec", "Poland"]
+    assert d["ratio_dirtiest_to_cleanest"] == pytest.approx(820 / 20, rel=1e-6)
