@@ -256,3 +256,22 @@ def test_regions_lists_a_repeated_grid_once():
     d = json.loads(r.stdout)
     assert [x["region"] for x in d["regions"]] == ["Quebec", "Poland"]
     assert d["ratio_dirtiest_to_cleanest"] == pytest.approx(820 / 20, rel=1e-6)
+
+
+def test_fp16_only_chips_run_the_reasoning_wall_and_fleet_sensitivity():
+    # Both solvers turned fp16 into bf16 ("same peak on every chip"), so a V100 (fp16 and fp32 only) was refused
+    # even when fp16 was asked for. A V100 decode step reads 16.06 GB of Llama 3 8B weights at 0.9 TB/s: 17.8 ms,
+    # so 8 hidden tokens take >= 0.143 s.
+    from mlsysim import Systems
+    from mlsysim.solvers import SensitivitySolver
+    v100 = Hardware.Cloud.V100
+    assert "bf16" not in v100.peak_flops and v100.memory_bw == pytest.approx(0.9e12, rel=0.01)
+    q = InferenceScalingModel().solve(model=Models.Language.Llama3_8B, hardware=v100, precision="fp16",
+                                      reasoning_steps=8)
+    assert q.total_reasoning_time.to("s").magnitude >= 8 * 16.06e9 / 0.9e12
+    s = SensitivitySolver().solve(model=Models.Language.GPT3_175B, hardware=Systems.Clusters.GPT3_V100_10K,
+                                  tp_size=8, pp_size=2, tokens=3e11)
+    assert s.baseline.layout["precision"] == "fp16"
+    # GPT-3's 175B params / (tp 8 x pp 2) = 10.9B per device x at least 2 B weights + 2 B gradients = 43.8 GB
+    # (ZeRO-1 shards only the optimizer state) > a V100's 32 GB: the run does not fit, and says so
+    assert s.feasible is False

@@ -104,7 +104,9 @@ class SensitivitySolver:
                 raise ConfigError(f"batch_size={batch_size!r} is one accelerator's batch; for a fleet give "
                                   f"global_batch_size= (sequences per step)")
             from .distributed import DistributedModel
-            prec = "bf16" if precision == "fp16" else precision  # same 16-bit peak on every chip listed
+            # the same 16-bit peak where both exist; a V100 fleet has fp16 only (it was refused, fp16 given or not)
+            has_bf16 = "bf16" in hardware.node.accelerator.peak_flops
+            prec = "bf16" if precision == "fp16" and has_bf16 else precision
             run = lambda hw: DistributedModel().solve(model, hw, precision=prec, seq_len=seq_len,  # noqa: E731
                                                       **layout)
             time = lambda r: r.time_to_train_s  # noqa: E731

@@ -276,7 +276,8 @@ class InferenceScalingModel:
 
     def solve(self, model, hardware, *, reasoning_steps=128, precision="bf16", efficiency=None, seq_len=512,
               batch_size=1) -> InferenceScalingResult:
-        precision = "bf16" if precision == "fp16" else precision  # same width and peak on every chip listed
+        if precision == "fp16" and "bf16" in resolve_hardware(hardware)[0].peak_flops:
+            precision = "bf16"  # same width and peak where both exist (a V100 has fp16 only: it was refused)
         steps = count(reasoning_steps, "reasoning_steps")
         r = ServingModel().solve(model, hardware, seq_len=seq_len, output_len=steps, batch_size=batch_size,
                                  precision=precision)
