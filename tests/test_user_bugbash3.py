@@ -275,3 +275,12 @@ def test_fp16_only_chips_run_the_reasoning_wall_and_fleet_sensitivity():
     # GPT-3's 175B params / (tp 8 x pp 2) = 10.9B per device x at least 2 B weights + 2 B gradients = 43.8 GB
     # (ZeRO-1 shards only the optimizer state) > a V100's 32 GB: the run does not fit, and says so
     assert s.feasible is False
+
+
+def test_explore_takes_the_scenario_constraint_max_gpus():
+    # A scenario's `constraints: max_gpus: 1024` was "unknown constraint 'max_gpus'" in explore.optimize.
+    # Fleets of 32 and 128 DGX H100 = 256 and 1,024 GPUs: max_gpus=512 leaves only the 256-GPU fleet.
+    from mlsysim import Systems, explore
+    o = explore.optimize(Models.Language.Llama3_70B, "time_to_train", {"max_gpus": 512},
+                         fleets=[Systems.Clusters.Research_256, Systems.Clusters.H100_1K], tp=[8], pp=[4])
+    assert o.best["accelerators"] == 32 * 8

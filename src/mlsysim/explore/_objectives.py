@@ -24,6 +24,7 @@ CONSTRAINTS = {
     "carbon_t": ("carbon_t", "max"), "carbon_market_t": ("carbon_market_t", "max"),
     "energy_mwh": ("energy_mwh", "max"), "memory_headroom": ("memory_headroom", "min"),
     "min_mfu": ("mfu", "min"), "max_step_s": ("step_s", "max"), "max_nodes": ("nodes", "max"),
+    "max_gpus": ("accelerators", "max"),  # a scenario file's name for it (was unknown in Python)
 }
 
 
