@@ -80,8 +80,11 @@ def plan_dict(sc, row: dict, name: str | None = None) -> dict:
     return {k: d[k] for k in ORDER if k in d} | {k: v for k, v in d.items() if k not in ORDER}
 
 
-def plan_yaml(sc, row: dict, header: str | None = None) -> str:
-    """`plan_dict` as YAML text (what `mlsysim optimize --emit best.yaml` writes)."""
+def plan_yaml(sc, row: dict, header: str | None = None, objective: str | None = None) -> str:
+    """`plan_dict` as YAML text (what `mlsysim optimize --emit best.yaml` writes). `objective`: the one the plan
+    was found for, kept in its `search` section (an --objective carbon plan said `objective: cost`)."""
     from .scenario import from_dict
     d = plan_dict(sc, row)
+    if objective is not None and d.get("search"):
+        d["search"] = {**d["search"], "objective": objective}
     return to_yaml(from_dict(d, path=sc.path), header)

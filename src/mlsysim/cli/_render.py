@@ -341,11 +341,13 @@ def render_optimize(body):
     if len(rows) > 1:
         cols = [(k, h, f) for k, h, f in _OPT_COLS
                 if k in rows[0] and rows[0][k] is not None and len({str(r.get(k)) for r in rows}) > 1]
-        t = _table("Runners-up (columns that differ)", ("#", "right"),
+        # the title on its own line: as a table title it wrapped inside a table narrower than itself
+        t = _table(None, ("#", "right"),
                    *[(h, "left" if k in ("datacenter", "recompute") else "right") for k, h, _ in cols])
         for i, r in enumerate(rows[1:], 2):
             t.add_row(str(i), *[E(f(r[k])) for k, _, f in cols])
         if c.measure(t).minimum <= c.width:
+            c.print("[bold]Runners-up (columns that differ)[/]")
             c.print(t)
         else:  # too narrow for a table: one plan per line
             c.print("[bold]Runners-up[/]")

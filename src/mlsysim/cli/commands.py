@@ -249,8 +249,8 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out, emit=None):
         if emit:
             from ..plans import plan_yaml
             from ..report import atomic_write
-            atomic_write(emit, plan_yaml(sc, ranking[0], header=f"best {obj} plan found by `mlsysim optimize "
-                                                                 f"{sc.path}`; reload: mlsysim train {emit}"))
+            header = f"best {obj} plan found by `mlsysim optimize {sc.path}`; reload: mlsysim train {emit}"
+            atomic_write(emit, plan_yaml(sc, ranking[0], header=header, objective=obj))
         body = dict(scenario={"name": sc.name, "file": sc.path}, emitted=emit,
                     objective={"name": obj, "column": res.keys[0][0]}, constraints=cons,
                     evaluated=res.evaluated, feasible=res.n_feasible, satisfying=res.n_satisfying,

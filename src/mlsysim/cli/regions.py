@@ -39,5 +39,5 @@ def regions_cmd(path, grids, sets, plots, fmt, json_out, width=None):
 
 
 def _split(grids) -> list:
-    """--grid may repeat or hold a comma-separated list."""
-    return [g.strip() for item in grids or [] for g in item.split(",") if g.strip()]
+    """--grid may repeat or hold a comma-separated list; a name given twice is one row (it printed twice)."""
+    return list(dict.fromkeys(g.strip() for item in grids or [] for g in item.split(",") if g.strip()))

@@ -106,17 +106,13 @@ class Engine:
 def _small_network(w, hardware, batch_size, precision):
     """One batch of a fixed network at the roofline: its layers run as GEMMs (im2col) at the chip's matmul
     ceiling, its weights stream at the achievable memory bandwidth (the transformer path's constants)."""
-    from ..errors import ConfigError
-    from ..hardware.accelerator import Accelerator
-    from ..hardware.registry import Hardware
     from ..physics import constants as C
     from ..physics.inference import ridge_point, roofline_time
     from ..physics.precision import compute_peak, serving_precision
+    from ..solvers._common import resolve_accelerator
     from ..solvers.single_node import SingleNodeResult
     from ..units import count
-    acc = Hardware.get(hardware) if isinstance(hardware, str) else hardware
-    if not isinstance(acc, Accelerator):
-        raise ConfigError(f"hardware must be an Accelerator or a Hardware registry name, got {hardware!r}")
+    acc = resolve_accelerator(hardware)
     b = count(batch_size, "batch_size")
     wb, _, comp, _ = serving_precision(precision)
     peak = compute_peak(acc, comp)

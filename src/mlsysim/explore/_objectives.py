@@ -24,6 +24,7 @@ CONSTRAINTS = {
     "carbon_t": ("carbon_t", "max"), "carbon_market_t": ("carbon_market_t", "max"),
     "energy_mwh": ("energy_mwh", "max"), "memory_headroom": ("memory_headroom", "min"),
     "min_mfu": ("mfu", "min"), "max_step_s": ("step_s", "max"), "max_nodes": ("nodes", "max"),
+    "max_gpus": ("accelerators", "max"),  # a scenario file's name for it (was unknown in Python)
 }
 
 
@@ -37,13 +38,31 @@ def objective_column(name: str, available=None) -> tuple[str, str]:
     else:
         col, sense = (name[1:], "max") if name.startswith("-") else (name, "max" if name in MAXIMIZE else "min")
         if available is not None and col not in available and col not in SUSTAIN_COLUMNS:
-            raise unknown("objective", name, list(OBJECTIVES) + list(available))
+            raise _unknown_objective(name, available)
     if available is not None and col not in available:
         if col in SUSTAIN_COLUMNS:
             raise ConfigError(f"objective {name!r} needs energy/carbon/cost columns: pass datacenters=[...] "
                               f"(e.g. Infrastructure.Datacenters.GCP_Iowa) to the sweep")
-        raise unknown("objective", name, list(OBJECTIVES) + list(available))
+        raise _unknown_objective(name, available)
     return col, sense
+
+
+def _unknown_objective(name: str, available) -> ConfigError:
+    """The named objectives first ('time' -> time_to_train, not optimizer_s), then close sweep columns; the
+    message always lists the named objectives (it offered 'water' for 'latency')."""
+    import difflib
+
+    from ..errors import UnknownNameError
+    low, names = name.lstrip("-").lower(), list(OBJECTIVES)
+    close = [n for n in names if n.startswith(low)] + difflib.get_close_matches(low, names, 3, 0.6) \
+        + [n for n in names if low in n]
+    if not close:
+        cols = [c for c in available if c not in names]
+        close = difflib.get_close_matches(low, cols, 3, 0.6) + [c for c in cols if low in c]
+    close = list(dict.fromkeys(close))[:3]
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    return UnknownNameError(f"unknown objective '{name}'; {hint}objectives: {', '.join(names)}, or a column of "
+                            f"the sweep (e.g. 'step_s'; '-column' maximises it)")
 
 
 _SUFFIX_UNITS = (("_per_s", "1/s"), ("_days", "day"), ("_usd", "USD"), ("_t", "t"), ("_mwh", "MWh"), ("_gb", "GB"),
@@ -170,8 +189,12 @@ def require_prices(plan, columns):
     for col in columns:
         if col in ("cost_usd", "capex_amortized_usd", "maintenance_usd", "cost_with_carbon_usd") and \
                 any(np.isnan(c["capex"]) for c in plan.sustain.fleet_consts):
-            bad = [f.name for f, c in zip(plan.fleets, plan.sustain.fleet_consts) if np.isnan(c["capex"])]
-            raise ConfigError(f"cost needs an accelerator price; none in the registry for: {', '.join(bad)}")
+            bad = [f for f, c in zip(plan.fleets, plan.sustain.fleet_consts) if np.isnan(c["capex"])]
+            chips = list(dict.fromkeys(f.node.accelerator.name for f in bad))  # one name per chip, not per size
+            names = ", ".join(f.name for f in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+            raise ConfigError(f"cost needs an accelerator price; none in the registry for the {', '.join(chips)} "
+                              f"({names}); give one with Node(accelerator=dataclasses.replace(<chip>, "
+                              f"price_usd=...), ...), or optimise time or carbon")
         if col in ("cost_usd", "cost_with_carbon_usd", "energy_usd") and \
                 np.isnan(plan.sustain.dc["electricity_usd_per_kwh"]).any():
             bad = [d.name for d, p in zip(plan.datacenters, plan.sustain.dc["electricity_usd_per_kwh"]) if np.isnan(p)]

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..errors import ConfigError, unknown
+from ..errors import ConfigError, UnknownNameError, unknown
 from ..physics.layout import layout_problems
 from ..physics.training import RECOMPUTE, default_global_batch, precision_bytes
 from ..solvers.distributed import (batch_target_tokens, hardware_args, overlap_shares, resolve_straggler_cv,
@@ -278,16 +278,18 @@ def resolve_fleets(fleets) -> list:
 def resolve_datacenters(datacenters) -> list:
     if datacenters is None:
         return []
-    from ..infrastructure.registry import Infrastructure
-    from ..infrastructure.site import Datacenter
-    if isinstance(datacenters, (str, Datacenter)):
+    from ..infrastructure.site import Datacenter, Grid
+    from ..solvers.sustainability import resolve_datacenter  # a grid is told the datacenters on it
+    if isinstance(datacenters, (str, Datacenter, Grid)):
         datacenters = [datacenters]
     out = []
     for dc in datacenters:
-        dc = Infrastructure.get(dc) if isinstance(dc, str) else dc
-        if not isinstance(dc, Datacenter):
-            raise ConfigError(f"datacenters must be Datacenter records or Infrastructure names, got {dc!r}")
-        out.append(dc)
+        try:
+            out.append(resolve_datacenter(dc))
+        except UnknownNameError:
+            raise
+        except ConfigError as exc:  # the message names this argument
+            raise ConfigError(f"datacenters: {exc}") from None
     if not out:
         raise ConfigError("datacenters: empty list; give at least one (or None for performance only)")
     return out

@@ -78,6 +78,10 @@ class TransformerWorkload(RecordView):
                               f"(grouped-query attention shares each KV head among a whole group of heads)")
         if self.expert_ffn_hidden is None:
             object.__setattr__(self, "expert_ffn_hidden", self.ffn_hidden)
+        elif self.n_experts == 1 and self.expert_ffn_hidden != self.ffn_hidden:  # was silently ignored
+            refuse(self, f"expert_ffn_hidden={self.expert_ffn_hidden} but n_experts=1 (a dense model has no experts; "
+                         f"its FFN is ffn_hidden={self.ffn_hidden})",
+                   "set n_experts > 1 for a mixture of experts, or drop expert_ffn_hidden")
         if self.experts_per_token > self.n_experts:
             raise ConfigError(f"{n}: experts_per_token={self.experts_per_token} exceeds n_experts={self.n_experts}")
         if self.n_dense_layers > self.n_layers:

@@ -41,8 +41,32 @@ def resolve_fleet(fleet):
         from ..systems.registry import Systems
         fleet = Systems.get(fleet)
     if not isinstance(fleet, t):
+        from ..systems.system import Node
+        if isinstance(fleet, Node):  # one server: say how to make it a fleet of one
+            key = fleet.key or "<node>"
+            raise ConfigError(f"fleet must be a Fleet, got the node {fleet.name!r}; a fleet of one: Fleet(node="
+                              f"Systems.Nodes.{key}, count=1, fabric=Systems.Fabrics.InfiniBand_NDR)")
         raise ConfigError(f"fleet must be a Fleet (e.g. Systems.Clusters.Research_256) or its name, got {fleet!r}")
     return fleet
+
+
+def resolve_accelerator(hardware):
+    """One accelerator from an Accelerator or a Hardware registry name; a Node or Fleet is refused with the chip
+    to pass instead (the message named no way out)."""
+    from ..hardware.accelerator import Accelerator
+    acc = hardware
+    if isinstance(hardware, str):
+        from ..hardware.registry import Hardware
+        acc = Hardware.get(hardware)
+    if isinstance(acc, Accelerator):
+        return acc
+    chip = getattr(getattr(acc, "node", acc), "accelerator", None)
+    if isinstance(chip, Accelerator):
+        path = "node.accelerator" if hasattr(acc, "node") else "accelerator"
+        raise ConfigError(f"hardware must be one Accelerator here, got {getattr(acc, 'name', acc)!r} (a "
+                          f"{type(acc).__name__}): pass its chip, .{path} ({chip.key or chip.name}), or use "
+                          f"DistributedModel / ServingModel for several")
+    raise ConfigError(f"hardware must be an Accelerator or a Hardware registry name, got {hardware!r}")
 
 
 def frozen(cls, fields: dict):

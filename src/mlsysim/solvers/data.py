@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..hardware.accelerator import Accelerator
 from ..units import Q, count, si
-from ._common import TableRepr
+from ._common import TableRepr, resolve_accelerator
 
 # Host-link bandwidth per direction, x16: 8 / 16 / 32 GT/s per lane x 16 lanes x 128b/130b encoding
 # (PCI-SIG PCIe 3.0 / 4.0 / 5.0 base specifications, 2010 / 2017 / 2019).
@@ -73,9 +73,7 @@ class DataModel:
     def solve(self, workload_data_rate, hardware, *, pcie_bw=None, node_storage_bw=NODE_NVME_BW,
               accelerators_per_node=ACCELERATORS_PER_NODE, nic_bw=NIC_BW_PER_ACCELERATOR) -> DataResult:
         from ..hardware.registry import Hardware
-        acc = Hardware.get(hardware) if isinstance(hardware, str) else hardware
-        if not isinstance(acc, Accelerator):
-            raise ConfigError(f"hardware must be an Accelerator or a Hardware registry name, got {hardware!r}")
+        acc = resolve_accelerator(hardware)
         demand = si(workload_data_rate, "byte/s", "workload_data_rate (e.g. Q_('40000 1/s') * Q_('150 KB'))")
         n = count(accelerators_per_node, "accelerators_per_node")
         defaults = pcie_bw is None or node_storage_bw is NODE_NVME_BW or nic_bw is NIC_BW_PER_ACCELERATOR

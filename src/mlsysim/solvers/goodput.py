@@ -300,7 +300,8 @@ class GoodputModel:
             raise ConfigError(
                 f"GoodputModel: with an interruption every {mtbi / 60:.3g} min, a restart of {restart / 60:.3g} min "
                 f"and a checkpoint interval of {tau / 60:.3g} min the run would practically never finish; lower the "
-                f"failure rates or restart time, or checkpoint more often")
+                f"failure rates or restart time" + (", or checkpoint more often" if rule == "given" else
+                                                    f" (the interval is already the {rule})"))
         lost = R.lost_time_s(work, wall, tau, delta, restart)
         n_int = R.expected_interruptions(wall, mtbi)
         strag = float(perf.breakdown_s.get("straggler", 0.0)) * float(perf.steps)

@@ -120,6 +120,11 @@ class ScalingLawModel:
         a = {"C": "6 N D (Hoffmann et al. 2022)",
              "rule": (f"{r:g} tokens per parameter" if method == "tokens_per_param"
                       else "fitted L(N,D) = 1.69 + 406.4/N^0.34 + 410.7/D^0.28 (Hoffmann et al. 2022 eq. 10)")}
+        ratio = w.params / n
+        if not 0.8 <= ratio <= 1.25:  # a tiny budget: 1e10 FLOP gave a 9,129-param optimum and an 8.4M workload
+            a["workload size"] = (f"{ratio:.3g}x the optimal {n:.3g} params: no decoder this small has whole "
+                                  f"layers, d_model a multiple of {HEAD_DIM} and a {VOCAB:,}-token vocabulary; its "
+                                  f"tokens keep C = 6 N D")
         a.update(assumptions or {})
         return ScalingLawResult(compute_budget=c, params=n, tokens=d, loss=loss, workload=w, method=method,
                                 performance=performance, assumptions=a)

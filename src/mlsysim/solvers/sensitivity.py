@@ -82,11 +82,11 @@ class SensitivitySolver:
     """
 
     def solve(self, model, hardware, *, precision: str = "fp16", efficiency=None, batch_size: int = 1,
-              mode: str = "decode", seq_len: int | None = None, step: float = 0.05,
+              mode: str | None = None, seq_len: int | None = None, step: float = 0.05,
               **layout) -> SensitivityResult:
-        """`hardware`: an Accelerator (or its name), solved by `Engine.solve(model, ..., efficiency=...)`; or a
-        Fleet, solved by `DistributedModel().solve(model, fleet, precision=..., **layout)` (a training run,
-        whose efficiency is always predicted)."""
+        """`hardware`: an Accelerator (or its name), solved by `Engine.solve(model, ..., efficiency=...)` in `mode`
+        (default "decode"); or a Fleet, solved by `DistributedModel().solve(model, fleet, precision=...,
+        seq_len=..., **layout)` (a training run, whose efficiency is always predicted)."""
         from ..systems.system import Fleet
         h = si(step, "", "step")
         if not h < 0.5:
@@ -95,15 +95,27 @@ class SensitivitySolver:
             if efficiency is not None:
                 raise ConfigError("efficiency= applies to one accelerator (Engine.solve); a fleet's efficiency is "
                                   "predicted by DistributedModel: drop efficiency= or pass an Accelerator")
+            # a fleet's time is its training run's: a decode/prefill mode or a batch of one accelerator would be
+            # silently ignored (mode='decode' gave the training days)
+            if mode not in (None, "training"):
+                raise ConfigError(f"mode={mode!r} applies to one accelerator; a fleet's sensitivity is of its "
+                                  f"training time: drop mode= or pass an Accelerator")
+            if batch_size != 1:
+                raise ConfigError(f"batch_size={batch_size!r} is one accelerator's batch; for a fleet give "
+                                  f"global_batch_size= (sequences per step)")
             from .distributed import DistributedModel
-            prec = "bf16" if precision == "fp16" else precision  # same 16-bit peak on every chip listed
-            run = lambda hw: DistributedModel().solve(model, hw, precision=prec, **layout)  # noqa: E731
+            # the same 16-bit peak where both exist; a V100 fleet has fp16 only (it was refused, fp16 given or not)
+            has_bf16 = "bf16" in hardware.node.accelerator.peak_flops
+            prec = "bf16" if precision == "fp16" and has_bf16 else precision
+            run = lambda hw: DistributedModel().solve(model, hw, precision=prec, seq_len=seq_len,  # noqa: E731
+                                                      **layout)
             time = lambda r: r.time_to_train_s  # noqa: E731
             scale, name = _scale_fleet, hardware.name
         else:
             if layout:
                 raise ConfigError(f"{sorted(layout)} are layout options of a fleet; pass a Fleet as hardware=")
             from ..engine.engine import Engine
+            mode = "decode" if mode is None else mode
             run = lambda hw: Engine.solve(model, hw, batch_size, precision, mode=mode,  # noqa: E731
                                           seq_len=seq_len, efficiency=efficiency)
             time = lambda r: r.latency_s  # noqa: E731

@@ -254,12 +254,20 @@ class InferenceScalingResult(TableRepr):
     total_reasoning_time = quantity("total_s", "s")
     energy_per_query = quantity("energy_j", "J")
 
+    @property
+    def feasible(self) -> bool:
+        """The weights and the KV cache of prompt + hidden tokens fit on the accelerator (the serving run's mark)."""
+        return self.serving.feasible
+
     def _title(self):
         return f"Reasoning wall: {self.serving.model.name}, {self.reasoning_steps} hidden tokens"
 
     def _rows(self):
+        mem = sum(self.serving.memory_bytes.values()) / 1e9
+        cap = self.serving.accelerator.memory_bytes / 1e9
         return [("total reasoning time", self.total_reasoning_time), ("energy per query", self.energy_per_query),
-                ("efficiency", self.efficiency if self.efficiency is not None else "predicted")]
+                ("efficiency", self.efficiency if self.efficiency is not None else "predicted"),
+                ("feasible", "yes" if self.feasible else f"NO: needs {mem:.4g} GB, the chip has {cap:.4g} GB")]
 
 
 class InferenceScalingModel:
@@ -268,7 +276,8 @@ class InferenceScalingModel:
 
     def solve(self, model, hardware, *, reasoning_steps=128, precision="bf16", efficiency=None, seq_len=512,
               batch_size=1) -> InferenceScalingResult:
-        precision = "bf16" if precision == "fp16" else precision  # same width and peak on every chip listed
+        if precision == "fp16" and "bf16" in resolve_hardware(hardware)[0].peak_flops:
+            precision = "bf16"  # same width and peak where both exist (a V100 has fp16 only: it was refused)
         steps = count(reasoning_steps, "reasoning_steps")
         r = ServingModel().solve(model, hardware, seq_len=seq_len, output_len=steps, batch_size=batch_size,
                                  precision=precision)

@@ -15,7 +15,7 @@ from ..physics.inference import (
 )
 from ..physics.training import RECOMPUTE, evaluate, precision_bytes
 from ..units import count, flag, quantity
-from ._common import TableRepr, choice, finite, resolve_model
+from ._common import TableRepr, choice, finite, resolve_accelerator, resolve_model
 from .distributed import _dims
 
 MODES = ("training", "prefill", "decode")
@@ -88,11 +88,8 @@ class SingleNodeModel:
     def solve(self, model, hardware, *, mode: str = "training", batch_size: int = 1, seq_len: int | None = None,
               precision: str = "bf16", recompute: str | None = None, zero_stage: int = 0,
               flash_attention: bool = True) -> SingleNodeResult:
-        from ..hardware.registry import Hardware
         model = resolve_model(model)
-        acc = Hardware.get(hardware) if isinstance(hardware, str) else hardware
-        if not isinstance(acc, Accelerator):
-            raise ConfigError(f"hardware must be an Accelerator or a Hardware registry name, got {hardware!r}")
+        acc = resolve_accelerator(hardware)
         choice(mode, MODES, "mode")
         if mode != "training" and (recompute is not None or zero_stage != 0):
             given = ", ".join(n for n, v in (("recompute", recompute), ("zero_stage", zero_stage != 0)) if v)

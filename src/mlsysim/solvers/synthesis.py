@@ -85,8 +85,17 @@ class SynthesisSolver:
         if hardware is None:
             pool = {a.key: a for cat in Hardware.categories() for a in getattr(Hardware, cat)}
         else:
-            pool = {(a if isinstance(a, str) else a.key or a.name): (Hardware.get(a) if isinstance(a, str) else a)
-                    for a in hardware}
+            from ..hardware.accelerator import Accelerator
+            if isinstance(hardware, (str, Accelerator)):  # one chip: a pool of one (iterating it was a TypeError)
+                hardware = [hardware]
+            elif not isinstance(hardware, (list, tuple, set, frozenset)) or not hardware:
+                raise ConfigError(f"hardware= must be a list of accelerators or Hardware registry names (e.g. "
+                                  f"['H100', 'MI300X']), got {hardware!r}")
+            pool = {}
+            for a in hardware:
+                if not isinstance(a, (str, Accelerator)):
+                    raise ConfigError(f"hardware= lists accelerators (one chip each, e.g. 'H100'), got {a!r}")
+                pool[a if isinstance(a, str) else a.key or a.name] = Hardware.get(a) if isinstance(a, str) else a
         results, skipped = {}, {}
         compute = SHORTHAND[precision][2] if precision in SHORTHAND else precision
         for key, acc in pool.items():
