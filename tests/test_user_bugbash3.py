@@ -284,3 +284,19 @@ def test_explore_takes_the_scenario_constraint_max_gpus():
     o = explore.optimize(Models.Language.Llama3_70B, "time_to_train", {"max_gpus": 512},
                          fleets=[Systems.Clusters.Research_256, Systems.Clusters.H100_1K], tp=[8], pp=[4])
     assert o.best["accelerators"] == 32 * 8
+
+
+def test_zero_stages_on_one_data_parallel_rank_hold_what_zero_0_holds():
+    # dp = 1: ZeRO has nothing to shard, so stages 1-3 keep exactly ZeRO-0's bytes (no gather or bucket buffers:
+    # before, ZeRO-3 added 2 layers' weights and a layer's gradients); and sequence parallelism is off at TP 1
+    from mlsysim import DistributedModel, Models, Systems
+    from mlsysim.systems.system import Fleet
+    f = Fleet(node=Systems.Nodes.DGX_H100, count=1, fabric=Systems.Fabrics.InfiniBand_NDR)
+    mem = [DistributedModel().solve(Models.Language.Llama3_8B, f, tp_size=8, dp_size=1, zero_stage=z,
+                                    tokens=1e9).memory_bytes for z in (0, 1, 2, 3)]
+    assert all(m == mem[0] for m in mem[1:])
+    # Llama 3 8B's 8.03e9 parameters over TP 8 in bf16: ~2.0 GB of weights per GPU
+    assert mem[0]["weights"] == pytest.approx(8.03e9 / 8 * 2, rel=0.01)
+    r = DistributedModel().solve(Models.Language.Llama3_8B, f, tp_size=1, dp_size=8, sequence_parallel=True,
+                                 tokens=1e9)
+    assert r.layout["sequence_parallel"] is False

@@ -71,7 +71,8 @@ def memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash,
     first = vmax(vceil(d.L / pp - 0.999999), 1.0)
     dense_p, expert_p = params_per_device(d, tp, pp, ep, lps) if params is None else params
     edp = vmax(dp / ep, 1.0)  # experts are data-parallel over dp/ep replicas
-    z3, z2 = zero >= 3, zero >= 2
+    # a single data-parallel rank has nothing to shard: no ZeRO-2/3 buffers (as ZeRO-0)
+    z3, z2 = (zero >= 3) & (dp > 1), (zero >= 2) & (dp > 1)
     # the largest unit ZeRO-2/3 gather or reduce at once: one layer, or the embedding table / LM head (a plain
     # stage below 2 has none)
     layer_p = 0.0

@@ -38,8 +38,9 @@ def batch_target_tokens(model) -> float:
 
 
 def default_sequence_parallel(tp, sequence_parallel):
-    """Sequence parallelism goes with tensor parallelism unless the user says otherwise (Korthikanti 2022)."""
-    return (tp > 1) if sequence_parallel is None else flag(sequence_parallel, "sequence_parallel")
+    """Sequence parallelism goes with tensor parallelism unless the user says otherwise (Korthikanti 2022); without
+    tensor parallelism there is nothing to shard, so it is off whatever was asked (the echo says what ran)."""
+    return (tp > 1) if sequence_parallel is None else (flag(sequence_parallel, "sequence_parallel") and tp > 1)
 
 
 def resolve_straggler_cv(straggler_cv) -> float:
