@@ -13,7 +13,8 @@ numpy only: pandas (`to_pandas`) and dask (`executor="dask"`) are imported when 
 """
 from __future__ import annotations
 
-from .optimize import OptimizeResult, best_region, optimize, smallest_fleet
+from .optimize import OptimizeResult, optimize
+from .regions import best_region, smallest_fleet
 from .pareto import pareto, pareto_mask
 from .result import SweepResult
 from .serving import ServingSweepResult, serving_sweep
