@@ -2,8 +2,7 @@
 model reads. `Stacks.Training.pytorch_fsdp2_compiled`; `stack_args(name)` is the physics' view of one."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ._codecache import dataclass  # dataclasses.dataclass, its code compiled once
 from .registry import Registry
 
 # The stack DistributedModel assumes when none is named: Megatron-Core (2024), the reference implementation of

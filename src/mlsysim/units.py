@@ -43,19 +43,22 @@ def _definitions() -> str:
 def _import_pint():
     """Import pint without its optional dask support: pint imports dask whenever it is installed (~0.1 s), only to
     wrap dask arrays in quantities, which this package never does. Skipped if dask is already imported. Package
-    versions come from their .dist-info folders meanwhile (mlsysim._versions)."""
+    versions come from their .dist-info folders meanwhile (mlsysim._versions), its dataclasses' methods from the
+    code compiled at an earlier start (mlsysim._codecache)."""
+    from ._codecache import compiled_dataclass_code
     from ._versions import lightweight_metadata
 
-    if "pint" in sys.modules or "dask" in sys.modules:
-        with lightweight_metadata():
-            import pint
+    if "pint" in sys.modules:
+        import pint
         return pint
-    sys.modules["dask"] = None  # importlib.util.find_spec("dask") -> None while pint is imported
+    hide_dask = "dask" not in sys.modules
+    if hide_dask:
+        sys.modules["dask"] = None  # importlib.util.find_spec("dask") -> None while pint is imported
     try:
-        with lightweight_metadata():
+        with lightweight_metadata(), compiled_dataclass_code("pint"):
             import pint
     finally:
-        if sys.modules.get("dask", 0) is None:
+        if hide_dask and sys.modules.get("dask", 0) is None:
             del sys.modules["dask"]
     return pint
 

@@ -1,8 +1,9 @@
 """The Accelerator record: one chip's datasheet numbers in SI units, plus its measured matmul ceiling."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .._codecache import dataclass  # dataclasses.dataclass, its code compiled once
 from .._record import check_si, check_text, refuse
 from ..errors import ConfigError, unknown
 from ..views import RecordView

@@ -1,8 +1,9 @@
 """Grid and Datacenter records, with the basis (lifecycle / direct) and year of every intensity."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .._codecache import dataclass  # dataclasses.dataclass, its code compiled once
 from .._record import check_si, check_text
 from ..errors import ConfigError
 from ..views import RecordView

@@ -1,8 +1,9 @@
 """The TransformerWorkload record: every architecture field needed to count parameters and FLOPs exactly."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
+from .._codecache import dataclass  # dataclasses.dataclass, its code compiled once
 from .._record import check_counts, check_text, refuse
 from ..errors import ConfigError
 from ..views import RecordView

@@ -1,8 +1,9 @@
 """DistributedResult: a training run's predicted performance, its pint views, table rows and assumptions."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .._codecache import dataclass  # dataclasses.dataclass, its code compiled once
 from ..physics import constants as C
 from ..stacks import DEFAULT_STACK, resolve_stack
 from ..units import quantity

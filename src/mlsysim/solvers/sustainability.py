@@ -10,8 +10,9 @@ The physics (one formula each) lives in mlsysim.physics.power and mlsysim.physic
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .._codecache import dataclass  # dataclasses.dataclass, its code compiled once
 from ..errors import ConfigError
 from ..physics import carbon as PC
 from ..physics import power as PP

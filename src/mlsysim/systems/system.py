@@ -1,8 +1,9 @@
 """Node, Fabric and Fleet records: how accelerators are packaged and wired, in SI units."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from .._codecache import dataclass  # dataclasses.dataclass, its code compiled once
 from .._record import check_counts, check_si, check_text, refuse
 from ..errors import ConfigError
 from ..views import RecordView
