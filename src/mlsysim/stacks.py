@@ -85,6 +85,24 @@ def resolve_stack(stack) -> Stack:
     return rec
 
 
+def fp8_stacks() -> list[str]:
+    """The stacks with an fp8 recipe (fp8_cast_passes > 0 in data/stacks.toml)."""
+    return [k for k in Stacks.Training.names() if Stacks.Training[k].fp8_cast_passes > 0]
+
+
+def check_precision(stack, precision) -> None:
+    """ConfigError if `precision` is fp8 and the stack has no fp8 recipe (fp8_cast_passes = 0): its fp8 GEMMs
+    would run with no cast cost and no fp8 weight copy, a run its framework cannot do."""
+    if precision != "fp8":
+        return
+    rec = resolve_stack(stack)
+    if rec.fp8_cast_passes <= 0:
+        from .errors import ConfigError
+        raise ConfigError(f"stack {rec.key!r} ({rec.name}) has no fp8 recipe (fp8_cast_passes = 0 in "
+                          f"data/stacks.toml): train it in 'bf16', or pick a stack that trains in fp8: "
+                          f"{', '.join(fp8_stacks())}")
+
+
 def _physics(rec: Stack) -> dict:
     vals = {kw: float(getattr(rec, f)) for f, kw in _PHYSICS.items()}
     vals["cpu_kernel_s"] *= 1e-6
