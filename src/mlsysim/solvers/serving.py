@@ -158,6 +158,8 @@ class ServingModel:
                        "decode context": f"{ctx:g} tokens (input + output/2)"}
         if spec is not None:
             itl, speedup = self._speculative(d, draft_model, *spec, b, ctx, hw, itl0, overhead, assumptions)
+            if spec[2]:
+                assumptions["speculative decoding"] += f"; {mtp_note(model, spec[1])}"
         mem = PS.memory(d, batch=float(b), context=float(isl + osl), prefill_tokens=b * new, tp=float(tp),
                         pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
         mem = {k: float(v) for k, v in mem.items()}
@@ -229,6 +231,17 @@ def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, tar
         raise ConfigError(f"draft_acceptance_rate must be in [0, 1), got {a}")
     k = mtp_depth or count(4 if draft_tokens is None else draft_tokens, "draft_tokens")
     return a, k, mtp_depth is not None
+
+
+def mtp_note(model, depth) -> str:
+    """Whose MTP modules draft: the model's own (DeepSeek-V3 ships one), or a what-if where it ships fewer than
+    `depth` (modules of its own block shape, sharing its head, trained for it)."""
+    have = model.mtp_modules
+    if depth <= have:
+        return f"{model.name}'s own multi-token-prediction module{'s' if depth > 1 else ''}"
+    return (f"a what-if: {model.name} ships {have or 'no'} MTP module{'' if have == 1 else 's'}, {depth} "
+            f"{'is' if depth == 1 else 'are'} assumed, each a block of its own shape sharing its head (DeepSeek-V3's "
+            f"design, arXiv:2412.19437 Sec 2.2)")
 
 
 def check_draft_vocab(target, draft_model) -> None:
