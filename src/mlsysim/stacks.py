@@ -18,7 +18,8 @@ _PHYSICS = {"elementwise_factor": "ew_factor", "kernels_per_layer": "kernels", "
             "optimizer_bytes_per_param": "opt_bytes", "grad_reduce_each_microbatch": "grad_each_mb",
             "moe_dispatch_bytes": "dispatch_bytes", "moe_node_limit": "node_limit",
             "attention_factor": "attention_factor", "pp_blocking_sends": "pp_blocking",
-            "fp8_tp_gather": "fp8_tp_gather", "replay_cheap_ops": "replay"}
+            "fp8_tp_gather": "fp8_tp_gather", "replay_cheap_ops": "replay",
+            "optimizer_state_bytes": "opt_state"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Stack:
     pp_blocking_sends: float
     fp8_tp_gather: float
     replay_cheap_ops: float
+    optimizer_state_bytes: float
     source: str
     notes: str = ""
 
