@@ -19,7 +19,7 @@ _PHYSICS = {"elementwise_factor": "ew_factor", "kernels_per_layer": "kernels", "
             "moe_dispatch_bytes": "dispatch_bytes", "moe_node_limit": "node_limit",
             "attention_factor": "attention_factor", "pp_blocking_sends": "pp_blocking",
             "fp8_tp_gather": "fp8_tp_gather", "replay_cheap_ops": "replay",
-            "optimizer_state_bytes": "opt_state"}
+            "optimizer_state_bytes": "opt_state", "fp8_weight_copy_bytes": "fp8_weights"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Stack:
     fp8_tp_gather: float
     replay_cheap_ops: float
     optimizer_state_bytes: float
+    fp8_weight_copy_bytes: float
     source: str
     notes: str = ""
 
