@@ -54,6 +54,12 @@ def gemm_time(m, k, n, peak, ceiling, mem_bw, bytes_el=2.0):
     return vmax(t_c, bytes_el * (m * k + k * n + m * n) / (mem_bw * C.MEMORY_BW_EFFICIENCY))
 
 
+def experts_touched(d, T, ep):
+    """Expected routed experts of one rank that the EP group's T x ep tokens reach (each token picks top-k of E,
+    taken as uniform): all of them in training, few in small-batch decode."""
+    return (d.E / ep) * (1.0 - (1.0 - d.topk / d.E) ** (T * ep))
+
+
 def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, bytes_el=2.0, attn_eff=None,
                 decode=False, *, lin_peak=None, lin_ceiling=None, ew_factor=1.0, cast_passes=0.0, detail=False,
                 kv_seqs=None):
@@ -97,8 +103,7 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     up_n = (d.mats - 1.0)
     permute = 0.0
     if moe:  # routed experts: tokens gathered over the EP group (T*topk per rank), plus shared experts
-        # Experts this rank's tokens touch: all of them in training; few in small-batch decode.
-        touched = (d.E / ep) * (1.0 - (1.0 - d.topk / d.E) ** (T * ep))
+        touched = experts_touched(d, T, ep)
         m_e = T * d.topk / touched  # tokens per touched local expert
         ffn_t = touched * (gemm_time(m_e, d.h, up_n * d.effn / tp, lp, lc, mem_bw, bytes_el)
                            + gemm_time(m_e, d.effn / tp, d.h, lp, lc, mem_bw, bytes_el)) \
@@ -326,6 +331,8 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
 # which evaluate passes by position, as the rest (binding keywords costs more than the rest of the call)
 STEP_HW = training_step.__code__.co_varnames[14:training_step.__code__.co_varnames.index("dp_overlap")]
 _step_hw = operator.itemgetter(*STEP_HW)
+# the stack's numbers only the memory reads (stacks._PHYSICS): optimizer state and fp8 weight copies per parameter
+MEMORY_HW = ("opt_state", "fp8_weights")
 
 
 def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity, hw, *,
@@ -337,10 +344,12 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     One FLOP convention: the FLOPs the step executes, causal attention counted as half the s^2 term (MFU: the
     model's forward + backward; HFU: plus the recomputation the layout performs), over the dense peak of the
     precision (fp8: the fp8 peak). So MFU <= HFU <= 1. hw: hardware_args' dict, exactly training_step's hardware
-    and stack parameters (STEP_HW). The memory reads the stack's grad_reduce_bytes and grad_each_mb from it, and
-    keeps fp8 weight copies when the linear GEMMs run at an fp8 rate (lin_peak set)."""
-    if len(hw) != len(STEP_HW):  # a key training_step does not take (or lacks) would otherwise go unnoticed
-        raise TypeError(f"hw must hold training_step's hardware and stack parameters {STEP_HW}, got {sorted(hw)}")
+    and stack parameters (STEP_HW) and the memory's (MEMORY_HW). The memory reads the stack's grad_reduce_bytes,
+    grad_each_mb, opt_state and fp8_weights from it, and keeps fp8 weight copies when the linear GEMMs run at an
+    fp8 rate (lin_peak set)."""
+    if len(hw) != len(STEP_HW) + len(MEMORY_HW):  # a key nothing takes (or a lacking one) would go unnoticed
+        raise TypeError(f"hw must hold training_step's hardware and stack parameters {STEP_HW} and the memory's "
+                        f"{MEMORY_HW}, got {sorted(hw)}")
     params = params_per_device(d, tp, pp, ep, vceil(d.L / pp))  # the step's traffic and the memory share one count
     # the layout, hardware and options go by position (in the signature's order)
     out = training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, *_step_hw(hw), dp_overlap,
@@ -348,7 +357,8 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     lin_peak, sel_gemm = hw["lin_peak"], hw["sel_gemm"]
     mem = memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, out["microbatches"],
                             bytes_w=bytes_el, bytes_grad=hw["grad_reduce_bytes"] or bytes_grad,
-                            grad_each_mb=hw["grad_each_mb"], fp8=0.0 if lin_peak is None else 1.0,
+                            bytes_opt=hw["opt_state"], grad_each_mb=hw["grad_each_mb"],
+                            fp8=0.0 if lin_peak is None else 1.0, fp8_weight_bytes=hw["fp8_weights"],
                             sac=sel_gemm if hw["op_sac"] > 0.0 else None, params=params, replay=hw["replay"],
                             disp_bytes=hw["dispatch_bytes"] or None)
     n = tp * pp * dp * cp

@@ -119,7 +119,9 @@ def divisors(n: int) -> list[int]:
 
 
 def format_number(v, digits=4, tiny_digits=3) -> str:
-    """Human-readable number: thousands separators for large values, significant digits otherwise."""
+    """Human-readable number: `digits` significant digits (every integer digit from 10^digits on), thousands
+    separators from 1,000 on (1855.4 -> "1,855"; digits=5: "1,855.4"), `tiny_digits` in exponent form beyond 1e12
+    or below 1e-3."""
     if v is None:
         return "–"
     if isinstance(v, bool):
@@ -130,9 +132,12 @@ def format_number(v, digits=4, tiny_digits=3) -> str:
         a = abs(v)
         if a >= 1e12 or (0 < a < 1e-3):
             return f"{v:.{tiny_digits}g}"
-        if a >= 1e4:
-            return f"{v:,.0f}"
-        return f"{v:.{digits}g}"
+        short = f"{v:.{digits}g}"
+        if a < 1e3 and abs(float(short)) < 1e3:  # (999.96 rounds to 1000 at 4 digits: written as 1,000 below)
+            return short
+        # no exponent form: fixed decimals for the significant digits left after the integer part, zeros dropped
+        text = f"{v:,.{max(digits - len(str(int(a))), 0)}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
     return str(v)
 
 

@@ -158,6 +158,8 @@ class ServingModel:
                        "decode context": f"{ctx:g} tokens (input + output/2)"}
         if spec is not None:
             itl, speedup = self._speculative(d, draft_model, *spec, b, ctx, hw, itl0, overhead, assumptions)
+            if spec[2]:
+                assumptions["speculative decoding"] += f"; {mtp_note(model, spec[1])}"
         mem = PS.memory(d, batch=float(b), context=float(isl + osl), prefill_tokens=b * new, tp=float(tp),
                         pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
         mem = {k: float(v) for k, v in mem.items()}
@@ -231,6 +233,17 @@ def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, tar
     return a, k, mtp_depth is not None
 
 
+def mtp_note(model, depth) -> str:
+    """Whose MTP modules draft: the model's own (DeepSeek-V3 ships one), or a what-if where it ships fewer than
+    `depth` (modules of its own block shape, sharing its head, trained for it)."""
+    have = model.mtp_modules
+    if depth <= have:
+        return f"{model.name}'s own multi-token-prediction module{'s' if depth > 1 else ''}"
+    return (f"a what-if: {model.name} ships {have or 'no'} MTP module{'' if have == 1 else 's'}, {depth} "
+            f"{'is' if depth == 1 else 'are'} assumed, each a block of its own shape sharing its head (DeepSeek-V3's "
+            f"design, arXiv:2412.19437 Sec 2.2)")
+
+
 def check_draft_vocab(target, draft_model) -> None:
     """A draft of another tokenizer (a vocabulary more than DRAFT_VOCAB_TOLERANCE apart) is a ConfigError."""
     draft = resolve_model(draft_model)
@@ -272,16 +285,18 @@ class InferenceScalingResult(TableRepr):
 
 class InferenceScalingModel:
     """The reasoning wall: a query that thinks for `reasoning_steps` tokens pays TTFT + steps x ITL, and the
-    accelerator's power over that time (physics.power.accelerator_power_w at the achieved utilisation)."""
+    power of the replica's `tp_size` accelerators over that time (physics.power.accelerator_power_w at the
+    achieved utilisation). TP as ServingModel: weights and FLOPs split, two all-reduces per layer."""
 
     def solve(self, model, hardware, *, reasoning_steps=128, precision="bf16", efficiency=None, seq_len=512,
-              batch_size=1) -> InferenceScalingResult:
-        if precision == "fp16" and "bf16" in resolve_hardware(hardware)[0].peak_flops:
+              batch_size=1, tp_size=1) -> InferenceScalingResult:
+        acc, su_bw, su_lat = resolve_hardware(hardware)
+        if precision == "fp16" and "bf16" in acc.peak_flops:
             precision = "bf16"  # same width and peak where both exist (a V100 has fp16 only: it was refused)
         steps = count(reasoning_steps, "reasoning_steps")
         r = ServingModel().solve(model, hardware, seq_len=seq_len, output_len=steps, batch_size=batch_size,
-                                 precision=precision)
-        acc = r.accelerator
+                                 precision=precision, tp_size=tp_size)
+        tp = r.tp
         d = _dims(r.model)
         wb = serving_precision(precision)[0]
         flops_tok = 2.0 * d.mm_params * batch_size
@@ -291,18 +306,24 @@ class InferenceScalingModel:
             eff = si(efficiency, "", "efficiency")
             if not 0 < eff <= 1:
                 raise ConfigError(f"efficiency must be in (0, 1], got {eff}")
-            t_tok = roofline_time(flops_tok, wb * d.total_params, peak, acc.memory_bw, eff, eff)
-            t_pre = roofline_time(flops_tok * seq_len, wb * d.total_params, peak, acc.memory_bw, eff, eff)
+            # each of the tp devices: 1/tp of the FLOPs and weights at roofline x eff, plus ServingModel's TP
+            # all-reduces of the pass
+            t_tok = roofline_time(flops_tok / tp, wb * d.total_params / tp, peak, acc.memory_bw, eff, eff) \
+                + PS.replica_comm_s(d, float(batch_size), float(tp), 1.0, su_bw, su_lat)
+            t_pre = roofline_time(flops_tok * seq_len / tp, wb * d.total_params / tp, peak, acc.memory_bw, eff,
+                                  eff) + PS.replica_comm_s(d, float(batch_size * seq_len), float(tp), 1.0, su_bw,
+                                                           su_lat)
             total = t_pre + steps * t_tok
             assumptions["efficiency"] = f"{eff:g} given: overrides the predicted kernel efficiencies (roofline x eff)"
         else:
             eff = None
             total = r.ttft_s + steps * r.itl_s
-        mfu = (flops_tok * (seq_len + steps)) / total / peak
+        mfu = (flops_tok * (seq_len + steps)) / total / (peak * tp)
         power = PP.accelerator_power_w(mfu, acc.tdp_w, acc.idle_w if acc.idle_w is not None
                                        else PP.default_idle_w(acc.tdp_w))
-        energy = power * total
-        assumptions["power"] = f"{power:.0f} W at utilisation {mfu:.3g} (physics.power.accelerator_power_w)"
+        energy = tp * power * total
+        assumptions["power"] = (f"{tp} x {power:.0f} W at utilisation {mfu:.3g} "
+                                f"(physics.power.accelerator_power_w)")
         finite({"total": total, "energy": energy}, "InferenceScalingModel")
         return InferenceScalingResult(serving=r, reasoning_steps=steps, total_s=total, energy_j=energy,
                                       efficiency=eff, assumptions=assumptions)

@@ -201,7 +201,7 @@ class ServingLoadModel:
         assumptions = {"engine": f"{s.engine.name} ({s.engine.source})", "precision (weights, KV, compute)":
                        s.precision, "queueing": _queueing(tr, at), "percentile": q}
         if "spec_k" in s.kw:
-            assumptions["speculative decoding"] = spec_note(s.kw)
+            assumptions["speculative decoding"] = spec_note(s.kw, s.model)
         if tr.output_cv > 0:
             assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
                                              f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")

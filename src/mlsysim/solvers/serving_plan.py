@@ -186,7 +186,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
         assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
                                          f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")
     if sp is not None:
-        assumptions["speculative decoding"] = spec_note(dict(spec_accept=sp[0], spec_k=sp[1], mtp=sp[2]))
+        assumptions["speculative decoding"] = spec_note(dict(spec_accept=sp[0], spec_k=sp[1], mtp=sp[2]), model)
     if profile:
         assumptions["load profile"] = (f"{len(profile)} equal periods, mean {sum(profile) / len(profile):.3g} of "
                                        f"the peak: each fleet sized for the peak, $ / energy / CO2 over the profile "

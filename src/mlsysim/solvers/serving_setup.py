@@ -13,7 +13,7 @@ from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..registry import Registry
 from ._common import resolve_model
 from .distributed import DistributedModel, _dims
-from .serving import check_draft_vocab, resolve_hardware, speculation
+from .serving import check_draft_vocab, mtp_note, resolve_hardware, speculation
 
 DEFAULT_ENGINE = "TensorRT_LLM"
 
@@ -152,13 +152,14 @@ def spec_keys(kw):
     return {n: kw[n] for n in ("spec_k", "spec_accept", "draft", "mtp") if n in kw}
 
 
-def spec_note(kw) -> str:
-    """The assumption line of a layout with speculative decoding."""
+def spec_note(kw, model) -> str:
+    """The assumption line of a layout of `model` with speculative decoding."""
     e, rows = SS.spec_factors(kw["spec_k"], kw["spec_accept"])
     who = "MTP modules" if kw["mtp"] else "the draft model"
     return (f"{kw['spec_k']:g} tokens drafted by {who} per iteration, acceptance {kw['spec_accept']:g}: "
             f"{e:.3g} tokens per sequence per iteration (Leviathan et al. 2023), {rows:g} verification rows each; "
-            f"acceptance independent of the batch; its spread over a request widens the TPOT tail (physics/serving_spec.py)")
+            f"acceptance independent of the batch; its spread over a request widens the TPOT tail (physics/serving_spec.py)"
+            + (f"; {mtp_note(model, int(kw['spec_k']))}" if kw["mtp"] else ""))
 
 
 def calibrate_engine(measured_tokens_per_s, model, hardware, *, input_len, output_len, tp=1, pp=1, precision=None,
