@@ -16,15 +16,14 @@ from contextlib import contextmanager
 _FUTURE_FLAGS = 0  # the __future__ compiler flags, which exec(text) takes from its caller (but the obsolete ones)
 for _name in set(__future__.all_feature_names) - {"nested_scopes", "generators"}:
     _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
-_MAX_ENTRIES = 400  # a file of `keep=True` entries that grows past this (edited sources) starts again
+_MAX_ENTRIES = 2000  # a file that grows past this (texts of earlier versions of the sources) starts again
 _LOADED: dict = {}  # cache file name -> {source text: code}, read once per process
 
 
 @contextmanager
-def compiled_dataclass_code(name: str, *, keep: bool = False):
-    """Take the code that dataclasses compiles inside this block from the cache file `name`, and store what was
-    missing. The file then holds what this block compiled (an import that defines all of its dataclasses in one
-    block), or with `keep`, that added to what it held (one class at a time)."""
+def compiled_dataclass_code(name: str):
+    """Take the code that dataclasses compiles inside this block from the cache file `name`, and add to the file
+    what was missing."""
     import dataclasses
 
     if "exec" in vars(dataclasses):  # active already, or someone else's: leave it alone
@@ -55,8 +54,8 @@ def compiled_dataclass_code(name: str, *, keep: bool = False):
     finally:
         if vars(dataclasses).get("exec") is exec_:
             del dataclasses.exec
-        if path is not None and (missed or (not keep and used.keys() != cache.keys())):
-            if keep and len(cache) + len(missed) <= _MAX_ENTRIES:
+        if path is not None and missed:
+            if len(cache) + len(missed) <= _MAX_ENTRIES:
                 used = {**cache, **used}
             _LOADED[name] = used
             _store(path, used)
@@ -67,7 +66,7 @@ def dataclass(cls=None, /, **kwargs):
     import dataclasses
 
     def wrap(cls):
-        with compiled_dataclass_code(cls.__module__, keep=True):
+        with compiled_dataclass_code(cls.__module__):
             return dataclasses.dataclass(cls, **kwargs)
 
     return wrap if cls is None else wrap(cls)
