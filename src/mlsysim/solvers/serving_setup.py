@@ -11,6 +11,7 @@ from ..physics import serving_load as SL
 from ..physics import serving_spec as SS
 from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..registry import Registry
+from ..units import count
 from ._common import resolve_model
 from .distributed import DistributedModel, _dims
 from .serving import check_draft_vocab, resolve_hardware, speculation
@@ -53,7 +54,14 @@ def engine_profile(engine=None) -> EngineProfile:
     """An EngineProfile from a name in data/engines.toml (default TensorRT-LLM) or the profile itself."""
     if isinstance(engine, EngineProfile):
         return engine
-    return Engines.get(engine or DEFAULT_ENGINE)
+    names = Engines.all_names()
+    if engine is None or (isinstance(engine, str) and engine in names):
+        return Engines.get(engine or DEFAULT_ENGINE)
+    if not isinstance(engine, str):  # was a TypeError from the registry's getattr
+        raise ConfigError(f"engine must be a serving-engine name ({', '.join(names)}) or an EngineProfile (e.g. "
+                          f"from calibrate_engine), got {type(engine).__name__} {engine!r}")
+    from ..errors import unknown  # was "valid: Engines, TensorRT_LLM": the category listed as an engine
+    raise unknown("serving engine", engine, names)
 
 
 @dataclass(frozen=True)
@@ -81,15 +89,15 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     model = resolve_model(model)
     acc, su_bw, su_lat = resolve_hardware(hardware)
     eng = engine_profile(engine)
-    if model.n_heads % tp:
-        ok = [t for t in (1, 2, 4, 8, 16, 32, 64) if model.n_heads % t == 0]
-        raise ConfigError(f"tp_size={tp} does not divide {model.name}'s {model.n_heads} attention heads; try one "
-                          f"of {ok}")
+    max_batch = None if max_batch is None else count(max_batch, "max_batch")  # 0 was read as "the default"
+    chunk_tokens = None if chunk_tokens is None else count(chunk_tokens, "chunk_tokens")
     wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
     peak = compute_peak(acc, comp)
     d = _dims(model)
-    if ep != 1:  # attention data-parallel over ep ranks of tp devices, experts spread over them (the training rules)
-        DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
+    # the training layout rules that apply to a replica (heads, KV heads, layers, experts), as ServingModel checks
+    # them; with ep > 1 the attention is data-parallel over ep ranks of tp devices (was: heads only, so a
+    # pp_size beyond the model's layers was sized as a fleet)
+    DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
     spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth)
     if spec is not None and not spec[2] and ep != 1:
         raise ConfigError("a draft model with ep_size > 1 is not modelled (it would run data-parallel over the "
