@@ -157,6 +157,9 @@ class ServingLoadModel:
             datacenter = resolve_datacenter(datacenter)
         if percentile not in SL.Z:
             raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
+        _check_cost_options(datacenter, rent_usd_per_gpu_hour, input_weight, disaggregation, kv_fabric)
+        if input_weight is not None:  # a negative weight made a negative $ per output token
+            input_weight = si(input_weight, "", "input_weight", allow_zero=True)
         s_ttft = INF if ttft_slo is None else si(ttft_slo, "s", "ttft_slo")
         s_tpot = INF if tpot_slo is None else si(tpot_slo, "s", "tpot_slo")
         s = replica_setup(model, hardware, input_len=isl, output_len=osl, tp=tp, pp=pp, ep=ep, precision=precision,
@@ -299,6 +302,18 @@ class ServingLoadModel:
                                f"15, + 5 %/yr maintenance + energy") + \
             f"; an input token weighs {w:.3g} output tokens"
         return r, usd_in, usd_out
+
+
+def _check_cost_options(datacenter, rent, input_weight, disaggregation, kv_fabric):
+    """Options that only matter beside another one are refused alone (they were silently ignored)."""
+    if datacenter is None and (rent is not None or input_weight is not None):
+        given = " and ".join(n for n, v in (("rent_usd_per_gpu_hour", rent), ("input_weight", input_weight))
+                             if v is not None)
+        raise ConfigError(f"{given} only matter(s) for the $ per token, which need datacenter= (its energy price "
+                          f"and PUE): give datacenter= too, or omit {given}")
+    if disaggregation is None and kv_fabric is not None:
+        raise ConfigError("kv_fabric= carries the KV cache from prefill to decode replicas: it needs "
+                          "disaggregation=(P, D); give that too, or omit kv_fabric")
 
 
 def _replay_binding(below):
