@@ -1,0 +1,134 @@
+"""Bug bash 4: the serving stack, roofline entry points and their bad-input messages, as a demanding user meets them.
+Each test states the hand calculation (or the rule) it checks."""
+import math
+
+import pytest
+
+from mlsysim import Hardware, Infrastructure, Models
+from mlsysim.errors import ConfigError
+from mlsysim.solvers.serving_load import ServingLoadModel
+from mlsysim.solvers.serving_plan import plan_serving, serving_sweep
+from mlsysim.units import Q
+
+L70 = Models.Language.Llama3_70B
+DC = Infrastructure.Datacenters
+FLEET = dict(qps=10, input_len=1000, output_len=200, tp_size=4, precision="fp8")
+
+
+def test_a_region_listed_twice_is_refused_not_billed_once():
+    # Two regions each serve qps / 2 on their own fleet, so the plan's yearly cost is the sum of the two regions'
+    # (plan.best["regions"]). The same datacenter given twice was one dict entry: its $ and CO2 counted once for
+    # two fleets (22 GPUs billed $137k/yr against $261k/yr for 21 GPUs in one region).
+    kw = dict(qps=100, input_len=1000, output_len=200, ttft_slo=0.5, hardware=["H100"], precisions=["fp8"])
+    two = plan_serving(L70, datacenters=[DC.GCP_Iowa, DC.Quebec_Hydro], **kw)
+    assert two.best["usd_per_year"] == pytest.approx(sum(v["usd_per_year"] for v in two.best["regions"].values()))
+    assert len(two.best["regions"]) == 2
+    with pytest.raises(ConfigError, match="GCP_Iowa more than once"):
+        plan_serving(L70, datacenters=[DC.GCP_Iowa, DC.GCP_Iowa], **kw)
+
+
+def test_the_fleet_checks_the_layout_as_one_replica_does():
+    # Llama 3 70B has 80 layers: a pipeline of 100 stages has 20 stages without a layer. ServingModel refused it;
+    # the fleet (and the planner, through the same setup) sized it as 100 GPUs per replica.
+    with pytest.raises(ConfigError, match="pp_size=100 exceeds Llama 3 70B's 80 layers"):
+        ServingLoadModel().solve(L70, "H100", **dict(FLEET, tp_size=1), pp_size=100)
+    with pytest.raises(ConfigError, match="pp_size=100 exceeds Llama 3 70B.s 80 layers .*change the candidate lists"):
+        plan_serving(L70, qps=10, ttft_slo=0.5, hardware=["H100"], precisions=["fp8"], pp_sizes=[100],
+                     datacenters=[DC.GCP_Iowa])
+    # 80 stages of one layer each is a valid (if odd) pipeline: 80 x 1 GPU
+    assert ServingLoadModel().solve(L70, "H100", **dict(FLEET, tp_size=1), pp_size=80).gpus == 80
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("max_batch", 0, "max_batch must be >= 1, got 0"),      # was read as "the engine's default" (2048)
+    ("max_batch", -5, "max_batch must be >= 1"),            # was a replica that "does not fit in memory"
+    ("max_batch", "8", "max_batch must be an integer"),     # a string was float()-ed and served
+    ("max_batch", 2.5, "max_batch must be an integer"),
+    ("chunk_tokens", 0, "chunk_tokens must be >= 1, got 0"),
+    ("chunk_tokens", -1, "chunk_tokens must be >= 1"),
+    ("engine", 3, "engine must be a serving-engine name"),  # was a TypeError from the registry
+    ("engine", "vLLM", "unknown serving engine 'vLLM'; valid: TensorRT_LLM$"),  # listed "Engines" as an engine
+])
+def test_engine_options_are_checked(option, value, message):
+    with pytest.raises(ConfigError, match=message):
+        ServingLoadModel().solve(L70, "H100", **FLEET, **{option: value})
+
+
+def test_max_batch_one_serves_one_sequence_at_a_time():
+    # max_batch=1: one sequence in flight per replica, so by Little's law a replica serves at most
+    # 1 / (TTFT + output_len x TPOT) requests/s at that concurrency.
+    r = ServingLoadModel().solve(L70, "H100", **FLEET, max_batch=1)
+    assert r.concurrency_per_replica <= 1.0 + 1e-9
+    assert r.binding == "max batch"
+
+
+def test_input_weight_is_checked_and_needs_a_datacenter():
+    # The $ of a request split over its tokens: input_len x w + output_len output-token equivalents. With w = 1
+    # an input token costs what an output token does, so $/M input == $/M output; w = -1 made the output tokens'
+    # price negative; NaN was an "internal value is not finite" error; a string a TypeError.
+    r = ServingLoadModel().solve(L70, "H100", **FLEET, datacenter=DC.GCP_Iowa, input_weight=1.0)
+    assert r.usd_per_m_input == pytest.approx(r.usd_per_m_output)
+    per_request = r.per_request["usd"]
+    assert r.usd_per_m_output == pytest.approx(per_request / (1000 * 1.0 + 200) * 1e6)
+    for bad, msg in ((-1, "input_weight must be >= 0"), (math.nan, "input_weight must be finite"),
+                     ("x", "input_weight must be a number")):
+        with pytest.raises(ConfigError, match=msg):
+            ServingLoadModel().solve(L70, "H100", **FLEET, datacenter=DC.GCP_Iowa, input_weight=bad)
+    # without a datacenter there is no $ to split: the options were silently ignored
+    with pytest.raises(ConfigError, match="need datacenter="):
+        ServingLoadModel().solve(L70, "H100", **FLEET, input_weight=1.0)
+    with pytest.raises(ConfigError, match="need datacenter="):
+        ServingLoadModel().solve(L70, "H100", **FLEET, rent_usd_per_gpu_hour=2.0)
+    with pytest.raises(ConfigError, match="needs disaggregation="):
+        ServingLoadModel().solve(L70, "H100", **FLEET, kv_fabric="InfiniBand_NDR")
+
+
+def test_rent_prices_a_request_by_hand():
+    # 1 replica of TP4 at $2/GPU-h = $8/h for 10 QPS = 36,000 requests/h: $2.22e-4 per request (rent covers the
+    # energy). An input token weighs w output tokens: $/M output = $/request / (1000 w + 200) x 1e6.
+    r = ServingLoadModel().solve(L70, "H100", **FLEET, datacenter=DC.GCP_Iowa, rent_usd_per_gpu_hour=2.0)
+    assert r.replicas == 1
+    assert r.per_request["usd"] == pytest.approx(8.0 / 36_000, rel=1e-6)
+    w = float(r.assumptions["cost"].rsplit("weighs ", 1)[1].split()[0])
+    assert r.usd_per_m_output == pytest.approx(8.0 / 36_000 / (1000 * w + 200) * 1e6, rel=1e-2)
+
+
+def test_the_planner_says_why_nothing_was_sized():
+    kw = dict(qps=10, ttft_slo=0.5, datacenters=[DC.GCP_Iowa])
+    # empty candidate lists: nothing was tried, yet the message was "no configuration meets p99 TTFT <= 500 ms"
+    for what in ("hardware", "precisions", "tp_sizes", "pp_sizes"):
+        with pytest.raises(ConfigError, match=f"{what} is empty"):
+            plan_serving(L70, **kw, **{what: []})
+    # every candidate invalid (an A100 has no fp8 tensor cores; 3 does not divide 64 heads): bad input, with why
+    with pytest.raises(ConfigError, match="A100 SXM4 80GB has no fp8 compute"):
+        plan_serving(L70, hardware=["A100_80GB"], precisions=["fp8"], **kw)
+    with pytest.raises(ConfigError, match="tp_size=3 does not divide"):
+        plan_serving(L70, hardware=["H100"], precisions=["fp8"], tp_sizes=[3], **kw)
+    # a T4 holds 16 GB: 70B x 2 B = 140 GB over 8 T4s is 17.5 GB each, more than a T4 has at any TP <= 8
+    from mlsysim.errors import InfeasibleError
+    with pytest.raises(InfeasibleError, match="does not fit in memory \\(T4 fp16 TP1 PP1"):
+        plan_serving(L70, hardware=["T4"], precisions=["fp16"], **kw)
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("max_batches", (0,), "max_batches entry must be >= 1"),
+    ("chunks", (0,), "chunks entry must be >= 1"),
+    ("ttft_slos", (-1,), "ttft_slos entry must be > 0"),
+    ("ttft_slos", (math.nan,), "ttft_slos entry must be finite"),
+    ("tpot_slo", -1, "tpot_slo must be > 0"),
+    ("tpot_slo", "x", "tpot_slo must be a number"),
+    ("percentile", 0.42, "percentile must be one of"),          # was a KeyError
+    ("lengths", (1000, 200), "lengths must be \\(input_len, output_len\\) pairs"),  # was a TypeError
+])
+def test_the_sweep_checks_its_axes(option, value, message):
+    with pytest.raises(ConfigError, match=message):
+        serving_sweep(L70, hardware=["H100"], precisions=["fp8"], tp_sizes=[4], **{option: value})
+
+
+def test_the_sweep_takes_its_slos_as_quantities():
+    # 100 ms as a quantity is 0.1 s (it failed inside numpy: "setting an array element with a sequence")
+    kw = dict(hardware=["H100"], precisions=["fp8"], tp_sizes=[4])
+    a = serving_sweep(L70, ttft_slos=(Q(100, "ms"),), **kw)
+    b = serving_sweep(L70, ttft_slos=(0.1,), **kw)
+    assert a["ttft_slo"] == (0.1,)
+    assert (a["qps"] == b["qps"]).all()
