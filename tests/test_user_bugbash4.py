@@ -132,3 +132,21 @@ def test_the_sweep_takes_its_slos_as_quantities():
     b = serving_sweep(L70, ttft_slos=(0.1,), **kw)
     assert a["ttft_slo"] == (0.1,)
     assert (a["qps"] == b["qps"]).all()
+
+
+def test_single_node_prefill_at_fp8_is_serving_models_prefill():
+    # An H100's fp8 GEMMs reach 1402.6 of 1979 TFLOP/s (MAMF, stas00/ml-engineering via hardware.csv: 70.9 %),
+    # x 0.88 for the framework: the roofline of a Llama 3 8B prefill at fp8 has its linear layers at
+    # 1979e12 x 1402.6/1979 x 0.88 = 1.234e15 FLOP/s. SingleNodeModel took the bf16 share (794.5/989.5 = 80.3 %) of
+    # the fp8 peak: 25.2 ms against ServingModel's 30.5 ms for the same pass.
+    from mlsysim.solvers import ServingModel, SingleNodeModel
+    m, h = Models.Language.Llama3_8B, Hardware.Cloud.H100
+    for p in ("bf16", "fp8"):
+        one = SingleNodeModel().solve(m, h, mode="prefill", seq_len=2048, precision=p)
+        assert one.latency_s == pytest.approx(ServingModel().solve(m, h, seq_len=2048, precision=p).ttft_s, rel=1e-9)
+    one = SingleNodeModel().solve(m, h, mode="prefill", seq_len=2048, precision="fp8")
+    assert one.assumptions["matmul ceiling (fraction of peak)"] == pytest.approx(1402.6 / 1979 * 0.88, rel=1e-3)
+    # the linear layers alone: 32 layers x (2 x 4096^2 + 2 x 4096 x 1024 + 3 x 4096 x 14336) weights x 2 FLOP x
+    # 2,048 tokens (+ the head at the last position) = 2.86e13 FLOP at 1.234e15 FLOP/s = 23.2 ms: a floor
+    linear = 2 * 32 * (2 * 4096 ** 2 + 2 * 4096 * 1024 + 3 * 4096 * 14336) * 2048 + 2 * 4096 * 128256
+    assert one.latency_s > linear / (1979e12 * 1402.6 / 1979 * 0.88)

@@ -3,25 +3,10 @@ from __future__ import annotations
 
 from . import constants as C
 from ._np import vmax
-from .training import gemm_time, layer_times
-
-
-def forward_pass(d, *, batch, new_tokens, context, peak, ceiling, mem_bw, attn_eff=None, bytes_el=2.0,
-                 decode=False):
-    """Time (s) of one forward pass producing `new_tokens` per sequence for `batch` sequences whose attention
-    spans `context` tokens (prefill: new_tokens = context; decode: new_tokens = 1 over a cached context)."""
-    T = batch * new_tokens
-    moe_frac = d.n_moe / d.L
-    args = (d, T, context, 1.0, 1.0, 1.0, peak, ceiling, mem_bw, True, False)
-    f0 = layer_times(*args, False, bytes_el, attn_eff, decode)[0]
-    f1 = layer_times(*args, True, bytes_el, attn_eff, decode)[0] if d.n_moe > 0 else f0
-    layers = d.L * ((1.0 - moe_frac) * f0 + moe_frac * f1)
-    head = gemm_time(batch, d.h, d.V, peak, ceiling, mem_bw, bytes_el)  # logits for the last position only
-    return layers + head
 
 
 def forward_flops(d, *, batch, new_tokens, context, decode=False):
-    """Model FLOPs of that pass: 2 x active weights per token + attention core + LM head at the last position."""
+    """Model FLOPs of one forward pass: 2 x active weights per token + attention core + LM head at the last position."""
     ctx = context if decode else context * 0.5
     return batch * new_tokens * (2.0 * d.mm_params + d.attn_coef * ctx) + batch * 2.0 * d.h * d.V
 
