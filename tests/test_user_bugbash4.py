@@ -150,3 +150,12 @@ def test_single_node_prefill_at_fp8_is_serving_models_prefill():
     # 2,048 tokens (+ the head at the last position) = 2.86e13 FLOP at 1.234e15 FLOP/s = 23.2 ms: a floor
     linear = 2 * 32 * (2 * 4096 ** 2 + 2 * 4096 * 1024 + 3 * 4096 * 14336) * 2048 + 2 * 4096 * 128256
     assert one.latency_s > linear / (1979e12 * 1402.6 / 1979 * 0.88)
+
+
+def test_a_fleet_that_does_not_fit_has_no_goodput():
+    # Llama 3 70B in bf16 is 70.6e9 x 2 B = 141 GB of weights; one H100 holds 80 GiB = 85.9 GB: no replica of TP1
+    # runs, so no request is served within the SLO (goodput was the whole 10 QPS beside feasible=False).
+    r = ServingLoadModel().solve(L70, "H100", qps=10, input_len=1024, output_len=256)
+    assert 70.6e9 * 2 > Hardware.Cloud.H100.memory_bytes == 80 * 2 ** 30
+    assert not r.feasible and r.binding.startswith("memory")
+    assert r.goodput_qps == 0.0

@@ -197,7 +197,7 @@ class ServingLoadModel:
         elif fits and not ok and binding == PROMPT_BOUND:
             binding = "SLO: the prompt pass alone misses it, on any number of replicas (long prompts)"
         share = at["share_ok"] if "share_ok" in at else self._share_within(at, s_ttft, s_tpot, q)
-        good = lam * share if at["stable"] else 0.0
+        good = lam * share if at["stable"] and fits else 0.0  # a replica that does not fit serves nothing
         gpus = n * s.gpus
         tok_gpu = lam * osl / gpus if at["stable"] else at["tokens_per_s"] * n / gpus
         acc = s.accelerator
