@@ -159,3 +159,22 @@ def test_a_fleet_that_does_not_fit_has_no_goodput():
     assert 70.6e9 * 2 > Hardware.Cloud.H100.memory_bytes == 80 * 2 ** 30
     assert not r.feasible and r.binding.startswith("memory")
     assert r.goodput_qps == 0.0
+
+
+def test_tensor_parallelism_stays_inside_the_node_it_was_given():
+    # A DGX H100 joins 8 GPUs by NVLink (450 GB/s per direction each); TP16 spans two of them, and its
+    # all-reduces would cross the 400 Gb/s-per-GPU InfiniBand: ~9x less bandwidth. The serving physics runs them
+    # at the node's scale-up figure, so TP16 on a node was reported as binding "interconnect" at NVLink speed.
+    from mlsysim import Systems
+    from mlsysim.solvers import ServingModel
+    node = Systems.Nodes.DGX_H100
+    assert node.accelerators_per_node == 8
+    for hw in (node, "DGX_H100", Systems.Clusters.Research_256):
+        with pytest.raises(ConfigError, match="tp_size=16 spans more than one .*use tp_size <= 8 and pp_size="):
+            ServingModel().solve(L70, hw, tp_size=16)
+        with pytest.raises(ConfigError, match="tp_size=16 spans more than one"):
+            ServingLoadModel().solve(L70, hw, **dict(FLEET, tp_size=16))
+    with pytest.raises(ConfigError, match="1 x 16 = 16 spans more than one"):
+        ServingLoadModel().solve(Models.Language.DeepSeek_V3, "HGX_H200", **dict(FLEET, tp_size=1), ep_size=16)
+    # TP8 x PP2 over two nodes is the supported way: 16 GPUs per replica
+    assert ServingLoadModel().solve(L70, node, **dict(FLEET, tp_size=8), pp_size=2).gpus % 16 == 0

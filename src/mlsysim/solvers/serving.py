@@ -55,6 +55,25 @@ def resolve_hardware(hw):
     raise ConfigError(f"hardware must be an Accelerator, Node, Fleet or Hardware registry name, got {hw!r}")
 
 
+def check_scaleup_domain(hardware, tp, ep=1) -> None:
+    """A replica's TP (x EP) group on a Node (or a Fleet's node) must sit inside one node: the serving physics
+    runs its all-reduces and all-to-alls at the node's scale-up bandwidth (TP16 on a DGX H100 ran over NVLink)."""
+    _, Fleet, Node = _hw_types()
+    node = hardware.node if isinstance(hardware, Fleet) else hardware
+    if isinstance(node, str):
+        from ..systems.registry import Systems
+        names = Systems.Nodes.names() + Systems.Clusters.names()
+        node = Systems.get(node) if node in names else None
+        node = node.node if isinstance(node, Fleet) else node
+    if not isinstance(node, Node) or tp * ep <= node.accelerators_per_node:
+        return
+    n = node.accelerators_per_node
+    group = f"tp_size x ep_size = {tp} x {ep} = {tp * ep}" if ep > 1 else f"tp_size={tp}"
+    raise ConfigError(f"{group} spans more than one {node.name} ({n} accelerators on its scale-up links); "
+                      f"serving models those collectives inside one node: use tp_size{' x ep_size' if ep > 1 else ''}"
+                      f" <= {n} and pp_size= to spread a replica over nodes")
+
+
 @dataclass(frozen=True)
 class ServingResult(TableRepr):
     """One replica at a fixed batch. Floats are SI; `ttft`, `itl` (= `tpot`) and throughputs are pint views."""
@@ -130,6 +149,7 @@ class ServingModel:
         osl = count(output_len, "output_len")
         b, tp, pp, ep = (count(batch_size, "batch_size"), count(tp_size, "tp_size"), count(pp_size, "pp_size"),
                          count(ep_size, "ep_size"))
+        check_scaleup_domain(hardware, tp, ep)
         hit, overhead = prefix_cache_hit, step_overhead_s
         if not (hit.__class__ is float and 0.0 <= hit < 1.0):  # a plain float in range needs no conversion
             hit = si(prefix_cache_hit, "", "prefix_cache_hit", allow_zero=True)
