@@ -178,3 +178,19 @@ def test_tensor_parallelism_stays_inside_the_node_it_was_given():
         ServingLoadModel().solve(Models.Language.DeepSeek_V3, "HGX_H200", **dict(FLEET, tp_size=1), ep_size=16)
     # TP8 x PP2 over two nodes is the supported way: 16 GPUs per replica
     assert ServingLoadModel().solve(L70, node, **dict(FLEET, tp_size=8), pp_size=2).gpus % 16 == 0
+
+
+def test_the_reasoning_walls_energy_is_per_query_in_a_batch():
+    # A batch of 8 queries thinks together for the same time T at power P: the chip spends P x T, and each query
+    # P x T / 8 (the whole batch's P x T was reported per query: 364 J against 147 J at batch 1).
+    from mlsysim.solvers import InferenceScalingModel
+    kw = dict(model=Models.Language.Llama3_8B, hardware=Hardware.Cloud.H100, reasoning_steps=128, efficiency=0.5)
+    one = InferenceScalingModel().solve(**kw)
+    eight = InferenceScalingModel().solve(**kw, batch_size=8)
+    p8 = float(eight.assumptions["power"].split(" W")[0])
+    assert eight.energy_per_query.to("J").magnitude == pytest.approx(p8 * eight.total_s / 8, rel=1e-2)
+    assert eight.energy_per_query < one.energy_per_query  # batching amortises the weight reads and idle power
+    # a 15 mW microcontroller's power is not "0 W"
+    tiny = InferenceScalingModel().solve(model=Models.Language.Pythia_70M, hardware="nRF52840", precision="int8",
+                                         efficiency=0.5)
+    assert not tiny.assumptions["power"].startswith("0 W")

@@ -321,8 +321,9 @@ class InferenceScalingModel:
         mfu = (flops_tok * (seq_len + steps)) / total / peak
         power = PP.accelerator_power_w(mfu, acc.tdp_w, acc.idle_w if acc.idle_w is not None
                                        else PP.default_idle_w(acc.tdp_w))
-        energy = power * total
-        assumptions["power"] = f"{power:.0f} W at utilisation {mfu:.3g} (physics.power.accelerator_power_w)"
+        energy = power * total / r.batch_size  # the batch's queries share the chip's energy (was the whole batch's)
+        assumptions["power"] = (f"{power:.3g} W at utilisation {mfu:.3g} (physics.power.accelerator_power_w)"
+                                + (f", shared by the batch's {r.batch_size} queries" if r.batch_size > 1 else ""))
         finite({"total": total, "energy": energy}, "InferenceScalingModel")
         return InferenceScalingResult(serving=r, reasoning_steps=steps, total_s=total, energy_j=energy,
                                       efficiency=eff, assumptions=assumptions)
