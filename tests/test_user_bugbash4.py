@@ -194,3 +194,25 @@ def test_the_reasoning_walls_energy_is_per_query_in_a_batch():
     tiny = InferenceScalingModel().solve(model=Models.Language.Pythia_70M, hardware="nRF52840", precision="int8",
                                          efficiency=0.5)
     assert not tiny.assumptions["power"].startswith("0 W")
+
+
+def test_an_unbounded_queue_reads_unbounded_not_a_trillion_ms():
+    # One TP4 bf16 replica of Llama 3 70B sustains ~13 QPS of 1024/256 tokens; 40 QPS on it grows the prompt queue
+    # without bound. The solver keeps its 1e9 s sentinel (no inf leaves it); the table printed
+    # "1,000,000,000,000.0 ms" for the TTFT.
+    r = ServingLoadModel().solve(L70, "H100", qps=40, tp_size=4, replicas=1, ttft_slo=0.05)
+    assert not r.feasible and r.binding.startswith("throughput")
+    assert r.ttft_p99_s == 1e9 and math.isfinite(r.ttft_p99_s)
+    text = str(r)
+    assert "unbounded (queue grows)" in text and "1,000,000,000,000" not in text
+
+
+def test_the_serving_report_counts_expert_parallel_gpus(tmp_path):
+    # DeepSeek-V3 at ep_size=8: one replica is TP1 x PP1 x EP8 = 8 GPUs; the report said "1 x 1 (TP1 x PP1)".
+    from mlsysim.report.serving_html import serving_section
+    from mlsysim.scenario import load_scenario
+    p = tmp_path / "ds.yaml"
+    p.write_text("workload: {model: DeepSeek_V3}\nsystem: {node: HGX_H200}\n"
+                 "serving: {qps: 5, ep_size: 8, precision: fp8, ttft_slo_ms: 2000}\n")
+    html = serving_section(load_scenario(p))
+    assert "x 8 (TP1 x PP1 x EP8, fp8/fp8/fp8)" in html

@@ -84,7 +84,7 @@ class ServingLoadResult(TableRepr):
                 ("replicas x GPUs each", f"{self.replicas} x {self.tp * self.pp * self.ep}"),
                 ("max QPS per replica (SLO)", self.qps_per_replica_max),
                 ("concurrency per replica", self.concurrency_per_replica),
-                ("TTFT p50 / p" + str(p) + " (ms)", f"{self.ttft_p50_s * 1e3:,.1f} / {self.ttft_p99_s * 1e3:,.1f}"),
+                ("TTFT p50 / p" + str(p) + " (ms)", f"{ms(self.ttft_p50_s)} / {ms(self.ttft_p99_s)}"),
                 ("TPOT p50 / p" + str(p) + " (ms)", f"{self.tpot_p50_s * 1e3:,.1f} / {self.tpot_p99_s * 1e3:,.1f}"),
                 ("output tokens/s per GPU", self.tokens_per_s_per_gpu), ("goodput (QPS within SLO)", self.goodput_qps),
                 ("KV capacity (sequences)", int(self.kv_capacity)), ("binding", self.binding)]
@@ -349,3 +349,8 @@ def _fabric(f):
 
 
 INF_SAFE = 1e9  # an unstable queue's TTFT is unbounded: reported as 1e9 s with feasible=False (never inf/NaN)
+
+
+def ms(seconds: float) -> str:
+    """A latency in ms for the tables; the unstable queue's INF_SAFE reads "unbounded" (was 1,000,000,000,000.0)."""
+    return "unbounded (queue grows)" if seconds >= INF_SAFE else f"{seconds * 1e3:,.1f}"
