@@ -216,3 +216,25 @@ def test_the_serving_report_counts_expert_parallel_gpus(tmp_path):
                  "serving: {qps: 5, ep_size: 8, precision: fp8, ttft_slo_ms: 2000}\n")
     html = serving_section(load_scenario(p))
     assert "x 8 (TP1 x PP1 x EP8, fp8/fp8/fp8)" in html
+
+
+def test_a_plans_pareto_front_checks_its_columns():
+    # The front of ($/M output, p99 TTFT): each row beats every cheaper row on TTFT, i.e. costs rise and TTFTs fall
+    # along it, and no evaluated row is both cheaper and faster than a row on it.
+    p = plan_serving(L70, qps=100, input_len=1000, output_len=200, ttft_slo=0.3, hardware=["H100", "H200"],
+                     precisions=["fp8"], datacenters=[DC.GCP_Iowa])
+    front = p.pareto()
+    for a, b in zip(front, front[1:]):
+        assert a["usd_per_m_output"] <= b["usd_per_m_output"] and a["ttft_p99_ms"] > b["ttft_p99_ms"]
+    for f in front:
+        assert not any(r["usd_per_m_output"] < f["usd_per_m_output"] and r["ttft_p99_ms"] < f["ttft_p99_ms"]
+                       for r in p.rows)
+    with pytest.raises(ConfigError, match="unknown plan column to compare 'bogus'"):  # was a KeyError
+        p.pareto("bogus")
+    with pytest.raises(ConfigError, match="unknown plan column to compare 'hardware'"):  # was a TypeError
+        p.pareto("hardware", "tpot_p99_ms")
+    # maximize= one name as a string is that name (it was a substring test: "tokens" matched it too)
+    assert p.pareto("tokens_per_s_per_gpu", "tpot_p99_ms", maximize="tokens_per_s_per_gpu") == \
+        p.pareto("tokens_per_s_per_gpu", "tpot_p99_ms", maximize=("tokens_per_s_per_gpu",))
+    with pytest.raises(ConfigError, match="'tokens'"):
+        p.pareto("tokens_per_s_per_gpu", "tpot_p99_ms", maximize="tokens")

@@ -54,6 +54,12 @@ class ServingPlan(TableRepr):
         """The rows no other row beats on both columns (minimised, or maximised where named in `maximize`),
         sorted by x: e.g. pareto("tokens_per_s_per_gpu", "tpot_p99_ms", maximize=("tokens_per_s_per_gpu",))
         is the throughput-per-GPU vs per-user-speed front serving engineers read."""
+        maximize = (maximize,) if isinstance(maximize, str) else tuple(maximize)  # "a" in "ab" was a match
+        numeric = [k for k, v in self.rows[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        for name in (x, y, *maximize):
+            if name not in numeric:  # was a KeyError, or a TypeError on a text column
+                from ..errors import unknown
+                raise unknown("plan column to compare", name, numeric)
         sx, sy = (-1.0 if x in maximize else 1.0), (-1.0 if y in maximize else 1.0)
         pts = sorted(self.rows, key=lambda r: (sx * r[x], sy * r[y]))
         front, best_y = [], float("inf")
