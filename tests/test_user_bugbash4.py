@@ -238,3 +238,23 @@ def test_a_plans_pareto_front_checks_its_columns():
         p.pareto("tokens_per_s_per_gpu", "tpot_p99_ms", maximize=("tokens_per_s_per_gpu",))
     with pytest.raises(ConfigError, match="'tokens'"):
         p.pareto("tokens_per_s_per_gpu", "tpot_p99_ms", maximize="tokens")
+
+
+def test_the_data_wall_takes_a_server_and_its_nics():
+    # A DGX H100 has 8 ConnectX-7 NICs at 400 Gb/s for 8 GPUs (DGX H100 datasheet, 2022): 400e9 / 8 = 50 GB/s per
+    # GPU, twice the default DGX A100 share (200 Gb/s = 25 GB/s). A node (or its name, or a cluster) was refused.
+    from mlsysim import Systems
+    from mlsysim.solvers.data import DataModel, TransformationModel
+    for hw in (Systems.Nodes.DGX_H100, "DGX_H100", Systems.Clusters.Research_256):
+        w = DataModel().solve(Q("6 GB/s"), hw, node_storage_bw=Q("1 TB/s"))
+        assert w.supply["NIC (share)"] == pytest.approx(400e9 / 8)
+        assert w.supply["local NVMe (share)"] == pytest.approx(1e12 / 8)
+        assert w.supply["PCIe host link"] == pytest.approx(63.0e9)  # Gen5 x16: 32 GT/s x 16 x 128/130
+    stalled = DataModel().solve(Q("60 GB/s"), "DGX_H100", node_storage_bw=Q("1 TB/s"))
+    assert stalled.binding_path == "NIC (share)" and stalled.utilization == pytest.approx(60 / 50)
+    # the CPU budget: 256 samples per 0.1 s step = 2,560/s against 16 workers x 400/s = 6,400/s; a rate given as
+    # well was silently preferred to the step
+    cpu = TransformationModel().solve(256, 400, 16, step_time=0.1)
+    assert (cpu.demand_hz, cpu.supply_hz) == (pytest.approx(2560), pytest.approx(6400))
+    with pytest.raises(ConfigError, match="not both"):
+        TransformationModel().solve(256, 400, 16, step_time=0.1, accelerator_rate_hz=100)
