@@ -258,3 +258,21 @@ def test_the_data_wall_takes_a_server_and_its_nics():
     assert (cpu.demand_hz, cpu.supply_hz) == (pytest.approx(2560), pytest.approx(6400))
     with pytest.raises(ConfigError, match="not both"):
         TransformationModel().solve(256, 400, 16, step_time=0.1, accelerator_rate_hz=100)
+
+
+def test_calibration_fits_or_says_why_it_cannot():
+    import math as m
+    from mlsysim.physics import serving_load as SL
+    from mlsysim.solvers.serving_setup import calibrate_engine, replica_setup
+    # the fitted engine reproduces the one measured point: 2,000 output tokens/s on one H200 at fp8, 1000/1000
+    e = calibrate_engine(2000, L70, "H200", input_len=1000, output_len=1000, precision="fp8")
+    s = replica_setup(L70, "H200", input_len=1000, output_len=1000, precision="fp8", engine=e)
+    got = float(SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=m.inf, slo_tpot_s=m.inf, **s.kw)["tokens_per_s"])
+    assert got == pytest.approx(2000, rel=1e-3)
+    # 1 token/s is slower than the engine with 1 s of host overhead per iteration: the bisection stopped at its
+    # bound and returned a 1 s "fit" that reproduces nothing
+    with pytest.raises(ConfigError, match="slower than TensorRT_LLM with 1 s of host overhead"):
+        calibrate_engine(1, L70, "H200", input_len=1000, output_len=1000, precision="fp8")
+    # 70.6e9 x 2 B = 141 GB on one 80 GiB H100 has no room: it was fitted at a batch of one that does not exist
+    with pytest.raises(ConfigError, match="does not fit on TP1 x PP1"):
+        calibrate_engine(100, L70, "H100", input_len=1000, output_len=1000, precision="bf16")

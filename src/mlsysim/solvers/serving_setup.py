@@ -170,6 +170,11 @@ def spec_note(kw) -> str:
             f"acceptance independent of the batch; its spread over a request widens the TPOT tail (physics/serving_spec.py)")
 
 
+# The bracket of the fitted host overhead per iteration: 1 s is ~200x TensorRT-LLM's fitted 5 ms (an assumption: a
+# slower "engine" is a unit or layout mistake, not an overhead).
+MAX_CALIBRATED_OVERHEAD_S = 1.0
+
+
 def calibrate_engine(measured_tokens_per_s, model, hardware, *, input_len, output_len, tp=1, pp=1, precision=None,
                      engine=None, name="calibrated"):
     """An EngineProfile fitted to one measured point of your own engine: the offline (maximum-load) output
@@ -185,13 +190,22 @@ def calibrate_engine(measured_tokens_per_s, model, hardware, *, input_len, outpu
     def tokens(overhead_s):
         s = replica_setup(model, hardware, input_len=input_len, output_len=output_len, tp=tp, pp=pp,
                           precision=precision, engine=dataclasses.replace(base, step_overhead_s=overhead_s))
-        return float(SL.max_load(s.dims, b_max=max(s.b_max, 1.0), slo_ttft_s=math.inf, slo_tpot_s=math.inf,
+        if s.b_max < 1:  # was fitted on a batch of one that has no room (a "faster than" message)
+            raise ConfigError(f"{s.model.name} at {'/'.join(s.precision)} does not fit on TP{tp} x PP{pp} "
+                              f"{s.accelerator.name} with room for one sequence's KV cache: calibrate the layout "
+                              f"that was measured (a larger tp=, pp= or a narrower precision=)")
+        return float(SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=math.inf, slo_tpot_s=math.inf,
                                  **s.kw)["tokens_per_s"])
+    if tokens(MAX_CALIBRATED_OVERHEAD_S) > target:  # the bisection would stop at its bound, fitting nothing
+        raise ConfigError(f"measured {target:,.3g} tokens/s is slower than {base.key} with "
+                          f"{MAX_CALIBRATED_OVERHEAD_S:g} s of host overhead per iteration "
+                          f"({tokens(MAX_CALIBRATED_OVERHEAD_S):,.0f}): check the units (output tokens/s of the "
+                          f"whole replica), the layout and the lengths")
     if tokens(0.0) < target:
         raise ConfigError(f"measured {target:,.0f} tokens/s is faster than {base.key} with no host overhead "
                           f"({tokens(0.0):,.0f}): check the layout and precision, or calibrate a profile with higher "
                           f"gemm_fraction / hbm_fraction")
-    lo, hi = 0.0, 1.0
+    lo, hi = 0.0, MAX_CALIBRATED_OVERHEAD_S
     for _ in range(40):  # tokens/s falls as the overhead grows: bisection
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if tokens(mid) > target else (lo, mid)
