@@ -276,3 +276,15 @@ def test_calibration_fits_or_says_why_it_cannot():
     # 70.6e9 x 2 B = 141 GB on one 80 GiB H100 has no room: it was fitted at a batch of one that does not exist
     with pytest.raises(ConfigError, match="does not fit on TP1 x PP1"):
         calibrate_engine(100, L70, "H100", input_len=1000, output_len=1000, precision="bf16")
+
+
+def test_best_region_ranks_each_region_once():
+    # Two regions, one fleet: the ranking has one row per region, Quebec's 20 gCO2/kWh hydro grid first at a carbon
+    # price (its energy is also cheaper per the records); a region listed twice was ranked against itself.
+    from mlsysim import Systems
+    from mlsysim.explore import best_region
+    kw = dict(carbon_price_usd_per_t=100, tp=[8], pp=[1])
+    r = best_region(Models.Language.Llama3_8B, Systems.Clusters.Research_256, ["GCP_Iowa", "Quebec_Hydro"], **kw)
+    assert len(r) == 2 and "Hydro-Quebec" in r[0]["datacenter"]
+    with pytest.raises(ConfigError, match="GCP_Iowa more than once"):
+        best_region(Models.Language.Llama3_8B, Systems.Clusters.Research_256, ["GCP_Iowa", "GCP_Iowa"], **kw)
