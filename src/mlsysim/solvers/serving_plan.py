@@ -136,7 +136,8 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:  # the per-region dict held one of them: its $ and CO2 were counted once for two fleets
         raise ConfigError(f"datacenters lists {', '.join(twice)} more than once: give each region once (the QPS is "
-                          f"split equally over the regions; for more traffic in one region raise qps=)")
+                          f"split equally over the regions; for more traffic in one region raise qps=; two sites "
+                          f"of one name: rename one, dataclasses.replace(dc, key=...))")
     regions = len(datacenters)
     if tr.arrivals is not None and regions > 1:
         raise ConfigError(f"a trace is replayed through one region's fleet, got {regions} datacenters: give one "
