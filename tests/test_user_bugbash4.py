@@ -304,3 +304,22 @@ def test_int4_on_the_roofline_points_to_quantised_serving():
     q4 = ServingModel().solve(L8, "H100", seq_len=2048, precision="int4")
     assert q4.memory_bytes["weights"] == pytest.approx(8.03e9 * (0.5 + 2 / 128), rel=1e-3)
     assert 8.03e9 * (0.5 + 2 / 128) / 3.35e12 < q4.itl_s < 2 * 8.03e9 * (0.5 + 2 / 128) / 3.35e12
+
+
+def test_one_replica_holds_its_draft_model():
+    # A Llama 3 8B draft beside Llama 3 70B at TP4, bf16: the draft's 8.03e9 x 2 B = 16.06 GB split over 4 GPUs is
+    # 4.01 GB more per GPU, and its KV cache 32 layers x 2 x 8 KV heads x 128 x 2 B / 4 = 32,768 B per token per
+    # GPU, x (2048 + 256) tokens = 75.5 MB per sequence. ServingModel left both out (the fleet counted them), so a
+    # batch that cannot hold the draft was feasible.
+    from mlsysim.solvers import ServingModel
+    L8 = Models.Language.Llama3_8B
+    plain = ServingModel().solve(L70, "H100", seq_len=2048, tp_size=4)
+    spec = ServingModel().solve(L70, "H100", seq_len=2048, tp_size=4, draft_model=L8, draft_acceptance_rate=0.75)
+    assert spec.memory_bytes["weights"] - plain.memory_bytes["weights"] == pytest.approx(8.03e9 * 2 / 4, rel=1e-3)
+    assert spec.memory_bytes["kv_cache"] - plain.memory_bytes["kv_cache"] == pytest.approx(32768 * 2304, rel=1e-6)
+    assert spec.kv_capacity < plain.kv_capacity
+    # 120 sequences (their prompt pass's activations: 12.85 GB per GPU, workspace 2.5 GB): with the draft
+    # 39.29 + 120 x 0.2642 + 12.85 + 2.5 = 86.3 GB > 85.9 GB (80 GiB); without it 35.28 + 120 x 0.1887 + 15.35 = 73.3
+    big = dict(seq_len=2048, tp_size=4, batch_size=120)
+    assert ServingModel().solve(L70, "H100", **big).feasible
+    assert not ServingModel().solve(L70, "H100", **big, draft_model=L8, draft_acceptance_rate=0.75).feasible

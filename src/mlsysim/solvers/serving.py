@@ -9,8 +9,9 @@ from ..errors import ConfigError
 from ..physics import constants as C
 from ..physics import power as PP
 from ..physics import serving as PS
+from ..physics import serving_spec as SS
 from ..physics.inference import roofline_time
-from ..physics.training_memory import params_per_device
+from ..physics.serving_moe import ep_active
 from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..units import count, quantity, si
 from ._common import TableRepr, finite, frozen, resolve_model
@@ -181,10 +182,15 @@ class ServingModel:
         mem = PS.memory(d, batch=float(b), context=float(isl + osl), prefill_tokens=b * new, tp=float(tp),
                         pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
         mem = {k: float(v) for k, v in mem.items()}
-        if spec is not None and spec[2]:  # the MTP modules' own weights, on the last pipeline stage (the head's)
-            dense, expert = params_per_device(PS.mtp_dims(d), float(tp), 1.0, float(ep), 1.0)
-            mem["weights"] += spec[1] * wb * (dense + expert)
         per_seq = float(PS.kv_bytes_per_seq(d, context=float(isl + osl), tp=float(tp), pp=float(pp), kvbytes=kb))
+        if spec is not None:  # the drafter's weights and KV cache, as the fleet holds them (serving_spec): a draft
+            # model split like the target, or the MTP modules on the last stage (the draft model's were left out)
+            dd = SS.mtp_stack(d, spec[1]) if spec[2] else _dims(resolve_model(draft_model))
+            w, kv = (float(x) for x in SS.drafter_memory(dd, mtp=spec[2], context=float(isl + osl), tp=float(tp),
+                                                         pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb))
+            mem["weights"] += w
+            mem["kv_cache"] += b / (ep if ep_active(d, ep) else 1.0) * kv
+            per_seq += kv
         free = acc.memory_bytes - mem["weights"] - mem["activations"] - mem["workspace"]
         kv_cap = max(0, int(free // per_seq)) * ep  # per attention rank x ranks
         feasible = sum(mem.values()) <= acc.memory_bytes
