@@ -323,3 +323,25 @@ def test_one_replica_holds_its_draft_model():
     big = dict(seq_len=2048, tp_size=4, batch_size=120)
     assert ServingModel().solve(L70, "H100", **big).feasible
     assert not ServingModel().solve(L70, "H100", **big, draft_model=L8, draft_acceptance_rate=0.75).feasible
+
+
+def test_drafted_tokens_are_bounded_as_the_web_page_bounds_them():
+    # k drafted tokens verify k + 1 rows per sequence; at acceptance 0.75 the 17th drafted token survives with
+    # probability 0.75^17 = 0.0075. A million was a "feasible" replica (speed-up 0.0) from the API, the command line
+    # and scenarios, while the web page capped k at 16.
+    from mlsysim.solvers import ServingModel
+    from mlsysim.web.serve import MAX_DRAFT
+    L8 = Models.Language.Llama3_8B
+    kw = dict(tp_size=4, draft_model=L8, draft_acceptance_rate=0.75)
+    assert MAX_DRAFT == 16
+    with pytest.raises(ConfigError, match=r"draft_tokens=17 .* at most 16: .* 0.75\^17 = 0.0075"):
+        ServingModel().solve(L70, "H100", draft_tokens=17, **kw)
+    with pytest.raises(ConfigError, match="draft_tokens=1000000"):
+        ServingLoadModel().solve(L70, "H100", **FLEET, draft_model=L8, draft_acceptance_rate=0.7,
+                                 draft_tokens=10 ** 6)
+    with pytest.raises(ConfigError, match="mtp_depth=32"):
+        ServingModel().solve(Models.Language.DeepSeek_V3, "H200", tp_size=8, precision="fp8", mtp_depth=32,
+                             draft_acceptance_rate=0.85)
+    # 16 is served: E = (1 - 0.75^17) / 0.25 = 3.97 tokens per step
+    r = ServingModel().solve(L70, "H100", draft_tokens=16, **kw)
+    assert "3.97 tokens per target step" in r.assumptions["speculative decoding"]

@@ -228,6 +228,8 @@ class ServingModel:
 # within 5 % of each other (Pythia's 50,304-50,688: 0.8 %); Llama 2's 32,000 against Llama 3's 128,256 are two
 # tokenizers. 5 % is an assumption (a margin over padding), not a fitted figure.
 DRAFT_VOCAB_TOLERANCE = 0.05
+# Drafted tokens (or MTP modules) per step: beyond any published setting (EAGLE-2 and DeepSeek-V3's MTP: <= 8).
+MAX_DRAFT = 16
 
 
 def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=None):
@@ -254,6 +256,11 @@ def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, tar
     if not 0 <= a < 1:
         raise ConfigError(f"draft_acceptance_rate must be in [0, 1), got {a}")
     k = mtp_depth or count(4 if draft_tokens is None else draft_tokens, "draft_tokens")
+    if k > MAX_DRAFT:  # a million drafted tokens was "feasible", its verification rows held nowhere
+        what = "mtp_depth" if mtp_depth is not None else "draft_tokens"
+        raise ConfigError(f"{what}={k} is beyond any published speculative-decoding setting (EAGLE-2, DeepSeek-V3 "
+                          f"MTP: at most 8); give at most {MAX_DRAFT}: at acceptance {a:g} a token drafted that "
+                          f"far ahead is accepted with probability {a:g}^{k} = {a ** k:.2g}")
     return a, k, mtp_depth is not None
 
 
