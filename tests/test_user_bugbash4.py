@@ -345,3 +345,15 @@ def test_drafted_tokens_are_bounded_as_the_web_page_bounds_them():
     # 16 is served: E = (1 - 0.75^17) / 0.25 = 3.97 tokens per step
     r = ServingModel().solve(L70, "H100", draft_tokens=16, **kw)
     assert "3.97 tokens per target step" in r.assumptions["speculative decoding"]
+
+
+def test_a_microcontroller_holds_no_gpu_framework_reserve():
+    # Pythia 70M decode at int8 over 2,048 tokens: 70.4e6 weights x 1 B + 6 layers x 2 x 512 x 2,048 x 1 B of KV
+    # = 70.4 + 12.6 MB = 83 MB against the nRF52840's 1 MiB flash + 256 KiB RAM. It does not fit, but by 83 MB, not
+    # by the 2.5 GB CUDA/NCCL reserve of a datacenter GPU ("needs 2.6 GB"). An H100 keeps its reserve.
+    from mlsysim.solvers import SingleNodeModel
+    r = SingleNodeModel().solve(Models.Language.Pythia_70M, "nRF52840", mode="decode", precision="int8")
+    assert r.memory_bytes["reserved"] == 0.0
+    assert sum(r.memory_bytes.values()) == pytest.approx(70.4e6 + 6 * 2 * 512 * 2048, rel=0.01)
+    assert not r.feasible
+    assert SingleNodeModel().solve(Models.Language.Pythia_70M, "H100", mode="decode").memory_bytes["reserved"] == 2.5e9
