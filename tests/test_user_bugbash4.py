@@ -357,3 +357,18 @@ def test_a_microcontroller_holds_no_gpu_framework_reserve():
     assert sum(r.memory_bytes.values()) == pytest.approx(70.4e6 + 6 * 2 * 512 * 2048, rel=0.01)
     assert not r.feasible
     assert SingleNodeModel().solve(Models.Language.Pythia_70M, "H100", mode="decode").memory_bytes["reserved"] == 2.5e9
+
+
+def test_one_replica_refuses_a_draft_model_beside_expert_parallelism_as_the_fleet_does():
+    # Mixtral at ep_size=2 with a draft model: the fleet refused it (not modelled), one replica answered a 0.5x
+    # "speed-up". Both refuse it now; MTP drafting with EP stays: DeepSeek-V3, EP8, one MTP module at acceptance
+    # 0.85 emits 1 + 0.85 = 1.85 tokens per verification step.
+    from mlsysim.solvers import ServingModel
+    mix = Models.Language.Mixtral_8x7B
+    for solve in (lambda **k: ServingModel().solve(mix, "H100", **k),
+                  lambda **k: ServingLoadModel().solve(mix, "H100", qps=1, **k)):
+        with pytest.raises(ConfigError, match="draft model with ep_size > 1 is not modelled"):
+            solve(ep_size=2, draft_model=mix, draft_acceptance_rate=0.7)
+    r = ServingModel().solve(Models.Language.DeepSeek_V3, "H200", ep_size=8, precision="fp8", mtp_depth=1,
+                             draft_acceptance_rate=0.85)
+    assert "1.85 tokens per target step" in r.assumptions["speculative decoding"]

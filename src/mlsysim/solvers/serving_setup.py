@@ -14,7 +14,7 @@ from ..registry import Registry
 from ..units import count
 from ._common import resolve_model
 from .distributed import DistributedModel, _dims
-from .serving import check_draft_vocab, check_scaleup_domain, resolve_hardware, speculation
+from .serving import check_scaleup_domain, resolve_hardware, speculation
 
 DEFAULT_ENGINE = "TensorRT_LLM"
 
@@ -99,13 +99,7 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     # them; with ep > 1 the attention is data-parallel over ep ranks of tp devices (was: heads only, so a
     # pp_size beyond the model's layers was sized as a fleet)
     DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
-    spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth)
-    if spec is not None and not spec[2] and ep != 1:
-        raise ConfigError("a draft model with ep_size > 1 is not modelled (it would run data-parallel over the "
-                          "expert-parallel ranks): draft with the model's own MTP modules (mtp_depth=) or use "
-                          "ep_size=1")
-    if spec is not None and not spec[2]:
-        check_draft_vocab(model, draft_model)
+    spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model, ep=ep)
     # the engine's per-iteration token budget is per attention rank: a replica of ep ranks prefills ep x as much
     chunk = float(chunk_tokens or eng.max_num_tokens) * ep
     ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
