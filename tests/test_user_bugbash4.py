@@ -372,3 +372,17 @@ def test_one_replica_refuses_a_draft_model_beside_expert_parallelism_as_the_flee
     r = ServingModel().solve(Models.Language.DeepSeek_V3, "H200", ep_size=8, precision="fp8", mtp_depth=1,
                              draft_acceptance_rate=0.85)
     assert "1.85 tokens per target step" in r.assumptions["speculative decoding"]
+
+
+def test_a_one_token_answer_has_no_tpot_target():
+    # TPOT = (latency - TTFT) / (O - 1) (MLPerf Inference's definition): with O = 1 the only token is the first,
+    # so a TPOT target is vacuous. It was checked against a decode step no request takes: Llama 3 8B at 100 QPS of
+    # 1-token answers was "SLO: even one sequence at a time misses it" at TPOT 10 ms.
+    kw = dict(qps=100, input_len=1, output_len=1, ttft_slo=0.05)
+    with pytest.raises(ConfigError, match="tpot_slo= needs answers of more than one token"):
+        ServingLoadModel().solve(Models.Language.Llama3_8B, "H100", tpot_slo=0.01, **kw)
+    with pytest.raises(ConfigError, match="tpot_slo= needs answers of more than one token"):
+        plan_serving(Models.Language.Llama3_8B, tpot_slo=0.01, datacenters=["GCP_Iowa"], **kw)
+    r = ServingLoadModel().solve(Models.Language.Llama3_8B, "H100", **kw)
+    assert r.feasible
+    assert r.tokens_per_s_per_gpu == pytest.approx(100 * 1 / r.gpus)  # 100 requests/s x 1 token

@@ -112,6 +112,14 @@ def check_qps(lam: float) -> float:
     return lam
 
 
+def check_tpot_slo(osl: float, tpot_slo) -> None:
+    """A one-token answer has no time per output token after the first (TPOT = (latency - TTFT) / (O - 1), MLPerf):
+    a TPOT target on it is refused (it sized fleets on a decode step no request takes)."""
+    if tpot_slo is not None and osl <= 1.0:
+        raise ConfigError("tpot_slo= needs answers of more than one token (TPOT is the time per output token after "
+                          "the first); with output_len=1 the latency is the TTFT: give ttft_slo= only")
+
+
 # the binding where a replica's prompt passes saturate it before one sequence is in flight on average
 PROMPT_BOUND = ("prefill: the prompt passes alone fill a replica (under one sequence in flight; long prompts, "
                 "short answers)")
@@ -162,6 +170,7 @@ class ServingLoadModel:
             input_weight = si(input_weight, "", "input_weight", allow_zero=True)
         s_ttft = INF if ttft_slo is None else si(ttft_slo, "s", "ttft_slo")
         s_tpot = INF if tpot_slo is None else si(tpot_slo, "s", "tpot_slo")
+        check_tpot_slo(osl, tpot_slo)
         s = replica_setup(model, hardware, input_len=isl, output_len=osl, tp=tp, pp=pp, ep=ep, precision=precision,
                           weight_precision=weight_precision, kv_precision=kv_precision,
                           compute_precision=compute_precision, engine=engine, max_batch=max_batch,

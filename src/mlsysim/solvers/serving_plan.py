@@ -22,7 +22,7 @@ from ._common import TableRepr
 from . import serving_disagg as SD
 from . import serving_traffic as TT
 from ._capex import serving_capex
-from .serving_load import check_qps
+from .serving_load import check_qps, check_tpot_slo
 from .serving import resolve_hardware, speculation
 from .sustainability import resolve_datacenter
 from ..physics.precision import serving_precision
@@ -124,6 +124,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
         raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
     s_ttft = si(ttft_slo, "s", "ttft_slo")
     s_tpot = float("inf") if tpot_slo is None else si(tpot_slo, "s", "tpot_slo")
+    check_tpot_slo(osl, tpot_slo)
     if objective not in OBJECTIVES:
         raise ConfigError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
     if budget_basis not in ("per_year", "capex"):
