@@ -386,3 +386,19 @@ def test_a_one_token_answer_has_no_tpot_target():
     r = ServingLoadModel().solve(Models.Language.Llama3_8B, "H100", **kw)
     assert r.feasible
     assert r.tokens_per_s_per_gpu == pytest.approx(100 * 1 / r.gpus)  # 100 requests/s x 1 token
+
+
+def test_a_chip_without_scale_up_links_serves_on_one_device():
+    # A Jetson AGX Orin has no NVLink (scaleup_bw: none in the registry); TP2 ran its all-reduces over an invented
+    # 1 GB/s x 0.8 link. The same chip on one device: Llama 3 8B int8 reads 8.03 GB per token at 204.8 GB/s,
+    # >= 39 ms per token.
+    from mlsysim.solvers import ServingModel
+    orin = Hardware.Edge.Jetson_AGX_Orin_64GB
+    assert not orin.scaleup_bw
+    for hw in (orin, "Jetson_AGX_Orin_64GB"):
+        with pytest.raises(ConfigError, match="has no scale-up link .* use tp_size=1"):
+            ServingModel().solve(Models.Language.Llama3_8B, hw, tp_size=2, precision="int8")
+        with pytest.raises(ConfigError, match="has no scale-up link"):
+            ServingLoadModel().solve(Models.Language.Llama3_8B, hw, qps=1, pp_size=2, precision="int8")
+    one = ServingModel().solve(Models.Language.Llama3_8B, orin, precision="int8")
+    assert one.itl_s >= 8.03e9 / orin.memory_bw and orin.memory_bw == pytest.approx(204.8e9)

@@ -56,10 +56,21 @@ def resolve_hardware(hw):
     raise ConfigError(f"hardware must be an Accelerator, Node, Fleet or Hardware registry name, got {hw!r}")
 
 
-def check_scaleup_domain(hardware, tp, ep=1) -> None:
+def check_scaleup_domain(hardware, tp, ep=1, pp=1) -> None:
     """A replica's TP (x EP) group on a Node (or a Fleet's node) must sit inside one node: the serving physics
-    runs its all-reduces and all-to-alls at the node's scale-up bandwidth (TP16 on a DGX H100 ran over NVLink)."""
-    _, Fleet, Node = _hw_types()
+    runs its all-reduces and all-to-alls at the node's scale-up bandwidth (TP16 on a DGX H100 ran over NVLink).
+    A chip with no scale-up link (an edge module, a phone, a custom chip without scaleup_bw) serves on one device
+    (its TP all-reduces ran over an invented 1 GB/s link)."""
+    Accelerator, Fleet, Node = _hw_types()
+    if tp * ep * pp == 1:
+        return
+    if isinstance(hardware, str):
+        from ..hardware.registry import Hardware
+        hardware = Hardware.get(hardware) if hardware in Hardware.all_names() else hardware
+    if isinstance(hardware, Accelerator) and not hardware.scaleup_bw:
+        raise ConfigError(f"{hardware.name} has no scale-up link (scaleup_bw) to split a replica over "
+                          f"{tp * ep * pp} devices: use tp_size=1, pp_size=1 (and ep_size=1), or give the chip "
+                          f"its scaleup_bw (bytes/s per direction)")
     node = hardware.node if isinstance(hardware, Fleet) else hardware
     if isinstance(node, str):
         from ..systems.registry import Systems
@@ -150,7 +161,7 @@ class ServingModel:
         osl = count(output_len, "output_len")
         b, tp, pp, ep = (count(batch_size, "batch_size"), count(tp_size, "tp_size"), count(pp_size, "pp_size"),
                          count(ep_size, "ep_size"))
-        check_scaleup_domain(hardware, tp, ep)
+        check_scaleup_domain(hardware, tp, ep, pp)
         hit, overhead = prefix_cache_hit, step_overhead_s
         if not (hit.__class__ is float and 0.0 <= hit < 1.0):  # a plain float in range needs no conversion
             hit = si(prefix_cache_hit, "", "prefix_cache_hit", allow_zero=True)

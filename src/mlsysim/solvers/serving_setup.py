@@ -88,7 +88,7 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     (as ServingModel takes it) adds the drafter's dims and settings to `kw` (physics/serving_spec.py)."""
     model = resolve_model(model)
     acc, su_bw, su_lat = resolve_hardware(hardware)
-    check_scaleup_domain(hardware, tp, ep)
+    check_scaleup_domain(hardware, tp, ep, pp)
     eng = engine_profile(engine)
     max_batch = None if max_batch is None else count(max_batch, "max_batch")  # 0 was read as "the default"
     chunk_tokens = None if chunk_tokens is None else count(chunk_tokens, "chunk_tokens")
