@@ -402,3 +402,15 @@ def test_a_chip_without_scale_up_links_serves_on_one_device():
             ServingLoadModel().solve(Models.Language.Llama3_8B, hw, qps=1, pp_size=2, precision="int8")
     one = ServingModel().solve(Models.Language.Llama3_8B, orin, precision="int8")
     assert one.itl_s >= 8.03e9 / orin.memory_bw and orin.memory_bw == pytest.approx(204.8e9)
+
+
+def test_a_long_reasoning_chain_reads_its_kv_cache():
+    # Llama 3 8B, efficiency 0.5, bf16, a 512-token prompt and 131,072 hidden tokens: each token reads 16.06 GB of
+    # weights plus the chain's KV cache, 32 layers x 2 x 8 KV heads x 128 x 2 B = 131,072 B per token of context,
+    # at a mean context of 512 + 65,536 tokens: 8.66 GB. Per token (16.06 + 8.66) GB / (0.5 x 3.35 TB/s) = 14.8 ms,
+    # x 131,072 = 1,938 s (+ the prefill). The weights alone gave 1,257 s.
+    from mlsysim.solvers import InferenceScalingModel
+    r = InferenceScalingModel().solve(model=Models.Language.Llama3_8B, hardware="H100", reasoning_steps=131072,
+                                      precision="bf16", efficiency=0.5)
+    per_token = (8.03e9 * 2 + 131072 * (512 + 65536)) / (0.5 * 3.35e12)
+    assert r.total_s == pytest.approx(131072 * per_token, rel=0.01)
