@@ -414,3 +414,18 @@ def test_a_long_reasoning_chain_reads_its_kv_cache():
                                       precision="bf16", efficiency=0.5)
     per_token = (8.03e9 * 2 + 131072 * (512 + 65536)) / (0.5 * 3.35e12)
     assert r.total_s == pytest.approx(131072 * per_token, rel=0.01)
+
+
+def test_a_small_network_in_a_transformer_solver_is_told_where_it_goes():
+    # ResNet-50 (7.6 GFLOP, 25.6 M weights per inference) has no layers, heads or KV cache to serve; the message was
+    # its whole record (~600 characters) with no way out, and its name "unknown Models entry".
+    from mlsysim.engine.engine import Engine
+    from mlsysim.models.small import SmallModels
+    from mlsysim.solvers import ServingModel
+    for model in (SmallModels.Vision.ResNet50, "ResNet50"):
+        with pytest.raises(ConfigError, match="small network .* Engine.solve") as e:
+            ServingModel().solve(model, "H100")
+        assert len(str(e.value)) < 250
+    # the way out: 7.6e9 FLOP at int8 on an H100 (1,979 TOPS) is >= 3.8 us; 25.6e6 B of weights at 3.35 TB/s 7.6 us
+    r = Engine.solve(SmallModels.Vision.ResNet50, "H100", precision="int8")
+    assert r.latency_s >= max(7.6e9 / 1979e12, 25.6e6 / 3.35e12)
