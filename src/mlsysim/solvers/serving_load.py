@@ -116,8 +116,9 @@ def check_tpot_slo(osl: float, tpot_slo) -> None:
     """A one-token answer has no time per output token after the first (TPOT = (latency - TTFT) / (O - 1), MLPerf):
     a TPOT target on it is refused (it sized fleets on a decode step no request takes)."""
     if tpot_slo is not None and osl <= 1.0:
-        raise ConfigError("tpot_slo= needs answers of more than one token (TPOT is the time per output token after "
-                          "the first); with output_len=1 the latency is the TTFT: give ttft_slo= only")
+        raise ConfigError("tpot_slo= (a scenario's tpot_slo_ms, --tpot-slo-ms) needs answers of more than one token "
+                          "(TPOT is the time per output token after the first); with output_len=1 the latency is the "
+                          "TTFT: give a TTFT target only")
 
 
 # the binding where a replica's prompt passes saturate it before one sequence is in flight on average
