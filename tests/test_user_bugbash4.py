@@ -429,3 +429,18 @@ def test_a_small_network_in_a_transformer_solver_is_told_where_it_goes():
     # the way out: 7.6e9 FLOP at int8 on an H100 (1,979 TOPS) is >= 3.8 us; 25.6e6 B of weights at 3.35 TB/s 7.6 us
     r = Engine.solve(SmallModels.Vision.ResNet50, "H100", precision="int8")
     assert r.latency_s >= max(7.6e9 / 1979e12, 25.6e6 / 3.35e12)
+
+
+def test_the_reasoning_wall_of_an_moe_reads_the_experts_a_token_touches():
+    # Mixtral 8x7B routes each token to 2 of 8 experts: a decode step at batch 1 reads its 12.88e9 active weights,
+    # not all 46.70e9 (Mistral AI 2024: 12.9B active of 46.7B). At fp8 and efficiency 0.5 on an H100: (12.88 GB +
+    # the KV cache, 32 layers x 2 x 8 x 128 x 1 B = 65,536 B per token x (512 + 64) tokens) / (0.5 x 3.35 TB/s)
+    # = 7.71 ms per hidden token; all experts gave 27.9 ms.
+    from mlsysim.solvers import InferenceScalingModel
+    r = InferenceScalingModel().solve(model=Models.Language.Mixtral_8x7B, hardware="H100", reasoning_steps=128,
+                                      precision="fp8", efficiency=0.5)
+    per_token = (12.88e9 + 65536 * 576) / (0.5 * 3.35e12)
+    # the 512-token prompt touches every expert: max(2 x 12.88e9 x 512 / (0.5 x 1979 TFLOP/s) = 13.3 ms,
+    # 46.70 GB / (0.5 x 3.35 TB/s) = 27.9 ms) = 27.9 ms
+    prefill = max(2 * 12.88e9 * 512 / (0.5 * 1979e12), 46.70e9 / (0.5 * 3.35e12))
+    assert r.total_s == pytest.approx(128 * per_token + prefill, rel=0.01)

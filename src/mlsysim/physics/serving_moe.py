@@ -49,3 +49,13 @@ def moe_layer_extra_s(d, T, context, tp, ep, peak, ceiling, mem_bw, wbytes, attn
         return layer_times(d, t, context, *args, detail=True)[3] - proj
     a2a = dispatch_combine_s(d, T, tp, ep, su_bw, su_lat)
     return experts(f * T) - experts(T) + a2a, a2a
+
+
+def weights_read(d, tokens):
+    """Weights one pass over `tokens` tokens streams: every dense weight, and in each MoE layer the routed experts
+    its tokens touch, E (1 - (1 - k/E)^T) of E in expectation (uniform routing, as layer_times takes it); at one
+    token that is the active parameter count (DeepSeek-V3: 37.6B of 671B)."""
+    if d.n_moe <= 0:
+        return d.total_params
+    touched = d.E * (1.0 - (1.0 - d.topk / d.E) ** tokens)
+    return d.total_params - d.n_moe * (d.E - touched) * d.expert_w

@@ -11,7 +11,7 @@ from ..physics import power as PP
 from ..physics import serving as PS
 from ..physics import serving_spec as SS
 from ..physics.inference import kv_cache_bytes, roofline_time
-from ..physics.serving_moe import ep_active
+from ..physics.serving_moe import ep_active, weights_read
 from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..units import count, quantity, si
 from ._common import TableRepr, finite, frozen, resolve_model
@@ -344,8 +344,9 @@ class InferenceScalingModel:
             # steps/2; it was the weights alone: 2x fast at a 128K-token chain of Llama 3 8B)
             kb, b, isl = serving_precision(precision)[1], r.batch_size, r.input_len
             kv = kv_cache_bytes(d, batch=b, context=isl + steps / 2.0, bytes_el=kb)
-            t_tok = roofline_time(flops_tok, wb * d.total_params + kv, peak, acc.memory_bw, eff, eff)
-            t_pre = roofline_time(flops_tok * isl, wb * d.total_params, peak, acc.memory_bw, eff, eff)
+            # an MoE step reads the experts its b tokens touch (it was every expert: 671B for DeepSeek-V3's 37.6B)
+            t_tok = roofline_time(flops_tok, wb * weights_read(d, b) + kv, peak, acc.memory_bw, eff, eff)
+            t_pre = roofline_time(flops_tok * isl, wb * weights_read(d, b * isl), peak, acc.memory_bw, eff, eff)
             total = t_pre + steps * t_tok
             assumptions["efficiency"] = f"{eff:g} given: overrides the predicted kernel efficiencies (roofline x eff)"
         else:
