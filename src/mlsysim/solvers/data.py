@@ -73,11 +73,18 @@ class DataModel:
     def solve(self, workload_data_rate, hardware, *, pcie_bw=None, node_storage_bw=NODE_NVME_BW,
               accelerators_per_node=ACCELERATORS_PER_NODE, nic_bw=NIC_BW_PER_ACCELERATOR) -> DataResult:
         from ..hardware.registry import Hardware
+        node = _node(hardware)
+        if node is not None:  # a server (or a cluster's): its chip, its chip count and its NICs (was refused)
+            hardware = node.accelerator
+            if accelerators_per_node is ACCELERATORS_PER_NODE:
+                accelerators_per_node = node.accelerators_per_node
+            if nic_bw is NIC_BW_PER_ACCELERATOR:
+                nic_bw = node.nic_bw_per_accelerator
         acc = resolve_accelerator(hardware)
         demand = si(workload_data_rate, "byte/s", "workload_data_rate (e.g. Q_('40000 1/s') * Q_('150 KB'))")
         n = count(accelerators_per_node, "accelerators_per_node")
         defaults = pcie_bw is None or node_storage_bw is NODE_NVME_BW or nic_bw is NIC_BW_PER_ACCELERATOR
-        if defaults and acc.key and acc.key not in Hardware.Cloud.names():
+        if defaults and node is None and acc.key and acc.key not in Hardware.Cloud.names():
             # the defaults describe a DGX-class server; a phone, a microcontroller or a Jetson module has none
             raise ConfigError(f"DataModel's default host is an 8-GPU datacenter server (PCIe x16, 4 NVMe drives, "
                               f"a 200 Gb/s NIC per GPU); {acc.name} is not in one: give its own pcie_bw=, "
@@ -87,6 +94,18 @@ class DataModel:
                   "local NVMe (share)": si(node_storage_bw, "byte/s", "node_storage_bw") / n,
                   "NIC (share)": si(nic_bw, "byte/s", "nic_bw")}
         return DataResult(demand_bps=demand, supply=supply, accelerator=acc.name)
+
+
+def _node(hardware):
+    """The Node of a Node, a Fleet, or a Systems node or cluster name; None for a chip."""
+    from ..systems.system import Fleet, Node
+    if isinstance(hardware, str):
+        from ..systems.registry import Systems
+        if hardware not in Systems.Nodes.names() + Systems.Clusters.names():
+            return None
+        hardware = Systems.get(hardware)
+    hardware = hardware.node if isinstance(hardware, Fleet) else hardware
+    return hardware if isinstance(hardware, Node) else None
 
 
 @dataclass(frozen=True)
@@ -130,6 +149,9 @@ class TransformationModel:
         b = count(batch_size, "batch_size")
         w = count(num_workers, "num_workers")
         per = si(cpu_throughput_per_worker_hz, "1/s", "cpu_throughput_per_worker_hz")
+        if accelerator_rate_hz is not None and step_time is not None:  # one was silently ignored
+            raise ConfigError("give step_time= (seconds per step of batch_size samples) or accelerator_rate_hz= "
+                              "(samples/s), not both")
         if accelerator_rate_hz is not None:
             demand = si(accelerator_rate_hz, "1/s", "accelerator_rate_hz")
         elif step_time is not None:
