@@ -12,9 +12,12 @@ from ._common import TableRepr, resolve_accelerator
 # Host-link bandwidth per direction, x16: 8 / 16 / 32 GT/s per lane x 16 lanes x 128b/130b encoding
 # (PCI-SIG PCIe 3.0 / 4.0 / 5.0 base specifications, 2010 / 2017 / 2019).
 PCIE_X16_BW = {3: 15.75e9, 4: 31.5e9, 5: 63.0e9}
-# Local NVMe read per node: DGX A100 ships 4x 3.84 TB U.2 Gen4 NVMe (DGX A100 User Guide, 2020); a Gen4 U.2 drive
-# reads up to ~7 GB/s sequential (Samsung PM1733 datasheet, 2020): 4 x 7 GB/s. Assumption: sequential reads.
-NODE_NVME_BW = 4 * 7.0e9
+# A Gen4 U.2 NVMe drive reads up to ~7 GB/s sequential (Samsung PM1733 datasheet, 2020). Assumption: sequential
+# reads, and the same drive class in every DGX (A100, H100, B200: 3.84 TB U.2 data drives).
+NVME_DRIVE_BW = 7.0e9
+# Local NVMe read of the default node: the DGX A100 320 GB ships 4x 3.84 TB U.2 NVMe (DGX A100 User Guide, 2020).
+# A node record with `nvme_drives` (data/systems.toml) brings its own count.
+NODE_NVME_BW = 4 * NVME_DRIVE_BW
 # Accelerators sharing one node's storage and NICs (DGX/HGX 8-GPU nodes, data/systems.toml).
 ACCELERATORS_PER_NODE = 8
 # Scale-out NIC per accelerator: 200 Gb/s HDR ConnectX-6 per A100 (DGX A100 datasheet, 2020).
@@ -80,6 +83,8 @@ class DataModel:
                 accelerators_per_node = node.accelerators_per_node
             if nic_bw is NIC_BW_PER_ACCELERATOR:
                 nic_bw = node.nic_bw_per_accelerator
+            if node_storage_bw is NODE_NVME_BW and node.nvme_drives is not None:
+                node_storage_bw = node.nvme_drives * NVME_DRIVE_BW
         acc = resolve_accelerator(hardware)
         demand = si(workload_data_rate, "byte/s", "workload_data_rate (e.g. Q_('40000 1/s') * Q_('150 KB'))")
         n = count(accelerators_per_node, "accelerators_per_node")
