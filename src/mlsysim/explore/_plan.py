@@ -292,6 +292,9 @@ def resolve_datacenters(datacenters) -> list:
             raise ConfigError(f"datacenters: {exc}") from None
     if not out:
         raise ConfigError("datacenters: empty list; give at least one (or None for performance only)")
+    twice = sorted({dc.key or dc.name for i, dc in enumerate(out) if dc in out[:i]})
+    if twice:  # each was a second, identical row (best_region ranked a region against itself)
+        raise ConfigError(f"datacenters lists {', '.join(twice)} more than once: give each region once")
     return out
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ..errors import ConfigError, unknown
+from ..errors import ConfigError, UnknownNameError, unknown
 
 
 _TYPES = {}
@@ -27,9 +27,20 @@ def resolve_model(model):
         return model
     if isinstance(model, str):
         from ..models.registry import Models
-        model = Models.get(model)
+        try:
+            model = Models.get(model)
+        except UnknownNameError:
+            from ..models.small import SmallModels
+            if model not in SmallModels.all_names():
+                raise
+            model = SmallModels.get(model)  # told below where a small network goes (was "unknown Models entry")
     if not isinstance(model, t):
-        raise ConfigError(f"model must be a TransformerWorkload or a Models registry name, got {model!r}")
+        if type(model).__name__ == "InferenceWorkload":  # its repr was the whole record, with no way out
+            raise ConfigError(f"{model.name} is a small network (FLOPs and parameters per inference), not a "
+                              f"transformer: its roofline is Engine.solve(model, hardware, precision=...); this "
+                              f"solver needs a TransformerWorkload (Models.Language...)")
+        shown = repr(model) if len(repr(model)) <= 80 else f"a {type(model).__name__}"
+        raise ConfigError(f"model must be a TransformerWorkload or a Models registry name, got {shown}")
     return model
 
 
