@@ -117,3 +117,24 @@ def test_a_second_process_restores_and_a_damaged_file_is_stored_again(tmp_path):
     state.write_bytes(b"")  # truncated
     assert child(PROBE, tmp_path) == ["built", "3600000.0"]
     assert child(PROBE, tmp_path) == ["3600000.0"]
+
+
+def test_a_cache_folder_that_refuses_writes_still_gives_the_registry(pint, tmp_path, monkeypatch):
+    from mlsysim import _cache
+
+    def refuse(path, data):
+        raise PermissionError(f"read-only: {path}")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("MLSYSIM_CACHE", "1")
+    monkeypatch.setattr(_cache, "write_atomic", refuse)
+    reg = units._cached_registry(pint)  # the definitions file cannot be written: None, the caller parses
+    assert reg is None and not list(tmp_path.glob("mlsysim/pint-*/*.txt"))
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    units._cached_registry(pint)  # writes the definitions and the stored registry
+    (state,) = tmp_path.glob("mlsysim/pint-*/registry-*.pickle")
+    state.unlink()
+    monkeypatch.setattr(_cache, "write_atomic", refuse)
+    reg = units._cached_registry(pint)  # built, cannot be stored: used all the same
+    assert type(reg) is pint.UnitRegistry and reg.Quantity(1, "kWh").to("J").magnitude == pytest.approx(3.6e6)
+    assert not list(tmp_path.glob("mlsysim/pint-*/registry-*.pickle"))

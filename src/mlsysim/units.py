@@ -94,7 +94,10 @@ def _cached_registry(pint):
             reg, blob = _unit_state.round_trip(pint, built)
         except Exception:  # a pint whose registry holds what cannot be stored (tests/test_unit_state.py says so)
             return built
-        write_atomic(state, zlib.crc32(blob).to_bytes(4, "little") + blob)
+        try:
+            write_atomic(state, zlib.crc32(blob).to_bytes(4, "little") + blob)
+        except OSError:  # a read-only cache folder: built again next time
+            pass
         return reg
     except Exception:  # unwritable cache, a damaged cache entry: parse the definitions instead
         return None
