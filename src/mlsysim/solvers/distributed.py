@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import operator
 
 from ..errors import ConfigError
 from ..hardware.accelerator import power_limit_clock
@@ -16,6 +17,9 @@ from ..systems.system import Fleet
 from ..units import count, flag, si
 from ._common import choice, divisors, finite, frozen, resolve_fleet, resolve_model
 from .distributed_result import BREAKDOWN_KEYS, SCALING_EFFICIENCY, DistributedResult  # noqa: F401 (re-exported)
+from .distributed_result import breakdown_of, memory_of
+
+_breakdown = operator.itemgetter(*BREAKDOWN_KEYS)
 
 _DIMS = {}
 
@@ -238,30 +242,25 @@ class DistributedModel:
                        float(v), rc, zero, flash_attention, sp, tok, capacity, hw, bytes_el=bytes_el,
                        bytes_grad=bytes_grad, dp_overlap=1.0 if dp_overlap else 0.0, tp_overlap=tpo, ep_overlap=epo,
                        straggler_cv=cv)
-        mem = out["memory"]
-        breakdown = {k: float(out[k]) for k in BREAKDOWN_KEYS}
-        memory = {k: float(mem[k]) for k in mem}
         step, mfu = float(out["step"]), float(out["mfu"])
         ttt, tps = float(out["time_to_train"]), float(out["tokens_per_s"])
         try:  # the sum of finite values is finite: one pass when all is well, else finite() names the culprit
-            ok = math.isfinite(step + mfu + ttt + tps + sum(breakdown.values()) + sum(memory.values()))
+            ok = math.isfinite(step + mfu + ttt + tps + sum(_breakdown(out)) + sum(out["memory"].values()))
         except (TypeError, ValueError, OverflowError):
             ok = False
         if not ok:
-            finite({"step": step, "mfu": mfu, "time_to_train": ttt, "tokens_per_s": tps, **breakdown, **memory},
-                   "DistributedModel")
-        layout = {"tp_size": tp, "pp_size": pp, "dp_size": dp, "cp_size": cp, "ep_size": ep, "microbatch_size": mb,
-                  "global_batch_size": gbs, "seq_len": seq, "interleave": v, "precision": precision,
-                  "recompute": recompute, "zero_stage": zero, "sequence_parallel": sp,
-                  "flash_attention": flash_attention, "dp_overlap": dp_overlap, "tp_overlap": tpo, "ep_overlap": epo,
-                  "microbatches": float(out["microbatches"]), "stack": stack_rec.key}
+            finite({"step": step, "mfu": mfu, "time_to_train": ttt, "tokens_per_s": tps, **breakdown_of(out),
+                    **memory_of(out)}, "DistributedModel")
+        # layout, breakdown_s and memory_bytes are built on first access, from out and these values (LAYOUT_KEYS)
+        layout = (tp, pp, dp, cp, ep, mb, gbs, seq, v, precision, recompute, zero, sp, flash_attention, dp_overlap,
+                  tpo, epo, float(out["microbatches"]), stack_rec.key)
         return frozen(DistributedResult, {
-            "model": model, "fleet": fleet, "layout": layout, "tokens": tok, "time_to_train_s": ttt, "step_s": step,
+            "model": model, "fleet": fleet, "tokens": tok, "time_to_train_s": ttt, "step_s": step,
             "steps": float(out["steps"]), "mfu": mfu, "hfu": float(out["hfu"]), "tokens_per_s": tps,
             "flops_per_device": float(out["flops_per_device"]),
-            "scaling_efficiency": float(out["scaling_efficiency"]), "breakdown_s": breakdown, "memory_bytes": memory,
-            "memory_capacity_bytes": capacity, "feasible": bool(out["feasible"]),
-            "_assumed": (hw, bytes_grad, global_batch_size is not None, cv)})
+            "scaling_efficiency": float(out["scaling_efficiency"]), "memory_capacity_bytes": capacity,
+            "feasible": bool(out["feasible"]), "_assumed": (hw, bytes_grad, global_batch_size is not None, cv),
+            "_raw": (out, layout)})
 
     @staticmethod
     def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")):
