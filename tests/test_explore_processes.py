@@ -56,3 +56,52 @@ def test_kept_workers_serve_the_next_sweep_with_its_own_plan():
     same(first, sweep(M70, R256, keep="valid", **AXES))
     sweep(M70, R256, keep="valid", executor="processes", scheduler=2, **AXES)
     assert len(executors._POOL[1]._processes) == 1 and not kept & set(executors._POOL[1]._processes)
+
+
+def test_auto_forks_workers_only_past_ten_million_configurations(monkeypatch):
+    """The issue-17 rule: worker processes by default for more than 1e7 configurations on a multi-core machine,
+    this process otherwise, and never from a threaded process (a fork copies other threads' held locks)."""
+    import sys
+    import threading
+    if not sys.platform.startswith("linux"):
+        pytest.skip("fork-based workers are Linux-only here")
+    other_threads = executors._other_threads
+    monkeypatch.setattr(executors, "cores", lambda: 2)
+    monkeypatch.setattr(executors, "_other_threads", lambda: [])  # other tests leave e.g. Dask's threads behind
+    assert executors.resolve_executor("auto", 10_000_000) == "local"
+    assert executors.resolve_executor("auto", 10_000_001) == "processes"
+    assert executors.resolve_executor("local", 10**9) == "local"
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert t in other_threads()
+        monkeypatch.setattr(executors, "_other_threads", other_threads)
+        assert executors.resolve_executor("auto", 10**9) == "local"
+    finally:
+        stop.set()
+        t.join()
+    monkeypatch.setattr(executors, "_other_threads", lambda: [])
+    monkeypatch.setattr(executors, "cores", lambda: 1)
+    assert executors.resolve_executor("auto", 10**9) == "local"
+
+
+def test_auto_past_the_threshold_runs_workers_with_identical_results(monkeypatch):
+    monkeypatch.setattr(executors, "AUTO_PROCESS_ROWS", 100)
+    monkeypatch.setattr(executors, "cores", lambda: 2)
+    monkeypatch.setattr(executors, "_other_threads", lambda: [])
+    ran = []
+    real = executors._run_processes
+    monkeypatch.setattr(executors, "_run_processes", lambda *a: ran.append(a[3]) or real(*a))
+    a = optimize(M70, "cost", {"memory_headroom": 0.05}, fleets=R256, **AXES)
+    assert ran == [None]  # the default executor took the worker processes (one per core)
+    b = optimize(M70, "cost", {"memory_headroom": 0.05}, fleets=R256, executor="local", **AXES)
+    assert a.best["config_id"] == b.best["config_id"] and a.n_feasible == b.n_feasible
+    same(sweep(M70, R256, **AXES), sweep(M70, R256, executor="local", **AXES))
+    assert len(ran) == 1  # keep="all" stays in this process
+
+
+def test_a_scheduler_needs_an_executor_that_uses_one():
+    for ex in ("auto", "local"):
+        with pytest.raises(ConfigError, match="executor='processes'"):
+            optimize(M70, "cost", fleets=R256, tp=[8], pp=[1], datacenters=["GCP_Iowa"], executor=ex, scheduler=2)

@@ -58,6 +58,8 @@ def test_stated_layouts_are_pinned(table):
     assert table["falcon-7b"]["layout"].startswith("tp1 pp2 dp192")
     assert table["falcon-40b"]["layout"].startswith("tp8 pp4 dp12")
     assert table["mpt-7b"]["layout"].startswith("tp1 pp1 dp440") and " z3 " in table["mpt-7b"]["layout"]
+    # StarCoder Sec 5.7: tensor and pipeline parallel rank 4 (16 GPUs a replica), 512 / 16 = 32-fold data parallel
+    assert table["starcoderbase-15.5b"]["layout"].startswith("tp4 pp4 dp32")
     assert table["falcon-7b"]["layout_source"] == "stated" and table["pythia-70m"]["layout_source"] == "planner"
     # DeepSeek-V3 Sec 3.2: PP16, EP64, no TP on 2,048 GPUs -> dp = 2048 / 16 = 128; ZeRO-1
     ds = table["deepseek-v3"]["layout"]

@@ -360,7 +360,7 @@ def test_long_work_shows_a_notebook_progress_bar(monkeypatch, capsys):
     import sys
     import types
 
-    from mlsysim.explore import executors as X
+    from mlsysim.explore import progress as X
     seen = []
 
     class FakeTqdm:

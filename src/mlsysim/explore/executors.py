@@ -1,4 +1,6 @@
-"""Where a sweep's chunks are evaluated: in this process (default) or sharded over a Dask cluster.
+"""Where a sweep's chunks are evaluated: in this process, in worker processes on this machine, or sharded over a
+Dask cluster. The default, "auto", takes the worker processes for large streaming searches and this process
+otherwise.
 
 A reducer turns the columns of one chunk into a part (`local`) and merges parts (`combine`, associative, order
 preserving). Both executors cut the plan into the same chunks, apply `local` to each and `combine` in chunk order,
@@ -8,13 +10,17 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import numpy as np
 
 from ..errors import ConfigError, unknown
+from .progress import Progress, progress_enabled
 
-EXECUTORS = ("local", "processes", "dask")
+EXECUTORS = ("auto", "local", "processes", "dask")
+# "auto" forks worker processes past this many configurations (issue 17: a local multi-core executor by default
+# past 1e7). Assumption, from benchmarks/bench_parallel.py: 1e7 rows take ~0.5-1 s on one core here, so the ~0.06 s
+# of CPU a freshly forked worker spends touching its copy-on-write heap is small beside the work it takes over.
+AUTO_PROCESS_ROWS = 10_000_000
 # Configurations per Dask task: enough work (~0.2 s) to amortise the scheduler's per-task overhead.
 ROWS_PER_DASK_TASK = 1 << 20
 # Least configurations per local worker-process task: amortises sending the task and pickling its part (~ms).
@@ -45,63 +51,6 @@ def keep_heap() -> None:
         pass
 
 
-class Progress:
-    """A one-line progress bar on stderr: configurations done, rate and ETA. Silent unless enabled."""
-
-    def __init__(self, total: int, enabled: bool, label: str = "sweep"):
-        self.total, self.enabled, self.label = max(total, 1), enabled, label
-        self.done = 0
-        self.t0 = self.last = time.perf_counter()
-        self._bar = None
-        if enabled and in_notebook():  # a notebook widget bar through tqdm.auto when installed, else none
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                self.enabled = False
-            else:
-                self._bar = tqdm(total=self.total, desc=label, unit="config", unit_scale=True)
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if self._bar is not None:
-            self._bar.update(n)
-            return
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if now - self.last < 0.2 and self.done < self.total:
-            return
-        self.last = now
-        frac = self.done / self.total
-        rate = self.done / max(now - self.t0, 1e-9)
-        eta = (self.total - self.done) / rate if rate > 0 else 0.0
-        bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\r{self.label} [{bar:<30}] {frac:6.1%} {self.done:,}/{self.total:,} configs "
-                         f"{rate / 1e6:.2f} M/s ETA {eta:5.1f} s")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-        elif self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (where stderr is no terminal but a progress widget can show)."""
-    shell = sys.modules.get("IPython") and getattr(sys.modules["IPython"], "get_ipython", lambda: None)()
-    return type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def progress_enabled(progress, total: int) -> bool:
-    """progress=None: on for sweeps of more than 10 M configurations on a terminal or in a notebook."""
-    if progress is None:
-        tty = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
-        return total > 10_000_000 and (tty or in_notebook())
-    return bool(progress)
-
-
 def available_memory_bytes() -> float:
     """Memory this process may still use: MemAvailable from /proc/meminfo, else physical pages, else 4 GB."""
     try:
@@ -123,14 +72,45 @@ def _part_bytes(part) -> int:
     return getattr(part, "nbytes", 0)
 
 
-def run(plan, reducer, *, executor="local", scheduler=None, progress=None, memory_budget=None):
+def cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one, as containers set it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def resolve_executor(executor, total: int, scheduler=None) -> str:
+    """The executor a call runs on: "auto" is "processes" for more than AUTO_PROCESS_ROWS configurations on a
+    multi-core Linux machine whose process runs no other thread (forking a threaded process, e.g. a web server,
+    can deadlock a copied lock), else "local". A scheduler needs an executor that uses one."""
+    if executor not in EXECUTORS:
+        raise unknown("executor", executor, EXECUTORS)
+    if scheduler is not None and executor in ("auto", "local"):
+        raise ConfigError(f"scheduler={scheduler!r} needs executor='processes' (a worker count) or executor='dask' "
+                          f"(a Client or an address); executor={executor!r} does not use one")
+    if executor != "auto":
+        return executor
+    forkable = sys.platform.startswith("linux") and not _other_threads()
+    return "processes" if total > AUTO_PROCESS_ROWS and forkable and cores() > 1 else "local"
+
+
+def _other_threads() -> list:
+    """Threads of this process besides the main one and the worker pools' own (their manager and queue feeder
+    threads: a pool forks its workers before starting them, and a forked child never uses another pool's queues)."""
+    import threading
+    manager = getattr(sys.modules.get("concurrent.futures.process"), "_ExecutorManagerThread", ())
+    return [t for t in threading.enumerate() if t is not threading.main_thread() and not isinstance(t, manager)
+            and t.name != "QueueFeederThread"]
+
+
+def run(plan, reducer, *, executor="auto", scheduler=None, progress=None, memory_budget=None):
     """Evaluate every chunk of `plan`, reduce, and return the combined part.
 
     `memory_budget` (bytes) bounds what the kept parts may occupy; exceeding it raises ConfigError (never a
     MemoryError) with advice, before more memory is taken.
     """
-    if executor not in EXECUTORS:
-        raise unknown("executor", executor, EXECUTORS)
+    executor = resolve_executor(executor, plan.total, scheduler)
     keep_heap()
     tasks = plan.tasks()
     bar = Progress(plan.total, progress_enabled(progress, plan.total))
@@ -278,7 +258,7 @@ def _run_processes(plan, reducer, tasks, workers, bar, budget):
     import pickle
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    n = (os.cpu_count() or 1) if workers is None else workers
+    n = cores() if workers is None else workers
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"executor='processes' takes scheduler=None (one worker per core) or a worker count >= 1, "
                           f"got {workers!r}")

@@ -189,7 +189,7 @@ def _search(model, objective, constraints, runners_up, sweep_kwargs, derive=None
     from ..units import count
     k = count(runners_up, "runners_up", minimum=0) + 1
     constraints = _batch_constraints(model, constraints, sweep_kwargs, batch_tolerance)
-    executor = sweep_kwargs.pop("executor", "local")
+    executor = sweep_kwargs.pop("executor", "auto")
     scheduler = sweep_kwargs.pop("scheduler", None)
     progress = sweep_kwargs.pop("progress", None)
     if "keep" in sweep_kwargs:

@@ -180,7 +180,7 @@ def pareto(result, objectives=DEFAULT_OBJECTIVES, *, feasible_only=True, constra
     else:
         from .executors import run
         from .sweep import make_plan, result_of
-        executor = sweep_kwargs.pop("executor", "local")
+        executor = sweep_kwargs.pop("executor", "auto")
         scheduler = sweep_kwargs.pop("scheduler", None)
         progress = sweep_kwargs.pop("progress", None)
         sweep_kwargs.pop("keep", None)

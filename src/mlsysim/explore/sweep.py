@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from . import _objectives
 from ._plan import build_plan
-from .executors import KeepAll, available_memory_bytes, run, run_into
+from .executors import KeepAll, available_memory_bytes, resolve_executor, run, run_into
 from .result import SweepResult
 
 # Configurations per vectorised chunk. Large chunks let more axes into the open mesh, so most intermediates of
@@ -45,7 +45,7 @@ def bytes_per_row(plan) -> float:
 def sweep(model, fleets=None, *, tp="auto", pp="auto", cp=(1,), ep=(1,), microbatch=(1, 2), interleave=(1,),
           recompute=("selective",), zero=(1,), precision=("bf16",), datacenters=None, seq_len=None,
           global_batch_size=None, tokens=None, flash_attention=True, sequence_parallel=None, dp_overlap=True,
-          straggler_cv=None, keep="all", chunk_size=DEFAULT_CHUNK, progress=None, executor="local", scheduler=None,
+          straggler_cv=None, keep="all", chunk_size=DEFAULT_CHUNK, progress=None, executor="auto", scheduler=None,
           max_memory_gb=None, stack=None, tp_overlap=0.0, ep_overlap=0.0) -> SweepResult:
     """Evaluate every configuration in the product of the axes and return a `SweepResult` table.
 
@@ -67,8 +67,10 @@ def sweep(model, fleets=None, *, tp="auto", pp="auto", cp=(1,), ep=(1,), microba
             DistributedModel.solve. tp_overlap needs some tp > 1 and has no effect on tp = 1 rows.
         keep: "all" (default: infeasible rows too, with their reason), "valid" (drop invalid layouts), "feasible".
         chunk_size: configurations per vectorised chunk.  progress: None (auto: long sweeps on a terminal),
-            True, False.  executor: "local", "processes" (worker processes on this machine; scheduler: None for one
-            per core, or a count) or "dask" (scheduler: None for a LocalCluster, an address or a Client).
+            True, False.  executor: "auto" (default: "processes" for streaming searches past 1e7 configurations on
+            a multi-core machine, else "local"; keep="all" stays in this process), "local", "processes" (worker
+            processes on this machine; scheduler: None for one per core, or a count) or "dask" (scheduler: None for
+            a LocalCluster, an address or a Client).
         max_memory_gb: bound on the result's memory (default: half the available memory); a sweep that would
             exceed it raises ConfigError before running, never MemoryError.
 
@@ -89,6 +91,8 @@ def sweep(model, fleets=None, *, tp="auto", pp="auto", cp=(1,), ep=(1,), microba
                      sequence_parallel=sequence_parallel, dp_overlap=dp_overlap, straggler_cv=straggler_cv,
                      keep=keep, chunk_size=chunk_size, stack=stack, tp_overlap=tp_overlap, ep_overlap=ep_overlap)
     budget = _budget(max_memory_gb)
+    # keeping every row stays in this process unless asked: worker parts would be pickled back (twice the memory)
+    executor = resolve_executor("local" if executor == "auto" and keep == "all" else executor, plan.total, scheduler)
     if keep == "all":
         # in-process rows go straight into preallocated columns; Dask parts are gathered, then concatenated
         need = bytes_per_row(plan) * plan.total * (1 if executor == "local" else 2)

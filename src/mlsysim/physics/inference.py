@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from . import constants as C
-from ._np import vmax
-from .training import gemm_time, layer_times
+from ._np import vmax, vmin
+from .training import experts_touched, gemm_time, layer_times
 
 
 def forward_pass(d, *, batch, new_tokens, context, peak, ceiling, mem_bw, attn_eff=None, bytes_el=2.0,
@@ -27,11 +27,17 @@ def forward_flops(d, *, batch, new_tokens, context, decode=False):
 
 
 def forward_bytes(d, *, batch, new_tokens, context, bytes_el=2.0, decode=False):
-    """Minimum HBM traffic: weights read once (all experts a batch may touch), KV cache read (decode) or written
-    (prefill), activations in and out of each layer."""
-    weights = bytes_el * d.total_params
+    """Minimum HBM traffic: weights read once, KV cache read (decode) or written (prefill), activations in and out
+    of each layer. Only the routed experts the batch's tokens reach are read (as `forward_pass` runs them), and the
+    input embedding tables are gathered, not streamed: the rows of the pass's tokens (and their positions), unless
+    the table is tied to the LM head, which reads it whole."""
+    T = batch * new_tokens
+    tok_rows = d.V if d.tied else vmin(T, d.V)
+    tables = (d.V + d.pos_rows) * d.h  # the token and learned-position tables inside d.total_params
+    idle_experts = d.n_moe * (d.E - experts_touched(d, T, 1.0)) * d.expert_w
+    weights = bytes_el * (d.total_params - idle_experts - tables + (tok_rows + vmin(T, d.pos_rows)) * d.h)
     kv = bytes_el * d.L * d.kv_elems * batch * context
-    acts = bytes_el * batch * new_tokens * d.h * d.L * 4.0
+    acts = bytes_el * T * d.h * d.L * 4.0
     return weights + kv + acts
 
 

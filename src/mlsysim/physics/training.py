@@ -54,6 +54,12 @@ def gemm_time(m, k, n, peak, ceiling, mem_bw, bytes_el=2.0):
     return vmax(t_c, bytes_el * (m * k + k * n + m * n) / (mem_bw * C.MEMORY_BW_EFFICIENCY))
 
 
+def experts_touched(d, T, ep):
+    """Expected routed experts of one rank that the EP group's T x ep tokens reach (each token picks top-k of E,
+    taken as uniform): all of them in training, few in small-batch decode."""
+    return (d.E / ep) * (1.0 - (1.0 - d.topk / d.E) ** (T * ep))
+
+
 def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, bytes_el=2.0, attn_eff=None,
                 decode=False, *, lin_peak=None, lin_ceiling=None, ew_factor=1.0, cast_passes=0.0, detail=False,
                 kv_seqs=None):
@@ -97,8 +103,7 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     up_n = (d.mats - 1.0)
     permute = 0.0
     if moe:  # routed experts: tokens gathered over the EP group (T*topk per rank), plus shared experts
-        # Experts this rank's tokens touch: all of them in training; few in small-batch decode.
-        touched = (d.E / ep) * (1.0 - (1.0 - d.topk / d.E) ** (T * ep))
+        touched = experts_touched(d, T, ep)
         m_e = T * d.topk / touched  # tokens per touched local expert
         ffn_t = touched * (gemm_time(m_e, d.h, up_n * d.effn / tp, lp, lc, mem_bw, bytes_el)
                            + gemm_time(m_e, d.effn / tp, d.h, lp, lc, mem_bw, bytes_el)) \

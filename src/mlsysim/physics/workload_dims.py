@@ -37,6 +37,7 @@ def model_dims(m) -> Dims:
         dense_mlp_w=float(pc["per_layer_mlp_dense"]), expert_w=float(pc["per_expert"]),
         router_w=h * m.n_experts if m.n_experts > 1 else 0.0,
         embed_w=float(pc["embedding"]), head_w=float(pc["lm_head"]), tied=bool(m.tied_embeddings),
+        pos_rows=float(m.learned_pos_emb),
         total_params=float(pc["total"]), active_params=float(pc["active"]), dropout=bool(m.dropout),
         mm_params=float(matmul_params_per_token(m)),
         attn_coef=2.0 * m.n_layers * m.n_heads * (m.head_dim + m.v_head_dim),

@@ -20,7 +20,8 @@ FALCON40 = ("tiiuae/falcon-40b model card (HF), 'Training Procedure': AWS SageMa
 MPT = ("MosaicML 2023, 'Introducing MPT-7B' blog: '~9.5 days to train on 440xA100-40GB GPUs' incl. restarts "
        "(gpu_hours = 440 x 9.5 d x 24)")
 STARCODER = ("Li et al. 2023, StarCoder arXiv:2305.06161 Sec 5.6-5.7: 64 nodes x 8 A100-80GB, 320,256 GPU-hours, "
-             "250k iterations x 4M tokens = 1T tokens")
+             "250k iterations x 4M tokens = 1T tokens; 'a 3D-parallel layout that shards the model with both tensor "
+             "and pipeline parallelism rank 4, requiring 16 GPUs for one replica', 32-fold data parallelism")
 LLAMA31 = ("Meta, Llama 3.1 model card, 'Training Energy Use' (8B: 1.46M H100-80GB GPU-hours; 15T tokens; "
            "GPU count not stated)")
 DEEPSEEK_V3 = ("DeepSeek-AI 2024, DeepSeek-V3 Technical Report arXiv:2412.19437: Sec 1 and Table 1 (pre-training "
@@ -62,8 +63,8 @@ RUNS = [
      FALCON40, "wall time approx; nodes and fabric as falcon-7b"),
     ("mpt-7b", "MPT_7B", "DGX_A100_40GB", "InfiniBand_HDR", 440, 100320, _FOUNDRY, dict(tp=1, pp=1), MPT,
      "batch not stated (~4M tokens assumed); fabric assumed HDR InfiniBand"),
-    ("starcoderbase-15.5b", "StarCoderBase_15B", "DGX_A100", "InfiniBand_HDR", 512, 320256, _BIGCODE, {},
-     STARCODER, "layout from the planner; fabric assumed HDR InfiniBand"),
+    ("starcoderbase-15.5b", "StarCoderBase_15B", "DGX_A100", "InfiniBand_HDR", 512, 320256, _BIGCODE,
+     dict(tp=4, pp=4), STARCODER, "micro-batch and recompute from the planner; fabric assumed HDR InfiniBand"),
     ("llama-31-8b", "Llama3_8B", "GrandTeton_H100", "RoCE_400G", 2048, 1460000, _META3, {}, LLAMA31,
      "GPU count not stated (2,048 assumed); batch 16M assumed; hours include the long-context stages"),
     ("deepseek-v3", "DeepSeek_V3", "HGX_H800", "InfiniBand_NDR", 2048, 2664000, _HAI, dict(tp=1, pp=16, ep=64),
