@@ -114,6 +114,31 @@ def test_each_argument_is_evaluated_once_in_order(helpers_module):
     assert m.where_once(c, 1.0, 2.0).tolist() == [1.0, 2.0] and len(m.CALLS) == 3
 
 
+def test_scalar_variants_drop_the_type_tests_and_call_each_other():
+    for f in REWRITTEN:  # each has its own variant, which as_written() also runs as written
+        v = _inline.scalar(f)
+        assert v is not f and _inline.ORIGINAL[v] is _inline.ORIGINAL[f], f.__name__
+    names = _inline.scalar(training.evaluate).__code__.co_names
+    assert {"_scalar_training_step", "_scalar_memory_per_device", "_scalar_params_per_device"} <= set(names)
+    assert "training_step" not in names and "memory_per_device" not in names
+    assert "_scalar_allreduce" in _inline.scalar(training.training_step).__code__.co_names  # col.allreduce
+    assert "__class__" not in _inline.scalar(collectives.overlapped).__code__.co_names  # vmin's test is gone
+
+
+def test_scalar_variants_of_the_helpers_give_the_helpers_values(helpers_module):
+    m, s = helpers_module, _inline.scalar
+    assert s(m.where)(True, 1.5, 2.5) == 1.5 and s(m.where)(False, 1.5, 2.5) == 2.5 and s(m.where)(0, 1, 2) == 2
+    assert s(m.biggest)(2.0, 3.0) == 3.0 and s(m.biggest)(3, 2) == 3 and s(m.smallest)(2.0, -1.0) == -1.0
+    assert s(m.ceil)(2.1) == 3.0 and type(s(m.ceil)(2.1)) is float and s(m.ceil)(-0.5) == 0.0
+    assert s(m.nested)(4.0, 2.0, 5.0) == 5.0 and s(m.nested)(4.0, 2.0, -5.0) == 2.0
+    assert str(s(m.biggest)(0.0, -0.0)) == "-0.0" and str(s(m.smallest)(-0.0, 0.0)) == "0.0"  # ties: b, as vmax
+    assert s(m.shadowed) is m.shadowed  # nothing to rewrite: the function itself
+    m.CALLS.clear()
+    assert s(m.biggest)(1.0, 7.0) == 7.0 and m.CALLS == [1.0, 7.0]
+    m.CALLS.clear()
+    assert s(m.where_once)(False, 1.0, 2.0) == 2.0 and m.CALLS == [False, 2.0]
+
+
 LAYOUTS = [
     dict(model="Llama3_70B", tp_size=8, pp_size=1, dp_size=32),
     dict(model="Llama3_70B", tp_size=4, pp_size=4, interleave=2, zero_stage=3, recompute="full", cp_size=2),

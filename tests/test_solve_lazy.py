@@ -49,13 +49,13 @@ def test_copies_compare_equal_and_unknown_attributes_raise():
 
 
 def test_a_non_finite_output_is_still_refused(monkeypatch):
-    real = D.evaluate
+    real = D._evaluate
 
     def poisoned(*a, **k):  # one breakdown entry turned to NaN: the solver must not hand it out
         out = real(*a, **k)
         out["bubble"] = math.nan
         return out
 
-    monkeypatch.setattr(D, "evaluate", poisoned)
+    monkeypatch.setattr(D, "_evaluate", poisoned)
     with pytest.raises(ConfigError, match="internal value bubble is not finite"):
         _solve()

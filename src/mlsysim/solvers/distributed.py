@@ -8,6 +8,7 @@ from ..errors import ConfigError
 from ..hardware.accelerator import power_limit_clock
 from ..models.workload import TransformerWorkload
 from ..physics import constants as C
+from ..physics._inline import scalar
 from ..physics.layout import layout_problems
 from ..physics.precision import matmul_ceiling
 from ..physics.training import RECOMPUTE, default_global_batch, evaluate, precision_bytes
@@ -20,6 +21,8 @@ from .distributed_result import BREAKDOWN_KEYS, SCALING_EFFICIENCY, DistributedR
 from .distributed_result import breakdown_of, memory_of
 
 _breakdown = operator.itemgetter(*BREAKDOWN_KEYS)
+# solve() passes the physics plain numbers only: their scalar variants (physics._inline) skip the array tests
+_evaluate, _layout_problems = scalar(evaluate), scalar(layout_problems)
 
 _DIMS = {}
 
@@ -230,7 +233,7 @@ class DistributedModel:
             gbs = count(global_batch_size, "global_batch_size")
         d = _dims(model)
         tok = resolve_tokens(model, tokens)
-        if any(layout_problems(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok).values()):
+        if any(_layout_problems(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok).values()):
             self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)
         hw, stack_rec, bytes_el, bytes_grad = _hardware_args(fleet, precision, stack)
         tpo, epo = overlap_shares(tp_overlap, ep_overlap, model, tp > 1, "tp_size=1")
@@ -238,7 +241,7 @@ class DistributedModel:
         cv = resolve_straggler_cv(straggler_cv)
         rc = RECOMPUTE[recompute]
         capacity = fleet.node.accelerator.memory_bytes
-        out = evaluate(d, float(tp), float(pp), float(dp), float(cp), float(ep), float(mb), float(gbs), float(seq),
+        out = _evaluate(d, float(tp), float(pp), float(dp), float(cp), float(ep), float(mb), float(gbs), float(seq),
                        float(v), rc, zero, flash_attention, sp, tok, capacity, hw, bytes_el=bytes_el,
                        bytes_grad=bytes_grad, dp_overlap=1.0 if dp_overlap else 0.0, tp_overlap=tpo, ep_overlap=epo,
                        straggler_cv=cv)
