@@ -18,7 +18,7 @@ from mlsysim.systems.system import Fleet
 
 REWRITTEN = (training.layer_times, training.training_step, training.evaluate, training_memory.memory_per_device,
              training_memory.activation_bytes_per_layer, training_memory.params_per_device, collectives.overlapped,
-             layout.layout_problems, training_comm.async_tp_pass, training_comm.expert_alltoall)
+             layout.layout_rules, training_comm.async_tp_pass, training_comm.expert_alltoall)
 
 
 @contextlib.contextmanager

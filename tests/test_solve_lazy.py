@@ -5,6 +5,7 @@ import dataclasses
 import math
 import pickle
 
+import numpy as np
 import pytest
 
 from mlsysim import DistributedModel, Models, Systems
@@ -59,3 +60,16 @@ def test_a_non_finite_output_is_still_refused(monkeypatch):
     monkeypatch.setattr(D, "_evaluate", poisoned)
     with pytest.raises(ConfigError, match="internal value bubble is not finite"):
         _solve()
+
+
+def test_numpy_scalars_come_out_as_plain_floats(monkeypatch):
+    real = D._evaluate
+
+    def numpy_out(*a, **k):  # as if a record held numpy numbers: the result still holds Python floats
+        out = real(*a, **k)
+        out["step"], out["bubble"] = np.float64(out["step"]), np.float64(out["bubble"])
+        return out
+
+    monkeypatch.setattr(D, "_evaluate", numpy_out)
+    r = _solve()
+    assert type(r.step_s) is float and type(r.breakdown_s["bubble"]) is float

@@ -9,7 +9,7 @@ from ..hardware.accelerator import power_limit_clock
 from ..models.workload import TransformerWorkload
 from ..physics import constants as C
 from ..physics._inline import scalar
-from ..physics.layout import layout_problems
+from ..physics.layout import layout_problems, layout_rules
 from ..physics.precision import matmul_ceiling
 from ..physics.training import RECOMPUTE, default_global_batch, evaluate, precision_bytes
 from ..physics.workload_dims import model_dims
@@ -21,8 +21,11 @@ from .distributed_result import BREAKDOWN_KEYS, SCALING_EFFICIENCY, DistributedR
 from .distributed_result import breakdown_of, memory_of
 
 _breakdown = operator.itemgetter(*BREAKDOWN_KEYS)
+# the result's scalars from evaluate's output; memory_total is the sum of the memory dict (finite iff each part is)
+_scalars = operator.itemgetter("step", "mfu", "time_to_train", "tokens_per_s", "steps", "hfu", "flops_per_device",
+                               "scaling_efficiency", "microbatches", "memory_total")
 # solve() passes the physics plain numbers only: their scalar variants (physics._inline) skip the array tests
-_evaluate, _layout_problems = scalar(evaluate), scalar(layout_problems)
+_evaluate, _layout_rules = scalar(evaluate), scalar(layout_rules)
 
 _DIMS = {}
 
@@ -233,7 +236,7 @@ class DistributedModel:
             gbs = count(global_batch_size, "global_batch_size")
         d = _dims(model)
         tok = resolve_tokens(model, tokens)
-        if any(_layout_problems(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok).values()):
+        if any(_layout_rules(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)):
             self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)
         hw, stack_rec, bytes_el, bytes_grad = _hardware_args(fleet, precision, stack)
         tpo, epo = overlap_shares(tp_overlap, ep_overlap, model, tp > 1, "tp_size=1")
@@ -245,25 +248,26 @@ class DistributedModel:
                        float(v), rc, zero, flash_attention, sp, tok, capacity, hw, bytes_el=bytes_el,
                        bytes_grad=bytes_grad, dp_overlap=1.0 if dp_overlap else 0.0, tp_overlap=tpo, ep_overlap=epo,
                        straggler_cv=cv)
-        step, mfu = float(out["step"]), float(out["mfu"])
-        ttt, tps = float(out["time_to_train"]), float(out["tokens_per_s"])
+        values = _scalars(out)  # plain floats (each comes out of a true division) unless numpy scalars got in
+        step, mfu, ttt, tps, steps, hfu, fpd, eff, m, mem_total = values
         try:  # the sum of finite values is finite: one pass when all is well, else finite() names the culprit
-            ok = math.isfinite(step + mfu + ttt + tps + sum(_breakdown(out)) + sum(out["memory"].values()))
+            total = step + mfu + ttt + tps + steps + hfu + fpd + eff + mem_total + sum(_breakdown(out))
+            ok = total.__class__ is float and math.isfinite(total)  # a numpy scalar anywhere makes a numpy sum
         except (TypeError, ValueError, OverflowError):
             ok = False
         if not ok:
-            finite({"step": step, "mfu": mfu, "time_to_train": ttt, "tokens_per_s": tps, **breakdown_of(out),
-                    **memory_of(out)}, "DistributedModel")
+            step, mfu, ttt, tps, steps, hfu, fpd, eff, m, mem_total = map(float, values)
+            finite({"step": step, "mfu": mfu, "time_to_train": ttt, "tokens_per_s": tps, "steps": steps, "hfu": hfu,
+                    "flops_per_device": fpd, "scaling_efficiency": eff, **breakdown_of(out), **memory_of(out)},
+                   "DistributedModel")
         # layout, breakdown_s and memory_bytes are built on first access, from out and these values (LAYOUT_KEYS)
         layout = (tp, pp, dp, cp, ep, mb, gbs, seq, v, precision, recompute, zero, sp, flash_attention, dp_overlap,
-                  tpo, epo, float(out["microbatches"]), stack_rec.key)
+                  tpo, epo, m, stack_rec.key)
         return frozen(DistributedResult, {
-            "model": model, "fleet": fleet, "tokens": tok, "time_to_train_s": ttt, "step_s": step,
-            "steps": float(out["steps"]), "mfu": mfu, "hfu": float(out["hfu"]), "tokens_per_s": tps,
-            "flops_per_device": float(out["flops_per_device"]),
-            "scaling_efficiency": float(out["scaling_efficiency"]), "memory_capacity_bytes": capacity,
-            "feasible": bool(out["feasible"]), "_assumed": (hw, bytes_grad, global_batch_size is not None, cv),
-            "_raw": (out, layout)})
+            "model": model, "fleet": fleet, "tokens": tok, "time_to_train_s": ttt, "step_s": step, "steps": steps,
+            "mfu": mfu, "hfu": hfu, "tokens_per_s": tps, "flops_per_device": fpd, "scaling_efficiency": eff,
+            "memory_capacity_bytes": capacity, "feasible": bool(out["feasible"]),
+            "_assumed": (hw, bytes_grad, global_batch_size is not None, cv), "_raw": (out, layout)})
 
     @staticmethod
     def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")):
