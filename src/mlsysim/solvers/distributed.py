@@ -245,9 +245,8 @@ class DistributedModel:
         rc = RECOMPUTE[recompute]
         capacity = fleet.node.accelerator.memory_bytes
         out = _evaluate(d, float(tp), float(pp), float(dp), float(cp), float(ep), float(mb), float(gbs), float(seq),
-                       float(v), rc, zero, flash_attention, sp, tok, capacity, hw, bytes_el=bytes_el,
-                       bytes_grad=bytes_grad, dp_overlap=1.0 if dp_overlap else 0.0, tp_overlap=tpo, ep_overlap=epo,
-                       straggler_cv=cv)
+                        float(v), rc, zero, flash_attention, sp, tok, capacity, hw, bytes_el, bytes_grad,
+                        1.0 if dp_overlap else 0.0, tpo, epo, cv)  # bytes_el .. straggler_cv by position
         values = _scalars(out)  # plain floats (each comes out of a true division) unless numpy scalars got in
         step, mfu, ttt, tps, steps, hfu, fpd, eff, m, mem_total = values
         try:  # the sum of finite values is finite: one pass when all is well, else finite() names the culprit
