@@ -72,6 +72,16 @@ def helpers_module(tmp_path, monkeypatch):
         def shadowed(vmax, a, b):  # a local of a helper's name is not the helper: left as written
             return vmax(a, b)
 
+        def scaled(x, k=2.0):  # straight-line: inlined into its callers' scalar variants
+            y = x * k
+            if y > 10.0:
+                return 10.0
+            return vmax(y, seen(1.0))
+
+        def uses_scaled(a, b):
+            z = scaled(a + b) + scaled(seen(b), 3.0)
+            return z if a > 0.0 else scaled(a)  # a branch: stays a call
+
         inline_helpers(globals())
     ''')
     (tmp_path / "inl_case.py").write_text(src)
@@ -119,10 +129,16 @@ def test_scalar_variants_drop_the_type_tests_and_call_each_other():
         v = _inline.scalar(f)
         assert v is not f and _inline.ORIGINAL[v] is _inline.ORIGINAL[f], f.__name__
     names = _inline.scalar(training.evaluate).__code__.co_names
-    assert {"_scalar_training_step", "_scalar_memory_per_device", "_scalar_params_per_device"} <= set(names)
+    assert {"_scalar_training_step", "_scalar_memory_per_device"} <= set(names)
     assert "training_step" not in names and "memory_per_device" not in names
-    assert "_scalar_allreduce" in _inline.scalar(training.training_step).__code__.co_names  # col.allreduce
     assert "__class__" not in _inline.scalar(collectives.overlapped).__code__.co_names  # vmin's test is gone
+    # the small straight-line functions are inlined where evaluated for sure (physics/_inline_calls.py) ...
+    assert "_scalar_params_per_device" not in names and "params_per_device" not in names
+    assert not {"_scalar_gemm_time", "gemm_time"} & set(_inline.scalar(training.layer_times).__code__.co_names)
+    step = set(_inline.scalar(training.training_step).__code__.co_names)
+    assert not {"_scalar_allreduce", "_scalar_hierarchical_allgather", "_scalar_overlapped", "allreduce"} & step
+    # ... and stay calls in a branch that may not run (pp_comm's p2p sits in `0.0 if staged is False else ...`)
+    assert "_scalar_p2p" in step
 
 
 def test_scalar_variants_of_the_helpers_give_the_helpers_values(helpers_module):
@@ -137,6 +153,17 @@ def test_scalar_variants_of_the_helpers_give_the_helpers_values(helpers_module):
     assert s(m.biggest)(1.0, 7.0) == 7.0 and m.CALLS == [1.0, 7.0]
     m.CALLS.clear()
     assert s(m.where_once)(False, 1.0, 2.0) == 2.0 and m.CALLS == [False, 2.0]
+
+
+def test_small_functions_are_inlined_into_the_scalar_variants(helpers_module):
+    m, s = helpers_module, _inline.scalar
+    names = s(m.uses_scaled).__code__.co_names
+    assert names.count("_scalar_scaled") == 1 and "scaled" not in names  # the call in the branch is left
+    # by hand: scaled(1 + 2) = max(6, 1) = 6; scaled(2, 3) = max(6, 1) = 6; a > 0: z = 12
+    assert s(m.uses_scaled)(1.0, 2.0) == 12.0 == m.uses_scaled(1.0, 2.0)
+    # scaled(4 + 2) = 10 (capped); scaled(2, 3) = 6; a < 0: scaled(-4) = max(-8, 1) = 1
+    assert s(m.uses_scaled)(-4.0, 2.0) == 1.0 == m.uses_scaled(-4.0, 2.0)
+    assert s(m.uses_scaled)(4.0, 2.0) == 16.0 == m.uses_scaled(4.0, 2.0)
 
 
 LAYOUTS = [

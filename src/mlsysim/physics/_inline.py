@@ -153,7 +153,8 @@ def inline_helpers(namespace: dict) -> None:
     imported = {k: f for k, f in namespace.items() if k not in funcs and isinstance(f, FunctionType) and f in SCALAR}
     attrs = {(k, a) for k, mod in namespace.items() if isinstance(mod, ModuleType)
              for a, f in vars(mod).items() if isinstance(f, FunctionType) and f in SCALAR}
-    deps = "\0".join(sorted(imported) + sorted(f"{k}.{a}" for k, a in attrs)).encode()
+    deps = "\0".join(sorted(imported) + sorted(f"{k}.{a}" for k, a in attrs)).encode() + _sources(
+        {sys.modules[f.__module__] for f in imported.values()} | {namespace[k] for k, _ in attrs})
     where = hashlib.sha1(f"{path}\0{sys.version}".encode()).hexdigest()[:10]  # one entry per file and Python
     key = f"{namespace['__name__']}-{where}-{hashlib.sha1(source + _SELF + deps).hexdigest()[:16]}"
     cached = _load(key)
@@ -178,6 +179,76 @@ def inline_helpers(namespace: dict) -> None:
         namespace["_scalar_" + k] = SCALAR[func]
 
 
+def _sources(modules) -> bytes:
+    """The sources of the physics modules whose functions a module's scalar variants may inline (cache key)."""
+    out = []
+    for mod in sorted(modules, key=lambda m: m.__name__):
+        try:
+            with open(mod.__file__, "rb") as f:
+                out.append(f.read())
+        except (OSError, TypeError, AttributeError):
+            out.append(mod.__name__.encode())
+    return b"\0".join(out)
+
+
+def _scalar_names(namespace: dict):
+    """(names, attrs) whose calls a module's scalar variants redirect (_ToScalar): its own functions and the
+    physics functions it imports; (module alias, function) pairs of the physics modules it imports."""
+    name = namespace["__name__"]
+    names = {k for k, f in namespace.items() if isinstance(f, FunctionType) and (f.__module__ == name or f in SCALAR)}
+    attrs = {(k, a) for k, mod in namespace.items() if isinstance(mod, ModuleType)
+             for a, f in vars(mod).items() if isinstance(f, FunctionType) and f in SCALAR}
+    return names, attrs
+
+
+def _resolver(namespace: dict, own: dict):
+    """resolve(func node) for InlineCalls: the callee of a call to a scalar variant, with how its globals read in
+    `namespace` and how to ready its AST; `own`: this module's function nodes by name."""
+    missing, trees = object(), {}
+
+    def callee_node(mod, fname):
+        if mod is None:
+            return own.get(fname)
+        if mod.__name__ not in trees:
+            with open(mod.__file__, "rb") as f:
+                trees[mod.__name__] = {n.name: n for n in ast.parse(f.read(), mod.__file__).body
+                                       if isinstance(n, ast.FunctionDef)}
+        return trees[mod.__name__].get(fname)
+
+    def resolve(func):
+        if isinstance(func, ast.Name) and func.id.startswith("_scalar_"):
+            target, alias = namespace.get(func.id[8:]), None
+        elif isinstance(func, ast.Attribute) and func.attr.startswith("_scalar_") and isinstance(func.value, ast.Name) \
+                and isinstance(namespace.get(func.value.id), ModuleType):
+            target, alias = getattr(namespace[func.value.id], func.attr[8:], None), func.value.id
+        else:
+            return None
+        if not isinstance(target, FunctionType) or (target not in SCALAR and target.__module__ != namespace["__name__"]):
+            return None
+        mod = sys.modules.get(target.__module__)
+        same = mod is None or vars(mod) is namespace
+        node = callee_node(None if same else mod, target.__name__)
+        if node is None:
+            return None
+        theirs = namespace if same else vars(mod)
+
+        def glob(name):
+            mine, their = namespace.get(name, missing), theirs.get(name, missing)
+            if mine is their:  # the same object (or a builtin neither shadows)
+                return ast.Name(name, ast.Load())
+            if their is not missing and alias is not None:
+                return ast.Attribute(ast.Name(alias, ast.Load()), name, ast.Load())
+            return None
+
+        def prepare(fn):
+            names, attrs = _scalar_names(theirs)
+            return _ToScalar(names, attrs, {a.arg for a in fn.args.args}).visit(fn)
+
+        return node, glob, prepare
+
+    return resolve
+
+
 def _clone(func, code):
     """A function like `func` (defaults, keyword defaults, globals) running `code`."""
     new = FunctionType(code, func.__globals__, func.__name__, func.__defaults__, func.__closure__)
@@ -190,8 +261,10 @@ def _generate(source: bytes, path: str, funcs: dict, namespace: dict, names: set
     _scalar_<name> -> the code of their scalar variants (for those the rewriting changes)."""
     from . import _np
     helpers = {h for h in _TEMPLATES if namespace.get(h) is getattr(_np, h)}  # the module's names for the helpers
-    out = {}
-    for node in ast.parse(source, path).body:
+    from ._inline_calls import InlineCalls
+    out, tree = {}, ast.parse(source, path).body
+    resolve = _resolver(namespace, {n.name: copy.deepcopy(n) for n in tree if isinstance(n, ast.FunctionDef)})
+    for node in tree:
         func = funcs.get(getattr(node, "name", None))
         if not isinstance(node, ast.FunctionDef) or func is None \
                 or func.__code__.co_firstlineno != (node.decorator_list or [node])[0].lineno:
@@ -204,8 +277,10 @@ def _generate(source: bytes, path: str, funcs: dict, namespace: dict, names: set
         if rewriter.changed:
             out[node.name] = _compile(node, code, path)
         to_scalar = _ToScalar(names, attrs, set(code.co_varnames))
-        inline = _Inline(taken, helpers - set(code.co_varnames), _SCALAR_TEMPLATES)
-        scalar = inline.visit(to_scalar.visit(scalar))
+        calls = InlineCalls(resolve, set(taken))
+        scalar = calls.visit(to_scalar.visit(scalar))
+        inline = _Inline(calls.taken, helpers - set(code.co_varnames), _SCALAR_TEMPLATES)
+        scalar = inline.visit(scalar)
         if to_scalar.changed or inline.changed:
             out["_scalar_" + node.name] = _compile(scalar, code, path)
     return out
