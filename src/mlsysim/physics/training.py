@@ -10,7 +10,6 @@ software-stack profile (mlsysim.stacks, data/stacks.toml); memory is in training
 """
 from __future__ import annotations
 
-import functools
 import operator
 
 from . import collectives as col
@@ -141,7 +140,7 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
 # ----------------------------------------------------------------------------------------------- the step
 def expected_max_normal(n):
     """_expected_max_normal(n), memoised for a plain float rank count (solve() asks the same few counts)."""
-    return _expected_max_normal_float(n) if n.__class__ is float else _expected_max_normal(n)
+    return (_EMN.get(n) or _expected_max_normal_float(n)) if n.__class__ is float else _expected_max_normal(n)
 
 
 def _expected_max_normal(n):
@@ -157,7 +156,14 @@ def _expected_max_normal(n):
     return vwhere(n >= 2.0, vmax(x, 0.0), 0.0)
 
 
-_expected_max_normal_float = functools.lru_cache(maxsize=1024)(_expected_max_normal)
+_EMN = {}  # rank count -> _expected_max_normal(count), plain floats (a dict lookup is cheaper than lru_cache's)
+
+
+def _expected_max_normal_float(n):
+    if len(_EMN) >= 1024:
+        _EMN.clear()
+    value = _EMN[n] = _expected_max_normal(n)
+    return value
 
 
 def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,

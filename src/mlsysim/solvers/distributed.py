@@ -125,11 +125,23 @@ def hardware_args(fleet, precision: str, stack=None) -> dict:
 
 
 _HW = {}
+_HW_LAST = (None, None, None, None)  # the last (fleet, precision, stack, context), replaced whole (threads)
 
 
 def _hardware_args(fleet, precision, stack) -> tuple:
     """(hardware_args, stack record, bytes_el, bytes_grad) of a solve, cached per (fleet identity, precision, stack
-    name or identity): records are frozen, so these are constants of the triple. Shared: read only."""
+    name or identity): records are frozen, so these are constants of the triple. Shared: read only. The last
+    triple is checked first, by identity (solves in a row mostly share their fleet and options)."""
+    global _HW_LAST
+    last = _HW_LAST
+    if last[0] is fleet and last[1] is precision and last[2] is stack:
+        return last[3]
+    ctx = _hardware_args_cached(fleet, precision, stack)
+    _HW_LAST = (fleet, precision, stack, ctx)
+    return ctx
+
+
+def _hardware_args_cached(fleet, precision, stack) -> tuple:
     sk = stack if stack is None or stack.__class__ is str else id(stack)
     key = (id(fleet), precision, sk) if precision.__class__ is str else None
     hit = _HW.get(key)
