@@ -22,7 +22,6 @@ and on arrays.
 from __future__ import annotations
 
 import ast
-import copy
 import hashlib
 import marshal
 import sys
@@ -153,13 +152,15 @@ def inline_helpers(namespace: dict) -> None:
     imported = {k: f for k, f in namespace.items() if k not in funcs and isinstance(f, FunctionType) and f in SCALAR}
     attrs = {(k, a) for k, mod in namespace.items() if isinstance(mod, ModuleType)
              for a, f in vars(mod).items() if isinstance(f, FunctionType) and f in SCALAR}
-    deps = "\0".join(sorted(imported) + sorted(f"{k}.{a}" for k, a in attrs)).encode() + _sources(
-        {sys.modules[f.__module__] for f in imported.values()} | {namespace[k] for k, _ in attrs})
+    deps = "\0".join(sorted(imported) + sorted(f"{k}.{a}" for k, a in attrs)).encode()
     where = hashlib.sha1(f"{path}\0{sys.version}".encode()).hexdigest()[:10]  # one entry per file and Python
     key = f"{namespace['__name__']}-{where}-{hashlib.sha1(source + _SELF + deps).hexdigest()[:16]}"
     cached = _load(key)
-    if cached is None:
-        cached = _generate(source, path, funcs, namespace, set(funcs) | set(imported), attrs)
+    seen = cached.get(_DEPS) if cached is not None else None
+    if not isinstance(seen, dict) or seen != _digests(seen):  # none yet, or a module it inlines has changed
+        read = set()
+        cached = _generate(source, path, funcs, namespace, set(funcs) | set(imported), attrs, read)
+        cached[_DEPS] = _digests(dict.fromkeys(read, ""))
         _store(key, cached)
     for name, new in cached.items():
         func = funcs.get(name)
@@ -179,16 +180,19 @@ def inline_helpers(namespace: dict) -> None:
         namespace["_scalar_" + k] = SCALAR[func]
 
 
-def _sources(modules) -> bytes:
-    """The sources of the physics modules whose functions a module's scalar variants may inline (cache key)."""
-    out = []
-    for mod in sorted(modules, key=lambda m: m.__name__):
+_DEPS = "__deps__"  # in a cache entry: {path: sha1} of the other modules whose functions it inlines
+
+
+def _digests(paths: dict) -> dict:
+    """{path: sha1 of its content} for the given paths (an unreadable one: "")."""
+    out = {}
+    for p in paths:
         try:
-            with open(mod.__file__, "rb") as f:
-                out.append(f.read())
-        except (OSError, TypeError, AttributeError):
-            out.append(mod.__name__.encode())
-    return b"\0".join(out)
+            with open(p, "rb") as f:
+                out[p] = hashlib.sha1(f.read()).hexdigest()
+        except OSError:
+            out[p] = ""
+    return out
 
 
 def _scalar_names(namespace: dict):
@@ -201,15 +205,17 @@ def _scalar_names(namespace: dict):
     return names, attrs
 
 
-def _resolver(namespace: dict, own: dict):
+def _resolver(namespace: dict, own: dict, read: set):
     """resolve(func node) for InlineCalls: the callee of a call to a scalar variant, with how its globals read in
-    `namespace` and how to ready its AST; `own`: this module's function nodes by name."""
+    `namespace` and how to ready its AST; `own`: this module's function nodes by name; `read` collects the other
+    modules' source files it parses (the cache entry is checked against them)."""
     missing, trees = object(), {}
 
     def callee_node(mod, fname):
         if mod is None:
             return own.get(fname)
         if mod.__name__ not in trees:
+            read.add(mod.__file__)
             with open(mod.__file__, "rb") as f:
                 trees[mod.__name__] = {n.name: n for n in ast.parse(f.read(), mod.__file__).body
                                        if isinstance(n, ast.FunctionDef)}
@@ -223,7 +229,8 @@ def _resolver(namespace: dict, own: dict):
             target, alias = getattr(namespace[func.value.id], func.attr[8:], None), func.value.id
         else:
             return None
-        if not isinstance(target, FunctionType) or (target not in SCALAR and target.__module__ != namespace["__name__"]):
+        if not isinstance(target, FunctionType) \
+                or (target not in SCALAR and target.__module__ != namespace["__name__"]):
             return None
         mod = sys.modules.get(target.__module__)
         same = mod is None or vars(mod) is namespace
@@ -256,28 +263,30 @@ def _clone(func, code):
     return new
 
 
-def _generate(source: bytes, path: str, funcs: dict, namespace: dict, names: set, attrs: set) -> dict:
+def _generate(source: bytes, path: str, funcs: dict, namespace: dict, names: set, attrs: set, read: set) -> dict:
     """name -> rewritten code object, for the module's top-level functions that call a helper, and
     _scalar_<name> -> the code of their scalar variants (for those the rewriting changes)."""
     from . import _np
     helpers = {h for h in _TEMPLATES if namespace.get(h) is getattr(_np, h)}  # the module's names for the helpers
     from ._inline_calls import InlineCalls
-    out, tree = {}, ast.parse(source, path).body
-    resolve = _resolver(namespace, {n.name: copy.deepcopy(n) for n in tree if isinstance(n, ast.FunctionDef)})
-    for node in tree:
+    # three parses (cheaper than copies): rewritten in place, for the scalar variants, and read as written (callees)
+    out, tree, scalars = {}, ast.parse(source, path).body, ast.parse(source, path).body
+    resolve = _resolver(namespace, {n.name: n for n in ast.parse(source, path).body if isinstance(n, ast.FunctionDef)},
+                        read)
+    rejected = set()  # callees found not to qualify for inlining (InlineCalls)
+    for node, scalar in zip(tree, scalars):
         func = funcs.get(getattr(node, "name", None))
         if not isinstance(node, ast.FunctionDef) or func is None \
                 or func.__code__.co_firstlineno != (node.decorator_list or [node])[0].lineno:
             continue
         code = func.__code__
         taken = set(code.co_varnames) | set(code.co_names)
-        scalar = copy.deepcopy(node)
         rewriter = _Inline(taken, helpers - set(code.co_varnames))
         node = rewriter.visit(node)
         if rewriter.changed:
             out[node.name] = _compile(node, code, path)
         to_scalar = _ToScalar(names, attrs, set(code.co_varnames))
-        calls = InlineCalls(resolve, set(taken))
+        calls = InlineCalls(resolve, set(taken), rejected)
         scalar = calls.visit(to_scalar.visit(scalar))
         inline = _Inline(calls.taken, helpers - set(code.co_varnames), _SCALAR_TEMPLATES)
         scalar = inline.visit(scalar)

@@ -16,12 +16,22 @@ reach stays a call. Same operations on the same values in the same order: the sa
 from __future__ import annotations
 
 import ast
-import copy
 
 MAX_STATEMENTS = 6  # a larger function is left a call: inlining pays on the small ones
 MAX_DEPTH = 3  # inlined bodies are inlined into in turn (hierarchical_allgather -> allgather), this deep at most
 _SCOPES = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.NamedExpr, ast.Yield,
            ast.YieldFrom, ast.Await)
+
+
+def clone(node):
+    """A copy of an AST, several times faster than a deep copy (which generation would spend most of its time in)."""
+    if isinstance(node, ast.AST):
+        new = node.__class__.__new__(node.__class__)
+        new.__dict__.update({k: clone(v) for k, v in node.__dict__.items()})
+        return new
+    if isinstance(node, list):
+        return [clone(x) for x in node]
+    return node
 
 
 def straight_line(node: ast.FunctionDef):
@@ -60,7 +70,7 @@ class _Subst(ast.NodeTransformer):
 
     def visit_Name(self, node):
         if node.id in self.local:
-            return copy.deepcopy(self.local[node.id])
+            return clone(self.local[node.id])
         return ast.copy_location(self.glob(node.id), node)
 
 
@@ -92,10 +102,11 @@ class _Hoist(ast.NodeTransformer):
 
 class InlineCalls:
     """Inlines, into a function's body, the calls whose callee `resolve(call.func)` gives as (function node,
-    globals mapper, prepare): prepare(node) readies a copy of the callee's AST (its own calls to scalar variants)."""
+    globals mapper, prepare): prepare(node) readies a copy of the callee's AST (its own calls to scalar variants).
+    `rejected`: ids of callee nodes found not to qualify (shared across a module's functions)."""
 
-    def __init__(self, resolve, taken):
-        self.resolve, self.taken, self.n, self.changed = resolve, taken, 0, False
+    def __init__(self, resolve, taken, rejected):
+        self.resolve, self.taken, self.n, self.changed, self.rejected = resolve, taken, 0, False, rejected
 
     def visit(self, fn: ast.FunctionDef) -> ast.FunctionDef:
         fn.body = self._block(fn.body)
@@ -130,8 +141,11 @@ class InlineCalls:
         if hit is None:
             return None
         fn, glob, prepare = hit
-        shape = straight_line(prepare(copy.deepcopy(fn)))
+        if id(fn) in self.rejected:  # known not to qualify: spare copying it again
+            return None
+        shape = straight_line(prepare(clone(fn)))
         if shape is None:
+            self.rejected.add(id(fn))
             return None
         params, defaults, assigns, ret = shape
         if len(node.args) > len(params) or any(p not in defaults for p in params[len(node.args):]):
