@@ -5,10 +5,10 @@ reference), and 0 = off for the optional recipes."""
 from mlsysim.stacks import Stacks
 
 ALWAYS = ("kernels_per_layer", "cpu_us_per_kernel", "ce_bytes_per_logit", "optimizer_bytes_per_param",
-          "grad_reduce_each_microbatch", "pp_blocking_sends")
+          "grad_reduce_each_microbatch", "pp_blocking_sends", "optimizer_state_bytes")
 UNLESS_ONE = ("elementwise_factor", "attention_factor")
 UNLESS_ZERO = ("selective_gemm_recompute", "grad_reduce_bytes", "fp8_cast_passes", "moe_dispatch_bytes",
-               "moe_node_limit", "fp8_tp_gather", "replay_cheap_ops")
+               "moe_node_limit", "fp8_tp_gather", "replay_cheap_ops", "fp8_weight_copy_bytes")
 
 
 def missing_provenance(rec) -> list[str]:

@@ -23,3 +23,19 @@ def test_the_data_wall_asks_for_the_host_of_a_device_outside_a_server():
     # a datacenter chip keeps the defaults: 40,000 x 150 KB = 6 GB/s against 28 GB/s of NVMe / 8 = 3.5 GB/s
     a = DataModel().solve(workload_data_rate=Q_("40000 1/s") * Q_("150 KB"), hardware=Hardware.Cloud.A100)
     assert a.is_stalled and a.supply_bps == pytest.approx(28e9 / 8)
+
+
+def test_a_server_brings_its_own_nvme_drives():
+    # DGX H100 datasheet (2022): 8x 3.84 TB NVMe U.2 data drives; at ~7 GB/s each (Samsung PM1733, Gen4 U.2) the
+    # node reads 56 GB/s, 7 GB/s per GPU (the DGX A100 320 GB default: 4 drives, 3.5 GB/s per GPU). A 5 GB/s
+    # stream per GPU stalls on the default and not on the DGX H100's own drives.
+    from mlsysim import Systems
+    from mlsysim.core.constants import Q_
+    from mlsysim.solvers.data import DataModel
+    h100 = DataModel().solve(Q_("5 GB/s"), Systems.Nodes.DGX_H100)
+    assert h100.supply["local NVMe (share)"] == pytest.approx(8 * 7e9 / 8) and not h100.is_stalled
+    chip = DataModel().solve(Q_("5 GB/s"), "H100")
+    assert chip.supply["local NVMe (share)"] == pytest.approx(4 * 7e9 / 8) and chip.is_stalled
+    # the 320 GB DGX A100 has 4 drives, the 640 GB one 8 (DGX A100 datasheets, 2020)
+    assert DataModel().solve(Q_("1 GB/s"), "DGX_A100_40GB").supply["local NVMe (share)"] == pytest.approx(3.5e9)
+    assert DataModel().solve(Q_("1 GB/s"), "DGX_A100").supply["local NVMe (share)"] == pytest.approx(7e9)

@@ -23,7 +23,8 @@ from mlsysim.errors import ConfigError
 TERMS = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "bubble", "dp_comm", "optimizer",
          "straggler")
 MFU_BOUND = {"A100": 0.62, "H100": 0.65, "H800": 0.65, "H200": 0.67}  # bf16; see the module docstring
-BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 3.0}  # fp8: bf16 weights + Transformer Engine fp8 copy (physics/training_memory.py)
+# fp8 (the default stack, Megatron-Core): bf16 weights + Transformer Engine's fp8 cast and its transpose (stacks.toml)
+BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 4.0}
 
 
 def names(ns):

@@ -18,7 +18,8 @@ _PHYSICS = {"elementwise_factor": "ew_factor", "kernels_per_layer": "kernels", "
             "optimizer_bytes_per_param": "opt_bytes", "grad_reduce_each_microbatch": "grad_each_mb",
             "moe_dispatch_bytes": "dispatch_bytes", "moe_node_limit": "node_limit",
             "attention_factor": "attention_factor", "pp_blocking_sends": "pp_blocking",
-            "fp8_tp_gather": "fp8_tp_gather", "replay_cheap_ops": "replay"}
+            "fp8_tp_gather": "fp8_tp_gather", "replay_cheap_ops": "replay",
+            "optimizer_state_bytes": "opt_state", "fp8_weight_copy_bytes": "fp8_weights"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Stack:
     pp_blocking_sends: float
     fp8_tp_gather: float
     replay_cheap_ops: float
+    optimizer_state_bytes: float
+    fp8_weight_copy_bytes: float
     source: str
     notes: str = ""
 
@@ -83,6 +86,24 @@ def resolve_stack(stack) -> Stack:
                           f"got {stack!r}")
     rec = _RESOLVED[stack] = Stacks.Training[stack]
     return rec
+
+
+def fp8_stacks() -> list[str]:
+    """The stacks with an fp8 recipe (fp8_cast_passes > 0 in data/stacks.toml)."""
+    return [k for k in Stacks.Training.names() if Stacks.Training[k].fp8_cast_passes > 0]
+
+
+def check_precision(stack, precision) -> None:
+    """ConfigError if `precision` is fp8 and the stack has no fp8 recipe (fp8_cast_passes = 0): its fp8 GEMMs
+    would run with no cast cost and no fp8 weight copy, a run its framework cannot do."""
+    if precision != "fp8":
+        return
+    rec = resolve_stack(stack)
+    if rec.fp8_cast_passes <= 0:
+        from .errors import ConfigError
+        raise ConfigError(f"stack {rec.key!r} ({rec.name}) has no fp8 recipe (fp8_cast_passes = 0 in "
+                          f"data/stacks.toml): train it in 'bf16', or pick a stack that trains in fp8: "
+                          f"{', '.join(fp8_stacks())}")
 
 
 def _physics(rec: Stack) -> dict:

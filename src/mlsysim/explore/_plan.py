@@ -292,6 +292,9 @@ def resolve_datacenters(datacenters) -> list:
             raise ConfigError(f"datacenters: {exc}") from None
     if not out:
         raise ConfigError("datacenters: empty list; give at least one (or None for performance only)")
+    twice = sorted({dc.key or dc.name for i, dc in enumerate(out) if dc in out[:i]})
+    if twice:  # each was a second, identical row (best_region ranked a region against itself)
+        raise ConfigError(f"datacenters lists {', '.join(twice)} more than once: give each region once")
     return out
 
 
@@ -321,8 +324,10 @@ def build_plan(model, fleets, *, tp, pp, cp, ep, microbatch, interleave, recompu
     from ..units import flag
     sp = None if sequence_parallel is None else flag(sequence_parallel, "sequence_parallel")
     flash_attention, dp_overlap = flag(flash_attention, "flash_attention"), flag(dp_overlap, "dp_overlap")
-    from ..stacks import resolve_stack
+    from ..stacks import check_precision, resolve_stack
     stack = resolve_stack(stack)
+    for prec in precisions:  # a stack without an fp8 recipe is bad input, as in solve (not an infeasible group)
+        check_precision(stack, prec)
     tps_all = [_auto_tp(model, f) if _is_auto(tp) else _values(tp, "tp") for f in fleets]
     tpo, epo = overlap_shares(tp_overlap, ep_overlap, model, max(max(t) for t in tps_all) > 1, "every tp is 1")
     groups = []

@@ -78,6 +78,10 @@ class Accelerator(RecordView):
         try:
             return self.peak_flops[precision]
         except KeyError:
+            if precision == "int4":  # a weight format with no int4 tensor-core peak: "did you mean int8?" misled
+                raise ConfigError("int4 is a weight-only format (4-bit weights, 16-bit compute: AWQ/GPTQ), not a "
+                                  "compute precision: this solver takes the compute dtype (e.g. 'bf16'); for 4-bit "
+                                  "weights use ServingModel / ServingLoadModel with precision='int4'") from None
             if precision not in PRECISIONS:
                 raise unknown("precision", precision, PRECISIONS) from None
             raise ConfigError(f"{self.name} has no {precision} support; choose a precision it has: "

@@ -65,6 +65,8 @@ def read(config, name=None) -> dict:
               learned_pos_emb=g.int("max_position_embeddings", "n_positions", default=0) if mtype in ("gpt2", "opt")
               else 0, seq_len=_trained_length(g))
     kw.update(_experts(g, mtype))
+    if g.int("num_nextn_predict_layers", default=0):  # DeepSeek-V3's multi-token-prediction modules
+        kw["mtp_modules"] = g.int("num_nextn_predict_layers")
     if g.int("kv_lora_rank", default=0):  # multi-head latent attention (DeepSeek-V2/V3)
         rope = g.int("qk_rope_head_dim", default=64)
         kw.update(q_lora_rank=g.int("q_lora_rank", default=0), kv_lora_rank=g.int("kv_lora_rank"),

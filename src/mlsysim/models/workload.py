@@ -44,6 +44,9 @@ class TransformerWorkload(RecordView):
     kv_lora_rank: int = 0
     qk_rope_head_dim: int = 0
     v_head_dim: int | None = None
+    # Multi-token-prediction modules the model ships (DeepSeek-V3: 1), usable as speculative drafters (mtp_depth=
+    # in serving; a deeper or absent stack is served as a what-if). Not part of the parameter count.
+    mtp_modules: int = 0
     # Training recipe.
     seq_len: int = 2048
     tokens: float = 0.0  # training token budget
@@ -62,7 +65,7 @@ class TransformerWorkload(RecordView):
                             "vocab": 1, "head_dim": 1, "n_experts": 1, "experts_per_token": 1,
                             "n_shared_experts": 0, "expert_ffn_hidden": 1, "n_dense_layers": 0,
                             "q_lora_rank": 0, "kv_lora_rank": 0, "qk_rope_head_dim": 0, "v_head_dim": 1,
-                            "seq_len": 1, "learned_pos_emb": 0})
+                            "seq_len": 1, "learned_pos_emb": 0, "mtp_modules": 0})
         check_text(self)
         n = self.name
         from ..units import flag, si

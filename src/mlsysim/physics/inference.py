@@ -3,42 +3,33 @@ from __future__ import annotations
 
 from . import constants as C
 from ._np import vmax, vmin
-from .training import experts_touched, gemm_time, layer_times
-
-
-def forward_pass(d, *, batch, new_tokens, context, peak, ceiling, mem_bw, attn_eff=None, bytes_el=2.0,
-                 decode=False):
-    """Time (s) of one forward pass producing `new_tokens` per sequence for `batch` sequences whose attention
-    spans `context` tokens (prefill: new_tokens = context; decode: new_tokens = 1 over a cached context)."""
-    T = batch * new_tokens
-    moe_frac = d.n_moe / d.L
-    args = (d, T, context, 1.0, 1.0, 1.0, peak, ceiling, mem_bw, True, False)
-    f0 = layer_times(*args, False, bytes_el, attn_eff, decode)[0]
-    f1 = layer_times(*args, True, bytes_el, attn_eff, decode)[0] if d.n_moe > 0 else f0
-    layers = d.L * ((1.0 - moe_frac) * f0 + moe_frac * f1)
-    head = gemm_time(batch, d.h, d.V, peak, ceiling, mem_bw, bytes_el)  # logits for the last position only
-    return layers + head
+from .training import experts_touched
 
 
 def forward_flops(d, *, batch, new_tokens, context, decode=False):
-    """Model FLOPs of that pass: 2 x active weights per token + attention core + LM head at the last position."""
+    """Model FLOPs of one forward pass: 2 x active weights per token + attention core + LM head at the last position."""
     ctx = context if decode else context * 0.5
     return batch * new_tokens * (2.0 * d.mm_params + d.attn_coef * ctx) + batch * 2.0 * d.h * d.V
 
 
-def forward_bytes(d, *, batch, new_tokens, context, bytes_el=2.0, decode=False):
-    """Minimum HBM traffic: weights read once, KV cache read (decode) or written (prefill), activations in and out
-    of each layer. Only the routed experts the batch's tokens reach are read (as `forward_pass` runs them), and the
-    input embedding tables are gathered, not streamed: the rows of the pass's tokens (and their positions), unless
-    the table is tied to the LM head, which reads it whole."""
-    T = batch * new_tokens
-    tok_rows = d.V if d.tied else vmin(T, d.V)
+def weights_read(d, tokens):
+    """Weights one pass over `tokens` tokens streams from HBM: every dense weight; in each MoE layer only the routed
+    experts its tokens reach (as layer_times runs them; at one token DeepSeek-V3 reads ~37B of 671B); and of the
+    input embedding tables only the tokens' rows (and their positions), unless the table is tied to the LM head,
+    which reads it whole."""
+    idle_experts = d.n_moe * (d.E - experts_touched(d, tokens, 1.0)) * d.expert_w
     tables = (d.V + d.pos_rows) * d.h  # the token and learned-position tables inside d.total_params
-    idle_experts = d.n_moe * (d.E - experts_touched(d, T, 1.0)) * d.expert_w
-    weights = bytes_el * (d.total_params - idle_experts - tables + (tok_rows + vmin(T, d.pos_rows)) * d.h)
+    rows = (d.V if d.tied else vmin(tokens, d.V)) + vmin(tokens, d.pos_rows)
+    return d.total_params - idle_experts - tables + rows * d.h
+
+
+def forward_bytes(d, *, batch, new_tokens, context, bytes_el=2.0, decode=False):
+    """Minimum HBM traffic of a pass: the weights it streams (`weights_read`), the KV cache read (decode) or written
+    (prefill), activations in and out of each layer."""
+    T = batch * new_tokens
     kv = bytes_el * d.L * d.kv_elems * batch * context
     acts = bytes_el * T * d.h * d.L * 4.0
-    return weights + kv + acts
+    return bytes_el * weights_read(d, T) + kv + acts
 
 
 def kv_cache_bytes(d, *, batch, context, bytes_el=2.0):

@@ -21,6 +21,13 @@ from .training import gemm_time, layer_times, params_per_device
 ACT_BYTES = 2.0  # bf16 activations between layers and in the TP all-reduce
 
 
+def replica_comm_s(d, tokens, tp, pp, su_bw, su_lat):
+    """The replica's TP all-reduces (two per layer: after attention and after the FFN, bf16) and pipeline sends
+    of one forward pass over `tokens` tokens (Megatron-style TP, Shoeybi et al. 2019)."""
+    return d.L * 2.0 * col.allreduce(ACT_BYTES * tokens * d.h, tp, su_bw, su_lat) \
+        + (pp - 1.0) * col.p2p(ACT_BYTES * tokens * d.h, su_bw, su_lat)
+
+
 def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_bw, attn_eff, wbytes, su_bw,
               su_lat, decode, kvbytes=None):
     """(total s, communication s) of one forward pass of `batch` sequences x `new_tokens` over `context`.
@@ -43,11 +50,9 @@ def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_b
                                        su_bw, su_lat)
         f1 = f1 + extra
     layer = (1.0 - moe_frac) * f0 + moe_frac * f1
-    comm_layer = 2.0 * col.allreduce(ACT_BYTES * T * d.h, tp, su_bw, su_lat)  # after attention and after FFN
     rows = batch * new_tokens if decode else batch  # verification needs logits at every drafted position
     head = gemm_time(rows, d.h, d.V / tp, peak, ceiling, mem_bw, wbytes)
-    pp_comm = (pp - 1.0) * col.p2p(ACT_BYTES * T * d.h, su_bw, su_lat)
-    comm = d.L * comm_layer + pp_comm + d.n_moe * a2a
+    comm = replica_comm_s(d, T, tp, pp, su_bw, su_lat) + d.n_moe * a2a
     if decode and kvbytes is not None:
         layer = layer + batch * context * d.kv_elems * (kvbytes - wbytes) / (1.0 if d.mla else vmin(tp, d.kv)) \
             / (mem_bw * C.MEMORY_BW_EFFICIENCY)
@@ -92,8 +97,7 @@ def mixed_pass_time(d, *, batch, chunk, context, prompt_context, tp, pp, ep, pea
     if kvbytes is not None:  # decode's KV read at the KV width (layer_times streams it at the weight width)
         lay = lay + batch * context * d.kv_elems * (kvbytes - wbytes) / (1.0 if d.mla else vmin(tp, d.kv)) \
             / (mem_bw * C.MEMORY_BW_EFFICIENCY)
-    comm = d.L * 2.0 * col.allreduce(ACT_BYTES * T * d.h, tp, su_bw, su_lat) \
-        + (pp - 1.0) * col.p2p(ACT_BYTES * T * d.h, su_bw, su_lat) + d.n_moe * a2a
+    comm = replica_comm_s(d, T, tp, pp, su_bw, su_lat) + d.n_moe * a2a
     head = gemm_time(rows + 1.0, d.h, d.V / tp, peak, ceiling, mem_bw, wbytes)
     return d.L * lay + head + comm, comm
 

@@ -336,6 +336,8 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
 # which evaluate passes by position, as the rest (binding keywords costs more than the rest of the call)
 STEP_HW = training_step.__code__.co_varnames[14:training_step.__code__.co_varnames.index("dp_overlap")]
 _step_hw = operator.itemgetter(*STEP_HW)
+# the stack's numbers only the memory reads (stacks._PHYSICS): optimizer state and fp8 weight copies per parameter
+MEMORY_HW = ("opt_state", "fp8_weights")
 
 
 def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity, hw,
@@ -347,20 +349,22 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     One FLOP convention: the FLOPs the step executes, causal attention counted as half the s^2 term (MFU: the
     model's forward + backward; HFU: plus the recomputation the layout performs), over the dense peak of the
     precision (fp8: the fp8 peak). So MFU <= HFU <= 1. hw: hardware_args' dict, exactly training_step's hardware
-    and stack parameters (STEP_HW). The memory reads the stack's grad_reduce_bytes and grad_each_mb from it, and
-    keeps fp8 weight copies when the linear GEMMs run at an fp8 rate (lin_peak set)."""
-    if len(hw) != len(STEP_HW):  # a key training_step does not take (or lacks) would otherwise go unnoticed
-        raise TypeError(f"hw must hold training_step's hardware and stack parameters {STEP_HW}, got {sorted(hw)}")
+    and stack parameters (STEP_HW) and the memory's (MEMORY_HW). The memory reads the stack's grad_reduce_bytes,
+    grad_each_mb, opt_state and fp8_weights from it, and keeps fp8 weight copies when the linear GEMMs run at an
+    fp8 rate (lin_peak set)."""
+    if len(hw) != len(STEP_HW) + len(MEMORY_HW):  # a key nothing takes (or a lacking one) would go unnoticed
+        raise TypeError(f"hw must hold training_step's hardware and stack parameters {STEP_HW} and the memory's "
+                        f"{MEMORY_HW}, got {sorted(hw)}")
     params = params_per_device(d, tp, pp, ep, vceil(d.L / pp))  # the step's traffic and the memory share one count
     # the layout, hardware and options go by position (in the signature's order)
     out = training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, *_step_hw(hw), dp_overlap,
                         tp_overlap, ep_overlap, straggler_cv, bytes_el, bytes_grad, params)
     lin_peak, sel_gemm = hw["lin_peak"], hw["sel_gemm"]
-    # by position: bytes_w, bytes_grad, grad_each_mb, fp8, sac, params, replay, disp_bytes
+    # by position: bytes_w .. fp8_weight_bytes
     mem = memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, out["microbatches"],
-                            bytes_el, hw["grad_reduce_bytes"] or bytes_grad, hw["grad_each_mb"],
+                            bytes_el, hw["grad_reduce_bytes"] or bytes_grad, hw["opt_state"], hw["grad_each_mb"],
                             0.0 if lin_peak is None else 1.0, sel_gemm if hw["op_sac"] > 0.0 else None, params,
-                            hw["replay"], hw["dispatch_bytes"] or None)
+                            hw["replay"], hw["dispatch_bytes"] or None, hw["fp8_weights"])
     n = tp * pp * dp * cp
     step = out["step"]
     tokens_per_step = gbs * seq

@@ -55,15 +55,16 @@ def activation_bytes_per_layer(d, T, seq, tp, recompute, flash, sp, moe, bytes_e
 
 
 def memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, microbatches,
-                      bytes_w=2.0, bytes_grad=2.0, grad_each_mb=1.0, fp8=0.0, sac=None, params=None, replay=0.0,
-                      disp_bytes=None, bytes_opt=12.0):
+                      bytes_w=2.0, bytes_grad=2.0, bytes_opt=12.0, grad_each_mb=1.0, fp8=0.0, sac=None,
+                      params=None, replay=0.0, disp_bytes=None, fp8_weight_bytes=1.0):
     """Bytes per device by category on the most loaded (first) pipeline stage. ZeRO-1 shards optimizer state,
     -2 also gradients, -3 also weights, over the data-parallel group (Rajbhandari et al. 2020). With several
     micro-batches a sharded gradient needs either a reduce-scatter per micro-batch (grad_each_mb = 1: DeepSpeed)
     or an unsharded accumulation buffer (0: FSDP no_sync, which accumulates in the parameter dtype; PyTorch
     FSDP docs), charged here in full. sac: the stack's op-level selective recompute (activation_bytes_per_layer).
-    fp8 (1/0): Transformer Engine keeps an fp8 copy of each linear weight (1 B per parameter) and saves the
-    linear layers' inputs in fp8. params: params_per_device's (dense, expert), when the caller has them.
+    fp8 (1/0): fp8 training keeps fp8 copies of the weights, fp8_weight_bytes per parameter (Transformer Engine:
+    the cast and its transpose, 2), and saves the linear layers' inputs in fp8. bytes_opt: optimizer state per
+    parameter. params: params_per_device's (dense, expert), when the caller has them.
     replay, disp_bytes: the stack's activation recipe (activation_bytes_per_layer)."""
     # Uneven splits put the spare layers away from the first stage, which holds the most activations in flight
     # (as Meta did for Llama 3 405B: 126 layers on 16 stages, Sec 3.3.2), so it carries floor(L/pp) layers.
@@ -81,7 +82,7 @@ def memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash,
         layer_p = vmax((dense_p - embed + expert_p) / lps, d.embed_max / tp)
     dp3 = vwhere(z3, dp, 1.0)
     w = bytes_w * (dense_p / dp3 + expert_p / vwhere(z3, edp, 1.0)) \
-        + fp8 * (dense_p + expert_p) / dp3 \
+        + fp8 * fp8_weight_bytes * (dense_p + expert_p) / dp3 \
         + vwhere(z3, 2.0 * bytes_w * layer_p, 0.0)  # ZeRO-3: the gathered layer and the prefetched one
     accumulate_full = z2 & (grad_each_mb < 0.5) & (microbatches > 1.0)
     g_sharded = bytes_grad * (dense_p / vwhere(z2, dp, 1.0) + expert_p / vwhere(z2, edp, 1.0)) \

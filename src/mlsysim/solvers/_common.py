@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ..errors import ConfigError, unknown
+from ..errors import ConfigError, UnknownNameError, unknown
 
 
 _TYPES = {}
@@ -27,9 +27,20 @@ def resolve_model(model):
         return model
     if isinstance(model, str):
         from ..models.registry import Models
-        model = Models.get(model)
+        try:
+            model = Models.get(model)
+        except UnknownNameError:
+            from ..models.small import SmallModels
+            if model not in SmallModels.all_names():
+                raise
+            model = SmallModels.get(model)  # told below where a small network goes (was "unknown Models entry")
     if not isinstance(model, t):
-        raise ConfigError(f"model must be a TransformerWorkload or a Models registry name, got {model!r}")
+        if type(model).__name__ == "InferenceWorkload":  # its repr was the whole record, with no way out
+            raise ConfigError(f"{model.name} is a small network (FLOPs and parameters per inference), not a "
+                              f"transformer: its roofline is Engine.solve(model, hardware, precision=...); this "
+                              f"solver needs a TransformerWorkload (Models.Language...)")
+        shown = repr(model) if len(repr(model)) <= 80 else f"a {type(model).__name__}"
+        raise ConfigError(f"model must be a TransformerWorkload or a Models registry name, got {shown}")
     return model
 
 
@@ -119,7 +130,9 @@ def divisors(n: int) -> list[int]:
 
 
 def format_number(v, digits=4, tiny_digits=3) -> str:
-    """Human-readable number: thousands separators for large values, significant digits otherwise."""
+    """Human-readable number: `digits` significant digits (every integer digit from 10^digits on), thousands
+    separators from 1,000 on (1855.4 -> "1,855"; digits=5: "1,855.4"), `tiny_digits` in exponent form beyond 1e12
+    or below 1e-3."""
     if v is None:
         return "–"
     if isinstance(v, bool):
@@ -130,9 +143,12 @@ def format_number(v, digits=4, tiny_digits=3) -> str:
         a = abs(v)
         if a >= 1e12 or (0 < a < 1e-3):
             return f"{v:.{tiny_digits}g}"
-        if a >= 1e4:
-            return f"{v:,.0f}"
-        return f"{v:.{digits}g}"
+        short = f"{v:.{digits}g}"
+        if a < 1e3 and abs(float(short)) < 1e3:  # (999.96 rounds to 1000 at 4 digits: written as 1,000 below)
+            return short
+        # no exponent form: fixed decimals for the significant digits left after the integer part, zeros dropped
+        text = f"{v:,.{max(digits - len(str(int(a))), 0)}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
     return str(v)
 
 

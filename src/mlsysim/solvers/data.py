@@ -12,9 +12,12 @@ from ._common import TableRepr, resolve_accelerator
 # Host-link bandwidth per direction, x16: 8 / 16 / 32 GT/s per lane x 16 lanes x 128b/130b encoding
 # (PCI-SIG PCIe 3.0 / 4.0 / 5.0 base specifications, 2010 / 2017 / 2019).
 PCIE_X16_BW = {3: 15.75e9, 4: 31.5e9, 5: 63.0e9}
-# Local NVMe read per node: DGX A100 ships 4x 3.84 TB U.2 Gen4 NVMe (DGX A100 User Guide, 2020); a Gen4 U.2 drive
-# reads up to ~7 GB/s sequential (Samsung PM1733 datasheet, 2020): 4 x 7 GB/s. Assumption: sequential reads.
-NODE_NVME_BW = 4 * 7.0e9
+# A Gen4 U.2 NVMe drive reads up to ~7 GB/s sequential (Samsung PM1733 datasheet, 2020). Assumption: sequential
+# reads, and the same drive class in every DGX (A100, H100, B200: 3.84 TB U.2 data drives).
+NVME_DRIVE_BW = 7.0e9
+# Local NVMe read of the default node: the DGX A100 320 GB ships 4x 3.84 TB U.2 NVMe (DGX A100 User Guide, 2020).
+# A node record with `nvme_drives` (data/systems.toml) brings its own count.
+NODE_NVME_BW = 4 * NVME_DRIVE_BW
 # Accelerators sharing one node's storage and NICs (DGX/HGX 8-GPU nodes, data/systems.toml).
 ACCELERATORS_PER_NODE = 8
 # Scale-out NIC per accelerator: 200 Gb/s HDR ConnectX-6 per A100 (DGX A100 datasheet, 2020).
@@ -73,11 +76,20 @@ class DataModel:
     def solve(self, workload_data_rate, hardware, *, pcie_bw=None, node_storage_bw=NODE_NVME_BW,
               accelerators_per_node=ACCELERATORS_PER_NODE, nic_bw=NIC_BW_PER_ACCELERATOR) -> DataResult:
         from ..hardware.registry import Hardware
+        node = _node(hardware)
+        if node is not None:  # a server (or a cluster's): its chip, its chip count and its NICs (was refused)
+            hardware = node.accelerator
+            if accelerators_per_node is ACCELERATORS_PER_NODE:
+                accelerators_per_node = node.accelerators_per_node
+            if nic_bw is NIC_BW_PER_ACCELERATOR:
+                nic_bw = node.nic_bw_per_accelerator
+            if node_storage_bw is NODE_NVME_BW and node.nvme_drives is not None:
+                node_storage_bw = node.nvme_drives * NVME_DRIVE_BW
         acc = resolve_accelerator(hardware)
         demand = si(workload_data_rate, "byte/s", "workload_data_rate (e.g. Q_('40000 1/s') * Q_('150 KB'))")
         n = count(accelerators_per_node, "accelerators_per_node")
         defaults = pcie_bw is None or node_storage_bw is NODE_NVME_BW or nic_bw is NIC_BW_PER_ACCELERATOR
-        if defaults and acc.key and acc.key not in Hardware.Cloud.names():
+        if defaults and node is None and acc.key and acc.key not in Hardware.Cloud.names():
             # the defaults describe a DGX-class server; a phone, a microcontroller or a Jetson module has none
             raise ConfigError(f"DataModel's default host is an 8-GPU datacenter server (PCIe x16, 4 NVMe drives, "
                               f"a 200 Gb/s NIC per GPU); {acc.name} is not in one: give its own pcie_bw=, "
@@ -87,6 +99,18 @@ class DataModel:
                   "local NVMe (share)": si(node_storage_bw, "byte/s", "node_storage_bw") / n,
                   "NIC (share)": si(nic_bw, "byte/s", "nic_bw")}
         return DataResult(demand_bps=demand, supply=supply, accelerator=acc.name)
+
+
+def _node(hardware):
+    """The Node of a Node, a Fleet, or a Systems node or cluster name; None for a chip."""
+    from ..systems.system import Fleet, Node
+    if isinstance(hardware, str):
+        from ..systems.registry import Systems
+        if hardware not in Systems.Nodes.names() + Systems.Clusters.names():
+            return None
+        hardware = Systems.get(hardware)
+    hardware = hardware.node if isinstance(hardware, Fleet) else hardware
+    return hardware if isinstance(hardware, Node) else None
 
 
 @dataclass(frozen=True)
@@ -130,6 +154,9 @@ class TransformationModel:
         b = count(batch_size, "batch_size")
         w = count(num_workers, "num_workers")
         per = si(cpu_throughput_per_worker_hz, "1/s", "cpu_throughput_per_worker_hz")
+        if accelerator_rate_hz is not None and step_time is not None:  # one was silently ignored
+            raise ConfigError("give step_time= (seconds per step of batch_size samples) or accelerator_rate_hz= "
+                              "(samples/s), not both")
         if accelerator_rate_hz is not None:
             demand = si(accelerator_rate_hz, "1/s", "accelerator_rate_hz")
         elif step_time is not None:

@@ -13,7 +13,7 @@ from ..physics.layout import layout_problems, layout_rules
 from ..physics.precision import matmul_ceiling
 from ..physics.training import RECOMPUTE, default_global_batch, evaluate, precision_bytes
 from ..physics.workload_dims import model_dims
-from ..stacks import resolve_stack, stack_args
+from ..stacks import check_precision, resolve_stack, stack_args
 from ..systems.system import Fleet
 from ..units import count, flag, si
 from ._common import choice, divisors, finite, frozen, resolve_fleet, resolve_model
@@ -103,6 +103,7 @@ def accelerator_args(acc, precision: str, stack=None) -> dict:
     fp8 = precision == "fp8"
     lin_peak = lin_ceiling = None
     if fp8:
+        check_precision(stack, precision)
         lin_peak = peak
         lin_ceiling = matmul_ceiling(acc, "fp8", C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) * fw
         peak = acc.peak_flops.get("bf16") or acc.peak_flops.get("fp16") or peak

@@ -145,6 +145,8 @@ def _assumptions(r, hw, bytes_grad, batch_given, cv) -> dict:
         "scale-up bandwidth achieved (GB/s/dir)": hw["su_bw"] / 1e9,
         "scale-out bandwidth achieved (GB/s/dir per device)": hw["ib_bw"] / 1e9,
         "gradient reduction bytes/element": hw["grad_reduce_bytes"] or bytes_grad,
+        "optimizer state bytes/parameter": hw["opt_state"],
+        **({"fp8 weight copies bytes/parameter": hw["fp8_weights"]} if hw["lin_peak"] is not None else {}),
         "software stack": stack.name + (" (default)" if stack.key == DEFAULT_STACK else ""),
         "software stack source": stack.source,
         "global batch (tokens)": gbs * seq,

@@ -9,8 +9,9 @@ from ..errors import ConfigError
 from ..physics import constants as C
 from ..physics import power as PP
 from ..physics import serving as PS
-from ..physics.inference import roofline_time
-from ..physics.training_memory import params_per_device
+from ..physics import serving_spec as SS
+from ..physics.inference import kv_cache_bytes, roofline_time, weights_read
+from ..physics.serving_moe import ep_active
 from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..units import count, quantity, si
 from ._common import TableRepr, finite, frozen, resolve_model
@@ -53,6 +54,36 @@ def resolve_hardware(hw):
         # NVLink-class chips without a node: the chip's own scale-up figure at the Node default efficiency 0.8
         return hw, (hw.scaleup_bw or 1e9) * 0.8, 3e-6
     raise ConfigError(f"hardware must be an Accelerator, Node, Fleet or Hardware registry name, got {hw!r}")
+
+
+def check_scaleup_domain(hardware, tp, ep=1, pp=1) -> None:
+    """A replica's TP (x EP) group on a Node (or a Fleet's node) must sit inside one node: the serving physics
+    runs its all-reduces and all-to-alls at the node's scale-up bandwidth (TP16 on a DGX H100 ran over NVLink).
+    A chip with no scale-up link (an edge module, a phone, a custom chip without scaleup_bw) serves on one device
+    (its TP all-reduces ran over an invented 1 GB/s link)."""
+    Accelerator, Fleet, Node = _hw_types()
+    if tp * ep * pp == 1:
+        return
+    if isinstance(hardware, str):
+        from ..hardware.registry import Hardware
+        hardware = Hardware.get(hardware) if hardware in Hardware.all_names() else hardware
+    if isinstance(hardware, Accelerator) and not hardware.scaleup_bw:
+        raise ConfigError(f"{hardware.name} has no scale-up link (scaleup_bw) to split a replica over "
+                          f"{tp * ep * pp} devices: use tp_size=1, pp_size=1 (and ep_size=1), or give the chip "
+                          f"its scaleup_bw (bytes/s per direction)")
+    node = hardware.node if isinstance(hardware, Fleet) else hardware
+    if isinstance(node, str):
+        from ..systems.registry import Systems
+        names = Systems.Nodes.names() + Systems.Clusters.names()
+        node = Systems.get(node) if node in names else None
+        node = node.node if isinstance(node, Fleet) else node
+    if not isinstance(node, Node) or tp * ep <= node.accelerators_per_node:
+        return
+    n = node.accelerators_per_node
+    group = f"tp_size x ep_size = {tp} x {ep} = {tp * ep}" if ep > 1 else f"tp_size={tp}"
+    raise ConfigError(f"{group} spans more than one {node.name} ({n} accelerators on its scale-up links); "
+                      f"serving models those collectives inside one node: use tp_size{' x ep_size' if ep > 1 else ''}"
+                      f" <= {n} and pp_size= to spread a replica over nodes")
 
 
 @dataclass(frozen=True)
@@ -130,6 +161,7 @@ class ServingModel:
         osl = count(output_len, "output_len")
         b, tp, pp, ep = (count(batch_size, "batch_size"), count(tp_size, "tp_size"), count(pp_size, "pp_size"),
                          count(ep_size, "ep_size"))
+        check_scaleup_domain(hardware, tp, ep, pp)
         hit, overhead = prefix_cache_hit, step_overhead_s
         if not (hit.__class__ is float and 0.0 <= hit < 1.0):  # a plain float in range needs no conversion
             hit = si(prefix_cache_hit, "", "prefix_cache_hit", allow_zero=True)
@@ -142,7 +174,7 @@ class ServingModel:
         d = _dims(model)
         # the training layout rules that apply to a replica (heads, KV heads, layers, experts), one set of messages
         DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
-        spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model)
+        spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model, ep=ep)
         ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
             * C.FRAMEWORK_GEMM_FRACTION
         hw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw,
@@ -158,13 +190,20 @@ class ServingModel:
                        "decode context": f"{ctx:g} tokens (input + output/2)"}
         if spec is not None:
             itl, speedup = self._speculative(d, draft_model, *spec, b, ctx, hw, itl0, overhead, assumptions)
+            if spec[2]:
+                assumptions["speculative decoding"] += f"; {mtp_note(model, spec[1])}"
         mem = PS.memory(d, batch=float(b), context=float(isl + osl), prefill_tokens=b * new, tp=float(tp),
                         pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
         mem = {k: float(v) for k, v in mem.items()}
-        if spec is not None and spec[2]:  # the MTP modules' own weights, on the last pipeline stage (the head's)
-            dense, expert = params_per_device(PS.mtp_dims(d), float(tp), 1.0, float(ep), 1.0)
-            mem["weights"] += spec[1] * wb * (dense + expert)
         per_seq = float(PS.kv_bytes_per_seq(d, context=float(isl + osl), tp=float(tp), pp=float(pp), kvbytes=kb))
+        if spec is not None:  # the drafter's weights and KV cache, as the fleet holds them (serving_spec): a draft
+            # model split like the target, or the MTP modules on the last stage (the draft model's were left out)
+            dd = SS.mtp_stack(d, spec[1]) if spec[2] else _dims(resolve_model(draft_model))
+            w, kv = (float(x) for x in SS.drafter_memory(dd, mtp=spec[2], context=float(isl + osl), tp=float(tp),
+                                                         pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb))
+            mem["weights"] += w
+            mem["kv_cache"] += b / (ep if ep_active(d, ep) else 1.0) * kv
+            per_seq += kv
         free = acc.memory_bytes - mem["weights"] - mem["activations"] - mem["workspace"]
         kv_cap = max(0, int(free // per_seq)) * ep  # per attention rank x ranks
         feasible = sum(mem.values()) <= acc.memory_bytes
@@ -202,12 +241,19 @@ class ServingModel:
 # within 5 % of each other (Pythia's 50,304-50,688: 0.8 %); Llama 2's 32,000 against Llama 3's 128,256 are two
 # tokenizers. 5 % is an assumption (a margin over padding), not a fitted figure.
 DRAFT_VOCAB_TOLERANCE = 0.05
+# Drafted tokens (or MTP modules) per step: beyond any published setting (EAGLE-2 and DeepSeek-V3's MTP: <= 8).
+MAX_DRAFT = 16
 
 
-def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=None):
+def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=None, ep=1):
     """Checked speculative-decoding options: None (no speculation) or (acceptance a, drafted tokens k, True where
     the model's own MTP modules draft). Shared by ServingModel and the fleet under load (serving_setup.py). With
-    the `target` model, a draft of another tokenizer (vocabulary) is refused."""
+    the `target` model, a draft of another tokenizer (vocabulary) is refused; so is a draft model beside expert
+    parallelism (the fleet refused it, one replica modelled it)."""
+    if draft_model is not None and ep != 1:
+        raise ConfigError("a draft model with ep_size > 1 is not modelled (it would run data-parallel over the "
+                          "expert-parallel ranks): draft with the model's own MTP modules (mtp_depth=) or use "
+                          "ep_size=1")
     if draft_model is not None and target is not None:
         check_draft_vocab(target, draft_model)
     if draft_tokens is not None and draft_model is None:
@@ -228,7 +274,23 @@ def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, tar
     if not 0 <= a < 1:
         raise ConfigError(f"draft_acceptance_rate must be in [0, 1), got {a}")
     k = mtp_depth or count(4 if draft_tokens is None else draft_tokens, "draft_tokens")
+    if k > MAX_DRAFT:  # a million drafted tokens was "feasible", its verification rows held nowhere
+        what = "mtp_depth" if mtp_depth is not None else "draft_tokens"
+        raise ConfigError(f"{what}={k} is beyond any published speculative-decoding setting (EAGLE-2, DeepSeek-V3 "
+                          f"MTP: at most 8); give at most {MAX_DRAFT}: at acceptance {a:g} a token drafted that "
+                          f"far ahead is accepted with probability {a:g}^{k} = {a ** k:.2g}")
     return a, k, mtp_depth is not None
+
+
+def mtp_note(model, depth) -> str:
+    """Whose MTP modules draft: the model's own (DeepSeek-V3 ships one), or a what-if where it ships fewer than
+    `depth` (modules of its own block shape, sharing its head, trained for it)."""
+    have = model.mtp_modules
+    if depth <= have:
+        return f"{model.name}'s own multi-token-prediction module{'s' if depth > 1 else ''}"
+    return (f"a what-if: {model.name} ships {have or 'no'} MTP module{'' if have == 1 else 's'}, {depth} "
+            f"{'is' if depth == 1 else 'are'} assumed, each a block of its own shape sharing its head (DeepSeek-V3's "
+            f"design, arXiv:2412.19437 Sec 2.2)")
 
 
 def check_draft_vocab(target, draft_model) -> None:
@@ -272,16 +334,18 @@ class InferenceScalingResult(TableRepr):
 
 class InferenceScalingModel:
     """The reasoning wall: a query that thinks for `reasoning_steps` tokens pays TTFT + steps x ITL, and the
-    accelerator's power over that time (physics.power.accelerator_power_w at the achieved utilisation)."""
+    power of the replica's `tp_size` accelerators over that time (physics.power.accelerator_power_w at the
+    achieved utilisation). TP as ServingModel: weights and FLOPs split, two all-reduces per layer."""
 
     def solve(self, model, hardware, *, reasoning_steps=128, precision="bf16", efficiency=None, seq_len=512,
-              batch_size=1) -> InferenceScalingResult:
-        if precision == "fp16" and "bf16" in resolve_hardware(hardware)[0].peak_flops:
+              batch_size=1, tp_size=1) -> InferenceScalingResult:
+        acc, su_bw, su_lat = resolve_hardware(hardware)
+        if precision == "fp16" and "bf16" in acc.peak_flops:
             precision = "bf16"  # same width and peak where both exist (a V100 has fp16 only: it was refused)
         steps = count(reasoning_steps, "reasoning_steps")
         r = ServingModel().solve(model, hardware, seq_len=seq_len, output_len=steps, batch_size=batch_size,
-                                 precision=precision)
-        acc = r.accelerator
+                                 precision=precision, tp_size=tp_size)
+        tp = r.tp
         d = _dims(r.model)
         wb = serving_precision(precision)[0]
         flops_tok = 2.0 * d.mm_params * batch_size
@@ -291,18 +355,26 @@ class InferenceScalingModel:
             eff = si(efficiency, "", "efficiency")
             if not 0 < eff <= 1:
                 raise ConfigError(f"efficiency must be in (0, 1], got {eff}")
-            t_tok = roofline_time(flops_tok, wb * d.total_params, peak, acc.memory_bw, eff, eff)
-            t_pre = roofline_time(flops_tok * seq_len, wb * d.total_params, peak, acc.memory_bw, eff, eff)
+            # each of the tp devices: 1/tp of the FLOPs and bytes at roofline x eff, plus ServingModel's TP
+            # all-reduces of the pass. Each hidden token reads the weights and the KV cache of the chain so far
+            # (mean context prompt + steps/2), and an MoE step only the experts its b tokens touch.
+            kb, b, isl = serving_precision(precision)[1], r.batch_size, r.input_len
+            kv = kv_cache_bytes(d, batch=b, context=isl + steps / 2.0, bytes_el=kb)
+            t_tok = roofline_time(flops_tok / tp, (wb * weights_read(d, b) + kv) / tp, peak, acc.memory_bw, eff,
+                                  eff) + PS.replica_comm_s(d, float(b), float(tp), 1.0, su_bw, su_lat)
+            t_pre = roofline_time(flops_tok * isl / tp, wb * weights_read(d, b * isl) / tp, peak, acc.memory_bw,
+                                  eff, eff) + PS.replica_comm_s(d, float(b * isl), float(tp), 1.0, su_bw, su_lat)
             total = t_pre + steps * t_tok
             assumptions["efficiency"] = f"{eff:g} given: overrides the predicted kernel efficiencies (roofline x eff)"
         else:
             eff = None
             total = r.ttft_s + steps * r.itl_s
-        mfu = (flops_tok * (seq_len + steps)) / total / peak
+        mfu = (flops_tok * (seq_len + steps)) / total / (peak * tp)
         power = PP.accelerator_power_w(mfu, acc.tdp_w, acc.idle_w if acc.idle_w is not None
                                        else PP.default_idle_w(acc.tdp_w))
-        energy = power * total
-        assumptions["power"] = f"{power:.0f} W at utilisation {mfu:.3g} (physics.power.accelerator_power_w)"
+        energy = tp * power * total / r.batch_size  # the batch's queries share the replica's energy
+        assumptions["power"] = (f"{tp} x {power:.3g} W at utilisation {mfu:.3g} (physics.power.accelerator_power_w)"
+                                + (f", shared by the batch's {r.batch_size} queries" if r.batch_size > 1 else ""))
         finite({"total": total, "energy": energy}, "InferenceScalingModel")
         return InferenceScalingResult(serving=r, reasoning_steps=steps, total_s=total, energy_j=energy,
                                       efficiency=eff, assumptions=assumptions)

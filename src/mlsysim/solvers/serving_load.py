@@ -84,7 +84,7 @@ class ServingLoadResult(TableRepr):
                 ("replicas x GPUs each", f"{self.replicas} x {self.tp * self.pp * self.ep}"),
                 ("max QPS per replica (SLO)", self.qps_per_replica_max),
                 ("concurrency per replica", self.concurrency_per_replica),
-                ("TTFT p50 / p" + str(p) + " (ms)", f"{self.ttft_p50_s * 1e3:,.1f} / {self.ttft_p99_s * 1e3:,.1f}"),
+                ("TTFT p50 / p" + str(p) + " (ms)", f"{ms(self.ttft_p50_s)} / {ms(self.ttft_p99_s)}"),
                 ("TPOT p50 / p" + str(p) + " (ms)", f"{self.tpot_p50_s * 1e3:,.1f} / {self.tpot_p99_s * 1e3:,.1f}"),
                 ("output tokens/s per GPU", self.tokens_per_s_per_gpu), ("goodput (QPS within SLO)", self.goodput_qps),
                 ("KV capacity (sequences)", int(self.kv_capacity)), ("binding", self.binding)]
@@ -110,6 +110,15 @@ def check_qps(lam: float) -> float:
         raise ConfigError(f"qps={lam:g} is beyond what mlsysim sizes (at most {MAX_QPS:g} requests/s); "
                           f"give the rate of one service or region")
     return lam
+
+
+def check_tpot_slo(osl: float, tpot_slo) -> None:
+    """A one-token answer has no time per output token after the first (TPOT = (latency - TTFT) / (O - 1), MLPerf):
+    a TPOT target on it is refused (it sized fleets on a decode step no request takes)."""
+    if tpot_slo is not None and osl <= 1.0:
+        raise ConfigError("tpot_slo= (a scenario's tpot_slo_ms, --tpot-slo-ms) needs answers of more than one token "
+                          "(TPOT is the time per output token after the first); with output_len=1 the latency is the "
+                          "TTFT: give a TTFT target only")
 
 
 # the binding where a replica's prompt passes saturate it before one sequence is in flight on average
@@ -157,8 +166,12 @@ class ServingLoadModel:
             datacenter = resolve_datacenter(datacenter)
         if percentile not in SL.Z:
             raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
+        _check_cost_options(datacenter, rent_usd_per_gpu_hour, input_weight, disaggregation, kv_fabric)
+        if input_weight is not None:  # a negative weight made a negative $ per output token
+            input_weight = si(input_weight, "", "input_weight", allow_zero=True)
         s_ttft = INF if ttft_slo is None else si(ttft_slo, "s", "ttft_slo")
         s_tpot = INF if tpot_slo is None else si(tpot_slo, "s", "tpot_slo")
+        check_tpot_slo(osl, tpot_slo)
         s = replica_setup(model, hardware, input_len=isl, output_len=osl, tp=tp, pp=pp, ep=ep, precision=precision,
                           weight_precision=weight_precision, kv_precision=kv_precision,
                           compute_precision=compute_precision, engine=engine, max_batch=max_batch,
@@ -194,14 +207,14 @@ class ServingLoadModel:
         elif fits and not ok and binding == PROMPT_BOUND:
             binding = "SLO: the prompt pass alone misses it, on any number of replicas (long prompts)"
         share = at["share_ok"] if "share_ok" in at else self._share_within(at, s_ttft, s_tpot, q)
-        good = lam * share if at["stable"] else 0.0
+        good = lam * share if at["stable"] and fits else 0.0  # a replica that does not fit serves nothing
         gpus = n * s.gpus
         tok_gpu = lam * osl / gpus if at["stable"] else at["tokens_per_s"] * n / gpus
         acc = s.accelerator
         assumptions = {"engine": f"{s.engine.name} ({s.engine.source})", "precision (weights, KV, compute)":
                        s.precision, "queueing": _queueing(tr, at), "percentile": q}
         if "spec_k" in s.kw:
-            assumptions["speculative decoding"] = spec_note(s.kw)
+            assumptions["speculative decoding"] = spec_note(s.kw, s.model)
         if tr.output_cv > 0:
             assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
                                              f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")
@@ -301,6 +314,18 @@ class ServingLoadModel:
         return r, usd_in, usd_out
 
 
+def _check_cost_options(datacenter, rent, input_weight, disaggregation, kv_fabric):
+    """Options that only matter beside another one are refused alone (they were silently ignored)."""
+    if datacenter is None and (rent is not None or input_weight is not None):
+        given = " and ".join(n for n, v in (("rent_usd_per_gpu_hour", rent), ("input_weight", input_weight))
+                             if v is not None)
+        raise ConfigError(f"{given} only matter(s) for the $ per token, which need datacenter= (its energy price "
+                          f"and PUE): give datacenter= too, or omit {given}")
+    if disaggregation is None and kv_fabric is not None:
+        raise ConfigError("kv_fabric= carries the KV cache from prefill to decode replicas: it needs "
+                          "disaggregation=(P, D); give that too, or omit kv_fabric")
+
+
 def _replay_binding(below):
     """What one replica fewer misses in the trace replay (None: one replica suffices)."""
     if below is None:
@@ -334,3 +359,8 @@ def _fabric(f):
 
 
 INF_SAFE = 1e9  # an unstable queue's TTFT is unbounded: reported as 1e9 s with feasible=False (never inf/NaN)
+
+
+def ms(seconds: float) -> str:
+    """A latency in ms for the tables; the unstable queue's INF_SAFE reads "unbounded" (was 1,000,000,000,000.0)."""
+    return "unbounded (queue grows)" if seconds >= INF_SAFE else f"{seconds * 1e3:,.1f}"

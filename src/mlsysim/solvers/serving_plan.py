@@ -22,7 +22,7 @@ from ._common import TableRepr
 from . import serving_disagg as SD
 from . import serving_traffic as TT
 from ._capex import serving_capex
-from .serving_load import check_qps
+from .serving_load import check_qps, check_tpot_slo
 from .serving import resolve_hardware, speculation
 from .sustainability import resolve_datacenter
 from ..physics.precision import serving_precision
@@ -54,6 +54,12 @@ class ServingPlan(TableRepr):
         """The rows no other row beats on both columns (minimised, or maximised where named in `maximize`),
         sorted by x: e.g. pareto("tokens_per_s_per_gpu", "tpot_p99_ms", maximize=("tokens_per_s_per_gpu",))
         is the throughput-per-GPU vs per-user-speed front serving engineers read."""
+        maximize = (maximize,) if isinstance(maximize, str) else tuple(maximize)  # "a" in "ab" was a match
+        numeric = [k for k, v in self.rows[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        for name in (x, y, *maximize):
+            if name not in numeric:  # was a KeyError, or a TypeError on a text column
+                from ..errors import unknown
+                raise unknown("plan column to compare", name, numeric)
         sx, sy = (-1.0 if x in maximize else 1.0), (-1.0 if y in maximize else 1.0)
         pts = sorted(self.rows, key=lambda r: (sx * r[x], sy * r[y]))
         front, best_y = [], float("inf")
@@ -118,6 +124,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
         raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
     s_ttft = si(ttft_slo, "s", "ttft_slo")
     s_tpot = float("inf") if tpot_slo is None else si(tpot_slo, "s", "tpot_slo")
+    check_tpot_slo(osl, tpot_slo)
     if objective not in OBJECTIVES:
         raise ConfigError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
     if budget_basis not in ("per_year", "capex"):
@@ -126,11 +133,21 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
         budget_usd = si(budget_usd, "USD", "budget_usd")
     if not datacenters:
         raise ConfigError("plan_serving needs datacenters=[...] (e.g. Infrastructure.Datacenters.GCP_Iowa)")
+    names = [dc.key or dc.name for dc in datacenters]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # the per-region dict held one of them: its $ and CO2 were counted once for two fleets
+        raise ConfigError(f"datacenters lists {', '.join(twice)} more than once: give each region once (the QPS is "
+                          f"split equally over the regions; for more traffic in one region raise qps=; two sites "
+                          f"of one name: rename one, dataclasses.replace(dc, key=...))")
     regions = len(datacenters)
     if tr.arrivals is not None and regions > 1:
         raise ConfigError(f"a trace is replayed through one region's fleet, got {regions} datacenters: give one "
                           f"datacenter, or describe the traffic by its rate and CV (qps=, arrival_cv=)")
-    rows, skipped, closest = [], {}, None
+    for what, items in (("hardware", hardware), ("precisions", precisions), ("tp_sizes", tp_sizes),
+                        ("pp_sizes", pp_sizes)):
+        if not items:  # was "no configuration meets the SLO", as if one had been tried
+            raise ConfigError(f"{what} is empty: give at least one candidate")
+    rows, skipped, closest, invalid = [], {}, None, 0
     for hw, prec, tp, pp in ((h, p, t, q) for h in hardware for p in precisions for t in tp_sizes for q in pp_sizes):
         key = f"{getattr(hw, 'name', hw)} {prec} TP{tp} PP{pp}"
         try:
@@ -138,6 +155,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
                                               engine=engine, input_cv=tr.input_cv, **spec), tr)
         except ConfigError as e:  # a precision the chip lacks, a TP that does not divide the heads
             skipped[key] = str(e).split(";")[0]
+            invalid += 1
             continue
         if s.b_max < 1:
             skipped[key] = "does not fit in memory"
@@ -168,6 +186,10 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
         if closest:
             msg += (f"; closest: {closest[2]} reaches TTFT {closest[0] * 1e3:.1f} ms / TPOT {closest[1] * 1e3:.1f} "
                     f"ms at its lightest load: relax the SLO, shorten the prompts or add faster hardware")
+        else:  # nothing was sized: say why each candidate was left out (was the bare SLO line)
+            msg = "no configuration could be sized: " + _skip_reasons(skipped)
+            if invalid == len(skipped):  # every candidate is an invalid layout or precision: bad input
+                raise ConfigError(msg + "; change the candidate lists")
         raise InfeasibleError(msg)
     col = OBJECTIVES[objective]
     rows.sort(key=lambda x: (x[col], x["usd_per_year"]))
@@ -186,7 +208,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
         assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
                                          f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")
     if sp is not None:
-        assumptions["speculative decoding"] = spec_note(dict(spec_accept=sp[0], spec_k=sp[1], mtp=sp[2]))
+        assumptions["speculative decoding"] = spec_note(dict(spec_accept=sp[0], spec_k=sp[1], mtp=sp[2]), model)
     if profile:
         assumptions["load profile"] = (f"{len(profile)} equal periods, mean {sum(profile) / len(profile):.3g} of "
                                        f"the peak: each fleet sized for the peak, $ / energy / CO2 over the profile "
@@ -194,6 +216,15 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
     return ServingPlan(objective=objective, qps=lam, ttft_slo_s=s_ttft, tpot_slo_s=s_tpot, percentile=percentile,
                        rows=rows, best=best, feasible=feasible, binding=binding, skipped=skipped,
                        assumptions=assumptions)
+
+
+def _skip_reasons(skipped: dict) -> str:
+    """The reasons candidates were left out, each with up to three of the candidates it hit."""
+    by = {}
+    for key, why in skipped.items():
+        by.setdefault(why, []).append(key)
+    return "; ".join(f"{why} ({', '.join(keys[:3])}{f' and {len(keys) - 3} more' if len(keys) > 3 else ''})"
+                     for why, keys in by.items())
 
 
 def _listed(v) -> tuple:
@@ -288,6 +319,8 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
     model, hardware, precisions = _candidates(model, hardware, precisions)
     sp = speculation(**spec, target=model)  # bad options fail here, not as every layout skipped
     tp_sizes = _listed(tp_sizes)
+    lengths, max_batches, chunks, ttft_slos, tpot_slo = _sweep_axes(lengths, max_batches, chunks, ttft_slos,
+                                                                    tpot_slo, percentile)
     if arrivals is not None:
         raise ConfigError("serving_sweep gives each replica's capacity in one vectorised call; replaying a trace needs "
                           "a fleet: use plan_serving(arrivals=...) or ServingLoadModel().solve(arrivals=...), or "
@@ -333,3 +366,33 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
     return {"layouts": layouts, "max_batch": tuple(max_batches), "chunk": tuple(chunks), "ttft_slo": tuple(ttft_slos),
             "qps": r["qps"], "tokens_per_s_per_gpu": r["tokens_per_s"] / gpus, "conc": r["conc"],
             "ttft_q_s": r["ttft_q_s"], "tpot_q_s": r["tpot_q_s"], "ok": r["ok"], "skipped": skipped}
+
+
+def _sweep_axes(lengths, max_batches, chunks, ttft_slos, tpot_slo, percentile):
+    """serving_sweep's axes checked as ServingLoadModel checks one value of each (they went into numpy as given:
+    a zero batch or a negative SLO swept silently, a quantity or a string failed inside numpy, an untabulated
+    percentile was a KeyError)."""
+    if percentile not in SL.Z:
+        raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
+    pairs = _listed(lengths)
+    if not pairs or not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in pairs):
+        raise ConfigError(f"lengths must be (input_len, output_len) pairs, e.g. lengths=((1000, 200), (4000, 500)); "
+                          f"got {lengths!r}")
+    pairs = tuple((count(i, "input_len"), count(o, "output_len")) for i, o in pairs)
+    out = [pairs]
+    for what, items in (("max_batches", max_batches), ("chunks", chunks)):
+        items = _listed(items)
+        if not items:
+            raise ConfigError(f"{what} is empty: give at least one value")
+        out.append(tuple(count(v, f"{what} entry") for v in items))
+    slos = _listed(ttft_slos)
+    if not slos:
+        raise ConfigError("ttft_slos is empty: give at least one TTFT target (s)")
+    out.append(tuple(_slo(v, "ttft_slos entry") for v in slos))
+    out.append(_slo(tpot_slo, "tpot_slo"))
+    return out
+
+
+def _slo(v, what) -> float:
+    """A latency target in s; None or inf: no target."""
+    return float("inf") if v is None or (isinstance(v, float) and v == float("inf")) else si(v, "s", what)

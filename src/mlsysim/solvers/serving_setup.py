@@ -11,9 +11,10 @@ from ..physics import serving_load as SL
 from ..physics import serving_spec as SS
 from ..physics.precision import compute_peak, matmul_ceiling, serving_precision
 from ..registry import Registry
+from ..units import count
 from ._common import resolve_model
 from .distributed import DistributedModel, _dims
-from .serving import check_draft_vocab, resolve_hardware, speculation
+from .serving import check_scaleup_domain, mtp_note, resolve_hardware, speculation
 
 DEFAULT_ENGINE = "TensorRT_LLM"
 
@@ -53,7 +54,14 @@ def engine_profile(engine=None) -> EngineProfile:
     """An EngineProfile from a name in data/engines.toml (default TensorRT-LLM) or the profile itself."""
     if isinstance(engine, EngineProfile):
         return engine
-    return Engines.get(engine or DEFAULT_ENGINE)
+    names = Engines.all_names()
+    if engine is None or (isinstance(engine, str) and engine in names):
+        return Engines.get(engine or DEFAULT_ENGINE)
+    if not isinstance(engine, str):  # was a TypeError from the registry's getattr
+        raise ConfigError(f"engine must be a serving-engine name ({', '.join(names)}) or an EngineProfile (e.g. "
+                          f"from calibrate_engine), got {type(engine).__name__} {engine!r}")
+    from ..errors import unknown  # was "valid: Engines, TensorRT_LLM": the category listed as an engine
+    raise unknown("serving engine", engine, names)
 
 
 @dataclass(frozen=True)
@@ -80,23 +88,18 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     (as ServingModel takes it) adds the drafter's dims and settings to `kw` (physics/serving_spec.py)."""
     model = resolve_model(model)
     acc, su_bw, su_lat = resolve_hardware(hardware)
+    check_scaleup_domain(hardware, tp, ep, pp)
     eng = engine_profile(engine)
-    if model.n_heads % tp:
-        ok = [t for t in (1, 2, 4, 8, 16, 32, 64) if model.n_heads % t == 0]
-        raise ConfigError(f"tp_size={tp} does not divide {model.name}'s {model.n_heads} attention heads; try one "
-                          f"of {ok}")
+    max_batch = None if max_batch is None else count(max_batch, "max_batch")  # 0 was read as "the default"
+    chunk_tokens = None if chunk_tokens is None else count(chunk_tokens, "chunk_tokens")
     wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
     peak = compute_peak(acc, comp)
     d = _dims(model)
-    if ep != 1:  # attention data-parallel over ep ranks of tp devices, experts spread over them (the training rules)
-        DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
-    spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth)
-    if spec is not None and not spec[2] and ep != 1:
-        raise ConfigError("a draft model with ep_size > 1 is not modelled (it would run data-parallel over the "
-                          "expert-parallel ranks): draft with the model's own MTP modules (mtp_depth=) or use "
-                          "ep_size=1")
-    if spec is not None and not spec[2]:
-        check_draft_vocab(model, draft_model)
+    # the training layout rules that apply to a replica (heads, KV heads, layers, experts), as ServingModel checks
+    # them; with ep > 1 the attention is data-parallel over ep ranks of tp devices (was: heads only, so a
+    # pp_size beyond the model's layers was sized as a fleet)
+    DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
+    spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model, ep=ep)
     # the engine's per-iteration token budget is per attention rank: a replica of ep ranks prefills ep x as much
     chunk = float(chunk_tokens or eng.max_num_tokens) * ep
     ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
@@ -152,13 +155,19 @@ def spec_keys(kw):
     return {n: kw[n] for n in ("spec_k", "spec_accept", "draft", "mtp") if n in kw}
 
 
-def spec_note(kw) -> str:
-    """The assumption line of a layout with speculative decoding."""
+def spec_note(kw, model) -> str:
+    """The assumption line of a layout of `model` with speculative decoding."""
     e, rows = SS.spec_factors(kw["spec_k"], kw["spec_accept"])
     who = "MTP modules" if kw["mtp"] else "the draft model"
     return (f"{kw['spec_k']:g} tokens drafted by {who} per iteration, acceptance {kw['spec_accept']:g}: "
             f"{e:.3g} tokens per sequence per iteration (Leviathan et al. 2023), {rows:g} verification rows each; "
-            f"acceptance independent of the batch; its spread over a request widens the TPOT tail (physics/serving_spec.py)")
+            f"acceptance independent of the batch; its spread over a request widens the TPOT tail (physics/serving_spec.py)"
+            + (f"; {mtp_note(model, int(kw['spec_k']))}" if kw["mtp"] else ""))
+
+
+# The bracket of the fitted host overhead per iteration: 1 s is ~200x TensorRT-LLM's fitted 5 ms (an assumption: a
+# slower "engine" is a unit or layout mistake, not an overhead).
+MAX_CALIBRATED_OVERHEAD_S = 1.0
 
 
 def calibrate_engine(measured_tokens_per_s, model, hardware, *, input_len, output_len, tp=1, pp=1, precision=None,
@@ -176,13 +185,22 @@ def calibrate_engine(measured_tokens_per_s, model, hardware, *, input_len, outpu
     def tokens(overhead_s):
         s = replica_setup(model, hardware, input_len=input_len, output_len=output_len, tp=tp, pp=pp,
                           precision=precision, engine=dataclasses.replace(base, step_overhead_s=overhead_s))
-        return float(SL.max_load(s.dims, b_max=max(s.b_max, 1.0), slo_ttft_s=math.inf, slo_tpot_s=math.inf,
+        if s.b_max < 1:  # was fitted on a batch of one that has no room (a "faster than" message)
+            raise ConfigError(f"{s.model.name} at {'/'.join(s.precision)} does not fit on TP{tp} x PP{pp} "
+                              f"{s.accelerator.name} with room for one sequence's KV cache: calibrate the layout "
+                              f"that was measured (a larger tp=, pp= or a narrower precision=)")
+        return float(SL.max_load(s.dims, b_max=s.b_max, slo_ttft_s=math.inf, slo_tpot_s=math.inf,
                                  **s.kw)["tokens_per_s"])
+    if tokens(MAX_CALIBRATED_OVERHEAD_S) > target:  # the bisection would stop at its bound, fitting nothing
+        raise ConfigError(f"measured {target:,.3g} tokens/s is slower than {base.key} with "
+                          f"{MAX_CALIBRATED_OVERHEAD_S:g} s of host overhead per iteration "
+                          f"({tokens(MAX_CALIBRATED_OVERHEAD_S):,.0f}): check the units (output tokens/s of the "
+                          f"whole replica), the layout and the lengths")
     if tokens(0.0) < target:
         raise ConfigError(f"measured {target:,.0f} tokens/s is faster than {base.key} with no host overhead "
                           f"({tokens(0.0):,.0f}): check the layout and precision, or calibrate a profile with higher "
                           f"gemm_fraction / hbm_fraction")
-    lo, hi = 0.0, 1.0
+    lo, hi = 0.0, MAX_CALIBRATED_OVERHEAD_S
     for _ in range(40):  # tokens/s falls as the overhead grows: bisection
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if tokens(mid) > target else (lo, mid)

@@ -9,10 +9,11 @@ from ..physics import constants as C
 from ..physics.inference import (
     forward_bytes,
     forward_flops,
-    forward_pass,
     kv_cache_bytes,
     ridge_point,
 )
+from ..physics import serving as PS
+from ..physics.precision import matmul_ceiling
 from ..physics.training import RECOMPUTE, evaluate, precision_bytes
 from ..units import count, flag, quantity
 from ._common import TableRepr, choice, finite, resolve_accelerator, resolve_model
@@ -76,6 +77,15 @@ class SingleNodeResult(TableRepr):
         return rows
 
 
+def _reserved_bytes(acc) -> float:
+    """The framework's reserve (CUDA context, NCCL buffers: ~2.5 GB observed on A100/H100) on a datacenter or
+    custom chip; none on a microcontroller, an edge module or a phone (no NCCL; their runtimes' footprint is not
+    modelled, an assumption): an 83 MB Pythia 70M "needed 2.6 GB" on a 1.3 MB nRF52840."""
+    from ..hardware.registry import Hardware
+    small = acc.key and any(acc.key in getattr(Hardware, c).names() for c in ("Tiny", "Edge", "Mobile"))
+    return 0.0 if small else C.RESERVED_MEMORY_BYTES
+
+
 class SingleNodeModel:
     """Roofline analysis of a workload on one accelerator.
 
@@ -111,7 +121,10 @@ class SingleNodeModel:
         if mode != "training":  # inference streams weights and KV at the format's width (fp8/int8: 1 B; was 2 B,
             from ..physics.precision import BYTES  # training's bf16 activations under fp8)
             bytes_el = BYTES.get(precision, bytes_el)
-        ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
+        # the GEMM ceiling at the compute dtype, as ServingModel takes it (fp8 prefill ran at the bf16 share of the
+        # fp8 peak: 25 ms against ServingModel's 30.5 ms TTFT for Llama 3 8B x 2,048 tokens on an H100)
+        ceiling = matmul_ceiling(acc, precision, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
+            * C.FRAMEWORK_GEMM_FRACTION
         hw = dict(peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw, attn_eff=acc.attention_efficiency)
         d = _dims(model)
         if mode == "training":  # the distributed solver's view of the chip and its default software stack
@@ -131,12 +144,14 @@ class SingleNodeModel:
         else:
             decode = mode == "decode"
             new = 1 if decode else seq
-            latency = forward_pass(d, batch=b, new_tokens=new, context=seq, decode=decode, bytes_el=bytes_el, **hw)
+            # one device of ServingModel's pass (elementwise passes in bf16 activations under 1-byte weights)
+            latency = PS.pass_time(d, batch=b, new_tokens=new, context=seq, tp=1.0, pp=1.0, ep=1.0, wbytes=bytes_el,
+                                   su_bw=1.0, su_lat=0.0, decode=decode, **hw)[0]
             flops = forward_flops(d, batch=b, new_tokens=new, context=seq, decode=decode)
             moved = forward_bytes(d, batch=b, new_tokens=new, context=seq, bytes_el=bytes_el, decode=decode)
             mem = {"weights": bytes_el * d.total_params,
                    "kv_cache": kv_cache_bytes(d, batch=b, context=seq, bytes_el=bytes_el),
-                   "reserved": C.RESERVED_MEMORY_BYTES}
+                   "reserved": _reserved_bytes(acc)}
         finite({"latency": latency, "flops": flops, "bytes": moved}, "SingleNodeModel")
         return SingleNodeResult(
             model=model, accelerator=acc, mode=mode, batch_size=b, seq_len=seq, flops=flops, bytes_moved=moved,

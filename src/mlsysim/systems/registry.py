@@ -10,8 +10,8 @@ from ..registry import Registry
 from .system import Fabric, Fleet, Node
 
 _NODE = {"name", "accelerator", "accelerators_per_node", "scaleup_gbps", "nic_gbps", "scaleup_latency_us",
-         "scaleup_efficiency", "max_power_kw", "host_power_w", "price_usd", "embodied_kgco2e", "year", "source",
-         "notes"}
+         "scaleup_efficiency", "max_power_kw", "host_power_w", "price_usd", "embodied_kgco2e", "nvme_drives", "year",
+         "source", "notes"}
 _FABRIC = {"name", "port_gbps", "latency_us", "efficiency", "oversubscription", "switch_w_per_port",
            "price_usd_per_port", "price_usd_per_link", "year", "source", "notes"}
 _CLUSTER = {"name", "node", "count", "fabric", "year", "source", "notes"}
@@ -34,7 +34,7 @@ def _build(category: str, key: str, raw: dict):
             scaleup_efficiency=raw.get("scaleup_efficiency", 0.8),
             max_power_w=raw["max_power_kw"] * 1e3 if raw.get("max_power_kw") else None,
             host_power_w=raw.get("host_power_w"), price_usd=raw.get("price_usd"),
-            embodied_kgco2e=raw.get("embodied_kgco2e"), year=raw.get("year"), source=raw.get("source", ""),
+            embodied_kgco2e=raw.get("embodied_kgco2e"), nvme_drives=raw.get("nvme_drives"), year=raw.get("year"), source=raw.get("source", ""),
             notes=raw.get("notes", ""), key=key)
     if category == "Fabrics":
         _check(raw, _FABRIC, where)

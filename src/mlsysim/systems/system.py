@@ -49,7 +49,8 @@ class Node(RecordView):
 
     `scaleup_bw` is per accelerator per direction (bytes/s); `nic_bw` is the node's total scale-out line rate
     per direction (bytes/s); `max_power_w` is the whole server at full load; `host_power_w` the non-accelerator
-    part (CPUs, memory, NICs, fans) at typical training load.
+    part (CPUs, memory, NICs, fans) at typical training load; `nvme_drives` the local NVMe data drives (the data
+    wall's local-storage path; None where the datasheet does not say).
     """
 
     name: str
@@ -63,6 +64,7 @@ class Node(RecordView):
     host_power_w: float | None = None
     price_usd: float | None = None
     embodied_kgco2e: float | None = None
+    nvme_drives: int | None = None
     year: int | None = None
     source: str = ""
     notes: str = ""
@@ -72,7 +74,7 @@ class Node(RecordView):
         check_text(self)
         if not isinstance(self.accelerator, Accelerator):
             raise ConfigError(f"Node {self.name}: accelerator must be an Accelerator, got {self.accelerator!r}")
-        check_counts(self, {"accelerators_per_node": 1})
+        check_counts(self, {"accelerators_per_node": 1, "nvme_drives": 1})
         check_si(self, {"scaleup_bw": ("byte/s", False), "nic_bw": ("byte/s", False),
                         "scaleup_latency_s": ("s", True), "max_power_w": ("W", False), "host_power_w": ("W", True),
                         "price_usd": ("USD", True), "embodied_kgco2e": ("kg", True),

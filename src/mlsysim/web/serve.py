@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from ..errors import ConfigError, InfeasibleError
+from ..solvers.serving import MAX_DRAFT  # drafted tokens or MTP modules per iteration: the solvers' bound
 
 MAX_REGIONS = 4
 MAX_HARDWARE, MAX_PRECISIONS, MAX_TP = 4, 3, 4
@@ -17,7 +18,6 @@ MAX_TOKENS = 1_000_000  # tokens per prompt or answer
 MAX_SLO_MS = 1e7
 MAX_CV = 100.0  # a coefficient of variation beyond any published LLM trace's (Azure 2023: ~2 to ~5 at 1 s bins)
 MAX_PERIODS = 8784  # load-profile periods: the hours of a leap year
-MAX_DRAFT = 16  # drafted tokens or MTP modules per iteration: beyond any published setting (EAGLE-2, DeepSeek-V3: <= 8)
 RANKING = 5
 DEFAULTS = {"model": "Llama3_70B", "hardware": "H100", "precision": "fp8", "tp_size": 4, "pp_size": 1, "qps": 10,
             "input_len": 1000, "output_len": 200, "ttft_slo_ms": 1000, "tpot_slo_ms": 50, "percentile": 0.99}
