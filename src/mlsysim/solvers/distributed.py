@@ -28,15 +28,21 @@ _scalars = operator.itemgetter("step", "mfu", "time_to_train", "tokens_per_s", "
 _evaluate, _layout_rules = scalar(evaluate), scalar(layout_rules)
 
 _DIMS = {}
+_DIMS_LAST = (None, None)  # the last (model, dims): solves in a row mostly share their model
 
 
 def _dims(model):
     """model_dims, cached per workload record (by identity: hashing a record costs more than a lookup)."""
+    global _DIMS_LAST
+    last = _DIMS_LAST
+    if last[0] is model:
+        return last[1]
     hit = _DIMS.get(id(model))
     if hit is None or hit[0] is not model:
         if len(_DIMS) > 256:
             _DIMS.clear()
         hit = _DIMS[id(model)] = (model, model_dims(model))
+    _DIMS_LAST = hit
     return hit[1]
 
 
@@ -239,7 +245,7 @@ class DistributedModel:
         if dp_size is None:
             dp = n // (tp * pp * cp)
         else:
-            dp = count(dp_size, "dp_size")
+            dp = dp_size if dp_size.__class__ is int and dp_size > 0 else count(dp_size, "dp_size")
             if tp * pp * cp * dp != n:
                 raise ConfigError(f"tp*pp*cp*dp = {tp}*{pp}*{cp}*{dp} = {tp * pp * cp * dp} but {fleet.name} has "
                                   f"{n} accelerators; use dp_size={n // (tp * pp * cp)} or omit it")
