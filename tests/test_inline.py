@@ -227,3 +227,33 @@ def test_array_sweeps_equal_the_code_as_written():
             else:
                 assert np.array_equal(got[k], want[k]), k
         assert all(np.array_equal(bad[k], bad_want[k]) for k in bad_want)
+
+
+def test_a_cached_variant_follows_a_change_in_the_module_it_inlines(tmp_path, monkeypatch):
+    """a_mod's scalar variant inlines b_mod.f: when b_mod's source changes, a_mod's cache entry is regenerated."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("MLSYSIM_CACHE", "1")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    head = "from mlsysim.physics._np import inline_helpers, vmax\n"
+    (tmp_path / "inl_b.py").write_text(head + "def f(x):\n    return vmax(x, 1.0)\ninline_helpers(globals())\n")
+    (tmp_path / "inl_a.py").write_text(head + "import inl_b as b\ndef g(x):\n    y = b.f(x) * 2.0\n    return y\n"
+                                       "inline_helpers(globals())\n")
+
+    def fresh():
+        for name in ("inl_a", "inl_b"):
+            sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+        return importlib.import_module("inl_a")
+
+    try:
+        a = fresh()
+        assert _inline.scalar(a.g)(0.5) == 2.0 and "_scalar_f" not in _inline.scalar(a.g).__code__.co_names
+        a = fresh()  # from the cache now
+        assert _inline.scalar(a.g)(0.5) == 2.0
+        (tmp_path / "inl_b.py").write_text(head + "def f(x):\n    return vmax(x, 10.0)\ninline_helpers(globals())\n")
+        a = fresh()
+        assert _inline.scalar(a.g)(0.5) == 20.0 == a.g(0.5)  # max(0.5, 10) x 2, not the stale 2.0
+    finally:
+        for name in ("inl_a", "inl_b"):
+            sys.modules.pop(name, None)
