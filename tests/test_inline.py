@@ -18,7 +18,7 @@ from mlsysim.systems.system import Fleet
 
 REWRITTEN = (training.layer_times, training.training_step, training.evaluate, training_memory.memory_per_device,
              training_memory.activation_bytes_per_layer, training_memory.params_per_device, collectives.overlapped,
-             layout.layout_problems, training_comm.async_tp_pass, training_comm.expert_alltoall)
+             layout.layout_rules, training_comm.async_tp_pass, training_comm.expert_alltoall)
 
 
 @contextlib.contextmanager
@@ -72,6 +72,16 @@ def helpers_module(tmp_path, monkeypatch):
         def shadowed(vmax, a, b):  # a local of a helper's name is not the helper: left as written
             return vmax(a, b)
 
+        def scaled(x, k=2.0):  # straight-line: inlined into its callers' scalar variants
+            y = x * k
+            if y > 10.0:
+                return 10.0
+            return vmax(y, seen(1.0))
+
+        def uses_scaled(a, b):
+            z = scaled(a + b) + scaled(seen(b), 3.0)
+            return z if a > 0.0 else scaled(a)  # a branch: stays a call
+
         inline_helpers(globals())
     ''')
     (tmp_path / "inl_case.py").write_text(src)
@@ -112,6 +122,48 @@ def test_each_argument_is_evaluated_once_in_order(helpers_module):
     m.CALLS.clear()
     c = np.array([True, False])
     assert m.where_once(c, 1.0, 2.0).tolist() == [1.0, 2.0] and len(m.CALLS) == 3
+
+
+def test_scalar_variants_drop_the_type_tests_and_call_each_other():
+    for f in REWRITTEN:  # each has its own variant, which as_written() also runs as written
+        v = _inline.scalar(f)
+        assert v is not f and _inline.ORIGINAL[v] is _inline.ORIGINAL[f], f.__name__
+    names = _inline.scalar(training.evaluate).__code__.co_names
+    assert {"_scalar_training_step", "_scalar_memory_per_device"} <= set(names)
+    assert "training_step" not in names and "memory_per_device" not in names
+    assert "__class__" not in _inline.scalar(collectives.overlapped).__code__.co_names  # vmin's test is gone
+    # the small straight-line functions are inlined where evaluated for sure (physics/_inline_calls.py) ...
+    assert "_scalar_params_per_device" not in names and "params_per_device" not in names
+    assert not {"_scalar_gemm_time", "gemm_time"} & set(_inline.scalar(training.layer_times).__code__.co_names)
+    step = set(_inline.scalar(training.training_step).__code__.co_names)
+    assert not {"_scalar_allreduce", "_scalar_hierarchical_allgather", "_scalar_overlapped", "allreduce"} & step
+    # ... and stay calls in a branch that may not run (pp_comm's p2p sits in `0.0 if staged is False else ...`)
+    assert "_scalar_p2p" in step
+
+
+def test_scalar_variants_of_the_helpers_give_the_helpers_values(helpers_module):
+    m, s = helpers_module, _inline.scalar
+    assert s(m.where)(True, 1.5, 2.5) == 1.5 and s(m.where)(False, 1.5, 2.5) == 2.5 and s(m.where)(0, 1, 2) == 2
+    assert s(m.biggest)(2.0, 3.0) == 3.0 and s(m.biggest)(3, 2) == 3 and s(m.smallest)(2.0, -1.0) == -1.0
+    assert s(m.ceil)(2.1) == 3.0 and type(s(m.ceil)(2.1)) is float and s(m.ceil)(-0.5) == 0.0
+    assert s(m.nested)(4.0, 2.0, 5.0) == 5.0 and s(m.nested)(4.0, 2.0, -5.0) == 2.0
+    assert str(s(m.biggest)(0.0, -0.0)) == "-0.0" and str(s(m.smallest)(-0.0, 0.0)) == "0.0"  # ties: b, as vmax
+    assert s(m.shadowed) is m.shadowed  # nothing to rewrite: the function itself
+    m.CALLS.clear()
+    assert s(m.biggest)(1.0, 7.0) == 7.0 and m.CALLS == [1.0, 7.0]
+    m.CALLS.clear()
+    assert s(m.where_once)(False, 1.0, 2.0) == 2.0 and m.CALLS == [False, 2.0]
+
+
+def test_small_functions_are_inlined_into_the_scalar_variants(helpers_module):
+    m, s = helpers_module, _inline.scalar
+    names = s(m.uses_scaled).__code__.co_names
+    assert names.count("_scalar_scaled") == 1 and "scaled" not in names  # the call in the branch is left
+    # by hand: scaled(1 + 2) = max(6, 1) = 6; scaled(2, 3) = max(6, 1) = 6; a > 0: z = 12
+    assert s(m.uses_scaled)(1.0, 2.0) == 12.0 == m.uses_scaled(1.0, 2.0)
+    # scaled(4 + 2) = 10 (capped); scaled(2, 3) = 6; a < 0: scaled(-4) = max(-8, 1) = 1
+    assert s(m.uses_scaled)(-4.0, 2.0) == 1.0 == m.uses_scaled(-4.0, 2.0)
+    assert s(m.uses_scaled)(4.0, 2.0) == 16.0 == m.uses_scaled(4.0, 2.0)
 
 
 LAYOUTS = [
@@ -175,3 +227,33 @@ def test_array_sweeps_equal_the_code_as_written():
             else:
                 assert np.array_equal(got[k], want[k]), k
         assert all(np.array_equal(bad[k], bad_want[k]) for k in bad_want)
+
+
+def test_a_cached_variant_follows_a_change_in_the_module_it_inlines(tmp_path, monkeypatch):
+    """a_mod's scalar variant inlines b_mod.f: when b_mod's source changes, a_mod's cache entry is regenerated."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("MLSYSIM_CACHE", "1")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    head = "from mlsysim.physics._np import inline_helpers, vmax\n"
+    (tmp_path / "inl_b.py").write_text(head + "def f(x):\n    return vmax(x, 1.0)\ninline_helpers(globals())\n")
+    (tmp_path / "inl_a.py").write_text(head + "import inl_b as b\ndef g(x):\n    y = b.f(x) * 2.0\n    return y\n"
+                                       "inline_helpers(globals())\n")
+
+    def fresh():
+        for name in ("inl_a", "inl_b"):
+            sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+        return importlib.import_module("inl_a")
+
+    try:
+        a = fresh()
+        assert _inline.scalar(a.g)(0.5) == 2.0 and "_scalar_f" not in _inline.scalar(a.g).__code__.co_names
+        a = fresh()  # from the cache now
+        assert _inline.scalar(a.g)(0.5) == 2.0
+        (tmp_path / "inl_b.py").write_text(head + "def f(x):\n    return vmax(x, 10.0)\ninline_helpers(globals())\n")
+        a = fresh()
+        assert _inline.scalar(a.g)(0.5) == 20.0 == a.g(0.5)  # max(0.5, 10) x 2, not the stale 2.0
+    finally:
+        for name in ("inl_a", "inl_b"):
+            sys.modules.pop(name, None)

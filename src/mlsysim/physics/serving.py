@@ -128,8 +128,8 @@ def mtp_dims(d):
     """One multi-token-prediction module as a one-layer model (DeepSeek-AI 2024, arXiv:2412.19437 Sec 2.2): a
     transformer block of the model's own kind (an MoE block where the model has experts), a 2h x h projection of
     [hidden; next-token embedding] and the model's output head and embedding, shared (no new head weights)."""
-    from types import SimpleNamespace
-    m = SimpleNamespace(**vars(d))
+    from .workload_dims import Dims
+    m = Dims(**vars(d))
     moe = 1.0 if d.n_moe > 0 else 0.0
     m.L, m.n_moe, m.n_dense, m.moe_frac = 1.0, moe, 1.0 - moe, moe
     m.layer_dense_w = d.attn_w + 2.0 * d.norm_w + (1.0 - moe) * d.dense_mlp_w \

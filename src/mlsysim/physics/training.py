@@ -10,7 +10,6 @@ software-stack profile (mlsysim.stacks, data/stacks.toml); memory is in training
 """
 from __future__ import annotations
 
-import functools
 import operator
 
 from . import collectives as col
@@ -61,7 +60,7 @@ def experts_touched(d, T, ep):
 
 
 def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, bytes_el=2.0, attn_eff=None,
-                decode=False, *, lin_peak=None, lin_ceiling=None, ew_factor=1.0, cast_passes=0.0, detail=False,
+                decode=False, lin_peak=None, lin_ceiling=None, ew_factor=1.0, cast_passes=0.0, detail=False,
                 kv_seqs=None):
     """Forward, backward and recompute-able parts of one layer for T local tokens (after CP split), on one device.
 
@@ -141,7 +140,7 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
 # ----------------------------------------------------------------------------------------------- the step
 def expected_max_normal(n):
     """_expected_max_normal(n), memoised for a plain float rank count (solve() asks the same few counts)."""
-    return _expected_max_normal_float(n) if n.__class__ is float else _expected_max_normal(n)
+    return (_EMN.get(n) or _expected_max_normal_float(n)) if n.__class__ is float else _expected_max_normal(n)
 
 
 def _expected_max_normal(n):
@@ -157,7 +156,14 @@ def _expected_max_normal(n):
     return vwhere(n >= 2.0, vmax(x, 0.0), 0.0)
 
 
-_expected_max_normal_float = functools.lru_cache(maxsize=1024)(_expected_max_normal)
+_EMN = {}  # rank count -> _expected_max_normal(count), plain floats (a dict lookup is cheaper than lru_cache's)
+
+
+def _expected_max_normal_float(n):
+    if len(_EMN) >= 1024:
+        _EMN.clear()
+    value = _EMN[n] = _expected_max_normal(n)
+    return value
 
 
 def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
@@ -195,13 +201,12 @@ def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash
     moe_frac = d.moe_frac
     sm = C.COMM_SM_SHARE
     bw = mem_bw * C.MEMORY_BW_EFFICIENCY
+    # by position (binding keywords costs more than the rest of the call): decode=False, lin_peak .. detail=True
     f0, b0, c0, g0 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, False, bytes_el,
-                                 attn_eff, lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor,
-                                 cast_passes=cast_passes, detail=True)
+                                 attn_eff, False, lin_peak, lin_ceiling, ew_factor, cast_passes, True)
     if d.n_moe > 0:
         f1, b1, c1, g1 = layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, True, bytes_el,
-                                     attn_eff, lin_peak=lin_peak, lin_ceiling=lin_ceiling, ew_factor=ew_factor,
-                                     cast_passes=cast_passes, detail=True)
+                                     attn_eff, False, lin_peak, lin_ceiling, ew_factor, cast_passes, True)
         fwd = (1.0 - moe_frac) * f0 + moe_frac * f1
         bwd = (1.0 - moe_frac) * b0 + moe_frac * b1
         core = (1.0 - moe_frac) * c0 + moe_frac * c1
@@ -335,7 +340,7 @@ _step_hw = operator.itemgetter(*STEP_HW)
 MEMORY_HW = ("opt_state", "fp8_weights")
 
 
-def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity, hw, *,
+def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, tokens, capacity, hw,
              bytes_el=2.0, bytes_grad=2.0, dp_overlap=1.0, tp_overlap=0.0, ep_overlap=0.0,
              straggler_cv=C.STRAGGLER_CV):
     """Everything a training run's result reports, from one set of (scalar or array) inputs: step time and its
@@ -355,12 +360,11 @@ def evaluate(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
     out = training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp, *_step_hw(hw), dp_overlap,
                         tp_overlap, ep_overlap, straggler_cv, bytes_el, bytes_grad, params)
     lin_peak, sel_gemm = hw["lin_peak"], hw["sel_gemm"]
+    # by position: bytes_w .. fp8_weight_bytes
     mem = memory_per_device(d, tp, pp, dp, cp, ep, mb, seq, v, recompute, zero, flash, sp, out["microbatches"],
-                            bytes_w=bytes_el, bytes_grad=hw["grad_reduce_bytes"] or bytes_grad,
-                            bytes_opt=hw["opt_state"], grad_each_mb=hw["grad_each_mb"],
-                            fp8=0.0 if lin_peak is None else 1.0, fp8_weight_bytes=hw["fp8_weights"],
-                            sac=sel_gemm if hw["op_sac"] > 0.0 else None, params=params, replay=hw["replay"],
-                            disp_bytes=hw["dispatch_bytes"] or None)
+                            bytes_el, hw["grad_reduce_bytes"] or bytes_grad, hw["opt_state"], hw["grad_each_mb"],
+                            0.0 if lin_peak is None else 1.0, sel_gemm if hw["op_sac"] > 0.0 else None, params,
+                            hw["replay"], hw["dispatch_bytes"] or None, hw["fp8_weights"])
     n = tp * pp * dp * cp
     step = out["step"]
     tokens_per_step = gbs * seq

@@ -1,12 +1,24 @@
 """The scalars the step and serving physics read from a workload record (`model_dims`), derived once per model."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from .transformer import attention_params, matmul_params_per_token, param_counts
 
 
-def model_dims(m) -> SimpleNamespace:
+class Dims:
+    """A namespace of a model's scalars, as types.SimpleNamespace, but a plain class: the interpreter reads its
+    attributes through a cached slot (~2x faster than SimpleNamespace's; a solve reads ~170 of them)."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+    def __repr__(self):
+        return f"Dims({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
+
+    def __eq__(self, other):
+        return isinstance(other, Dims) and self.__dict__ == other.__dict__
+
+
+def model_dims(m) -> Dims:
     """Scalars the step model needs, derived once from a workload record."""
     pc = param_counts(m)
     h = float(m.hidden)
@@ -14,7 +26,7 @@ def model_dims(m) -> SimpleNamespace:
     out_k = float(m.n_heads * m.v_head_dim)
     mats = 3.0 if m.gated_mlp else 2.0
     n_moe = float(m.n_layers - m.n_dense_layers) if m.n_experts > 1 else 0.0
-    d = SimpleNamespace(
+    d = Dims(
         L=float(m.n_layers), h=h, a=float(m.n_heads), kv=float(m.n_kv_heads), hd=float(m.head_dim),
         vhd=float(m.v_head_dim), V=float(m.vocab), mats=mats, ffn=float(m.ffn_hidden),
         effn=float(m.expert_ffn_hidden), E=float(m.n_experts), topk=float(m.experts_per_token),

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import math
+import operator
 
 from ..errors import ConfigError
 from ..hardware.accelerator import power_limit_clock
 from ..models.workload import TransformerWorkload
 from ..physics import constants as C
-from ..physics.layout import layout_problems
+from ..physics._inline import scalar
+from ..physics.layout import layout_problems, layout_rules
 from ..physics.precision import matmul_ceiling
 from ..physics.training import RECOMPUTE, default_global_batch, evaluate, precision_bytes
 from ..physics.workload_dims import model_dims
@@ -16,17 +18,31 @@ from ..systems.system import Fleet
 from ..units import count, flag, si
 from ._common import choice, divisors, finite, frozen, resolve_fleet, resolve_model
 from .distributed_result import BREAKDOWN_KEYS, SCALING_EFFICIENCY, DistributedResult  # noqa: F401 (re-exported)
+from .distributed_result import breakdown_of, memory_of
+
+_breakdown = operator.itemgetter(*BREAKDOWN_KEYS)
+# the result's scalars from evaluate's output; memory_total is the sum of the memory dict (finite iff each part is)
+_scalars = operator.itemgetter("step", "mfu", "time_to_train", "tokens_per_s", "steps", "hfu", "flops_per_device",
+                               "scaling_efficiency", "microbatches", "memory_total")
+# solve() passes the physics plain numbers only: their scalar variants (physics._inline) skip the array tests
+_evaluate, _layout_rules = scalar(evaluate), scalar(layout_rules)
 
 _DIMS = {}
+_DIMS_LAST = (None, None)  # the last (model, dims): solves in a row mostly share their model
 
 
 def _dims(model):
     """model_dims, cached per workload record (by identity: hashing a record costs more than a lookup)."""
+    global _DIMS_LAST
+    last = _DIMS_LAST
+    if last[0] is model:
+        return last[1]
     hit = _DIMS.get(id(model))
     if hit is None or hit[0] is not model:
         if len(_DIMS) > 256:
             _DIMS.clear()
         hit = _DIMS[id(model)] = (model, model_dims(model))
+    _DIMS_LAST = hit
     return hit[1]
 
 
@@ -116,11 +132,23 @@ def hardware_args(fleet, precision: str, stack=None) -> dict:
 
 
 _HW = {}
+_HW_LAST = (None, None, None, None)  # the last (fleet, precision, stack, context), replaced whole (threads)
 
 
 def _hardware_args(fleet, precision, stack) -> tuple:
     """(hardware_args, stack record, bytes_el, bytes_grad) of a solve, cached per (fleet identity, precision, stack
-    name or identity): records are frozen, so these are constants of the triple. Shared: read only."""
+    name or identity): records are frozen, so these are constants of the triple. Shared: read only. The last
+    triple is checked first, by identity (solves in a row mostly share their fleet and options)."""
+    global _HW_LAST
+    last = _HW_LAST
+    if last[0] is fleet and last[1] is precision and last[2] is stack:
+        return last[3]
+    ctx = _hardware_args_cached(fleet, precision, stack)
+    _HW_LAST = (fleet, precision, stack, ctx)
+    return ctx
+
+
+def _hardware_args_cached(fleet, precision, stack) -> tuple:
     sk = stack if stack is None or stack.__class__ is str else id(stack)
     key = (id(fleet), precision, sk) if precision.__class__ is str else None
     hit = _HW.get(key)
@@ -217,7 +245,7 @@ class DistributedModel:
         if dp_size is None:
             dp = n // (tp * pp * cp)
         else:
-            dp = count(dp_size, "dp_size")
+            dp = dp_size if dp_size.__class__ is int and dp_size > 0 else count(dp_size, "dp_size")
             if tp * pp * cp * dp != n:
                 raise ConfigError(f"tp*pp*cp*dp = {tp}*{pp}*{cp}*{dp} = {tp * pp * cp * dp} but {fleet.name} has "
                                   f"{n} accelerators; use dp_size={n // (tp * pp * cp)} or omit it")
@@ -227,7 +255,7 @@ class DistributedModel:
             gbs = count(global_batch_size, "global_batch_size")
         d = _dims(model)
         tok = resolve_tokens(model, tokens)
-        if any(layout_problems(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok).values()):
+        if any(_layout_rules(d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)):
             self._check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tok)
         hw, stack_rec, bytes_el, bytes_grad = _hardware_args(fleet, precision, stack)
         tpo, epo = overlap_shares(tp_overlap, ep_overlap, model, tp > 1, "tp_size=1")
@@ -235,34 +263,29 @@ class DistributedModel:
         cv = resolve_straggler_cv(straggler_cv)
         rc = RECOMPUTE[recompute]
         capacity = fleet.node.accelerator.memory_bytes
-        out = evaluate(d, float(tp), float(pp), float(dp), float(cp), float(ep), float(mb), float(gbs), float(seq),
-                       float(v), rc, zero, flash_attention, sp, tok, capacity, hw, bytes_el=bytes_el,
-                       bytes_grad=bytes_grad, dp_overlap=1.0 if dp_overlap else 0.0, tp_overlap=tpo, ep_overlap=epo,
-                       straggler_cv=cv)
-        mem = out["memory"]
-        breakdown = {k: float(out[k]) for k in BREAKDOWN_KEYS}
-        memory = {k: float(mem[k]) for k in mem}
-        step, mfu = float(out["step"]), float(out["mfu"])
-        ttt, tps = float(out["time_to_train"]), float(out["tokens_per_s"])
+        out = _evaluate(d, float(tp), float(pp), float(dp), float(cp), float(ep), float(mb), float(gbs), float(seq),
+                        float(v), rc, zero, flash_attention, sp, tok, capacity, hw, bytes_el, bytes_grad,
+                        1.0 if dp_overlap else 0.0, tpo, epo, cv)  # bytes_el .. straggler_cv by position
+        values = _scalars(out)  # plain floats (each comes out of a true division) unless numpy scalars got in
+        step, mfu, ttt, tps, steps, hfu, fpd, eff, m, mem_total = values
         try:  # the sum of finite values is finite: one pass when all is well, else finite() names the culprit
-            ok = math.isfinite(step + mfu + ttt + tps + sum(breakdown.values()) + sum(memory.values()))
+            total = step + mfu + ttt + tps + steps + hfu + fpd + eff + mem_total + sum(_breakdown(out))
+            ok = total.__class__ is float and math.isfinite(total)  # a numpy scalar anywhere makes a numpy sum
         except (TypeError, ValueError, OverflowError):
             ok = False
         if not ok:
-            finite({"step": step, "mfu": mfu, "time_to_train": ttt, "tokens_per_s": tps, **breakdown, **memory},
+            step, mfu, ttt, tps, steps, hfu, fpd, eff, m, mem_total = map(float, values)
+            finite({"step": step, "mfu": mfu, "time_to_train": ttt, "tokens_per_s": tps, "steps": steps, "hfu": hfu,
+                    "flops_per_device": fpd, "scaling_efficiency": eff, **breakdown_of(out), **memory_of(out)},
                    "DistributedModel")
-        layout = {"tp_size": tp, "pp_size": pp, "dp_size": dp, "cp_size": cp, "ep_size": ep, "microbatch_size": mb,
-                  "global_batch_size": gbs, "seq_len": seq, "interleave": v, "precision": precision,
-                  "recompute": recompute, "zero_stage": zero, "sequence_parallel": sp,
-                  "flash_attention": flash_attention, "dp_overlap": dp_overlap, "tp_overlap": tpo, "ep_overlap": epo,
-                  "microbatches": float(out["microbatches"]), "stack": stack_rec.key}
+        # layout, breakdown_s and memory_bytes are built on first access, from out and these values (LAYOUT_KEYS)
+        layout = (tp, pp, dp, cp, ep, mb, gbs, seq, v, precision, recompute, zero, sp, flash_attention, dp_overlap,
+                  tpo, epo, m, stack_rec.key)
         return frozen(DistributedResult, {
-            "model": model, "fleet": fleet, "layout": layout, "tokens": tok, "time_to_train_s": ttt, "step_s": step,
-            "steps": float(out["steps"]), "mfu": mfu, "hfu": float(out["hfu"]), "tokens_per_s": tps,
-            "flops_per_device": float(out["flops_per_device"]),
-            "scaling_efficiency": float(out["scaling_efficiency"]), "breakdown_s": breakdown, "memory_bytes": memory,
+            "model": model, "fleet": fleet, "tokens": tok, "time_to_train_s": ttt, "step_s": step, "steps": steps,
+            "mfu": mfu, "hfu": hfu, "tokens_per_s": tps, "flops_per_device": fpd, "scaling_efficiency": eff,
             "memory_capacity_bytes": capacity, "feasible": bool(out["feasible"]),
-            "_assumed": (hw, bytes_grad, global_batch_size is not None, cv)})
+            "_assumed": (hw, bytes_grad, global_batch_size is not None, cv), "_raw": (out, layout)})
 
     @staticmethod
     def _check_layout(model, d, n, tp, pp, dp, cp, ep, mb, gbs, v, seq, tokens=float("inf")):

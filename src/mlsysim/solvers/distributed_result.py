@@ -11,6 +11,26 @@ from ._common import TableRepr
 
 BREAKDOWN_KEYS = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "bubble", "dp_comm",
                   "optimizer", "straggler")
+#: result.layout's keys, in order (solve() records their values as a tuple; the dict is built on first access)
+LAYOUT_KEYS = ("tp_size", "pp_size", "dp_size", "cp_size", "ep_size", "microbatch_size", "global_batch_size",
+               "seq_len", "interleave", "precision", "recompute", "zero_stage", "sequence_parallel",
+               "flash_attention", "dp_overlap", "tp_overlap", "ep_overlap", "microbatches", "stack")
+
+
+def breakdown_of(out) -> dict:
+    """The step-time breakdown (s) of physics.training.evaluate's output, as plain floats."""
+    return {k: float(out[k]) for k in BREAKDOWN_KEYS}
+
+
+def memory_of(out) -> dict:
+    """The memory by category (bytes) of evaluate's output, as plain floats."""
+    return {k: float(v) for k, v in out["memory"].items()}
+
+
+# the dicts solve() leaves to first access: name -> its builder from (evaluate's output, the layout's values)
+_LAZY = {"layout": lambda out, values: dict(zip(LAYOUT_KEYS, values)),
+         "breakdown_s": lambda out, values: breakdown_of(out),
+         "memory_bytes": lambda out, values: memory_of(out)}
 
 # "Scaling efficiency" has one meaning everywhere (tables, JSON, the report's scaling plot): the share of a step
 # the devices spend on the model's math (compute + recompute) / step time, i.e. the speedup over one device
@@ -45,6 +65,15 @@ class DistributedResult(TableRepr):
     memory_capacity_bytes: float
     feasible: bool
     _assumed: tuple = field(default=(), repr=False, compare=False)  # inputs of `assumptions`, built on access
+
+    def __getattr__(self, name):
+        """layout, breakdown_s and memory_bytes of a solve() result, built on first access from what solve()
+        recorded (`_raw`: evaluate's output, checked finite, and the layout's values); kept once built."""
+        raw = self.__dict__.get("_raw")
+        if raw is None or name not in _LAZY:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = self.__dict__[name] = _LAZY[name](*raw)
+        return value
 
     @property
     def assumptions(self) -> dict:
