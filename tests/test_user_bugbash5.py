@@ -30,3 +30,26 @@ def test_regions_of_an_infeasible_run_carry_the_mark():
     assert res.feasible is False
     assert "INFEASIBLE" in res.table()
     assert round(res.ratio) == 41
+
+
+def test_web_energy_formula_adds_up_for_a_short_run():
+    """The web calculator's energy line is 'IT power x time x PUE = energy'. For a run of a few hours it printed
+    '248 kW x 2 h x 1.1 = 1 MWh' (rounded to whole units: the product of the printed factors is 0.55 MWh).
+    Multiplying the printed factors must give the printed result to within the printed precision (3 digits)."""
+    import re
+    from mlsysim.web.compute import train
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = train({"model": "Llama3_8B", "tokens": 2e10, "cluster": "Research_256", "tp_size": 8,
+                     "samples": 20})
+    f = res["headline"]["energy_mwh"]["formula"]
+    m = re.search(r"= ([\d.,]+) kW x ([\d.,]+) h x ([\d.]+) = ([\d.,]+) MWh", f)
+    assert m, f
+    kw, h, pue, mwh = (float(x.replace(",", "")) for x in m.groups())
+    assert kw * h * pue / 1e3 == pytest.approx(mwh, rel=0.01), f
+    assert mwh == pytest.approx(res["headline"]["energy_mwh"]["value"], rel=0.005)
+    c = res["headline"]["carbon_location_t"]["formula"]
+    m = re.search(r"= ([\d.,]+) MWh x ([\d.]+) gCO2e/kWh = ([\d.,]+) t", c)
+    assert m, c
+    e, g, t = (float(x.replace(",", "")) for x in m.groups())
+    assert e * g / 1e3 == pytest.approx(t, rel=0.01), c   # MWh x g/kWh = kg x 1e3 ... / 1e3 -> t
