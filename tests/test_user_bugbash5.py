@@ -53,3 +53,25 @@ def test_web_energy_formula_adds_up_for_a_short_run():
     assert m, c
     e, g, t = (float(x.replace(",", "")) for x in m.groups())
     assert e * g / 1e3 == pytest.approx(t, rel=0.01), c   # MWh x g/kWh = kg x 1e3 ... / 1e3 -> t
+
+
+def test_optimize_text_says_why_plans_that_ran_were_not_chosen():
+    """`mlsysim optimize examples/llama3_70b_plan.yaml` printed 'N run, M satisfy the constraints' and listed only
+    the out-of-memory rejections: the N - M plans that ran and broke the deadline or the memory limit were
+    unexplained. Every plan that ran and was not kept broke at least one constraint, so the counts printed per
+    constraint must add up to at least N - M."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+    ex = Path(__file__).resolve().parents[1] / "examples" / "llama3_70b_plan.yaml"
+    proc = subprocess.run([sys.executable, "-m", "mlsysim", "optimize", str(ex)], capture_output=True, text=True,
+                          env={**__import__("os").environ, "COLUMNS": "80"}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())
+    ran, kept = (int(x.replace(",", "")) for x in re.search(r"([\d,]+) run, ([\d,]+) satisfy", text).groups())
+    assert ran > kept
+    m = re.search(r"over a constraint: (.*?)(?: Best|$)", text)
+    assert m, proc.stdout
+    counts = [int(x.replace(",", "")) for x in re.findall(r"\(([\d,]+)\)", m.group(1))]
+    assert "deadline_days" in m.group(1) and sum(counts) >= ran - kept
