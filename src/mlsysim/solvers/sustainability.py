@@ -261,6 +261,7 @@ class SustainabilityModel:
                   else si(service_life_years, "year", "service_life_years") * PP.SECONDS_PER_YEAR)
         power, acc_w, more = fleet_power(fleet, mfu)
         assumptions.update(more)
+        power, acc_w = _idle_share(power, acc_w, fleet, performance, duration_s, assumptions)
         it_w = sum(power.values())
         it_j = PP.energy_j(it_w, duration_s)
         fac_j = PP.facility_energy_j(it_j, pue_used)
@@ -309,6 +310,22 @@ class SustainabilityModel:
             market_kg=market, embodied_kg=embodied, water_onsite_l=onsite, water_offsite_l=offsite,
             assumptions=assumptions, cfe_adjusted_kg=cfe_adj,
             feasible=carried_feasibility(performance, "SustainabilityModel"))
+
+
+def _idle_share(power, acc_w, fleet, performance, duration_s, assumptions):
+    """A goodput result's wall-clock time includes checkpoint writes and restarts with the accelerators near idle
+    (GoodputResult.busy_s / idle_s): average the accelerators' power over busy and idle time, as the Monte Carlo
+    does (hosts and switches draw throughout). Other results: unchanged."""
+    busy_s, idle_s = getattr(performance, "busy_s", None), getattr(performance, "idle_s", None)
+    acc = fleet.node.accelerator
+    if busy_s is None or idle_s is None or not idle_s or acc.measured_system_w:
+        return power, acc_w
+    idle = accelerator_idle_w(acc)
+    avg = (acc_w * busy_s + idle * idle_s) / duration_s
+    assumptions["accelerator power while checkpointing/restarting"] = (
+        f"idle {idle:g} W for {idle_s / 3600:,.4g} of {duration_s / 3600:,.4g} h: {acc_w:.0f} W busy -> "
+        f"{avg:.0f} W average")
+    return dict(power, accelerators=avg * fleet.total_accelerators), avg
 
 
 def accelerator_idle_w(acc) -> float:
