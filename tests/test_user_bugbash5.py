@@ -102,3 +102,28 @@ def test_goodput_run_energy_counts_idle_accelerators_during_restarts():
     assert sum(sust.power_w.values()) * sust.duration_s * 1.1 / 3.6e9 == pytest.approx(hand_mwh, rel=1e-9)
     mc = UncertaintyModel().solve(performance=perf, datacenter="GCP_Iowa", samples=10, ranges={})
     assert mc.point["energy"] == pytest.approx(hand_mwh, rel=1e-9)
+
+
+def test_calibration_mfu_convention_palm_vs_causal():
+    """CalibrationModel documented measured_mfu as PaLM-convention (6N + 12*L*h*s per token, the nanoGPT /
+    torchtitan formula) but converted it with result.mfu's causal count (6N + 6*L*h*s): a 7 % error on Llama 3 70B
+    at 8K context. Hand derivation, per token, Llama 3 70B (L=80, 64 heads x 128 = 8192, seq 8192):
+      attention core, causal   = 2 x L x heads x (128 + 128) x s/2 = 2 x 80 x 64 x 256 x 4096 = 1.074e10 FLOPs
+      attention core, full     = 2.147e10
+      matmul weights x 2       = 2 x (N - embedding) = 2 x (70.554e9 - 128256 x 8192) ~ 1.3901e11 (incl. LM head)
+      forward causal ~ 1.3901e11 + 1.074e10 = 1.4975e11; non-causal ~ 1.6049e11; ratio ~ 1.0717
+    So a PaLM MFU m is the same step time as a causal MFU m / 1.0717."""
+    from mlsysim.calibration import calibrate
+    perf = DistributedModel().solve(model=Models.Language.Llama3_70B, fleet=Systems.Clusters.Research_256,
+                                    tp_size=8, pp_size=1, zero_stage=2)
+    n = Models.Language.Llama3_70B.params
+    mm2 = 2 * (n - 128256 * 8192)
+    att = 2 * 80 * 64 * 256 * 8192
+    ratio = (mm2 + att) / (mm2 + att / 2)
+    assert ratio == pytest.approx(1.0717, abs=0.002)
+    palm = calibrate(perf, measured_mfu=0.45, mfu_convention="palm")
+    causal = calibrate(perf, measured_mfu=0.45 / ratio)
+    assert palm.measured_step_s == pytest.approx(causal.measured_step_s, rel=2e-3)
+    assert calibrate(perf, measured_mfu=0.45).predict().mfu == pytest.approx(0.45, rel=1e-9)   # default: causal
+    with pytest.raises(ConfigError, match="mfu_convention"):
+        calibrate(perf, measured_mfu=0.45, mfu_convention="hfu")
