@@ -127,3 +127,22 @@ def test_calibration_mfu_convention_palm_vs_causal():
     assert calibrate(perf, measured_mfu=0.45).predict().mfu == pytest.approx(0.45, rel=1e-9)   # default: causal
     with pytest.raises(ConfigError, match="mfu_convention"):
         calibrate(perf, measured_mfu=0.45, mfu_convention="hfu")
+
+
+def test_scenario_electricity_price_zero_is_refused_not_silently_dropped():
+    """A scenario datacenter with electricity_usd_per_kwh: 0 loaded, and the cost section then vanished with
+    'has no electricity price; pass electricity_usd_per_kwh=0.08' although the user had passed one (0 is read as
+    'no price' downstream; EconomicsModel refuses 0). It is refused at load like the API (exit 2)."""
+    from mlsysim.scenario import from_dict
+    raw = {"workload": {"model": "Llama3_70B"}, "system": {"cluster": "Research_256"},
+           "layout": {"tp_size": 8, "zero_stage": 2}, "tokens": 1e12,
+           "datacenter": {"name": "US_Colo", "electricity_usd_per_kwh": 0}}
+    with pytest.raises(ConfigError, match=r"electricity_usd_per_kwh must be > 0"):
+        from_dict(raw, path="test")
+    # a positive price is charged: energy cost = facility kWh x price (hand check of one piece of TCO)
+    raw["datacenter"]["electricity_usd_per_kwh"] = 0.10
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = from_dict(raw, path="test").evaluate()
+    kwh = out.sustainability.facility_energy_j / 3.6e6
+    assert out.economics.energy_usd == pytest.approx(kwh * 0.10, rel=1e-12)
