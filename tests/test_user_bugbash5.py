@@ -146,3 +146,15 @@ def test_scenario_electricity_price_zero_is_refused_not_silently_dropped():
         out = from_dict(raw, path="test").evaluate()
     kwh = out.sustainability.facility_energy_j / 3.6e6
     assert out.economics.energy_usd == pytest.approx(kwh * 0.10, rel=1e-12)
+
+
+def test_absurd_duration_is_bad_input_not_an_internal_error():
+    """duration_days=1e300 overflowed the energy to inf and the solver answered 'internal value ... please report
+    this input'; it is a bad input. A 15-year run (a facility's life) stays legal, and its carbon is the hand
+    product: carbon scales linearly with days, so 15 y / 30 d = 5478.75 / 30 x the 30-day carbon."""
+    f = Systems.Clusters.Research_256
+    with pytest.raises(ConfigError, match="duration_days=1e\\+300 is beyond any run"):
+        SustainabilityModel().solve(fleet=f, duration_days=1e300, datacenter="GCP_Iowa")
+    month = SustainabilityModel().solve(fleet=f, duration_days=30, datacenter="GCP_Iowa").carbon_footprint
+    long = SustainabilityModel().solve(fleet=f, duration_days=15 * 365.25, datacenter="GCP_Iowa").carbon_footprint
+    assert long == pytest.approx(month * 15 * 365.25 / 30, rel=1e-12)

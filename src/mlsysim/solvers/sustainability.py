@@ -22,6 +22,10 @@ from ._common import INFEASIBLE_ROW, TableRepr, carried_feasibility, finite, res
 # large-scale training MFU (Llama 3 405B 38-43 %, Llama Team 2024 Table 4; PaLM 46 %, Chowdhery et al. 2022).
 # On the flat part of the power curve the choice moves power by a few percent.
 DEFAULT_TRAINING_MFU = 0.40
+# Longest duration accepted (days): 100 years, far past any hardware's service life (4-6 years, physics.cost and
+# physics.carbon), so a larger number is a unit slip (seconds or hours given as days); 1e300 days overflowed to a
+# "please report" error.
+MAX_DURATION_DAYS = 36_525
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,11 @@ def run_inputs(performance, fleet, duration_days, mfu, what: str):
         if fleet is None or duration_days is None:
             raise ConfigError(f"{what}: give performance=<DistributedModel result>, or fleet=... and "
                               f"duration_days=...")
-        duration_s = si(duration_days, "day", "duration_days") * PP.SECONDS_PER_DAY
+        days = si(duration_days, "day", "duration_days")
+        if days > MAX_DURATION_DAYS:
+            raise ConfigError(f"duration_days={days:.4g} is beyond any run ({MAX_DURATION_DAYS:,} days = 100 years "
+                              f"at most); give the run's length in days, e.g. duration_days=30")
+        duration_s = days * PP.SECONDS_PER_DAY
         tokens = None
     fleet = resolve_fleet(fleet)
     if mfu is not None:
