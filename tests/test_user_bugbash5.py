@@ -158,3 +158,16 @@ def test_absurd_duration_is_bad_input_not_an_internal_error():
     month = SustainabilityModel().solve(fleet=f, duration_days=30, datacenter="GCP_Iowa").carbon_footprint
     long = SustainabilityModel().solve(fleet=f, duration_days=15 * 365.25, datacenter="GCP_Iowa").carbon_footprint
     assert long == pytest.approx(month * 15 * 365.25 / 30, rel=1e-12)
+
+
+def test_regions_with_a_zero_carbon_grid_has_no_infinite_ratio():
+    """A 0 gCO2e/kWh grid beside Poland made `ratio` inf and the table read 'infx dirtiest/cleanest' (no inf may
+    leave a solver). Poland's row is still the hand product: facility energy x 820 g/kWh."""
+    from mlsysim.infrastructure.site import Grid
+    zero = Grid(name="all-nuclear", gco2_per_kwh=0)
+    res = SustainabilityModel().regions(fleet=Systems.Clusters.Research_256, duration_days=30, facility="US_Colo",
+                                        grids=[zero, "Poland"])
+    assert res.ratio is None
+    assert "inf" not in res.table().split("\n")[0] + res.table().split("\n")[1]
+    poland = [r for r in res.rows if r.label == "Poland"][0]
+    assert poland.carbon_t == pytest.approx(res.energy_mwh * 1e3 * 820 / 1e6, rel=1e-12)   # kWh x g/kWh -> t

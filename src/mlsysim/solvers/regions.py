@@ -51,10 +51,15 @@ class RegionsResult:
     feasible: bool = True      # False when the run is an infeasible plan: every row carries the mark
 
     @property
-    def ratio(self) -> float:
+    def ratio(self) -> float | None:
+        """None when the cleanest grid emits nothing (a 0 gCO2e/kWh grid): no finite ratio."""
         vals = [r.carbon_t for r in self.rows]
         lo = min(vals)
-        return max(vals) / lo if lo > 0 else float("inf")
+        return max(vals) / lo if lo > 0 else None
+
+    def _ratio_text(self) -> str:
+        return f"{self.ratio:.0f}x dirtiest/cleanest" if self.ratio is not None else \
+            "the cleanest emits nothing (no finite ratio)"
 
     def to_rows(self) -> list[dict]:
         """Plain rows (for JSON and the carbon_by_region chart)."""
@@ -74,7 +79,7 @@ class RegionsResult:
         region's own site: PUE, carbon there, water and energy cost."""
         f = self.facility
         head = (f"Same run at {f.name} (PUE {f.pue:g}, {self.energy_mwh:,.0f} MWh): only the grid changes -> "
-                f"{self.ratio:.0f}x dirtiest/cleanest")
+                f"{self._ratio_text()}")
         cols = [("g/kWh", 6), ("t CO2e", 8), ("x", 5), ("site PUE", 9), ("site t", 8), ("water m3", 9),
                 ("energy $", 9)]
         name_w = max(12, width - sum(w + 1 for _, w in cols) - 2)
@@ -109,7 +114,7 @@ class RegionsResult:
         for r in rows:
             r["grid_key"] = r["region"]
         return carbon_by_region(rows, title=("" if self.feasible else "INFEASIBLE plan: ")
-                                + f"Same run at {self.facility.name}: only the grid changes, {self.ratio:.0f}x")
+                                + f"Same run at {self.facility.name}: only the grid changes, {self._ratio_text()}")
 
 
 def _num(v) -> str:
