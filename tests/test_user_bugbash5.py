@@ -171,3 +171,16 @@ def test_regions_with_a_zero_carbon_grid_has_no_infinite_ratio():
     assert "inf" not in res.table().split("\n")[0] + res.table().split("\n")[1]
     poland = [r for r in res.rows if r.label == "Poland"][0]
     assert poland.carbon_t == pytest.approx(res.energy_mwh * 1e3 * 820 / 1e6, rel=1e-12)   # kWh x g/kWh -> t
+
+
+def test_regions_cli_empty_grid_is_bad_input():
+    """`mlsysim regions X.yaml -g ""` printed the tutorial's default four regions as if they were asked for;
+    an empty --grid is bad input (exit 2)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    ex = Path(__file__).resolve().parents[1] / "examples" / "llama3_70b_research256.yaml"
+    proc = subprocess.run([sys.executable, "-m", "mlsysim", "regions", str(ex), "-g", ""], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and "--grid is empty" in proc.stderr
+    assert "Nordic_Sweden" not in proc.stdout
