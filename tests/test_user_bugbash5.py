@@ -9,6 +9,12 @@ import pytest
 from mlsysim import DistributedModel, Models, SustainabilityModel, Systems
 from mlsysim.errors import ConfigError
 
+try:  # the headless-browser fixtures (skipped there without fastapi / selenium / chromium)
+    from test_web_browser import browser, server  # noqa: F401
+    WEB = True
+except (ImportError, pytest.skip.Exception):
+    WEB = False
+
 
 def _infeasible_perf():
     """Llama 3 70B with no model parallelism on 80 GB H100s: bf16 weights alone are 70.6e9 x 2 B = 141 GB > 86 GB,
@@ -184,3 +190,24 @@ def test_regions_cli_empty_grid_is_bad_input():
                           text=True, timeout=120)
     assert proc.returncode == 2 and "--grid is empty" in proc.stderr
     assert "Nordic_Sweden" not in proc.stdout
+
+
+
+@pytest.mark.skipif(not WEB, reason="the web extras (fastapi) are not installed")
+def test_web_page_equivalents_of_a_short_run_are_not_zero(server, browser):
+    """The page printed every equivalent with 0 decimals: a 2-hour run read '0 passengers flying New York - San
+    Francisco and back'. Hand value: carbon / (1,984 lb x 0.45359237 kg/lb = 899.9 kg per passenger, Strubell et al.
+    2019 Table 1), shown with two significant digits."""
+    from test_web_browser import _set, _submit, _value, _wait
+    browser.get(server + "/")
+    _wait(browser, lambda d: d.execute_script("return document.body.dataset.ready") == "1")
+    for field, value in (("model", "Llama3_8B"), ("cluster", "Research_256"), ("tp_size", "8"), ("pp_size", "1"),
+                         ("dp_size", "32"), ("tokens", "2e10"), ("datacenter", "GCP_Iowa")):
+        _set(browser, field, value)
+    _submit(browser)
+    carbon_t = _value(browser, "carbon_location_t")
+    passengers = carbon_t / (1984 * 0.45359237 / 1000)
+    assert 0.01 < passengers < 1            # a short run: less than one passenger's round trip
+    items = [li.text for li in browser.find_elements("css selector", "#equivalents li")]
+    line = next(t for t in items if "New York - San Francisco" in t)
+    assert line.startswith(f"{float(f'{passengers:.2g}'):g} passengers"), line
