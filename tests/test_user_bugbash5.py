@@ -211,3 +211,13 @@ def test_web_page_equivalents_of_a_short_run_are_not_zero(server, browser):
     items = [li.text for li in browser.find_elements("css selector", "#equivalents li")]
     line = next(t for t in items if "New York - San Francisco" in t)
     assert line.startswith(f"{float(f'{passengers:.2g}'):g} passengers"), line
+
+
+def test_regions_grids_as_one_string():
+    """regions(grids="Poland") iterated the string and failed on the grid 'P'; one name, or a comma-separated list
+    as on the CLI, is accepted. Quebec 20 vs Poland 820 gCO2e/kWh at one facility: 820 / 20 = 41."""
+    f = Systems.Clusters.Research_256
+    one = SustainabilityModel().regions(fleet=f, duration_days=30, facility="US_Colo", grids="Poland")
+    assert [r.label for r in one.rows] == ["Poland"]
+    two = SustainabilityModel().regions(fleet=f, duration_days=30, facility="US_Colo", grids="Quebec, Poland")
+    assert two.ratio == pytest.approx(820 / 20, rel=1e-12)

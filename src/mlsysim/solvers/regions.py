@@ -155,6 +155,8 @@ def regions(performance=None, facility=None, grids=None, *, fleet=None, duration
         raise ConfigError("regions needs facility=, the datacenter whose PUE every grid is tried at, e.g. "
                           "facility='US_Colo' (the tutorial's US average site)")
     fac = resolve_datacenter(facility)
+    if isinstance(grids, str):  # one name, or "Quebec,Poland" as on the CLI (a string iterated letter by letter)
+        grids = [g.strip() for g in grids.split(",") if g.strip()]
     items = list(TUTORIAL_REGIONS if grids is None else grids)
     if not items:
         raise ConfigError("grids is empty: give at least one grid or datacenter name")
