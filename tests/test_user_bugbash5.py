@@ -221,3 +221,34 @@ def test_regions_grids_as_one_string():
     assert [r.label for r in one.rows] == ["Poland"]
     two = SustainabilityModel().regions(fleet=f, duration_days=30, facility="US_Colo", grids="Quebec, Poland")
     assert two.ratio == pytest.approx(820 / 20, rel=1e-12)
+
+
+def test_compare_four_plans_at_80_columns_keeps_numbers_whole(tmp_path):
+    """`mlsysim compare` with four plans at 80 columns folded numbers mid-digit ('$6,182,85' over '1'). Each plan's
+    GPU-hours must print whole on one line: hand value = accelerators x days x 24 (Research_256 tutorial run:
+    256 x time-to-train days x 24 h)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    ex = Path(__file__).resolve().parents[1] / "examples"
+    files = [str(ex / n) for n in ("llama3_70b_research256.yaml", "custom_moe_quebec.yaml", "llama3_70b_plan.yaml")]
+    inf = tmp_path / "tp1.yaml"
+    inf.write_text((ex / "llama3_70b_research256.yaml").read_text().replace("tp_size: 8", "tp_size: 1")
+                   .replace("dp_size: 32", "dp_size: 256"))
+    files.insert(2, str(inf))
+    env = {**os.environ, "COLUMNS": "80"}
+    text = subprocess.run([sys.executable, "-m", "mlsysim", "compare", *files], capture_output=True, text=True,
+                          env=env, timeout=300).stdout
+    js = json.loads(subprocess.run([sys.executable, "-m", "mlsysim", "compare", *files, "--json"],
+                                   capture_output=True, text=True, env=env, timeout=300).stdout)
+    rows = {r["metric"]: r["values"] for r in js["rows"]}
+    days = rows["time to train"][0]
+    assert rows["GPU-hours"][0] == pytest.approx(256 * days * 24, rel=1e-9)
+    lines = text.splitlines()
+    assert max(len(x) for x in lines) <= 80
+    for v in rows["GPU-hours"] + rows["tokens/s"]:
+        assert any(f"{v:,.0f}" in x for x in lines), f"{v:,.0f} folded:\n{text}"
+    for v in rows["cost (TCO share)"]:
+        assert any(f"${v:,.0f}" in x for x in lines), f"${v:,.0f} folded:\n{text}"
