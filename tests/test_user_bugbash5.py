@@ -252,3 +252,22 @@ def test_compare_four_plans_at_80_columns_keeps_numbers_whole(tmp_path):
         assert any(f"{v:,.0f}" in x for x in lines), f"{v:,.0f} folded:\n{text}"
     for v in rows["cost (TCO share)"]:
         assert any(f"${v:,.0f}" in x for x in lines), f"${v:,.0f} folded:\n{text}"
+
+
+def test_break_even_above_100_percent_reads_never():
+    """With a $1/GPU-h cloud price, owning Research_256 never beats renting: the table printed 'break-even
+    utilisation 155%' (a utilisation no fleet reaches). Hand derivation of u* = fixed per GPU-year /
+    (8,766 h x (cloud - energy per busy GPU-hour)):
+      fixed per GPU-year = (IT CapEx / 5 y + facility CapEx / 15 y + 5 % x CapEx) / 256
+      energy per busy GPU-hour = facility kW / 256 x $0.0691/kWh (GCP Iowa)."""
+    from mlsysim import EconomicsModel
+    e = EconomicsModel().solve(fleet=Systems.Clusters.Research_256, duration_days=30, datacenter="GCP_Iowa",
+                               cloud_usd_per_gpu_hour=1.0)
+    p = e.capex_parts_usd
+    it, fac = p["accelerators"] + p["servers"] + p["network"], p["facility"]
+    fixed = (it / 5 + fac / 15 + 0.05 * sum(p.values())) / 256
+    energy = sum(e.sustainability.power_w.values()) * 1.1 / 1e3 / 256 * 0.0691
+    u = fixed / (365.25 * 24 * (1.0 - energy))
+    assert u > 1 and e.break_even == pytest.approx(u, rel=1e-9)
+    row = dict(e._rows())["break-even utilisation (own vs rent)"]
+    assert row.startswith("never: renting is cheaper even at 100 % use") and f"{u:.0%}" in row
