@@ -271,3 +271,26 @@ def test_break_even_above_100_percent_reads_never():
     assert u > 1 and e.break_even == pytest.approx(u, rel=1e-9)
     row = dict(e._rows())["break-even utilisation (own vs rent)"]
     assert row.startswith("never: renting is cheaper even at 100 % use") and f"{u:.0%}" in row
+
+
+def test_train_json_sustainability_and_economics_blocks_carry_the_mark(tmp_path):
+    """`mlsysim train --json` of a plan that does not fit (Llama 3 70B at TP1: 141 GB of bf16 weights per 86 GB
+    GPU) marked performance.feasible=false but the sustainability and economics blocks had no mark: a consumer
+    reading one block alone took the carbon and cost of an impossible plan at face value."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    ex = Path(__file__).resolve().parents[1] / "examples" / "llama3_70b_research256.yaml"
+    bad = tmp_path / "tp1.yaml"
+    bad.write_text(ex.read_text().replace("tp_size: 8", "tp_size: 1").replace("dp_size: 32", "dp_size: 256"))
+    proc = subprocess.run([sys.executable, "-m", "mlsysim", "train", str(bad), "--json"], capture_output=True,
+                          text=True, timeout=120)
+    d = json.loads(proc.stdout)
+    assert proc.returncode == 4 and d["performance"]["feasible"] is False
+    assert d["sustainability"]["feasible"] is False and d["economics"]["feasible"] is False
+    assert d["performance"]["memory_gb"]["weights"] >= 141          # 70.6e9 x 2 B
+    good = subprocess.run([sys.executable, "-m", "mlsysim", "train", str(ex), "--json"], capture_output=True,
+                          text=True, timeout=120)
+    g = json.loads(good.stdout)
+    assert g["sustainability"]["feasible"] is True and g["economics"]["feasible"] is True
