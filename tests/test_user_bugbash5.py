@@ -294,3 +294,24 @@ def test_train_json_sustainability_and_economics_blocks_carry_the_mark(tmp_path)
                           text=True, timeout=120)
     g = json.loads(good.stdout)
     assert g["sustainability"]["feasible"] is True and g["economics"]["feasible"] is True
+
+
+def test_monte_carlo_gives_no_cost_without_an_electricity_price():
+    """At a datacenter with no electricity price (0), EconomicsModel refuses ('never a silent $0') but the Monte
+    Carlo priced the electricity at $0 and reported a cost. It now leaves cost out and says why; energy and carbon
+    stay (carbon = energy x 20 g/kWh on the Quebec grid, hand product)."""
+    from mlsysim import EconomicsModel
+    from mlsysim.infrastructure.registry import Infrastructure
+    from mlsysim.infrastructure.site import Datacenter
+    from mlsysim.uncertainty import UncertaintyModel
+    dc = Datacenter(name="no price", grid=Infrastructure.Grids.Quebec, pue=1.2, electricity_usd_per_kwh=0)
+    perf = DistributedModel().solve(model=Models.Language.Llama3_70B, fleet=Systems.Clusters.Research_256,
+                                    tp_size=8, pp_size=1, zero_stage=2)
+    with pytest.raises(ConfigError, match="no electricity price"):
+        EconomicsModel().solve(performance=perf, datacenter=dc)
+    mc = UncertaintyModel().solve(performance=perf, datacenter=dc, samples=20, ranges={}, goodput=False)
+    assert "cost" not in mc.stats and "no electricity price" in mc.assumptions["cost"]
+    assert mc.point["carbon"] == pytest.approx(mc.point["energy"] * 1e3 * 20 / 1e6, rel=1e-12)  # MWh->kWh, g->t
+    with pytest.raises(ConfigError, match="no electricity price to vary"):
+        UncertaintyModel().solve(performance=perf, datacenter=dc, samples=20,
+                                 ranges={"electricity_usd_per_kwh": (0.05, 0.1)})
