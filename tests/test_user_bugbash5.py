@@ -315,3 +315,12 @@ def test_monte_carlo_gives_no_cost_without_an_electricity_price():
     with pytest.raises(ConfigError, match="no electricity price to vary"):
         UncertaintyModel().solve(performance=perf, datacenter=dc, samples=20,
                                  ranges={"electricity_usd_per_kwh": (0.05, 0.1)})
+
+
+def test_regions_api_counts_a_repeated_name_once():
+    """regions(grids=['Quebec', 'Poland', 'Poland']) printed Poland twice (the CLI already merges repeats); rows are
+    Quebec and Poland once each and the ratio stays 820 / 20 = 41."""
+    res = SustainabilityModel().regions(fleet=Systems.Clusters.Research_256, duration_days=30, facility="US_Colo",
+                                        grids=["Quebec", "Poland", "Poland"])
+    assert [r.label for r in res.rows] == ["Quebec", "Poland"]
+    assert res.ratio == pytest.approx(41.0, rel=1e-12)

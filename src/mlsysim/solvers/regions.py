@@ -158,6 +158,8 @@ def regions(performance=None, facility=None, grids=None, *, fleet=None, duration
     if isinstance(grids, str):  # one name, or "Quebec,Poland" as on the CLI (a string iterated letter by letter)
         grids = [g.strip() for g in grids.split(",") if g.strip()]
     items = list(TUTORIAL_REGIONS if grids is None else grids)
+    # a name given twice is one row (as on the CLI); records are kept as given
+    items = [x for i, x in enumerate(items) if not isinstance(x, str) or x not in items[:i]]
     if not items:
         raise ConfigError("grids is empty: give at least one grid or datacenter name")
     solve = SustainabilityModel().solve
