@@ -163,7 +163,9 @@ def test_feeds_sustainability(perf):
     g = GoodputModel().solve(performance=perf)
     a = sust.SustainabilityModel().solve(performance=perf, datacenter="GCP_Iowa")
     b = sust.SustainabilityModel().solve(performance=g, datacenter="GCP_Iowa")
-    assert b.facility_energy_j == pytest.approx(a.facility_energy_j * g.time_to_train_s / perf.time_to_train_s)
+    # the wall-clock time grows by 1 / goodput; the accelerators are near idle while checkpointing and
+    # restarting (GoodputResult.idle_s), so the energy grows by less (the exact sum: test_user_bugbash5)
+    assert a.facility_energy_j < b.facility_energy_j < a.facility_energy_j * g.time_to_train_s / perf.time_to_train_s
 
 
 # ------------------------------------------------------------------------------------------ vs published

@@ -119,15 +119,30 @@ class CalibrationResult(TableRepr):
                              f" GB per device of {self.performance.memory_capacity_bytes / 1e9:.1f} GB")])
 
 
+MFU_CONVENTIONS = {"causal": "6N + 6*L*h*s FLOPs per token, causal attention, as result.mfu",
+                   "palm": "6N + 12*L*h*s FLOPs per token, non-causal attention, PaLM App. B"}
+
+
+def _palm_over_causal(perf, convention: str) -> float:
+    """FLOPs per token of the measured MFU's convention over result.mfu's (causal): 1, or PaLM's / causal."""
+    if convention == "causal":
+        return 1.0
+    from .physics.transformer import model_flops_per_token
+    s = perf.layout["seq_len"]
+    return model_flops_per_token(perf.model, s, causal=False) / model_flops_per_token(perf.model, s, causal=True)
+
+
 class CalibrationModel:
     """Fit the matmul-efficiency multiplier to one measured step time (or MFU) of a configuration you ran."""
 
-    def solve(self, performance=None, *, measured_step_time=None, measured_mfu=None,
+    def solve(self, performance=None, *, measured_step_time=None, measured_mfu=None, mfu_convention="causal",
               scale_range=None) -> CalibrationResult:
         """
         performance: DistributedModel().solve(...) of exactly the configuration you measured.
         measured_step_time: seconds per optimizer step (number or pint time); or
-        measured_mfu: MFU in the PaLM convention (6N + 12*L*h*s FLOPs per token, no recompute) as a fraction.
+        measured_mfu: MFU as a fraction, no recompute counted, in `mfu_convention`: "causal" (result.mfu's:
+            6N + 6*L*h*s FLOPs per token; Llama 3's reported MFU) or "palm" (6N + 12*L*h*s, non-causal: PaLM
+            App. B, nanoGPT's and torchtitan's MFU).
         scale_range: (low, high) allowed for the multiplier (default (0.3, full MAMF)).
         """
         from .physics import constants as C
@@ -149,7 +164,11 @@ class CalibrationModel:
             if m > 1:
                 raise ConfigError(f"measured_mfu must be a fraction in (0, 1], got {m} (a percentage? use "
                                   f"{m / 100:g})")
-            target = perf.step_s * perf.mfu / m  # same FLOPs per step, so MFU x step time is constant
+            if mfu_convention not in MFU_CONVENTIONS:
+                from .errors import unknown
+                raise unknown("mfu_convention", mfu_convention, MFU_CONVENTIONS)
+            # same FLOPs per step, so MFU x step time is constant; a PaLM MFU counts the full s^2 attention
+            target = perf.step_s * perf.mfu * _palm_over_causal(perf, mfu_convention) / m
         else:
             target = si(measured_step_time, "s", "measured_step_time")
         acc = perf.fleet.node.accelerator
@@ -207,8 +226,8 @@ class CalibrationModel:
                           "GEMM; it absorbs any other error of the model for this setup",
                 "kept": "communication efficiencies, straggler CV and the GEMM shape curve stay as calibrated "
                         "on published runs",
-                "measurement": "MFU converted to step time at this configuration's FLOPs (PaLM convention)"
-                               if measured_mfu is not None else "step time as given",
+                "measurement": (f"MFU ({MFU_CONVENTIONS[mfu_convention]}) converted to step time at this "
+                                f"configuration's FLOPs") if measured_mfu is not None else "step time as given",
             })
 
 

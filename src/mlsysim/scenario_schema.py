@@ -114,7 +114,7 @@ DATACENTER = {
               registry="Infrastructure.Grids"),
     "pue": F("float", "power usage effectiveness (>= 1)", minimum=1),
     "wue_l_per_kwh": F("float", "on-site water use, litres per kWh of IT energy", minimum=0),
-    "electricity_usd_per_kwh": F("float", "electricity price, USD per kWh", minimum=0),
+    "electricity_usd_per_kwh": F("float", "electricity price, USD per kWh", **POS),  # 0 read as "no price"
     "cfe_fraction": F("float", "hourly carbon-free energy share (e.g. Google CFE %): carbon_cfe_adjusted",
                       minimum=0, maximum=1),
     "contractual_fraction": F("float", "share of energy covered by RECs/PPAs (GHG Protocol market-based carbon)",

@@ -322,6 +322,10 @@ class UncertaintyModel:
         if datacenter is not None:
             from .solvers.sustainability import resolve_datacenter
             dc = resolve_datacenter(datacenter)
+            if "electricity_usd_per_kwh" in parsed and not dc.electricity_usd_per_kwh:
+                raise ConfigError(f"range 'electricity_usd_per_kwh': datacenter {dc.name} has no electricity price "
+                                  f"to vary; give it one (Datacenter.electricity_usd_per_kwh)")
+        acc_priced = bool(perf.fleet.node.accelerator.price_usd)
         nominal = {"pue": dc.pue, "grid_gco2_per_kwh": dc.grid.gco2_per_kwh,
                    "electricity_usd_per_kwh": dc.electricity_usd_per_kwh} if dc is not None else {}
         sampled = run(lambda k, d: arr(k, nominal.get(k, d)))
@@ -348,8 +352,12 @@ class UncertaintyModel:
         if dc is not None:
             assumptions["energy"] = ("accelerators at the MFU power curve while computing or recomputing, at idle "
                                      "during checkpoint writes and restarts; hosts and switches throughout; x PUE")
-            assumptions["cost"] = ("CapEx (accelerator price x infrastructure multiplier) amortised over the "
-                                   "depreciation life + maintenance + electricity (physics.cost)")
+            assumptions["cost"] = (
+                "CapEx built from the records as EconomicsModel (accelerators, servers, network, facility), IT "
+                "amortised over its depreciation life and the facility over its own + maintenance + electricity "
+                "(physics.cost)" if "cost" in stats else
+                "not computed: " + (f"{dc.name} has no electricity price" if acc_priced else
+                                    f"{perf.fleet.node.accelerator.name} has no price"))
         return UncertaintyResult(performance=perf, samples_n=n, seed=seed, level=lvl, ranges=parsed, draws=draws,
                                  samples=samples_out, point=points, stats=stats, assumptions=assumptions,
                                  feasible=carried_feasibility(perf, "UncertaintyModel"))
@@ -379,7 +387,7 @@ def _energy_carbon_cost(perf, dc, mfu, busy_s, idle_s, wall_s, get):
     it_j = n * (busy_w * busy_s + idle_w * idle_s) + other_w * wall_s
     fac_j = PP.facility_energy_j(it_j, get("pue", dc.pue))
     out = {"energy": fac_j, "carbon": PC.location_based_kg(fac_j, get("grid_gco2_per_kwh", dc.grid.gco2_per_kwh))}
-    if acc.price_usd:
+    if acc.price_usd and dc.electricity_usd_per_kwh:  # as EconomicsModel: never a silent $0 of electricity
         from .solvers._capex import fleet_capex, split_it_facility
         it_usd, fac_usd = split_it_facility(fleet_capex(fleet, acc.price_usd)[0])
         it_usd = it_usd + n * acc.price_usd * (get("price_scale", 1.0) - 1.0)  # the accelerator price varies

@@ -110,6 +110,7 @@ def sustainability(s) -> dict | None:
                               if s.fleet.node.accelerator.embodied_kgco2e is not None else None),
         "carbon_total_t": (s.location_kg + sum(s.embodied_kg.values())) / 1e3,
         "water_onsite_m3": s.water_onsite_l / 1e3, "water_offsite_m3": s.water_offsite_l / 1e3,
+        "feasible": bool(s.feasible),  # the mark travels with the block (False: built from an infeasible plan)
     }
 
 
@@ -127,6 +128,7 @@ def economics(e) -> dict | None:
         "lifetime_tco_usd": e.lifetime_usd, "cloud_usd_per_gpu_hour": e.cloud_usd_per_gpu_hour,
         "cloud_cost_usd": e.cloud_cost_usd,
         "break_even_utilization": e.break_even,
+        "feasible": bool(e.feasible),
     }
 
 

@@ -335,6 +335,9 @@ def render_optimize(body):
              f"{body['feasible']:,} run, {body['satisfying']:,} satisfy the constraints")
     if body["rejected"]:
         c.print("[dim]rejected: " + E("; ".join(f"{k} ({v:,})" for k, v in body["rejected"].items())) + "[/]")
+    over = {k: v for k, v in (body.get("violations") or {}).items() if v}
+    if over:  # plans that ran but broke a constraint (a plan may break several)
+        _hang(c, "[dim]over a constraint: " + E("; ".join(f"{k} ({v:,})" for k, v in over.items())) + "[/]")
     rows = body["ranking"]
     for line in winner_lines(rows[0], obj["name"]):
         _hang(c, line)

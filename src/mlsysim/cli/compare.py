@@ -75,9 +75,13 @@ def render_text(outcomes, rows):
     c = console()
     t = Table(title=f"{len(outcomes)} plans side by side (▶ marks rows that differ; green = best)",
               title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    t.add_column("", no_wrap=True)
-    for name in _titles(outcomes):
-        t.add_column(E(name), justify="right", overflow="fold")
+    # numbers never fold across lines (a 4-plan table at 80 columns printed "$6,182,85" over "1"): each plan's
+    # column is at least as wide as its widest number, and the metric labels wrap instead
+    t.add_column("", min_width=12)
+    for i, name in enumerate(_titles(outcomes)):
+        widest = max((len(r["text"][i]) for r in rows
+                      if isinstance(r["values"][i], (int, float)) and not isinstance(r["values"][i], bool)), default=0)
+        t.add_column(E(name), justify="right", overflow="fold", min_width=widest or None)
     for r in rows:
         label = r["metric"] + (f" ({r['unit']})" if r["unit"] and r["unit"] != "USD" else "")
         cells = [(f"[bold green]{E(x)}[/]" if i == r["best"] else E(x)) for i, x in enumerate(r["text"])]

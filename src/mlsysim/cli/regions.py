@@ -17,7 +17,11 @@ def regions_cmd(path, grids, sets, plots, fmt, json_out, width=None):
                           f"tried at), e.g. datacenter: US_Colo")
         perf = sc.evaluate(sustainability=False, economics=False).performance
         from ..solvers.regions import regions
-        res = regions(perf, sc.datacenter, _split(grids) or None)
+        names = _split(grids)
+        if grids and not names:  # `-g ""` printed the default four as if asked for them
+            raise Failure("--grid is empty: give grid or datacenter names, e.g. --grid Quebec,Poland (or omit "
+                          "--grid for the tutorial's four regions)")
+        res = regions(perf, sc.datacenter, names or None)
         saved = _save_plots({"regions": res.figure()}, plots, fmt) if plots else {}
         feasible = bool(getattr(perf, "feasible", True))
         code = 0 if feasible else EXIT_INFEASIBLE

@@ -189,8 +189,9 @@ def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "
         if e.cost_per_million_tokens is not None:
             rows.append(("cost per million tokens (USD)", e.cost_per_million_tokens.magnitude))
         if e.cloud_cost is not None:
+            from ..solvers.economics import break_even_text
             rows += [("renting the same GPU-hours (USD)", e.cloud_cost.magnitude),
-                     ("break-even utilisation (own vs rent)", e.break_even)]
+                     ("break-even utilisation (own vs rent)", break_even_text(e.break_even))]
         parts.append(table(rows, ("item", "value")))
         parts.append(fig("cost_split"))
     if "pareto" in figures:

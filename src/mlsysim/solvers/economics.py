@@ -179,7 +179,7 @@ class EconomicsResult(TableRepr):
             rows += [("cloud price per accelerator-hour", f"{self.cloud_usd_per_gpu_hour:.2f} USD"),
                      ("renting the same hours", f"{self.cloud_cost.magnitude:,.0f} USD"),
                      ("break-even utilisation (own vs rent)",
-                      f"{self.break_even:.0%}" if self.break_even is not None else "never (cloud < energy cost)")]
+                      break_even_text(self.break_even))]
         return rows
 
 
@@ -333,6 +333,16 @@ class EconomicsModel:
             return sustainability
         return SustainabilityModel().solve(fleet=fleet, duration_days=duration_days, mfu=mfu,
                                            datacenter=datacenter, performance=performance)
+
+
+def break_even_text(u: float | None) -> str:
+    """The break-even utilisation in words: a share of the year, or why owning never breaks even (a share above
+    100 % printed as '155%' read as a reachable utilisation)."""
+    if u is None:
+        return "never (cloud < energy cost)"
+    if u > 1:
+        return f"never: renting is cheaper even at 100 % use (owning would need {u:.0%})"
+    return f"{u:.0%}"
 
 
 def _given_or_recorded(given, recorded, unit, arg, label, source, assumptions, missing):

@@ -48,12 +48,18 @@ class RegionsResult:
     facility: object
     energy_mwh: float
     rows: tuple
+    feasible: bool = True      # False when the run is an infeasible plan: every row carries the mark
 
     @property
-    def ratio(self) -> float:
+    def ratio(self) -> float | None:
+        """None when the cleanest grid emits nothing (a 0 gCO2e/kWh grid): no finite ratio."""
         vals = [r.carbon_t for r in self.rows]
         lo = min(vals)
-        return max(vals) / lo if lo > 0 else float("inf")
+        return max(vals) / lo if lo > 0 else None
+
+    def _ratio_text(self) -> str:
+        return f"{self.ratio:.0f}x dirtiest/cleanest" if self.ratio is not None else \
+            "the cleanest emits nothing (no finite ratio)"
 
     def to_rows(self) -> list[dict]:
         """Plain rows (for JSON and the carbon_by_region chart)."""
@@ -73,12 +79,14 @@ class RegionsResult:
         region's own site: PUE, carbon there, water and energy cost."""
         f = self.facility
         head = (f"Same run at {f.name} (PUE {f.pue:g}, {self.energy_mwh:,.0f} MWh): only the grid changes -> "
-                f"{self.ratio:.0f}x dirtiest/cleanest")
+                f"{self._ratio_text()}")
         cols = [("g/kWh", 6), ("t CO2e", 8), ("x", 5), ("site PUE", 9), ("site t", 8), ("water m3", 9),
                 ("energy $", 9)]
         name_w = max(12, width - sum(w + 1 for _, w in cols) - 2)
         lo = min(r.carbon_t for r in self.rows)
-        lines = _wrap(head, width) + ["  " + "region".ljust(name_w) + "".join(f" {c:>{w}}" for c, w in cols)]
+        mark = [] if self.feasible else _wrap("INFEASIBLE: built from a layout that does not fit in memory; "
+                                              "these are the numbers of a plan that cannot run", width)
+        lines = mark + _wrap(head, width) + ["  " + "region".ljust(name_w) + "".join(f" {c:>{w}}" for c, w in cols)]
         for r in self.rows:
             site = [f"{r.site.pue:g}", _num(r.site_carbon_t), _num(r.site_water_m3), _num(r.site_energy_usd)] \
                 if r.site else ["-", "-", "-", "-"]
@@ -105,8 +113,8 @@ class RegionsResult:
         rows = sorted(self.to_rows(), key=lambda r: r["carbon_t"])
         for r in rows:
             r["grid_key"] = r["region"]
-        return carbon_by_region(rows, title=f"Same run at {self.facility.name}: only the grid changes, "
-                                            f"{self.ratio:.0f}x")
+        return carbon_by_region(rows, title=("" if self.feasible else "INFEASIBLE plan: ")
+                                + f"Same run at {self.facility.name}: only the grid changes, {self._ratio_text()}")
 
 
 def _num(v) -> str:
@@ -147,15 +155,20 @@ def regions(performance=None, facility=None, grids=None, *, fleet=None, duration
         raise ConfigError("regions needs facility=, the datacenter whose PUE every grid is tried at, e.g. "
                           "facility='US_Colo' (the tutorial's US average site)")
     fac = resolve_datacenter(facility)
+    if isinstance(grids, str):  # one name, or "Quebec,Poland" as on the CLI (a string iterated letter by letter)
+        grids = [g.strip() for g in grids.split(",") if g.strip()]
     items = list(TUTORIAL_REGIONS if grids is None else grids)
+    # a name given twice is one row (as on the CLI); records are kept as given
+    items = [x for i, x in enumerate(items) if not isinstance(x, str) or x not in items[:i]]
     if not items:
         raise ConfigError("grids is empty: give at least one grid or datacenter name")
     solve = SustainabilityModel().solve
     kw = dict(performance=performance, fleet=fleet, duration_days=duration_days, mfu=mfu)
-    rows = []
+    rows, feasible = [], True
     for item in items:
         label, grid, site = _region(item)
         here = solve(datacenter=dataclasses.replace(fac, grid=grid, name=f"{fac.name} on {grid.name}"), **kw)
+        feasible = feasible and here.feasible
         row = dict(label=label, grid=grid, carbon_t=here.location_kg / 1e3,
                    energy_mwh=here.facility_energy_j / PP.J_PER_KWH / 1e3)
         if site is not None:
@@ -164,4 +177,4 @@ def regions(performance=None, facility=None, grids=None, *, fleet=None, duration
                        site_water_m3=(there.water_onsite_l + there.water_offsite_l) / 1e3,
                        site_energy_usd=there.facility_energy_j / PP.J_PER_KWH * site.electricity_usd_per_kwh)
         rows.append(RegionRow(**row))
-    return RegionsResult(facility=fac, energy_mwh=rows[0].energy_mwh, rows=tuple(rows))
+    return RegionsResult(facility=fac, energy_mwh=rows[0].energy_mwh, rows=tuple(rows), feasible=feasible)

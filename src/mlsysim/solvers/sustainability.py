@@ -23,6 +23,10 @@ from ._common import INFEASIBLE_ROW, TableRepr, carried_feasibility, finite, res
 # large-scale training MFU (Llama 3 405B 38-43 %, Llama Team 2024 Table 4; PaLM 46 %, Chowdhery et al. 2022).
 # On the flat part of the power curve the choice moves power by a few percent.
 DEFAULT_TRAINING_MFU = 0.40
+# Longest duration accepted (days): 100 years, far past any hardware's service life (4-6 years, physics.cost and
+# physics.carbon), so a larger number is a unit slip (seconds or hours given as days); 1e300 days overflowed to a
+# "please report" error.
+MAX_DURATION_DAYS = 36_525
 
 
 @dataclass(frozen=True)
@@ -214,7 +218,11 @@ def run_inputs(performance, fleet, duration_days, mfu, what: str):
         if fleet is None or duration_days is None:
             raise ConfigError(f"{what}: give performance=<DistributedModel result>, or fleet=... and "
                               f"duration_days=...")
-        duration_s = si(duration_days, "day", "duration_days") * PP.SECONDS_PER_DAY
+        days = si(duration_days, "day", "duration_days")
+        if days > MAX_DURATION_DAYS:
+            raise ConfigError(f"duration_days={days:.4g} is beyond any run ({MAX_DURATION_DAYS:,} days = 100 years "
+                              f"at most); give the run's length in days, e.g. duration_days=30")
+        duration_s = days * PP.SECONDS_PER_DAY
         tokens = None
     fleet = resolve_fleet(fleet)
     if mfu is not None:
@@ -262,6 +270,7 @@ class SustainabilityModel:
                   else si(service_life_years, "year", "service_life_years") * PP.SECONDS_PER_YEAR)
         power, acc_w, more = fleet_power(fleet, mfu)
         assumptions.update(more)
+        power, acc_w = _idle_share(power, acc_w, fleet, performance, duration_s, assumptions)
         it_w = sum(power.values())
         it_j = PP.energy_j(it_w, duration_s)
         fac_j = PP.facility_energy_j(it_j, pue_used)
@@ -310,6 +319,22 @@ class SustainabilityModel:
             market_kg=market, embodied_kg=embodied, water_onsite_l=onsite, water_offsite_l=offsite,
             assumptions=assumptions, cfe_adjusted_kg=cfe_adj,
             feasible=carried_feasibility(performance, "SustainabilityModel"))
+
+
+def _idle_share(power, acc_w, fleet, performance, duration_s, assumptions):
+    """A goodput result's wall-clock time includes checkpoint writes and restarts with the accelerators near idle
+    (GoodputResult.busy_s / idle_s): average the accelerators' power over busy and idle time, as the Monte Carlo
+    does (hosts and switches draw throughout). Other results: unchanged."""
+    busy_s, idle_s = getattr(performance, "busy_s", None), getattr(performance, "idle_s", None)
+    acc = fleet.node.accelerator
+    if busy_s is None or idle_s is None or not idle_s or acc.measured_system_w:
+        return power, acc_w
+    idle = accelerator_idle_w(acc)
+    avg = (acc_w * busy_s + idle * idle_s) / duration_s
+    assumptions["accelerator power while checkpointing/restarting"] = (
+        f"idle {idle:g} W for {idle_s / 3600:,.4g} of {duration_s / 3600:,.4g} h: {acc_w:.0f} W busy -> "
+        f"{avg:.0f} W average")
+    return dict(power, accelerators=avg * fleet.total_accelerators), avg
 
 
 def accelerator_idle_w(acc) -> float:

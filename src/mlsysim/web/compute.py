@@ -66,7 +66,11 @@ def train(req: dict) -> dict:
     from .. import __version__
     from ..cli import _json as J
     from ..scenario import from_dict
+    from ..solvers._common import format_number
     raw = scenario_dict(req)
+
+    def N(v):
+        return format_number(v, 3)
     if req.get("best_layout"):
         raw["layout"] = _best_layout(raw)
     sc = from_dict(raw, path="request")
@@ -84,17 +88,18 @@ def train(req: dict) -> dict:
     }
     if s is not None:
         mwh = s.facility_energy_j / 3.6e9
-        head["energy_mwh"] = {"value": mwh, "formula": f"IT power x time x PUE = {sum(s.power_w.values()) / 1e3:,.0f} kW"
-                              f" x {s.duration_s / 3600:,.0f} h x {s.pue:g} = {mwh:,.0f} MWh"}
+        # 3 significant digits: a 2-hour run printed "248 kW x 2 h x 1.1 = 1 MWh" (it is 0.572 MWh)
+        head["energy_mwh"] = {"value": mwh, "formula": f"IT power x time x PUE = {N(sum(s.power_w.values()) / 1e3)} kW"
+                              f" x {N(s.duration_s / 3600)} h x {s.pue:g} = {N(mwh)} MWh"}
         g = s.datacenter.grid.gco2_per_kwh
         head["carbon_location_t"] = {"value": s.location_kg / 1e3, "formula":
-                                     f"energy x grid = {mwh:,.0f} MWh x {g:g} gCO2e/kWh = {s.location_kg / 1e3:,.1f} t"}
+                                     f"energy x grid = {N(mwh)} MWh x {g:g} gCO2e/kWh = {N(s.location_kg / 1e3)} t"}
         d = s.datacenter
         head["carbon_market_t"] = {"value": s.market_kg / 1e3, "formula":
                                    f"GHG Protocol market-based: energy x (1 - {d.contractual_fraction:g} covered by "
                                    f"RECs/PPAs) x {d.market_residual_gco2_per_kwh:g} gCO2e/kWh "
                                    f"{'residual mix' if d.grid.residual_gco2_per_kwh is not None else 'grid average'}"
-                                   f" = {s.market_kg / 1e3:,.1f} t"}
+                                   f" = {N(s.market_kg / 1e3)} t"}
     if e is not None:
         head["cost_usd"] = {"value": e.total_usd, "formula":
                             f"amortised CapEx + energy + maintenance = ${e.amortized_capex_usd:,.0f} + "

@@ -118,7 +118,9 @@ function render(r) {
   const g = r.regions;
   $("regions").textContent = "Lowest carbon: " + g.lowest_carbon.name + ", " + fmt(g.lowest_carbon.carbon_t) + " t" +
     (g.carbon_ratio === null ? "" : g.carbon_ratio >= 1.05 ? " (" + fmt(g.carbon_ratio, 1) + "x less than here)" : " (no less than here)") + ". Cheapest: " + (g.cheapest ? g.cheapest.name + ", $" + fmt(g.cheapest.cost_usd, 0) : "n/a") + ".";
-  $("equivalents").replaceChildren(...r.equivalents.map((e) => { const li = el("li", fmt(e.value, 0) + " " + e.label + " "); li.appendChild(el("small", "(source: " + e.source + ")")); return li; }));
+  // under 10: two significant digits (a short run read "0 passengers flying New York - San Francisco and back")
+  const few = (v) => (Math.abs(v) < 10 ? Number(Number(v).toPrecision(2)).toString() : fmt(v, 0));
+  $("equivalents").replaceChildren(...r.equivalents.map((e) => { const li = el("li", few(e.value) + " " + e.label + " "); li.appendChild(el("small", "(source: " + e.source + ")")); return li; }));
   $("cite-markdown").textContent = r.cite.markdown; $("cite-latex").textContent = r.cite.latex; $("cite-bibtex").textContent = r.cite.bibtex;
   $("dl-yaml").href = URL.createObjectURL(new Blob([r.scenario_yaml], { type: "text/yaml" }));
   $("dl-json").href = URL.createObjectURL(new Blob([JSON.stringify(r, null, 2)], { type: "application/json" }));
