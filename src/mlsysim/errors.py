@@ -35,6 +35,21 @@ def unknown(kind: str, name: str, choices) -> UnknownNameError:
     return UnknownNameError(f"unknown {kind} '{name}'{hint}")
 
 
+def unexpected_keywords(fn, given: dict) -> ConfigError:
+    """The ConfigError for keywords `fn` does not take, naming the ones it has that are close (tp -> tp_size)."""
+    import difflib  # only on the error path
+
+    code = fn.__code__
+    names = code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount]  # after self
+    parts = []
+    for name in given:
+        close = [n for n in names if n == f"{name}_size"] \
+            or [n for n in names if n.startswith(f"{name}_") or n.endswith(f"_{name}")][:3] \
+            or difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        parts.append(f"'{name}'" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+    return ConfigError(f"{fn.__qualname__}() takes no argument {', '.join(parts)}; it takes: {', '.join(names)}")
+
+
 class InfeasibleResultWarning(UserWarning):
     """A result was built from one marked feasible=False (a layout that does not fit): its numbers are shown but
     the plan cannot run."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import operator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, unexpected_keywords
 from ..hardware.accelerator import power_limit_clock
 from ..models.workload import TransformerWorkload
 from ..physics import constants as C
@@ -198,7 +198,7 @@ class DistributedModel:
               recompute: str = "selective", zero_stage: int = 1, interleave: int = 1,
               tokens: float | None = None, flash_attention: bool = True, sequence_parallel: bool | None = None,
               dp_overlap: bool = True, tp_overlap: float = 0.0, ep_overlap: float = 0.0,
-              straggler_cv: float | None = None, stack: str | None = None) -> DistributedResult:
+              straggler_cv: float | None = None, stack: str | None = None, **unexpected) -> DistributedResult:
         """Evaluate one layout; every default is echoed in `result.layout` and `result.assumptions`.
 
         model, fleet: records or registry names. tp/pp/cp/ep_size: tensor, pipeline, context and expert parallel
@@ -214,6 +214,8 @@ class DistributedModel:
         step jitter). stack: the software stack, a key of mlsysim.stacks.Stacks.Training (default
         "megatron_core_2024"): its kernel fusion, launch overheads, recompute policy, reduction precision and
         fp8 recipe (data/stacks.toml)."""
+        if unexpected:
+            raise unexpected_keywords(self.solve, unexpected)
         if model.__class__ is not TransformerWorkload:
             model = resolve_model(model)
         if fleet.__class__ is not Fleet:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError, unknown
+from ..errors import ConfigError, unknown, unexpected_keywords
 from ..physics import cost as PX
 from ..physics import power as PP
 from ..units import quantity, si
@@ -198,11 +198,13 @@ class EconomicsModel:
               mfu=None, tokens=None, accelerator_price_usd=None, infrastructure_multiplier=None,
               infrastructure_usd=None, depreciation_years=None, maintenance_fraction_per_year=None,
               cloud_usd_per_gpu_hour=None, electricity_usd_per_kwh=None,
-              facility_life_years=None) -> EconomicsResult:
+              facility_life_years=None, **unexpected) -> EconomicsResult:
         """Money in USD (numbers or pint quantities). By default CapEx is built from the records (servers,
         fabric, facility per watt). `infrastructure_multiplier` (the tutorial's shortcut: CapEx = accelerators x
         price x multiplier) or `infrastructure_usd` = {servers, network, power, cooling, facility, operations:
         USD for the whole fleet} replace that. `mfu` only sets power (default 0.40)."""
+        if unexpected:
+            raise unexpected_keywords(self.solve, unexpected)
         tokens_given = None if tokens is None else si(tokens, "", "tokens")
         sust = self._energy(fleet, duration_days, datacenter, performance, sustainability, mfu)
         fleet, dc, duration_s = sust.fleet, sust.datacenter, sust.duration_s

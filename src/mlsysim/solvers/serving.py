@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError
+from ..errors import ConfigError, unexpected_keywords
 from ..physics import constants as C
 from ..physics import power as PP
 from ..physics import serving as PS
@@ -148,10 +148,12 @@ class ServingModel:
     def solve(self, model, hardware, *, seq_len=None, input_len=None, output_len=256, batch_size=1, tp_size=1,
               pp_size=1, ep_size=1, precision=None, weight_precision=None, kv_precision=None,
               compute_precision=None, prefix_cache_hit=0.0, step_overhead_s=0.0, draft_model=None,
-              draft_acceptance_rate=None, draft_tokens=None, mtp_depth=None) -> ServingResult:
+              draft_acceptance_rate=None, draft_tokens=None, mtp_depth=None, **unexpected) -> ServingResult:
         """Speculative decoding: `draft_model=` proposes `draft_tokens` (default 4) per target step, or the
         model's own multi-token-prediction modules do (`mtp_depth=`, DeepSeek-V3: 1); either way
         `draft_acceptance_rate=` is the per-token acceptance."""
+        if unexpected:
+            raise unexpected_keywords(self.solve, unexpected)
         model = resolve_model(model)
         acc, su_bw, su_lat = resolve_hardware(hardware)
         if seq_len is not None and input_len is not None:
@@ -338,7 +340,9 @@ class InferenceScalingModel:
     achieved utilisation). TP as ServingModel: weights and FLOPs split, two all-reduces per layer."""
 
     def solve(self, model, hardware, *, reasoning_steps=128, precision="bf16", efficiency=None, seq_len=512,
-              batch_size=1, tp_size=1) -> InferenceScalingResult:
+              batch_size=1, tp_size=1, **unexpected) -> InferenceScalingResult:
+        if unexpected:
+            raise unexpected_keywords(self.solve, unexpected)
         acc, su_bw, su_lat = resolve_hardware(hardware)
         if precision == "fp16" and "bf16" in acc.peak_flops:
             precision = "bf16"  # same width and peak where both exist (a V100 has fp16 only: it was refused)

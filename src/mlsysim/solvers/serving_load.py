@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError
+from ..errors import ConfigError, unexpected_keywords
 from ..physics import power as PW
 from ..physics import serving_econ as SE
 from ..physics import serving_load as SL
@@ -142,7 +142,7 @@ class ServingLoadModel:
               input_cv=0.0, datacenter=None, rent_usd_per_gpu_hour=None, input_weight=None, disaggregation=None,
               kv_fabric=None, arrivals=None, input_lens=None, output_lens=None, arrival_cv=None, output_cv=0.0,
               load_profile=None, draft_model=None, mtp_depth=None, draft_acceptance_rate=None,
-              draft_tokens=None) -> ServingLoadResult:
+              draft_tokens=None, **unexpected) -> ServingLoadResult:
         """`qps`: Poisson arrivals per second; `input_len` / `output_len`: mean tokens (`input_cv`: the prompt
         lengths' coefficient of variation, for the queue); `ttft_slo` / `tpot_slo` (s) at `percentile` size the
         fleet unless `replicas` is given; `disaggregation=(P, D)`: groups of P prefill + D decode replicas with
@@ -155,6 +155,8 @@ class ServingLoadModel:
         the fleet is sized for the peak, energy, carbon and $ per request come from the whole profile with idle
         replicas at idle power. Speculative decoding as ServingModel takes it (`draft_model=` or `mtp_depth=`,
         `draft_acceptance_rate=`, `draft_tokens=`), in every iteration of the batch (physics/serving_spec.py)."""
+        if unexpected:
+            raise unexpected_keywords(self.solve, unexpected)
         tr = TT.traffic(qps=qps, arrivals=arrivals, input_lens=input_lens, output_lens=output_lens,
                         arrival_cv=arrival_cv, input_len=count(input_len, "input_len"),
                         output_len=count(output_len, "output_len"), input_cv=input_cv, output_cv=output_cv)

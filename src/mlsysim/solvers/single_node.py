@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError
+from ..errors import ConfigError, unexpected_keywords
 from ..hardware.accelerator import Accelerator
 from ..physics import constants as C
 from ..physics.inference import (
@@ -97,7 +97,9 @@ class SingleNodeModel:
 
     def solve(self, model, hardware, *, mode: str = "training", batch_size: int = 1, seq_len: int | None = None,
               precision: str = "bf16", recompute: str | None = None, zero_stage: int = 0,
-              flash_attention: bool = True) -> SingleNodeResult:
+              flash_attention: bool = True, **unexpected) -> SingleNodeResult:
+        if unexpected:
+            raise unexpected_keywords(self.solve, unexpected)
         model = resolve_model(model)
         acc = resolve_accelerator(hardware)
         choice(mode, MODES, "mode")

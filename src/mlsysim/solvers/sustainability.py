@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import field
 
 from .._codecache import dataclass  # dataclasses.dataclass, its code compiled once
-from ..errors import ConfigError
+from ..errors import ConfigError, unexpected_keywords
 from ..physics import carbon as PC
 from ..physics import power as PP
 from ..units import quantity, si
@@ -254,9 +254,11 @@ class SustainabilityModel:
         return regions(performance, facility, grids, fleet=fleet, duration_days=duration_days, mfu=mfu)
 
     def solve(self, fleet=None, duration_days=None, mfu=None, datacenter=None, *, performance=None,
-              pue=None, service_life_years=None) -> SustainabilityResult:
+              pue=None, service_life_years=None, **unexpected) -> SustainabilityResult:
         """`duration_days`: number of days or a pint time; `mfu` in (0, 1] (default DEFAULT_TRAINING_MFU);
         `pue` overrides the datacenter's; `service_life_years` (default 4) amortises embodied carbon."""
+        if unexpected:
+            raise unexpected_keywords(self.solve, unexpected)
         fleet, duration_s, mfu, tokens = run_inputs(performance, fleet, duration_days, mfu, "SustainabilityModel")
         dc = resolve_datacenter(datacenter)
         assumptions = {}
