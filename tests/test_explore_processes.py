@@ -105,3 +105,34 @@ def test_a_scheduler_needs_an_executor_that_uses_one():
     for ex in ("auto", "local"):
         with pytest.raises(ConfigError, match="executor='processes'"):
             optimize(M70, "cost", fleets=R256, tp=[8], pp=[1], datacenters=["GCP_Iowa"], executor=ex, scheduler=2)
+
+
+def test_the_board_hands_out_each_batch_once_and_ignores_a_stopped_sweep():
+    """The shared counter the processes claim batches from: three batches go out as 0, 1, 2 and then none; a
+    stopped sweep's late claims and kept bytes count for nothing in the next sweep."""
+    import multiprocessing as mp
+    board = executors.Board(mp.get_context())
+    board.open(7)
+    assert [board.claim(7, 3) for _ in range(4)] == [0, 1, 2, -1]
+    assert board.hold(7, 100) == 100 and board.hold(7, 28) == 128
+    board.open(8)
+    assert board.claim(7, 3) == -1 and board.hold(7, 10**9) == 0  # a worker still finishing sweep 7
+    assert board.claim(8, 3) == 0 and board.hold(8, 5) == 5
+    board.stop()
+    assert board.claim(8, 3) == -1
+
+
+def test_processes_stop_at_the_memory_budget_kept_by_all_of_them():
+    """A keep-all sweep through workers is refused like the in-process one once the rows kept by every process
+    exceed the budget (1e-8 GB = 10 bytes: the first kept row exceeds it), not after the workers ran out."""
+    with pytest.raises(ConfigError, match="memory budget"):
+        sweep(M70, R256, keep="valid", executor="processes", scheduler=2, max_memory_gb=1e-8, **AXES)
+    same(sweep(M70, R256, keep="valid", executor="processes", scheduler=2, **AXES),
+         sweep(M70, R256, keep="valid", **AXES))  # the kept workers serve the next sweep
+
+
+def test_the_progress_bar_counts_every_process_rows(capsys):
+    """With workers the bar counts the batches every process has taken, and ends at the sweep's size:
+    4 x 5 x 2 x 2 x 2 x 3 = 480 configurations (one datacenter)."""
+    optimize(M70, "cost", fleets=R256, executor="processes", scheduler=2, progress=True, **AXES)
+    assert "480/480 configs" in capsys.readouterr().err
