@@ -34,10 +34,10 @@ def cpu(who):
 
 def workers_cpu() -> float:
     """CPU seconds of the finished child processes and of the executor's live (kept) workers, from /proc."""
-    from mlsysim.explore import executors
+    from mlsysim.explore import processes
 
     total = cpu(resource.RUSAGE_CHILDREN)
-    pool = getattr(executors, "_POOL", None)
+    pool = getattr(processes, "_POOL", None)
     for pid in (getattr(pool[1], "_processes", None) or {}) if pool else ():
         try:
             with open(f"/proc/{pid}/stat") as fh:
