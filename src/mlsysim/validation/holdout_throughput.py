@@ -12,22 +12,23 @@ from statistics import median
 from .runs import Run, predict
 
 MTNLG = ("Smith et al. 2022, 'Using DeepSpeed and Megatron to Train Megatron-Turing NLG 530B' arXiv:2201.11990, "
-         "Sec 2.4 (verify: section number): batch 1920 on 280, 350 and 420 DGX A100 of Selene, 'iteration time of "
+         "Sec 2.4 (verify: section numbers): batch 1920 on 280, 350 and 420 DGX A100 of Selene, 'iteration time of "
          "60.1, 50.2, and 44.4 seconds ... 126, 121, and 113 teraFLOP/s per GPU'; Sec 2.2: each replica 8-way "
-         "tensor slicing x 35-way pipeline = 280 GPUs")
-GLM = ("Zeng et al. 2022, 'GLM-130B' arXiv:2210.02414, Sec 2.3: 96 DGX-A100 (8 x 40G) servers, 4-way tensor and "
-       "8-way pipeline parallelism, PipeDream-Flush, global batch 4,224, 'hardware FLOPs utilization (HFU) of "
-       "43.3% and model FLOPs utilization (MFU) of 32.5% due to re-materialization'")
-NEMOTRON340 = ("NVIDIA 2024, 'Nemotron-4 340B Technical Report' arXiv:2406.11704, Sec 2.2: 768 DGX H100 nodes, "
-               "8-way tensor, 12-way pipeline parallelism with interleaving, data parallelism, distributed "
+         "tensor slicing x 35-way pipeline = 280 GPUs (Eq. 3 on 50.2 s gives 120.4, not 121: verify that row)")
+GLM = ("Zeng et al. 2022, 'GLM-130B' arXiv:2210.02414, Sec 2.3 (verify: section number): 96 DGX-A100 (8 x 40G) "
+       "servers, 4-way tensor and 8-way pipeline parallelism, PipeDream-Flush, global batch 4,224; HFU 43.3 % "
+       "and MFU 32.5 % (the gap: re-materialisation); fp16 mixed precision (Sec 3)")
+NEMOTRON340 = ("NVIDIA 2024, 'Nemotron-4 340B Technical Report' arXiv:2406.11704, Sec 2.3 (verify: section "
+               "number): 768 DGX H100 nodes, 8-way tensor, 12-way pipeline parallelism with interleaving, data "
+               "parallelism, distributed "
                "optimizer; Table 2 (batch ramp): DP 16/32/64 = 1,536/3,072/6,144 GPUs, batch 768/1,536/2,304, "
                "iteration time 10.3/10.3/8.0 s, MFU 42.4/42.3/41.0 % (verify: recalled, consistent with the "
                "iteration times under Megatron's FLOP count)")
-NEMOTRON15 = ("Parmar et al. 2024, 'Nemotron-4 15B Technical Report' arXiv:2402.16819, Sec 2: 384 DGX H100 "
-              "nodes, 8-way tensor parallelism and data parallelism, distributed optimizer; Table 2 (batch ramp): "
-              "DP 96/192/288 = 768/1,536/2,304 GPUs, batch 384/768/1,152, iteration time 0.57/0.58/0.64 s, "
-              "MFU 34.3/33.3/30.5 % (verify: recalled, consistent with the iteration times under Megatron's "
-              "FLOP count)")
+NEMOTRON15 = ("Parmar et al. 2024, 'Nemotron-4 15B Technical Report' arXiv:2402.16819, Sec 2 (verify: "
+              "subsection): 384 DGX H100 nodes, 8-way tensor parallelism and data parallelism, distributed "
+              "optimizer; Table 2 (batch ramp): DP 96/192/288 = 768/1,536/2,304 GPUs, batch 384/768/1,152, "
+              "iteration time 0.57/0.58/0.64 s, MFU 34.3/33.3/30.5 % (verify: recalled, consistent with the "
+              "iteration times under Megatron's FLOP count)")
 OPT = ("Zhang et al. 2022, 'OPT' arXiv:2205.01068, Sec 2.4: '992 80GB A100 GPUs ... Fully Sharded Data Parallel "
        "with Megatron-LM Tensor Parallelism. We achieve utilization of up to 147 TFLOP/s per GPU'; Adam state fp32, "
        "weights fp16; Table 1: batch 2M tokens")
@@ -102,8 +103,8 @@ def holdout_throughput_table() -> list[dict]:
         L = res.layout
         rows.append(dict(run_id=r.run_id, metric=r.metric, published=r.published, predicted=pred,
                          error_pct=100.0 * (pred - r.published) / r.published, gpus=r.gpus,
-                         layout=f"{L['tp_size']}.{L['pp_size']}.{L['dp_size']}", stack=L["stack"], feasible=res.feasible,
-                         flags=r.flags, source=r.source, notes=r.notes))
+                         layout=f"{L['tp_size']}.{L['pp_size']}.{L['dp_size']}", stack=L["stack"],
+                         feasible=res.feasible, flags=r.flags, source=r.source, notes=r.notes))
     return rows
 
 
