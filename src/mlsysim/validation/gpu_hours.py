@@ -91,17 +91,17 @@ def gpu_hours_table() -> list[dict]:
             for run_id, key, node_key, fabric, gpus, tokens, published, sw, source in RUNS]
 
 
-def hours_lines(rows, detail) -> list[str]:
-    """The 80-column form of a GPU-hours table (here and holdout.py): a line of figures per run, its layout
-    (`detail(row)`) on an indented line under it."""
+def hours_lines(rows, detail, wide: bool = False) -> list[str]:
+    """A GPU-hours table (here and holdout.py): a line of figures per run with its layout (`detail(row)`) on an
+    indented line under it (80 columns) or at its end (`wide`)."""
     from ._text import note
     w = max(len(r["run_id"]) for r in rows)
     lines = [f"{'run':{w}} {'gpus':>5} {'published h':>11} {'predicted h':>11} {'error':>7} {'decile':>7} {'MFU':>5} "
              f"{'goodput':>7}"]
     for r in rows:
-        lines.append(f"{r['run_id']:{w}} {r['gpus']:>5} {r['published']:>11,.0f} {r['predicted']:>11,.0f} "
-                     f"{r['error_pct']:>+6.1f}% {r['decile_error_pct']:>+6.1f}% {r['mfu']:>5.2f} {r['goodput']:>7.3f}")
-        lines += note(detail(r), indent="    ")
+        line = (f"{r['run_id']:{w}} {r['gpus']:>5} {r['published']:>11,.0f} {r['predicted']:>11,.0f} "
+                f"{r['error_pct']:>+6.1f}% {r['decile_error_pct']:>+6.1f}% {r['mfu']:>5.2f} {r['goodput']:>7.3f}")
+        lines += [f"{line}  {detail(r)}"] if wide else [line] + note(detail(r), indent="    ")
     return lines
 
 
@@ -109,15 +109,7 @@ def format_gpu_hours_table(rows=None, wide: bool = False) -> str:
     """The table, 80 columns wide (each best layout on a line under its run) or `wide` (one line per run)."""
     from ._text import note
     rows = rows if rows is not None else gpu_hours_table()
-    if wide:
-        lines = [f"{'run':14} {'gpus':>5} {'published h':>12} {'predicted h':>12} {'error':>8} {'decile':>8} "
-                 f"{'MFU':>6} {'goodput':>8}  best layout"]
-        for r in rows:
-            lines.append(f"{r['run_id']:14} {r['gpus']:>5} {r['published']:>12,.0f} {r['predicted']:>12,.0f} "
-                         f"{r['error_pct']:>+7.1f}% {r['decile_error_pct']:>+7.1f}% {r['mfu']:>6.2f} "
-                         f"{r['goodput']:>8.3f}  {r['layout']}")
-    else:
-        lines = hours_lines(rows, lambda r: f"best layout {r['layout']}")
+    lines = hours_lines(rows, lambda r: f"best layout {r['layout']}", wide)
     errs = [r["error_pct"] for r in rows]
     inside = sum(1 for r in rows if r["error_pct"] <= 0.0 <= r["decile_error_pct"])
     lines += note(f"GPU-hours: {len(rows)} runs, median error {median(errs):+.1f}%, max |error| "
