@@ -34,6 +34,7 @@ def sections(wide: bool = False) -> dict:
 
 
 def format_sections(secs=None, wide: bool = False) -> str:
+    """What `validate` prints: each table under its title (pass `wide` as `secs` was computed)."""
     from ._text import note
     secs = secs if secs is not None else sections(wide)
     return "\n\n".join("\n".join(note(s["title"], wide) + [s["text"]]) for s in secs.values())
