@@ -153,3 +153,9 @@ def test_table_fits_80_columns_and_prints_after_the_gpu_hours_holdout(table):
     from mlsysim.validation import sections
     names = list(sections())
     assert names.index("holdout_throughput") == names.index("holdout") + 1
+
+
+def test_wide_form_names_each_runs_stack(table):
+    wide = H.format_holdout_throughput_table(list(table.values()), wide=True)
+    line = next(x for x in wide.splitlines() if x.startswith("nemotron4-340b-1536 "))
+    assert line.endswith("megatron_core_2024") and "8.12.16" in line

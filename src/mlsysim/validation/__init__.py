@@ -7,8 +7,9 @@ carbon (energy.py), reliability at scale (reliability.py), serving throughput (s
 from __future__ import annotations
 
 
-def sections() -> dict:
-    """{name: {"title", "rows", "text"}} for every validation table, in display order."""
+def sections(wide: bool = False) -> dict:
+    """{name: {"title", "rows", "text"}} for every validation table, in display order; "text" fits 80 columns
+    unless `wide` (one line per run, notes unwrapped)."""
     from . import energy, gpu_hours, holdout, holdout_throughput, reliability, runs, serving
     out = {}
     for name, title, table, fmt in (
@@ -27,7 +28,7 @@ def sections() -> dict:
          serving.serving_table, serving.format_serving_table),
     ):
         rows = table()
-        out[name] = {"title": title, "rows": rows, "text": fmt(rows)}
+        out[name] = {"title": title, "rows": rows, "text": fmt(rows, wide=wide)}
     out["throughput"]["summary"] = runs.summary(out["throughput"]["rows"])
     out["serving"]["summary"] = serving.summary(out["serving"]["rows"])
     out["holdout"]["summary"] = holdout.summary(out["holdout"]["rows"])
@@ -35,6 +36,8 @@ def sections() -> dict:
     return out
 
 
-def format_sections(secs=None) -> str:
-    secs = secs if secs is not None else sections()
-    return "\n\n".join(f"{s['title']}\n{s['text']}" for s in secs.values())
+def format_sections(secs=None, wide: bool = False) -> str:
+    """What `validate` prints: each table under its title (pass `wide` as `secs` was computed)."""
+    from ._text import note
+    secs = secs if secs is not None else sections(wide)
+    return "\n\n".join("\n".join(note(s["title"], wide) + [s["text"]]) for s in secs.values())

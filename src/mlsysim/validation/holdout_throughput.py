@@ -115,26 +115,26 @@ def summary(rows) -> dict:
                 median_pct=median(r["error_pct"] for r in rows if not r["flags"]))
 
 
-def format_holdout_throughput_table(rows=None) -> str:
-    """The table at most 80 columns wide: the stacks are named under it, not in a column."""
-    from textwrap import wrap
+def format_holdout_throughput_table(rows=None, wide: bool = False) -> str:
+    """The table, 80 columns wide (the stacks named under it) or `wide` (each run's stack on its line)."""
+    from ._text import note
     rows = rows if rows is not None else holdout_throughput_table()
     lines = [f"{'run':19} {'gpus':>5} {'tp.pp.dp':>9} {'metric':>10} {'published':>9} {'predicted':>9} "
-             f"{'error':>7}"]
+             f"{'error':>7}" + ("  stack" if wide else "")]
     for r in rows:
         mark = (" *" if r["flags"] else "") + ("" if r["feasible"] else " (OOM)")
         lines.append(f"{r['run_id']:19} {r['gpus']:>5} {r['layout']:>9} {r['metric']:>10} {r['published']:>9.4g} "
-                     f"{r['predicted']:>9.4g} {r['error_pct']:>+6.1f}%{mark}")
+                     f"{r['predicted']:>9.4g} {r['error_pct']:>+6.1f}%" + (f"  {r['stack']}" if wide else "") + mark)
     s = summary(rows)
-    lines.append(f"held-out throughput: {s['n']} runs, median |error| {s['median_abs_pct']:.1f}%, max "
-                 f"{s['max_abs_pct']:.1f}% (never fitted)")
-    stacks = {}
-    for r in rows:
-        stacks.setdefault(r["stack"], []).append(r["run_id"].split("-")[0])
-    lines += wrap("stacks: " + "; ".join(f"{', '.join(dict.fromkeys(ids))} {k}" for k, ids in stacks.items()),
-                  80, subsequent_indent="  ")
-    lines += wrap("hfu_tflops: Megatron's Eq. 3, TFLOP/s per GPU counting recomputation; mfu: 6N + 12 L h s "
-                  "(LM head, non-causal attention) over the dense peak", 80, subsequent_indent="  ")
+    lines += note(f"held-out throughput: {s['n']} runs, median |error| {s['median_abs_pct']:.1f}%, max "
+                  f"{s['max_abs_pct']:.1f}% (never fitted)", wide)
+    if not wide:
+        stacks = {}
+        for r in rows:
+            stacks.setdefault(r["stack"], []).append(r["run_id"].split("-")[0])
+        lines += note("stacks: " + "; ".join(f"{', '.join(dict.fromkeys(ids))} {k}" for k, ids in stacks.items()))
+    lines += note("hfu_tflops: Megatron's Eq. 3, TFLOP/s per GPU counting recomputation; mfu: 6N + 12 L h s "
+                  "(LM head, non-causal attention) over the dense peak", wide)
     if any(r["flags"] for r in rows):
-        lines.append("* FLOP convention not stated by the source: not in the summary")
+        lines += note("* FLOP convention not stated by the source: not in the summary", wide)
     return "\n".join(lines)
