@@ -159,3 +159,9 @@ def test_wide_form_names_each_runs_stack(table):
     wide = H.format_holdout_throughput_table(list(table.values()), wide=True)
     line = next(x for x in wide.splitlines() if x.startswith("nemotron4-340b-1536 "))
     assert line.endswith("megatron_core_2024") and "8.12.16" in line
+
+
+def test_left_out_candidates_are_printed_with_their_reason(table):
+    text = H.format_holdout_throughput_table(list(table.values()))
+    assert "gpt-neox-20b" in H.LEFT_OUT and not set(H.LEFT_OUT) & set(PAPERS)
+    assert "left out: gpt-neox-20b: Black et al. 2022 arXiv:2204.06745" in text
