@@ -1,6 +1,6 @@
 """Predicted vs published: training throughput (runs.py), GPU-hours of runs without a published layout
-(gpu_hours.py), GPU-hours of held-out runs (holdout.py), energy and carbon (energy.py), reliability at scale
-(reliability.py), serving throughput (serving.py).
+(gpu_hours.py), GPU-hours of held-out runs (holdout.py), held-out throughput (holdout_throughput.py), energy and
+carbon (energy.py), reliability at scale (reliability.py), serving throughput (serving.py).
 
 `sections()` computes every table once for both `python -m mlsysim validate` and the CLI's `validate`.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 def sections(wide: bool = False) -> dict:
     """{name: {"title", "rows", "text"}} for every validation table, in display order; "text" fits 80 columns
     unless `wide` (one line per run, notes unwrapped)."""
-    from . import energy, gpu_hours, holdout, reliability, runs, serving
+    from . import energy, gpu_hours, holdout, holdout_throughput, reliability, runs, serving
     out = {}
     for name, title, table, fmt in (
         ("throughput", "Training throughput: predicted vs published", runs.throughput_table,
@@ -19,6 +19,8 @@ def sections(wide: bool = False) -> dict:
          gpu_hours.gpu_hours_table, gpu_hours.format_gpu_hours_table),
         ("holdout", "Held-out training runs: GPU-hours predicted vs published (never fitted)",
          holdout.holdout_table, holdout.format_holdout_table),
+        ("holdout_throughput", "Held-out training throughput: per GPU, stated layouts (never fitted)",
+         holdout_throughput.holdout_throughput_table, holdout_throughput.format_holdout_throughput_table),
         ("energy", "Energy and carbon: predicted vs published", energy.energy_table, energy.format_energy_table),
         ("reliability", "Reliability at scale: predicted vs published", reliability.reliability_rows,
          reliability.format_reliability_table),
@@ -30,6 +32,7 @@ def sections(wide: bool = False) -> dict:
     out["throughput"]["summary"] = runs.summary(out["throughput"]["rows"])
     out["serving"]["summary"] = serving.summary(out["serving"]["rows"])
     out["holdout"]["summary"] = holdout.summary(out["holdout"]["rows"])
+    out["holdout_throughput"]["summary"] = holdout_throughput.summary(out["holdout_throughput"]["rows"])
     return out
 
 
