@@ -1,12 +1,11 @@
 """The README's other solvers refuse a misspelt keyword as the training and serving solvers do: a ConfigError
-naming the keyword meant, not Python's bare TypeError (SynthesisSolver, GoodputModel, UncertaintyModel,
-DataModel, TransformationModel, SustainabilityModel.regions raised TypeError)."""
+naming the keyword meant, not Python's bare TypeError (GoodputModel, UncertaintyModel, DataModel,
+TransformationModel and SustainabilityModel.regions raised TypeError)."""
 import pytest
 
 from mlsysim import ConfigError, DistributedModel, GoodputModel, Hardware, Models, SustainabilityModel, Systems
 from mlsysim import UncertaintyModel
 from mlsysim.core.constants import Q_
-from mlsysim.solvers import SynthesisSolver
 from mlsysim.solvers.data import DataModel, TransformationModel
 
 
@@ -16,8 +15,6 @@ def perf():
 
 
 @pytest.mark.parametrize("call, meant", [
-    (lambda p: SynthesisSolver().solve(Models.Language.Llama3_8B, Q_("30 ms"), precison="fp16"),
-     r"SynthesisSolver.solve\(\) takes no argument 'precison' \(did you mean precision\?\)"),
     (lambda p: GoodputModel().solve(p, checkpoint_intervals=3600),
      r"'checkpoint_intervals' \(did you mean checkpoint_interval\b"),
     (lambda p: UncertaintyModel().solve(p, range={"pue": (1.08, 1.2)}), r"'range' \(did you mean ranges\?\)"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError, unexpected_keywords
+from ..errors import ConfigError
 from ..units import si
 from ._common import TableRepr, finite
 
@@ -76,9 +76,7 @@ class SynthesisSolver:
     """
 
     def solve(self, model, target_latency, batch_size: int = 1, precision: str = "fp16", *, efficiency=None,
-              mode: str = "decode", seq_len: int | None = None, hardware=None, **unexpected) -> SynthesisResult:
-        if unexpected:
-            raise unexpected_keywords(self.solve, unexpected)
+              mode: str = "decode", seq_len: int | None = None, hardware=None) -> SynthesisResult:
         from ..engine.engine import Engine
         from ..hardware.registry import Hardware
         from ..physics.inference import roofline_requirements
