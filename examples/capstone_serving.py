@@ -3,8 +3,9 @@
 which GPU, how many, which precision and layout, and with what carbon?
 
 Traffic: Poisson, 1,000-token prompts and 200-token answers (a chat-style assumption). The SLO percentile is the
-p99 of TTFT; TPOT is reported. Budget = the fleet's yearly cost of ownership (CapEx amortised over 5 years +
-maintenance + energy at each region's price). Run: python examples/capstone_serving.py
+p99 of TTFT; TPOT is reported. Budget = the fleet's yearly cost of ownership: CapEx from the node, fabric and
+facility records (IT amortised over 5 years, the facility over 15) + maintenance + energy at each region's price.
+Run: python examples/capstone_serving.py
 """
 from mlsysim import Infrastructure, Models
 from mlsysim.solvers.serving_plan import plan_serving

@@ -32,7 +32,7 @@ print(f"30 ms needs {syn.required_bw:.2f~P} and {syn.required_flops:.2f~P}, {syn
 tight = SynthesisSolver().solve(model=Models.Language.Llama3_8B, target_latency=Q_("1 ms"), precision="fp16")
 print(f"1 ms: feasible={tight.feasible}, closest {tight.closest} at {tight.closest_latency:.2f~P}")
 
-# 4. TinyML to frontier: the same roofline from a 64 MFLOP/s microcontroller to a datacenter GPU.
+# 4. TinyML to frontier: the same roofline from a 64 MHz microcontroller (256 M int8 op/s) to a datacenter GPU.
 chips = [Hardware.Tiny.nRF52840, Hardware.Tiny.ESP32_S3, Hardware.Edge.Jetson_Orin_Nano_8GB,
          Hardware.Mobile.A17_Pro, Hardware.Cloud.H100]
 table = []

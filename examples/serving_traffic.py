@@ -1,6 +1,6 @@
-"""Traffic beyond Poisson means (issue 12): the same mean QPS as Poisson arrivals, as a recorded-style trace of
-rate surges, and as bursty arrivals given only their CV (Kingman's G/G/1); then a day's load profile for energy,
-carbon and $ per request with idle replicas at idle power.
+"""Traffic beyond Poisson means: one mean QPS as Poisson arrivals, as a recorded-style trace of rate surges, and
+as bursty arrivals given only their CV (Kingman's G/G/1); then a day's load profile for energy, carbon and $ per
+request, with idle replicas at idle power.
 
     python examples/serving_traffic.py
     python examples/serving_traffic.py --write-trace requests.csv   # the surge trace as a CSV for --trace
