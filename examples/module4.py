@@ -1,5 +1,7 @@
 """Tutorial module 4 (Design Space Exploration & Synthesis): sweeps, sensitivity, the inverted roofline, TinyML to
 frontier, and the compute-optimal model for a dollar budget, with its training time and carbon."""
+from textwrap import fill
+
 import pandas as pd
 
 from mlsysim import Hardware, Infrastructure, Models, Systems
@@ -22,7 +24,8 @@ print(sweep.to_string(index=False))
 # 2. Sensitivity: which resource shortens a batch-1 decode step? (efficiency given: roofline x 0.5)
 sens = SensitivitySolver().solve(model=Models.Language.Llama3_8B, hardware=Hardware.Cloud.H100, precision="fp16",
                                  efficiency=0.5)
-print(f"invest in {sens.binding_constraint}: " + ", ".join(f"{k} {v:+.2f}" for k, v in sens.sensitivities.items()))
+print(fill(f"invest in {sens.binding_constraint} (latency elasticities: "
+           + ", ".join(f"{k} {v:+.2f}" for k, v in sens.sensitivities.items()) + ")", 80, subsequent_indent="  "))
 
 # 3. Synthesis: what hardware serves a Llama 3 8B token within 30 ms? And within 1 ms?
 syn = SynthesisSolver().solve(model=Models.Language.Llama3_8B, target_latency=Q_("30 ms"), batch_size=1,
@@ -45,7 +48,8 @@ for net in (SmallModels.Tiny.DS_CNN_KWS, SmallModels.Vision.MobileNetV2, SmallMo
                       "latency_ms": r.latency.to("ms").magnitude, "fits": r.feasible,
                       "energy_mJ_at_tdp": r.latency.to("s").magnitude * chip.tdp_w * 1e3})
 tiny = pd.DataFrame(table)
-print(tiny.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+short = {"precision": "prec", "peak_flops": "peak_op/s", "latency_ms": "ms", "energy_mJ_at_tdp": "mJ@TDP"}
+print(tiny.rename(columns=short).to_string(index=False, float_format=lambda v: f"{v:.3g}"))  # 80 columns
 
 # 5. Scaling law: the Chinchilla-optimal model for $1M of H100 time on Research_256; how long, how much carbon.
 opt = ScalingLawModel().solve(budget_usd=1e6, fleet=Systems.Clusters.Research_256, tp_size=8, pp_size=4)
