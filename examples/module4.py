@@ -56,5 +56,5 @@ opt = ScalingLawModel().solve(budget_usd=1e6, fleet=Systems.Clusters.Research_25
 perf = DistributedModel().solve(opt.workload, Systems.Clusters.Research_256, tp_size=8, pp_size=4)
 sust = SustainabilityModel().solve(performance=perf, datacenter=Infrastructure.Datacenters.GCP_Iowa)
 print(f"$1M buys {opt.compute_budget:.3g} FLOP: {opt.params / 1e9:.1f}B params on {opt.tokens / 1e12:.2f}T tokens "
-      f"({opt.tokens_per_param:.0f} tokens/param), {perf.latency.to('days'):.1f~P}, MFU {perf.mfu:.2f}, "
+      f"({opt.tokens_per_param:.0f} tokens/param),\n  {perf.latency.to('days'):.1f~P}, MFU {perf.mfu:.2f}, "
       f"{sust.carbon_footprint:.1f} t CO2e")
