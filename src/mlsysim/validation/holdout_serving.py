@@ -13,14 +13,17 @@ from .serving import LLAMA2_ISL, LLAMA2_OSL, ServingRun, predict
 
 ENGINE = "TensorRT_LLM"  # the only profile in data/engines.toml: the closest to any continuous-batching engine
 AMD = ("MLPerf Inference v4.1 (2024-08-28), closed division, datacenter, available: AMD, 8x Instinct MI300X "
-       "192GB with 2x EPYC 9374F (Genoa), llama2-70b: Offline 23,514 and Server 21,028 tokens/s (verify: recalled "
-       "from AMD's announcement of its v4.1 results, 'Engineering Insights: Unveiling MLPerf Results on AMD "
-       "Instinct MI300X Accelerators', AMD blog, 2024-08-28, not re-read); vLLM on ROCm, FP8 weights, "
-       "activations and KV cache (Quark), one model copy per GPU, TP1 (verify)")
+       "192GB, 2x EPYC 9374F (Genoa) host, llama2-70b: Offline 23,514 and Server 21,028 tokens/s; vLLM on ROCm, "
+       "FP8 weights, activations and KV cache (Quark), one model copy per GPU, TP1 (verify all: recalled from "
+       "AMD's blog on its v4.1 results, 'Engineering Insights: Unveiling MLPerf Results on AMD Instinct MI300X "
+       "Accelerators', 2024-08-28, and the v4.1 results table, not re-read here)")
 INTEL = ("MLPerf Inference v4.0 (2024-03-27), closed division, datacenter: Intel, 8x Gaudi 2, llama2-70b: "
-         "Offline 8,035.0 and Server 6,287.5 tokens/s (verify: recalled from Intel's press release on its v4.0 "
-         "results, 2024-03-27, not re-read); FP8 (verify), Intel's Gaudi software stack (Optimum Habana; "
-         "verify); TP not recalled: the best layout that divides the node, as serving.py takes for MLPerf rows")
+         "Offline 8,035.0 and Server 6,287.5 tokens/s; FP8; Intel's Gaudi software stack (Optimum Habana) (verify "
+         "all: recalled from Intel's press release on its v4.0 results, 2024-03-27, not re-read here); TP not "
+         "recalled: the best layout that divides the node, as serving.py takes for its MLPerf rows")
+# Lengths: every llama2-70b submission serves the same OpenOrca samples under the same limits (2 s / 200 ms), so
+# the rows take serving.py's LLAMA2_ISL / LLAMA2_OSL; the output tokens per sample of AMD's and Intel's quantised
+# models (NVIDIA's log: 290) are not known here.
 
 
 @dataclass(frozen=True)
