@@ -62,21 +62,23 @@ def _solo_cpu(conn):
     conn.send(min(timed("local", None)[0][1] for _ in range(2)))
 
 
-def ceiling(workers):
-    """CPU seconds per run of `workers` independent in-process runs at once over one run alone: the slowdown the
-    cores' shared cache and memory bandwidth impose on any split of the work, and so the best speedup possible."""
+def ceiling(workers, rounds=3):
+    """CPU seconds per run of `workers` independent in-process runs at once over one run alone (the least of
+    `rounds` alternating measurements each): the slowdown the cores' shared cache and memory bandwidth impose on
+    any split of the work, and so the best speedup possible."""
     import multiprocessing as mp
     ctx = mp.get_context("fork")
-    out = []
-    for k in (1, workers):
-        pipes = [ctx.Pipe() for _ in range(k)]
-        procs = [ctx.Process(target=_solo_cpu, args=(b,)) for _, b in pipes]
-        for p in procs:
-            p.start()
-        out.append(sum(a.recv() for a, _ in pipes) / k)
-        for p in procs:
-            p.join()
-    return out[1] / out[0]
+    best = {1: float("inf"), workers: float("inf")}
+    for _ in range(rounds):
+        for k in best:
+            pipes = [ctx.Pipe() for _ in range(k)]
+            procs = [ctx.Process(target=_solo_cpu, args=(b,)) for _, b in pipes]
+            for p in procs:
+                p.start()
+            best[k] = min(best[k], max(a.recv() for a, _ in pipes))
+            for p in procs:
+                p.join()
+    return best[workers] / best[1]
 
 
 def main():
