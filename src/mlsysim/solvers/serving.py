@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError, unexpected_keywords
+from ..models.context import check_context, context_note
 from ..physics import constants as C
 from ..physics import power as PP
 from ..physics import serving as PS
@@ -161,6 +162,7 @@ class ServingModel:
         isl = count(input_len if input_len is not None else (seq_len if seq_len is not None else 2048),
                     "input_len")
         osl = count(output_len, "output_len")
+        context = check_context(model, isl, osl)
         b, tp, pp, ep = (count(batch_size, "batch_size"), count(tp_size, "tp_size"), count(pp_size, "pp_size"),
                          count(ep_size, "ep_size"))
         check_scaleup_domain(hardware, tp, ep, pp)
@@ -189,7 +191,7 @@ class ServingModel:
         itl0 = step + overhead
         itl, speedup = itl0, 1.0
         assumptions = {"precision (weights, KV, compute)": names, "matmul ceiling": ceiling,
-                       "decode context": f"{ctx:g} tokens (input + output/2)"}
+                       "decode context": f"{ctx:g} tokens (input + output/2)", **context}
         if spec is not None:
             itl, speedup = self._speculative(d, draft_model, *spec, b, ctx, hw, itl0, overhead, assumptions)
             if spec[2]:
@@ -347,6 +349,7 @@ class InferenceScalingModel:
         if precision == "fp16" and "bf16" in acc.peak_flops:
             precision = "bf16"  # same width and peak where both exist (a V100 has fp16 only: it was refused)
         steps = count(reasoning_steps, "reasoning_steps")
+        check_context(resolve_model(model), count(seq_len, "seq_len"), steps, "seq_len + reasoning_steps")
         r = ServingModel().solve(model, hardware, seq_len=seq_len, output_len=steps, batch_size=batch_size,
                                  precision=precision, tp_size=tp_size)
         tp = r.tp
@@ -354,7 +357,7 @@ class InferenceScalingModel:
         wb = serving_precision(precision)[0]
         flops_tok = 2.0 * d.mm_params * batch_size
         peak = compute_peak(acc, serving_precision(precision)[2])
-        assumptions = {}
+        assumptions = context_note(r.model)
         if efficiency is not None:
             eff = si(efficiency, "", "efficiency")
             if not 0 < eff <= 1:

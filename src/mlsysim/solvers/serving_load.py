@@ -17,6 +17,7 @@ from ._common import TableRepr, finite
 from . import serving_disagg as SD
 from . import serving_traffic as TT
 from ._capex import serving_capex
+from ..models.context import context_note
 from .serving_setup import replica_setup, spec_keys, spec_note
 
 INF = float("inf")
@@ -217,6 +218,7 @@ class ServingLoadModel:
                        s.precision, "queueing": _queueing(tr, at), "percentile": q}
         if "spec_k" in s.kw:
             assumptions["speculative decoding"] = spec_note(s.kw, s.model)
+        assumptions.update(context_note(s.model))
         if tr.output_cv > 0:
             assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
                                              f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")

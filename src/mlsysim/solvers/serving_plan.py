@@ -27,6 +27,7 @@ from .serving import resolve_hardware, speculation
 from .sustainability import resolve_datacenter
 from ..physics.precision import serving_precision
 from ._common import resolve_model
+from ..models.context import check_context
 from .serving_setup import replica_setup, spec_keys, spec_note
 
 OBJECTIVES = {"cost": "usd_per_year", "gpus": "gpus", "carbon": "carbon_t_per_year"}
@@ -118,6 +119,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
                     output_len=count(output_len, "output_len"), input_cv=input_cv, output_cv=output_cv)
     profile = None if load_profile is None else TT.load_profile(load_profile)
     lam, isl, osl = check_qps(tr.rate), tr.input_len, tr.output_len
+    context = TT.check_context(model, tr)  # here, not as every layout skipped
     tp_sizes = [count(t, "tp_sizes entry") for t in tp_sizes]
     pp_sizes = [count(t, "pp_sizes entry") for t in pp_sizes]
     if percentile not in SL.Z:
@@ -204,6 +206,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
                            "EconomicsModel), IT over 5 years and the facility over 15, + 5 %/yr maintenance + energy",
                    "budget": "compared with the fleet's " + ("yearly cost" if budget_basis == "per_year" else "CapEx"),
                    "percentile": percentile}
+    assumptions.update(context)
     if tr.output_cv > 0:
         assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
                                          f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")
@@ -328,6 +331,8 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
     if load_profile is not None:
         raise ConfigError("serving_sweep has no energy or cost for a load_profile to spread: use "
                           "plan_serving(load_profile=...) or ServingLoadModel().solve(load_profile=...)")
+    for isl, osl in lengths:  # here, not as every layout skipped
+        check_context(model, isl, osl, "lengths entry")
     setups, layouts, skipped = [], [], {}
     for hw, prec, tp, (isl, osl) in ((h, p, t, lo) for h in hardware for p in precisions for t in tp_sizes
                                      for lo in lengths):

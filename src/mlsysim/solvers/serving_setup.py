@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..models.context import check_context
 from ..physics import constants as C
 from ..physics import serving as PS
 from ..physics import serving_load as SL
@@ -87,6 +88,7 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     """Resolve model, hardware, precision and engine into the floats the load physics needs. Speculative decoding
     (as ServingModel takes it) adds the drafter's dims and settings to `kw` (physics/serving_spec.py)."""
     model = resolve_model(model)
+    check_context(model, input_len, output_len)
     acc, su_bw, su_lat = resolve_hardware(hardware)
     check_scaleup_domain(hardware, tp, ep, pp)
     eng = engine_profile(engine)

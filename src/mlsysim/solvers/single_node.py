@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError, unexpected_keywords
 from ..hardware.accelerator import Accelerator
+from ..models.context import check_context
 from ..physics import constants as C
 from ..physics.inference import (
     forward_bytes,
@@ -111,6 +112,8 @@ class SingleNodeModel:
         choice(recompute, RECOMPUTE, "recompute policy")
         b = count(batch_size, "batch_size")
         seq = count(seq_len, "seq_len") if seq_len is not None else model.seq_len
+        # a prefill or decode pass holds seq tokens (the decode step's context); a training sequence is not limited
+        context = {} if mode == "training" else check_context(model, seq, what=f"mode={mode!r}, seq_len")
         zero = count(zero_stage, "zero_stage", minimum=0)
         if zero > 3:
             raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {zero}")
@@ -159,4 +162,5 @@ class SingleNodeModel:
             model=model, accelerator=acc, mode=mode, batch_size=b, seq_len=seq, flops=flops, bytes_moved=moved,
             latency_s=latency, memory_bytes=mem, feasible=sum(mem.values()) <= acc.memory_bytes,
             assumptions={"peak FLOP/s": peak, "matmul ceiling (fraction of peak)": ceiling,
-                         "ridge point (FLOP/byte)": ridge_point(peak, acc.memory_bw), "precision": precision})
+                         "ridge point (FLOP/byte)": ridge_point(peak, acc.memory_bw), "precision": precision,
+                         **context})

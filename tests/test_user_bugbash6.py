@@ -1,0 +1,155 @@
+"""Bug bash 6: a request past the model's published maximum context is refused on every serving face (as vLLM
+refuses one past max_model_len), and the defects a student, a researcher and a planner found. Each test asserts a
+hand-derived or published number, or the clear error; the derivation is in the test."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from mlsysim import Hardware, Models
+from mlsysim.errors import ConfigError
+
+L2_70 = Models.Language.Llama2_70B  # Llama 2 paper (Touvron et al. 2023) Table 1: context length 4k = 4,096
+
+
+# ------------------------------------------------------------------------------- task 1: the maximum context
+
+def test_published_maximum_contexts():
+    # Touvron et al. 2023 (Llama 2) Table 1: 4k for Llama 2, 2k for LLaMA 1; the Llama 3 Herd paper: 128K =
+    # 131,072 (its models are Llama 3.1); Mixtral paper Table 1: 32,768; StarCoder Sec 5.6: 8K; GPT-3: 2,048.
+    L = Models.Language
+    assert [m.max_context for m in (L.Llama2_7B, L.Llama2_70B, L.LLaMA_65B, L.Llama3_405B, L.Mixtral_8x7B,
+                                    L.StarCoderBase_15B, L.GPT3_175B)] == [4096, 4096, 2048, 131072, 32768, 8192,
+                                                                          2048]
+    # the published maximum may exceed the length trained at (Llama 3.1: 8K sequences, then a long-context stage)
+    assert L.Llama3_405B.seq_len == 8192 < L.Llama3_405B.max_context
+
+
+def test_every_registry_language_model_names_the_source_and_year_of_its_context():
+    from mlsysim.models.registry import Models as M
+    for name in M.all_names():
+        m = M.get(name)
+        if m.max_context is None:  # no published value: unchecked (none in the registry today)
+            continue
+        assert re.search(r"\b20[12]\d\b", m.max_context_source), (name, m.max_context_source)
+
+
+def test_llama2_70b_4096_tokens_in_all():
+    from mlsysim.solvers import ServingModel
+    # 4,000 + 96 = 4,096 <= 4,096: served; 4,000 + 97 = 4,097 > 4,096: refused, naming the limit and the model
+    ok = ServingModel().solve(L2_70, Hardware.Cloud.H100, input_len=4000, output_len=96, tp_size=4)
+    assert ok.input_len + ok.output_len == 4096
+    with pytest.raises(ConfigError, match=r"4,097 tokens exceed Llama 2 70B's maximum context of 4,096 tokens"):
+        ServingModel().solve(L2_70, Hardware.Cloud.H100, input_len=4000, output_len=97, tp_size=4)
+
+
+def test_every_python_serving_face_refuses_4097_tokens():
+    from mlsysim import explore
+    from mlsysim.engine.engine import Engine
+    from mlsysim.solvers import InferenceScalingModel, SingleNodeModel
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    from mlsysim.solvers.serving_plan import plan_serving, serving_sweep
+    h = Hardware.Cloud.H200
+    calls = [
+        lambda: ServingLoadModel().solve(L2_70, h, qps=1, input_len=4000, output_len=97, tp_size=2),
+        lambda: plan_serving(L2_70, qps=1, input_len=4000, output_len=97, ttft_slo=1.0, datacenters=["GCP_Iowa"]),
+        lambda: serving_sweep(L2_70, hardware=("H200",), lengths=((1000, 200), (4000, 97))),
+        lambda: explore.serving_sweep(L2_70, hardware=("H200",), lengths=((4000, 97),)),
+        lambda: InferenceScalingModel().solve(L2_70, h, seq_len=4000, reasoning_steps=97, tp_size=2),
+        lambda: SingleNodeModel().solve(L2_70, h, mode="prefill", seq_len=4097),
+        lambda: SingleNodeModel().solve(L2_70, h, mode="decode", seq_len=4097),
+        lambda: Engine.solve(L2_70, h, seq_len=4097),
+    ]
+    for call in calls:
+        with pytest.raises(ConfigError, match="4,097 tokens exceed Llama 2 70B's maximum context of 4,096"):
+            call()
+    # 4,096 still runs on each single-node face; training is not limited (a run can extend the context)
+    assert SingleNodeModel().solve(L2_70, h, mode="decode", seq_len=4096).seq_len == 4096
+    assert SingleNodeModel().solve(L2_70, h, mode="training", seq_len=8192).seq_len == 8192
+
+
+def test_a_trace_request_past_the_context_is_refused_by_index():
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    from mlsysim.solvers.serving_plan import plan_serving
+    # means 1,400 + 133 are within 4,096; request 1 holds 4,000 + 200 = 4,200 > 4,096
+    kw = dict(arrivals=[0.0, 1.0, 2.0], input_lens=[100, 4000, 100], output_lens=[100, 200, 100])
+    with pytest.raises(ConfigError, match="request 1 of the trace: input 4,000 \\+ output 200 = 4,200 tokens"):
+        ServingLoadModel().solve(L2_70, "H200", tp_size=2, **kw)
+    with pytest.raises(ConfigError, match="request 1 of the trace"):
+        plan_serving(L2_70, ttft_slo=1.0, datacenters=["GCP_Iowa"], **kw)
+
+
+def test_a_context_extended_variant_is_a_what_if_in_the_results():
+    from mlsysim.solvers import InferenceScalingModel, ServingModel
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    ext = L2_70.with_(max_context=8192)  # e.g. RoPE scaling x2
+    r = ServingModel().solve(ext, Hardware.Cloud.H200, input_len=6000, output_len=200, tp_size=2)
+    note = r.assumptions["max context"]
+    assert note.startswith("a what-if") and "8,192" in note and "published 4,096" in note
+    load = ServingLoadModel().solve(ext, "H200", qps=1, input_len=6000, output_len=200, tp_size=2)
+    assert load.assumptions["max context"] == note
+    wall = InferenceScalingModel().solve(ext, "H200", seq_len=6000, reasoning_steps=200, tp_size=2)
+    assert wall.assumptions["max context"] == note
+    # published limits carry no note
+    assert "max context" not in ServingModel().solve(L2_70, "H200", input_len=1000, tp_size=2).assumptions
+    # None: unchecked (a user's own model without a published context), also a what-if when it drops a published one
+    free = L2_70.with_(max_context=None)
+    assert "no limit checked" in ServingModel().solve(free, "H200", input_len=9000, tp_size=2).assumptions[
+        "max context"]
+
+
+def test_a_model_without_a_published_context_is_unchecked():
+    from mlsysim import TransformerWorkload
+    from mlsysim.solvers import ServingModel
+    tiny = TransformerWorkload("tiny", n_layers=2, hidden=256, n_heads=4, ffn_hidden=1024, vocab=1000)
+    assert tiny.max_context is None
+    r = ServingModel().solve(tiny, "H100", input_len=1_000_000, output_len=1000)
+    assert r.input_len == 1_000_000 and "max context" not in r.assumptions
+
+
+def test_hf_config_declares_its_context():
+    from mlsysim import TransformerWorkload
+    # Llama-3.1-8B's config.json: max_position_embeddings 131072 (rope_scaling original 8192 = the trained length)
+    cfg = {"model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336, "num_attention_heads": 32,
+           "num_hidden_layers": 32, "num_key_value_heads": 8, "vocab_size": 128256,
+           "max_position_embeddings": 131072,
+           "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "original_max_position_embeddings": 8192}}
+    m = TransformerWorkload.from_hf_config(cfg)
+    assert (m.seq_len, m.max_context) == (8192, 131072)
+    assert "config.json" in m.max_context_source
+
+
+def test_cli_serve_refuses_and_a_scenario_may_extend(tmp_path):
+    base = [sys.executable, "-m", "mlsysim", "serve"]
+    p = subprocess.run(base + ["--model", "Llama2_70B", "--hardware", "H200", "--tp", "2", "--input-len", "4000",
+                               "--output-len", "97"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "maximum context of 4,096 tokens" in p.stderr
+    assert "workload.max_context" in p.stderr  # the fix a CLI user can apply
+    sc = tmp_path / "ext.yaml"
+    sc.write_text("workload: {model: Llama2_70B, max_context: 8192}\nsystem: {node: HGX_H200}\n"
+                  "serving: {qps: 1, input_len: 6000, output_len: 200, tp_size: 2}\n")
+    p = subprocess.run(base + [str(sc), "--json"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "published 4,096" in json.loads(p.stdout)["result"]["assumptions"]["max context"]
+
+
+def test_scenario_max_context_is_a_what_if(tmp_path):
+    from mlsysim.scenario import load_scenario
+    sc = tmp_path / "ext.yaml"
+    sc.write_text("workload: {model: Llama2_70B, max_context: 8192}\nsystem: {node: HGX_H200}\n")
+    m = load_scenario(sc).model
+    assert m.max_context == 8192 and m.max_context_source.startswith("what-if")
+
+
+def test_web_serving_answers_400_with_the_limit():
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+    from mlsysim.web import create_app
+    body = {"model": "Llama2_70B", "hardware": "H200", "precision": "fp8", "tp_size": 2, "qps": 1,
+            "input_len": 4000, "output_len": 97, "ttft_slo_ms": 1000, "datacenters": ["GCP_Iowa"]}
+    r = TestClient(create_app()).post("/api/serve", json=body)
+    assert r.status_code == 400 and "maximum context of 4,096 tokens" in r.text
