@@ -153,3 +153,25 @@ def test_web_serving_answers_400_with_the_limit():
             "input_len": 4000, "output_len": 97, "ttft_slo_ms": 1000, "datacenters": ["GCP_Iowa"]}
     r = TestClient(create_app()).post("/api/serve", json=body)
     assert r.status_code == 400 and "maximum context of 4,096 tokens" in r.text
+
+
+# ------------------------------------------------------------------------------------------ task 2: bug bash
+
+def test_a_p999_target_reads_p99_9_not_p100():
+    # percentile 0.999 is the 99.9th percentile; it was rounded to an integer and printed "p100" (the maximum) in the
+    # CLI/Python table, the HTML report and the plan's title
+    from mlsysim.scenario import from_dict
+    from mlsysim.report.serving_html import serving_section
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    from mlsysim.solvers.serving_plan import plan_serving
+    r = ServingLoadModel().solve(Models.Language.Llama3_8B, "H100", qps=10, percentile=0.999)
+    assert "TTFT p50 / p99.9 (ms)" in str(r) and "p100" not in str(r)
+    p = plan_serving(Models.Language.Llama3_8B, qps=10, ttft_slo=0.5, percentile=0.999, hardware=["H100"],
+                     precisions=["fp8"], tp_sizes=[1], datacenters=["GCP_Iowa"])
+    assert "p99.9 TTFT" in str(p) and "p100" not in str(p)
+    r50 = ServingLoadModel().solve(Models.Language.Llama3_8B, "H100", qps=10, percentile=0.5)
+    assert "TTFT p50 / p50 (ms)" in str(r50)
+    sc = from_dict({"workload": {"model": "Llama3_8B"}, "system": {"accelerator": "H100"},
+                    "serving": {"qps": 10, "percentile": 0.999}})
+    html = serving_section(sc)
+    assert "TTFT p50 / p99.9 (ms)" in html and "p100" not in html

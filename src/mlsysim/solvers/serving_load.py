@@ -80,13 +80,13 @@ class ServingLoadResult(TableRepr):
                 f"{'/'.join(self.precision)})")
 
     def _rows(self):
-        p = int(round(self.percentile * 100))
+        p = pct(self.percentile)
         rows = [("traffic", self.traffic), ("input / output tokens", f"{self.input_len:g} / {self.output_len:g}"),
                 ("replicas x GPUs each", f"{self.replicas} x {self.tp * self.pp * self.ep}"),
                 ("max QPS per replica (SLO)", self.qps_per_replica_max),
                 ("concurrency per replica", self.concurrency_per_replica),
-                ("TTFT p50 / p" + str(p) + " (ms)", f"{ms(self.ttft_p50_s)} / {ms(self.ttft_p99_s)}"),
-                ("TPOT p50 / p" + str(p) + " (ms)", f"{self.tpot_p50_s * 1e3:,.1f} / {self.tpot_p99_s * 1e3:,.1f}"),
+                (f"TTFT p50 / {p} (ms)", f"{ms(self.ttft_p50_s)} / {ms(self.ttft_p99_s)}"),
+                (f"TPOT p50 / {p} (ms)", f"{self.tpot_p50_s * 1e3:,.1f} / {self.tpot_p99_s * 1e3:,.1f}"),
                 ("output tokens/s per GPU", self.tokens_per_s_per_gpu), ("goodput (QPS within SLO)", self.goodput_qps),
                 ("KV capacity (sequences)", int(self.kv_capacity)), ("binding", self.binding)]
         if self.load_factor < 1.0:
@@ -363,6 +363,11 @@ def _fabric(f):
 
 
 INF_SAFE = 1e9  # an unstable queue's TTFT is unbounded: reported as 1e9 s with feasible=False (never inf/NaN)
+
+
+def pct(q: float) -> str:
+    """The label of a percentile: p50, p99, p99.9 (0.999 read "p100" where it was rounded to an integer)."""
+    return f"p{q * 100:.4g}"
 
 
 def ms(seconds: float) -> str:

@@ -22,7 +22,7 @@ from ._common import TableRepr
 from . import serving_disagg as SD
 from . import serving_traffic as TT
 from ._capex import serving_capex
-from .serving_load import check_qps, check_tpot_slo
+from .serving_load import check_qps, check_tpot_slo, pct
 from .serving import resolve_hardware, speculation
 from .sustainability import resolve_datacenter
 from ..physics.precision import serving_precision
@@ -71,14 +71,14 @@ class ServingPlan(TableRepr):
         return front
 
     def _title(self):
-        return f"Serving plan: {self.qps:g} QPS, p{round(self.percentile * 100)} TTFT <= {self.ttft_slo_s * 1e3:g} ms"
+        return f"Serving plan: {self.qps:g} QPS, {pct(self.percentile)} TTFT <= {self.ttft_slo_s * 1e3:g} ms"
 
     def _rows(self):
         b = self.best
         return [("traffic", self.assumptions.get("traffic", "")),
                 ("best", f"{b['hardware']} {b['precision']} TP{b['tp']} x PP{b['pp']}: {b['gpus']} GPUs "
                          f"({b['replicas']} replica{'s' if b['replicas'] != 1 else ''})"),
-                (f"p{self.percentile * 100:g} TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
+                (f"{pct(self.percentile)} TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
                 ("CapEx (USD)", b["capex_usd"]), ("cost per year (USD)", b["usd_per_year"]),
                 ("$ per M input / output tokens", f"{b['usd_per_m_input']:.3g} / {b['usd_per_m_output']:.3g}"),
                 ("carbon (t CO2e/yr, location)", b["carbon_t_per_year"]),
@@ -182,7 +182,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
             continue
         rows.append(row)
     if not rows:
-        msg = f"no configuration meets p{round(percentile * 100)} TTFT <= {s_ttft * 1e3:g} ms"
+        msg = f"no configuration meets {pct(percentile)} TTFT <= {s_ttft * 1e3:g} ms"
         if tpot_slo is not None:
             msg += f" and TPOT <= {s_tpot * 1e3:g} ms"
         if closest:

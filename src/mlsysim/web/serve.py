@@ -229,7 +229,8 @@ def _headline(a, runs, regions) -> dict:
     """The cards: each value with the arithmetic that gives it (figures of the first region; several regions
     carry equal traffic, so per-request figures are their mean)."""
     r, g0, n = runs[0], regions[0], len(runs)
-    pct = f"p{r.percentile * 100:g}"
+    from ..solvers.serving_load import pct as label
+    pct = label(r.percentile)
     per = r.qps_per_replica_max
     need = max(math.ceil(r.qps / per - 1e-9), 1) if per > 0 else 0
     more = (f" = {need * n}, + {(r.replicas - need) * n} to meet the SLO at the operating point (the capacity "
