@@ -175,3 +175,24 @@ def test_a_p999_target_reads_p99_9_not_p100():
                     "serving": {"qps": 10, "percentile": 0.999}})
     html = serving_section(sc)
     assert "TTFT p50 / p99.9 (ms)" in html and "p100" not in html
+
+
+def test_transformer_options_on_a_small_network_are_refused_not_ignored():
+    # DS-CNN is one fixed inference per sample: Engine.solve(..., seq_len=4096) and mode="training" returned the same
+    # 30.7 ms as without them, and `mlsysim eval --model DS_CNN_KWS --mode prefill` exited 0
+    from mlsysim.engine.engine import Engine
+    from mlsysim.models.small import SmallModels
+    kws = SmallModels.Tiny.DS_CNN_KWS
+    for kw in ({"seq_len": 4096}, {"mode": "training"}, {"mode": "decode"}):
+        with pytest.raises(ConfigError, match=f"{next(iter(kw))} does not apply to .*one inference per sample"):
+            Engine.solve(kws, Hardware.Tiny.nRF52840, precision="int8", **kw)
+    # the default still runs; a transformer's default mode is still one decode step
+    assert Engine.solve(kws, Hardware.Tiny.nRF52840, precision="int8").detail.mode == "inference"
+    assert Engine.solve(Models.Language.Llama3_8B, "H100").detail.mode == "decode"
+    p = subprocess.run([sys.executable, "-m", "mlsysim", "eval", "--model", "DS_CNN_KWS", "--hardware", "H100",
+                        "--mode", "prefill"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "--mode does not apply" in p.stderr
+    # a transformer's CLI default is still a training step
+    p = subprocess.run([sys.executable, "-m", "mlsysim", "eval", "--model", "Llama3_8B", "--hardware", "H200",
+                        "--json"], capture_output=True, text=True, timeout=120)
+    assert json.loads(p.stdout)["mode"] == "training"

@@ -59,7 +59,8 @@ def eval_cmd(path, opts, mode, batch_size, sets, json_out):
         from .eval_small import eval_small, small_model
         w = small_model(opts["model"]) if path is None else None
         if w is not None:  # a small network (SmallModels): one inference at the roofline
-            _finish(eval_small(w, opts, batch_size, json_out))
+            _finish(eval_small(w, dict(opts, mode=mode), batch_size, json_out))
+        mode = mode or "training"
         over = []
         if opts["model"]:
             over.append(("workload.model", opts["model"]))
