@@ -196,3 +196,15 @@ def test_transformer_options_on_a_small_network_are_refused_not_ignored():
     p = subprocess.run([sys.executable, "-m", "mlsysim", "eval", "--model", "Llama3_8B", "--hardware", "H200",
                         "--json"], capture_output=True, text=True, timeout=120)
     assert json.loads(p.stdout)["mode"] == "training"
+
+
+def test_the_fix_for_a_missing_compute_dtype_keeps_the_weights_asked_for():
+    # int4 is weight-only (int4 weights, bf16 compute); the A17 Pro's Neural Engine computes in int8 only. The fix
+    # offered was weight_precision='bf16' (4x the bytes the user asked for); it is int4 weights on int8 compute
+    from mlsysim.solvers import ServingModel
+    with pytest.raises(ConfigError, match="weight_precision='int4', compute_precision='int8'"):
+        ServingModel().solve(Models.Language.Llama3_8B, "A17_Pro", seq_len=512, precision="int4")
+    # ... and that fix runs: 8.03e9 weights x (0.5 + 2/128) B = 4.14 GB of weights on the 8 GB phone
+    r = ServingModel().solve(Models.Language.Llama3_8B, "A17_Pro", seq_len=512, weight_precision="int4",
+                             compute_precision="int8")
+    assert r.memory_bytes["weights"] == pytest.approx(8.03e9 * (0.5 + 2 / 128), rel=0.01)

@@ -125,8 +125,8 @@ def _small_network(w, hardware, batch_size, precision):
     from ..units import count
     acc = resolve_accelerator(hardware)
     b = count(batch_size, "batch_size")
-    wb, _, comp, _ = serving_precision(precision)
-    peak = compute_peak(acc, comp)
+    wb, _, comp, names = serving_precision(precision)
+    peak = compute_peak(acc, comp, names[0])
     ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
     flops, moved = b * w.flops, w.bytes_moved(wb, b)
     latency = roofline_time(flops, moved, peak, acc.memory_bw, ceiling, C.MEMORY_BW_EFFICIENCY)

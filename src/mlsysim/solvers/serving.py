@@ -174,7 +174,7 @@ class ServingModel:
         if not (overhead.__class__ is float and 0.0 <= overhead < math.inf):
             overhead = si(step_overhead_s, "s", "step_overhead_s", allow_zero=True)
         wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
-        peak = compute_peak(acc, comp)
+        peak = compute_peak(acc, comp, names[0])
         d = _dims(model)
         # the training layout rules that apply to a replica (heads, KV heads, layers, experts), one set of messages
         DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)

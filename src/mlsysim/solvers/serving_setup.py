@@ -95,7 +95,7 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     max_batch = None if max_batch is None else count(max_batch, "max_batch")  # 0 was read as "the default"
     chunk_tokens = None if chunk_tokens is None else count(chunk_tokens, "chunk_tokens")
     wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
-    peak = compute_peak(acc, comp)
+    peak = compute_peak(acc, comp, names[0])
     d = _dims(model)
     # the training layout rules that apply to a replica (heads, KV heads, layers, experts), as ServingModel checks
     # them; with ep > 1 the attention is data-parallel over ep ranks of tp devices (was: heads only, so a
