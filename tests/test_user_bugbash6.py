@@ -208,3 +208,16 @@ def test_the_fix_for_a_missing_compute_dtype_keeps_the_weights_asked_for():
     r = ServingModel().solve(Models.Language.Llama3_8B, "A17_Pro", seq_len=512, weight_precision="int4",
                              compute_precision="int8")
     assert r.memory_bytes["weights"] == pytest.approx(8.03e9 * (0.5 + 2 / 128), rel=0.01)
+
+
+def test_web_formulas_print_the_value_they_explain():
+    # 1e-12 QPS x 200 tokens / 4 GPUs = 5e-11 tokens/s per GPU; the card's formula ended "= 0.0" (one decimal)
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+    from mlsysim.web import create_app
+    body = {"model": "Llama3_70B", "hardware": "H100", "precision": "fp8", "tp_size": 4, "qps": 1e-12,
+            "input_len": 1000, "output_len": 200, "ttft_slo_ms": 1000, "datacenters": ["GCP_Iowa"], "plan": False}
+    h = TestClient(create_app()).post("/api/serve", json=body).json()["headline"]
+    assert h["tokens_per_s_per_gpu"]["value"] == pytest.approx(1e-12 * 200 / 4)
+    assert h["tokens_per_s_per_gpu"]["formula"].endswith("= 5e-11")
+    assert not h["tpot_ms"]["formula"].endswith(" 0.0 sequences per replica")

@@ -243,13 +243,13 @@ def _headline(a, runs, regions) -> dict:
                      f"replicas x TP x PP = {r.replicas * n} x {r.tp} x {r.pp} = {r.gpus * n}"},
             "tokens_per_s_per_gpu": {"value": r.tokens_per_s_per_gpu, "formula":
                                      f"QPS x output tokens / GPUs = {r.qps * n:g} x {r.output_len:g} / {r.gpus * n} "
-                                     f"= {r.tokens_per_s_per_gpu:,.1f}"},
+                                     f"= {r.tokens_per_s_per_gpu:,.4g}"},
             "ttft_ms": {"value": r.ttft_p99_s * 1e3, "formula":
                         f"{pct} time to first token (p50 {r.ttft_p50_s * 1e3:,.1f} ms): prefill + {_queue(r)} queue "
                         f"wait at {r.qps:g} / {r.replicas} QPS per replica"},
             "tpot_ms": {"value": r.tpot_p99_s * 1e3, "formula":
                         f"{pct} time per output token (p50 {r.tpot_p50_s * 1e3:,.1f} ms) at "
-                        f"{r.concurrency_per_replica:,.1f} sequences per replica"}}
+                        f"{r.concurrency_per_replica:,.4g} sequences per replica"}}
     if r.load_factor < 1.0:
         head["load_factor"] = {"value": r.load_factor, "formula": _traffic(r, a)["formula"] +
                                f": {r.qps * n:g} QPS at the peak, {r.qps * n * r.load_factor:.4g} on average; the "
