@@ -221,3 +221,33 @@ def test_web_formulas_print_the_value_they_explain():
     assert h["tokens_per_s_per_gpu"]["value"] == pytest.approx(1e-12 * 200 / 4)
     assert h["tokens_per_s_per_gpu"]["formula"].endswith("= 5e-11")
     assert not h["tpot_ms"]["formula"].endswith(" 0.0 sequences per replica")
+
+
+def test_a_record_refuses_a_missing_required_figure_and_a_text_year():
+    # HardwareNode(tdp=None) built an Accelerator whose repr, ServingModel power and DataModel failed as TypeErrors;
+    # a year "2027" broke DataModel's PCIe generation (2027 >= 2022: Gen5, 63 GB/s x16 once it is an integer)
+    from mlsysim import TransformerWorkload
+    from mlsysim.core.units import GB, TB, TFLOPs, second, watt
+    from mlsysim.hardware.types import ComputeCore, HardwareNode, MemoryHierarchy
+    from mlsysim.infrastructure.site import Grid
+    from mlsysim.solvers.data import DataModel
+    parts = dict(name="X", compute=ComputeCore(peak_flops=1200 * TFLOPs / second),
+                 memory=MemoryHierarchy(capacity=144 * GB, bandwidth=5.0 * TB / second))
+    with pytest.raises(ConfigError, match="tdp_w is required, got None; give it in W"):
+        HardwareNode(tdp=None, **parts)
+    with pytest.raises(ConfigError, match="memory_bytes is required"):
+        HardwareNode(tdp=800 * watt, **{**parts, "memory": MemoryHierarchy(capacity=None, bandwidth=5e12)})
+    with pytest.raises(ConfigError, match="year must be an integer"):
+        HardwareNode(tdp=800 * watt, release_year="2027", **parts)
+    with pytest.raises(ConfigError, match="gco2_per_kwh is required"):
+        Grid(name="g", gco2_per_kwh=None)
+    with pytest.raises(ConfigError, match="n_layers is required"):
+        TransformerWorkload("t", n_layers=None, hidden=256, n_heads=4, ffn_hidden=1024, vocab=1000)
+    from mlsysim.hardware.accelerator import Accelerator
+    kw = dict(name="Y", peak_flops={"bf16": 1e15}, memory_bytes=80e9, memory_bw=3e12, tdp_w=700)
+    with pytest.raises(ConfigError, match="Accelerator.year must be an integer"):
+        Accelerator(year="2027", **kw)
+    link = DataModel().solve(workload_data_rate=1e9, hardware=Accelerator(year=2027, **kw)).supply["PCIe host link"]
+    assert link == pytest.approx(16 * 32e9 * 128 / 130 / 8, rel=0.01)  # PCIe 5.0 x16: 32 GT/s x 16 x 128b/130b
+    # optional figures stay optional
+    assert HardwareNode(tdp=800 * watt, **parts).year is None
