@@ -251,3 +251,21 @@ def test_a_record_refuses_a_missing_required_figure_and_a_text_year():
     assert link == pytest.approx(16 * 32e9 * 128 / 130 / 8, rel=0.01)  # PCIe 5.0 x16: 32 GT/s x 16 x 128b/130b
     # optional figures stay optional
     assert HardwareNode(tdp=800 * watt, **parts).year is None
+
+
+def test_a_token_budget_too_small_for_one_decode_row_is_named():
+    # chunk_tokens=1 on one attention rank: (1 - 1) / 1 = 0 sequences beside a prompt chunk. ServingLoadModel said
+    # "memory: the weights leave no room for one sequence's KV cache" with 1,254 sequences of KV room, and
+    # serving_sweep swept the same budget as a batch of 1. With 4 drafted tokens a sequence takes 5 rows: >= 6.
+    from mlsysim import explore
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    kw = dict(qps=10, tp_size=4, precision="fp8")
+    with pytest.raises(ConfigError, match="chunk_tokens=1 tokens per iteration .* give chunk_tokens >= 2"):
+        ServingLoadModel().solve(Models.Language.Llama3_70B, "H100", chunk_tokens=1, **kw)
+    assert ServingLoadModel().solve(Models.Language.Llama3_70B, "H100", chunk_tokens=2, **kw).feasible
+    spec = dict(draft_model="Llama3_8B", draft_acceptance_rate=0.7)
+    with pytest.raises(ConfigError, match="5 decode rows .* give chunk_tokens >= 6"):
+        ServingLoadModel().solve(Models.Language.Llama3_70B, "H100", chunk_tokens=5, **kw, **spec)
+    with pytest.raises(ConfigError, match="give chunk_tokens >= 2"):
+        explore.serving_sweep(Models.Language.Llama3_70B, hardware=("H100",), precisions=("fp8",), tp_sizes=(4,),
+                              chunks=(1, 2048))

@@ -28,7 +28,7 @@ from .sustainability import resolve_datacenter
 from ..physics.precision import serving_precision
 from ._common import resolve_model
 from ..models.context import check_context
-from .serving_setup import replica_setup, spec_keys, spec_note
+from .serving_setup import check_chunk, engine_profile, replica_setup, spec_keys, spec_note
 
 OBJECTIVES = {"cost": "usd_per_year", "gpus": "gpus", "carbon": "carbon_t_per_year"}
 SECONDS_PER_YEAR = PW.SECONDS_PER_YEAR
@@ -361,6 +361,8 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
     cap = np.array([s.kv_capacity for s in setups])[:, None, None, None]
     chunk = np.asarray(chunks, float)[None, None, :, None]
     rows = 1.0 if sp is None else 1.0 + sp[1]  # verification rows per sequence in the token budget (replica_setup)
+    for c in chunks:  # the rule replica_setup applies to one value (a budget of 1 token was swept as a batch of 1)
+        check_chunk(c, rows, 1, engine_profile(engine).max_num_tokens)
     b_max = np.maximum(np.minimum(np.minimum(np.asarray(max_batches, float)[None, :, None, None], cap),
                                   (chunk - 1) / rows), 1)
     slo = np.asarray(ttft_slos, float)[None, None, None, :]

@@ -123,6 +123,7 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
         dd = SS.mtp_stack(d, k) if mtp else _dims(resolve_model(draft_model))
         kw.update(spec_k=float(k), spec_accept=a, draft=dd, mtp=mtp)
         rows = 1.0 + k  # verification rows per sequence in the token budget
+    check_chunk(chunk / ep, rows, ep, eng.max_num_tokens)
     mem = PS.memory(d, batch=0.0, context=float(input_len + output_len), prefill_tokens=chunk, tp=float(tp),
                     pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
     cap = ep * float(SL.kv_capacity(d, mem_bytes=acc.memory_bytes, kv_fraction=eng.kv_fraction,
@@ -136,6 +137,17 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
                                               + drafter_bytes(kw, input_len + output_len / 2.0)[1])
     return ReplicaSetup(model=model, accelerator=acc, engine=eng, dims=d, kw=kw, b_max=b_max, kv_capacity=cap,
                         memory_bytes=mem, precision=names, gpus=tp * pp * ep)
+
+
+def check_chunk(chunk_tokens, rows, ep, default) -> None:
+    """The per-iteration token budget (per attention rank) must leave room for one sequence's `rows` decode rows
+    beside a prompt chunk (b_max = (chunk - ep) / rows >= 1): below it the batch was 0, read as "the weights leave
+    no room for one sequence's KV cache" (ServingLoadModel), or swept as a batch of 1 (serving_sweep)."""
+    if (chunk_tokens * ep - ep) / rows < 1.0:
+        need = int(-(-(ep + rows) // ep))
+        raise ConfigError(f"chunk_tokens={chunk_tokens:g} tokens per iteration leave no room for one sequence's "
+                          f"{rows:g} decode row{'s' if rows > 1 else ''} beside a prompt chunk: give chunk_tokens >= "
+                          f"{need} (the engine default: {default:,})")
 
 
 def kv_keys(kw):
