@@ -269,3 +269,20 @@ def test_a_token_budget_too_small_for_one_decode_row_is_named():
     with pytest.raises(ConfigError, match="give chunk_tokens >= 2"):
         explore.serving_sweep(Models.Language.Llama3_70B, hardware=("H100",), precisions=("fp8",), tp_sizes=(4,),
                               chunks=(1, 2048))
+
+
+def test_training_commands_on_a_serving_only_scenario_say_so():
+    # examples/llama3_70b_serving.yaml asks a serving question; `train` said so, while `regions` printed an
+    # out-of-memory TP1 training run's table, `compare` its column and `optimize` "no plan", each as if it were the
+    # scenario's answer
+    from pathlib import Path
+    ex = str(Path(__file__).resolve().parents[1] / "examples" / "llama3_70b_serving.yaml")
+    other = str(Path(__file__).resolve().parents[1] / "examples" / "llama3_70b_research256.yaml")
+    for args in (["regions", ex], ["compare", ex, other], ["optimize", ex], ["train", ex]):
+        p = subprocess.run([sys.executable, "-m", "mlsysim", *args], capture_output=True, text=True, timeout=300)
+        said = re.sub(r"\s+", " ", p.stdout + p.stderr)
+        assert "describes serving only" in said and f"mlsysim serve {ex}" in said, args
+    # a training scenario carries no such note
+    p = subprocess.run([sys.executable, "-m", "mlsysim", "regions", other], capture_output=True, text=True,
+                       timeout=300)
+    assert "serving only" not in p.stdout + p.stderr

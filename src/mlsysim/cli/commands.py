@@ -174,11 +174,10 @@ def train_cmd(path, overrides, sets, plots, fmt, verbose, json_out):
         sc = _scenario(path, overrides, sets)
         out = sc.evaluate()
         code = STATUS_CODE[out.status]
-        from ..report.serving_report import serving_only
-        if serving_only(sc) and not overrides:
-            out.notes.append(f"this scenario describes serving only: the training run above takes the defaults "
-                             f"(the model's {sc.model.tokens or 0:.3g} tokens, TP1 x DP over the fleet); "
-                             f"`mlsysim serve {path}` answers its question")
+        from ..report.serving_report import serving_only_note
+        note = None if overrides else serving_only_note(sc, path)
+        if note:
+            out.notes.append(note)
         saved = {}
         if plots:
             figs, _, notes = scenario_figures(sc, out, json_out=json_out)
@@ -214,6 +213,10 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out, emit=None):
             from ..errors import unknown
             raise unknown("--objective", obj, OBJECTIVES)
         k = top if top is not None else sc.search.get("top", 10)
+        from ..report.serving_report import serving_only_note
+        note = serving_only_note(sc, path, "the training search below", layout=False)
+        if note:
+            err(note, "note")
         if k < 1:
             raise Failure(f"--top must be >= 1, got {k}")
         kw = sc.sweep_kwargs()
