@@ -289,3 +289,24 @@ def test_training_commands_on_a_serving_only_scenario_say_so():
     p = subprocess.run([sys.executable, "-m", "mlsysim", "regions", other], capture_output=True, text=True,
                        timeout=300)
     assert "serving only" not in p.stdout + p.stderr
+
+
+def test_a_draft_model_shorter_than_the_request_is_refused():
+    # the draft reads the whole sequence too (vLLM's speculative max_model_len is the smaller of the two): a draft
+    # held to 8,192 tokens cannot draft for a 20,000 + 200-token request of Llama 3 70B (131,072)
+    from mlsysim.solvers import ServingModel
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    from mlsysim.solvers.serving_plan import plan_serving, serving_sweep
+    d = Models.Language.Llama3_8B.with_(max_context=8192)
+    kw = dict(input_len=20000, output_len=200, draft_model=d, draft_acceptance_rate=0.7)
+    for call in (lambda: ServingModel().solve("Llama3_70B", "H100", tp_size=4, **kw),
+                 lambda: ServingLoadModel().solve("Llama3_70B", "H100", tp_size=4, qps=1, **kw),
+                 lambda: plan_serving("Llama3_70B", qps=1, ttft_slo=2, datacenters=["GCP_Iowa"], **kw),
+                 lambda: serving_sweep("Llama3_70B", lengths=((20000, 200),), draft_model=d,
+                                       draft_acceptance_rate=0.7)):
+        with pytest.raises(ConfigError, match="draft_model.* 20,200 tokens exceed Llama 3 8B's maximum context of "
+                                              "8,192"):
+            call()
+    # within both contexts it drafts: 8,000 + 192 = 8,192
+    assert ServingModel().solve("Llama3_70B", "H100", tp_size=4, input_len=8000, output_len=192, draft_model=d,
+                                draft_acceptance_rate=0.7).speculative_speedup > 1

@@ -178,7 +178,8 @@ class ServingModel:
         d = _dims(model)
         # the training layout rules that apply to a replica (heads, KV heads, layers, experts), one set of messages
         DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
-        spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model, ep=ep)
+        spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model, ep=ep,
+                           lengths=(isl, osl))
         ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
             * C.FRAMEWORK_GEMM_FRACTION
         hw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw,
@@ -249,17 +250,20 @@ DRAFT_VOCAB_TOLERANCE = 0.05
 MAX_DRAFT = 16
 
 
-def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=None, ep=1):
+def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=None, ep=1, lengths=None):
     """Checked speculative-decoding options: None (no speculation) or (acceptance a, drafted tokens k, True where
     the model's own MTP modules draft). Shared by ServingModel and the fleet under load (serving_setup.py). With
     the `target` model, a draft of another tokenizer (vocabulary) is refused; so is a draft model beside expert
-    parallelism (the fleet refused it, one replica modelled it)."""
+    parallelism (the fleet refused it, one replica modelled it); with the request's (input, output) `lengths`, a
+    draft model whose maximum context is shorter (it reads the whole sequence too)."""
     if draft_model is not None and ep != 1:
         raise ConfigError("a draft model with ep_size > 1 is not modelled (it would run data-parallel over the "
                           "expert-parallel ranks): draft with the model's own MTP modules (mtp_depth=) or use "
                           "ep_size=1")
     if draft_model is not None and target is not None:
         check_draft_vocab(target, draft_model)
+    if draft_model is not None and lengths is not None:
+        check_context(resolve_model(draft_model), *lengths, "draft_model")
     if draft_tokens is not None and draft_model is None:
         raise ConfigError("draft_tokens only matters with speculative decoding: give draft_model= and "
                           "draft_acceptance_rate= too, or omit draft_tokens (with mtp_depth= the depth is the "

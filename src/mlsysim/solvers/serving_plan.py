@@ -119,7 +119,9 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
                     output_len=count(output_len, "output_len"), input_cv=input_cv, output_cv=output_cv)
     profile = None if load_profile is None else TT.load_profile(load_profile)
     lam, isl, osl = check_qps(tr.rate), tr.input_len, tr.output_len
-    context = TT.check_context(model, tr)  # here, not as every layout skipped
+    context = TT.check_context(model, tr)  # here, not as every layout skipped ("change the candidate lists")
+    if draft_model is not None:
+        TT.check_context(resolve_model(draft_model), tr, "draft_model")
     tp_sizes = [count(t, "tp_sizes entry") for t in tp_sizes]
     pp_sizes = [count(t, "pp_sizes entry") for t in pp_sizes]
     if percentile not in SL.Z:
@@ -333,6 +335,8 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
                           "plan_serving(load_profile=...) or ServingLoadModel().solve(load_profile=...)")
     for isl, osl in lengths:  # here, not as every layout skipped
         check_context(model, isl, osl, "lengths entry")
+        if draft_model is not None:
+            check_context(resolve_model(draft_model), isl, osl, "draft_model, lengths entry")
     setups, layouts, skipped = [], [], {}
     for hw, prec, tp, (isl, osl) in ((h, p, t, lo) for h in hardware for p in precisions for t in tp_sizes
                                      for lo in lengths):

@@ -101,7 +101,8 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     # them; with ep > 1 the attention is data-parallel over ep ranks of tp devices (was: heads only, so a
     # pp_size beyond the model's layers was sized as a fleet)
     DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
-    spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model, ep=ep)
+    spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model, ep=ep,
+                       lengths=(input_len, output_len))
     # the engine's per-iteration token budget is per attention rank: a replica of ep ranks prefills ep x as much
     chunk = float(chunk_tokens or eng.max_num_tokens) * ep
     ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \

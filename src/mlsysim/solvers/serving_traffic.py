@@ -167,17 +167,18 @@ def profile_formula(profile, load_factor: float, most: int = 8) -> str:
     return f"({terms}) / {len(profile)} = {load_factor:.3g}"
 
 
-def check_context(model, tr: Traffic) -> dict:
-    """The traffic against the model's maximum context: the mean lengths and, in a trace, its longest request
-    (models/context.py); returns the what-if note of the model's limit ({} for a published one)."""
+def check_context(model, tr: Traffic, what="") -> dict:
+    """The traffic against the model's maximum context (`what`: whose, e.g. the draft model's): the mean lengths
+    and, in a trace, its longest request (models/context.py); returns the what-if note of the model's limit ({} for a
+    published one)."""
     from ..models.context import check_context as check
     if tr.input_lens is not None or tr.output_lens is not None:
         import numpy as np
         i = tr.input_lens if tr.input_lens is not None else np.full(len(tr.arrivals), tr.input_len)
         o = tr.output_lens if tr.output_lens is not None else np.full(len(tr.arrivals), tr.output_len)
         k = int(np.argmax(i + o))
-        check(model, float(i[k]), float(o[k]), f"request {k} of the trace")
-    return check(model, tr.input_len, tr.output_len)
+        check(model, float(i[k]), float(o[k]), f"{what + ', ' if what else ''}request {k} of the trace")
+    return check(model, tr.input_len, tr.output_len, what)
 
 
 def with_traffic(s, tr: Traffic):
