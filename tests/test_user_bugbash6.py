@@ -310,3 +310,19 @@ def test_a_draft_model_shorter_than_the_request_is_refused():
     # within both contexts it drafts: 8,000 + 192 = 8,192
     assert ServingModel().solve("Llama3_70B", "H100", tp_size=4, input_len=8000, output_len=192, draft_model=d,
                                 draft_acceptance_rate=0.7).speculative_speedup > 1
+
+
+def test_economics_names_itself_and_sensitivity_takes_a_cluster_name():
+    # EconomicsModel's input errors came from the SustainabilityModel it calls, named "SustainabilityModel:"
+    from mlsysim import EconomicsModel, SensitivitySolver, Systems
+    from mlsysim.solvers import ServingModel
+    with pytest.raises(ConfigError, match="^EconomicsModel: performance must be a DistributedModel result"):
+        EconomicsModel().solve(performance=ServingModel().solve("Llama3_8B", "H100"), datacenter="GCP_Iowa")
+    with pytest.raises(ConfigError, match="^EconomicsModel: pass either performance"):
+        EconomicsModel().solve(performance="x", fleet=Systems.Clusters.Research_256, datacenter="GCP_Iowa")
+    # a cluster by name, as ServingModel, DataModel and the CLI take it: the same elasticities as the Fleet object
+    by_name = SensitivitySolver().solve(model="Llama3_8B", hardware="Research_256", tp_size=8)
+    by_obj = SensitivitySolver().solve(model="Llama3_8B", hardware=Systems.Clusters.Research_256, tp_size=8)
+    assert by_name.sensitivities == by_obj.sensitivities
+    # a faster chip never slows training: d ln(time) / d ln(peak FLOP/s) lies in [-1, 0]
+    assert -1.0 <= by_name.sensitivities["peak_flops"] <= 0.0

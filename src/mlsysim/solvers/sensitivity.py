@@ -88,6 +88,10 @@ class SensitivitySolver:
         (default "decode"); or a Fleet, solved by `DistributedModel().solve(model, fleet, precision=...,
         seq_len=..., **layout)` (a training run, whose efficiency is always predicted)."""
         from ..systems.system import Fleet
+        if isinstance(hardware, str):  # a cluster's name, as the other solvers take it (was "pass a Fleet")
+            from ..systems.registry import Systems
+            if hardware in Systems.Clusters.names():
+                hardware = Systems.get(hardware)
         h = si(step, "", "step")
         if not h < 0.5:
             raise ConfigError(f"step must be a small fraction (e.g. 0.05), got {h}")
