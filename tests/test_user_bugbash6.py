@@ -326,3 +326,19 @@ def test_economics_names_itself_and_sensitivity_takes_a_cluster_name():
     assert by_name.sensitivities == by_obj.sensitivities
     # a faster chip never slows training: d ln(time) / d ln(peak FLOP/s) lies in [-1, 0]
     assert -1.0 <= by_name.sensitivities["peak_flops"] <= 0.0
+
+
+def test_zero_on_one_device_is_refused_not_ignored():
+    # ZeRO shards over data-parallel ranks; one device has none. SingleNodeModel took zero_stage=1..3 and returned
+    # the same 96.4 GB of optimizer state (8.03e9 x 12 B) at every stage
+    from mlsysim import SingleNodeModel
+    with pytest.raises(ConfigError, match="zero_stage=3 shards .* one device"):
+        SingleNodeModel().solve("Llama3_8B", "H200", mode="training", zero_stage=3)
+    r = SingleNodeModel().solve("Llama3_8B", "H200", mode="training", seq_len=4096)
+    assert r.memory_bytes["optimizer"] == pytest.approx(8.03e9 * 12, rel=0.01)
+    # the CLI's eval of a training scenario (layout.zero_stage 1) still runs its one device
+    from pathlib import Path
+    ex = str(Path(__file__).resolve().parents[1] / "examples" / "llama3_70b_research256.yaml")
+    p = subprocess.run([sys.executable, "-m", "mlsysim", "eval", ex, "--json"], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode in (0, 4) and json.loads(p.stdout)["mode"] == "training"

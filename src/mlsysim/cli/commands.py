@@ -81,8 +81,9 @@ def eval_cmd(path, opts, mode, batch_size, sets, json_out):
                           f"/ system.cluster / system.node in the scenario")
         L = sc.layout
         b = batch_size if batch_size is not None else L.get("microbatch_size", 1)
-        keys = ("precision", "recompute", "zero_stage", "flash_attention") if mode == "training" else \
-            ("precision", "flash_attention")  # a scenario's training-only settings do not apply to a forward pass
+        # a scenario's training-only settings do not apply to a forward pass; ZeRO (the fleet's sharding over
+        # data-parallel ranks) does not apply to one device
+        keys = ("precision", "recompute", "flash_attention") if mode == "training" else ("precision", "flash_attention")
         kw = {k: L[k] for k in keys if k in L}
         try:
             r = SingleNodeModel().solve(sc.model, acc, mode=mode, batch_size=b, **kw)

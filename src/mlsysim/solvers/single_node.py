@@ -117,6 +117,10 @@ class SingleNodeModel:
         zero = count(zero_stage, "zero_stage", minimum=0)
         if zero > 3:
             raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {zero}")
+        if zero:  # dp = 1: it was accepted and changed nothing (the same memory and step at every stage)
+            raise ConfigError(f"zero_stage={zero} shards gradients, optimizer state and weights over data-parallel "
+                              f"ranks; SingleNodeModel runs one device (no data-parallel ranks), so it changes "
+                              f"nothing here: omit it, or use DistributedModel on a fleet for ZeRO")
         flash_attention = flag(flash_attention, "flash_attention")
         if mode == "training":
             from .distributed import training_precision
