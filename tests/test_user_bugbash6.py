@@ -189,6 +189,13 @@ def test_transformer_options_on_a_small_network_are_refused_not_ignored():
     for kw in ({"seq_len": 4096}, {"mode": "training"}, {"mode": "decode"}):
         with pytest.raises(ConfigError, match=f"{next(iter(kw))} does not apply to .*one inference per sample"):
             Engine.solve(kws, Hardware.Tiny.nRF52840, precision="int8", **kw)
+    # the solvers built on Engine pass no mode of their own: a small network still goes through them
+    from mlsysim import SensitivitySolver, SynthesisSolver
+    from mlsysim.core.constants import Q_
+    s = SensitivitySolver().solve(model=kws, hardware="nRF52840", precision="int8")
+    assert s.binding_constraint == "peak_flops"  # compute-bound (README: ~31 ms at 64 MFLOP/s)
+    assert SynthesisSolver().solve(model=kws, target_latency=Q_("30 ms"), precision="int8").feasible
+    assert SensitivitySolver().solve(model="Llama3_8B", hardware="H100").baseline.detail.mode == "decode"
     # the default still runs; a transformer's default mode is still one decode step
     assert Engine.solve(kws, Hardware.Tiny.nRF52840, precision="int8").detail.mode == "inference"
     assert Engine.solve(Models.Language.Llama3_8B, "H100").detail.mode == "decode"
