@@ -349,3 +349,18 @@ def test_zero_on_one_device_is_refused_not_ignored():
     p = subprocess.run([sys.executable, "-m", "mlsysim", "eval", ex, "--json"], capture_output=True, text=True,
                        timeout=120)
     assert p.returncode in (0, 4) and json.loads(p.stdout)["mode"] == "training"
+
+
+def test_serving_models_of_a_2k_context_with_the_defaults():
+    # ServingModel's default request is 2,048 + 256 tokens: past the 2,048-token context of 30 of the registry's 42
+    # language models (GPT-3, LLaMA 1, Pythia, Falcon, ...), refused once contexts were checked. The default prompt is
+    # cut to what the context leaves: 2,048 - 256 = 1,792, and the result says so; 4K+ models keep 2,048.
+    from mlsysim.solvers import ServingModel
+    r = ServingModel().solve(Models.Language.Falcon_7B, "H100")
+    assert (r.input_len, r.output_len) == (1792, 256)
+    assert "1,792 tokens" in r.assumptions["prompt"]
+    assert ServingModel().solve(Models.Language.Llama2_7B, "H100").input_len == 2048  # 2,304 <= 4,096
+    assert "prompt" not in ServingModel().solve(Models.Language.Llama2_7B, "H100").assumptions
+    # a prompt given is not cut
+    with pytest.raises(ConfigError, match="2,048 \\+ output 256 = 2,304 tokens exceed Falcon 7B's"):
+        ServingModel().solve(Models.Language.Falcon_7B, "H100", seq_len=2048)

@@ -137,6 +137,9 @@ class ServingResult(TableRepr):
         return rows
 
 
+DEFAULT_PROMPT = 2048  # ServingModel's prompt tokens when none is given (assumption: a typical chat/RAG prompt)
+
+
 class ServingModel:
     """Prefill and decode of one replica (TP x PP devices), on the training kernels.
 
@@ -150,7 +153,8 @@ class ServingModel:
               pp_size=1, ep_size=1, precision=None, weight_precision=None, kv_precision=None,
               compute_precision=None, prefix_cache_hit=0.0, step_overhead_s=0.0, draft_model=None,
               draft_acceptance_rate=None, draft_tokens=None, mtp_depth=None, **unexpected) -> ServingResult:
-        """Speculative decoding: `draft_model=` proposes `draft_tokens` (default 4) per target step, or the
+        """`seq_len=` or `input_len=`: the prompt (default 2,048 tokens, or what the model's maximum context leaves
+        for `output_len`). Speculative decoding: `draft_model=` proposes `draft_tokens` (default 4) per target step, or the
         model's own multi-token-prediction modules do (`mtp_depth=`, DeepSeek-V3: 1); either way
         `draft_acceptance_rate=` is the per-token acceptance."""
         if unexpected:
@@ -159,10 +163,17 @@ class ServingModel:
         acc, su_bw, su_lat = resolve_hardware(hardware)
         if seq_len is not None and input_len is not None:
             raise ConfigError("give seq_len= (the prompt length) or input_len=, not both")
-        isl = count(input_len if input_len is not None else (seq_len if seq_len is not None else 2048),
-                    "input_len")
         osl = count(output_len, "output_len")
+        given = input_len if input_len is not None else seq_len
+        # the default prompt: DEFAULT_PROMPT tokens, or what the model's context leaves after the output (a 2,048-token
+        # model was refused its own default request); a prompt given is checked as it is
+        limit = model.max_context
+        default = DEFAULT_PROMPT if limit is None or osl >= limit else min(DEFAULT_PROMPT, limit - osl)
+        isl = count(given if given is not None else default, "input_len")
         context = check_context(model, isl, osl)
+        if given is None and default < DEFAULT_PROMPT:
+            context["prompt"] = (f"{default:,} tokens: the default {DEFAULT_PROMPT:,} cut to fit {model.name}'s "
+                                 f"{limit:,}-token context with {osl:,} output tokens")
         b, tp, pp, ep = (count(batch_size, "batch_size"), count(tp_size, "tp_size"), count(pp_size, "pp_size"),
                          count(ep_size, "ep_size"))
         check_scaleup_domain(hardware, tp, ep, pp)
