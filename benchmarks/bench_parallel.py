@@ -7,6 +7,7 @@ and the workers (with executor="processes" this process evaluates chunks too; th
 calls, so the first call, which starts them, is shown on its own). On a machine shared with other work the
 wall-time speedup understates what the processes do; the CPU accounting gives the speedup on idle cores: the
 in-process CPU over the processes' CPU shared out over `workers` cores (overhead included, balance assumed).
+The ceiling line runs `workers` independent in-process optimizations at once: what sharing the chip costs.
 """
 from __future__ import annotations
 
@@ -33,10 +34,10 @@ def cpu(who):
 
 def workers_cpu() -> float:
     """CPU seconds of the finished child processes and of the executor's live (kept) workers, from /proc."""
-    from mlsysim.explore import executors
+    from mlsysim.explore import processes
 
     total = cpu(resource.RUSAGE_CHILDREN)
-    pool = getattr(executors, "_POOL", None)
+    pool = getattr(processes, "_POOL", None)
     for pid in (getattr(pool[1], "_processes", None) or {}) if pool else ():
         try:
             with open(f"/proc/{pid}/stat") as fh:
@@ -53,6 +54,29 @@ def timed(executor, workers):
     opt = optimize(Models.Language.Llama3_70B, "time_to_train", fleets=Systems.Clusters.Research_256,
                    executor=executor, scheduler=workers, **AXES)
     return (time.perf_counter() - t, cpu(resource.RUSAGE_SELF) - p0, workers_cpu() - c0), opt
+
+
+def _solo_cpu(conn):
+    """In a forked child: the CPU seconds of one warm in-process run (the ceiling measurement below)."""
+    timed("local", None)
+    conn.send(min(timed("local", None)[0][1] for _ in range(2)))
+
+
+def ceiling(workers):
+    """CPU seconds per run of `workers` independent in-process runs at once over one run alone: the slowdown the
+    cores' shared cache and memory bandwidth impose on any split of the work, and so the best speedup possible."""
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    out = []
+    for k in (1, workers):
+        pipes = [ctx.Pipe() for _ in range(k)]
+        procs = [ctx.Process(target=_solo_cpu, args=(b,)) for _, b in pipes]
+        for p in procs:
+            p.start()
+        out.append(sum(a.recv() for a, _ in pipes) / k)
+        for p in procs:
+            p.join()
+    return out[1] / out[0]
 
 
 def main():
@@ -76,6 +100,9 @@ def main():
           f"{cpun_workers:.3f} s in workers; wall-time speedup {w1 / wn:.2f}x")
     print(f"  CPU-bound speedup on {workers} idle cores (in-process CPU / (all processes' CPU / {workers})): "
           f"{cpu1 / ((cpun_workers + cpun_self) / workers):.2f}x")
+    slow = ceiling(workers)
+    print(f"  ceiling: {workers} independent in-process runs at once take {slow - 1:+.1%} CPU each (shared cache and "
+          f"memory bandwidth), so no split beats {workers / slow:.2f}x")
     w0, s0, c0 = runsn[0]
     print(f"  first call (starts the workers): {w0:.3f} s wall, {s0 + c0:.3f} s CPU: {w1 / w0:.2f}x wall, "
           f"{cpu1 / ((s0 + c0) / workers):.2f}x by CPU accounting")

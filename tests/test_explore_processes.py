@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mlsysim import ConfigError, Models, Systems
-from mlsysim.explore import executors, optimize, pareto, sweep
+from mlsysim.explore import executors, optimize, pareto, processes, sweep
 
 M70 = Models.Language.Llama3_70B
 R256 = Systems.Clusters.Research_256
@@ -15,7 +15,7 @@ AXES = dict(tp=[1, 2, 4, 8], pp=[1, 2, 3, 4, 8], cp=[1, 2], microbatch=[1, 2], r
 
 @pytest.fixture(autouse=True)
 def small_tasks(monkeypatch):
-    monkeypatch.setattr(executors, "MIN_ROWS_PER_PROCESS_TASK", 100)  # many tasks over the two workers
+    monkeypatch.setattr(processes, "MIN_ROWS_PER_PROCESS_TASK", 100)  # many tasks over the two workers
 
 
 def same(a, b):
@@ -48,14 +48,14 @@ def test_kept_workers_serve_the_next_sweep_with_its_own_plan():
     """The worker processes outlive a sweep (warm heaps); each sweep's plan reaches them with its tasks, so a
     second sweep over other axes still equals its in-process run, and a new worker count starts new workers."""
     first = sweep(M70, R256, keep="valid", executor="processes", scheduler=3, **AXES)
-    kept = set(executors._POOL[1]._processes)
+    kept = set(processes._POOL[1]._processes)
     other = dict(AXES, tp=[2, 4], zero=[1, 2])
     same(sweep(M70, R256, keep="valid", executor="processes", scheduler=3, **other),
          sweep(M70, R256, keep="valid", **other))
-    assert set(executors._POOL[1]._processes) == kept and len(kept) == 2  # this process is the third
+    assert set(processes._POOL[1]._processes) == kept and len(kept) == 2  # this process is the third
     same(first, sweep(M70, R256, keep="valid", **AXES))
     sweep(M70, R256, keep="valid", executor="processes", scheduler=2, **AXES)
-    assert len(executors._POOL[1]._processes) == 1 and not kept & set(executors._POOL[1]._processes)
+    assert len(processes._POOL[1]._processes) == 1 and not kept & set(processes._POOL[1]._processes)
 
 
 def test_auto_forks_workers_only_past_ten_million_configurations(monkeypatch):
@@ -91,8 +91,8 @@ def test_auto_past_the_threshold_runs_workers_with_identical_results(monkeypatch
     monkeypatch.setattr(executors, "cores", lambda: 2)
     monkeypatch.setattr(executors, "_other_threads", lambda: [])
     ran = []
-    real = executors._run_processes
-    monkeypatch.setattr(executors, "_run_processes", lambda *a: ran.append(a[3]) or real(*a))
+    real = processes.run_processes
+    monkeypatch.setattr(processes, "run_processes", lambda *a: ran.append(a[3]) or real(*a))
     a = optimize(M70, "cost", {"memory_headroom": 0.05}, fleets=R256, **AXES)
     assert ran == [None]  # the default executor took the worker processes (one per core)
     b = optimize(M70, "cost", {"memory_headroom": 0.05}, fleets=R256, executor="local", **AXES)
@@ -105,3 +105,34 @@ def test_a_scheduler_needs_an_executor_that_uses_one():
     for ex in ("auto", "local"):
         with pytest.raises(ConfigError, match="executor='processes'"):
             optimize(M70, "cost", fleets=R256, tp=[8], pp=[1], datacenters=["GCP_Iowa"], executor=ex, scheduler=2)
+
+
+def test_the_board_hands_out_each_batch_once_and_ignores_a_stopped_sweep():
+    """The shared counter the processes claim batches from: three batches go out as 0, 1, 2 and then none; a
+    stopped sweep's late claims and kept bytes count for nothing in the next sweep."""
+    import multiprocessing as mp
+    board = processes.Board(mp.get_context())
+    board.open(7)
+    assert [board.claim(7, 3) for _ in range(4)] == [0, 1, 2, -1]
+    assert board.hold(7, 100) == 100 and board.hold(7, 28) == 128
+    board.open(8)
+    assert board.claim(7, 3) == -1 and board.hold(7, 10**9) == 0  # a worker still finishing sweep 7
+    assert board.claim(8, 3) == 0 and board.hold(8, 5) == 5
+    board.stop()
+    assert board.claim(8, 3) == -1
+
+
+def test_processes_stop_at_the_memory_budget_kept_by_all_of_them():
+    """A keep-all sweep through workers is refused like the in-process one once the rows kept by every process
+    exceed the budget (1e-8 GB = 10 bytes: the first kept row exceeds it), not after the workers ran out."""
+    with pytest.raises(ConfigError, match="memory budget"):
+        sweep(M70, R256, keep="valid", executor="processes", scheduler=2, max_memory_gb=1e-8, **AXES)
+    same(sweep(M70, R256, keep="valid", executor="processes", scheduler=2, **AXES),
+         sweep(M70, R256, keep="valid", **AXES))  # the kept workers serve the next sweep
+
+
+def test_the_progress_bar_counts_every_process_rows(capsys):
+    """With workers the bar counts the batches every process has taken, and ends at the sweep's size:
+    4 x 5 x 2 x 2 x 2 x 3 = 480 configurations (one datacenter)."""
+    optimize(M70, "cost", fleets=R256, executor="processes", scheduler=2, progress=True, **AXES)
+    assert "480/480 configs" in capsys.readouterr().err

@@ -40,6 +40,9 @@ PUBLISHED_TOTAL = {
     "Megatron.Korthikanti_175B": 175e9,  # same
     "Megatron.Korthikanti_530B": 530e9,  # same
     "Megatron.Korthikanti_1T": 1000e9,  # same ("1T"; the architecture is SC21's 1008B)
+    "Language.MTNLG_530B": 530e9,  # Smith et al. 2022 arXiv:2201.11990 ("530B"; count here 529.6B)
+    "Language.Nemotron4_340B": 341e9,  # arXiv:2406.11704 Table 1: 9.4B embedding + 331.6B non-embedding
+    "Language.Nemotron4_15B": 15.7e9,  # arXiv:2402.16819 Table 1: 3.2B embedding + 12.5B non-embedding
 }
 
 # Megatron SC21 (Narayanan et al. 2021, arXiv:2104.04473) Table 1: (layers, hidden, published billions, printed
@@ -121,8 +124,29 @@ def test_pythia_160m_by_hand_exact():
     assert param_counts(Models.Language.Pythia_160M)["total"] == hand
 
 
+# Models whose paper gives only the rounded name, checked by hand to the parameter and against the name at 1.5 %.
+NOMINAL_TOTAL = {"Language.GLM_130B": 130e9}  # Zeng et al. 2022 arXiv:2210.02414 ("130B")
+
+
+def test_glm_130b_by_hand():
+    # h = 12288, L = 70, 96 heads, GeGLU FFN 32768, biases, two LayerNorms (weight + bias) per layer, vocab 150528,
+    # output tied to the word embedding, rotary (no position table). A gated MLP's up-projection bias is counted
+    # once (32768, as physics.transformer.mlp_params does; GLM's fused gate+up bias has twice that: +2.3M, 0.002 %).
+    # attention: 4 * 12288^2 + 4 * 12288 = 604,028,928; MLP: 3 * 12288 * 32768 + 32768 + 12288 = 1,208,004,608
+    # norms 4 * 12288 = 49,152; per layer 1,812,082,688; x 70 = 126,845,788,160
+    # embedding 150528 * 12288 = 1,849,688,064; final LayerNorm 24,576; total 128,695,500,800 (the name: 130B)
+    h, f = 12288, 32768
+    per_layer = (4 * h * h + 4 * h) + (3 * h * f + f + h) + 4 * h
+    assert per_layer == 1_812_082_688
+    hand = 70 * per_layer + 150528 * h + 2 * h
+    assert hand == 128_695_500_800
+    assert param_counts(Models.Language.GLM_130B)["total"] == hand
+    assert hand == pytest.approx(NOMINAL_TOTAL["Language.GLM_130B"], rel=0.015)
+    assert Models.Language.GLM_130B.published_params == NOMINAL_TOTAL["Language.GLM_130B"]
+
+
 def test_every_model_with_a_published_count_is_checked_here():
-    checked = set(PUBLISHED_TOTAL) | set(SC21_TABLE1)
+    checked = set(PUBLISHED_TOTAL) | set(SC21_TABLE1) | set(NOMINAL_TOTAL)
     for cat in Models.categories():
         for m in getattr(Models, cat):
             if m.published_params:

@@ -12,9 +12,9 @@ def main(argv=None) -> int:
         app = None
     # validate works without the CLI extras; with them, no command is the command list (as `mlsysim` alone), not
     # 150 lines of validation tables
-    if argv == ["validate"] or (argv == [] and app is None):
+    if argv in (["validate"], ["validate", "--wide"]) or (argv == [] and app is None):
         from .validation import format_sections
-        print(format_sections())
+        print(format_sections(wide="--wide" in argv))
         return 0
     if app is None:
         print("usage: python -m mlsysim validate   (install mlsysim[cli] for the full command line)")

@@ -270,15 +270,15 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out, emit=None):
 
 
 # ------------------------------------------------------------------------------------------------- validate
-def validate_cmd(json_out):
+def validate_cmd(json_out, wide=False):
     with guarded("validate", json_out):
         from ..validation import format_sections, sections
-        secs = sections()
+        secs = sections(wide)
         if json_out:
             emit_json(J.envelope("validate", "ok", 0, **{name: {k: v for k, v in sec.items() if k != "text"}
                                                            for name, sec in secs.items()}))
         else:
-            print(format_sections(secs))
+            print(format_sections(secs, wide))
     _finish(EXIT_OK)
 
 

@@ -7,7 +7,7 @@ so `mlsysim --help` stays fast.
     mlsysim train examples/llama3_70b_research256.yaml [--json] [--plots DIR]
     mlsysim optimize examples/llama3_70b_research256.yaml --objective cost [--emit best.yaml]
     mlsysim regions examples/llama3_70b_research256.yaml --grid Quebec,Poland,PL@2022
-    mlsysim validate [--json]
+    mlsysim validate [--wide] [--json]
     mlsysim report examples/llama3_70b_research256.yaml -o report.html [--markdown | --latex]
     mlsysim compare a.yaml b.yaml [-o compare.html]
     mlsysim schema > scenario.schema.json
@@ -183,7 +183,10 @@ def regions_(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml"),
 
 
 @app.command(short_help="prediction error against published runs")
-def validate(json_out: bool = JSON):
+def validate(json_out: bool = JSON,
+             wide: bool = typer.Option(False, "--wide", help="one line per run with every column (layouts, "
+                                                               "stacks), notes unwrapped: ~160 columns; "
+                                                               "the default fits 80")):
     """Predicted vs published: training throughput (Megatron SC21, Korthikanti, Llama 3, PaLM, BLOOM, torchtitan),
     in sample and leave-one-family-out, GPU-hours of runs without a published layout (LLaMA, Llama 2, Pythia),
     GPU-hours of held-out runs no constant was fitted to (Pythia 70M-2.8B, Falcon, MPT, StarCoderBase, Llama 3.1),
@@ -196,7 +199,7 @@ def validate(json_out: bool = JSON):
     rows[{run_id, source, scenario, gpus, precision, tp, ep, published, predicted, error_pct, ttft_p99_ms,
     tpot_p99_ms, within_limits, stable}], summary}."""
     from .commands import validate_cmd
-    validate_cmd(json_out)
+    validate_cmd(json_out, wide)
 
 
 @app.command(short_help="a self-contained HTML report with plots", epilog=EXIT_CODES_HELP)

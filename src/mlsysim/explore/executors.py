@@ -23,8 +23,6 @@ EXECUTORS = ("auto", "local", "processes", "dask")
 AUTO_PROCESS_ROWS = 10_000_000
 # Configurations per Dask task: enough work (~0.2 s) to amortise the scheduler's per-task overhead.
 ROWS_PER_DASK_TASK = 1 << 20
-# Least configurations per local worker-process task: amortises sending the task and pickling its part (~ms).
-MIN_ROWS_PER_PROCESS_TASK = 1 << 16
 # glibc returns freed heap to the OS after every chunk (trim) and serves the ~100 kB chunk columns with mmap, so
 # each call page-faults tens of thousands of times; keeping that memory in the heap avoids it (issue 17: 34-59 K
 # faults per optimize call -> ~1 K). Values are glibc mallopt parameter numbers (malloc.h): M_TRIM_THRESHOLD -1,
@@ -131,7 +129,8 @@ def run(plan, reducer, *, executor="auto", scheduler=None, progress=None, memory
                 bar.update(plan.rows_of(t))
             return reducer.combine(parts)
         if executor == "processes":
-            return _run_processes(plan, reducer, tasks, scheduler, bar, budget)
+            from . import processes
+            return processes.run_processes(plan, reducer, tasks, scheduler, bar, budget)
         return _run_dask(plan, reducer, tasks, scheduler, bar, budget)
     finally:
         bar.close()
@@ -187,119 +186,6 @@ def _dask_task(plan, reducer, batch):
     """Runs on a worker: evaluate a batch of chunks and combine them (same order as in-process)."""
     keep_heap()
     return reducer.combine([reducer.local(plan.chunk(*t)) for t in batch]), sum(plan.rows_of(t) for t in batch)
-
-
-_JOB = None  # in a worker: (key, plan, reducer) of the sweep its last task belonged to
-_POOL = None  # in the caller: (workers, ProcessPoolExecutor, pid), kept warm between sweeps
-_calls = 0
-
-
-def _worker_task(key, job, batch):
-    """Runs in a worker: the plan and reducer arrive pickled with each task and are unpickled once per sweep."""
-    global _JOB
-    if _JOB is None or _JOB[0] != key:
-        import pickle
-        _JOB = (key, *pickle.loads(job))
-    return _dask_task(_JOB[1], _JOB[2], batch)
-
-
-def _pool(workers):
-    """The worker processes, forked once and reused by later sweeps: a fresh fork costs each process thousands of
-    first-touch page faults (its heap is copy-on-write), a warm worker none. Rebuilt for another worker count or
-    after a worker died; they exit with this process (an idle worker holds its heap, ~30 MB, meanwhile)."""
-    global _POOL
-    if _POOL is not None and _POOL[2] != os.getpid():  # inherited through a fork of this process: not ours
-        _POOL = None
-    if _POOL is not None and (_POOL[0] != workers or getattr(_POOL[1], "_broken", False)):
-        _POOL[1].shutdown(wait=False, cancel_futures=True)
-        _POOL = None
-    if _POOL is None:
-        import atexit
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        atexit.unregister(_close_pool)  # registered once
-        atexit.register(_close_pool)
-        _POOL = (workers, ProcessPoolExecutor(max_workers=workers, mp_context=ctx), os.getpid())
-    return _POOL[1]
-
-
-def _close_pool():
-    """At exit: stop the kept workers while the interpreter is whole."""
-    global _POOL
-    if _POOL is not None and _POOL[2] == os.getpid():
-        _POOL[1].shutdown(wait=True, cancel_futures=True)
-    _POOL = None
-
-
-def _guided_batches(plan, tasks, workers):
-    """Consecutive chunks grouped into batches of about 1/(4 x workers) of the configurations still left (at least
-    MIN_ROWS_PER_PROCESS_TASK): big batches first, small ones last, so all processes finish together."""
-    left = sum(plan.rows_of(t) for t in tasks)
-    out, cur, rows = [], [], 0
-    for t in tasks:
-        cur.append(t)
-        rows += plan.rows_of(t)
-        if rows >= max(left / (4 * workers), MIN_ROWS_PER_PROCESS_TASK):
-            out.append(cur)
-            left -= rows
-            cur, rows = [], 0
-    if cur:
-        out.append(cur)
-    return out
-
-
-def _run_processes(plan, reducer, tasks, workers, bar, budget):
-    """`workers` processes on this machine (one per core by default, `scheduler=` an int to choose): this process
-    and workers - 1 forked ones take batches of consecutive chunks as they fall idle; parts are combined in chunk
-    order, so the result equals the in-process one. This process works too: its heap and caches are warm, and
-    its parts need no pickling."""
-    import pickle
-    from concurrent.futures import FIRST_COMPLETED, wait
-
-    n = cores() if workers is None else workers
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ConfigError(f"executor='processes' takes scheduler=None (one worker per core) or a worker count >= 1, "
-                          f"got {workers!r}")
-    batches = _guided_batches(plan, tasks, n)
-    parts, held = [None] * len(batches), 0
-
-    def keep(i, part, rows):
-        nonlocal held
-        held += _part_bytes(part)
-        if held > budget:
-            raise _too_big(held, budget, bar.done, plan.total)
-        parts[i] = part
-        bar.update(rows)
-
-    if n == 1 or len(batches) == 1:
-        for i, b in enumerate(batches):
-            keep(i, *_dask_task(plan, reducer, b))
-        return reducer.combine(parts)
-    global _calls
-    _calls += 1
-    key, job = (os.getpid(), _calls), pickle.dumps((plan, reducer))  # ~8 kB: sent with each task
-    pool = _pool(n - 1)
-    pending, nxt = {}, 0
-    try:
-        while nxt < len(batches) or pending:
-            while nxt < len(batches) and len(pending) < 2 * (n - 1):  # each worker busy, one batch queued
-                pending[pool.submit(_worker_task, key, job, batches[nxt])] = nxt
-                nxt += 1
-            if nxt < len(batches):  # this process takes the next batch itself
-                nxt += 1
-                keep(nxt - 1, *_dask_task(plan, reducer, batches[nxt - 1]))
-                done = [f for f in pending if f.done()]
-            else:
-                done = wait(pending, return_when=FIRST_COMPLETED).done
-            for fut in done:
-                keep(pending.pop(fut), *fut.result())
-    except BaseException:
-        for fut in pending:
-            fut.cancel()
-        raise
-    return reducer.combine(parts)
 
 
 def _run_dask(plan, reducer, tasks, scheduler, bar, budget):

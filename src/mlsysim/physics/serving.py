@@ -8,14 +8,14 @@ passes (norms, residuals, the gated activation) and TP all-reduce messages are b
 weight width inside layer_times and corrected to the KV width here (kv_bytes sets the memory).
 `batch` and `chunk` are the replica's; with ep > 1 (an MoE model) the attention is data-parallel over the ep
 ranks, each taking batch/ep sequences and chunk/ep prompt tokens (physics/serving_moe.py adds the expert
-all-to-all and the busiest rank's expert load).
+all-to-all; layer_times runs the routed experts at the busiest rank's load).
 """
 from __future__ import annotations
 
 from . import collectives as col
 from . import constants as C
 from ._np import vceil, vmin
-from .serving_moe import ep_active, moe_layer_extra_s
+from .serving_moe import dispatch_combine_s, ep_active
 from .training import gemm_time, layer_times, params_per_device
 
 ACT_BYTES = 2.0  # bf16 activations between layers and in the TP all-reduce
@@ -46,9 +46,8 @@ def pass_time(d, *, batch, new_tokens, context, tp, pp, ep, peak, ceiling, mem_b
                      decode, ew_factor=ew, kv_seqs=kv_seqs)[0] if d.n_moe > 0 else f0
     a2a = 0.0
     if par:
-        extra, a2a = moe_layer_extra_s(d, T, context, tp, ep, peak, ceiling, mem_bw, wbytes, attn_eff, decode,
-                                       su_bw, su_lat)
-        f1 = f1 + extra
+        a2a = dispatch_combine_s(d, T, tp, ep, su_bw, su_lat)
+        f1 = f1 + a2a
     layer = (1.0 - moe_frac) * f0 + moe_frac * f1
     rows = batch * new_tokens if decode else batch  # verification needs logits at every drafted position
     head = gemm_time(rows, d.h, d.V / tp, peak, ceiling, mem_bw, wbytes)
@@ -88,9 +87,8 @@ def mixed_pass_time(d, *, batch, chunk, context, prompt_context, tp, pp, ep, pea
     if d.n_moe > 0:
         f1 = layer(True)
         if par:
-            extra, a2a = moe_layer_extra_s(d, T, prompt_context, tp, ep, peak, ceiling, mem_bw, wbytes, attn_eff,
-                                           False, su_bw, su_lat)
-            f1 = f1 + extra
+            a2a = dispatch_combine_s(d, T, tp, ep, su_bw, su_lat)
+            f1 = f1 + a2a
         lay = (1.0 - moe_frac) * f0 + moe_frac * f1
     else:
         lay = f0

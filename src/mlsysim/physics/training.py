@@ -14,7 +14,8 @@ import operator
 
 from . import collectives as col
 from . import constants as C
-from ._np import inline_helpers, np, vceil, vlog, vmax, vmin, vsqrt, vwhere
+from ._np import inline_helpers, np, vceil, vmax, vmin, vsqrt, vwhere
+from .order_stats import expected_max_normal
 from .training_comm import async_tp_pass, expert_alltoall
 from .training_memory import activation_bytes_per_layer, memory_per_device, params_per_device  # noqa: F401
 from .workload_dims import model_dims  # noqa: F401  (re-exported: the step model's view of a workload)
@@ -59,6 +60,16 @@ def experts_touched(d, T, ep):
     return (d.E / ep) * (1.0 - (1.0 - d.topk / d.E) ** (T * ep))
 
 
+def busiest_rank_load(d, T, ep):
+    """Token copies on the busiest of ep expert ranks over the mean (T tokens per rank, top-k of E, uniform). A
+    rank's copies per token are hypergeometric, variance k (1/ep)(1 - 1/ep)(E - k)/(E - 1); the ranks' loads sum
+    to T ep k exactly (correlation -1/(ep - 1)), so E[max] = mean + sd sqrt(ep/(ep - 1)) E[max of ep normals]:
+    1 + E[max] sqrt((E - k) / ((E - 1) T k)), at most all of a token's copies that fit on one rank."""
+    k, E = d.topk, d.E
+    f = 1.0 + expected_max_normal(ep) * vsqrt((E - k) / (max(E - 1.0, 1.0) * T * k))
+    return vmin(f, ep * vmin(k, E / ep) / k)
+
+
 def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, bytes_el=2.0, attn_eff=None,
                 decode=False, lin_peak=None, lin_ceiling=None, ew_factor=1.0, cast_passes=0.0, detail=False,
                 kv_seqs=None):
@@ -66,7 +77,8 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
 
     Returns (fwd_s, bwd_s, attn_core_fwd_s): the attention core is what selective recompute replays.
     attn_eff: fused-attention throughput as a fraction of peak (None: a fixed share of the GEMM ceiling).
-    `moe` (a Python bool/float, not an array) selects an MoE FFN or the dense FFN. `decode`: T new tokens each
+    `moe` (a Python bool/float, not an array) selects an MoE FFN or the dense FFN; with ep > 1 its routed experts
+    run at the busiest rank's load (busiest_rank_load: the combine waits for it). `decode`: T new tokens each
     attend to a cached context of `seq` tokens whose K/V stream from HBM (inference decode); `kv_seqs`: the
     sequences whose cache is read, once each (default T; fewer when each verifies several drafted tokens).
     lin_peak / lin_ceiling: the rate of the layer's linear GEMMs where it differs from the attention's (fp8
@@ -103,17 +115,18 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
     permute = 0.0
     if moe:  # routed experts: tokens gathered over the EP group (T*topk per rank), plus shared experts
         touched = experts_touched(d, T, ep)
-        m_e = T * d.topk / touched  # tokens per touched local expert
+        routed = d.topk * busiest_rank_load(d, T, ep)  # copies per local token on the rank all ranks wait for
+        m_e = T * routed / touched  # tokens per touched local expert
         ffn_t = touched * (gemm_time(m_e, d.h, up_n * d.effn / tp, lp, lc, mem_bw, bytes_el)
                            + gemm_time(m_e, d.effn / tp, d.h, lp, lc, mem_bw, bytes_el)) \
             + gemm_time(T, d.h, d.E, lp, lc, mem_bw, bytes_el)
         if d.shared > 0:
             ffn_t = ffn_t + gemm_time(T, d.h, up_n * d.shared * d.effn / tp, lp, lc, mem_bw, bytes_el) \
                 + gemm_time(T, d.shared * d.effn / tp, d.h, lp, lc, mem_bw, bytes_el)
-        ffn_width = (d.topk + d.shared) * d.effn
+        ffn_width = (routed + d.shared) * d.effn
         mlp_w = (d.E / ep + d.shared) * d.expert_w
         # token permute / unpermute: read the tokens, write top-k copies; read them back, write the combine
-        permute = bytes_el * T * d.h * (2.0 * d.topk + 2.0) / bw
+        permute = bytes_el * T * d.h * (2.0 * routed + 2.0) / bw
     else:
         ffn_t = gemm_time(T, d.h, up_n * d.ffn / tp, lp, lc, mem_bw, bytes_el) \
             + gemm_time(T, d.ffn / tp, d.h, lp, lc, mem_bw, bytes_el)
@@ -138,34 +151,6 @@ def layer_times(d, T, seq, tp, cp, ep, peak, ceiling, mem_bw, flash, sp, moe, by
 
 
 # ----------------------------------------------------------------------------------------------- the step
-def expected_max_normal(n):
-    """_expected_max_normal(n), memoised for a plain float rank count (solve() asks the same few counts)."""
-    return (_EMN.get(n) or _expected_max_normal_float(n)) if n.__class__ is float else _expected_max_normal(n)
-
-
-def _expected_max_normal(n):
-    """E[max of n standard normals], the straggler multiplier (0 for n = 1): Blom's (1958) approximation
-    Phi^-1((n - 0.375) / (n + 0.25)), within ~4 % of the exact values at small n (n = 2: 0.589 vs 1/sqrt(pi) =
-    0.564; n = 5: 1.18 vs 1.163, Harter 1961 tables) and converging to them as n grows; Phi^-1 by Abramowitz &
-    Stegun 26.2.23 (|error| < 4.5e-4)."""
-    n = vmax(n, 1.0)
-    p = (n - 0.375) / (n + 0.25)
-    t = vsqrt(-2.0 * vlog(1.0 - p))
-    x = t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1.0 + 1.432788 * t + 0.189269 * t * t
-                                                             + 0.001308 * t * t * t)
-    return vwhere(n >= 2.0, vmax(x, 0.0), 0.0)
-
-
-_EMN = {}  # rank count -> _expected_max_normal(count), plain floats (a dict lookup is cheaper than lru_cache's)
-
-
-def _expected_max_normal_float(n):
-    if len(_EMN) >= 1024:
-        _EMN.clear()
-    value = _EMN[n] = _expected_max_normal(n)
-    return value
-
-
 def training_step(d, tp, pp, dp, cp, ep, mb, gbs, seq, v, recompute, zero, flash, sp,
                   peak, ceiling, mem_bw, node_size, su_bw, su_lat, ib_bw, ib_lat, attn_eff=None,
                   lin_peak=None, lin_ceiling=None, ew_factor=1.0, kernels=0.0, cpu_kernel_s=0.0, sel_gemm=0.0,

@@ -144,24 +144,40 @@ def energy_table() -> list[dict]:
     return rows
 
 
-def format_energy_table(rows=None) -> str:
+def format_energy_table(rows=None, wide: bool = False) -> str:
+    """The table, 80 columns wide (rows grouped under their basis) or `wide` (a basis column)."""
+    from ._text import cell, note
     rows = rows if rows is not None else energy_table()
-    head = (f"{'run':34} {'basis':20} {'W/chip':>6} {'pub MWh':>9} {'pred MWh':>9} {'err':>7} "
-            f"{'pub t':>8} {'pred t':>8} {'err':>7} {'full MWh':>9}")
-    lines = [head]
+    if wide:
+        lines = [f"{'run':34} {'basis':20} {'W/chip':>6} {'pub MWh':>9} {'pred MWh':>9} {'err':>7} "
+                 f"{'pub t':>8} {'pred t':>8} {'err':>7} {'full MWh':>9}"]
+    else:
+        lines = [f"{'':30} {' MWh ':-^20} {' t CO2e ':-^20} {'full':>6}",
+                 f"{'run':23} {'W/chip':>6} {'pub':>6} {'pred':>6} {'err':>6} {'pub':>6} {'pred':>6} {'err':>6} "
+                 f"{'MWh':>6}"]
+    basis = None
     for r in rows:
-        ce = f"{r['carbon_error_pct']:+6.1f}%" if r["carbon_error_pct"] is not None else f"{'-':>7}"
-        pt = f"{r['published_tco2e']:8.4g}" if r["published_tco2e"] else f"{'-':>8}"
-        qt = f"{r['predicted_tco2e']:8.4g}" if r["predicted_tco2e"] is not None else f"{'-':>8}"
-        fm = f"{r['full_mwh']:9.4g}" if r["full_mwh"] is not None else f"{'-':>9}"
-        lines.append(f"{r['run_id']:34} {r['basis']:20} {r['power_per_chip_w']:6.0f} {r['published_mwh']:9.4g} "
-                     f"{r['predicted_mwh']:9.4g} {r['energy_error_pct']:+6.1f}% {pt} {qt} {ce} {fm}")
+        ce = f"{r['carbon_error_pct']:+.1f}%" if r["carbon_error_pct"] is not None else "-"
+        pt = f"{r['published_tco2e']:.4g}" if r["published_tco2e"] else "-"
+        qt = f"{r['predicted_tco2e']:.4g}" if r["predicted_tco2e"] is not None else "-"
+        fm = f"{r['full_mwh']:.4g}" if r["full_mwh"] is not None else "-"
+        if wide:
+            lines.append(f"{r['run_id']:34} {r['basis']:20} {r['power_per_chip_w']:6.0f} {r['published_mwh']:9.4g} "
+                         f"{r['predicted_mwh']:9.4g} {r['energy_error_pct']:+6.1f}% {pt:>8} {qt:>8} {ce:>7} {fm:>9}")
+            continue
+        if r["basis"] != basis:
+            basis = r["basis"]
+            lines.append(f"[{basis}]")
+        before, name = cell(r["run_id"], 23)
+        lines += before + [f"{name} {r['power_per_chip_w']:6.0f} {r['published_mwh']:6.4g} {r['predicted_mwh']:6.4g} "
+                           f"{r['energy_error_pct']:+5.1f}% {pt:>6} {qt:>6} {ce:>6} {fm:>6}"]
     meas = [r for r in rows if r["basis"] == "measured system"]
     if meas:
         worst = max(abs(r["energy_error_pct"]) for r in meas)
-        lines.append(f"energy: {len(meas)} measured-system-power runs (Patterson et al. 2021), max |error| "
-                     f"{worst:.1f}% (target <= 10%)")
-    lines.append("'GPU, stated W' rows: published = GPU-hours x stated W (not measured); error = our utilisation-"
-                 "based draw vs that W. full MWh = with host power and the operator's PUE (what the cards omit).")
-    lines.append("'GPU, measured (fit)' rows were used to fit the power curve (not independent).")
+        lines += note(f"energy: {len(meas)} measured-system-power runs (Patterson et al. 2021), max |error| "
+                      f"{worst:.1f}% (target <= 10%)", wide)
+    lines += note("'GPU, stated W' rows: published = GPU-hours x stated W (not measured); error = our utilisation-"
+                  "based draw vs that W. full MWh = with host power and the operator's PUE (what the cards omit).",
+                  wide)
+    lines += note("'GPU, measured (fit)' rows were used to fit the power curve (not independent).", wide)
     return "\n".join(lines)

@@ -91,24 +91,35 @@ def gpu_hours_table() -> list[dict]:
             for run_id, key, node_key, fabric, gpus, tokens, published, sw, source in RUNS]
 
 
-def format_gpu_hours_table(rows=None) -> str:
-    rows = rows if rows is not None else gpu_hours_table()
-    lines = [f"{'run':14} {'gpus':>5} {'published h':>12} {'predicted h':>12} {'error':>8} {'decile':>8} "
-             f"{'MFU':>6} {'goodput':>8}  best layout"]
+def hours_lines(rows, detail, wide: bool = False) -> list[str]:
+    """A GPU-hours table (here and holdout.py): a line of figures per run with its layout (`detail(row)`) on an
+    indented line under it (80 columns) or at its end (`wide`)."""
+    from ._text import note
+    w = max(len(r["run_id"]) for r in rows)
+    lines = [f"{'run':{w}} {'gpus':>5} {'published h':>11} {'predicted h':>11} {'error':>7} {'decile':>7} {'MFU':>5} "
+             f"{'goodput':>7}"]
     for r in rows:
-        lines.append(f"{r['run_id']:14} {r['gpus']:>5} {r['published']:>12,.0f} {r['predicted']:>12,.0f} "
-                     f"{r['error_pct']:>+7.1f}% {r['decile_error_pct']:>+7.1f}% {r['mfu']:>6.2f} "
-                     f"{r['goodput']:>8.3f}  {r['layout']}")
+        line = (f"{r['run_id']:{w}} {r['gpus']:>5} {r['published']:>11,.0f} {r['predicted']:>11,.0f} "
+                f"{r['error_pct']:>+6.1f}% {r['decile_error_pct']:>+6.1f}% {r['mfu']:>5.2f} {r['goodput']:>7.3f}")
+        lines += [f"{line}  {detail(r)}"] if wide else [line] + note(detail(r), indent="    ")
+    return lines
+
+
+def format_gpu_hours_table(rows=None, wide: bool = False) -> str:
+    """The table, 80 columns wide (each best layout on a line under its run) or `wide` (one line per run)."""
+    from ._text import note
+    rows = rows if rows is not None else gpu_hours_table()
+    lines = hours_lines(rows, lambda r: f"best layout {r['layout']}", wide)
     errs = [r["error_pct"] for r in rows]
     inside = sum(1 for r in rows if r["error_pct"] <= 0.0 <= r["decile_error_pct"])
-    lines.append(f"GPU-hours: {len(rows)} runs, median error {median(errs):+.1f}%, max |error| "
-                 f"{max(abs(e) for e in errs):.1f}% (best layout, goodput composed in; negative: the model is faster "
-                 f"than the published training time); decile: the {DECILE:.0f}th percentile of the accepted layouts; "
-                 f"published between the best layout and the decile: {inside} of {len(rows)}")
+    lines += note(f"GPU-hours: {len(rows)} runs, median error {median(errs):+.1f}%, max |error| "
+                  f"{max(abs(e) for e in errs):.1f}% (best layout, goodput composed in; negative: the model is faster "
+                  f"than the published training time); decile: the {DECILE:.0f}th percentile of the accepted layouts; "
+                  f"published between the best layout and the decile: {inside} of {len(rows)}", wide)
     by_id = {r["run_id"]: r for r in rows}
     for run_id, tps, source in THROUGHPUT:
         if run_id in by_id:
             pred = by_id[run_id]["tokens_per_s"]
-            lines.append(f"  check: {run_id} {tps:.0f} tokens/s/GPU published, {pred:.0f} at the best layout "
-                         f"({100.0 * (pred - tps) / tps:+.1f}%): {source}")
+            lines += note(f"check: {run_id} {tps:.0f} tokens/s/GPU published, {pred:.0f} at the best layout "
+                          f"({100.0 * (pred - tps) / tps:+.1f}%): {source}", wide, indent="  ")
     return "\n".join(lines)

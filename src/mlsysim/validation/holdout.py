@@ -123,17 +123,16 @@ def summary(rows) -> dict:
                 median_pct=median(r["error_pct"] for r in rows), excluded=dict(EXCLUDED))
 
 
-def format_holdout_table(rows=None) -> str:
+def format_holdout_table(rows=None, wide: bool = False) -> str:
+    """The table, 80 columns wide (layout and stack on a line under each run, the exclusions wrapped) or `wide`."""
+    from ._text import note
+    from .gpu_hours import hours_lines
     rows = rows if rows is not None else holdout_table()
-    lines = [f"{'run':20} {'gpus':>5} {'layout':>7} {'published h':>12} {'predicted h':>12} {'error':>8} "
-             f"{'decile':>8} {'MFU':>5} {'goodput':>7}  layout / stack"]
-    for r in rows:
-        lines.append(f"{r['run_id']:20} {r['gpus']:>5} {r['layout_source']:>7} {r['published']:>12,.0f} "
-                     f"{r['predicted']:>12,.0f} {r['error_pct']:>+7.1f}% {r['decile_error_pct']:>+7.1f}% "
-                     f"{r['mfu']:>5.2f} {r['goodput']:>7.3f}  {r['layout']} / {r['stack']}")
+    lines = hours_lines(rows, lambda r: f"{r['layout_source']} layout {r['layout']}, stack {r['stack']}", wide)
     s = summary(rows)
-    lines.append(f"Held out: {s['n']} runs, median |error| {s['median_abs_pct']:.1f}% (median signed "
-                 f"{s['median_pct']:+.1f}%), max |error| {s['max_abs_pct']:.1f}%; no constant fitted to them. "
-                 f"Excluded ({len(EXCLUDED)}):")
-    lines += [f"  {run_id}: {why}" for run_id, why in EXCLUDED.items()]
+    lines += note(f"Held out: {s['n']} runs, median |error| {s['median_abs_pct']:.1f}% (median signed "
+                  f"{s['median_pct']:+.1f}%), max |error| {s['max_abs_pct']:.1f}%; no constant fitted to them. "
+                  f"Excluded ({len(EXCLUDED)}):", wide)
+    for run_id, why in EXCLUDED.items():
+        lines += note(f"{run_id}: {why}", wide, indent="  ")
     return "\n".join(lines)

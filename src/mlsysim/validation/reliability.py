@@ -100,16 +100,24 @@ def reliability_rows() -> list[dict]:
     return rows
 
 
-def format_reliability_table(rows=None) -> str:
+def format_reliability_table(rows=None, wide: bool = False) -> str:
+    """The table, 80 columns wide (long quantity names and the notes wrapped) or `wide` (nothing wrapped)."""
     from ..physics import reliability as R
+    from ._text import cell, note
     rows = rows if rows is not None else reliability_rows()
-    w = max(len(r["quantity"]) for r in rows)
+    w = max(len(r["quantity"])
+            for r in rows) if wide else 47  # 47: the figures' 33 columns fit beside it in 80
+    cols = (10, 10, 8) if wide else (9, 9, 7)
 
     def fmt(v):
         return v if isinstance(v, str) else f"{v:,.4g}"
 
-    lines = ["Reliability at scale: Llama 3 405B on 16,384 H100s (54-day window), checkpoint sizes",
-             f"  {'quantity':<{w}}  {'published':>10}  {'predicted':>10}  {'error':>8}"]
+    def line(q, pub, pred, err):
+        before, q = cell(q, w)
+        return [f"  {b}" for b in before] + [f"  {q}  {pub:>{cols[0]}}  {pred:>{cols[1]}}  {err:>{cols[2]}}"]
+
+    lines = note("Reliability at scale: Llama 3 405B on 16,384 H100s (54-day window), checkpoint sizes", wide)
+    lines += line("quantity", "published", "predicted", "error")
     for r in rows:
         if r["error_pct"] is not None:
             err = f"{r['error_pct']:+.0f} %"
@@ -117,15 +125,16 @@ def format_reliability_table(rows=None) -> str:
             err = ("ok" if r["meets"] else "MISSED") if "meets" in r else ""
             if "interval" in r["quantity"] and "meets" in r:
                 err = "inside" if r["meets"] else "outside"
-        lines.append(f"  {r['quantity']:<{w}}  {fmt(r['published']):>10}  {fmt(r['predicted']):>10}  {err:>8}")
+        lines += line(r["quantity"], fmt(r["published"]), fmt(r["predicted"]), err)
     lines += ["  Failure rates: node failures per 1,000 node-days of independent clusters:"]
     lines += [f"    {k:<36} {v:5.2f}" for k, v in R.NODE_FAILURE_SOURCES.items()]
-    lines += [f"  pooled as a geometric mean ({R.POOLED_NODE_FAILURES_PER_1000_NODE_DAYS:.2f}; log sd "
-              f"{R.POOLED_LOG_SD:.2f}) and split by Meta FT-HSDP root causes;",
-              "  independent of Table 5. *llama3 preset: rates taken from Table 5 itself (not a prediction; shows",
-              "  the goodput its count implies).",
-              "  Restart = 10 min relaunch (assumption) + checkpoint read; Daly-optimal checkpoint interval; 2 TB/s",
-              "  storage (Tectonic)."]
+    for text in (f"pooled as a geometric mean ({R.POOLED_NODE_FAILURES_PER_1000_NODE_DAYS:.2f}; log sd "
+                 f"{R.POOLED_LOG_SD:.2f}) and split by Meta FT-HSDP root causes; independent of Table 5.",
+                 "*llama3 preset: rates taken from Table 5 itself (not a prediction; shows the goodput its count "
+                 "implies).",
+                 "Restart = 10 min relaunch (assumption) + checkpoint read; Daly-optimal checkpoint interval; "
+                 "2 TB/s storage (Tectonic)."):
+        lines += note(text, wide, indent="  ", cont="")
     return "\n".join(lines)
 
 

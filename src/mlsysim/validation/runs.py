@@ -213,22 +213,43 @@ def summary(rows) -> dict:
                 cv_median_abs_pct=cv["median_abs_pct"], cv_max_abs_pct=cv["max_abs_pct"])
 
 
-def format_throughput_table(rows=None) -> str:
+# What each source's metric counts (Run's docstring), printed over its family's rows in the 80-column table.
+METRIC_LABELS = {"hfu_tflops": "TFLOP/s per GPU incl. recomputation (Megatron Eq. 3)",
+                 "mfu": "model FLOPs utilisation, non-causal attention (PaLM App. B)",
+                 "mfu_tflops_causal": "model TFLOP/s per GPU, causal attention",
+                 "tokens_per_s": "tokens/s per GPU"}
+
+
+def format_throughput_table(rows=None, wide: bool = False) -> str:
+    """The table, 80 columns wide (each family's metric over its rows) or `wide` (a metric column)."""
+    from ._text import cell, note
     rows = rows if rows is not None else throughput_table()
-    lines = [f"{'run':40} {'gpus':>6} {'metric':>17} {'published':>10} {'predicted':>10} {'error':>8} "
-             f"{'LOFO':>8}"]
+    if wide:
+        lines = [f"{'run':40} {'gpus':>6} {'metric':>17} {'published':>10} {'predicted':>10} {'error':>8} "
+                 f"{'LOFO':>8}"]
+    else:
+        lines = [f"{'run':37} {'gpus':>5} {'published':>9} {'predicted':>9} {'error':>7} {'LOFO':>7}"]
+    family = None
     for r in rows:
         flag = " *" if r["flags"] else ""
         mem = "" if r["feasible"] else " (OOM)"
-        cv = f"{r['cv_error_pct']:>+7.1f}%" if r.get("cv_error_pct") is not None else f"{'-':>8}"
-        lines.append(f"{r['run_id']:40} {r['gpus']:>6} {r['metric']:>17} {r['published']:>10.4g} "
-                     f"{r['predicted']:>10.4g} {r['error_pct']:>+7.1f}% {cv}{flag}{mem}")
+        err = f"{r['error_pct']:+.1f}%"
+        cv = f"{r['cv_error_pct']:+.1f}%" if r.get("cv_error_pct") is not None else "-"
+        if wide:
+            lines.append(f"{r['run_id']:40} {r['gpus']:>6} {r['metric']:>17} {r['published']:>10.4g} "
+                         f"{r['predicted']:>10.4g} {err:>8} {cv:>8}{flag}{mem}")
+            continue
+        if (r["family"], r["metric"]) != family:
+            family = (r["family"], r["metric"])
+            lines += note(f"[{r['family']}] {r['metric']}: {METRIC_LABELS[r['metric']]}")
+        before, name = cell(r["run_id"] + flag + mem, 37)
+        lines += before + [f"{name} {r['gpus']:>5} {r['published']:>9.4g} {r['predicted']:>9.4g} {err:>7} {cv:>7}"]
     s = summary(rows)
-    lines.append(f"throughput: {s['n']} runs, in sample median |error| {s['median_abs_pct']:.1f}%, "
-                 f"max {s['max_abs_pct']:.1f}%; leave-one-family-out (LOFO) median {s['cv_median_abs_pct']:.1f}%, "
-                 f"max {s['cv_max_abs_pct']:.1f}%")
-    lines.append("LOFO: constants refitted without the run's source family (SC21, Korthikanti, Llama 3, PaLM, BLOOM, "
-                 "torchtitan), then scored on it (validation/crossval.py)")
+    lines += note(f"throughput: {s['n']} runs, in sample median |error| {s['median_abs_pct']:.1f}%, "
+                  f"max {s['max_abs_pct']:.1f}%; leave-one-family-out (LOFO) median {s['cv_median_abs_pct']:.1f}%, "
+                  f"max {s['cv_max_abs_pct']:.1f}%", wide)
+    lines += note("LOFO: constants refitted without the run's source family (SC21, Korthikanti, Llama 3, PaLM, "
+                  "BLOOM, torchtitan), then scored on it (validation/crossval.py)", wide)
     if any(r["flags"] for r in rows):
-        lines.append("* source row internally inconsistent (see notes); not in the summary or the fit")
+        lines += note("* source row internally inconsistent (see notes); not in the summary or the fit", wide)
     return "\n".join(lines)
