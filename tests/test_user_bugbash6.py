@@ -79,9 +79,10 @@ def test_a_trace_request_past_the_context_is_refused_by_index():
     from mlsysim.solvers.serving_plan import plan_serving
     # means 1,400 + 133 are within 4,096; request 1 holds 4,000 + 200 = 4,200 > 4,096
     kw = dict(arrivals=[0.0, 1.0, 2.0], input_lens=[100, 4000, 100], output_lens=[100, 200, 100])
-    with pytest.raises(ConfigError, match="request 1 of the trace: input 4,000 \\+ output 200 = 4,200 tokens"):
+    with pytest.raises(ConfigError, match="the trace.s request at index 1 \\(its longest\\): input 4,000 \\+ output "
+                                          "200 = 4,200 tokens"):
         ServingLoadModel().solve(L2_70, "H200", tp_size=2, **kw)
-    with pytest.raises(ConfigError, match="request 1 of the trace"):
+    with pytest.raises(ConfigError, match="request at index 1"):
         plan_serving(L2_70, ttft_slo=1.0, datacenters=["GCP_Iowa"], **kw)
 
 

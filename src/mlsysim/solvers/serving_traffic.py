@@ -177,7 +177,8 @@ def check_context(model, tr: Traffic, what="") -> dict:
         i = tr.input_lens if tr.input_lens is not None else np.full(len(tr.arrivals), tr.input_len)
         o = tr.output_lens if tr.output_lens is not None else np.full(len(tr.arrivals), tr.output_len)
         k = int(np.argmax(i + o))
-        check(model, float(i[k]), float(o[k]), f"{what + ', ' if what else ''}request {k} of the trace")
+        where = f"the trace's request at index {k} (its longest)"
+        check(model, float(i[k]), float(o[k]), f"{what}, {where}" if what else where)
     return check(model, tr.input_len, tr.output_len, what)
 
 
