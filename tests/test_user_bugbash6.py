@@ -105,6 +105,12 @@ def test_a_context_extended_variant_is_a_what_if_in_the_results():
         "max context"]
 
 
+def test_a_malformed_max_context_is_a_config_error():
+    for bad in ("8k", 8192.5, 0, -1):
+        with pytest.raises(ConfigError, match="max_context"):
+            L2_70.with_(max_context=bad)
+
+
 def test_a_model_without_a_published_context_is_unchecked():
     from mlsysim import TransformerWorkload
     from mlsysim.solvers import ServingModel

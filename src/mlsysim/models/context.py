@@ -13,7 +13,8 @@ def what_if_source(model, new) -> str:
     named."""
     was = (f"published {model.max_context:,} tokens ({model.max_context_source})" if model.max_context is not None
            else "no published value")
-    now = "no limit checked" if new is None else f"a maximum context of {int(new):,} tokens"
+    shown = f"{new:,}" if isinstance(new, int) else repr(new)  # the record refuses a non-integer next
+    now = "no limit checked" if new is None else f"a maximum context of {shown} tokens"
     return f"{WHAT_IF}: {now} set by the user; {was}"
 
 
@@ -25,10 +26,11 @@ def check_context(model, input_len, output_len=0, what="") -> dict:
     if limit is not None and input_len + output_len > limit:
         asked = (f"input {input_len:,.0f} + output {output_len:,.0f} = {input_len + output_len:,.0f} tokens"
                  if output_len else f"{input_len:,.0f} tokens")
+        cited = source.split("; ")[0] or "source not given"
         raise ConfigError(f"{what + ': ' if what else ''}{asked} exceed {model.name}'s maximum context of "
-                          f"{limit:,} tokens ({source.split('; ')[0] or 'source not given'}); shorten the prompt or the output to "
-                          f"{limit:,} tokens in all, or serve a context-extended variant as a what-if: "
-                          f"model.with_(max_context=N) (a scenario: workload.max_context)")
+                          f"{limit:,} tokens ({cited}); shorten the prompt or the output to {limit:,} tokens in all, "
+                          f"or serve a context-extended variant as a what-if: model.with_(max_context=N) (a scenario: "
+                          f"workload.max_context)")
     return context_note(model)
 
 

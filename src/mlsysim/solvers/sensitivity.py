@@ -85,8 +85,9 @@ class SensitivitySolver:
               mode: str | None = None, seq_len: int | None = None, step: float = 0.05,
               **layout) -> SensitivityResult:
         """`hardware`: an Accelerator (or its name), solved by `Engine.solve(model, ..., efficiency=...)` in `mode`
-        (Engine's default: "decode"; a small network has none); or a Fleet, solved by `DistributedModel().solve(model, fleet, precision=...,
-        seq_len=..., **layout)` (a training run, whose efficiency is always predicted)."""
+        (Engine's default: "decode"; a small network has none); or a Fleet (or a cluster's name), solved by
+        `DistributedModel().solve(model, fleet, precision=..., seq_len=..., **layout)` (a training run, whose
+        efficiency is always predicted)."""
         from ..systems.system import Fleet
         if isinstance(hardware, str):  # a cluster's name, as the other solvers take it (was "pass a Fleet")
             from ..systems.registry import Systems

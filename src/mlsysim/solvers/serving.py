@@ -154,8 +154,8 @@ class ServingModel:
               compute_precision=None, prefix_cache_hit=0.0, step_overhead_s=0.0, draft_model=None,
               draft_acceptance_rate=None, draft_tokens=None, mtp_depth=None, **unexpected) -> ServingResult:
         """`seq_len=` or `input_len=`: the prompt (default 2,048 tokens, or what the model's maximum context leaves
-        for `output_len`). Speculative decoding: `draft_model=` proposes `draft_tokens` (default 4) per target step, or the
-        model's own multi-token-prediction modules do (`mtp_depth=`, DeepSeek-V3: 1); either way
+        for `output_len`). Speculative decoding: `draft_model=` proposes `draft_tokens` (default 4) per target
+        step, or the model's own multi-token-prediction modules do (`mtp_depth=`, DeepSeek-V3: 1); either way
         `draft_acceptance_rate=` is the per-token acceptance."""
         if unexpected:
             raise unexpected_keywords(self.solve, unexpected)
