@@ -26,6 +26,8 @@ INF = float("inf")
 @dataclass(frozen=True)
 class ServingLoadResult(TableRepr):
     """The fleet at its operating point. Floats in SI (s, 1/s, J, kg, USD); `ttft_p99`, `tpot_p99` are pint views.
+    `ttft_p99_s` / `tpot_p99_s` (and those views) hold the tail at `percentile`: the 99th by default, the 90th at
+    percentile=0.9 (as plan_serving's rows; the tables label it).
     `feasible` is False when the SLO cannot be met or a replica does not fit; `binding` says what limits a
     replica's QPS (KV capacity, max batch, TTFT SLO, TPOT SLO, prefill budget, memory)."""
 
