@@ -370,3 +370,29 @@ def test_serving_models_of_a_2k_context_with_the_defaults():
     # a prompt given is not cut
     with pytest.raises(ConfigError, match="2,048 \\+ output 256 = 2,304 tokens exceed Falcon 7B's"):
         ServingModel().solve(Models.Language.Falcon_7B, "H100", seq_len=2048)
+
+
+def test_serving_says_when_an_accelerators_embodied_carbon_is_unknown():
+    # H200 has no embodied_kgco2e in the registry: its per-request embodied carbon read 0 g as if sourced, and
+    # plan_serving's "with embodied" carbon (its carbon objective) held none for it against H100's 463 kg per GPU
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    from mlsysim.solvers.serving_plan import plan_serving
+    from mlsysim.web import create_app
+    kw = dict(qps=40, input_len=1000, output_len=200, tp_size=4, precision="fp8", datacenter="GCP_Iowa")
+    h200 = ServingLoadModel().solve("Llama3_70B", "H200", **kw)
+    assert "unknown for NVIDIA H200" in h200.assumptions["embodied carbon"]
+    h100 = ServingLoadModel().solve("Llama3_70B", "H100", **kw)
+    assert "embodied carbon" not in h100.assumptions
+    # H100: 463 kg x GPUs x (1 / 40 s per request) / 4 years of service life (Morrison et al. 2025)
+    assert h100.per_request["carbon_embodied_kg"] == pytest.approx(463 * h100.gpus / 40 / (4 * 365.25 * 86400),
+                                                                   rel=0.01)
+    p = plan_serving("Llama3_70B", qps=40, ttft_slo=0.5, hardware=["H100", "H200"], precisions=["fp8"],
+                     tp_sizes=[4], datacenters=["GCP_Iowa"])
+    assert {r["hardware"]: r["embodied_known"] for r in p.rows} == {"H100": True, "H200": False}
+    assert p.assumptions["embodied carbon"].startswith("unknown for H200")
+    body = {"model": "Llama3_70B", "hardware": "H200", "precision": "fp8", "tp_size": 4, "qps": 40,
+            "input_len": 1000, "output_len": 200, "ttft_slo_ms": 500, "datacenters": ["GCP_Iowa"], "plan": False}
+    page = TestClient(create_app()).post("/api/serve", json=body).json()
+    assert page["regions"][0]["g_embodied"] is None  # the page shows n/a, not 0

@@ -311,6 +311,8 @@ class ServingLoadModel:
         # Input tokens: a prompt token costs the GPU time of a prefill token relative to a decode token.
         w = input_weight if input_weight is not None else SE.input_weight(at["prefill_share"], isl, osl)
         usd_in, usd_out = SE.usd_per_million(r["usd"], isl, osl, w)
+        if acc.embodied_kgco2e is None:  # its 0 read as a sourced zero (training says "unknown")
+            assumptions["embodied carbon"] = embodied_unknown(acc)
         assumptions["power"] = (f"compute utilisation {util:.3g} at the peak: {it / gpus:.0f} W per GPU incl. "
                                 f"{PW.HOST_W_PER_ACCELERATOR:g} W host share (physics.power)")
         assumptions["cost"] = ("rent " + f"${rent_v:g}/GPU-h" if rent_v > 0 else
@@ -365,6 +367,12 @@ def _fabric(f):
 
 
 INF_SAFE = 1e9  # an unstable queue's TTFT is unbounded: reported as 1e9 s with feasible=False (never inf/NaN)
+
+
+def embodied_unknown(acc) -> str:
+    """The assumption line of an accelerator with no embodied-carbon figure in the registry (not included: 0)."""
+    return (f"unknown for {acc.name} (no embodied_kgco2e in the registry): not included, so per-request embodied "
+            f"carbon reads 0")
 
 
 def pct(q: float) -> str:

@@ -209,6 +209,10 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
                    "budget": "compared with the fleet's " + ("yearly cost" if budget_basis == "per_year" else "CapEx"),
                    "percentile": percentile}
     assumptions.update(context)
+    unknown = sorted({r["hardware"] for r in rows if not r["embodied_known"]})
+    if unknown:  # "with embodied" figures of these chips hold none (the carbon objective favoured them)
+        assumptions["embodied carbon"] = (f"unknown for {', '.join(unknown)} (no embodied_kgco2e in the registry): "
+                                          f"not included in their t CO2e/year and gCO2e per request")
     if tr.output_cv > 0:
         assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
                                          f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")
@@ -300,7 +304,8 @@ def _row(s, r, tr, lam_region, regions, datacenters, prec, tp, pp, s_ttft, s_tpo
             "carbon_t_per_year": tot["carbon_t_per_year"], "wh_per_request": tot["wh_per_request"] / regions,
             "g_per_request": (tot["g_per_request"] + tot["g_embodied_per_request"]) / regions,
             "g_market_per_request": tot["g_market_per_request"] / regions,
-            "ml_water_per_request": tot["ml_water_per_request"] / regions, "regions": per_region}
+            "ml_water_per_request": tot["ml_water_per_request"] / regions, "regions": per_region,
+            "embodied_known": acc.embodied_kgco2e is not None}
 
 
 def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16", "fp8", "int4"),

@@ -215,7 +215,8 @@ def _region(x) -> dict:
            "feasible": x.feasible}
     if pr:
         out.update(wh_per_request=pr["energy_j"] / 3600.0, g_location=pr["carbon_location_kg"] * 1e3,
-                   g_market=pr["carbon_market_kg"] * 1e3, g_embodied=pr["carbon_embodied_kg"] * 1e3,
+                   g_market=pr["carbon_market_kg"] * 1e3,
+                   g_embodied=None if x.accelerator.embodied_kgco2e is None else pr["carbon_embodied_kg"] * 1e3,
                    usd_per_request=pr["usd"], usd_per_m_input=x.usd_per_m_input, usd_per_m_output=x.usd_per_m_output)
     return out
 
