@@ -396,3 +396,13 @@ def test_serving_says_when_an_accelerators_embodied_carbon_is_unknown():
             "input_len": 1000, "output_len": 200, "ttft_slo_ms": 500, "datacenters": ["GCP_Iowa"], "plan": False}
     page = TestClient(create_app()).post("/api/serve", json=body).json()
     assert page["regions"][0]["g_embodied"] is None  # the page shows n/a, not 0
+
+
+def test_serving_sweep_checks_its_tp_sizes_as_plan_serving_does():
+    # tp_sizes="4" was a TypeError inside the layout check (float % str); plan_serving refuses it by name
+    from mlsysim import explore
+    for bad in ("4", [0], []):
+        with pytest.raises(ConfigError, match="tp_sizes"):
+            explore.serving_sweep("Llama3_70B", hardware=("H100",), tp_sizes=bad)
+    # 1 accelerator x 3 precisions x TP4 x 1 length pair x 2 max batches x 2 chunks x 2 SLOs = 24 rows
+    assert len(explore.serving_sweep("Llama3_70B", hardware=("H100",), tp_sizes=4)) == 24

@@ -328,7 +328,9 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
                 draft_tokens=draft_tokens)
     model, hardware, precisions = _candidates(model, hardware, precisions)
     sp = speculation(**spec, target=model)  # bad options fail here, not as every layout skipped
-    tp_sizes = _listed(tp_sizes)
+    tp_sizes = [count(t, "tp_sizes entry") for t in _listed(tp_sizes)]  # as plan_serving ("4": a TypeError)
+    if not tp_sizes:
+        raise ConfigError("tp_sizes is empty: give at least one candidate")
     lengths, max_batches, chunks, ttft_slos, tpot_slo = _sweep_axes(lengths, max_batches, chunks, ttft_slos,
                                                                     tpot_slo, percentile)
     if arrivals is not None:
