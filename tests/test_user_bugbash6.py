@@ -406,3 +406,16 @@ def test_serving_sweep_checks_its_tp_sizes_as_plan_serving_does():
             explore.serving_sweep("Llama3_70B", hardware=("H100",), tp_sizes=bad)
     # 1 accelerator x 3 precisions x TP4 x 1 length pair x 2 max batches x 2 chunks x 2 SLOs = 24 rows
     assert len(explore.serving_sweep("Llama3_70B", hardware=("H100",), tp_sizes=4)) == 24
+
+
+def test_a_list_for_a_percentile_or_a_precision_is_a_config_error():
+    # both were TypeErrors (unhashable type: 'list') from a dict lookup
+    from mlsysim import SynthesisSolver
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    from mlsysim.solvers.serving_plan import plan_serving
+    with pytest.raises(ConfigError, match="percentile must be one of"):
+        ServingLoadModel().solve("Llama3_8B", "H100", qps=5, percentile=[0.99])
+    with pytest.raises(ConfigError, match="percentile must be one of"):
+        plan_serving("Llama3_8B", qps=5, ttft_slo=0.5, datacenters=["GCP_Iowa"], percentile=[0.99])
+    with pytest.raises(ConfigError, match="precision"):
+        SynthesisSolver().solve(model="Llama3_8B", target_latency=0.03, precision=["fp16"])

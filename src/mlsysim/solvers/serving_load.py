@@ -107,6 +107,12 @@ class ServingLoadResult(TableRepr):
 MAX_QPS = 1e9  # assumption: a billion requests/s is ~1,000x the largest published LLM services' peak
 
 
+def check_percentile(q) -> None:
+    """The tail percentile must be one of the tabulated ones (a list was a TypeError: unhashable)."""
+    if isinstance(q, bool) or not isinstance(q, (int, float)) or q not in SL.Z:
+        raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {q!r}")
+
+
 def check_qps(lam: float) -> float:
     """Refuse a request rate no fleet this model sizes could meaningfully serve (its sums would overflow)."""
     if lam > MAX_QPS:
@@ -169,8 +175,7 @@ class ServingLoadModel:
         if datacenter is not None:  # a registry name too, as the other solvers take it
             from .sustainability import resolve_datacenter
             datacenter = resolve_datacenter(datacenter)
-        if percentile not in SL.Z:
-            raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
+        check_percentile(percentile)
         _check_cost_options(datacenter, rent_usd_per_gpu_hour, input_weight, disaggregation, kv_fabric)
         if input_weight is not None:  # a negative weight made a negative $ per output token
             input_weight = si(input_weight, "", "input_weight", allow_zero=True)

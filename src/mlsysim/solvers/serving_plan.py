@@ -22,7 +22,7 @@ from ._common import TableRepr
 from . import serving_disagg as SD
 from . import serving_traffic as TT
 from ._capex import serving_capex
-from .serving_load import check_qps, check_tpot_slo, pct
+from .serving_load import check_percentile, check_qps, check_tpot_slo, pct
 from .serving import resolve_hardware, speculation
 from .sustainability import resolve_datacenter
 from ..physics.precision import serving_precision
@@ -124,8 +124,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
         TT.check_context(resolve_model(draft_model), tr, "draft_model")
     tp_sizes = [count(t, "tp_sizes entry") for t in tp_sizes]
     pp_sizes = [count(t, "pp_sizes entry") for t in pp_sizes]
-    if percentile not in SL.Z:
-        raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
+    check_percentile(percentile)
     s_ttft = si(ttft_slo, "s", "ttft_slo")
     s_tpot = float("inf") if tpot_slo is None else si(tpot_slo, "s", "tpot_slo")
     check_tpot_slo(osl, tpot_slo)
@@ -390,8 +389,7 @@ def _sweep_axes(lengths, max_batches, chunks, ttft_slos, tpot_slo, percentile):
     """serving_sweep's axes checked as ServingLoadModel checks one value of each (they went into numpy as given:
     a zero batch or a negative SLO swept silently, a quantity or a string failed inside numpy, an untabulated
     percentile was a KeyError)."""
-    if percentile not in SL.Z:
-        raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
+    check_percentile(percentile)
     pairs = _listed(lengths)
     if not pairs or not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in pairs):
         raise ConfigError(f"lengths must be (input_len, output_len) pairs, e.g. lengths=((1000, 200), (4000, 500)); "
