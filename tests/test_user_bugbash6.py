@@ -419,3 +419,22 @@ def test_a_list_for_a_percentile_or_a_precision_is_a_config_error():
         plan_serving("Llama3_8B", qps=5, ttft_slo=0.5, datacenters=["GCP_Iowa"], percentile=[0.99])
     with pytest.raises(ConfigError, match="precision"):
         SynthesisSolver().solve(model="Llama3_8B", target_latency=0.03, precision=["fp16"])
+
+
+def test_explorer_axes_and_options_of_the_wrong_kind_are_config_errors():
+    # a quantity on an axis or a number for datacenters (TypeErrors: "'int' object is not iterable"), and a list for
+    # plan_serving's objective or CalibrationModel's mfu_convention (unhashable)
+    from mlsysim import CalibrationModel, DistributedModel, Systems, explore
+    from mlsysim.core.constants import Q_
+    from mlsysim.solvers.serving_plan import plan_serving
+    R = Systems.Clusters.Research_256
+    for kw in ({"tp": Q_("8 GB")}, {"seq_len": Q_("1 GB")}, {"datacenters": -1}):
+        with pytest.raises(ConfigError):
+            explore.sweep("Llama3_8B", R, **{"tp": [8], "pp": [1], **kw})
+    with pytest.raises(ConfigError, match="objective"):
+        plan_serving("Llama3_8B", qps=5, ttft_slo=0.5, datacenters=["GCP_Iowa"], objective=["cost"])
+    perf = DistributedModel().solve("Llama3_70B", R, tp_size=8)
+    with pytest.raises(ConfigError, match="mfu_convention"):
+        CalibrationModel().solve(perf, measured_mfu=0.4, mfu_convention=["palm"])
+    # one datacenter given bare still sweeps: 1 layout x 1 region
+    assert len(explore.sweep("Llama3_8B", R, tp=[8], pp=[1], microbatch=[1], datacenters="GCP_Iowa")) == 1

@@ -128,7 +128,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
     s_ttft = si(ttft_slo, "s", "ttft_slo")
     s_tpot = float("inf") if tpot_slo is None else si(tpot_slo, "s", "tpot_slo")
     check_tpot_slo(osl, tpot_slo)
-    if objective not in OBJECTIVES:
+    if not isinstance(objective, str) or objective not in OBJECTIVES:  # a list was a TypeError
         raise ConfigError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
     if budget_basis not in ("per_year", "capex"):
         raise ConfigError(f"budget_basis must be 'per_year' or 'capex', got {budget_basis!r}")
