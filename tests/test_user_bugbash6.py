@@ -438,3 +438,25 @@ def test_explorer_axes_and_options_of_the_wrong_kind_are_config_errors():
         CalibrationModel().solve(perf, measured_mfu=0.4, mfu_convention=["palm"])
     # one datacenter given bare still sweeps: 1 layout x 1 region
     assert len(explore.sweep("Llama3_8B", R, tp=[8], pp=[1], microbatch=[1], datacenters="GCP_Iowa")) == 1
+
+
+def test_none_for_a_defaulted_figure_and_a_number_for_a_grid_label_are_refused():
+    # n_experts=None, seq_len=None, Fabric efficiency=None, Datacenter cfe_fraction=None were built and failed as
+    # TypeErrors (comparisons with None); a Grid with country=-1 failed in its repr
+    from mlsysim import TransformerWorkload
+    from mlsysim.infrastructure.site import Datacenter, Grid
+    from mlsysim.systems.system import Fabric
+    tiny = dict(name="t", n_layers=2, hidden=256, n_heads=4, ffn_hidden=1024, vocab=1000)
+    with pytest.raises(ConfigError, match="n_experts cannot be None; .* the default 1"):
+        TransformerWorkload(**tiny, n_experts=None)
+    with pytest.raises(ConfigError, match="seq_len cannot be None"):
+        TransformerWorkload(**tiny, seq_len=None)
+    with pytest.raises(ConfigError, match="efficiency cannot be None"):
+        Fabric(name="f", port_bw=50e9, latency_s=5e-6, efficiency=None)
+    g = Grid(name="g", gco2_per_kwh=400)
+    with pytest.raises(ConfigError, match="cfe_fraction cannot be None"):
+        Datacenter(name="d", grid=g, pue=1.2, electricity_usd_per_kwh=0.1, cfe_fraction=None)
+    with pytest.raises(ConfigError, match="Grid.country must be a string"):
+        Grid(name="g", gco2_per_kwh=400, country=-1)
+    # optional figures (default None) stay optional
+    assert TransformerWorkload(**tiny, head_dim=None).head_dim == 64  # 256 / 4

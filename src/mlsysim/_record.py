@@ -17,12 +17,17 @@ def build_kwargs(cls, raw: dict, key: str) -> dict:
 
 
 def _required(obj, name, what):
-    """A field with no default given as None is refused (an Accelerator with tdp_w=None was built, then failed as
-    a TypeError in the first solver that read it); optional fields (a default) may be None."""
+    """None is refused for a field whose default is not None (an Accelerator with tdp_w=None, a workload with
+    n_experts=None were built, then failed as TypeErrors in the first solver that read them); a field whose
+    default is None (optional: unknown) may be None."""
     f = next(f for f in fields(obj) if f.name == name)
+    if f.default is None:
+        return
+    who = f"{type(obj).__name__} {getattr(obj, 'name', '')!r}"
     if f.default is MISSING and f.default_factory is MISSING:
-        raise ConfigError(f"{type(obj).__name__} {getattr(obj, 'name', '')!r}: {name} is required, got None; "
-                          f"give it {what}")
+        raise ConfigError(f"{who}: {name} is required, got None; give it {what}")
+    raise ConfigError(f"{who}: {name} cannot be None; give it {what}, or leave it out for the default "
+                      f"{f.default!r}")
 
 
 def check_si(obj, spec: dict[str, tuple[str, bool]]):
