@@ -8,7 +8,7 @@ from mlsysim.hardware.types import ComputeCore, HardwareNode, MemoryHierarchy
 
 r = Engine.solve(Models.Language.Llama3_8B, Hardware.Cloud.H100, batch_size=1, precision="fp16", seq_len=1)
 print(f"Llama 3 8B on H100, batch 1: {r.bottleneck}-bound, latency {r.latency:.2f~P} "
-      f"(ideal roof {r.ideal_latency:.2f~P}), {r.throughput:.0f~P}")
+      f"(ideal roof {r.ideal_latency:.2f~P}),\n  {r.throughput.magnitude:.0f} tokens/s")
 
 chip = HardwareNode(name="X2027", release_year=2027, compute=ComputeCore(peak_flops=1200 * TFLOPs / second),
                     memory=MemoryHierarchy(capacity=144 * GB, bandwidth=5.0 * TB / second), tdp=800 * watt)

@@ -1,5 +1,7 @@
 """Tutorial module 2 (Advanced Single-Node Analysis): the data wall, the CPU transformation budget, serving with
 quantised weights and the reasoning wall."""
+from textwrap import fill
+
 from mlsysim import Hardware, Models
 from mlsysim.core.constants import Q_
 from mlsysim.solvers import InferenceScalingModel, ServingModel
@@ -20,5 +22,5 @@ for p in ("bf16", "int8", "int4"):
     print(f"Llama 3 8B {p}: weights {s.memory_bytes['weights'] / 1e9:.2f} GB, ITL {s.itl:.2f~P}, "
           f"KV room for {s.kv_capacity} sequences")
 think = InferenceScalingModel().solve(model=L8, hardware=H100, reasoning_steps=128, precision="fp16", efficiency=0.5)
-print(f"128 hidden tokens: {think.total_reasoning_time:.2f~P}, {think.energy_per_query:.0f~P} per query "
-      f"({think.assumptions['efficiency']})")
+print(f"128 hidden tokens: {think.total_reasoning_time:.2f~P}, {think.energy_per_query:.0f~P} per query")
+print(fill(f"(efficiency {think.assumptions['efficiency']})", 80, initial_indent="  ", subsequent_indent="   "))

@@ -1,6 +1,6 @@
-"""Traffic beyond Poisson means (issue 12): the same mean QPS as Poisson arrivals, as a recorded-style trace of
-rate surges, and as bursty arrivals given only their CV (Kingman's G/G/1); then a day's load profile for energy,
-carbon and $ per request with idle replicas at idle power.
+"""Traffic beyond Poisson means: one mean QPS as Poisson arrivals, as a recorded-style trace of rate surges, and
+as bursty arrivals given only their CV (Kingman's G/G/1); then a day's load profile for energy, carbon and $ per
+request, with idle replicas at idle power.
 
     python examples/serving_traffic.py
     python examples/serving_traffic.py --write-trace requests.csv   # the surge trace as a CSV for --trace
@@ -35,22 +35,23 @@ def write_trace(path):
 
 
 def main():
-    print(f"Llama 3 70B on H100 TP4 fp8, 40 QPS mean, 2,000-token prompts, p99 TTFT <= 150 ms, TPOT <= 50 ms")
+    print("Llama 3 70B on H100 TP4 fp8, 40 QPS mean, 2,000-token prompts,\n"
+          "p99 TTFT <= 150 ms, TPOT <= 50 ms")
     for name, trace in traces().items():
         r = ServingLoadModel().solve(MODEL, GPU, arrivals=trace, **SLO)
-        print(f"  {name:32s} CV {r.arrival_cv:5.2f}: {r.replicas:2d} replicas, p99 TTFT {r.ttft_p99_s * 1e3:5.1f} ms, "
-              f"p99 TPOT {r.tpot_p99_s * 1e3:4.1f} ms  ({r.binding})")
+        print(f"  {name:32s} CV {r.arrival_cv:5.2f}: {r.replicas:2d} replicas\n"
+              f"    p99 TTFT {r.ttft_p99_s * 1e3:5.1f} ms, p99 TPOT {r.tpot_p99_s * 1e3:4.1f} ms ({r.binding})")
     for cv in (1.0, 2.0):
         r = ServingLoadModel().solve(MODEL, GPU, arrival_cv=cv, **SLO)
-        print(f"  {'closed form, inter-arrival CV':32s} {cv:4.1f}: {r.replicas:2d} replicas, p99 TTFT "
-              f"{r.ttft_p99_s * 1e3:5.1f} ms  ({r.assumptions['queueing'].split(',')[0]})")
+        print(f"  {'closed form, inter-arrival CV':32s} {cv:5.1f}: {r.replicas:2d} replicas\n"
+              f"    p99 TTFT {r.ttft_p99_s * 1e3:5.1f} ms ({r.assumptions['queueing'].split(',')[0]})")
     dc = Infrastructure.Datacenters.US_East_Virginia
-    print("Sized for the 40-QPS peak, 1,000/200 tokens, p99 TTFT <= 500 ms, in US-East (Virginia):")
+    print("Sized for the 40-QPS peak, 1,000/200 tokens, p99 TTFT <= 500 ms,\nin US-East (Virginia):")
     for name, profile in (("flat at the peak", None), ("diurnal profile", DAY)):
         r = ServingLoadModel().solve(MODEL, GPU, qps=40, input_len=1000, output_len=200, tp_size=4, precision="fp8",
                                      ttft_slo=0.5, load_profile=profile, datacenter=dc)
-        print(f"  {name:17s} mean load {r.load_factor:4.0%} of peak: {r.energy_per_request_wh * 1e3:5.1f} mWh, "
-              f"{r.per_request['carbon_location_kg'] * 1e6:5.1f} mgCO2e (location) per request, "
+        print(f"  {name:17s} mean load {r.load_factor:4.0%} of peak: per request {r.energy_per_request_wh * 1e3:5.1f} "
+              f"mWh,\n    {r.per_request['carbon_location_kg'] * 1e6:5.1f} mgCO2e (location); "
               f"${r.usd_per_m_output:.3f} per M output tokens")
 
 

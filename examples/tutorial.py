@@ -1,4 +1,5 @@
-# The tutorial (module 3, "Cross-Domain Carbon Accounting"), verbatim: run `python examples/tutorial.py`.
+# The tutorial's module 3 ("Scale, Dollars, and Carbon"; slide "Cross-Domain Carbon Accounting"), verbatim.
+# Run: python examples/tutorial.py
 from mlsysim.solvers import DistributedModel, SustainabilityModel
 from mlsysim.systems.registry import Systems
 from mlsysim.infrastructure.registry import Infrastructure

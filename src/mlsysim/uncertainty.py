@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConfigError, unknown
+from .errors import ConfigError, unexpected_keywords, unknown
 from .uncertainty_ranges import DEFAULT_RANGES, PARAMETERS, draw, parse_range  # noqa: F401  (public here)
 from .solvers._common import INFEASIBLE_ROW, TableRepr, carried_feasibility
 
@@ -149,7 +149,9 @@ class UncertaintyModel:
 
     def solve(self, performance=None, ranges=None, *, datacenter=None, samples: int = 2000, seed=0,
               level: float = 0.90, goodput: bool = True, checkpoint_interval=None, failure_rates=None,
-              storage_bw=None, relaunch_time=None) -> UncertaintyResult:
+              storage_bw=None, relaunch_time=None, **unexpected) -> UncertaintyResult:
+        if unexpected:
+            raise unexpected_keywords(self.solve, unexpected)
         from .physics import reliability as R
         from .units import count, flag, si
 

@@ -124,6 +124,7 @@ def _small_network(w, hardware, batch_size, precision):
     from ..solvers.single_node import SingleNodeResult
     from ..units import count
     acc = resolve_accelerator(hardware)
+    acc.peak(serving_precision(precision)[2])  # refuses a dtype the chip lacks, naming its own (no compute_precision=)
     b = count(batch_size, "batch_size")
     wb, _, comp, names = serving_precision(precision)
     peak = compute_peak(acc, comp, names[0])

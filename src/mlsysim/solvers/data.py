@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..errors import ConfigError, unexpected_keywords
 from ..hardware.accelerator import Accelerator
 from ..units import Q, count, si
 from ._common import TableRepr, resolve_accelerator
@@ -74,7 +74,9 @@ class DataModel:
     """Compare a workload's input rate (bytes/s) with each path that feeds one accelerator; the slowest binds."""
 
     def solve(self, workload_data_rate, hardware, *, pcie_bw=None, node_storage_bw=NODE_NVME_BW,
-              accelerators_per_node=ACCELERATORS_PER_NODE, nic_bw=NIC_BW_PER_ACCELERATOR) -> DataResult:
+              accelerators_per_node=ACCELERATORS_PER_NODE, nic_bw=NIC_BW_PER_ACCELERATOR, **unexpected) -> DataResult:
+        if unexpected:
+            raise unexpected_keywords(self.solve, unexpected)
         from ..hardware.registry import Hardware
         node = _node(hardware)
         if node is not None:  # a server (or a cluster's): its chip, its chip count and its NICs (was refused)
@@ -150,7 +152,9 @@ class TransformationModel:
     (`batch_size` per `step_time`, or `accelerator_rate_hz` samples/s directly)."""
 
     def solve(self, batch_size, cpu_throughput_per_worker_hz, num_workers, *, step_time=None,
-              accelerator_rate_hz=None) -> TransformationResult:
+              accelerator_rate_hz=None, **unexpected) -> TransformationResult:
+        if unexpected:
+            raise unexpected_keywords(self.solve, unexpected)
         b = count(batch_size, "batch_size")
         w = count(num_workers, "num_workers")
         per = si(cpu_throughput_per_worker_hz, "1/s", "cpu_throughput_per_worker_hz")

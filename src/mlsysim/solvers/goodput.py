@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError
+from ..errors import ConfigError, unexpected_keywords
 from ..physics import reliability as R
 from ..physics.training import precision_bytes
 from ..physics.transformer import param_counts
@@ -254,7 +254,7 @@ class GoodputModel:
 
     def solve(self, performance=None, *, checkpoint_interval=None, failure_rates=None, failure_rate_scale=1.0,
               storage_bw=None, restart_time=None, relaunch_time=None, checkpoint_size=None,
-              interval_rule: str | None = None) -> GoodputResult:
+              interval_rule: str | None = None, **unexpected) -> GoodputResult:
         """
         performance: a DistributedModel result (its time_to_train_s, steps and straggler tail are used).
         checkpoint_interval: compute time between checkpoints (pint time or seconds); default: the optimum.
@@ -268,6 +268,8 @@ class GoodputModel:
         interval_rule: "daly" (higher order, default) or "young" for the optimal interval (not with a given
             checkpoint_interval).
         """
+        if unexpected:
+            raise unexpected_keywords(self.solve, unexpected)
         perf = performance
         if isinstance(perf, GoodputResult):
             raise ConfigError("GoodputModel: performance is already a GoodputResult; pass its .performance")

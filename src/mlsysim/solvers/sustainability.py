@@ -247,9 +247,12 @@ class SustainabilityModel:
         sust = SustainabilityModel().solve(performance=perf, datacenter="GCP_Iowa")
     """
 
-    def regions(self, performance=None, facility=None, grids=None, *, fleet=None, duration_days=None, mfu=None):
+    def regions(self, performance=None, facility=None, grids=None, *, fleet=None, duration_days=None, mfu=None,
+                **unexpected):
         """The same run at one facility on several grids (the tutorial's geography table); see
         mlsysim.solvers.regions.regions."""
+        if unexpected:
+            raise unexpected_keywords(self.regions, unexpected)
         from .regions import regions
         return regions(performance, facility, grids, fleet=fleet, duration_days=duration_days, mfu=mfu)
 

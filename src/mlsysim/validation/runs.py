@@ -180,8 +180,10 @@ def published_metric(run: Run, model, res) -> float:
     per_gpu_tokens = L["global_batch_size"] * L["seq_len"] / res.step_s / run.gpus
     if run.metric == "tokens_per_s":
         return per_gpu_tokens
-    if run.metric == "hfu_tflops":  # Megatron Eq. 3: full recomputation, non-causal attention (4 forwards)
-        return 4.0 * forward_flops_per_token(model, L["seq_len"], causal=False) * per_gpu_tokens / 1e12
+    if run.metric == "hfu_tflops":  # Megatron Eq. 3: full recomputation, non-causal attention (4 forwards), but
+        # the LM head counted fwd + bwd only (its 6 h V of 96 B s l h^2 (1 + s/6h + V/16lh) per token, not 8 h V)
+        return (4.0 * forward_flops_per_token(model, L["seq_len"], causal=False) - 2.0 * model.hidden * model.vocab) \
+            * per_gpu_tokens / 1e12
     if run.metric == "mfu":  # PaLM App. B: 6N + 12 L h s, non-causal
         peak = res.fleet.node.accelerator.peak(L["precision"])
         return 3.0 * forward_flops_per_token(model, L["seq_len"], causal=False) * per_gpu_tokens / peak
