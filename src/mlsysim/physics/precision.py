@@ -41,7 +41,10 @@ def matmul_ceiling(acc, compute: str, default_bf16: float, default_fp8: float) -
     """Measured share of the dense peak that a large GEMM reaches at the compute dtype (MAMF / peak): the bf16
     MAMF for 16-bit compute, the fp8 MAMF for fp8 and narrower (fp4/int8/int4 tensor cores: no MAMF is
     published, so they take the fp8 share, an assumption), the defaults where the chip has no measurement. The
-    fp8 default is H100/H200's share of a doubled peak; a chip whose narrow peak is no higher than its bf16 one
+    fp8 default is H100/H200's share of a doubled peak, capped at the chip's own measured bf16 share: every chip
+    with both measured has the narrower share below the wider (H100 0.709 < 0.803, Gaudi 2 0.955 < 0.969,
+    shared/validation/hardware.csv), and a chip held below its bf16 peak by its power limit (MI300X: 0.514) does
+    not clock higher doing twice the math per cycle. A chip whose narrow peak is no higher than its bf16 one
     (TPU v5p's listed fp8, Gaudi 3) runs those GEMMs at the 16-bit rate, so it keeps the 16-bit ceiling."""
     wide = acc.matmul_efficiency or default_bf16
     if compute in ("bf16", "fp16", "fp32", "tf32"):
@@ -50,7 +53,7 @@ def matmul_ceiling(acc, compute: str, default_bf16: float, default_fp8: float) -
     if measured:
         return measured
     p = acc.peak_flops
-    return wide if p.get(compute, 0.0) <= (p.get("bf16") or p.get("fp16") or 0.0) else default_fp8
+    return wide if p.get(compute, 0.0) <= (p.get("bf16") or p.get("fp16") or 0.0) else min(default_fp8, wide)
 
 
 def compute_peak(acc, compute: str, weights: str | None = None) -> float:

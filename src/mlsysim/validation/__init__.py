@@ -1,6 +1,7 @@
 """Predicted vs published: training throughput (runs.py), GPU-hours of runs without a published layout
 (gpu_hours.py), GPU-hours of held-out runs (holdout.py), held-out throughput (holdout_throughput.py), energy and
-carbon (energy.py), reliability at scale (reliability.py), serving throughput (serving.py).
+carbon (energy.py), reliability at scale (reliability.py), serving throughput (serving.py), held-out serving
+(holdout_serving.py).
 
 `sections()` computes every table once for both `python -m mlsysim validate` and the CLI's `validate`.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 def sections(wide: bool = False) -> dict:
     """{name: {"title", "rows", "text"}} for every validation table, in display order; "text" fits 80 columns
     unless `wide` (one line per run, notes unwrapped)."""
-    from . import energy, gpu_hours, holdout, holdout_throughput, reliability, runs, serving
+    from . import energy, gpu_hours, holdout, holdout_serving, holdout_throughput, reliability, runs, serving
     out = {}
     for name, title, table, fmt in (
         ("throughput", "Training throughput: predicted vs published", runs.throughput_table,
@@ -26,6 +27,8 @@ def sections(wide: bool = False) -> dict:
          reliability.format_reliability_table),
         ("serving", "Serving: output tokens/s per GPU, predicted vs published (MLPerf v4.1, TensorRT-LLM)",
          serving.serving_table, serving.format_serving_table),
+        ("holdout_serving", "Held-out serving: output tokens/s per GPU, MI300X and Gaudi 2 (never fitted)",
+         holdout_serving.holdout_serving_table, holdout_serving.format_holdout_serving_table),
     ):
         rows = table()
         out[name] = {"title": title, "rows": rows, "text": fmt(rows, wide=wide)}
@@ -33,6 +36,7 @@ def sections(wide: bool = False) -> dict:
     out["serving"]["summary"] = serving.summary(out["serving"]["rows"])
     out["holdout"]["summary"] = holdout.summary(out["holdout"]["rows"])
     out["holdout_throughput"]["summary"] = holdout_throughput.summary(out["holdout_throughput"]["rows"])
+    out["holdout_serving"]["summary"] = holdout_serving.summary(out["holdout_serving"]["rows"])
     return out
 
 

@@ -110,7 +110,7 @@ def predict(run: ServingRun, engine=None) -> dict:
             best = {"predicted": per_gpu, "tp": tp, "ep": ep, "setup": s, "conc": float(r["conc"])}
     if best is None:
         return {"predicted": float("nan"), "tp": None}
-    if run.scenario == "server":
+    if run.scenario == "server" and run.qps:  # a held-out row may have no published QPS (holdout_serving.py)
         s = best["setup"]
         at = SL.at_qps(s.dims, qps=run.qps / (run.gpus / s.gpus), b_max=s.b_max, **s.kw)
         best["ttft_p99_ms"] = float(at["ttft_q_s"]) * 1e3
