@@ -460,3 +460,14 @@ def test_none_for_a_defaulted_figure_and_a_number_for_a_grid_label_are_refused()
         Grid(name="g", gco2_per_kwh=400, country=-1)
     # optional figures (default None) stay optional
     assert TransformerWorkload(**tiny, head_dim=None).head_dim == 64  # 256 / 4
+
+
+def test_a_serving_sweeps_pareto_takes_one_objective_by_name():
+    # objectives="tokens_per_s_per_gpu" was iterated letter by letter: "unknown serving sweep column 't'"
+    from mlsysim import explore
+    res = explore.serving_sweep("Llama3_8B", hardware=("H100",), tp_sizes=(1, 2))
+    one = res.pareto(objectives="tokens_per_s_per_gpu")
+    best = max(res.feasible().column("tokens_per_s_per_gpu"))
+    assert set(one.column("tokens_per_s_per_gpu")) == {best}  # one objective: the front is its best row(s)
+    with pytest.raises(ConfigError, match="objectives are column names"):
+        res.pareto(objectives=(1, 2))
