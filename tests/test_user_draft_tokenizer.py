@@ -27,6 +27,6 @@ def test_another_tokenizer_is_refused_everywhere():
 def test_one_family_still_drafts():
     r = ServingModel().solve(L70, H100, tp_size=4, draft_model=Models.Language.Llama3_8B, draft_acceptance_rate=0.7)
     assert r.speculative_speedup > 1.0
-    p = ServingModel().solve(Models.Language.Pythia_12B, H100, draft_model=Models.Language.Pythia_160M,
+    p = ServingModel().solve(Models.Language.Pythia_12B, H100, draft_model=Models.Language.Pythia_160M, seq_len=1024,
                              draft_acceptance_rate=0.7)
     assert p.feasible

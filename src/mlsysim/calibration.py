@@ -164,7 +164,7 @@ class CalibrationModel:
             if m > 1:
                 raise ConfigError(f"measured_mfu must be a fraction in (0, 1], got {m} (a percentage? use "
                                   f"{m / 100:g})")
-            if mfu_convention not in MFU_CONVENTIONS:
+            if not isinstance(mfu_convention, str) or mfu_convention not in MFU_CONVENTIONS:
                 from .errors import unknown
                 raise unknown("mfu_convention", mfu_convention, MFU_CONVENTIONS)
             # same FLOPs per step, so MFU x step time is constant; a PaLM MFU counts the full s^2 attention

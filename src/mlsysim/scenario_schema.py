@@ -67,6 +67,8 @@ WORKLOAD = {
     "qk_rope_head_dim": F("int", "MLA rotary dimension per head", minimum=0),
     "v_head_dim": F("int", "MLA value dimension per head", minimum=1),
     "seq_len": F("int", "training sequence length (tokens)", minimum=1),
+    "max_context": F("int", "serving: the longest request (prompt + output tokens) the model takes; a value "
+                            "other than the published one is a what-if", minimum=1),
     "global_batch_tokens": F("float", "tokens per optimizer step, used when layout.global_batch_size is not "
                                       "given", **POS),
 }

@@ -36,7 +36,8 @@ _LABEL = {"memory_bytes": "memory", "memory_bw": "memory bandwidth", "tdp_w": "T
           "carbon-free energy share", "electricity_usd_per_kwh": "electricity price"}
 # a field's own source, where the record keeps one
 _SOURCE_FIELD = {"matmul_efficiency": "matmul_efficiency_source", "attention_efficiency": "attention_efficiency_source",
-                 "price_usd": "price_source", "embodied_kgco2e": "embodied_source"}
+                 "price_usd": "price_source", "embodied_kgco2e": "embodied_source",
+                 "max_context": "max_context_source"}
 _SKIP = {"name", "key", "source", "notes", "year"} | set(_SOURCE_FIELD.values())
 
 

@@ -59,7 +59,8 @@ def eval_cmd(path, opts, mode, batch_size, sets, json_out):
         from .eval_small import eval_small, small_model
         w = small_model(opts["model"]) if path is None else None
         if w is not None:  # a small network (SmallModels): one inference at the roofline
-            _finish(eval_small(w, opts, batch_size, json_out))
+            _finish(eval_small(w, dict(opts, mode=mode), batch_size, json_out))
+        mode = mode or "training"
         over = []
         if opts["model"]:
             over.append(("workload.model", opts["model"]))
@@ -80,8 +81,9 @@ def eval_cmd(path, opts, mode, batch_size, sets, json_out):
                           f"/ system.cluster / system.node in the scenario")
         L = sc.layout
         b = batch_size if batch_size is not None else L.get("microbatch_size", 1)
-        keys = ("precision", "recompute", "zero_stage", "flash_attention") if mode == "training" else \
-            ("precision", "flash_attention")  # a scenario's training-only settings do not apply to a forward pass
+        # a scenario's training-only settings do not apply to a forward pass; ZeRO (the fleet's sharding over
+        # data-parallel ranks) does not apply to one device
+        keys = ("precision", "recompute", "flash_attention") if mode == "training" else ("precision", "flash_attention")
         kw = {k: L[k] for k in keys if k in L}
         try:
             r = SingleNodeModel().solve(sc.model, acc, mode=mode, batch_size=b, **kw)
@@ -173,11 +175,10 @@ def train_cmd(path, overrides, sets, plots, fmt, verbose, json_out):
         sc = _scenario(path, overrides, sets)
         out = sc.evaluate()
         code = STATUS_CODE[out.status]
-        from ..report.serving_report import serving_only
-        if serving_only(sc) and not overrides:
-            out.notes.append(f"this scenario describes serving only: the training run above takes the defaults "
-                             f"(the model's {sc.model.tokens or 0:.3g} tokens, TP1 x DP over the fleet); "
-                             f"`mlsysim serve {path}` answers its question")
+        from ..report.serving_report import serving_only_note
+        note = None if overrides else serving_only_note(sc, path)
+        if note:
+            out.notes.append(note)
         saved = {}
         if plots:
             figs, _, notes = scenario_figures(sc, out, json_out=json_out)
@@ -213,6 +214,10 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out, emit=None):
             from ..errors import unknown
             raise unknown("--objective", obj, OBJECTIVES)
         k = top if top is not None else sc.search.get("top", 10)
+        from ..report.serving_report import serving_only_note
+        note = serving_only_note(sc, path, "the training search below", layout=False)
+        if note:
+            err(note, "note")
         if k < 1:
             raise Failure(f"--top must be >= 1, got {k}")
         kw = sc.sweep_kwargs()

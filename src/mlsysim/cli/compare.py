@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import EXIT_OK, Failure, emit_json, guarded
+from ._common import EXIT_OK, Failure, emit_json, err, guarded
 
 
 def _layout(p) -> str:
@@ -121,7 +121,13 @@ def compare_cmd(paths, sets, output, json_out):
         if len(paths) < 2:
             raise Failure("compare needs at least two scenario files, e.g. mlsysim compare a.yaml b.yaml")
         from .commands import _scenario
-        outcomes = [_scenario(p, [], sets).evaluate() for p in paths]
+        from ..report.serving_report import serving_only_note
+        scenarios = [_scenario(p, [], sets) for p in paths]
+        for sc, p in zip(scenarios, paths):
+            note = serving_only_note(sc, p, "its training column")
+            if note:
+                err(f"{p}: {note}", "note")
+        outcomes = [sc.evaluate() for sc in scenarios]
         rows = compare_rows(outcomes)
         if output:
             if not str(output).lower().endswith((".html", ".htm")):

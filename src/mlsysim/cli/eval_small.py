@@ -18,10 +18,9 @@ def eval_small(w, opts, batch_size, json_out) -> int:
     """Evaluate and print one small network's inference; the exit code."""
     if not opts["hardware"]:
         raise Failure("eval needs an accelerator: --hardware nRF52840 (or any Hardware name)")
-    given = [f for f, k in (("--seq-len", "seq_len"), ("--recompute", "recompute")) if opts.get(k) is not None]
-    if given:
-        raise Failure(f"{', '.join(given)} does not apply to {w.name} (a fixed network: one inference per sample)")
-    from ..engine.engine import _small_network
+    from ..engine.engine import _small_network, check_small_options
+    check_small_options(w, **{"--seq-len": opts.get("seq_len"), "--recompute": opts.get("recompute"),
+                              "--mode": opts.get("mode")})
     from ..hardware.registry import Hardware
     acc = Hardware.get(opts["hardware"])
     if opts["precision"] is None and not {"fp16", "bf16"} & set(acc.peak_flops):

@@ -15,6 +15,10 @@ def regions_cmd(path, grids, sets, plots, fmt, json_out, width=None):
         if sc.datacenter is None:
             raise Failure(f"{sc.where('datacenter')}regions needs a `datacenter:` (the facility every grid is "
                           f"tried at), e.g. datacenter: US_Colo")
+        from ..report.serving_report import serving_only_note
+        note = serving_only_note(sc, path, "the training run in this table")
+        if note:
+            err(note, "note")
         perf = sc.evaluate(sustainability=False, economics=False).performance
         from ..solvers.regions import regions
         names = _split(grids)

@@ -111,8 +111,8 @@ def register(app: typer.Typer):
         --trace replays recorded arrivals (at --qps if given); --load-profile (e.g. 24 hourly shares of the peak)
         spreads energy, carbon and $ per request over a day with idle replicas at idle power.
 
-        JSON keys (--qps): replicas, gpus, ttft_p50_s, ttft_p99_s, tpot_p50_s, tpot_p99_s, tokens_per_s_per_gpu,
-        goodput_qps, qps_per_replica_max, concurrency_per_replica, kv_capacity, memory_bytes, feasible, binding,
+        JSON keys (--qps): replicas, gpus, percentile, ttft_p50_s, ttft_p99_s, tpot_p50_s, tpot_p99_s (the p99
+        keys hold the tail at percentile: a scenario's serving.percentile), tokens_per_s_per_gpu, goodput_qps, qps_per_replica_max, concurrency_per_replica, kv_capacity, memory_bytes, feasible, binding,
         per_request{energy_j, carbon_location_kg, carbon_market_kg, carbon_embodied_kg, water_l, usd}, usd_per_m_input,
         usd_per_m_output, traffic, arrival_cv, output_cv, load_factor, assumptions. Exit 4 when infeasible."""
         with guarded("serve", json_out):

@@ -79,7 +79,7 @@ class Engine:
     a small network is one inference per sample). `efficiency=` in (0, 1] replaces the predicted efficiency."""
 
     @staticmethod
-    def solve(model, hardware, batch_size: int = 1, precision: str = "fp16", *, mode: str = "decode",
+    def solve(model, hardware, batch_size: int = 1, precision: str = "fp16", *, mode: str | None = None,
               seq_len: int | None = None, efficiency=None) -> EngineResult:
         from ..models.small import InferenceWorkload
         from ..physics.inference import roofline_time
@@ -90,17 +90,28 @@ class Engine:
             if eff > 1:
                 from ..errors import ConfigError
                 raise ConfigError(f"efficiency must be in (0, 1] (a share of the roofline), got {eff}")
-        if isinstance(model, InferenceWorkload):
+        if isinstance(model, InferenceWorkload):  # mode= and seq_len= were silently ignored
+            check_small_options(model, mode=mode, seq_len=seq_len)
             r = _small_network(model, hardware, batch_size, precision)
         else:
             from ..solvers.single_node import SingleNodeModel
-            r = SingleNodeModel().solve(model, hardware, mode=mode, batch_size=batch_size, seq_len=seq_len,
-                                        precision=precision)
+            r = SingleNodeModel().solve(model, hardware, mode=mode or "decode", batch_size=batch_size,
+                                        seq_len=seq_len, precision=precision)
         latency = r.latency_s
         if eff is not None:
             latency = roofline_time(r.flops, r.bytes_moved, r.assumptions["peak FLOP/s"], r.accelerator.memory_bw,
                                     eff, eff)
         return EngineResult(r, latency, eff)
+
+
+def check_small_options(w, **given) -> None:
+    """A small network is one fixed inference per sample: transformer options (mode, sequence length, recompute)
+    given for it are a ConfigError, not ignored."""
+    names = [k for k, v in given.items() if v is not None]
+    if names:
+        from ..errors import ConfigError
+        raise ConfigError(f"{', '.join(names)} does not apply to {w.name} (a fixed network: one inference per "
+                          f"sample); omit {'it' if len(names) == 1 else 'them'}")
 
 
 def _small_network(w, hardware, batch_size, precision):
@@ -115,8 +126,8 @@ def _small_network(w, hardware, batch_size, precision):
     acc = resolve_accelerator(hardware)
     acc.peak(serving_precision(precision)[2])  # refuses a dtype the chip lacks, naming its own (no compute_precision=)
     b = count(batch_size, "batch_size")
-    wb, _, comp, _ = serving_precision(precision)
-    peak = compute_peak(acc, comp)
+    wb, _, comp, names = serving_precision(precision)
+    peak = compute_peak(acc, comp, names[0])
     ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
     flops, moved = b * w.flops, w.bytes_moved(wb, b)
     latency = roofline_time(flops, moved, peak, acc.memory_bw, ceiling, C.MEMORY_BW_EFFICIENCY)

@@ -216,7 +216,9 @@ def _values(value, what, *, minimum=1, maximum=None):
     if isinstance(value, (str, bytes)):
         raise ConfigError(f"{what} must be an integer or a list of integers, got {value!r}")
     from itertools import islice
-    vals = [value] if not hasattr(value, "__iter__") else list(islice(value, MAX_AXIS_VALUES + 1))
+    # a pint quantity has __iter__ but is one value (iterating it was a TypeError): count() refuses it by name
+    one = not hasattr(value, "__iter__") or hasattr(value, "units")
+    vals = [value] if one else list(islice(value, MAX_AXIS_VALUES + 1))
     if not vals:
         raise ConfigError(f"{what}: empty range; give at least one value (e.g. {what}=[1])")
     if len(vals) > MAX_AXIS_VALUES:
@@ -280,8 +282,8 @@ def resolve_datacenters(datacenters) -> list:
         return []
     from ..infrastructure.site import Datacenter, Grid
     from ..solvers.sustainability import resolve_datacenter  # a grid is told the datacenters on it
-    if isinstance(datacenters, (str, Datacenter, Grid)):
-        datacenters = [datacenters]
+    if isinstance(datacenters, (str, Datacenter, Grid)) or not hasattr(datacenters, "__iter__"):
+        datacenters = [datacenters]  # one value: resolve_datacenter names what it should be (-1 was a TypeError)
     out = []
     for dc in datacenters:
         try:

@@ -66,6 +66,11 @@ class ServingSweepResult:
         """Non-dominated rows for `objectives` (columns; throughput-like ones maximised, '-col' maximises any),
         sorted by the first."""
         from .pareto import pareto_mask
+        if isinstance(objectives, str) or not isinstance(objectives, (list, tuple)):
+            objectives = (objectives,)  # one name (its letters were read as columns: "unknown column 't'")
+        if not all(isinstance(o, str) for o in objectives):
+            raise ConfigError(f"pareto: objectives are column names, e.g. ('tokens_per_s_per_gpu', "
+                              f"'tokens_per_s_per_user'); got {objectives!r}")
         cols = [(o[1:], True) if o.startswith("-") else (o, o in _MAXIMIZE) for o in objectives]
         if not cols:
             raise ConfigError("pareto: give at least one objective, e.g. ('tokens_per_s_per_gpu', "

@@ -26,7 +26,7 @@ class Grid(RecordView):
     key: str = field(default="", compare=False)
 
     def __post_init__(self):
-        check_text(self)
+        check_text(self, ("name", "country", "basis"))  # a number there failed as a TypeError in its repr
         check_si(self, {"gco2_per_kwh": ("g/kWh", True), "water_l_per_kwh": ("L/kWh", True),
                         "residual_gco2_per_kwh": ("g/kWh", True)})
 

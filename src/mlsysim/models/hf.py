@@ -65,6 +65,10 @@ def read(config, name=None) -> dict:
               learned_pos_emb=g.int("max_position_embeddings", "n_positions", default=0) if mtype in ("gpt2", "opt")
               else 0, seq_len=_trained_length(g))
     kw.update(_experts(g, mtype))
+    ctx = g.int("max_position_embeddings", "n_positions", "max_seq_len", default=None)
+    if ctx:  # the context the checkpoint declares (vLLM's max_model_len); serving refuses longer requests
+        kw.update(max_context=ctx, max_context_source="config.json: max_position_embeddings (or n_positions / "
+                                                      "max_seq_len), the context the checkpoint declares")
     if g.int("num_nextn_predict_layers", default=0):  # DeepSeek-V3's multi-token-prediction modules
         kw["mtp_modules"] = g.int("num_nextn_predict_layers")
     if g.int("kv_lora_rank", default=0):  # multi-head latent attention (DeepSeek-V2/V3)

@@ -57,6 +57,11 @@ class TransformerWorkload(RecordView):
     year: int | None = None
     source: str = ""
     notes: str = ""
+    # Serving: the longest sequence (prompt + output tokens) the model is published to take (model card / paper);
+    # a request beyond it is refused (as vLLM refuses one past max_model_len). None = no published value,
+    # unchecked. Training sequences are not limited by it (a run can extend the context).
+    max_context: int | None = None
+    max_context_source: str = ""
     key: str = field(default="", compare=False)
 
     def __post_init__(self):
@@ -66,8 +71,8 @@ class TransformerWorkload(RecordView):
                             "vocab": 1, "head_dim": 1, "n_experts": 1, "experts_per_token": 1,
                             "n_shared_experts": 0, "expert_ffn_hidden": 1, "n_dense_layers": 0,
                             "q_lora_rank": 0, "kv_lora_rank": 0, "qk_rope_head_dim": 0, "v_head_dim": 1,
-                            "seq_len": 1, "learned_pos_emb": 0, "mtp_modules": 0})
-        check_text(self)
+                            "seq_len": 1, "learned_pos_emb": 0, "mtp_modules": 0, "max_context": 1})
+        check_text(self, ("name", "max_context_source"))
         n = self.name
         from ..units import flag, si
         for f in ("gated_mlp", "tied_embeddings", "linear_bias", "embedding_norm", "dropout"):
@@ -133,7 +138,13 @@ class TransformerWorkload(RecordView):
         return self.n_layers - self.n_dense_layers if self.is_moe else 0
 
     def with_(self, **changes) -> "TransformerWorkload":
-        """A copy with some fields changed (e.g. `m.with_(seq_len=8192)`), validated again."""
+        """A copy with some fields changed (e.g. `m.with_(seq_len=8192)`), validated again. A new `max_context`
+        (a context-extended variant, or None: unchecked) without its own source is marked a what-if, and the
+        serving results built on it say so."""
+        if "max_context" in changes and "max_context_source" not in changes \
+                and changes["max_context"] != self.max_context:
+            from .context import what_if_source
+            changes["max_context_source"] = what_if_source(self, changes["max_context"])
         return replace(self, **changes)
 
     @classmethod

@@ -56,8 +56,9 @@ def matmul_ceiling(acc, compute: str, default_bf16: float, default_fp8: float) -
     return wide if p.get(compute, 0.0) <= (p.get("bf16") or p.get("fp16") or 0.0) else min(default_fp8, wide)
 
 
-def compute_peak(acc, compute: str) -> float:
-    """Dense peak FLOP/s of `acc` at the compute dtype; a dtype the chip lacks is a ConfigError with the fix."""
+def compute_peak(acc, compute: str, weights: str | None = None) -> float:
+    """Dense peak FLOP/s of `acc` at the compute dtype; a dtype the chip lacks is a ConfigError with the fix (its
+    example keeps the `weights` format asked for: int4 weights on an int8-only NPU were told weight_precision='bf16')."""
     pf = acc.peak_flops
     if compute in pf:
         return pf[compute]
@@ -66,6 +67,6 @@ def compute_peak(acc, compute: str) -> float:
     # the example names a compute dtype the chip has: bf16 or fp16, else fp32 or tf32, else the first listed
     alt = next((p for p in ("bf16", "fp16", "fp32", "tf32") if p in pf), next(iter(pf), "bf16"))
     raise ConfigError(f"{acc.name} has no {compute} compute (it has {have}); pass compute_precision= one of "
-                      f"those (e.g. weight_precision='{compute}', compute_precision='{alt}' for weight-only "
+                      f"those (e.g. weight_precision='{weights or compute}', compute_precision='{alt}' for weight-only "
                       f"quantisation; on the web page and the command line, a precision the chip has) or pick an "
                       f"accelerator with {compute} tensor cores")

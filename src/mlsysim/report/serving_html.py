@@ -37,18 +37,18 @@ def serving_section(sc) -> str:
         return ""
     from ..errors import ConfigError
     from ..scenario_serving import evaluate
-    from ..solvers.serving_load import ms
+    from ..solvers.serving_load import ms, pct
     from .html import esc, table
     try:
         r = evaluate(sc)
     except ConfigError as e:  # e.g. an SLO nothing meets: say so in the report instead of failing it
         return f"<h2>Serving</h2><p class='bad'>{esc(e)}</p>"
-    p = int(round(r.percentile * 100))
+    p = pct(r.percentile)
     rows = traffic_rows(r, cfg) + [
             ("replicas x GPUs each", f"{r.replicas} x {r.tp * r.pp * r.ep} (TP{r.tp} x PP{r.pp}"
                                      f"{f' x EP{r.ep}' if r.ep > 1 else ''}, {'/'.join(r.precision)})"),
-            ("GPUs", r.gpus), (f"TTFT p50 / p{p} (ms)", f"{ms(r.ttft_p50_s)} / {ms(r.ttft_p99_s)}"),
-            (f"TPOT p50 / p{p} (ms)", f"{r.tpot_p50_s * 1e3:,.1f} / {r.tpot_p99_s * 1e3:,.1f}"),
+            ("GPUs", r.gpus), (f"TTFT p50 / {p} (ms)", f"{ms(r.ttft_p50_s)} / {ms(r.ttft_p99_s)}"),
+            (f"TPOT p50 / {p} (ms)", f"{r.tpot_p50_s * 1e3:,.1f} / {r.tpot_p99_s * 1e3:,.1f}"),
             ("output tokens/s per GPU", r.tokens_per_s_per_gpu), ("goodput (QPS within the SLO)", r.goodput_qps),
             ("binding", r.binding), ("feasible", "yes" if r.feasible else f"no: {r.binding}")]
     if r.per_request:

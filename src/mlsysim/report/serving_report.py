@@ -14,6 +14,17 @@ def serving_only(sc) -> bool:
     return bool(raw.get("serving")) and not any(k in raw for k in TRAINING_KEYS) and not sc.tokens
 
 
+def serving_only_note(sc, path, what="the training run above", layout=True) -> str | None:
+    """What a training command (train, regions, compare, optimize) says of a serving-only scenario: its training
+    run takes the defaults, and `mlsysim serve` answers its question (regions, compare and optimize said nothing:
+    an out-of-memory TP1 run or "no plan" read as the scenario's answer). None for any other scenario."""
+    if not serving_only(sc):
+        return None
+    return (f"this scenario describes serving only: {what} takes the defaults (the model's "
+            f"{sc.model.tokens or 0:.3g} tokens{', TP1 x DP over the fleet' if layout else ''}); "
+            f"`mlsysim serve {path}` answers its question")
+
+
 def render_serving_report(sc) -> tuple[str, object]:
     """(the HTML page, the ServingLoadResult). Bad input raises ConfigError, as `mlsysim serve` does (exit 2); it
     was a page saying 'no answer' and exit 4, 'the serving fleet misses its target'."""

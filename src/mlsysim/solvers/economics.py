@@ -333,6 +333,8 @@ class EconomicsModel:
                     raise ConfigError("datacenter differs from the one the sustainability result was solved for; "
                                       "omit datacenter= or re-solve the sustainability model there")
             return sustainability
+        from .sustainability import run_inputs
+        run_inputs(performance, fleet, duration_days, mfu, "EconomicsModel")  # its messages name this solver
         return SustainabilityModel().solve(fleet=fleet, duration_days=duration_days, mfu=mfu,
                                            datacenter=datacenter, performance=performance)
 

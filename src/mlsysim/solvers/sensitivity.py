@@ -85,9 +85,14 @@ class SensitivitySolver:
               mode: str | None = None, seq_len: int | None = None, step: float = 0.05,
               **layout) -> SensitivityResult:
         """`hardware`: an Accelerator (or its name), solved by `Engine.solve(model, ..., efficiency=...)` in `mode`
-        (default "decode"); or a Fleet, solved by `DistributedModel().solve(model, fleet, precision=...,
-        seq_len=..., **layout)` (a training run, whose efficiency is always predicted)."""
+        (Engine's default: "decode"; a small network has none); or a Fleet (or a cluster's name), solved by
+        `DistributedModel().solve(model, fleet, precision=..., seq_len=..., **layout)` (a training run, whose
+        efficiency is always predicted)."""
         from ..systems.system import Fleet
+        if isinstance(hardware, str):  # a cluster's name, as the other solvers take it (was "pass a Fleet")
+            from ..systems.registry import Systems
+            if hardware in Systems.Clusters.names():
+                hardware = Systems.get(hardware)
         h = si(step, "", "step")
         if not h < 0.5:
             raise ConfigError(f"step must be a small fraction (e.g. 0.05), got {h}")
@@ -115,7 +120,6 @@ class SensitivitySolver:
             if layout:
                 raise ConfigError(f"{sorted(layout)} are layout options of a fleet; pass a Fleet as hardware=")
             from ..engine.engine import Engine
-            mode = "decode" if mode is None else mode
             run = lambda hw: Engine.solve(model, hw, batch_size, precision, mode=mode,  # noqa: E731
                                           seq_len=seq_len, efficiency=efficiency)
             time = lambda r: r.latency_s  # noqa: E731

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError, unexpected_keywords
+from ..models.context import check_context, context_note
 from ..physics import constants as C
 from ..physics import power as PP
 from ..physics import serving as PS
@@ -136,6 +137,9 @@ class ServingResult(TableRepr):
         return rows
 
 
+DEFAULT_PROMPT = 2048  # ServingModel's prompt tokens when none is given (assumption: a typical chat/RAG prompt)
+
+
 class ServingModel:
     """Prefill and decode of one replica (TP x PP devices), on the training kernels.
 
@@ -149,8 +153,9 @@ class ServingModel:
               pp_size=1, ep_size=1, precision=None, weight_precision=None, kv_precision=None,
               compute_precision=None, prefix_cache_hit=0.0, step_overhead_s=0.0, draft_model=None,
               draft_acceptance_rate=None, draft_tokens=None, mtp_depth=None, **unexpected) -> ServingResult:
-        """Speculative decoding: `draft_model=` proposes `draft_tokens` (default 4) per target step, or the
-        model's own multi-token-prediction modules do (`mtp_depth=`, DeepSeek-V3: 1); either way
+        """`seq_len=` or `input_len=`: the prompt (default 2,048 tokens, or what the model's maximum context leaves
+        for `output_len`). Speculative decoding: `draft_model=` proposes `draft_tokens` (default 4) per target
+        step, or the model's own multi-token-prediction modules do (`mtp_depth=`, DeepSeek-V3: 1); either way
         `draft_acceptance_rate=` is the per-token acceptance."""
         if unexpected:
             raise unexpected_keywords(self.solve, unexpected)
@@ -158,9 +163,17 @@ class ServingModel:
         acc, su_bw, su_lat = resolve_hardware(hardware)
         if seq_len is not None and input_len is not None:
             raise ConfigError("give seq_len= (the prompt length) or input_len=, not both")
-        isl = count(input_len if input_len is not None else (seq_len if seq_len is not None else 2048),
-                    "input_len")
         osl = count(output_len, "output_len")
+        given = input_len if input_len is not None else seq_len
+        # the default prompt: DEFAULT_PROMPT tokens, or what the model's context leaves after the output (a 2,048-token
+        # model was refused its own default request); a prompt given is checked as it is
+        limit = model.max_context
+        default = DEFAULT_PROMPT if limit is None or osl >= limit else min(DEFAULT_PROMPT, limit - osl)
+        isl = count(given if given is not None else default, "input_len")
+        context = check_context(model, isl, osl)
+        if given is None and default < DEFAULT_PROMPT:
+            context["prompt"] = (f"{default:,} tokens: the default {DEFAULT_PROMPT:,} cut to fit {model.name}'s "
+                                 f"{limit:,}-token context with {osl:,} output tokens")
         b, tp, pp, ep = (count(batch_size, "batch_size"), count(tp_size, "tp_size"), count(pp_size, "pp_size"),
                          count(ep_size, "ep_size"))
         check_scaleup_domain(hardware, tp, ep, pp)
@@ -172,11 +185,12 @@ class ServingModel:
         if not (overhead.__class__ is float and 0.0 <= overhead < math.inf):
             overhead = si(step_overhead_s, "s", "step_overhead_s", allow_zero=True)
         wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
-        peak = compute_peak(acc, comp)
+        peak = compute_peak(acc, comp, names[0])
         d = _dims(model)
         # the training layout rules that apply to a replica (heads, KV heads, layers, experts), one set of messages
         DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
-        spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model, ep=ep)
+        spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model, ep=ep,
+                           lengths=(isl, osl))
         ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
             * C.FRAMEWORK_GEMM_FRACTION
         hw = dict(tp=float(tp), pp=float(pp), ep=float(ep), peak=peak, ceiling=ceiling, mem_bw=acc.memory_bw,
@@ -189,7 +203,7 @@ class ServingModel:
         itl0 = step + overhead
         itl, speedup = itl0, 1.0
         assumptions = {"precision (weights, KV, compute)": names, "matmul ceiling": ceiling,
-                       "decode context": f"{ctx:g} tokens (input + output/2)"}
+                       "decode context": f"{ctx:g} tokens (input + output/2)", **context}
         if spec is not None:
             itl, speedup = self._speculative(d, draft_model, *spec, b, ctx, hw, itl0, overhead, assumptions)
             if spec[2]:
@@ -247,17 +261,20 @@ DRAFT_VOCAB_TOLERANCE = 0.05
 MAX_DRAFT = 16
 
 
-def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=None, ep=1):
+def speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=None, ep=1, lengths=None):
     """Checked speculative-decoding options: None (no speculation) or (acceptance a, drafted tokens k, True where
     the model's own MTP modules draft). Shared by ServingModel and the fleet under load (serving_setup.py). With
     the `target` model, a draft of another tokenizer (vocabulary) is refused; so is a draft model beside expert
-    parallelism (the fleet refused it, one replica modelled it)."""
+    parallelism (the fleet refused it, one replica modelled it); with the request's (input, output) `lengths`, a
+    draft model whose maximum context is shorter (it reads the whole sequence too)."""
     if draft_model is not None and ep != 1:
         raise ConfigError("a draft model with ep_size > 1 is not modelled (it would run data-parallel over the "
                           "expert-parallel ranks): draft with the model's own MTP modules (mtp_depth=) or use "
                           "ep_size=1")
     if draft_model is not None and target is not None:
         check_draft_vocab(target, draft_model)
+    if draft_model is not None and lengths is not None:
+        check_context(resolve_model(draft_model), *lengths, "draft_model")
     if draft_tokens is not None and draft_model is None:
         raise ConfigError("draft_tokens only matters with speculative decoding: give draft_model= and "
                           "draft_acceptance_rate= too, or omit draft_tokens (with mtp_depth= the depth is the "
@@ -347,6 +364,7 @@ class InferenceScalingModel:
         if precision == "fp16" and "bf16" in acc.peak_flops:
             precision = "bf16"  # same width and peak where both exist (a V100 has fp16 only: it was refused)
         steps = count(reasoning_steps, "reasoning_steps")
+        check_context(resolve_model(model), count(seq_len, "seq_len"), steps, "seq_len + reasoning_steps")
         r = ServingModel().solve(model, hardware, seq_len=seq_len, output_len=steps, batch_size=batch_size,
                                  precision=precision, tp_size=tp_size)
         tp = r.tp
@@ -354,7 +372,7 @@ class InferenceScalingModel:
         wb = serving_precision(precision)[0]
         flops_tok = 2.0 * d.mm_params * batch_size
         peak = compute_peak(acc, serving_precision(precision)[2])
-        assumptions = {}
+        assumptions = context_note(r.model)
         if efficiency is not None:
             eff = si(efficiency, "", "efficiency")
             if not 0 < eff <= 1:

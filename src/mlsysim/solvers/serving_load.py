@@ -17,6 +17,7 @@ from ._common import TableRepr, finite
 from . import serving_disagg as SD
 from . import serving_traffic as TT
 from ._capex import serving_capex
+from ..models.context import context_note
 from .serving_setup import replica_setup, spec_keys, spec_note
 
 INF = float("inf")
@@ -25,6 +26,8 @@ INF = float("inf")
 @dataclass(frozen=True)
 class ServingLoadResult(TableRepr):
     """The fleet at its operating point. Floats in SI (s, 1/s, J, kg, USD); `ttft_p99`, `tpot_p99` are pint views.
+    `ttft_p99_s` / `tpot_p99_s` (and those views) hold the tail at `percentile`: the 99th by default, the 90th at
+    percentile=0.9 (as plan_serving's rows; the tables label it).
     `feasible` is False when the SLO cannot be met or a replica does not fit; `binding` says what limits a
     replica's QPS (KV capacity, max batch, TTFT SLO, TPOT SLO, prefill budget, memory)."""
 
@@ -79,13 +82,13 @@ class ServingLoadResult(TableRepr):
                 f"{'/'.join(self.precision)})")
 
     def _rows(self):
-        p = int(round(self.percentile * 100))
+        p = pct(self.percentile)
         rows = [("traffic", self.traffic), ("input / output tokens", f"{self.input_len:g} / {self.output_len:g}"),
                 ("replicas x GPUs each", f"{self.replicas} x {self.tp * self.pp * self.ep}"),
                 ("max QPS per replica (SLO)", self.qps_per_replica_max),
                 ("concurrency per replica", self.concurrency_per_replica),
-                ("TTFT p50 / p" + str(p) + " (ms)", f"{ms(self.ttft_p50_s)} / {ms(self.ttft_p99_s)}"),
-                ("TPOT p50 / p" + str(p) + " (ms)", f"{self.tpot_p50_s * 1e3:,.1f} / {self.tpot_p99_s * 1e3:,.1f}"),
+                (f"TTFT p50 / {p} (ms)", f"{ms(self.ttft_p50_s)} / {ms(self.ttft_p99_s)}"),
+                (f"TPOT p50 / {p} (ms)", f"{self.tpot_p50_s * 1e3:,.1f} / {self.tpot_p99_s * 1e3:,.1f}"),
                 ("output tokens/s per GPU", self.tokens_per_s_per_gpu), ("goodput (QPS within SLO)", self.goodput_qps),
                 ("KV capacity (sequences)", int(self.kv_capacity)), ("binding", self.binding)]
         if self.load_factor < 1.0:
@@ -102,6 +105,12 @@ class ServingLoadResult(TableRepr):
 
 
 MAX_QPS = 1e9  # assumption: a billion requests/s is ~1,000x the largest published LLM services' peak
+
+
+def check_percentile(q) -> None:
+    """The tail percentile must be one of the tabulated ones (a list was a TypeError: unhashable)."""
+    if isinstance(q, bool) or not isinstance(q, (int, float)) or q not in SL.Z:
+        raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {q!r}")
 
 
 def check_qps(lam: float) -> float:
@@ -166,8 +175,7 @@ class ServingLoadModel:
         if datacenter is not None:  # a registry name too, as the other solvers take it
             from .sustainability import resolve_datacenter
             datacenter = resolve_datacenter(datacenter)
-        if percentile not in SL.Z:
-            raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
+        check_percentile(percentile)
         _check_cost_options(datacenter, rent_usd_per_gpu_hour, input_weight, disaggregation, kv_fabric)
         if input_weight is not None:  # a negative weight made a negative $ per output token
             input_weight = si(input_weight, "", "input_weight", allow_zero=True)
@@ -217,6 +225,7 @@ class ServingLoadModel:
                        s.precision, "queueing": _queueing(tr, at), "percentile": q}
         if "spec_k" in s.kw:
             assumptions["speculative decoding"] = spec_note(s.kw, s.model)
+        assumptions.update(context_note(s.model))
         if tr.output_cv > 0:
             assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
                                              f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")
@@ -307,6 +316,8 @@ class ServingLoadModel:
         # Input tokens: a prompt token costs the GPU time of a prefill token relative to a decode token.
         w = input_weight if input_weight is not None else SE.input_weight(at["prefill_share"], isl, osl)
         usd_in, usd_out = SE.usd_per_million(r["usd"], isl, osl, w)
+        if acc.embodied_kgco2e is None:  # its 0 read as a sourced zero (training says "unknown")
+            assumptions["embodied carbon"] = embodied_unknown(acc)
         assumptions["power"] = (f"compute utilisation {util:.3g} at the peak: {it / gpus:.0f} W per GPU incl. "
                                 f"{PW.HOST_W_PER_ACCELERATOR:g} W host share (physics.power)")
         assumptions["cost"] = ("rent " + f"${rent_v:g}/GPU-h" if rent_v > 0 else
@@ -361,6 +372,17 @@ def _fabric(f):
 
 
 INF_SAFE = 1e9  # an unstable queue's TTFT is unbounded: reported as 1e9 s with feasible=False (never inf/NaN)
+
+
+def embodied_unknown(acc) -> str:
+    """The assumption line of an accelerator with no embodied-carbon figure in the registry (not included: 0)."""
+    return (f"unknown for {acc.name} (no embodied_kgco2e in the registry): not included, so per-request embodied "
+            f"carbon reads 0")
+
+
+def pct(q: float) -> str:
+    """The label of a percentile: p50, p99, p99.9 (0.999 read "p100" where it was rounded to an integer)."""
+    return f"p{q * 100:.4g}"
 
 
 def ms(seconds: float) -> str:

@@ -22,12 +22,13 @@ from ._common import TableRepr
 from . import serving_disagg as SD
 from . import serving_traffic as TT
 from ._capex import serving_capex
-from .serving_load import check_qps, check_tpot_slo
+from .serving_load import check_percentile, check_qps, check_tpot_slo, pct
 from .serving import resolve_hardware, speculation
 from .sustainability import resolve_datacenter
 from ..physics.precision import serving_precision
 from ._common import resolve_model
-from .serving_setup import replica_setup, spec_keys, spec_note
+from ..models.context import check_context
+from .serving_setup import check_chunk, engine_profile, replica_setup, spec_keys, spec_note
 
 OBJECTIVES = {"cost": "usd_per_year", "gpus": "gpus", "carbon": "carbon_t_per_year"}
 SECONDS_PER_YEAR = PW.SECONDS_PER_YEAR
@@ -70,14 +71,14 @@ class ServingPlan(TableRepr):
         return front
 
     def _title(self):
-        return f"Serving plan: {self.qps:g} QPS, p{round(self.percentile * 100)} TTFT <= {self.ttft_slo_s * 1e3:g} ms"
+        return f"Serving plan: {self.qps:g} QPS, {pct(self.percentile)} TTFT <= {self.ttft_slo_s * 1e3:g} ms"
 
     def _rows(self):
         b = self.best
         return [("traffic", self.assumptions.get("traffic", "")),
                 ("best", f"{b['hardware']} {b['precision']} TP{b['tp']} x PP{b['pp']}: {b['gpus']} GPUs "
                          f"({b['replicas']} replica{'s' if b['replicas'] != 1 else ''})"),
-                (f"p{self.percentile * 100:g} TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
+                (f"{pct(self.percentile)} TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
                 ("CapEx (USD)", b["capex_usd"]), ("cost per year (USD)", b["usd_per_year"]),
                 ("$ per M input / output tokens", f"{b['usd_per_m_input']:.3g} / {b['usd_per_m_output']:.3g}"),
                 ("carbon (t CO2e/yr, location)", b["carbon_t_per_year"]),
@@ -118,14 +119,16 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
                     output_len=count(output_len, "output_len"), input_cv=input_cv, output_cv=output_cv)
     profile = None if load_profile is None else TT.load_profile(load_profile)
     lam, isl, osl = check_qps(tr.rate), tr.input_len, tr.output_len
+    context = TT.check_context(model, tr)  # here, not as every layout skipped ("change the candidate lists")
+    if draft_model is not None:
+        TT.check_context(resolve_model(draft_model), tr, "draft_model")
     tp_sizes = [count(t, "tp_sizes entry") for t in tp_sizes]
     pp_sizes = [count(t, "pp_sizes entry") for t in pp_sizes]
-    if percentile not in SL.Z:
-        raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
+    check_percentile(percentile)
     s_ttft = si(ttft_slo, "s", "ttft_slo")
     s_tpot = float("inf") if tpot_slo is None else si(tpot_slo, "s", "tpot_slo")
     check_tpot_slo(osl, tpot_slo)
-    if objective not in OBJECTIVES:
+    if not isinstance(objective, str) or objective not in OBJECTIVES:  # a list was a TypeError
         raise ConfigError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
     if budget_basis not in ("per_year", "capex"):
         raise ConfigError(f"budget_basis must be 'per_year' or 'capex', got {budget_basis!r}")
@@ -180,7 +183,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
             continue
         rows.append(row)
     if not rows:
-        msg = f"no configuration meets p{round(percentile * 100)} TTFT <= {s_ttft * 1e3:g} ms"
+        msg = f"no configuration meets {pct(percentile)} TTFT <= {s_ttft * 1e3:g} ms"
         if tpot_slo is not None:
             msg += f" and TPOT <= {s_tpot * 1e3:g} ms"
         if closest:
@@ -204,6 +207,11 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
                            "EconomicsModel), IT over 5 years and the facility over 15, + 5 %/yr maintenance + energy",
                    "budget": "compared with the fleet's " + ("yearly cost" if budget_basis == "per_year" else "CapEx"),
                    "percentile": percentile}
+    assumptions.update(context)
+    unknown = sorted({r["hardware"] for r in rows if not r["embodied_known"]})
+    if unknown:  # "with embodied" figures of these chips hold none (the carbon objective favoured them)
+        assumptions["embodied carbon"] = (f"unknown for {', '.join(unknown)} (no embodied_kgco2e in the registry): "
+                                          f"not included in their t CO2e/year and gCO2e per request")
     if tr.output_cv > 0:
         assumptions["output lengths"] = (f"CV {tr.output_cv:.3g}: the batch holds length-biased sequences, mean "
                                          f"context {SL.batch_context(isl, osl, tr.output_cv):,.0f} tokens")
@@ -295,7 +303,8 @@ def _row(s, r, tr, lam_region, regions, datacenters, prec, tp, pp, s_ttft, s_tpo
             "carbon_t_per_year": tot["carbon_t_per_year"], "wh_per_request": tot["wh_per_request"] / regions,
             "g_per_request": (tot["g_per_request"] + tot["g_embodied_per_request"]) / regions,
             "g_market_per_request": tot["g_market_per_request"] / regions,
-            "ml_water_per_request": tot["ml_water_per_request"] / regions, "regions": per_region}
+            "ml_water_per_request": tot["ml_water_per_request"] / regions, "regions": per_region,
+            "embodied_known": acc.embodied_kgco2e is not None}
 
 
 def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16", "fp8", "int4"),
@@ -318,7 +327,9 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
                 draft_tokens=draft_tokens)
     model, hardware, precisions = _candidates(model, hardware, precisions)
     sp = speculation(**spec, target=model)  # bad options fail here, not as every layout skipped
-    tp_sizes = _listed(tp_sizes)
+    tp_sizes = [count(t, "tp_sizes entry") for t in _listed(tp_sizes)]  # as plan_serving ("4": a TypeError)
+    if not tp_sizes:
+        raise ConfigError("tp_sizes is empty: give at least one candidate")
     lengths, max_batches, chunks, ttft_slos, tpot_slo = _sweep_axes(lengths, max_batches, chunks, ttft_slos,
                                                                     tpot_slo, percentile)
     if arrivals is not None:
@@ -328,6 +339,10 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
     if load_profile is not None:
         raise ConfigError("serving_sweep has no energy or cost for a load_profile to spread: use "
                           "plan_serving(load_profile=...) or ServingLoadModel().solve(load_profile=...)")
+    for isl, osl in lengths:  # here, not as every layout skipped
+        check_context(model, isl, osl, "lengths entry")
+        if draft_model is not None:
+            check_context(resolve_model(draft_model), isl, osl, "draft_model, lengths entry")
     setups, layouts, skipped = [], [], {}
     for hw, prec, tp, (isl, osl) in ((h, p, t, lo) for h in hardware for p in precisions for t in tp_sizes
                                      for lo in lengths):
@@ -356,6 +371,8 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
     cap = np.array([s.kv_capacity for s in setups])[:, None, None, None]
     chunk = np.asarray(chunks, float)[None, None, :, None]
     rows = 1.0 if sp is None else 1.0 + sp[1]  # verification rows per sequence in the token budget (replica_setup)
+    for c in chunks:  # the rule replica_setup applies to one value (a budget of 1 token was swept as a batch of 1)
+        check_chunk(c, rows, 1, engine_profile(engine).max_num_tokens)
     b_max = np.maximum(np.minimum(np.minimum(np.asarray(max_batches, float)[None, :, None, None], cap),
                                   (chunk - 1) / rows), 1)
     slo = np.asarray(ttft_slos, float)[None, None, None, :]
@@ -372,8 +389,7 @@ def _sweep_axes(lengths, max_batches, chunks, ttft_slos, tpot_slo, percentile):
     """serving_sweep's axes checked as ServingLoadModel checks one value of each (they went into numpy as given:
     a zero batch or a negative SLO swept silently, a quantity or a string failed inside numpy, an untabulated
     percentile was a KeyError)."""
-    if percentile not in SL.Z:
-        raise ConfigError(f"percentile must be one of {sorted(SL.Z)}, got {percentile}")
+    check_percentile(percentile)
     pairs = _listed(lengths)
     if not pairs or not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in pairs):
         raise ConfigError(f"lengths must be (input_len, output_len) pairs, e.g. lengths=((1000, 200), (4000, 500)); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..models.context import check_context
 from ..physics import constants as C
 from ..physics import serving as PS
 from ..physics import serving_load as SL
@@ -87,19 +88,21 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
     """Resolve model, hardware, precision and engine into the floats the load physics needs. Speculative decoding
     (as ServingModel takes it) adds the drafter's dims and settings to `kw` (physics/serving_spec.py)."""
     model = resolve_model(model)
+    check_context(model, input_len, output_len)
     acc, su_bw, su_lat = resolve_hardware(hardware)
     check_scaleup_domain(hardware, tp, ep, pp)
     eng = engine_profile(engine)
     max_batch = None if max_batch is None else count(max_batch, "max_batch")  # 0 was read as "the default"
     chunk_tokens = None if chunk_tokens is None else count(chunk_tokens, "chunk_tokens")
     wb, kb, comp, names = serving_precision(precision, weight_precision, kv_precision, compute_precision)
-    peak = compute_peak(acc, comp)
+    peak = compute_peak(acc, comp, names[0])
     d = _dims(model)
     # the training layout rules that apply to a replica (heads, KV heads, layers, experts), as ServingModel checks
     # them; with ep > 1 the attention is data-parallel over ep ranks of tp devices (was: heads only, so a
     # pp_size beyond the model's layers was sized as a fleet)
     DistributedModel._check_layout(model, d, tp * pp * ep, tp, pp, ep, 1, ep, 1, ep, 1, 2)
-    spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model, ep=ep)
+    spec = speculation(draft_model, draft_acceptance_rate, draft_tokens, mtp_depth, target=model, ep=ep,
+                       lengths=(input_len, output_len))
     # the engine's per-iteration token budget is per attention rank: a replica of ep ranks prefills ep x as much
     chunk = float(chunk_tokens or eng.max_num_tokens) * ep
     ceiling = matmul_ceiling(acc, comp, C.DEFAULT_MATMUL_EFFICIENCY, C.DEFAULT_FP8_MATMUL_EFFICIENCY) \
@@ -121,6 +124,7 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
         dd = SS.mtp_stack(d, k) if mtp else _dims(resolve_model(draft_model))
         kw.update(spec_k=float(k), spec_accept=a, draft=dd, mtp=mtp)
         rows = 1.0 + k  # verification rows per sequence in the token budget
+    check_chunk(chunk / ep, rows, ep, eng.max_num_tokens)
     mem = PS.memory(d, batch=0.0, context=float(input_len + output_len), prefill_tokens=chunk, tp=float(tp),
                     pp=float(pp), ep=float(ep), wbytes=wb, kvbytes=kb)
     cap = ep * float(SL.kv_capacity(d, mem_bytes=acc.memory_bytes, kv_fraction=eng.kv_fraction,
@@ -134,6 +138,17 @@ def replica_setup(model, hardware, *, input_len, output_len, tp=1, pp=1, ep=1, p
                                               + drafter_bytes(kw, input_len + output_len / 2.0)[1])
     return ReplicaSetup(model=model, accelerator=acc, engine=eng, dims=d, kw=kw, b_max=b_max, kv_capacity=cap,
                         memory_bytes=mem, precision=names, gpus=tp * pp * ep)
+
+
+def check_chunk(chunk_tokens, rows, ep, default) -> None:
+    """The per-iteration token budget (per attention rank) must leave room for one sequence's `rows` decode rows
+    beside a prompt chunk (b_max = (chunk - ep) / rows >= 1): below it the batch was 0, read as "the weights leave
+    no room for one sequence's KV cache" (ServingLoadModel), or swept as a batch of 1 (serving_sweep)."""
+    if (chunk_tokens * ep - ep) / rows < 1.0:
+        need = int(-(-(ep + rows) // ep))
+        raise ConfigError(f"chunk_tokens={chunk_tokens:g} tokens per iteration leave no room for one sequence's "
+                          f"{rows:g} decode row{'s' if rows > 1 else ''} beside a prompt chunk: give chunk_tokens >= "
+                          f"{need} (the engine default: {default:,})")
 
 
 def kv_keys(kw):

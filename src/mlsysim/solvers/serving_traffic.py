@@ -167,9 +167,26 @@ def profile_formula(profile, load_factor: float, most: int = 8) -> str:
     return f"({terms}) / {len(profile)} = {load_factor:.3g}"
 
 
+def check_context(model, tr: Traffic, what="") -> dict:
+    """The traffic against the model's maximum context (`what`: whose, e.g. the draft model's): the mean lengths
+    and, in a trace, its longest request (models/context.py); returns the what-if note of the model's limit ({} for a
+    published one)."""
+    from ..models.context import check_context as check
+    if tr.input_lens is not None or tr.output_lens is not None:
+        import numpy as np
+        i = tr.input_lens if tr.input_lens is not None else np.full(len(tr.arrivals), tr.input_len)
+        o = tr.output_lens if tr.output_lens is not None else np.full(len(tr.arrivals), tr.output_len)
+        k = int(np.argmax(i + o))
+        where = f"the trace's request at index {k} (its longest)"
+        check(model, float(i[k]), float(o[k]), f"{what}, {where}" if what else where)
+    return check(model, tr.input_len, tr.output_len, what)
+
+
 def with_traffic(s, tr: Traffic):
     """The replica setup with the traffic's arrival CV and output-length CV: the length-biased batch context
-    shrinks the KV capacity (physics/serving_load.batch_context)."""
+    shrinks the KV capacity (physics/serving_load.batch_context). A trace's longest request must fit in the
+    model's maximum context (the mean lengths were checked by replica_setup)."""
+    check_context(s.model, tr)
     kw = dict(s.kw, arrival_cv=tr.arrival_cv, output_cv=tr.output_cv)
     if tr.output_cv == 0.0:
         return dataclasses.replace(s, kw=kw)

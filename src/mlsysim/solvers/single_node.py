@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError, unexpected_keywords
 from ..hardware.accelerator import Accelerator
+from ..models.context import check_context
 from ..physics import constants as C
 from ..physics.inference import (
     forward_bytes,
@@ -111,9 +112,15 @@ class SingleNodeModel:
         choice(recompute, RECOMPUTE, "recompute policy")
         b = count(batch_size, "batch_size")
         seq = count(seq_len, "seq_len") if seq_len is not None else model.seq_len
+        # a prefill or decode pass holds seq tokens (the decode step's context); a training sequence is not limited
+        context = {} if mode == "training" else check_context(model, seq, what=f"mode={mode!r}, seq_len")
         zero = count(zero_stage, "zero_stage", minimum=0)
         if zero > 3:
             raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {zero}")
+        if zero:  # dp = 1: it was accepted and changed nothing (the same memory and step at every stage)
+            raise ConfigError(f"zero_stage={zero} shards gradients, optimizer state and weights over data-parallel "
+                              f"ranks; SingleNodeModel runs one device (no data-parallel ranks), so it changes "
+                              f"nothing here: omit it, or use DistributedModel on a fleet for ZeRO")
         flash_attention = flag(flash_attention, "flash_attention")
         if mode == "training":
             from .distributed import training_precision
@@ -159,4 +166,5 @@ class SingleNodeModel:
             model=model, accelerator=acc, mode=mode, batch_size=b, seq_len=seq, flops=flops, bytes_moved=moved,
             latency_s=latency, memory_bytes=mem, feasible=sum(mem.values()) <= acc.memory_bytes,
             assumptions={"peak FLOP/s": peak, "matmul ceiling (fraction of peak)": ceiling,
-                         "ridge point (FLOP/byte)": ridge_point(peak, acc.memory_bw), "precision": precision})
+                         "ridge point (FLOP/byte)": ridge_point(peak, acc.memory_bw), "precision": precision,
+                         **context})

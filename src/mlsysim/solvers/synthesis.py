@@ -76,7 +76,7 @@ class SynthesisSolver:
     """
 
     def solve(self, model, target_latency, batch_size: int = 1, precision: str = "fp16", *, efficiency=None,
-              mode: str = "decode", seq_len: int | None = None, hardware=None) -> SynthesisResult:
+              mode: str | None = None, seq_len: int | None = None, hardware=None) -> SynthesisResult:
         from ..engine.engine import Engine
         from ..hardware.registry import Hardware
         from ..physics.inference import roofline_requirements
@@ -97,7 +97,10 @@ class SynthesisSolver:
                     raise ConfigError(f"hardware= lists accelerators (one chip each, e.g. 'H100'), got {a!r}")
                 pool[a if isinstance(a, str) else a.key or a.name] = Hardware.get(a) if isinstance(a, str) else a
         results, skipped = {}, {}
-        compute = SHORTHAND[precision][2] if precision in SHORTHAND else precision
+        if not isinstance(precision, str) or precision not in SHORTHAND:  # a list was a TypeError (unhashable)
+            from ..errors import unknown
+            raise unknown("precision", precision, SHORTHAND)
+        compute = SHORTHAND[precision][2]
         for key, acc in pool.items():
             if compute not in acc.peak_flops:  # say why a chip was left out
                 skipped[key] = f"no {compute} compute (has {', '.join(acc.peak_flops)})"

@@ -215,7 +215,8 @@ def _region(x) -> dict:
            "feasible": x.feasible}
     if pr:
         out.update(wh_per_request=pr["energy_j"] / 3600.0, g_location=pr["carbon_location_kg"] * 1e3,
-                   g_market=pr["carbon_market_kg"] * 1e3, g_embodied=pr["carbon_embodied_kg"] * 1e3,
+                   g_market=pr["carbon_market_kg"] * 1e3,
+                   g_embodied=None if x.accelerator.embodied_kgco2e is None else pr["carbon_embodied_kg"] * 1e3,
                    usd_per_request=pr["usd"], usd_per_m_input=x.usd_per_m_input, usd_per_m_output=x.usd_per_m_output)
     return out
 
@@ -229,7 +230,8 @@ def _headline(a, runs, regions) -> dict:
     """The cards: each value with the arithmetic that gives it (figures of the first region; several regions
     carry equal traffic, so per-request figures are their mean)."""
     r, g0, n = runs[0], regions[0], len(runs)
-    pct = f"p{r.percentile * 100:g}"
+    from ..solvers.serving_load import pct as label
+    pct = label(r.percentile)
     per = r.qps_per_replica_max
     need = max(math.ceil(r.qps / per - 1e-9), 1) if per > 0 else 0
     more = (f" = {need * n}, + {(r.replicas - need) * n} to meet the SLO at the operating point (the capacity "
@@ -242,13 +244,13 @@ def _headline(a, runs, regions) -> dict:
                      f"replicas x TP x PP = {r.replicas * n} x {r.tp} x {r.pp} = {r.gpus * n}"},
             "tokens_per_s_per_gpu": {"value": r.tokens_per_s_per_gpu, "formula":
                                      f"QPS x output tokens / GPUs = {r.qps * n:g} x {r.output_len:g} / {r.gpus * n} "
-                                     f"= {r.tokens_per_s_per_gpu:,.1f}"},
+                                     f"= {r.tokens_per_s_per_gpu:,.4g}"},
             "ttft_ms": {"value": r.ttft_p99_s * 1e3, "formula":
                         f"{pct} time to first token (p50 {r.ttft_p50_s * 1e3:,.1f} ms): prefill + {_queue(r)} queue "
                         f"wait at {r.qps:g} / {r.replicas} QPS per replica"},
             "tpot_ms": {"value": r.tpot_p99_s * 1e3, "formula":
                         f"{pct} time per output token (p50 {r.tpot_p50_s * 1e3:,.1f} ms) at "
-                        f"{r.concurrency_per_replica:,.1f} sequences per replica"}}
+                        f"{r.concurrency_per_replica:,.4g} sequences per replica"}}
     if r.load_factor < 1.0:
         head["load_factor"] = {"value": r.load_factor, "formula": _traffic(r, a)["formula"] +
                                f": {r.qps * n:g} QPS at the peak, {r.qps * n * r.load_factor:.4g} on average; the "
