@@ -1,11 +1,13 @@
 """The README's other solvers refuse a misspelt keyword as the training and serving solvers do: a ConfigError
 naming the keyword meant, not Python's bare TypeError (GoodputModel, UncertaintyModel, DataModel,
-TransformationModel and SustainabilityModel.regions raised TypeError)."""
+TransformationModel, SustainabilityModel.regions, SynthesisSolver and Engine.solve raised TypeError)."""
 import pytest
 
 from mlsysim import ConfigError, DistributedModel, GoodputModel, Hardware, Models, SustainabilityModel, Systems
 from mlsysim import UncertaintyModel
 from mlsysim.core.constants import Q_
+from mlsysim.engine.engine import Engine
+from mlsysim.solvers import SynthesisSolver
 from mlsysim.solvers.data import DataModel, TransformationModel
 
 
@@ -22,6 +24,11 @@ def perf():
      r"'nic' \(did you mean nic_bw\?\)"),
     (lambda p: TransformationModel().solve(256, 400, 16, step=0.1), r"'step' \(did you mean step_time\?\)"),
     (lambda p: SustainabilityModel().regions(p, grid=["Quebec"]), r"'grid' \(did you mean grids\?\)"),
+    (lambda p: SynthesisSolver().solve(Models.Language.Llama3_8B, Q_("30 ms"), batch=4),
+     r"'batch' \(did you mean batch_size\?\)"),
+    # a staticmethod has no self: its first argument, model, is among the names it lists
+    (lambda p: Engine.solve(Models.Language.Llama3_8B, Hardware.Cloud.H100, batch=4),
+     r"'batch' \(did you mean batch_size\?\); it takes: model, hardware, batch_size"),
 ])
 def test_misspelt_keyword_is_a_config_error_naming_the_right_one(perf, call, meant):
     with pytest.raises(ConfigError, match=meant):

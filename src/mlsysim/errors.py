@@ -40,7 +40,8 @@ def unexpected_keywords(fn, given: dict) -> ConfigError:
     import difflib  # only on the error path
 
     code = fn.__code__
-    names = code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount]  # after self
+    first = 1 if code.co_varnames[:1] in (("self",), ("cls",)) else 0  # a method's self; a staticmethod has none
+    names = code.co_varnames[first:code.co_argcount + code.co_kwonlyargcount]
     parts = []
     for name in given:
         close = [n for n in names if n == f"{name}_size"] \

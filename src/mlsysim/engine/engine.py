@@ -80,7 +80,10 @@ class Engine:
 
     @staticmethod
     def solve(model, hardware, batch_size: int = 1, precision: str = "fp16", *, mode: str | None = None,
-              seq_len: int | None = None, efficiency=None) -> EngineResult:
+              seq_len: int | None = None, efficiency=None, **unexpected) -> EngineResult:
+        if unexpected:
+            from ..errors import unexpected_keywords
+            raise unexpected_keywords(Engine.solve, unexpected)
         from ..models.small import InferenceWorkload
         from ..physics.inference import roofline_time
         from ..units import si

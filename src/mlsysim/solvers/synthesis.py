@@ -76,7 +76,10 @@ class SynthesisSolver:
     """
 
     def solve(self, model, target_latency, batch_size: int = 1, precision: str = "fp16", *, efficiency=None,
-              mode: str | None = None, seq_len: int | None = None, hardware=None) -> SynthesisResult:
+              mode: str | None = None, seq_len: int | None = None, hardware=None, **unexpected) -> SynthesisResult:
+        if unexpected:
+            from ..errors import unexpected_keywords
+            raise unexpected_keywords(SynthesisSolver.solve, unexpected)
         from ..engine.engine import Engine
         from ..hardware.registry import Hardware
         from ..physics.inference import roofline_requirements
