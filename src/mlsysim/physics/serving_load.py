@@ -312,28 +312,29 @@ def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0,
     n_ok = np.cumprod(g >= 0, axis=-1).sum(axis=-1)
     step = x[1] - x[0]
 
-    def point(conc):  # queue_point at `conc`, the iteration times interpolated linearly in B between grid points
-        k = np.clip(np.floor(np.log(conc) / step), 0, points - 2).astype(int)[..., None]
+    def pairs(k):  # the grid's values at points k and k + 1 (k: index array with a trailing axis)
+        return [tuple(np.take_along_axis(np.broadcast_to(v, shape), j, -1)[..., 0] for j in (k, k + 1))
+                for v in (t, tq, t0, t1, el)]
+
+    def point(conc, k, vals):  # queue_point at `conc`, the iteration times linear in B between grid points k, k+1
         lo, hi = grid[k[..., 0]], grid[k[..., 0] + 1]
         w = (conc - lo) / (hi - lo)
-
-        def at(v):
-            v = np.broadcast_to(v, shape)
-            a, b = np.take_along_axis(v, k, -1)[..., 0], np.take_along_axis(v, k + 1, -1)[..., 0]
-            return a + w * (b - a)
-        return queue_point(conc, at(t), at(tq), at(t0), at(t1), isl=isl, osl=osl, chunk=chunk, input_cv=input_cv,
-                           arrival_cv=arrival_cv, elasticity=at(el), b_max=bm, output_cv=oc, **qk)
+        a = [v0 + w * (v1 - v0) for v0, v1 in vals]
+        return queue_point(conc, a[0], a[1], a[2], a[3], isl=isl, osl=osl, chunk=chunk, input_cv=input_cv,
+                           arrival_cv=arrival_cv, elasticity=a[4], b_max=bm, output_cv=oc, **qk)
     # B*: bisection between the last grid point within the SLO and the first beyond it (the margin is not smooth
     # where the wait for KV room diverges at b_max, so a linear zero crossing would miss it by up to a grid step)
-    lo_x = x[np.clip(n_ok - 1, 0, points - 2)]
-    hi_x = lo_x + step
+    i = np.clip(n_ok - 1, 0, points - 2)
+    lo_x, hi_x, k = x[i], x[i] + step, i[..., None]
+    vals = pairs(k)
     for _ in range(BISECT):
         mid = 0.5 * (lo_x + hi_x)
-        ok = _slack(point(np.exp(mid)), slo_t, slo_p) >= 0
+        ok = _slack(point(np.exp(mid), k, vals), slo_t, slo_p) >= 0
         lo_x, hi_x = np.where(ok, mid, lo_x), np.where(ok, hi_x, mid)
     b_slo = np.where(n_ok >= points, grid[-1], np.exp(lo_x))
     conc = np.where(n_ok > 0, np.minimum(b_slo, np.maximum(bm, 1.0)), 1.0)
-    out = point(conc)
+    k = np.clip(np.floor(np.log(conc) / step), 0, points - 2).astype(int)[..., None]
+    out = point(conc, k, pairs(k))
     out["conc"] = conc
     out["ok"] = n_ok > 0
     if np.ndim(conc) == 0:
@@ -341,7 +342,10 @@ def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0,
     return out
 
 
-BISECT = 24  # bisection steps in max_load: a grid step (~15 % at 48 points up to 1,000) to ~1e-8 of B
+BISECT = 14  # bisection steps in max_load: a grid step (~15 % at 48 points up to 1,000) to ~1e-5 of B
+
+
+_QUEUE = ("chunk", "input_cv", "arrival_cv")  # load_point's arguments that step_time_s does not take
 
 
 def at_qps(d, *, qps, b_max, points=40, q=0.99, **kw):
@@ -353,7 +357,8 @@ def at_qps(d, *, qps, b_max, points=40, q=0.99, **kw):
     ex = {k: (v[..., None] if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
     hi = np.maximum(np.asarray(b_max, dtype=float), 0.02)
     grid = 0.01 * (hi / 0.01)[..., None] ** np.linspace(0.0, 1.0, points)
-    g = load_point(d, conc=grid, q=q, **ex)["qps"]
+    e = spec_factors(kw.get("spec_k", 0.0), kw.get("spec_accept", 0.0))[0]  # the QPS alone: queue_point's
+    g = grid * e / (ex["osl"] * step_time_s(d, grid, **{k: v for k, v in ex.items() if k not in _QUEUE})[0])
     lam = np.asarray(qps, dtype=float)[..., None]
     j = np.clip((g < lam).sum(axis=-1), 1, points - 1)[..., None]
     g0, g1 = np.take_along_axis(g, j - 1, -1), np.take_along_axis(g, j, -1)
