@@ -286,8 +286,8 @@ def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0,
 
     The iteration time depends on the replica layout and the lengths only, so it is evaluated once on a shared
     geometric grid of `points` concurrencies (1 .. max b_max) and broadcast against the engine settings (chunk,
-    b_max) and SLOs; B* is the linear interpolation of the SLO margin's zero crossing, and the figures there use
-    iteration times interpolated linearly in B (the iteration time is near-affine in B: < 0.5 % error at 48
+    b_max) and SLOs; B* is the SLO margin's zero crossing, bisected within its grid step, and the figures there
+    use iteration times interpolated linearly in B (the iteration time is near-affine in B: < 0.5 % error at 48
     points). Arguments may be arrays of configurations (leading axes); layout arrays may carry fewer dimensions
     than the engine settings (broadcasting). Returns queue_point's dict at B* plus "conc" and "ok" (False where
     even one sequence misses the SLO)."""
