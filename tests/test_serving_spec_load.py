@@ -77,10 +77,7 @@ def test_acceptance_zero_is_never_better():
         r0 = ServingLoadModel().solve(L70, H, qps=40, tp_size=4, ttft_slo=1.0, tpot_slo=slo, **BASE)
         r1 = ServingLoadModel().solve(L70, H, qps=40, tp_size=4, ttft_slo=1.0, tpot_slo=slo, **BASE,
                                       draft_model="Llama3_8B", draft_acceptance_rate=0.0)
-        # never better: at least as many replicas, or no fleet meets the SLO at all (at 20 ms the drafter's own
-        # 20 ms iteration at one sequence misses it, and an infeasible fleet is sized on the offline throughput)
-        assert r1.replicas >= r0.replicas or (r0.feasible and not r1.feasible)
-        assert r1.feasible <= r0.feasible
+        assert r1.replicas >= r0.replicas
 
 
 def test_low_load_speedup_matches_the_one_replica_face():

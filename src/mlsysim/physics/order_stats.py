@@ -1,26 +1,8 @@
 """The expected maximum of n standard normals, on floats or numpy arrays alike: the slowest of n ranks (stragglers,
-training_step) and the busiest expert rank (training.busiest_rank_load); the standard normal's density and CDF
-(serving_load's KV-room wait)."""
+training_step) and the busiest expert rank (training.busiest_rank_load)."""
 from __future__ import annotations
 
-import math
-
-from ._np import _ND, inline_helpers, np, vlog, vmax, vsqrt, vwhere
-
-
-def normal_pdf(z):
-    """Standard normal density exp(-z^2 / 2) / sqrt(2 pi)."""
-    return (np.exp(-0.5 * z * z) if isinstance(z, _ND) else math.exp(-0.5 * z * z)) / math.sqrt(2.0 * math.pi)
-
-
-def normal_cdf(z):
-    """Standard normal CDF Phi(z): 1 - phi(z) (a1 k + ... + a5 k^5), k = 1 / (1 + p |z|), mirrored for z < 0
-    (Abramowitz & Stegun 26.2.17, |error| < 7.5e-8)."""
-    x = abs(z) if z.__class__ is float else np.abs(z)
-    k = 1.0 / (1.0 + 0.2316419 * x)
-    tail = normal_pdf(x) * k * (0.319381530 + k * (-0.356563782 + k * (1.781477937 + k * (-1.821255978
-                                                                                          + k * 1.330274429))))
-    return vwhere(z >= 0.0, 1.0 - tail, tail)
+from ._np import inline_helpers, vlog, vmax, vsqrt, vwhere
 
 
 def expected_max_normal(n):

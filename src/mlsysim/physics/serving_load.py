@@ -16,23 +16,15 @@ burstier than Poisson (inter-arrival CV c_a) wait Kingman's G/G/1 mean, rho/(1-r
 Pollaczek-Khinchine at c_a = 1. Before any of that, a request waits for the iteration in flight (uniform over
 one step: admit_wait_s); a tail of the sum is taken as the sum of the tails (an upper bound). Output lengths with CV c_o: a sequence found in the batch is length-biased, so its
 mean context is I + O (1 + c_o^2) / 2 (renewal theory: the mean age of a length-biased draw). The number of
-sequences in decode is not Poisson once the iteration time grows with the batch: each of n sequences gets one
-token per iteration of t(n), so the replica is a processor-sharing queue of capacity n / t(n) tokens/s, a symmetric
-queue whose count distribution depends on the output lengths through their mean only (Kelly 1979, "Reversibility
-and Stochastic Networks" ch. 3). For t affine in n (t0 + t1 n) the count is negative binomial: mean B, variance
-B (t(B) + t1) / (t0 + t1) (concurrency_var): Poisson (M/G/inf) where the iteration is weight-bound (t1 -> 0),
-growing like M/M/1-PS as it becomes compute-bound (t0 -> 0). A request's TPOT is its own mean step time (MLPerf,
-vLLM: (latency - TTFT) / (tokens - 1)); averaging the count over one lifetime leaves 2/3 of its variance (exact for
-M/D/inf, whose autocorrelation is triangular; an approximation beyond it), so the p99 TPOT is the step time at
-B + z99 sqrt(2/3 var), at most the KV capacity b_max. The rest of the count's tail waits for KV room: arrivals
-finding b_max sequences decoding queue until one finishes (kv_room_wait, a Halfin-Whitt form of M/G/c), a wait
-added to the TTFT that Offline (every query queued at once) never sees.
+sequences in decode is Poisson (M/G/inf) with variance B; a request's TPOT is its own mean step time (MLPerf,
+vLLM: (latency - TTFT) / (tokens - 1)), and the concurrency averaged over one request lifetime has variance 2B/3
+(triangular autocorrelation of M/D/inf over the lifetime), so the p99 TPOT is the step time at
+B + z99 sqrt(2B/3).
 """
 from __future__ import annotations
 
 from . import collectives as col
-from ._np import vceil, vlog, vmax, vmin, vsqrt, vwhere
-from .order_stats import normal_cdf, normal_pdf
+from ._np import vceil, vlog, vmax, vsqrt, vwhere
 from .serving import kv_bytes_per_seq, mixed_pass_time, pass_time
 from .serving_spec import draft_s, drafter_memory, spec_factors, tpot_spread
 
@@ -138,65 +130,28 @@ def step_time_s(d, conc, *, isl, osl, tp, pp, ep, peak, ceiling, mem_bw, attn_ef
     return t + host, t_d + host, t_prompt + host
 
 
-def step_elasticity(t, t_up, up):
-    """d ln t / d ln B from the iteration times at B (t) and at B x up (t_up), within [0, 1]: 0 where the
-    iteration is weight-bound (it does not grow with the batch), 1 where it grows in proportion."""
-    return vmin(vmax(vlog(t_up / t) / vlog(up), 0.0), 1.0)
-
-
-def concurrency_var(conc, elasticity):
-    """Variance of the number of sequences decoding under Poisson arrivals, mean `conc`, when the iteration time
-    grows with the batch at `elasticity` e = d ln t / d ln B (module docstring: negative binomial). With t affine,
-    t1 = e t / B and t0 = (1 - e) t, so var / B = (t + t1) / (t0 + t1) = (1 + e / B) / (1 - e + e / B): 1 at e = 0
-    (Poisson), 1 + B at e = 1 (M/M/1-PS, geometric)."""
-    e = vmin(vmax(elasticity, 0.0), 1.0)
-    return conc * (1.0 + e / conc) / (1.0 - e + e / conc)
-
-
-def kv_room_wait(conc, var, qps, elasticity, *, b_max, output_cv=0.0):
-    """(share of arrivals that wait for KV room, their mean wait s) with room for b_max sequences. Below b_max the
-    count is near-normal (mean conc, variance var); at b_max every further arrival queues and leaves at the rate
-    b_max sequences finish, mu_c = b_max / (O t(b_max)), with t(b_max) / t(B) = 1 + e (b_max / B - 1) (the affine
-    step), so the queue's ratio lambda / mu_c = 1 - s, s = (1 - e)(1 - B / b_max). Mass at and above b_max over the
-    mass below: (phi(beta) / (sd s)) / Phi(beta), beta = (b_max - B) / sd; at e = 0 this is Halfin & Whitt's (1981)
-    many-server limit of Erlang C, 1 / (1 + beta Phi(beta) / phi(beta)). A waiting arrival's wait is exponential
-    at rate mu_c - lambda = mu_c s (M/M/c), scaled by 2 / (1 + c_o^2) for output lengths of CV c_o (Lee & Longton
-    1959: M/G/c waits (1 + cs^2) / 2 of M/M/c's)."""
-    sd = vsqrt(var)
-    beta = (b_max - conc) / sd
-    s = vmax((1.0 - vmin(vmax(elasticity, 0.0), 1.0)) * (1.0 - conc / b_max), 1e-12)
-    above = normal_pdf(beta) / (sd * s)
-    p_wait = vwhere(beta > -30.0, above / vmax(normal_cdf(beta) + above, 1e-300), 1.0)  # far past b_max: all wait
-    mu_c = qps / (1.0 - s)
-    return p_wait, p_wait * (1.0 + output_cv * output_cv) / (2.0 * mu_c * s)
-
-
 def queue_point(conc, t, t_q, t_nopre, t_prompt, *, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True,
-                arrival_cv=1.0, spec_k=0.0, spec_accept=0.0, elasticity=0.0, b_max=None, output_cv=0.0):
+                arrival_cv=1.0, spec_k=0.0, spec_accept=0.0):
     """Throughput, the prompt queue and the SLO figures from the iteration times at the concurrency (t), at its
     q-quantile (t_q), without the prefill chunk (t_nopre) and with one whole prompt (t_prompt). The prefill budget
     serves prompts at `budget` tokens per iteration; once admitted, a prompt's compute takes one iteration with
     it plus the decode work of every further chunk it spans. A decode-only replica queues no prompts.
     `arrival_cv`: the inter-arrival times' CV at the replica (1: Poisson; > 1: bursty, Kingman's G/G/1).
-    Speculative decoding: each sequence emits E tokens per iteration and takes k + 1 rows of the budget.
-    `elasticity` (step_elasticity) and `b_max` (None: no KV limit) set the wait for KV room (kv_room_wait)."""
+    Speculative decoding: each sequence emits E tokens per iteration and takes k + 1 rows of the budget."""
     e, rows = spec_factors(spec_k, spec_accept)
     qps = conc * e / (osl * t)
     budget = vmax(chunk - conc * rows, 1.0)
     service = (isl if mixed else 0.0) * t / budget
     rho = qps * service
     w = gg1_wait_s(rho, service, arrival_cv * arrival_cv, input_cv * input_cv)
-    p_kv, w_kv = (0.0, 0.0) if b_max is None else kv_room_wait(conc, concurrency_var(conc, elasticity), qps,
-                                                                elasticity, b_max=b_max, output_cv=output_cv)
     first = vwhere(mixed, t_prompt + (vceil(isl / budget) - 1.0) * t_nopre, t)
     tpot_q = t_q / e
     if spec_k:  # the accepted tokens' spread, in quadrature with the concurrency's (physics/serving_spec.py)
         tpot_q = t / e + vsqrt(((t_q - t) / e) ** 2 + (Z[q] * t / e * tpot_spread(spec_k, spec_accept, osl)) ** 2)
     return {"step_s": t, "qps": qps, "tokens_per_s": conc * e / t, "rho": rho,
-            "ttft_p50_s": wait_quantile_s(0.5, rho, w) + wait_quantile_s(0.5, p_kv, w_kv) + admit_wait_s(t, 0.5)
-            + first, "ttft_q_s": wait_quantile_s(q, rho, w) + wait_quantile_s(q, p_kv, w_kv) + admit_wait_s(t, q)
-            + first, "ttft_mean_s": w + w_kv + admit_wait_s(t, 0.5) + first, "wait_mean_s": w, "kv_wait_share": p_kv,
-            "kv_wait_mean_s": w_kv, "prefill_s": first, "tpot_p50_s": t / e, "tpot_q_s": tpot_q,
+            "ttft_p50_s": wait_quantile_s(0.5, rho, w) + admit_wait_s(t, 0.5) + first,
+            "ttft_q_s": wait_quantile_s(q, rho, w) + admit_wait_s(t, q) + first,
+            "ttft_mean_s": w + admit_wait_s(t, 0.5) + first, "wait_mean_s": w, "prefill_s": first, "tpot_p50_s": t / e, "tpot_q_s": tpot_q,
             "prefill_share": (t - t_nopre) / t}
 
 
@@ -205,28 +160,14 @@ def _spec(layout):
     return {k: layout[k] for k in ("spec_k", "spec_accept") if k in layout}
 
 
-def load_point(d, *, conc, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True, arrival_cv=1.0, b_max=None, **layout):
+def load_point(d, *, conc, isl, osl, chunk, input_cv=0.0, q=0.99, mixed=True, arrival_cv=1.0, **layout):
     """One replica at a steady concurrency `conc` (sequences decoding): a dict of step time, throughput, QPS,
     prompt-queue utilisation and the p50 / q-quantile TTFT and TPOT. `chunk`: prefill budget in tokens per step
-    (decode tokens included, as TensorRT-LLM's max_num_tokens and vLLM's max_num_batched_tokens count them).
-    `b_max`: the sequences the KV cache holds (None: no limit), which caps the TPOT tail's concurrency and sets the
-    wait for KV room."""
+    (decode tokens included, as TensorRT-LLM's max_num_tokens and vLLM's max_num_batched_tokens count them)."""
     t, t0, t1 = step_time_s(d, conc, isl=isl, osl=osl, mixed=mixed, **layout)
-    el = step_elasticity(t, step_time_s(d, conc * UP, isl=isl, osl=osl, mixed=mixed, **layout)[0], UP)
-    tq = step_time_s(d, tail_concurrency(conc, el, q, b_max), isl=isl, osl=osl, mixed=mixed, **layout)[0]
+    tq = step_time_s(d, conc + Z[q] * vsqrt(LIFETIME_VAR * conc), isl=isl, osl=osl, mixed=mixed, **layout)[0]
     return queue_point(conc, t, tq, t0, t1, isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q, mixed=mixed,
-                       arrival_cv=arrival_cv, elasticity=el, b_max=b_max, output_cv=layout.get("output_cv", 0.0),
-                       **_spec(layout))
-
-
-UP = 1.1  # load_point's second concurrency for step_elasticity: 10 % above (max_load's grid steps ~15 %)
-
-
-def tail_concurrency(conc, elasticity, q, b_max=None):
-    """The concurrency whose step time is the q-quantile TPOT: B + z_q sqrt(2/3 var) (module docstring), at most
-    b_max (further arrivals wait for KV room instead of decoding)."""
-    cq = conc + Z[q] * vsqrt(LIFETIME_VAR * concurrency_var(conc, elasticity))
-    return cq if b_max is None else vmin(cq, vmax(b_max, conc))
+                       arrival_cv=arrival_cv, **_spec(layout))
 
 
 def kv_transfer_s(d, *, isl, tp, pp, kvbytes, bw, lat):
@@ -286,66 +227,45 @@ def max_load(d, *, b_max, slo_ttft_s, slo_tpot_s, isl, osl, chunk, input_cv=0.0,
 
     The iteration time depends on the replica layout and the lengths only, so it is evaluated once on a shared
     geometric grid of `points` concurrencies (1 .. max b_max) and broadcast against the engine settings (chunk,
-    b_max) and SLOs; B* is the SLO margin's zero crossing, bisected within its grid step, and the figures there
-    use iteration times interpolated linearly in B (the iteration time is near-affine in B: < 0.5 % error at 48
+    b_max) and SLOs; B* is the linear interpolation of the SLO margin's zero crossing, and the figures there use
+    iteration times interpolated linearly in B (the iteration time is near-affine in B: < 0.5 % error at 48
     points). Arguments may be arrays of configurations (leading axes); layout arrays may carry fewer dimensions
     than the engine settings (broadcasting). Returns queue_point's dict at B* plus "conc" and "ok" (False where
     even one sequence misses the SLO)."""
     import numpy as np
     top = max(float(np.max(b_max)), 1.0 + 1e-9)
     grid = top ** np.linspace(0.0, 1.0, points)
-    x = np.log(grid)
     e = lambda v: v[..., None] if isinstance(v, np.ndarray) else v  # noqa: E731
     lay = {k: e(v) for k, v in layout.items()}
-    bm = np.asarray(b_max, dtype=float)
     t, t0, t1 = step_time_s(d, grid, isl=e(isl), osl=e(osl), mixed=mixed, **lay)
-    el = np.clip(np.gradient(np.log(t), x, axis=-1), 0.0, 1.0)
-    tq = step_time_s(d, tail_concurrency(grid, el, q, e(bm)), isl=e(isl), osl=e(osl), mixed=mixed, **lay)[0]
-    oc, sp = layout.get("output_cv", 0.0), _spec(layout)
-    qk = dict(q=q, mixed=mixed, **sp)
-    r = queue_point(grid, t, tq, t0, t1, isl=e(isl), osl=e(osl), chunk=e(chunk), input_cv=e(input_cv),
-                    arrival_cv=e(arrival_cv), elasticity=el, b_max=e(bm), output_cv=e(oc), **qk)
-    slo_t, slo_p = np.asarray(slo_ttft_s, dtype=float), np.asarray(slo_tpot_s, dtype=float)
-    g = _slack(r, e(slo_t), e(slo_p))
+    tq = step_time_s(d, grid + Z[q] * np.sqrt(LIFETIME_VAR * grid), isl=e(isl), osl=e(osl), mixed=mixed, **lay)[0]
+    r = queue_point(grid, t, tq, t0, t1, isl=e(isl), osl=e(osl), chunk=e(chunk), input_cv=e(input_cv), q=q, mixed=mixed,
+                    arrival_cv=e(arrival_cv), **_spec(layout))
+    g = _slack(r, e(np.asarray(slo_ttft_s, dtype=float)), e(np.asarray(slo_tpot_s, dtype=float)))
     shape = np.broadcast_shapes(g.shape, np.shape(b_max) + (1,))
     g = np.broadcast_to(g, shape)
     n_ok = np.cumprod(g >= 0, axis=-1).sum(axis=-1)
-    step = x[1] - x[0]
+    i = np.clip(n_ok - 1, 0, points - 2)[..., None]
+    g0, g1 = np.take_along_axis(g, i, -1)[..., 0], np.take_along_axis(g, i + 1, -1)[..., 0]
+    f = np.where(n_ok >= points, 1.0, np.clip(g0 / np.where(g0 > g1, g0 - g1, 1.0), 0.0, 1.0))
+    x = np.log(grid)
+    b_slo = np.exp(x[i[..., 0]] + f * (x[1] - x[0]))
+    conc = np.where(n_ok > 0, np.minimum(b_slo, np.maximum(np.asarray(b_max, dtype=float), 1.0)), 1.0)
+    k = np.clip(np.floor(np.log(conc) / (x[1] - x[0])), 0, points - 2).astype(int)[..., None]
+    lo, hi = grid[k[..., 0]], grid[k[..., 0] + 1]
+    w = (conc - lo) / (hi - lo)
 
-    def pairs(k):  # the grid's values at points k and k + 1 (k: index array with a trailing axis)
-        return [tuple(np.take_along_axis(np.broadcast_to(v, shape), j, -1)[..., 0] for j in (k, k + 1))
-                for v in (t, tq, t0, t1, el)]
-
-    def point(conc, k, vals):  # queue_point at `conc`, the iteration times linear in B between grid points k, k+1
-        lo, hi = grid[k[..., 0]], grid[k[..., 0] + 1]
-        w = (conc - lo) / (hi - lo)
-        a = [v0 + w * (v1 - v0) for v0, v1 in vals]
-        return queue_point(conc, a[0], a[1], a[2], a[3], isl=isl, osl=osl, chunk=chunk, input_cv=input_cv,
-                           arrival_cv=arrival_cv, elasticity=a[4], b_max=bm, output_cv=oc, **qk)
-    # B*: bisection between the last grid point within the SLO and the first beyond it (the margin is not smooth
-    # where the wait for KV room diverges at b_max, so a linear zero crossing would miss it by up to a grid step)
-    i = np.clip(n_ok - 1, 0, points - 2)
-    lo_x, hi_x, k = x[i], x[i] + step, i[..., None]
-    vals = pairs(k)
-    for _ in range(BISECT):
-        mid = 0.5 * (lo_x + hi_x)
-        ok = _slack(point(np.exp(mid), k, vals), slo_t, slo_p) >= 0
-        lo_x, hi_x = np.where(ok, mid, lo_x), np.where(ok, hi_x, mid)
-    b_slo = np.where(n_ok >= points, grid[-1], np.exp(lo_x))
-    conc = np.where(n_ok > 0, np.minimum(b_slo, np.maximum(bm, 1.0)), 1.0)
-    k = np.clip(np.floor(np.log(conc) / step), 0, points - 2).astype(int)[..., None]
-    out = point(conc, k, pairs(k))
+    def at(v):
+        v = np.broadcast_to(v, shape)
+        a, b = np.take_along_axis(v, k, -1)[..., 0], np.take_along_axis(v, k + 1, -1)[..., 0]
+        return a + w * (b - a)
+    out = queue_point(conc, at(t), at(tq), at(t0), at(t1), isl=isl, osl=osl, chunk=chunk, input_cv=input_cv, q=q,
+                      mixed=mixed, arrival_cv=arrival_cv, **_spec(layout))
     out["conc"] = conc
     out["ok"] = n_ok > 0
     if np.ndim(conc) == 0:
         out = {k_: (bool(v) if k_ == "ok" else float(v)) for k_, v in out.items()}
     return out
-
-
-BISECT = 14  # bisection steps in max_load: a grid step (~15 % at 48 points up to 1,000) to ~1e-5 of B
-
-
-_QUEUE = ("chunk", "input_cv", "arrival_cv")  # load_point's arguments that step_time_s does not take
 
 
 def at_qps(d, *, qps, b_max, points=40, q=0.99, **kw):
@@ -357,8 +277,7 @@ def at_qps(d, *, qps, b_max, points=40, q=0.99, **kw):
     ex = {k: (v[..., None] if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
     hi = np.maximum(np.asarray(b_max, dtype=float), 0.02)
     grid = 0.01 * (hi / 0.01)[..., None] ** np.linspace(0.0, 1.0, points)
-    e = spec_factors(kw.get("spec_k", 0.0), kw.get("spec_accept", 0.0))[0]  # the QPS alone: queue_point's
-    g = grid * e / (ex["osl"] * step_time_s(d, grid, **{k: v for k, v in ex.items() if k not in _QUEUE})[0])
+    g = load_point(d, conc=grid, q=q, **ex)["qps"]
     lam = np.asarray(qps, dtype=float)[..., None]
     j = np.clip((g < lam).sum(axis=-1), 1, points - 1)[..., None]
     g0, g1 = np.take_along_axis(g, j - 1, -1), np.take_along_axis(g, j, -1)
@@ -367,14 +286,13 @@ def at_qps(d, *, qps, b_max, points=40, q=0.99, **kw):
     conc = (b0 * (b1 / b0) ** f)[..., 0]
     if conc.ndim == 0:
         conc = float(conc)
-    out = load_point(d, conc=conc, q=q, b_max=b_max, **kw)
+    out = load_point(d, conc=conc, q=q, **kw)
     out["conc"] = conc
-    out["stable"] = (np.asarray(qps) < g[..., -1] * (1 - 1e-9)) & (out["rho"] < 1.0)
+    out["stable"] = (np.asarray(qps) <= g[..., -1] * (1 + 1e-9)) & (out["rho"] < 1.0)
     return out
 
 
 __all__ = ["Z", "LIFETIME_VAR", "batch_context", "kv_capacity", "gg1_wait_s", "mg1_wait_s", "wait_quantile_s",
-           "little_concurrency", "replicas_needed", "step_time_s", "step_elasticity", "concurrency_var",
-           "kv_room_wait", "tail_concurrency", "queue_point", "load_point", "kv_transfer_s",
+           "little_concurrency", "replicas_needed", "step_time_s", "queue_point", "load_point", "kv_transfer_s",
            "prefill_only_s",
            "disaggregated_ttft_s", "max_prefill_rho", "max_load", "at_qps"]

@@ -264,25 +264,19 @@ class ServingLoadModel:
         conc = float(cap["conc"])
         if conc >= s.b_max * 0.999:
             return "KV-cache capacity" if s.b_max >= s.kv_capacity * 0.999 else "max batch"
-        nxt = SL.load_point(s.dims, conc=conc * 1.05, b_max=s.b_max, **s.kw)
+        nxt = SL.load_point(s.dims, conc=conc * 1.05, **s.kw)
         if nxt["rho"] >= 1.0:
             return "prefill budget (tokens per step)"
-        if nxt["ttft_q_s"] <= s_ttft:
-            return "TPOT SLO"
-        return "TTFT SLO (waiting for KV-cache room)" if nxt["kv_wait_mean_s"] > nxt["wait_mean_s"] else "TTFT SLO"
+        return "TTFT SLO" if nxt["ttft_q_s"] > s_ttft else "TPOT SLO"
 
     @staticmethod
     def _share_within(at, s_ttft, s_tpot, q):
-        """Share of requests meeting both SLOs (taken as independent): TTFT from the wait tails, the prompt
-        queue's P(W > t) = rho exp(-rho t / E[W]) plus the wait for KV room's (the same form; a union bound); TPOT
-        from the concurrency (normal approximation, step time linear in concurrency between the mean and the
-        quantile)."""
-        slack = s_ttft - at["prefill_s"]
-
-        def tail(p, mean_wait):
-            return 0.0 if mean_wait <= 0 else p * math.exp(-p * slack / mean_wait)
-        f_ttft = 0.0 if slack <= 0 else 1.0 if s_ttft == INF else \
-            1.0 - tail(at["rho"], at["wait_mean_s"]) - tail(at["kv_wait_share"], at["kv_wait_mean_s"])
+        """Share of requests meeting both SLOs (taken as independent): TTFT from the wait tail
+        P(W > t) = rho exp(-rho t / E[W]); TPOT from the Poisson concurrency (normal approximation, step time
+        linear in concurrency between the mean and the quantile)."""
+        rho, mean_wait, slack = at["rho"], at["wait_mean_s"], s_ttft - at["prefill_s"]
+        f_ttft = 0.0 if slack <= 0 else 1.0 if (s_ttft == INF or mean_wait <= 0) else \
+            1.0 - rho * math.exp(-rho * slack / mean_wait)
         f_tpot, t50, tq = 1.0, at["tpot_p50_s"], at["tpot_q_s"]
         if s_tpot < INF:
             if tq > t50:
