@@ -9,7 +9,7 @@ _LAZY = {
     "EconomicsModel": ".economics", "EconomicsResult": ".economics",
     "GoodputModel": ".goodput", "GoodputResult": ".goodput",
     "DataModel": ".data", "TransformationModel": ".data",
-    "ServingModel": ".serving", "ServingResult": ".serving", "InferenceScalingModel": ".serving",
+    "ServingModel": ".serving", "ServingResult": ".serving", "InferenceScalingModel": ".reasoning",
     "SensitivitySolver": ".sensitivity", "SynthesisSolver": ".synthesis", "ScalingLawModel": ".scaling",
 }
 __all__ = list(_LAZY)
