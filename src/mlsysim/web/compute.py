@@ -65,6 +65,7 @@ def train(req: dict) -> dict:
     """Evaluate a training request: headline numbers with formulas, charts' data, range, regions, citation."""
     from .. import __version__
     from ..cli import _json as J
+    from ..cli._render import days_text
     from ..scenario import from_dict
     from ..solvers._common import format_number
     raw = scenario_dict(req)
@@ -82,7 +83,7 @@ def train(req: dict) -> dict:
     head = {
         "time_to_train_days": {"value": p.time_to_train_s / 86400, "formula":
                                f"steps x step time = {p.steps:,.0f} x {p.step_s:.3g} s = "
-                               f"{_days(p.time_to_train_s / 86400)} days"},
+                               f"{days_text(p.time_to_train_s / 86400)} days"},
         "mfu": {"value": p.mfu, "formula": f"model FLOP/s per device / peak = {p.flops_per_device / 1e12:,.0f} / "
                 f"{peak / 1e12:,.0f} TFLOP/s = {p.mfu:.1%}"},
     }
@@ -113,11 +114,6 @@ def train(req: dict) -> dict:
     import yaml
     res["scenario_yaml"] = "# reload with: mlsysim train this-file.yaml\n" + yaml.safe_dump(raw, sort_keys=False)
     return J.clean(res)
-
-
-def _days(d: float) -> str:
-    """Days to one decimal, or three significant figures under a day (a short run read '0.0 days')."""
-    return f"{d:,.1f}" if d >= 1 else f"{d:.3g}"
 
 
 def _range(out, req) -> dict:
