@@ -59,3 +59,30 @@ def test_a_run_shorter_than_a_day_reads_minutes_and_its_energy_is_not_zero(tmp_p
     r = runner.invoke(cli_app, ["compare", str(path), str(path)], env={"COLUMNS": "160"})
     days = p.time_to_train_s / 86400                        # 0.0261 days
     assert f"{days:.3g}" in r.output and f"{s.facility_energy_j / 3.6e9:.3g}" in r.output, r.output
+
+
+def test_a_serving_sweep_sizes_prompt_bound_layouts_as_the_fleet_solver_does():
+    # Llama 3 8B, one H100 at fp8, 1,000-token prompts, 1-token answers, a 512-token prefill budget: each prompt
+    # takes two 512-token passes, so at one sequence in flight the prompts alone fill the replica and the sweep read
+    # "infeasible, TTFT inf" while ServingLoadModel served tens of QPS on it within a 1 s p99 TTFT.
+    import numpy as np
+
+    from mlsysim import explore
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    res = explore.serving_sweep("Llama3_8B", hardware=("H100",), precisions=("fp8",), tp_sizes=(1,),
+                                lengths=((1000, 1),), max_batches=(1,), chunks=(512,), ttft_slos=(1.0,))
+    row = res[0]
+    assert row["feasible"]
+    assert all(np.isfinite(res[c]).all() for c in res.columns if res[c].dtype.kind == "f")
+    # hand bound: a prompt pass is >= 2 x 8.03e9 x 1,000 FLOP at 1,979 TFLOP/s fp8 = 8.1 ms, so < 123 QPS
+    assert 0 < row["qps_per_replica"] < 1 / (2 * 8.03e9 * 1000 / 1979e12)
+    assert row["ttft_p_s"] <= 1.0 + 1e-9
+
+    def one(qps):
+        return ServingLoadModel().solve("Llama3_8B", "H100", qps=qps, tp_size=1, input_len=1000, output_len=1,
+                                        precision="fp8", ttft_slo=1.0, chunk_tokens=512, max_batch=1, replicas=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # the sweep's capacity is the fleet solver's: one replica meets the SLO just below it, not 3 % above
+        assert one(0.99 * row["qps_per_replica"]).feasible
+        assert not one(1.03 * row["qps_per_replica"]).feasible

@@ -82,6 +82,27 @@ def _grow(s, lam, s_ttft, s_tpot, q, n):
     return hi
 
 
+def prompt_bound_point(s, s_ttft, s_tpot, q, qps_hi, **engine):
+    """One replica whose prompt passes alone fill it (max_load's grid starts at one sequence in flight, so it finds
+    no point): the operating point at the highest QPS below `qps_hi` that meets the SLO (bisection in log QPS: the
+    tails grow with the load), or at the lightest load where none does, with "ok". `engine`: chunk= or b_max= in
+    place of the replica's own."""
+    b = engine.pop("b_max", max(s.b_max, 1.0))
+    kw = {**s.kw, **engine}
+
+    def point(qps):
+        return {k: float(v) for k, v in SL.at_qps(s.dims, qps=qps, b_max=b, q=q, **kw).items()}
+    lo, hi = qps_hi * 1e-9, qps_hi
+    best = point(lo)
+    if not _meets(best, s_ttft, s_tpot):
+        return {**best, "ok": False}
+    for _ in range(40):
+        mid = (lo * hi) ** 0.5
+        p = point(mid)
+        lo, hi, best = (mid, hi, p) if _meets(p, s_ttft, s_tpot) else (lo, mid, best)
+    return {**best, "ok": True}
+
+
 def disaggregated(s, lam, s_ttft, s_tpot, q, groups, ratio, fabric):
     """Groups of P prefill + D decode replicas: (replicas, operating point, max QPS per replica, binding)."""
     if not (isinstance(ratio, (tuple, list)) and len(ratio) == 2):
