@@ -86,3 +86,27 @@ def test_a_serving_sweep_sizes_prompt_bound_layouts_as_the_fleet_solver_does():
         # the sweep's capacity is the fleet solver's: one replica meets the SLO just below it, not 3 % above
         assert one(0.99 * row["qps_per_replica"]).feasible
         assert not one(1.03 * row["qps_per_replica"]).feasible
+
+
+def test_a_zero_bound_on_a_column_that_can_be_zero_is_a_constraint_not_an_error():
+    # "no recompute time" (max_recompute_s=0) was refused: "cannot be met: recompute_s is always positive", yet
+    # selective recompute with flash attention recomputes nothing (Korthikanti et al. 2022: it recomputes only the
+    # attention scores, which flash attention never stores) and full recompute re-runs the forward pass (> 0).
+    import numpy as np
+
+    from mlsysim import Models, Systems, explore
+    from mlsysim.errors import ConfigError, InfeasibleError
+    m, f = Models.Language.Llama3_70B, Systems.Clusters.Research_256
+    axes = dict(tp=[4, 8], pp=[4, 8], recompute=["selective", "full"])
+    res = explore.sweep(m, f, **axes)
+    ok = res.feasible()
+    assert (ok["recompute_s"][ok["recompute"] == "full"] > 0).all()
+    assert (ok["recompute_s"][ok["recompute"] == "selective"] == 0).all()
+    best = explore.optimize(m, "time_to_train", {"max_recompute_s": 0}, fleets=f, **axes).best
+    selective = ok[np.flatnonzero(ok["recompute"] == "selective")].sort("time_to_train_days")[0]
+    assert best["recompute"] == "selective" and best["config_id"] == selective["config_id"]
+    # a bound no row can reach is an answer with the closest value, and a negative one is bad input
+    with pytest.raises(InfeasibleError, match="lowest bubble_s reached"):
+        explore.optimize(m, "time_to_train", {"max_bubble_s": 0}, fleets=f, tp=[4, 8], pp=[4, 8])
+    with pytest.raises(ConfigError, match="never negative"):
+        explore.optimize(m, "time_to_train", {"max_recompute_s": -1}, fleets=f, **axes)

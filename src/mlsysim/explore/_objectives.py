@@ -97,8 +97,9 @@ def parse_constraints(constraints, available) -> list[tuple[str, str, str, float
         bound = si(value, column_unit(col), f"constraint {name}", positive=False)
         if name == "memory_headroom" and not 0 <= bound < 1:
             raise ConfigError(f"memory_headroom is the share of device memory to leave free, in [0, 1); got {bound}")
-        if kind == "max" and bound <= 0 and col not in ("memory_headroom",):
-            raise ConfigError(f"constraint {name}={bound} cannot be met: {col} is always positive")
+        if kind == "max" and bound < 0 and col not in ("memory_headroom",):  # 0 is legal: no recompute, no bubble
+            raise ConfigError(f"constraint {name}={bound:g} cannot be met: {col} is never negative; give a positive "
+                              f"bound (or 0: none at all)")
         out.append((name, col, kind, bound))
     by_col = {}
     for name, col, kind, bound in out:
