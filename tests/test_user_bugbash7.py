@@ -110,3 +110,19 @@ def test_a_zero_bound_on_a_column_that_can_be_zero_is_a_constraint_not_an_error(
         explore.optimize(m, "time_to_train", {"max_bubble_s": 0}, fleets=f, tp=[4, 8], pp=[4, 8])
     with pytest.raises(ConfigError, match="never negative"):
         explore.optimize(m, "time_to_train", {"max_recompute_s": -1}, fleets=f, **axes)
+
+
+def test_a_label_column_as_an_objective_is_named_as_a_label():
+    # pareto(res, ("time_to_train", "fleet")) was a ValueError from numpy ("could not convert string to float"),
+    # and optimize(..., "fleet") suggested the stored code column "fleet_id"
+    from mlsysim import Models, Systems, explore
+    from mlsysim.errors import ConfigError
+    m, f = Models.Language.Llama3_70B, Systems.Clusters.Research_256
+    res = explore.sweep(m, f, tp=[4, 8], pp=[4, 8])
+    for label in ("fleet", "precision", "reason"):
+        with pytest.raises(ConfigError, match=f"'{label}' is a label") as e:
+            explore.pareto(res, ("time_to_train", label))
+        assert "_id" not in str(e.value)
+    with pytest.raises(ConfigError, match="'recompute' is a label") as e:
+        explore.optimize(m, "recompute", fleets=f, tp=[4, 8], pp=[4, 8])
+    assert "recompute_id" not in str(e.value)

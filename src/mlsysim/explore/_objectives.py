@@ -53,7 +53,12 @@ def _unknown_objective(name: str, available) -> ConfigError:
     import difflib
 
     from ..errors import UnknownNameError
+    from .result import _CATEGORICAL, _HIDDEN
     low, names = name.lstrip("-").lower(), list(OBJECTIVES)
+    if low in _CATEGORICAL or low == "reason":  # a label: it was answered "did you mean fleet_id?" (a stored code)
+        return UnknownNameError(f"'{low}' is a label, not a number to rank by: choose the rows with it instead "
+                                f"(res[res['{low}'] == ...]) and give a numeric objective, e.g. {', '.join(names[:4])}")
+    available = [c for c in available if c not in _HIDDEN]
     close = [n for n in names if n.startswith(low)] + difflib.get_close_matches(low, names, 3, 0.6) \
         + [n for n in names if low in n]
     if not close:
