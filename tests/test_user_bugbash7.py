@@ -126,3 +126,45 @@ def test_a_label_column_as_an_objective_is_named_as_a_label():
     with pytest.raises(ConfigError, match="'recompute' is a label") as e:
         explore.optimize(m, "recompute", fleets=f, tp=[4, 8], pp=[4, 8])
     assert "recompute_id" not in str(e.value)
+
+
+def test_the_web_best_layout_of_a_mixture_of_experts_searches_expert_parallelism():
+    # "find the best layout" kept EP at 1 for DeepSeek-V3 (256 routed experts) on its 2,048 H800s: the explorer's
+    # best at EP 1 is slower than one with experts spread (the DeepSeek-V3 report, Liu et al. 2024, Sec. 3.2,
+    # trained with EP 64), and the page, the citation and the YAML named a layout without EP.
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from mlsysim import Models, Systems, explore
+    from mlsysim.solvers import DistributedModel
+    from mlsysim.web.app import create_app
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = TestClient(create_app()).post("/api/train", json={"model": "DeepSeek_V3", "cluster": "DeepSeekV3_2048",
+                                                              "precision": "fp8", "best_layout": True}).json()
+        L = r["layout"]
+        assert L["ep_size"] > 1 and f"EP{L['ep_size']}" in r["cite"]["markdown"]
+        assert f"ep_size: {L['ep_size']}" in r["scenario_yaml"]
+        m, f = Models.Language.DeepSeek_V3, Systems.Clusters.DeepSeekV3_2048
+        ep1 = explore.optimize(m, "time_to_train", fleets=f, tp="auto", pp="auto", zero=(1, 2, 3), precision="fp8",
+                               datacenters=["GCP_Iowa"], progress=False).best
+        assert r["headline"]["time_to_train_days"]["value"] < ep1["time_to_train_days"]
+        one = DistributedModel().solve(model=m, fleet=f, tp_size=L["tp_size"], pp_size=L["pp_size"],
+                                       ep_size=L["ep_size"], microbatch_size=L["microbatch_size"],
+                                       zero_stage=L["zero_stage"], precision="fp8")
+    assert one.feasible
+    assert r["headline"]["time_to_train_days"]["value"] == pytest.approx(one.time_to_train_s / 86400, rel=1e-9)
+
+
+def test_a_scenario_search_takes_expert_parallel_sizes():
+    from mlsysim.errors import ConfigError
+    from mlsysim.scenario import from_dict
+    raw = {"workload": {"model": "Mixtral_8x7B"}, "system": {"cluster": "Research_256"}, "tokens": 1e12,
+           "search": {"ep_sizes": [1, 8], "nodes": [32]}}
+    assert tuple(from_dict(raw).sweep_kwargs()["ep"]) == (1, 8)
+    from mlsysim import explore
+    sc = from_dict(raw)
+    res = explore.sweep(sc.model, **sc.sweep_kwargs(), progress=False)
+    assert sorted(set(res["ep"].tolist())) == [1, 8]  # the sweep took the axis (a layout's ep_size alone before)
+    with pytest.raises(ConfigError, match="ep_sizes"):
+        from_dict({**raw, "search": {"ep_sizes": [0]}})

@@ -89,7 +89,7 @@ const HEAD = [["time_to_train_days", "Time to train", "days", 1], ["mfu", "MFU",
 function render(r) {
   $("results").hidden = false;
   $("r-title").textContent = r.workload.name + " on " + r.system.accelerators + " x " + r.system.accelerator.name +
-    " (TP" + r.layout.tp_size + " PP" + r.layout.pp_size + " DP" + r.layout.dp_size + ")" + (r.datacenter ? ", " + r.datacenter.name : "");
+    " (TP" + r.layout.tp_size + " PP" + r.layout.pp_size + " DP" + r.layout.dp_size + (r.layout.ep_size > 1 ? " EP" + r.layout.ep_size : "") + ")" + (r.datacenter ? ", " + r.datacenter.name : "");
   $("r-status").textContent = "status: " + r.status;
   const cards = [];
   for (const [k, label, unit, d] of HEAD) {
