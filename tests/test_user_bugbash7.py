@@ -168,3 +168,18 @@ def test_a_scenario_search_takes_expert_parallel_sizes():
     assert sorted(set(res["ep"].tolist())) == [1, 8]  # the sweep took the axis (a layout's ep_size alone before)
     with pytest.raises(ConfigError, match="ep_sizes"):
         from_dict({**raw, "search": {"ep_sizes": [0]}})
+
+
+def test_a_huge_float_for_an_integer_is_refused_without_its_309_digits():
+    # tp_size=1e308 (a JSON number) was answered "... write 1000000000000000010979063629440455417404923096773118..."
+    from mlsysim.errors import ConfigError
+    from mlsysim.scenario import from_dict
+    from mlsysim.units import count
+    for call in (lambda: count(1e308, "tp_size"),
+                 lambda: from_dict({"workload": {"model": "Llama3_8B"}, "system": {"cluster": "Research_256"},
+                                    "layout": {"tp_size": 1e308}})):
+        with pytest.raises(ConfigError, match="integer") as e:
+            call()
+        assert len(str(e.value)) < 200 and "0000000000" not in str(e.value)
+    with pytest.raises(ConfigError, match="write 4096"):  # a whole float of a sane size keeps its fix
+        count(4096.0, "seq_len")
