@@ -183,3 +183,18 @@ def test_a_huge_float_for_an_integer_is_refused_without_its_309_digits():
         assert len(str(e.value)) < 200 and "0000000000" not in str(e.value)
     with pytest.raises(ConfigError, match="write 4096"):  # a whole float of a sane size keeps its fix
         count(4096.0, "seq_len")
+
+
+def test_an_empty_optimize_answer_gives_the_fix_for_its_reason():
+    # tokens=1e6 is below one global batch of Llama 3 70B (1,952 x 8,192 = 15,990,784 tokens): the answer said
+    # "widen the axes (more pp/tp, recompute='full', ...)", memory advice for a run that cannot take one step
+    from mlsysim import Models, Systems, explore
+    from mlsysim.errors import InfeasibleError
+    m, f = Models.Language.Llama3_70B, Systems.Clusters.Research_256
+    with pytest.raises(InfeasibleError) as e:
+        explore.optimize(m, fleets=f, tp=[4, 8], pp=[4, 8], tokens=1e6)
+    assert "token budget below one global batch (8)" in str(e.value)
+    assert "raise tokens=" in str(e.value) and "recompute='full'" not in str(e.value)
+    # the batch bounds optimize adds itself are explained by their option
+    with pytest.raises(InfeasibleError, match="batch_tolerance holds the derived batch"):
+        explore.optimize(m, fleets=f, tp=[4, 8], pp=[4, 8], batch_tolerance=0)
