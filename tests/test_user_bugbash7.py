@@ -198,3 +198,18 @@ def test_an_empty_optimize_answer_gives_the_fix_for_its_reason():
     # the batch bounds optimize adds itself are explained by their option
     with pytest.raises(InfeasibleError, match="batch_tolerance holds the derived batch"):
         explore.optimize(m, fleets=f, tp=[4, 8], pp=[4, 8], batch_tolerance=0)
+
+
+def test_best_region_takes_its_documented_fleet_per_region_and_names_a_region_it_leaves_out():
+    # the docstring's fleet={datacenter: fleet} form was a TypeError (datacenters was a required argument), and a
+    # region where nothing met the constraints vanished from the table without a word. Small_64 has a quarter of
+    # Research_256's 256 GPUs: ~4 x 664.5 days (its best there) ~ 2,660 days, far past a 750-day deadline.
+    from mlsysim import Models, Systems, explore
+    from mlsysim.errors import InfeasibleResultWarning
+    m = Models.Language.Llama3_70B
+    with pytest.warns(InfeasibleResultWarning, match=r"left out Montreal.*deadline_days=750.*reached is (\d,?)+"):
+        res = explore.best_region(m, {"GCP_Iowa": Systems.Clusters.Research_256,
+                                      "Quebec_Hydro": Systems.Clusters.Small_64}, carbon_price_usd_per_t=100,
+                                  tp=[8], pp=[1, 2, 4], constraints={"deadline_days": 750})
+    assert len(res) == 1 and res[0]["datacenter"].startswith("Google")
+    assert res[0]["time_to_train_days"] <= 750
