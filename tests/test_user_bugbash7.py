@@ -213,3 +213,33 @@ def test_best_region_takes_its_documented_fleet_per_region_and_names_a_region_it
                                   tp=[8], pp=[1, 2, 4], constraints={"deadline_days": 750})
     assert len(res) == 1 and res[0]["datacenter"].startswith("Google")
     assert res[0]["time_to_train_days"] <= 750
+
+INFEASIBLE = SHORT.replace("Pythia_70M", "Llama3_70B").replace("short pythia", "oom llama")
+
+
+def test_report_charts_of_a_plan_that_does_not_fit_say_so_and_a_short_run_costs_dollars(tmp_path):
+    # Llama 3 70B at TP1 PP1: 70.6e9 x (2 weights + 4 gradients...) bytes on one 80 GB H100 does not fit; the
+    # report's region and cost charts (copied into slides alone) had no mark. A $241 run's cost chart read
+    # "own $0.00M".
+    from mlsysim.cli.commands import scenario_figures
+    from mlsysim.report.plots import MARK
+    p = tmp_path / "oom.yaml"
+    p.write_text(INFEASIBLE)
+    from mlsysim.scenario import load_scenario
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc = load_scenario(p)
+        out = sc.evaluate()
+        assert not out.performance.feasible
+        figs, _, _ = scenario_figures(sc, out, json_out=False)
+    for name in ("carbon_by_region", "cost_split"):
+        assert figs[name].axes[0].get_title(loc="left").startswith(MARK), name
+    _, short = _short(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        figs, _, _ = scenario_figures(load_scenario(tmp_path / "short.yaml"), short, json_out=False)
+    ax = figs["cost_split"].axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    total = short.economics.total_usd                      # ~$241: the amortised share of a 38-minute run
+    assert 100 < total < 1000 and f"own\n${total:,.0f}" in labels, labels
+    assert not ax.get_title(loc="left").startswith(MARK)

@@ -113,8 +113,8 @@ class RegionsResult:
         rows = sorted(self.to_rows(), key=lambda r: r["carbon_t"])
         for r in rows:
             r["grid_key"] = r["region"]
-        return carbon_by_region(rows, title=("" if self.feasible else "INFEASIBLE plan: ")
-                                + f"Same run at {self.facility.name}: only the grid changes, {self._ratio_text()}")
+        return carbon_by_region(rows, title=f"Same run at {self.facility.name}: only the grid changes, "
+                                            f"{self._ratio_text()}", infeasible=not self.feasible)
 
 
 def _num(v) -> str:
