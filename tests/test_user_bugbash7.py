@@ -243,3 +243,20 @@ def test_report_charts_of_a_plan_that_does_not_fit_say_so_and_a_short_run_costs_
     total = short.economics.total_usd                      # ~$241: the amortised share of a 38-minute run
     assert 100 < total < 1000 and f"own\n${total:,.0f}" in labels, labels
     assert not ax.get_title(loc="left").startswith(MARK)
+
+
+def test_a_serving_sweep_round_trips_through_csv(tmp_path):
+    pd = pytest.importorskip("pandas")
+    import numpy as np
+
+    from mlsysim import explore
+    res = explore.serving_sweep("Llama3_8B", hardware=("H100",), precisions=("fp8",), tp_sizes=(1, 2),
+                                lengths=((1000, 200),), max_batches=(64,), chunks=(8192,), ttft_slos=(0.5,))
+    res.to_csv(tmp_path / "s.csv")
+    back = pd.read_csv(tmp_path / "s.csv")
+    assert list(back.columns) == res.columns and len(back) == len(res) == 2
+    for c in ("qps_per_replica", "tokens_per_s_per_gpu", "ttft_p_s"):
+        assert np.allclose(back[c].to_numpy(), res[c], rtol=1e-12)
+    assert back["feasible"].tolist() == res["feasible"].tolist()
+    # tokens/s per GPU = QPS per replica x 200 output tokens / TP GPUs, in the file as in the table
+    assert np.allclose(back["tokens_per_s_per_gpu"], back["qps_per_replica"] * 200 / back["tp"], rtol=1e-9)

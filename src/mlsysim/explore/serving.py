@@ -81,8 +81,17 @@ class ServingSweepResult:
         return front.sort(cols[0][0], descending=cols[0][1])
 
     def to_pandas(self):
-        import pandas as pd
+        """A pandas DataFrame (pandas is imported here, not at `import mlsysim`)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ConfigError("to_pandas() needs pandas: pip install 'mlsysim[explore]'") from exc
         return pd.DataFrame(self._cols)
+
+    def to_csv(self, path, **kwargs) -> None:
+        """Write the table as CSV, as SweepResult.to_csv does (it had none: AttributeError)."""
+        kwargs.setdefault("index", False)
+        self.to_pandas().to_csv(path, **kwargs)
 
     def _skipped_text(self) -> str:
         """The layouts left out of the table and why (a precision the chip lacks, no room for the KV cache): they
