@@ -260,3 +260,20 @@ def test_a_serving_sweep_round_trips_through_csv(tmp_path):
     assert back["feasible"].tolist() == res["feasible"].tolist()
     # tokens/s per GPU = QPS per replica x 200 output tokens / TP GPUs, in the file as in the table
     assert np.allclose(back["tokens_per_s_per_gpu"], back["qps_per_replica"] * 200 / back["tp"], rtol=1e-9)
+
+
+def test_the_web_replicas_formula_of_a_prompt_bound_fleet_that_meets_its_slo():
+    # 100,000-token prompts, 10-token answers on TP8 H100s (Llama 3 70B, fp8): a prompt pass alone takes >= 2 x
+    # 70.55e9 x 1e5 FLOP / (8 x 1,979 TFLOP/s) = 0.89 s, so a replica fills below one sequence in flight. The page
+    # said "status ok" and, on the replicas card, "no replica meets the SLO; sized for throughput".
+    from mlsysim.web.serve import serve
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = serve({"qps": 1, "input_len": 100_000, "output_len": 10, "tp_size": 8, "ttft_slo_ms": 60_000,
+                   "tpot_slo_ms": None, "plan": False})
+    assert r["status"] == "ok" and r["fleet"]["feasible"]
+    n = r["headline"]["replicas"]["value"]
+    f = r["headline"]["replicas"]["formula"]
+    assert "no replica meets" not in f
+    assert f.endswith(f"{n} per region ({1 / n:.4g} QPS each) x 1 = {n}")
+    assert n >= 1 / (1 / (2 * 70.55e9 * 1e5 / (8 * 1979e12)))  # each replica serves < 1 / 0.89 s QPS
