@@ -24,7 +24,8 @@ class ServingSweepResult:
     """Serving configurations, one row each, in numpy columns (units in the names): hardware, precision, tp,
     input_len, output_len, max_batch, chunk_tokens, ttft_slo_s, qps_per_replica, tokens_per_s_per_gpu,
     tokens_per_s_per_user (1 / TPOT), concurrency, ttft_p_s, tpot_p_s (at the sweep's percentile), feasible
-    (False where even one sequence misses the SLO). `res["col"]` is a column, `res[i]` row i as a dict."""
+    (False where even the lightest load misses the SLO; a replica that prompt passes fill is sized below one
+    sequence in flight, as ServingLoadModel sizes it). `res["col"]` is a column, `res[i]` row i as a dict."""
 
     def __init__(self, columns: dict, *, skipped=None, settings=None):
         self._cols = columns
