@@ -56,6 +56,9 @@ def test_a_run_shorter_than_a_day_reads_minutes_and_its_energy_is_not_zero(tmp_p
                                                 html_path.read_text()))
     assert cards["time to train"] == minutes and cards["energy"] == mwh, cards
 
+    r = runner.invoke(cli_app, ["regions", str(path), "--grid", "Quebec,Poland"], env={"COLUMNS": "160"})
+    assert f"{mwh})" in " ".join(r.output.split()), r.output   # the regions header: "(PUE 1.1, 0.136 MWh)"
+
     r = runner.invoke(cli_app, ["compare", str(path), str(path)], env={"COLUMNS": "160"})
     days = p.time_to_train_s / 86400                        # 0.0261 days
     assert f"{days:.3g}" in r.output and f"{s.facility_energy_j / 3.6e9:.3g}" in r.output, r.output
