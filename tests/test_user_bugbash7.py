@@ -280,3 +280,15 @@ def test_the_web_replicas_formula_of_a_prompt_bound_fleet_that_meets_its_slo():
     assert "no replica meets" not in f
     assert f.endswith(f"{n} per region ({1 / n:.4g} QPS each) x 1 = {n}")
     assert n >= 1 / (1 / (2 * 70.55e9 * 1e5 / (8 * 1979e12)))  # each replica serves < 1 / 0.89 s QPS
+
+
+def test_serve_plan_lists_a_one_gpu_plan_in_thousands_not_hundredths_of_a_million():
+    # 2 QPS of Llama 3 8B fits one H100: ~$11.6k a year (the JSON figure), printed "$ 0.01M/yr"
+    import json
+    r = runner.invoke(cli_app, ["serve-plan", "--model", "Llama3_8B", "--qps", "2", "--ttft-slo-ms", "1000",
+                                "--json"])
+    best = json.loads(r.output)["best"]
+    assert best["gpus"] == 1 and 5e3 < best["usd_per_year"] < 5e4
+    r = runner.invoke(cli_app, ["serve-plan", "--model", "Llama3_8B", "--qps", "2", "--ttft-slo-ms", "1000"],
+                      env={"COLUMNS": "100"})
+    assert f"${best['usd_per_year'] / 1e3:.3g}k/yr" in r.output and "0.01M" not in r.output, r.output
