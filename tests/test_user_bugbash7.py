@@ -2,6 +2,7 @@
 inputs. Each test asserts a hand-derived or published number, or the clear error; the derivation is in the test."""
 from __future__ import annotations
 
+import math
 import re
 import warnings
 
@@ -268,7 +269,9 @@ def test_a_serving_sweep_round_trips_through_csv(tmp_path):
 def test_the_web_replicas_formula_of_a_prompt_bound_fleet_that_meets_its_slo():
     # 100,000-token prompts, 10-token answers on TP8 H100s (Llama 3 70B, fp8): a prompt pass alone takes >= 2 x
     # 70.55e9 x 1e5 FLOP / (8 x 1,979 TFLOP/s) = 0.89 s, so a replica fills below one sequence in flight. The page
-    # said "status ok" and, on the replicas card, "no replica meets the SLO; sized for throughput".
+    # said "status ok" and, on the replicas card, "no replica meets the SLO; sized for throughput" (the solver's
+    # max QPS per replica within the SLO read 0): it is the highest load below one sequence in flight that meets it.
+    from mlsysim.solvers.serving_load import ServingLoadModel
     from mlsysim.web.serve import serve
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -277,9 +280,16 @@ def test_the_web_replicas_formula_of_a_prompt_bound_fleet_that_meets_its_slo():
     assert r["status"] == "ok" and r["fleet"]["feasible"]
     n = r["headline"]["replicas"]["value"]
     f = r["headline"]["replicas"]["formula"]
-    assert "no replica meets" not in f
-    assert f.endswith(f"{n} per region ({1 / n:.4g} QPS each) x 1 = {n}")
-    assert n >= 1 / (1 / (2 * 70.55e9 * 1e5 / (8 * 1979e12)))  # each replica serves < 1 / 0.89 s QPS
+    per = r["fleet"]["qps_per_replica_max"]
+    assert "no replica meets" not in f and f.endswith(f"ceil(1 / {per:.4g}) x 1 = {n}")
+    assert 0 < per < 1 / (2 * 70.55e9 * 1e5 / (8 * 1979e12))  # each replica serves < 1 / 0.89 s QPS
+    assert n == math.ceil(1 / per)
+    # one replica at that load meets the SLO; 3 % above it, it does not
+    kw = dict(input_len=100_000, output_len=10, tp_size=8, precision="fp8", ttft_slo=60.0, replicas=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert ServingLoadModel().solve("Llama3_70B", "H100", qps=0.99 * per, **kw).feasible
+        assert not ServingLoadModel().solve("Llama3_70B", "H100", qps=1.03 * per, **kw).feasible
 
 
 def test_serve_plan_lists_a_one_gpu_plan_in_thousands_not_hundredths_of_a_million():

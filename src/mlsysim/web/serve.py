@@ -239,8 +239,6 @@ def _headline(a, runs, regions) -> dict:
     head = {"replicas": {"value": sum(x.replicas for x in runs), "formula": (
                 f"ceil(QPS per region / max QPS per replica within the SLO) x regions = ceil({r.qps:g} / {per:.4g})"
                 f" x {n}{more} = {r.replicas * n}" if per > 0 else
-                f"the fewest replicas whose operating point meets the SLO ({r.binding}): {r.replicas} per region "
-                f"({r.qps / r.replicas:.4g} QPS each) x {n} = {r.replicas * n}" if r.feasible else
                 f"no replica meets the SLO ({r.binding}); sized for throughput: {r.replicas} per region x {n}")},
             "gpus": {"value": sum(x.gpus for x in runs), "formula":
                      f"replicas x TP x PP = {r.replicas * n} x {r.tp} x {r.pp} = {r.gpus * n}"},
