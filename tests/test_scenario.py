@@ -128,7 +128,8 @@ def test_search_fields_move_optimize():
         assert run(r) != base, key
     # objective and top: consumed by `optimize` (tests/test_cli.py checks them through the command)
     assert set(SECTIONS["search"]) == {"objective", "nodes", "tp_sizes", "pp_sizes", "microbatch_sizes",
-                                       "zero_stages", "recompute", "datacenters", "top"}
+                                       "zero_stages", "recompute", "datacenters", "top",
+                                       "ep_sizes"}  # ep_sizes moves it: tests/test_user_bugbash7.py (an MoE)
 
 
 # ------------------------------------------------------------------------------------------------ errors

@@ -94,7 +94,7 @@ class Scenario:
                   tp=s.get("tp_sizes", "auto"), pp=s.get("pp_sizes", "auto"),
                   microbatch=s.get("microbatch_sizes", (1, 2)), zero=s.get("zero_stages", (1, 2, 3)),
                   recompute=s.get("recompute", (L.get("recompute", "selective"),)),
-                  precision=(L.get("precision", "bf16"),), cp=(L.get("cp_size", 1),), ep=(L.get("ep_size", 1),),
+                  precision=(L.get("precision", "bf16"),), cp=(L.get("cp_size", 1),), ep=s.get("ep_sizes", (L.get("ep_size", 1),)),
                   interleave=(L.get("interleave", 1),))
         dcs = s.get("datacenters")
         if dcs:

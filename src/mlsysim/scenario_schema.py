@@ -152,6 +152,8 @@ SEARCH = {
     "pp_sizes": F("list[int]", "pipeline-parallel sizes to try (default: 1, 2, 4, 8, 16)", minimum=1),
     "microbatch_sizes": F("list[int]", "micro-batch sizes to try (default: 1, 2)", minimum=1),
     "zero_stages": F("list[int]", "ZeRO stages to try (default: 1, 2, 3)", minimum=0, maximum=3),
+    "ep_sizes": F("list[int]", "expert-parallel sizes to try, for a mixture-of-experts model (default: the layout's "
+                  "ep_size)", minimum=1),
     "recompute": F("list[enum]", "recomputation policies to try (default: the layout's)", choices=("<recompute>",)),
     "datacenters": F("list[name]", "datacenters to compare (default: the scenario's)",
                      registry="Infrastructure.Datacenters"),

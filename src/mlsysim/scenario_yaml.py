@@ -175,7 +175,8 @@ def _check(value, f: F, kp: tuple, where: _Where):
     t = f.type
     if t == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            hint = f"; write {int(value)}" if isinstance(value, float) and value.is_integer() else ""
+            hint = f"; write {int(value)}" if isinstance(value, float) and value.is_integer() and abs(value) < 1e18 \
+                else ""  # (1e308 was answered with its 309 digits)
             if isinstance(value, str) and _FLOAT_STR.match(value.strip()) and "e" in value.lower():
                 v = float(value.replace("_", ""))  # YAML 1.1 reads 1e4 (no dot) as text
                 hint = f" (YAML reads {value} as text); write {int(v)}" if v.is_integer() and v < 1e18 else ""

@@ -191,7 +191,7 @@ def count(value, what: str, *, minimum: int = 1) -> int:
     if value.__class__ is int and value >= minimum:  # the common case, first
         return value
     if isinstance(value, bool) or not (isinstance(value, int) or (_is_np_number(value) and float(value).is_integer())):
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e18:  # not 1e308's 309 digits
             raise ConfigError(f"{what} must be an integer, got the float {value!r}; write {int(value)}")
         raise ConfigError(f"{what} must be an integer >= {minimum}, got {value!r}")
     value = int(value)

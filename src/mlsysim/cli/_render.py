@@ -43,11 +43,31 @@ def usd(v) -> str:
 
 
 def days(s: float) -> str:
+    """A duration in seconds as people read it: days from 2 days, hours from 1 h, minutes from 1 min, else s
+    (a 38-minute run read '2.26e+03 s')."""
     d = s / 86400
     if d >= 2:
         return f"{d:,.1f} days"
     h = s / 3600
-    return f"{h:.2f} h" if h >= 1 else f"{s:.3g} s"
+    if h >= 1:
+        return f"{h:.2f} h"
+    return f"{s / 60:.3g} min" if s >= 60 else f"{s:.3g} s"
+
+
+def days_text(d: float) -> str:
+    """Days to one decimal, or three significant figures under a day (a short run read '0.0 days')."""
+    return f"{d:,.1f}" if d >= 1 else f"{d:.3g}"
+
+
+def sig3(v: float) -> str:
+    """Three significant digits, thousands separated (a short run's 0.136 MWh read '0 MWh')."""
+    from ..solvers._common import format_number
+    return format_number(float(v), 3)
+
+
+def params_text(n: float) -> str:
+    """A parameter count: '70.6B', or '70M' under a billion (Pythia 70M read '0.1B')."""
+    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.3g}M"
 
 
 STATUS_STYLE = {"ok": "[bold green]OK[/]", "constraint_violated": "[bold yellow]CONSTRAINT VIOLATED[/]",
@@ -64,7 +84,7 @@ def render_outcome(out, *, verbose=False, plots=None):
     c.print(f"[bold]{E(sc.name)}[/]  {STATUS_STYLE[out.status]}")
     if sc.description:
         c.print(f"[dim]{E(sc.description.strip())}[/]")
-    c.print(f"{E(p.model.name)} ({p.model.params / 1e9:.1f}B params) on {E(p.fleet.name)}: "
+    c.print(f"{E(p.model.name)} ({params_text(p.model.params)} params) on {E(p.fleet.name)}: "
             f"{p.fleet.total_accelerators:,} x {E(p.fleet.accelerator.name)}; layout tp={L['tp_size']} pp={L['pp_size']} dp={L['dp_size']} "
             f"cp={L['cp_size']} ep={L['ep_size']} mb={L['microbatch_size']} gbs={L['global_batch_size']} "
             f"zero={L['zero_stage']} {L['precision']} recompute={L['recompute']}")
@@ -101,13 +121,13 @@ def render_outcome(out, *, verbose=False, plots=None):
         from ..report.summary import embodied_known, tonnes
         e = _table(f"Energy & carbon ({E(sc.datacenter.name)})", "metric", ("value", "right"))
         for k, v in [("IT power", f"{sum(s.power_w.values()) / 1e3:,.0f} kW"), ("PUE", f"{s.pue:g}"),
-                     ("facility energy", f"{s.facility_energy_j / 3.6e9:,.0f} MWh"),
+                     ("facility energy", f"{sig3(s.facility_energy_j / 3.6e9)} MWh"),
                      ("grid", f"{sc.datacenter.grid.gco2_per_kwh:g} gCO2e/kWh"),
                      ("carbon (location)", f"{tonnes(s.location_kg / 1e3)} t"),
                      ("carbon (market)", f"{tonnes(s.market_kg / 1e3)} t"),
                      ("embodied (amortised)", f"{tonnes(sum(s.embodied_kg.values()) / 1e3)} t"
                       if embodied_known(s) else "unknown (not in totals)"),
-                     ("water", f"{(s.water_onsite_l + s.water_offsite_l) / 1e3:,.0f} m³")]:
+                     ("water", f"{sig3((s.water_onsite_l + s.water_offsite_l) / 1e3)} m³")]:
             e.add_row(k, v)
         panels.append(e)
     ec = out.economics
@@ -292,7 +312,7 @@ def plan_label(r) -> str:
 _OPT_COLS = [("nodes", "nodes", lambda v: f"{v:,}"), ("datacenter", "region", _dc_key),
              ("tp", "tp", str), ("pp", "pp", str), ("dp", "dp", str), ("cp", "cp", str), ("ep", "ep", str),
              ("microbatch", "mb", str), ("zero", "zero", str), ("recompute", "recomp.", lambda v: str(v)[:4]),
-             ("time_to_train_days", "days", lambda v: f"{v:.1f}"), ("mfu", "MFU", lambda v: f"{v:.1%}"),
+             ("time_to_train_days", "days", days_text), ("mfu", "MFU", lambda v: f"{v:.1%}"),
              ("cost_usd", "cost", _money), ("carbon_t", "tCO2e", lambda v: f"{v:.3g}")]
 
 
@@ -302,12 +322,12 @@ def winner_lines(r, objective: str) -> list[str]:
            f"accelerators, {E(r['fleet'])})"]
     if r.get("datacenter"):
         out.append(f"  region: {E(_dc_key(r['datacenter']))} ({E(r['datacenter'])})")
-    nums = [f"{r['time_to_train_days']:.1f} days", f"MFU {r['mfu']:.1%}", f"{r['memory_gb']:.1f} GB/device"]
+    nums = [f"{days_text(r['time_to_train_days'])} days", f"MFU {r['mfu']:.1%}", f"{r['memory_gb']:.1f} GB/device"]
     if r.get("cost_usd") is not None:
         c = r["cost_usd"]
         nums.append(f"${c:,.0f}" if c == c else "cost n/a (no accelerator price)")  # NaN: unpriced (TPU)
     if r.get("carbon_t") is not None:
-        nums.append(f"{r['carbon_t']:,.1f} tCO2e (location-based)")
+        nums.append(f"{sig3(r['carbon_t'])} tCO2e (location-based)")
     out.append("  " + " · ".join(nums))
     return out
 

@@ -149,7 +149,7 @@ def scenario_figures(sc, out, *, pareto: bool = False, json_out: bool = True) ->
         adv()
         if out.sustainability is not None:
             data["regions"] = S.regions(perf, sc.datacenter)
-            figs["carbon_by_region"] = P.carbon_by_region(data["regions"])
+            figs["carbon_by_region"] = P.carbon_by_region(data["regions"], infeasible=not perf.feasible)
         else:
             notes.append("carbon by region: needs a datacenter (and SustainabilityModel)")
         adv()

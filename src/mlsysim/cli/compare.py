@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._common import EXIT_OK, Failure, emit_json, err, guarded
+from ._render import days_text, sig3
 
 
 def _layout(p) -> str:
@@ -30,15 +31,15 @@ def metrics():
         ("layout", lambda o: _layout(o.performance), "", None, str),
         ("datacenter", dc, "", None, str),
         ("status", lambda o: o.status.replace("_", " "), "", None, str),
-        ("time to train", lambda o: o.performance.time_to_train_s / 86400, "days", "low", "{:,.1f}".format),
+        ("time to train", lambda o: o.performance.time_to_train_s / 86400, "days", "low", days_text),
         ("MFU", lambda o: o.performance.mfu, "", "high", "{:.1%}".format),
         ("step time", lambda o: o.performance.step_s, "s", "low", "{:.3g}".format),
         ("tokens/s", lambda o: o.performance.tokens_per_s, "", "high", "{:,.0f}".format),
         ("memory per device", lambda o: sum(o.performance.memory_bytes.values()) / 1e9, "GB", "low",
          "{:.1f}".format),
         ("GPU-hours", lambda o: o.performance.gpu_hours, "", "low", "{:,.0f}".format),
-        ("energy", sus(lambda s: s.facility_energy_j / 3.6e9), "MWh", "low", "{:,.0f}".format),
-        ("carbon, location-based", sus(lambda s: s.location_kg / 1e3), "t CO2e", "low", "{:,.1f}".format),
+        ("energy", sus(lambda s: s.facility_energy_j / 3.6e9), "MWh", "low", sig3),
+        ("carbon, location-based", sus(lambda s: s.location_kg / 1e3), "t CO2e", "low", sig3),
         ("cost (TCO share)", lambda o: None if o.economics is None else o.economics.total_usd, "USD", "low",
          "${:,.0f}".format),
     ]

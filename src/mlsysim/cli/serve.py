@@ -186,6 +186,7 @@ def register(app: typer.Typer):
         pareto_cost_ttft[rows: $/M output tokens vs p99 TTFT],
         feasible, binding, skipped{config: reason}, assumptions."""
         from ._common import EXIT_CONSTRAINT
+        from ._render import _money, sig3
         with guarded("serve-plan", json_out):
             if top < 1:  # a slice [:top] would show nothing, or all but the last rows
                 raise ConfigError(f"--top must be >= 1, got {top}")
@@ -211,6 +212,6 @@ def register(app: typer.Typer):
                 hw = max((len(r["hardware"]) for r in rows), default=0)
                 for r in rows:  # 77 columns with a 5-letter accelerator name
                     print(f"  {r['hardware']:{hw}s} {r['precision']:4s} TP{r['tp']}: {r['gpus']:5d} GPUs  "
-                          f"p99 TTFT {r['ttft_p99_ms']:5.1f} ms  ${r['usd_per_year'] / 1e6:5.2f}M/yr  "
-                          f"{r['carbon_t_per_year']:,.0f} t CO2e/yr")
+                          f"p99 TTFT {r['ttft_p99_ms']:5.1f} ms  {_money(r['usd_per_year']):>6s}/yr  "
+                          f"{sig3(r['carbon_t_per_year'])} t CO2e/yr")  # a 1-GPU plan read "$ 0.01M/yr", "5 t"
         raise typer.Exit(code)

@@ -53,7 +53,12 @@ def _unknown_objective(name: str, available) -> ConfigError:
     import difflib
 
     from ..errors import UnknownNameError
+    from .result import _CATEGORICAL, _HIDDEN
     low, names = name.lstrip("-").lower(), list(OBJECTIVES)
+    if low in _CATEGORICAL or low == "reason":  # a label: it was answered "did you mean fleet_id?" (a stored code)
+        return UnknownNameError(f"'{low}' is a label, not a number to rank by: choose the rows with it instead "
+                                f"(res[res['{low}'] == ...]) and give a numeric objective, e.g. {', '.join(names[:4])}")
+    available = [c for c in available if c not in _HIDDEN]
     close = [n for n in names if n.startswith(low)] + difflib.get_close_matches(low, names, 3, 0.6) \
         + [n for n in names if low in n]
     if not close:
@@ -97,8 +102,9 @@ def parse_constraints(constraints, available) -> list[tuple[str, str, str, float
         bound = si(value, column_unit(col), f"constraint {name}", positive=False)
         if name == "memory_headroom" and not 0 <= bound < 1:
             raise ConfigError(f"memory_headroom is the share of device memory to leave free, in [0, 1); got {bound}")
-        if kind == "max" and bound <= 0 and col not in ("memory_headroom",):
-            raise ConfigError(f"constraint {name}={bound} cannot be met: {col} is always positive")
+        if kind == "max" and bound < 0 and col not in ("memory_headroom",):  # 0 is legal: no recompute, no bubble
+            raise ConfigError(f"constraint {name}={bound:g} cannot be met: {col} is never negative; give a positive "
+                              f"bound (or 0: none at all)")
         out.append((name, col, kind, bound))
     by_col = {}
     for name, col, kind, bound in out:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import ConfigError, InfeasibleError
 from ._objectives import objective_column, parse_constraints, require_prices
-from ._plan import BIT, REASONS
+from ._plan import BIT, MEMORY_REASON, REASONS
 from .executors import run
 from .result import SweepResult
 from .sweep import make_plan, result_of
@@ -241,6 +241,15 @@ def _finish(out, keys, cons, plan, objective):
     return OptimizeResult(table, objective=objective, keys=keys, constraints=cons, stats=stats)
 
 
+_BATCH_NAMES = ("min_batch_tokens", "max_batch_tokens")  # added by _batch_constraints, not by the user
+# what to change when no row runs, per reason (the memory advice was given for a token budget below one batch)
+_FIXES = {MEMORY_REASON: "widen the axes (more pp/tp, recompute='full', zero=[1, 2, 3], a smaller microbatch) or "
+                         "use a larger fleet",
+          "token budget below one global batch": "raise tokens= or sweep a smaller global_batch_size",
+          "precision not supported by the accelerator": "sweep a precision the accelerator has",
+          "tp*pp*cp does not divide the fleet's accelerators": "sweep tp, pp, cp whose product divides the fleet"}
+
+
 def _explain(stats, cons, keys) -> str:
     msg = [f"no configuration satisfies the constraints: {stats['n']:,} evaluated, {stats['feasible']:,} run"]
     bad = {r: c for r, c in stats["reasons"].items() if c}
@@ -252,12 +261,14 @@ def _explain(stats, cons, keys) -> str:
             near = stats["closest"].get(name)
             best = f"; the {'lowest' if kind == 'max' else 'highest'} {col} reached is {near:.4g}" \
                 if near is not None else ""
-            msg.append(f"  {name}={bound:g}: {v:,} of the {stats['feasible']:,} that run miss it{best}")
+            why = (" (batch_tolerance holds the derived batch near the workload's published one: widen it, or "
+                   "batch_tolerance=None)" if name in _BATCH_NAMES else "")
+            msg.append(f"  {name}={bound:.4g}: {v:,} of the {stats['feasible']:,} that run miss it{best}{why}")
     if stats["feasible"] and not cons and not stats["ok"]:
         msg.append(f"  the objective {keys[0][0]} is unknown (NaN) for every row that runs")
     if not stats["feasible"]:
-        msg.append("  widen the axes (more pp/tp, recompute='full', zero=[1, 2, 3], a smaller microbatch) or use a "
-                   "larger fleet")
+        fixes = [_FIXES.get(r, "change the axes named above") for r in sorted(bad, key=lambda t: -bad[t])]
+        msg.append("  " + "; ".join(dict.fromkeys(fixes)))
     else:
         msg.append("  relax a constraint or widen the axes (e.g. more nodes for a deadline)")
     return "\n".join(msg)

@@ -163,7 +163,9 @@ def pareto(result, objectives=DEFAULT_OBJECTIVES, *, feasible_only=True, constra
         if sweep_kwargs:
             raise ConfigError(f"pareto(result, ...) takes no sweep arguments ({', '.join(sweep_kwargs)}); pass "
                               f"them to sweep(), or call pareto(model, ...) to stream a sweep")
-        cs = [objective_column(o, set(result.columns)) for o in objectives]
+        from .result import _CATEGORICAL
+        numeric = set(result.columns) - set(_CATEGORICAL) - {"reason"}  # labels: the objective says so
+        cs = [objective_column(o, numeric) for o in objectives]
         sub = result.feasible() if feasible_only else result
         cons = _constraints(constraints, set(result.columns))
         if cons:

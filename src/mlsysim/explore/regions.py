@@ -72,7 +72,7 @@ def smallest_fleet(model, node, fabric, deadline_days, *, counts=None, max_nodes
     return _finish(out, keys, cons_l, plan, f"smallest fleet ({minimize}) within {deadline:g} days")
 
 
-def best_region(model, fleet, datacenters, *, carbon_price_usd_per_t=0.0, carbon_basis="location",
+def best_region(model, fleet, datacenters=None, *, carbon_price_usd_per_t=0.0, carbon_basis="location",
                 constraints=None, batch_tolerance=0.25, **sweep_kwargs) -> SweepResult:
     """Rank regions for a run by cost + carbon price x carbon, the layout re-optimised in each region.
 
@@ -116,6 +116,14 @@ def best_region(model, fleet, datacenters, *, carbon_price_usd_per_t=0.0, carbon
             failures.append(f"{dc.name}: " + _explain(out["stats"], cons, keys))
     if not rows:
         raise InfeasibleError("no region can run it:\n" + "\n".join(failures))
+    if failures:  # a region asked for and missing from the table, with no word of why
+        import warnings
+
+        from ..errors import InfeasibleResultWarning
+        why = ["; ".join(x.strip() for x in f.splitlines()[1:-1]) or f.splitlines()[0] for f in failures]
+        warnings.warn("best_region left out " + " | ".join(f"{f.split(': no configuration')[0]} ({w})"
+                                                            for f, w in zip(failures, why))
+                      + ": nothing there satisfies the constraints", InfeasibleResultWarning, stacklevel=2)
     return concat(rows).sort("cost_with_carbon_usd")
 
 

@@ -24,7 +24,8 @@ class ServingSweepResult:
     """Serving configurations, one row each, in numpy columns (units in the names): hardware, precision, tp,
     input_len, output_len, max_batch, chunk_tokens, ttft_slo_s, qps_per_replica, tokens_per_s_per_gpu,
     tokens_per_s_per_user (1 / TPOT), concurrency, ttft_p_s, tpot_p_s (at the sweep's percentile), feasible
-    (False where even one sequence misses the SLO). `res["col"]` is a column, `res[i]` row i as a dict."""
+    (False where even the lightest load misses the SLO; a replica that prompt passes fill is sized below one
+    sequence in flight, as ServingLoadModel sizes it). `res["col"]` is a column, `res[i]` row i as a dict."""
 
     def __init__(self, columns: dict, *, skipped=None, settings=None):
         self._cols = columns
@@ -81,22 +82,44 @@ class ServingSweepResult:
         return front.sort(cols[0][0], descending=cols[0][1])
 
     def to_pandas(self):
-        import pandas as pd
+        """A pandas DataFrame (pandas is imported here, not at `import mlsysim`)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ConfigError("to_pandas() needs pandas: pip install 'mlsysim[explore]'") from exc
         return pd.DataFrame(self._cols)
+
+    def to_csv(self, path, **kwargs) -> None:
+        """Write the table as CSV, as SweepResult.to_csv does (it had none: AttributeError)."""
+        kwargs.setdefault("index", False)
+        self.to_pandas().to_csv(path, **kwargs)
+
+    def _skipped_text(self) -> str:
+        """The layouts left out of the table and why (a precision the chip lacks, no room for the KV cache): they
+        vanished from the view, so an fp8 sweep on an A100 read as if the A100 had been tried."""
+        if not self.skipped:
+            return ""
+        why = [f"{k[0]} {k[1]} TP{k[2]}: {v}" for k, v in list(self.skipped.items())[:3]]
+        more = f" and {len(self.skipped) - 3} more" if len(self.skipped) > 3 else ""
+        return f"{len(self.skipped)} layouts not in the table (.skipped): {'; '.join(why)}{more}"
 
     def __repr__(self):
         import shutil
         import textwrap
         width = max(shutil.get_terminal_size((80, 24)).columns, 40)
-        return "\n".join(textwrap.wrap(f"ServingSweepResult({len(self)} rows; columns {', '.join(self.columns)})",
-                                        width, subsequent_indent="  "))
+        text = f"ServingSweepResult({len(self)} rows; columns {', '.join(self.columns)})"
+        return "\n".join(w for t in (text, self._skipped_text()) if t
+                         for w in textwrap.wrap(t, width, subsequent_indent="  "))
 
     def _repr_html_(self, max_rows: int = 20) -> str:
         import html
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{_fmt(v[i])}</td>" for v in self._cols.values()) + "</tr>"
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v[i]))}</td>" for v in self._cols.values()) + "</tr>"
                        for i in range(min(len(self), max_rows)))
-        return f"<table><caption>{len(self)} serving configurations</caption><tr>{head}</tr>{body}</table>"
+        more = f"<p>... {len(self) - max_rows:,} more rows (to_pandas() for all)</p>" if len(self) > max_rows else ""
+        skipped = f"<p>{html.escape(self._skipped_text())}</p>" if self.skipped else ""
+        return (f"<table><caption>{len(self)} serving configurations</caption><tr>{head}</tr>{body}</table>"
+                f"{more}{skipped}")
 
 
 def _fmt(v):

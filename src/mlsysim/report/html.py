@@ -42,6 +42,7 @@ FIGURE_TEXT = {
 
 
 from ..solvers.distributed import SCALING_EFFICIENCY  # noqa: E402  (one label, one definition)
+from ..cli._render import days, params_text, sig3  # noqa: E402  (the CLI's formats: one text per number)
 from .summary import embodied_known, paragraph, tonnes, verdict  # noqa: E402
 
 
@@ -104,19 +105,19 @@ def render_report(sc, out, figures: dict, data: dict | None = None, fmt: str = "
                  f"<span class='status {esc(out.status)}'>{esc(status_text)}</span></p>")
     if sc.description:
         parts.append(f"<p>{esc(sc.description.strip())}</p>")
-    parts.append(f"<p>{esc(p.model.name)} ({p.model.params / 1e9:.1f}B parameters) on {esc(p.fleet.name)}: "
+    parts.append(f"<p>{esc(p.model.name)} ({params_text(p.model.params)} parameters) on {esc(p.fleet.name)}: "
                  f"{p.fleet.total_accelerators:,} × {esc(p.fleet.accelerator.name)}, layout TP {L['tp_size']} · "
                  f"PP {L['pp_size']} · DP {L['dp_size']} · CP {L['cp_size']} · EP {L['ep_size']}, micro-batch "
                  f"{L['microbatch_size']}, global batch {L['global_batch_size']} × {L['seq_len']} tokens, "
                  f"{esc(L['precision'])}, recompute {esc(L['recompute'])}, ZeRO-{L['zero_stage']}.</p>")
 
-    cards = [("time to train", f"{p.time_to_train_s / 86400:,.1f} days"), ("MFU", f"{p.mfu:.1%}"),
+    cards = [("time to train", days(p.time_to_train_s)), ("MFU", f"{p.mfu:.1%}"),
              ("step time", f"{p.step_s:.3g} s"),
              ("memory per device", f"{sum(p.memory_bytes.values()) / 1e9:.1f} / "
                                    f"{p.memory_capacity_bytes / 1e9:.0f} GB"),
              ("GPU-hours", f"{p.gpu_hours:,.0f}")]
     if s is not None:
-        cards += [("energy", f"{s.facility_energy_j / 3.6e9:,.0f} MWh"),
+        cards += [("energy", f"{sig3(s.facility_energy_j / 3.6e9)} MWh"),
                   ("carbon (location-based)", f"{tonnes(s.carbon_footprint)} t CO2e")]
     if e is not None:
         cards.append(("cost (TCO share)", f"${e.total_usd:,.0f}"))

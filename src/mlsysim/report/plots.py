@@ -216,7 +216,10 @@ def _pick(rows, max_bars):
     return [rows[i] for i in sorted(keep)][:max_bars + 1]
 
 
-def carbon_by_region(rows, title: str | None = None, max_bars: int = 16):
+MARK = "INFEASIBLE plan (does not fit in memory): "  # a chart of a plan that cannot run says so in its title
+
+
+def carbon_by_region(rows, title: str | None = None, max_bars: int = 16, infeasible: bool = False):
     """The same training run on each grid: tonnes CO2e (operational, location-based), cleanest first; at most
     `max_bars` bars (the cleanest, the dirtiest, the scenario's region and a spread between; the title's ratio
     is over all rows)."""
@@ -254,7 +257,8 @@ def carbon_by_region(rows, title: str | None = None, max_bars: int = 16):
     ratio = hi["carbon_t"] / lo["carbon_t"] if lo["carbon_t"] else float("inf")
     among = f" ({cur['basis_class']} basis)" if pool is same else " (mixed bases)"
     shown = "" if len(rows) == len(all_rows) else f"\n{len(rows)} of {len(all_rows)} regions shown"
-    ax.set_title(title or (f"Same run, different grid: {ratio:.0f}x cleanest to dirtiest{among}{shown}"),
+    ax.set_title((MARK if infeasible else "") +
+                 (title or f"Same run, different grid: {ratio:.0f}x cleanest to dirtiest{among}{shown}"),
                  loc="left", fontsize=10)
     _style(ax)
     ax.grid(axis="y", visible=False)
@@ -275,20 +279,22 @@ def cost_split(econ, title: str | None = None):
         if v / total > 0.08:
             ax.text(left + v / 2, 1, f"{v / total:.0%}", ha="center", va="center", color="white", fontsize=9)
         left += v
-    ticks, labels = [1], [f"own\n${total / 1e6:,.2f}M"]
+    from .summary import money
+    ticks, labels = [1], [f"own\n{money(total)}"]  # ($0.00M for a $241 run)
     cloud = econ.cloud_cost
     if cloud is not None:
         ax.barh([0], [cloud.magnitude], color="#8C8C8C", height=0.55,
                 label=f"rent at ${econ.cloud_usd_per_gpu_hour:.2f}/GPU-h")
         ticks.append(0)
-        labels.append(f"rent\n${cloud.magnitude / 1e6:,.2f}M")
+        labels.append(f"rent\n{money(cloud.magnitude)}")
     ax.set_yticks(ticks, labels, fontsize=9)
     from matplotlib.ticker import FuncFormatter
     ax.xaxis.set_major_formatter(FuncFormatter(_usd))
     ax.set_xlabel("USD for this run")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=8, frameon=False)
     share = econ.accelerator_share_of_capex
-    ax.set_title(title or f"Cost of the run: ${total:,.0f} (GPUs are {share:.0%} of CapEx)", loc="left",
+    ax.set_title(("" if getattr(econ, "feasible", True) else MARK) +
+                 (title or f"Cost of the run: ${total:,.0f} (GPUs are {share:.0%} of CapEx)"), loc="left",
                  fontsize=11)
     _style(ax)
     ax.grid(axis="y", visible=False)

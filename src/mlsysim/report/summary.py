@@ -2,7 +2,7 @@
 citable paragraph (Markdown or LaTeX). Numbers come from the outcome; no formula of its own."""
 from __future__ import annotations
 
-from ..cli._render import plan_label
+from ..cli._render import days, days_text, params_text, plan_label, sig3
 
 
 def tonnes(t: float) -> str:
@@ -66,7 +66,8 @@ def verdict(sc, data: dict) -> str | None:
     fy = money if y.endswith("_usd") else (lambda v: f"{v:,.0f} GPU-hours" if y == "gpu_hours" else f"{v:,.4g}")
     where = f" in {r['datacenter']}" if r.get("datacenter") and sc.datacenter is not None \
         and r["datacenter"] != sc.datacenter.name else ""
-    return (f"A better plan exists: {r[x]:,.1f} days and {fy(r[y])} instead of {cx:,.1f} days and {fy(cy)}: "
+    return (f"A better plan exists: {days_text(r[x])} days and {fy(r[y])} instead of {days_text(cx)} days and "
+            f"{fy(cy)}: "
             f"{plan_label(r)} on {r['nodes']:,} nodes{where} (`mlsysim optimize --emit best.yaml` writes it "
             f"as a scenario).")
 
@@ -76,9 +77,9 @@ def facts(out) -> dict:
     from .. import __version__
     p, s, e = out.performance, out.sustainability, out.economics
     L, f = p.layout, p.fleet
-    d = dict(model=p.model.name, params_b=p.model.params / 1e9, tokens=p.tokens, n=f.total_accelerators,
+    d = dict(model=p.model.name, params=params_text(p.model.params), tokens=p.tokens, n=f.total_accelerators,
              accelerator=f.accelerator.name, fleet=f.name, layout=f"TP{L['tp_size']} x PP{L['pp_size']} x "
-             f"DP{L['dp_size']}", days=p.time_to_train_s / 86400, mfu=p.mfu, feasible=bool(p.feasible),
+             f"DP{L['dp_size']}", days=p.time_to_train_s / 86400, duration=days(p.time_to_train_s), mfu=p.mfu, feasible=bool(p.feasible),
              version=__version__)
     if s is not None:
         g = s.datacenter.grid
@@ -99,14 +100,14 @@ def paragraph(out, style: str = "markdown") -> str:
         from ..errors import unknown
         raise unknown("paragraph style", style, ("markdown", "latex"))
     co2, times = "\x00CO2\x00", "\x00X\x00"  # markers, written after escaping
-    text = (f"We estimate that training {d['model']} ({d['params_b']:.1f}B parameters) on {count_tokens(d['tokens'])} "
+    text = (f"We estimate that training {d['model']} ({d['params']} parameters) on {count_tokens(d['tokens'])} "
             f"tokens with {d['n']:,} {d['accelerator']} accelerators ({d['layout'].replace(' x ', f' {times} ')}) "
-            f"takes {d['days']:,.1f} days at {d['mfu']:.1%} model FLOPs utilisation")
+            f"takes {d['duration']} at {d['mfu']:.1%} model FLOPs utilisation")
     if not d["feasible"]:
         text += " (but this layout does not fit in device memory, so the plan cannot run as given)"
     if "energy_mwh" in d:
         yr = f", {d['grid_year']}" if d.get("grid_year") else ""
-        text += (f", using {d['energy_mwh']:,.0f} MWh of facility energy (PUE {d['pue']:g}) and emitting "
+        text += (f", using {sig3(d['energy_mwh'])} MWh of facility energy (PUE {d['pue']:g}) and emitting "
                  f"{tonnes(d['carbon_t'])} t {co2} (location-based: {d['grid']}, {d['gco2']:g} g{co2}/kWh, "
                  f"{d['basis']}{yr})")
         text += (f", plus {tonnes(d['embodied_t'])} t of amortised embodied carbon" if d["embodied_t"] is not None

@@ -78,8 +78,9 @@ class RegionsResult:
         """A text table that fits `width` columns (>= 60): region, grid, carbon here and x cleanest; then each
         region's own site: PUE, carbon there, water and energy cost."""
         f = self.facility
-        head = (f"Same run at {f.name} (PUE {f.pue:g}, {self.energy_mwh:,.0f} MWh): only the grid changes -> "
-                f"{self._ratio_text()}")
+        from ._common import format_number  # three significant digits: a short run's 0.136 MWh read "0 MWh"
+        head = (f"Same run at {f.name} (PUE {f.pue:g}, {format_number(float(self.energy_mwh), 3)} MWh): only the "
+                f"grid changes -> {self._ratio_text()}")
         cols = [("g/kWh", 6), ("t CO2e", 8), ("x", 5), ("site PUE", 9), ("site t", 8), ("water m3", 9),
                 ("energy $", 9)]
         name_w = max(12, width - sum(w + 1 for _, w in cols) - 2)
@@ -113,8 +114,8 @@ class RegionsResult:
         rows = sorted(self.to_rows(), key=lambda r: r["carbon_t"])
         for r in rows:
             r["grid_key"] = r["region"]
-        return carbon_by_region(rows, title=("" if self.feasible else "INFEASIBLE plan: ")
-                                + f"Same run at {self.facility.name}: only the grid changes, {self._ratio_text()}")
+        return carbon_by_region(rows, title=f"Same run at {self.facility.name}: only the grid changes, "
+                                            f"{self._ratio_text()}", infeasible=not self.feasible)
 
 
 def _num(v) -> str:

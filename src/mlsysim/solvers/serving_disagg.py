@@ -19,11 +19,17 @@ def colocated(s, lam, s_ttft, s_tpot, q, replicas):
     cap = SL.max_load(d, b_max=b, slo_ttft_s=s_ttft, slo_tpot_s=s_tpot, q=q, **kw)
     q_max = cap["qps"] if s.b_max >= 1.0 and cap["ok"] else 0.0
     sized = replicas is None
-    if sized:
+    offline = None
+    if s.b_max >= 1.0 and not cap["ok"] and float(cap["rho"]) >= 1.0:
+        # prompt-bound: under one sequence in flight per replica, below max_load's grid (its max QPS read 0)
         offline = SL.max_load(d, b_max=b, slo_ttft_s=INF, slo_tpot_s=INF, q=q, **kw)["qps"]
+        below = prompt_bound_point(s, s_ttft, s_tpot, q, offline)
+        q_max = below["qps"] if below["ok"] else 0.0
+    if sized:
+        if offline is None:
+            offline = SL.max_load(d, b_max=b, slo_ttft_s=INF, slo_tpot_s=INF, q=q, **kw)["qps"]
+        # no q_max: even the lightest load misses the SLO (or no sequence fits); sized for throughput
         replicas = int(SL.replicas_needed(lam, q_max if q_max > 0 else offline))
-        if q_max <= 0 and float(cap["rho"]) >= 1.0:  # prompt-bound: under one sequence in flight per replica
-            replicas = _grow(s, lam, s_ttft, s_tpot, q, replicas)
     at = _point(s, lam / replicas, q)
     if sized and q_max > 0 and not _meets(at, s_ttft, s_tpot):
         replicas, at = _top_up(s, lam, s_ttft, s_tpot, q, replicas, at)
@@ -62,24 +68,25 @@ def _meets(at, s_ttft, s_tpot) -> bool:
     return bool(at["stable"]) and at["ttft_q_s"] <= s_ttft and at["tpot_q_s"] <= s_tpot
 
 
-def _grow(s, lam, s_ttft, s_tpot, q, n):
-    """The fewest replicas from n up whose operating point meets the SLO, where a replica's prompt passes alone
-    fill it (the capacity grid starts at one sequence in flight, so max_load finds no point): doubling, then
-    bisection (the TTFT tail falls as replicas are added). n itself where even 64 n do not meet it: the SLO is
-    below the bare prompt pass, and no fleet meets it."""
-    def ok(m):
-        return _meets(_point(s, lam / m, q), s_ttft, s_tpot)
-    if ok(n):
-        return n
-    lo, hi = n, 2 * n
-    while not ok(hi):
-        if hi >= 64 * n:
-            return n
-        lo, hi = hi, 2 * hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-    return hi
+def prompt_bound_point(s, s_ttft, s_tpot, q, qps_hi, **engine):
+    """One replica whose prompt passes alone fill it (max_load's grid starts at one sequence in flight, so it finds
+    no point): the operating point at the highest QPS below `qps_hi` that meets the SLO (bisection in log QPS: the
+    tails grow with the load), or at the lightest load where none does, with "ok". `engine`: chunk= or b_max= in
+    place of the replica's own."""
+    b = engine.pop("b_max", max(s.b_max, 1.0))
+    kw = {**s.kw, **engine}
+
+    def point(qps):
+        return {k: float(v) for k, v in SL.at_qps(s.dims, qps=qps, b_max=b, q=q, **kw).items()}
+    lo, hi = qps_hi * 1e-9, qps_hi
+    best = point(lo)
+    if not _meets(best, s_ttft, s_tpot):
+        return {**best, "ok": False}
+    for _ in range(40):
+        mid = (lo * hi) ** 0.5
+        p = point(mid)
+        lo, hi, best = (mid, hi, p) if _meets(p, s_ttft, s_tpot) else (lo, mid, best)
+    return {**best, "ok": True}
 
 
 def disaggregated(s, lam, s_ttft, s_tpot, q, groups, ratio, fabric):

@@ -379,10 +379,32 @@ def serving_sweep(model, *, hardware=("H100", "H200", "B200"), precisions=("fp16
     b_max = np.broadcast_to(b_max, b_max.shape[:3] + (slo.shape[-1],))
     r = SL.max_load(setups[0].dims, b_max=b_max, slo_ttft_s=slo, slo_tpot_s=tpot_slo, chunk=chunk, q=percentile,
                     **lay)
+    _below_one_sequence(r, setups, b_max, chunks, ttft_slos, tpot_slo, percentile)
     gpus = np.array([s.gpus for s in setups], float)[:, None, None, None]
     return {"layouts": layouts, "max_batch": tuple(max_batches), "chunk": tuple(chunks), "ttft_slo": tuple(ttft_slos),
             "qps": r["qps"], "tokens_per_s_per_gpu": r["tokens_per_s"] / gpus, "conc": r["conc"],
             "ttft_q_s": r["ttft_q_s"], "tpot_q_s": r["tpot_q_s"], "ok": r["ok"], "skipped": skipped}
+
+
+def _below_one_sequence(r, setups, b_max, chunks, ttft_slos, tpot_slo, percentile):
+    """Rows that miss the SLO at one sequence in flight (max_load's first point) are sized below it, as
+    ServingLoadModel and plan_serving size them: long prompts, short answers and a small prefill budget fill a
+    replica with prompt passes, and a lighter load meets the SLO (they read infeasible, the TTFT infinite).
+    Rows that miss it even at the lightest load stay infeasible with that load's finite tails. Updates `r`."""
+    import numpy as np
+    from . import serving_disagg as SD
+    missed = np.argwhere(~np.broadcast_to(np.asarray(r["ok"], bool), np.shape(b_max)))
+    if not len(missed):
+        return
+    keys = ("qps", "tokens_per_s", "conc", "ttft_q_s", "tpot_q_s", "ok")
+    for k in keys:
+        r[k] = np.array(np.broadcast_to(r[k], np.shape(b_max)))
+    for i, j, c, k in missed:
+        p = SD.prompt_bound_point(setups[i], float(ttft_slos[k]), float(tpot_slo), percentile,
+                                  float(r["qps"][i, j, c, k]), chunk=float(chunks[c]), b_max=float(b_max[i, j, c, k]))
+        for key in keys if p["ok"] else ("ttft_q_s", "tpot_q_s"):
+            if p["ok"] or not np.isfinite(r[key][i, j, c, k]):
+                r[key][i, j, c, k] = p[key]
 
 
 def _sweep_axes(lengths, max_batches, chunks, ttft_slos, tpot_slo, percentile):

@@ -9,6 +9,8 @@ const SVG = "http://www.w3.org/2000/svg";
 
 function el(tag, text, cls) { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
 function fmt(x, d) { if (x === null || x === undefined) return "n/a"; return Number(x).toLocaleString("en-US", { maximumFractionDigits: d === undefined ? 1 : d }); }
+// `d` decimals from 1 up, three significant figures below (a short run's range and regions read "0 0 0", "0 t")
+function amount(x, d) { return x !== null && x !== undefined && x !== 0 && Math.abs(x) < 1 ? Number(Number(x).toPrecision(3)).toString() : fmt(x, d); }
 
 // a link's value that is not among a select's choices is kept (as an extra option) so the server names the error,
 // instead of the select silently falling back to its first choice
@@ -89,15 +91,14 @@ const HEAD = [["time_to_train_days", "Time to train", "days", 1], ["mfu", "MFU",
 function render(r) {
   $("results").hidden = false;
   $("r-title").textContent = r.workload.name + " on " + r.system.accelerators + " x " + r.system.accelerator.name +
-    " (TP" + r.layout.tp_size + " PP" + r.layout.pp_size + " DP" + r.layout.dp_size + ")" + (r.datacenter ? ", " + r.datacenter.name : "");
+    " (TP" + r.layout.tp_size + " PP" + r.layout.pp_size + " DP" + r.layout.dp_size + (r.layout.ep_size > 1 ? " EP" + r.layout.ep_size : "") + ")" + (r.datacenter ? ", " + r.datacenter.name : "");
   $("r-status").textContent = "status: " + r.status;
   const cards = [];
   for (const [k, label, unit, d] of HEAD) {
     const h = r.headline[k]; if (!h) continue;
     const c = el("div", undefined, "card"); c.id = "out-" + k; c.dataset.value = h.value;
     c.appendChild(el("div", label));
-    const small = h.value !== 0 && Math.abs(h.value) < 1 && unit !== "%";  // a short run: 3 digits, not "0 days"
-    c.appendChild(el("div", unit === "%" ? fmt(100 * h.value, d) + " %" : (small ? Number(Number(h.value).toPrecision(3)).toString() : fmt(h.value, d)) + " " + unit, "v"));
+    c.appendChild(el("div", unit === "%" ? fmt(100 * h.value, d) + " %" : amount(h.value, d) + " " + unit, "v"));
     c.appendChild(el("div", h.formula, "f"));
     cards.push(c);
   }
@@ -111,12 +112,12 @@ function render(r) {
   for (const [k, v] of Object.entries(r.range)) {
     if (!Array.isArray(v)) continue;
     const tr = el("tr"); tr.appendChild(el("td", (r.range.labels || {})[k] || k));
-    for (const x of v) tr.appendChild(el("td", fmt(x, k === "mfu" ? 3 : k === "cost" ? 0 : 1))); rows.push(tr);
+    for (const x of v) tr.appendChild(el("td", k === "mfu" ? fmt(x, 3) : amount(x, k === "cost" ? 0 : 1))); rows.push(tr);
   }
   if (r.range.error) { const tr = el("tr"); const td = el("td", "no range: " + r.range.error); td.colSpan = 4; tr.appendChild(td); rows.push(tr); }
   $("range").replaceChildren(...rows);
   const g = r.regions;
-  $("regions").textContent = "Lowest carbon: " + g.lowest_carbon.name + ", " + fmt(g.lowest_carbon.carbon_t) + " t" +
+  $("regions").textContent = "Lowest carbon: " + g.lowest_carbon.name + ", " + amount(g.lowest_carbon.carbon_t, 1) + " t" +
     (g.carbon_ratio === null ? "" : g.carbon_ratio >= 1.05 ? " (" + fmt(g.carbon_ratio, 1) + "x less than here)" : " (no less than here)") + ". Cheapest: " + (g.cheapest ? g.cheapest.name + ", $" + fmt(g.cheapest.cost_usd, 0) : "n/a") + ".";
   // under 10: two significant digits (a short run read "0 passengers flying New York - San Francisco and back")
   const few = (v) => (Math.abs(v) < 10 ? Number(Number(v).toPrecision(2)).toString() : fmt(v, 0));
