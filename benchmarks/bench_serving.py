@@ -2,7 +2,7 @@
 capacity search over >= 1e5 serving configurations vectorised through the same physics (max_load on arrays).
 
 Configurations = accelerator x precision x TP x (input, output) lengths x max batch x prefill budget x SLO
-(solvers/serving_plan.serving_sweep; the time includes building the layouts): each one is
+(solvers/serving_sweep.serving_sweep; the time includes building the layouts): each one is
 a full steady-state search (its best concurrency under the SLO), not a single point.
 Run: PYTHONPATH=src .venv/bin/python benchmarks/bench_serving.py
 """
@@ -40,7 +40,7 @@ def capacity_search():
     """plan.serving_sweep over accelerator x precision x TP x (input, output) lengths x max batch x prefill budget x
     p99 TTFT SLO (p99 TPOT <= 50 ms throughout): one vectorised call."""
     from mlsysim import Models
-    from mlsysim.solvers.serving_plan import serving_sweep
+    from mlsysim.solvers.serving_sweep import serving_sweep
     lengths = [(i, o) for i in (128, 256, 512, 1000, 2000, 4000) for o in (64, 128, 256, 512, 1000)]
     t = time.perf_counter()
     r = serving_sweep(Models.Language.Llama3_70B, lengths=lengths,

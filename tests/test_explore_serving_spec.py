@@ -7,7 +7,7 @@ import pytest
 from mlsysim import explore
 from mlsysim.errors import ConfigError
 from mlsysim.solvers.serving_load import ServingLoadModel
-from mlsysim.solvers.serving_plan import serving_sweep
+from mlsysim.solvers.serving_sweep import serving_sweep
 
 L70 = "Llama3_70B"
 DRAFT = dict(draft_model="Llama3_8B", draft_acceptance_rate=0.7)

@@ -314,7 +314,7 @@ def test_calibrate_engine_from_one_point():
 
 
 def test_serving_sweep_matches_the_scalar_search():
-    from mlsysim.solvers.serving_plan import serving_sweep
+    from mlsysim.solvers.serving_sweep import serving_sweep
     r = serving_sweep(L70, hardware=("H100", "H200"), precisions=("fp8", "int4"), tp_sizes=(2, 4),
                       lengths=((1000, 200), (300, 300)), max_batches=(128, 2048), chunks=(2048, 8192),
                       ttft_slos=(0.1, 0.5), tpot_slo=0.05)

@@ -10,7 +10,8 @@ from mlsysim import Hardware, Infrastructure, Models
 from mlsysim.errors import ConfigError
 from mlsysim.physics import serving_load as SL
 from mlsysim.solvers.serving_load import ServingLoadModel
-from mlsysim.solvers.serving_plan import plan_serving, serving_sweep
+from mlsysim.solvers.serving_plan import plan_serving
+from mlsysim.solvers.serving_sweep import serving_sweep
 from mlsysim.solvers.serving_setup import replica_setup
 
 L70, H100 = Models.Language.Llama3_70B, Hardware.Cloud.H100

@@ -7,7 +7,8 @@ import pytest
 from mlsysim import Hardware, Infrastructure, Models
 from mlsysim.errors import ConfigError
 from mlsysim.solvers.serving_load import ServingLoadModel
-from mlsysim.solvers.serving_plan import plan_serving, serving_sweep
+from mlsysim.solvers.serving_plan import plan_serving
+from mlsysim.solvers.serving_sweep import serving_sweep
 from mlsysim.units import Q
 
 L70 = Models.Language.Llama3_70B

@@ -54,7 +54,8 @@ def test_every_python_serving_face_refuses_4097_tokens():
     from mlsysim.engine.engine import Engine
     from mlsysim.solvers import InferenceScalingModel, SingleNodeModel
     from mlsysim.solvers.serving_load import ServingLoadModel
-    from mlsysim.solvers.serving_plan import plan_serving, serving_sweep
+    from mlsysim.solvers.serving_plan import plan_serving
+    from mlsysim.solvers.serving_sweep import serving_sweep
     h = Hardware.Cloud.H200
     calls = [
         lambda: ServingLoadModel().solve(L2_70, h, qps=1, input_len=4000, output_len=97, tp_size=2),
@@ -309,7 +310,8 @@ def test_a_draft_model_shorter_than_the_request_is_refused():
     # held to 8,192 tokens cannot draft for a 20,000 + 200-token request of Llama 3 70B (131,072)
     from mlsysim.solvers import ServingModel
     from mlsysim.solvers.serving_load import ServingLoadModel
-    from mlsysim.solvers.serving_plan import plan_serving, serving_sweep
+    from mlsysim.solvers.serving_plan import plan_serving
+    from mlsysim.solvers.serving_sweep import serving_sweep
     d = Models.Language.Llama3_8B.with_(max_context=8192)
     kw = dict(input_len=20000, output_len=200, draft_model=d, draft_acceptance_rate=0.7)
     for call in (lambda: ServingModel().solve("Llama3_70B", "H100", tp_size=4, **kw),

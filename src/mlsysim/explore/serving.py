@@ -1,5 +1,5 @@
 """The explorer's serving face: every serving configuration as one row of a table, from the planner's single
-vectorised call (solvers/serving_plan.serving_sweep -> physics/serving_load.max_load), with Pareto fronts that
+vectorised call (solvers/serving_sweep.serving_sweep -> physics/serving_load.max_load), with Pareto fronts that
 serving people read (throughput per GPU vs tokens/s per user).
 
     >>> from mlsysim import explore
@@ -128,10 +128,10 @@ def _fmt(v):
 
 def serving_sweep(model, **kw) -> ServingSweepResult:
     """Every serving configuration (hardware x precision x TP x lengths x max batch x prefill budget x TTFT SLO)
-    as a table; keyword arguments as solvers.serving_plan.serving_sweep (hardware=, precisions=, tp_sizes=,
+    as a table; keyword arguments as solvers.serving_sweep.serving_sweep (hardware=, precisions=, tp_sizes=,
     lengths=, max_batches=, chunks=, ttft_slos=, tpot_slo=, percentile=, engine=, arrival_cv=, input_cv=,
     output_cv=, draft_model= or mtp_depth=, draft_acceptance_rate=, draft_tokens=)."""
-    from ..solvers.serving_plan import serving_sweep as grid
+    from ..solvers.serving_sweep import serving_sweep as grid
     g = grid(model, **kw)
     shape = np.shape(g["qps"])
     idx = np.indices(shape).reshape(len(shape), -1)
