@@ -1,0 +1,51 @@
+"""Bug bash 8: the CLI, the goodput / uncertainty / calibration / economics / sustainability solvers composed, and
+the tutorial modules 1-2 entry points, with unusual but legal inputs. Each test asserts a hand-derived number or
+the clear error; the derivation is in the test."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+
+from mlsysim import DistributedModel, Models, Systems
+from mlsysim.core.constants import Q_
+from mlsysim.errors import ConfigError
+
+
+def _perf():
+    return DistributedModel().solve(Models.Language.Llama3_8B, Systems.Clusters.Research_256, tp_size=8, pp_size=1,
+                                    zero_stage=1, tokens=1e10)
+
+
+def test_monte_carlo_of_a_goodput_result_keeps_its_failure_checkpoint_and_restart_inputs():
+    # Was: UncertaintyModel(performance=GoodputResult) silently dropped the result's failure_rate_scale, restart
+    # time and checkpoint interval, so its point estimate was the default-goodput run, not the one given.
+    from mlsysim.solvers.goodput import GoodputModel
+    from mlsysim.uncertainty import UncertaintyModel
+    perf = _perf()
+    g = GoodputModel().solve(performance=perf, failure_rate_scale=20, restart_time=Q_("2 hours"),
+                             checkpoint_interval=Q_("3 hours"))
+    mc = UncertaintyModel().solve(performance=g, ranges={"failure_rate_scale": 1.0}, samples=10)
+    # Daly 2006 by hand: wall = M e^(R/M) (e^((tau + delta)/M) - 1) T / tau, M = 1 / (sum of the fleet's rates)
+    m = 1.0 / sum(g.failure_rates_per_s.values())
+    r, tau, delta, t = 7200.0, 10800.0, g.checkpoint_write_s, perf.time_to_train_s
+    wall = m * math.exp(r / m) * math.expm1((tau + delta) / m) * t / tau
+    assert mc.point["time_to_train"] == pytest.approx(wall / 86400, rel=1e-9)
+    assert mc.point["goodput"] == pytest.approx(t / wall, rel=1e-9)
+    # the failure rate is 20x the default one: the interruptions count 20x the default result's rate
+    g1 = GoodputModel().solve(performance=perf)
+    assert sum(g.failure_rates_per_s.values()) == pytest.approx(20 * sum(g1.failure_rates_per_s.values()))
+    assert mc.point["interruptions"] == pytest.approx(wall / m, rel=1e-9)
+    # the Young rule is kept too: tau = sqrt(2 delta M)
+    gy = GoodputModel().solve(performance=perf, interval_rule="young")
+    my = 1.0 / sum(gy.failure_rates_per_s.values())
+    tau_y = math.sqrt(2 * gy.checkpoint_write_s * my)
+    wall_y = my * math.exp(gy.restart_s / my) * math.expm1((tau_y + gy.checkpoint_write_s) / my) * t / tau_y
+    assert UncertaintyModel().solve(performance=gy, ranges={"failure_rate_scale": 1.0}, samples=10) \
+        .point["time_to_train"] == pytest.approx(wall_y / 86400, rel=1e-9)
+    # a second value for an input the goodput result already fixes is refused, not silently preferred
+    with pytest.raises(ConfigError, match="already set by the GoodputResult"):
+        UncertaintyModel().solve(performance=g, checkpoint_interval=Q_("1 hour"), samples=10)
+    with pytest.raises(ConfigError, match="restart_time"):
+        UncertaintyModel().solve(performance=g, ranges={"relaunch_time_s": (300, 900)}, samples=10)
