@@ -49,3 +49,27 @@ def test_monte_carlo_of_a_goodput_result_keeps_its_failure_checkpoint_and_restar
         UncertaintyModel().solve(performance=g, checkpoint_interval=Q_("1 hour"), samples=10)
     with pytest.raises(ConfigError, match="restart_time"):
         UncertaintyModel().solve(performance=g, ranges={"relaunch_time_s": (300, 900)}, samples=10)
+
+
+def test_a_number_written_with_its_unit_is_answered_with_the_number_to_write(tmp_path):
+    # Was: "max_memory_gb must be a number, got str '80 GiB'" with no way forward; the schema wants the number in
+    # the key's unit. 80 GiB = 80 x 1.073741824 GB = 85.8993 GB; 2 weeks = 14 days; 500 kg = 0.5 t; 0.5 s = 500 ms.
+    from typer.testing import CliRunner
+    from mlsysim.cli.main import app
+    p = tmp_path / "s.yaml"
+    p.write_text("workload: {model: Llama3_8B}\nsystem: {node: DGX_H100, nodes: 2, fabric: InfiniBand_NDR}\n"
+                 "layout: {tp_size: 8}\n")
+    for key, given, want in (("constraints.max_memory_gb", "80 GiB", "write 85.8993 "),
+                             ("constraints.deadline_days", "2 weeks", "write 14 "),
+                             ("constraints.max_carbon_t", "500 kg", "write 0.5 "),
+                             ("constraints.max_memory_gb", "80 kW", "write a plain number in GB")):
+        r = CliRunner().invoke(app, ["train", str(p), "--set", f"{key}='{given}'"])
+        assert r.exit_code == 2 and want in r.output, r.output
+    s = tmp_path / "serve.yaml"
+    s.write_text("workload: {model: Llama3_8B}\nsystem: {accelerator: H100}\nserving: {qps: 10, ttft_slo_ms: '0.5 s'}\n")
+    r = CliRunner().invoke(app, ["serve", str(s)])
+    assert r.exit_code == 2 and "write 500 " in r.output
+    # the Python API: a string where a quantity was meant names the quantity (100 GB = 1e11 bytes)
+    from mlsysim.solvers.goodput import GoodputModel
+    with pytest.raises(ConfigError, match=r"write Q\('100 GB'\) .* or 1e\+11"):
+        GoodputModel().solve(performance=_perf(), checkpoint_size="100 GB")
