@@ -83,3 +83,15 @@ def test_int4_weights_of_a_small_network_on_a_chip_without_their_compute_dtype_n
     from mlsysim.models.small import SmallModels
     with pytest.raises(ConfigError, match=r"int4 is a weight-only format .*bf16 compute.* fp32, int8"):
         Engine.solve(SmallModels.Tiny.DS_CNN_KWS, Hardware.Tiny.nRF52840, precision="int4")
+
+
+def test_calibration_takes_a_goodput_result_as_its_run():
+    # Was: ConfigError "performance must be a DistributedModel result, got GoodputResult" although the solver
+    # unwraps results that carry a .performance (a GoodputResult also has .layout, so it was not unwrapped).
+    # MFU x step time is constant at fixed FLOPs: a measured MFU of 0.3 gives step = mfu x step_s / 0.3.
+    from mlsysim.calibration import CalibrationModel
+    from mlsysim.solvers.goodput import GoodputModel
+    perf = _perf()
+    cal = CalibrationModel().solve(performance=GoodputModel().solve(performance=perf), measured_mfu=0.3)
+    assert cal.measured_step_s == pytest.approx(perf.mfu * perf.step_s / 0.3, rel=1e-12)
+    assert cal.predict().mfu == pytest.approx(0.3, rel=1e-6)

@@ -151,8 +151,9 @@ class CalibrationModel:
         from .units import si
 
         perf = performance
-        if perf is not None and hasattr(perf, "performance") and not hasattr(perf, "layout"):
-            perf = perf.performance
+        if perf is not None and hasattr(perf, "performance") and (hasattr(perf, "goodput")
+                                                                  or not hasattr(perf, "layout")):
+            perf = perf.performance  # a GoodputResult (it has a layout too) or another wrapper: its run
         for attr in ("model", "fleet", "layout", "step_s", "mfu"):
             if not hasattr(perf, attr):
                 raise ConfigError("CalibrationModel: performance must be the DistributedModel result of the "
