@@ -95,3 +95,21 @@ def test_calibration_takes_a_goodput_result_as_its_run():
     cal = CalibrationModel().solve(performance=GoodputModel().solve(performance=perf), measured_mfu=0.3)
     assert cal.measured_step_s == pytest.approx(perf.mfu * perf.step_s / 0.3, rel=1e-12)
     assert cal.predict().mfu == pytest.approx(0.3, rel=1e-6)
+
+
+def test_regions_exits_3_when_the_scenarios_own_constraint_is_violated_as_train_does(tmp_path):
+    # Was: `regions` printed status ok / exit 0 for a scenario whose `train` exits 3 (the README's plan at TP4 PP2
+    # needs 83.6 GB per device, above its max_memory_gb: 76). A limit of 90 GB passes: exit 0.
+    import json
+    from pathlib import Path
+    from typer.testing import CliRunner
+    from mlsysim.cli.main import app
+    plan = str(Path(__file__).resolve().parents[1] / "examples" / "llama3_70b_plan.yaml")
+    run = CliRunner().invoke
+    assert run(app, ["train", plan]).exit_code == 3
+    r = run(app, ["regions", plan, "--json"])
+    d = json.loads(r.stdout)
+    assert r.exit_code == 3 and d["status"] == "constraint_violated" and d["exit_code"] == 3
+    mem = next(c for c in d["constraints"] if c["name"] == "max_memory_gb")
+    assert mem["ok"] is False and mem["limit"] == 76.0 and mem["value"] > 76.0
+    assert run(app, ["regions", plan, "--set", "constraints.max_memory_gb=90"]).exit_code == 0
