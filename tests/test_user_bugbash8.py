@@ -113,3 +113,15 @@ def test_regions_exits_3_when_the_scenarios_own_constraint_is_violated_as_train_
     mem = next(c for c in d["constraints"] if c["name"] == "max_memory_gb")
     assert mem["ok"] is False and mem["limit"] == 76.0 and mem["value"] > 76.0
     assert run(app, ["regions", plan, "--set", "constraints.max_memory_gb=90"]).exit_code == 0
+
+
+def test_a_price_range_where_no_cost_is_computed_is_refused_not_ignored():
+    # Was: ranges={'price_scale': ...} at a site without an electricity price returned no cost and no error.
+    from mlsysim.infrastructure.site import Datacenter, Grid
+    from mlsysim.uncertainty import UncertaintyModel
+    free = Datacenter(name="free", grid=Grid(name="g", gco2_per_kwh=400), pue=1.2, electricity_usd_per_kwh=0)
+    with pytest.raises(ConfigError, match="price_scale.*no electricity price"):
+        UncertaintyModel().solve(performance=_perf(), datacenter=free, samples=20, ranges={"price_scale": (0.9, 1.1)})
+    # without the range the carbon is still computed: energy x 400 g/kWh (MWh x 0.4 = t)
+    mc = UncertaintyModel().solve(performance=_perf(), datacenter=free, samples=20, ranges={"pue": 1.2})
+    assert "cost" not in mc.stats and mc.point["carbon"] == pytest.approx(mc.point["energy"] * 0.4, rel=1e-12)

@@ -254,6 +254,10 @@ class UncertaintyModel:
                 raise ConfigError(f"range 'electricity_usd_per_kwh': datacenter {dc.name} has no electricity price "
                                   f"to vary; give it one (Datacenter.electricity_usd_per_kwh)")
         acc_priced = bool(perf.fleet.node.accelerator.price_usd)
+        if "price_scale" in parsed and not (acc_priced and dc.electricity_usd_per_kwh):  # was silently no effect
+            raise ConfigError("range 'price_scale' varies the cost, which is not computed: " + (
+                f"datacenter {dc.name} has no electricity price (Datacenter.electricity_usd_per_kwh)" if acc_priced
+                else f"{perf.fleet.node.accelerator.name} has no price (Accelerator.price_usd)"))
         nominal = {"pue": dc.pue, "grid_gco2_per_kwh": dc.grid.gco2_per_kwh,
                    "electricity_usd_per_kwh": dc.electricity_usd_per_kwh} if dc is not None else {}
         sampled = run(lambda k, d: arr(k, nominal.get(k, d)))
