@@ -125,3 +125,19 @@ def test_a_price_range_where_no_cost_is_computed_is_refused_not_ignored():
     # without the range the carbon is still computed: energy x 400 g/kWh (MWh x 0.4 = t)
     mc = UncertaintyModel().solve(performance=_perf(), datacenter=free, samples=20, ranges={"pue": 1.2})
     assert "cost" not in mc.stats and mc.point["carbon"] == pytest.approx(mc.point["energy"] * 0.4, rel=1e-12)
+
+
+def test_a_matmul_efficiency_range_above_the_peak_is_refused_not_an_mfu_above_one():
+    # Was: ranges={'matmul_efficiency_scale': 3.0} on one DGX H100 gave MFU 1.31. The achieved bf16 ceiling is the
+    # H100 MAMF 794.5 / 989.5 TF (shared/validation/hardware.csv) x the framework GEMM fraction 0.88 = 0.7066 of
+    # peak, so the scale can reach 1 / 0.7066 = 1.415 at most.
+    import mlsysim
+    from mlsysim.uncertainty import UncertaintyModel
+    fleet = mlsysim.Fleet(node=Systems.Nodes.DGX_H100, count=1, fabric=Systems.Fabrics.InfiniBand_NDR)
+    perf = DistributedModel().solve(Models.Language.Llama3_8B, fleet, tp_size=1, dp_size=8, zero_stage=3, tokens=1e9)
+    limit = 1.0 / (794.5 / 989.5 * 0.88)
+    assert limit == pytest.approx(1.415, abs=1e-3)
+    with pytest.raises(ConfigError, match=r"above the chip's peak.*<= 1\.41"):
+        UncertaintyModel().solve(performance=perf, samples=20, ranges={"matmul_efficiency_scale": 1.42})
+    mc = UncertaintyModel().solve(performance=perf, samples=20, ranges={"matmul_efficiency_scale": 1.41})
+    assert 0 < mc.stats["mfu"][2] < 1

@@ -195,6 +195,15 @@ class UncertaintyModel:
                                   f"omit them or set goodput=True")
         rng = np.random.default_rng(seed)
         draws = {k: draw(kind, vals, n, rng) for k, (kind, vals) in parsed.items()}
+        if "matmul_efficiency_scale" in draws:  # an achieved ceiling above the peak made MFUs above 1
+            from .solvers.distributed import hardware_args
+            hw = hardware_args(perf.fleet, perf.layout["precision"], perf.layout.get("stack"))
+            top = max(v for v in (hw["ceiling"], hw["lin_ceiling"], hw["attn_eff"]) if v is not None)
+            hi = float(np.max(draws["matmul_efficiency_scale"]))
+            if hi * top > 1.0 + 1e-9:
+                raise ConfigError(f"range 'matmul_efficiency_scale': a scale of {hi:.4g} puts GEMMs above the chip's "
+                                  f"peak (achieved ceiling {top:.3f} of peak x {hi:.4g} > 1, an MFU above 1); keep "
+                                  f"it <= {1.0 / top:.4g}")
 
         def arr(name, nominal):
             return draws[name] if name in draws else np.full(n, float(nominal))
