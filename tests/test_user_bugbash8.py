@@ -141,3 +141,23 @@ def test_a_matmul_efficiency_range_above_the_peak_is_refused_not_an_mfu_above_on
         UncertaintyModel().solve(performance=perf, samples=20, ranges={"matmul_efficiency_scale": 1.42})
     mc = UncertaintyModel().solve(performance=perf, samples=20, ranges={"matmul_efficiency_scale": 1.41})
     assert 0 < mc.stats["mfu"][2] < 1
+
+
+def test_the_reasoning_wall_at_a_given_efficiency_counts_the_prompts_attention():
+    # Was: with efficiency= the prompt pass counted 2 x weights FLOPs per token only; at 120,000 tokens the
+    # causal attention core is 2.3x that, so the ideal roofline (efficiency 1) came out below the weights alone.
+    # Llama 3 8B: per layer q, o 4096^2 each, k, v 4096 x 1024 each, MLP 3 x 4096 x 14336 -> 218.10 M x 32 layers
+    # = 6.979e9 matmul weights; attention 4 h L = 524,288 FLOPs per token per context position (QK^T and AV);
+    # the LM head 2 h V once (the last position). H100 bf16 989.5 TFLOP/s; HBM 3.35 TB/s.
+    from mlsysim import Hardware
+    from mlsysim.solvers import InferenceScalingModel
+    mm = 32 * (2 * 4096 ** 2 + 2 * 4096 * 1024 + 3 * 4096 * 14336)
+    attn, head, s = 4 * 4096 * 32, 2 * 4096 * 128256, 120_000
+    prefill = (s * (2 * mm + attn * s / 2) + head) / 989.5e12                    # 5.51 s, compute-bound
+    weights = 8_030_261_248 - 128256 * 4096 + 4096                             # the input table: one row read
+    kv = 2 * 32 * 2 * 8 * 128 * (s + 0.5)                                        # bf16 K and V, context s + 1/2
+    decode = max((2 * mm + attn * (s + 0.5) + head) / 989.5e12, (2 * weights + kv) / 3.35e12)  # 9.2 ms
+    r = InferenceScalingModel().solve(model=Models.Language.Llama3_8B, hardware=Hardware.Cloud.H100,
+                                      reasoning_steps=1, seq_len=s, efficiency=1.0)
+    assert prefill == pytest.approx(5.51, abs=0.01)
+    assert r.total_s == pytest.approx(prefill + decode, rel=1e-3)
