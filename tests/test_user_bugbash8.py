@@ -161,3 +161,17 @@ def test_the_reasoning_wall_at_a_given_efficiency_counts_the_prompts_attention()
                                       reasoning_steps=1, seq_len=s, efficiency=1.0)
     assert prefill == pytest.approx(5.51, abs=0.01)
     assert r.total_s == pytest.approx(prefill + decode, rel=1e-3)
+
+
+def test_a_jetsons_own_data_paths_are_not_shared_by_eight_phantom_gpus():
+    # Was: pcie_bw=, node_storage_bw= and nic_bw= given for a Jetson module, accelerators_per_node left at the
+    # DGX default 8: its 2 GB/s NVMe read as a 0.25 GB/s share, silently. One module: the NVMe is all its own.
+    from mlsysim import Hardware
+    from mlsysim.solvers.data import DataModel
+    jetson = Hardware.Edge.Jetson_Orin_Nano_8GB
+    paths = dict(pcie_bw=Q_("4 GB/s"), node_storage_bw=Q_("2 GB/s"), nic_bw=Q_("0.125 GB/s"))
+    with pytest.raises(ConfigError, match="accelerators_per_node=1"):
+        DataModel().solve(workload_data_rate=Q_("0.5 GB/s"), hardware=jetson, **paths)
+    r = DataModel().solve(workload_data_rate=Q_("0.5 GB/s"), hardware=jetson, accelerators_per_node=1, **paths)
+    assert r.supply["local NVMe (share)"] == pytest.approx(2e9)
+    assert r.binding_path == "NIC (share)" and r.utilization == pytest.approx(0.5 / 0.125)
