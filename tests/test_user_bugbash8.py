@@ -175,3 +175,39 @@ def test_a_jetsons_own_data_paths_are_not_shared_by_eight_phantom_gpus():
     r = DataModel().solve(workload_data_rate=Q_("0.5 GB/s"), hardware=jetson, accelerators_per_node=1, **paths)
     assert r.supply["local NVMe (share)"] == pytest.approx(2e9)
     assert r.binding_path == "NIC (share)" and r.utilization == pytest.approx(0.5 / 0.125)
+
+
+def test_serve_plans_grams_per_request_mean_the_same_in_the_plan_and_in_each_region():
+    # Was: best.g_per_request was location + embodied, best.regions[x].g_per_request location only (one JSON, one
+    # key, two meanings), and the table's "carbon (t CO2e/yr, location)" included the embodied share.
+    # Embodied per request by hand: 463 kgCO2e per H100 (Morrison et al. 2025) over a 4-year life, one GPU per
+    # region serving 2.5 QPS: 463 / (4 x 365.25 x 86400 s) / 2.5 = 1.467e-6 kg = 1.467e-3 g.
+    from mlsysim import Hardware
+    from mlsysim.solvers.serving_load import ServingLoadModel
+    from mlsysim.solvers.serving_plan import plan_serving
+    p = plan_serving(Models.Language.Llama3_8B, qps=5, ttft_slo=0.5, hardware=["H100"], precisions=["fp8"],
+                     datacenters=["GCP_Iowa", "Poland_Colo"])
+    b = p.best
+    emb = 463 / (4 * 365.25 * 86400) / 2.5 * 1e3
+    assert b["gpus"] == 2 and b["regions"]["GCP_Iowa"]["g_embodied_per_request"] == pytest.approx(emb, rel=1e-3)
+    for dc, row in b["regions"].items():
+        one = ServingLoadModel().solve(Models.Language.Llama3_8B, Hardware.Cloud.H100, qps=2.5, precision="fp8",
+                                       datacenter=dc, ttft_slo=0.5).per_request
+        assert row["g_per_request"] == pytest.approx((one["carbon_location_kg"] + emb / 1e3) * 1e3, rel=1e-6)
+        # t/yr = g per request x 2.5 QPS x a year of seconds
+        assert row["carbon_t_per_year"] == pytest.approx(row["g_per_request"] * 2.5 * 365.25 * 86400 / 1e6, rel=1e-9)
+    assert b["g_per_request"] == pytest.approx(sum(r["g_per_request"] for r in b["regions"].values()) / 2)
+    assert "carbon (t CO2e/yr, location + embodied)" in str(p)
+
+
+def test_a_misspelt_keyword_of_plan_serving_regions_or_calibration_is_a_config_error_naming_the_right_one():
+    # Was: TypeError "got an unexpected keyword argument" (the other solvers answer with the keywords they take).
+    from mlsysim.calibration import CalibrationModel
+    from mlsysim.solvers.regions import regions
+    from mlsysim.solvers.serving_plan import plan_serving
+    with pytest.raises(ConfigError, match=r"'precision' \(did you mean precisions\?\)"):
+        plan_serving(Models.Language.Llama3_8B, qps=5, ttft_slo=0.5, precision=["fp8"])
+    with pytest.raises(ConfigError, match=r"'mfu' \(did you mean measured_mfu"):
+        CalibrationModel().solve(performance=_perf(), mfu=0.3)
+    with pytest.raises(ConfigError, match=r"'datacenter'"):
+        regions(_perf(), "GCP_Iowa", datacenter="Quebec_Hydro")
