@@ -211,3 +211,12 @@ def test_a_misspelt_keyword_of_plan_serving_regions_or_calibration_is_a_config_e
         CalibrationModel().solve(performance=_perf(), mfu=0.3)
     with pytest.raises(ConfigError, match=r"'datacenter'"):
         regions(_perf(), "GCP_Iowa", datacenter="Quebec_Hydro")
+
+
+def test_the_explorer_answers_the_solvers_keyword_names_with_its_own():
+    # Was: sweep(..., tp_size=[1, 2]) raised TypeError; DistributedModel's names (tp_size, zero_stage) are the
+    # explorer's tp and zero.
+    from mlsysim.explore import make_plan, sweep
+    for f in (sweep, make_plan):
+        with pytest.raises(ConfigError, match=r"'tp_size' \(did you mean tp\?\), 'zero_stage' \(did you mean zero\?\)"):
+            f(Models.Language.Llama3_8B, [Systems.Clusters.Research_256], tp_size=[1, 2], zero_stage=[1])
