@@ -31,8 +31,10 @@ def test_given_efficiency_tp2_by_hand():
     weights, kv = 15_009_857_536, 131_072 * 576
     tok = max((weights + kv) / 2 / (BW * eff), 2 * MM / 2 / (PEAK * eff)) + 2 * L * allreduce_tp2(2 * 4096)
     assert tok == pytest.approx(4.503e-3 + 0.3855e-3, rel=1e-3)
-    # the 512-token prompt: compute-bound (512 x 6.98e9 FLOPs per device at 494.75 TFLOP/s = 7.22 ms)
-    pre = max((weights + 511 * 4096 * 2) / 2 / (BW * eff), 2 * MM * prompt / 2 / (PEAK * eff)) \
+    # the 512-token prompt: compute-bound (512 x 6.98e9 FLOPs per device at 494.75 TFLOP/s = 7.22 ms, + the causal
+    # attention core 4 h L = 524,288 FLOPs per token per position x 256 on average, + the LM head 2 h V once)
+    flops = prompt * (2 * MM + 4 * 4096 * L * prompt / 2) + 2 * 4096 * 128_256
+    pre = max((weights + 511 * 4096 * 2) / 2 / (BW * eff), flops / 2 / (PEAK * eff)) \
         + 2 * L * allreduce_tp2(2 * 4096 * prompt)
     total = pre + steps * tok
     assert total == pytest.approx(0.6341, rel=1e-3)

@@ -136,7 +136,7 @@ class CalibrationModel:
     """Fit the matmul-efficiency multiplier to one measured step time (or MFU) of a configuration you ran."""
 
     def solve(self, performance=None, *, measured_step_time=None, measured_mfu=None, mfu_convention="causal",
-              scale_range=None) -> CalibrationResult:
+              scale_range=None, **unexpected) -> CalibrationResult:
         """
         performance: DistributedModel().solve(...) of exactly the configuration you measured.
         measured_step_time: seconds per optimizer step (number or pint time); or
@@ -145,14 +145,18 @@ class CalibrationModel:
             App. B, nanoGPT's and torchtitan's MFU).
         scale_range: (low, high) allowed for the multiplier (default (0.3, full MAMF)).
         """
+        if unexpected:  # mfu= for measured_mfu= was a TypeError
+            from .errors import unexpected_keywords
+            raise unexpected_keywords(self.solve, unexpected)
         from .physics import constants as C
         from .solvers.distributed import hardware_args
         from .uncertainty import evaluate_performance
         from .units import si
 
         perf = performance
-        if perf is not None and hasattr(perf, "performance") and not hasattr(perf, "layout"):
-            perf = perf.performance
+        if perf is not None and hasattr(perf, "performance") and (hasattr(perf, "goodput")
+                                                                  or not hasattr(perf, "layout")):
+            perf = perf.performance  # a GoodputResult (it has a layout too) or another wrapper: its run
         for attr in ("model", "fleet", "layout", "step_s", "mfu"):
             if not hasattr(perf, attr):
                 raise ConfigError("CalibrationModel: performance must be the DistributedModel result of the "

@@ -44,7 +44,7 @@ def unexpected_keywords(fn, given: dict) -> ConfigError:
     names = code.co_varnames[first:code.co_argcount + code.co_kwonlyargcount]
     parts = []
     for name in given:
-        close = [n for n in names if n == f"{name}_size"] \
+        close = [n for n in names if n == f"{name}_size" or name.startswith(f"{n}_")] \
             or [n for n in names if n.startswith(f"{name}_") or n.endswith(f"_{name}")][:3] \
             or difflib.get_close_matches(name, names, n=3, cutoff=0.6)
         parts.append(f"'{name}'" + (f" (did you mean {', '.join(close)}?)" if close else ""))

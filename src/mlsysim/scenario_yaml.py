@@ -185,7 +185,7 @@ def _check(value, f: F, kp: tuple, where: _Where):
         if isinstance(value, str) and _FLOAT_STR.match(value.strip()):
             value = float(value.replace("_", ""))  # YAML 1.1 reads 15e12 (no dot) as a string
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ScenarioError(f"{where(kp)}{name} must be a number, got {_show(value)}")
+            raise ScenarioError(f"{where(kp)}{name} must be a number, got {_show(value)}{_unit_hint(kp, value)}")
         value = float(value)
         if not math.isfinite(value):
             raise ScenarioError(f"{where(kp)}{name} must be finite, got {value}")
@@ -217,6 +217,25 @@ def _check(value, f: F, kp: tuple, where: _Where):
     if f.maximum is not None and value > f.maximum:
         raise ScenarioError(f"{where(kp)}{name} must be <= {f.maximum:g}, got {value:g}")
     return value
+
+
+# The unit a float key names by its suffix (the schema's rule: plain numbers in the unit of the key's name).
+_KEY_UNITS = (("_usd_per_gpu_hour", "USD/hour"), ("_usd_per_kwh", "USD/kWh"), ("_l_per_kwh", "L/kWh"),
+              ("_usd", "USD"), ("_gb", "GB"), ("_days", "day"), ("_years", "year"), ("_ms", "ms"), ("_t", "t"))
+
+
+def _unit_hint(kp: tuple, value) -> str:
+    """For a number written with a unit ('80 GB', '2 days'): the plain number to write, in the key's unit."""
+    if not isinstance(value, str) or not kp or not isinstance(kp[-1], str):
+        return ""
+    unit = next((u for suffix, u in _KEY_UNITS if kp[-1].endswith(suffix)), "")
+    try:
+        from .units import Q
+        q = Q(value.strip())
+        return f"; write {q.to(unit or '').magnitude:g} (the unit{f', {unit},' if unit else ''} is the key's)"
+    except Exception:  # not a quantity, or of another dimension
+        return f"; write a plain number{f' in {unit} (the unit of the key)' if unit else ''}" if unit or any(
+            c.isdigit() for c in value) else ""
 
 
 def _show(v) -> str:

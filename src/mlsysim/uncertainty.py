@@ -142,7 +142,8 @@ class UncertaintyModel:
       straggler CV, failure rates, relaunch time). Inputs not named stay at their nominal values.
     - `goodput` (default True): include failures, checkpoints and restarts (physics.reliability, Daly-optimal
       interval unless `checkpoint_interval` is given; `failure_rates`, `storage_bw`, `relaunch_time` as in
-      GoodputModel give the nominal values the scales multiply); False: failure-free time.
+      GoodputModel give the nominal values the scales multiply; a GoodputResult as `performance` brings its own,
+      interval rule and restart time included); False: failure-free time.
     - `datacenter` (Datacenter or registry name): adds energy, carbon and cost; its PUE, grid intensity and
       electricity price are the nominal values for the ranges "pue", "grid_gco2_per_kwh", "electricity_usd_per_kwh".
     """
@@ -155,9 +156,10 @@ class UncertaintyModel:
         from .physics import reliability as R
         from .units import count, flag, si
 
-        perf = performance
+        perf, carried = performance, {}
         if perf is not None and hasattr(perf, "performance") and hasattr(perf, "goodput"):
-            perf = perf.performance  # a GoodputResult: use its underlying run
+            carried = dict(getattr(perf, "inputs", {}))  # a GoodputResult: its failure, checkpoint, restart inputs
+            perf = perf.performance                       # are the nominal values, on its underlying run
         if perf is None or not all(hasattr(perf, a) for a in ("model", "fleet", "layout", "tokens", "steps")):
             raise ConfigError(f"UncertaintyModel: give performance=<DistributedModel result>, got "
                               f"{type(perf).__name__}")
@@ -193,6 +195,15 @@ class UncertaintyModel:
                                   f"omit them or set goodput=True")
         rng = np.random.default_rng(seed)
         draws = {k: draw(kind, vals, n, rng) for k, (kind, vals) in parsed.items()}
+        if "matmul_efficiency_scale" in draws:  # an achieved ceiling above the peak made MFUs above 1
+            from .solvers.distributed import hardware_args
+            hw = hardware_args(perf.fleet, perf.layout["precision"], perf.layout.get("stack"))
+            top = max(v for v in (hw["ceiling"], hw["lin_ceiling"], hw["attn_eff"]) if v is not None)
+            hi = float(np.max(draws["matmul_efficiency_scale"]))
+            if hi * top > 1.0 + 1e-9:
+                raise ConfigError(f"range 'matmul_efficiency_scale': a scale of {hi:.4g} puts GEMMs above the chip's "
+                                  f"peak (achieved ceiling {top:.3f} of peak x {hi:.4g} > 1, an MFU above 1); keep "
+                                  f"it <= {1.0 / top:.4g}")
 
         def arr(name, nominal):
             return draws[name] if name in draws else np.full(n, float(nominal))
@@ -211,8 +222,9 @@ class UncertaintyModel:
                 quiet = rate * work < 1e-12
                 mtbi = 1.0 / np.where(quiet, 1.0 / work, rate)
                 delta = R.transfer_s(rel["checkpoint_bytes"], rel["storage_bw"] * get("storage_bw_scale", 1.0))
-                restart = R.restart_s(delta, get("relaunch_time_s", rel["relaunch_s"]))
-                tau = R.daly_interval_s(delta, mtbi) if rel["interval_s"] is None else rel["interval_s"] + 0.0 * delta
+                restart = (rel["restart_s"] + 0.0 * delta if fixed_restart
+                           else R.restart_s(delta, get("relaunch_time_s", rel["relaunch_s"])))
+                tau = optimum(delta, mtbi) if rel["interval_s"] is None else rel["interval_s"] + 0.0 * delta
                 wall = np.where(quiet, work, R.expected_wall_s(work, tau, delta, restart, mtbi))
                 lost = {k: np.where(quiet, 0.0, v) for k, v in R.lost_time_s(work, wall, tau, delta, restart).items()}
                 res.update(goodput=work / wall, interruptions=wall * rate)
@@ -227,11 +239,22 @@ class UncertaintyModel:
                                                lost["checkpoint"] + lost["restart"], wall, get))
             return res
 
-        rel = None
+        rel, optimum, fixed_restart = None, R.daly_interval_s, False
         if goodput:
             from .solvers.goodput import reliability_inputs
-            rel = reliability_inputs(perf, failure_rates=failure_rates, storage_bw=storage_bw,
-                                     checkpoint_interval=checkpoint_interval, relaunch_time=relaunch_time)
+            mine = {"failure_rates": failure_rates, "storage_bw": storage_bw,
+                    "checkpoint_interval": checkpoint_interval, "relaunch_time": relaunch_time}
+            clash = sorted(k for k, v in mine.items() if v is not None and carried.get(k) is not None)
+            if clash:
+                raise ConfigError(f"UncertaintyModel: {', '.join(clash)} already set by the GoodputResult given as "
+                                  f"performance; omit them here, or pass its .performance to start afresh")
+            kw = {**carried, **{k: v for k, v in mine.items() if v is not None}}
+            optimum = R.young_interval_s if kw.pop("interval_rule", "daly") == "young" else R.daly_interval_s
+            fixed_restart = kw.get("restart_time") is not None
+            if fixed_restart and "relaunch_time_s" in parsed:
+                raise ConfigError("range 'relaunch_time_s': the GoodputResult given fixes the whole restart_time; "
+                                  "pass its .performance (and relaunch_time=) to vary the relaunch")
+            rel = reliability_inputs(perf, **kw)
         dc = None
         if datacenter is not None:
             from .solvers.sustainability import resolve_datacenter
@@ -240,6 +263,10 @@ class UncertaintyModel:
                 raise ConfigError(f"range 'electricity_usd_per_kwh': datacenter {dc.name} has no electricity price "
                                   f"to vary; give it one (Datacenter.electricity_usd_per_kwh)")
         acc_priced = bool(perf.fleet.node.accelerator.price_usd)
+        if "price_scale" in parsed and not (acc_priced and dc.electricity_usd_per_kwh):  # was silently no effect
+            raise ConfigError("range 'price_scale' varies the cost, which is not computed: " + (
+                f"datacenter {dc.name} has no electricity price (Datacenter.electricity_usd_per_kwh)" if acc_priced
+                else f"{perf.fleet.node.accelerator.name} has no price (Accelerator.price_usd)"))
         nominal = {"pue": dc.pue, "grid_gco2_per_kwh": dc.grid.gco2_per_kwh,
                    "electricity_usd_per_kwh": dc.electricity_usd_per_kwh} if dc is not None else {}
         sampled = run(lambda k, d: arr(k, nominal.get(k, d)))

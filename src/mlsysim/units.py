@@ -152,7 +152,7 @@ def si(value, unit: str, what: str, *, positive: bool = True, allow_zero: bool =
             raise ConfigError(_wrong_unit(value, unit, what)) from exc
     elif isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_np_number(value):
         raise ConfigError(f"{what} must be a number{f' (in {unit})' if unit else ''} or a quantity, got "
-                          f"{type(value).__name__} {value!r}")
+                          f"{type(value).__name__} {value!r}{_quantity_hint(value, unit)}")
     else:
         mag = value
     try:
@@ -165,6 +165,18 @@ def si(value, unit: str, what: str, *, positive: bool = True, allow_zero: bool =
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigError(f"{what} must be {bound}{f' (in {unit})' if unit else ''}, got {mag}")
     return mag
+
+
+def _quantity_hint(value, unit: str) -> str:
+    """For a string such as '100 GB' where a quantity was meant: how to write it (Q('100 GB'), or the number)."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        q = Q(value.strip())
+        mag = q.to(unit).magnitude
+    except Exception:  # not a quantity, or of another dimension: the message already says what is wanted
+        return ""
+    return f"; write {mag:g}" if not unit else f"; write Q({value.strip()!r}) (from mlsysim.units import Q) or {mag:g}"
 
 
 def _wrong_unit(value, unit: str, what: str) -> str:

@@ -147,9 +147,13 @@ def outcome(o, exit_code: int) -> dict:
         datacenter=datacenter(sc.datacenter) if sc.datacenter is not None else None,
         performance=performance(p), sustainability=sustainability(o.sustainability),
         economics=economics(o.economics),
-        constraints=[{"name": c.name, "limit": c.limit, "value": c.value, "ok": c.ok, "message": c.message}
-                     for c in o.checks],
+        constraints=constraints(o.checks),
         assumptions=assumptions, notes=list(o.notes))
+
+
+def constraints(checks) -> list:
+    """A scenario's constraint checks: name, limit, value, ok and the message."""
+    return [{"name": c.name, "limit": c.limit, "value": c.value, "ok": c.ok, "message": c.message} for c in checks]
 
 
 def single(r, exit_code: int, status: str, checks=(), workload=None) -> dict:
@@ -163,8 +167,7 @@ def single(r, exit_code: int, status: str, checks=(), workload=None) -> dict:
         efficiency=r.efficiency, memory_gb={k: v / 1e9 for k, v in r.memory_bytes.items()},
         memory_total_gb=sum(r.memory_bytes.values()) / 1e9,
         memory_capacity_gb=r.accelerator.memory_bytes / 1e9, feasible=bool(r.feasible),
-        constraints=[{"name": c.name, "limit": c.limit, "value": c.value, "ok": c.ok, "message": c.message}
-                     for c in checks],
+        constraints=constraints(checks),
         assumptions=dict(r.assumptions))
 
 

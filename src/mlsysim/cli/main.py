@@ -173,10 +173,11 @@ def regions_(scenario: str = typer.Argument(..., metavar="SCENARIO.yaml"),
              sets: Optional[List[str]] = SET, plots: Optional[str] = PLOTS, fmt: str = FMT,
              json_out: bool = JSON):
     """The scenario's run at its datacenter on each grid: carbon when only the grid changes (Quebec vs Poland:
-    41x), and each region's own site (PUE, water, electricity cost) beside it.
+    41x), and each region's own site (PUE, water, electricity cost) beside it. Exit 3 when the scenario's own
+    constraints (at its datacenter) are violated, 4 when the layout does not fit.
 
-    JSON keys: status, exit_code, facility, facility_pue, energy_mwh, ratio_dirtiest_to_cleanest, feasible, regions[{region, grid,
-    gco2_per_kwh, basis, year, carbon_t, x_cleanest, site, site_pue, site_carbon_t, facility_effect,
+    JSON keys: status, exit_code, facility, facility_pue, energy_mwh, ratio_dirtiest_to_cleanest, feasible,
+    constraints[{name, limit, value, ok, message}], regions[{region, grid, gco2_per_kwh, basis, year, carbon_t, x_cleanest, site, site_pue, site_carbon_t, facility_effect,
     site_water_m3, site_energy_usd}], plots."""
     from .regions import regions_cmd
     regions_cmd(scenario, grids, sets or [], plots, fmt, json_out)

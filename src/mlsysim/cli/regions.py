@@ -2,13 +2,13 @@
 geography table), with each region's own site (PUE, water, price) beside it."""
 from __future__ import annotations
 
-from ._common import EXIT_INFEASIBLE, Failure, emit_json, err, guarded
+from ._common import STATUS_CODE, Failure, emit_json, err, guarded
 
 
 def regions_cmd(path, grids, sets, plots, fmt, json_out, width=None):
     import shutil
 
-    from .commands import _finish, _save_plots, _scenario
+    from .commands import _finish, _save_plots, _scenario, _status_message
     code = 0  # guarded() exits with its own code on an error
     with guarded("regions", json_out):
         sc = _scenario(path, [], sets)
@@ -19,7 +19,8 @@ def regions_cmd(path, grids, sets, plots, fmt, json_out, width=None):
         note = serving_only_note(sc, path, "the training run in this table")
         if note:
             err(note, "note")
-        perf = sc.evaluate(sustainability=False, economics=False).performance
+        out = sc.evaluate()  # the scenario's own constraints are checked as `train` checks them
+        perf = out.performance
         from ..solvers.regions import regions
         names = _split(grids)
         if grids and not names:  # `-g ""` printed the default four as if asked for them
@@ -28,13 +29,13 @@ def regions_cmd(path, grids, sets, plots, fmt, json_out, width=None):
         res = regions(perf, sc.datacenter, names or None)
         saved = _save_plots({"regions": res.figure()}, plots, fmt) if plots else {}
         feasible = bool(getattr(perf, "feasible", True))
-        code = 0 if feasible else EXIT_INFEASIBLE
+        code = STATUS_CODE[out.status]
         if json_out:
-            from ._json import envelope
-            emit_json(envelope("regions", "ok" if feasible else "infeasible", code,
+            from ._json import constraints, envelope
+            emit_json(envelope("regions", out.status, code,
                                facility=sc.datacenter.name, facility_pue=sc.datacenter.pue,
                                energy_mwh=res.energy_mwh, ratio_dirtiest_to_cleanest=res.ratio, feasible=feasible,
-                               regions=res.to_rows(), plots=saved))
+                               constraints=constraints(out.checks), regions=res.to_rows(), plots=saved))
         else:
             cols = width or shutil.get_terminal_size((80, 24)).columns
             print(res.table(max(60, min(cols, 120))))
@@ -43,6 +44,8 @@ def regions_cmd(path, grids, sets, plots, fmt, json_out, width=None):
         if not feasible:
             err("the layout does not fit in device memory: these are the numbers of a plan that cannot run",
                 "infeasible")
+        elif out.status != "ok":  # a deadline, budget, carbon or memory limit of the scenario: exit 3 as `train`
+            err(_status_message(out.status, out.checks), "constraint")
     _finish(code)
 
 

@@ -120,6 +120,7 @@ def check_small_options(w, **given) -> None:
 def _small_network(w, hardware, batch_size, precision):
     """One batch of a fixed network at the roofline: its layers run as GEMMs (im2col) at the chip's matmul
     ceiling, its weights stream at the achievable memory bandwidth (the transformer path's constants)."""
+    from ..errors import ConfigError
     from ..physics import constants as C
     from ..physics.inference import ridge_point, roofline_time
     from ..physics.precision import compute_peak, serving_precision
@@ -127,9 +128,12 @@ def _small_network(w, hardware, batch_size, precision):
     from ..solvers.single_node import SingleNodeResult
     from ..units import count
     acc = resolve_accelerator(hardware)
-    acc.peak(serving_precision(precision)[2])  # refuses a dtype the chip lacks, naming its own (no compute_precision=)
-    b = count(batch_size, "batch_size")
     wb, _, comp, names = serving_precision(precision)
+    if comp != precision and comp not in acc.peak_flops:  # int4 is weight-only: "no bf16 support" named no int4
+        raise ConfigError(f"{precision} is a weight-only format ({precision} weights, {comp} compute) and {acc.name} "
+                          f"has no {comp}; choose a precision it computes in: {', '.join(acc.peak_flops)}")
+    acc.peak(comp)  # refuses a dtype the chip lacks, naming its own (no compute_precision=)
+    b = count(batch_size, "batch_size")
     peak = compute_peak(acc, comp, names[0])
     ceiling = (acc.matmul_efficiency or C.DEFAULT_MATMUL_EFFICIENCY) * C.FRAMEWORK_GEMM_FRACTION
     flops, moved = b * w.flops, w.bytes_moved(wb, b)

@@ -1,7 +1,7 @@
 """`sweep()`: every configuration of a product of axes, evaluated with the solvers' physics on numpy arrays."""
 from __future__ import annotations
 
-from ..errors import ConfigError
+from ..errors import ConfigError, unexpected_keywords
 from . import _objectives
 from ._plan import build_plan
 from .executors import KeepAll, available_memory_bytes, resolve_executor, run, run_into
@@ -16,8 +16,11 @@ DEFAULT_CHUNK = 1 << 18
 def make_plan(model, fleets=None, *, tp="auto", pp="auto", cp=(1,), ep=(1,), microbatch=(1, 2), interleave=(1,),
               recompute=("selective",), zero=(1,), precision=("bf16",), datacenters=None, seq_len=None,
               global_batch_size=None, tokens=None, flash_attention=True, sequence_parallel=None, dp_overlap=True,
-              straggler_cv=None, keep="all", chunk_size=DEFAULT_CHUNK, stack=None, tp_overlap=0.0, ep_overlap=0.0):
+              straggler_cv=None, keep="all", chunk_size=DEFAULT_CHUNK, stack=None, tp_overlap=0.0, ep_overlap=0.0,
+              **unexpected):
     """The plan of a sweep (validated axes, groups, chunks) without evaluating it. Same arguments as sweep()."""
+    if unexpected:  # tp_size= (the solvers' name) for tp= was a TypeError
+        raise unexpected_keywords(make_plan, unexpected)
     plan = build_plan(model, fleets, tp=tp, pp=pp, cp=cp, ep=ep, microbatch=microbatch, interleave=interleave,
                       recompute=recompute, zero=zero, precision=precision, datacenters=datacenters, seq_len=seq_len,
                       global_batch_size=global_batch_size, tokens=tokens, flash_attention=flash_attention,
@@ -46,7 +49,7 @@ def sweep(model, fleets=None, *, tp="auto", pp="auto", cp=(1,), ep=(1,), microba
           recompute=("selective",), zero=(1,), precision=("bf16",), datacenters=None, seq_len=None,
           global_batch_size=None, tokens=None, flash_attention=True, sequence_parallel=None, dp_overlap=True,
           straggler_cv=None, keep="all", chunk_size=DEFAULT_CHUNK, progress=None, executor="auto", scheduler=None,
-          max_memory_gb=None, stack=None, tp_overlap=0.0, ep_overlap=0.0) -> SweepResult:
+          max_memory_gb=None, stack=None, tp_overlap=0.0, ep_overlap=0.0, **unexpected) -> SweepResult:
     """Evaluate every configuration in the product of the axes and return a `SweepResult` table.
 
     Categorical axes (each fleet, precision, datacenter) are looped over; numeric axes (tp, pp, cp, ep,
@@ -85,6 +88,8 @@ def sweep(model, fleets=None, *, tp="auto", pp="auto", cp=(1,), ep=(1,), microba
         >>> best["tp"] * best["pp"] * best["dp"]
         256
     """
+    if unexpected:
+        raise unexpected_keywords(sweep, unexpected)
     plan = make_plan(model, fleets, tp=tp, pp=pp, cp=cp, ep=ep, microbatch=microbatch, interleave=interleave,
                      recompute=recompute, zero=zero, precision=precision, datacenters=datacenters, seq_len=seq_len,
                      global_batch_size=global_batch_size, tokens=tokens, flash_attention=flash_attention,

@@ -90,7 +90,8 @@ class DataModel:
         acc = resolve_accelerator(hardware)
         demand = si(workload_data_rate, "byte/s", "workload_data_rate (e.g. Q_('40000 1/s') * Q_('150 KB'))")
         n = count(accelerators_per_node, "accelerators_per_node")
-        defaults = pcie_bw is None or node_storage_bw is NODE_NVME_BW or nic_bw is NIC_BW_PER_ACCELERATOR
+        defaults = (pcie_bw is None or node_storage_bw is NODE_NVME_BW or nic_bw is NIC_BW_PER_ACCELERATOR
+                    or accelerators_per_node is ACCELERATORS_PER_NODE)  # a module's own NVMe was split 8 ways
         if defaults and node is None and acc.key and acc.key not in Hardware.Cloud.names():
             # the defaults describe a DGX-class server; a phone, a microcontroller or a Jetson module has none
             raise ConfigError(f"DataModel's default host is an 8-GPU datacenter server (PCIe x16, 4 NVMe drives, "

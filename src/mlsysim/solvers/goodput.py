@@ -70,6 +70,7 @@ class GoodputResult(TableRepr):
     straggler_s: float                 # straggler tail summed over all steps (inside useful_time_s)
     assumptions: dict = field(default_factory=dict)
     feasible: bool = True              # False when built from an infeasible performance result
+    inputs: dict = field(default_factory=dict)  # its reliability keywords (UncertaintyModel starts from them)
 
     # --- what the energy / cost solvers need ---
     latency = quantity("time_to_train_s", "s", to="day")
@@ -329,4 +330,9 @@ class GoodputModel:
             storage_bw=float(x["storage_bw"]),
             checkpoint_write_s=float(delta), checkpoint_interval_s=float(tau), interval_rule=rule,
             restart_s=float(restart), lost_s={k: float(v) for k, v in lost.items()}, straggler_s=strag,
-            assumptions=assumptions, feasible=carried_feasibility(perf, "GoodputModel"))
+            assumptions=assumptions, feasible=carried_feasibility(perf, "GoodputModel"),
+            inputs={k: v for k, v in (("failure_rates", failure_rates), ("failure_rate_scale", failure_rate_scale),
+                                      ("storage_bw", storage_bw), ("checkpoint_size", checkpoint_size),
+                                      ("checkpoint_interval", checkpoint_interval), ("restart_time", restart_time),
+                                      ("relaunch_time", relaunch_time), ("interval_rule", interval_rule))
+                    if v is not None})

@@ -8,7 +8,7 @@ from ..errors import ConfigError, unexpected_keywords
 from ..models.context import check_context, context_note
 from ..physics import power as PP
 from ..physics import serving as PS
-from ..physics.inference import kv_cache_bytes, roofline_time, weights_read
+from ..physics.inference import forward_flops, kv_cache_bytes, roofline_time, weights_read
 from ..physics.precision import compute_peak, serving_precision
 from ..units import count, quantity, si
 from ._common import TableRepr, finite, resolve_model
@@ -73,12 +73,16 @@ class InferenceScalingModel:
                 raise ConfigError(f"efficiency must be in (0, 1], got {eff}")
             # each of the tp devices: 1/tp of the FLOPs and bytes at roofline x eff, plus ServingModel's TP
             # all-reduces of the pass. Each hidden token reads the weights and the KV cache of the chain so far
-            # (mean context prompt + steps/2), and an MoE step only the experts its b tokens touch.
+            # (mean context prompt + steps/2), and an MoE step only the experts its b tokens touch. FLOPs: weights,
+            # attention core over the context (the prompt's s^2 term dominates long prompts) and the LM head.
             kb, b, isl = serving_precision(precision)[1], r.batch_size, r.input_len
-            kv = kv_cache_bytes(d, batch=b, context=isl + steps / 2.0, bytes_el=kb)
-            t_tok = roofline_time(flops_tok / tp, (wb * weights_read(d, b) + kv) / tp, peak, acc.memory_bw, eff,
+            ctx = isl + steps / 2.0
+            kv = kv_cache_bytes(d, batch=b, context=ctx, bytes_el=kb)
+            t_tok = roofline_time(forward_flops(d, batch=b, new_tokens=1, context=ctx, decode=True) / tp,
+                                  (wb * weights_read(d, b) + kv) / tp, peak, acc.memory_bw, eff,
                                   eff) + PS.replica_comm_s(d, float(b), float(tp), 1.0, su_bw, su_lat)
-            t_pre = roofline_time(flops_tok * isl / tp, wb * weights_read(d, b * isl) / tp, peak, acc.memory_bw,
+            t_pre = roofline_time(forward_flops(d, batch=b, new_tokens=isl, context=isl) / tp,
+                                  wb * weights_read(d, b * isl) / tp, peak, acc.memory_bw,
                                   eff, eff) + PS.replica_comm_s(d, float(b * isl), float(tp), 1.0, su_bw, su_lat)
             total = t_pre + steps * t_tok
             assumptions["efficiency"] = f"{eff:g} given: overrides the predicted kernel efficiencies (roofline x eff)"

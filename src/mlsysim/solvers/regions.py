@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..errors import ConfigError, unexpected_keywords
 from ..physics import power as PP
 
 # The tutorial's four regions (module 3, "Geography is the Biggest Lever"), as the registry's sites on them.
@@ -146,11 +146,13 @@ def _region(item):
     return item, Infrastructure.Grids[item], None
 
 
-def regions(performance=None, facility=None, grids=None, *, fleet=None, duration_days=None, mfu=None):
+def regions(performance=None, facility=None, grids=None, *, fleet=None, duration_days=None, mfu=None, **unexpected):
     """The same run at one facility on each grid (default: the tutorial's four regions). `facility` (required):
     the Datacenter, or its name, whose PUE every grid is tried at. `grids`: grid or datacenter names (countries,
     zones and cloud regions too: 'PL', 'PL@2022', 'gcp:us-central1') or Grid / Datacenter records; a datacenter
     also gives its own site's column. The run: `performance=` (a solver result) or fleet + duration_days (+ mfu)."""
+    if unexpected:  # a misspelt keyword was a TypeError
+        raise unexpected_keywords(regions, unexpected)
     from .sustainability import SustainabilityModel, resolve_datacenter
     if facility is None:
         raise ConfigError("regions needs facility=, the datacenter whose PUE every grid is tried at, e.g. "

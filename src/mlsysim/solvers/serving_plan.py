@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError, InfeasibleError
+from ..errors import ConfigError, InfeasibleError, unexpected_keywords
 from ..physics import power as PW
 from ..physics import serving_econ as SE
 from ..physics import serving_load as SL
@@ -80,7 +80,7 @@ class ServingPlan(TableRepr):
                 (f"{pct(self.percentile)} TTFT / TPOT (ms)", f"{b['ttft_p99_ms']:.1f} / {b['tpot_p99_ms']:.1f}"),
                 ("CapEx (USD)", b["capex_usd"]), ("cost per year (USD)", b["usd_per_year"]),
                 ("$ per M input / output tokens", f"{b['usd_per_m_input']:.3g} / {b['usd_per_m_output']:.3g}"),
-                ("carbon (t CO2e/yr, location)", b["carbon_t_per_year"]),
+                ("carbon (t CO2e/yr, location + embodied)", b["carbon_t_per_year"]),
                 ("energy per request (Wh)", b["wh_per_request"]),
                 *([("mean load over the profile (share of the peak)", b["load_factor"])] if b["load_factor"] < 1
                   else []),
@@ -96,7 +96,7 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
                  datacenters=None, objective="cost", budget_usd=None, budget_basis="per_year",
                  engine=None, arrival_cv=None, input_cv=0.0, output_cv=0.0, load_profile=None, arrivals=None,
                  input_lens=None, output_lens=None, draft_model=None, mtp_depth=None, draft_acceptance_rate=None,
-                 draft_tokens=None) -> ServingPlan:
+                 draft_tokens=None, **unexpected) -> ServingPlan:
     """Plan a fleet for `qps` requests/s split equally over `datacenters` (one fleet per region, each serving
     qps / regions). Cost per year = owning (CapEx amortised + maintenance + energy, physics/cost.py); the budget
     is compared with that yearly cost (budget_basis="per_year") or with the CapEx ("capex"). Raises
@@ -107,6 +107,8 @@ def plan_serving(model, *, qps=None, input_len=1024, output_len=256, ttft_slo, t
     layout's fleet; `load_profile`: shares of the peak `qps` over equal periods, the fleet sized for the peak and
     $, energy and CO2 over the profile (idle replicas at idle power). Speculative decoding as ServingLoadModel
     takes it (`draft_model=` or `mtp_depth=`, `draft_acceptance_rate=`, `draft_tokens=`), in every layout."""
+    if unexpected:  # precision= for precisions= was a TypeError
+        raise unexpected_keywords(plan_serving, unexpected)
     spec = dict(draft_model=draft_model, mtp_depth=mtp_depth, draft_acceptance_rate=draft_acceptance_rate,
                 draft_tokens=draft_tokens)
     model, hardware, precisions = _candidates(model, hardware, precisions)
@@ -286,7 +288,9 @@ def _row(s, r, tr, lam_region, regions, datacenters, prec, tp, pp, s_ttft, s_tpo
             "usd_per_year": pr["usd"] * lam_mean * SECONDS_PER_YEAR,
             "carbon_t_per_year": (pr["carbon_location_kg"] + pr["carbon_embodied_kg"]) * lam_mean
             * SECONDS_PER_YEAR / 1e3,
-            "g_per_request": pr["carbon_location_kg"] * 1e3, "g_market_per_request": pr["carbon_market_kg"] * 1e3,
+            # location-based + embodied, as the plan's own g_per_request (the region's read location only)
+            "g_per_request": (pr["carbon_location_kg"] + pr["carbon_embodied_kg"]) * 1e3,
+            "g_market_per_request": pr["carbon_market_kg"] * 1e3,
             "g_embodied_per_request": pr["carbon_embodied_kg"] * 1e3, "wh_per_request": pr["energy_j"] / 3600.0,
             "ml_water_per_request": pr["water_l"] * 1e3}
     tot = {k: sum(v[k] for v in per_region.values()) for k in next(iter(per_region.values()))}
@@ -300,7 +304,7 @@ def _row(s, r, tr, lam_region, regions, datacenters, prec, tp, pp, s_ttft, s_tpo
             "capex_usd": (it_capex + fac_capex) * regions,
             "usd_per_year": tot["usd_per_year"], "usd_per_m_input": usd_in, "usd_per_m_output": usd_out,
             "carbon_t_per_year": tot["carbon_t_per_year"], "wh_per_request": tot["wh_per_request"] / regions,
-            "g_per_request": (tot["g_per_request"] + tot["g_embodied_per_request"]) / regions,
+            "g_per_request": tot["g_per_request"] / regions,
             "g_market_per_request": tot["g_market_per_request"] / regions,
             "ml_water_per_request": tot["ml_water_per_request"] / regions, "regions": per_region,
             "embodied_known": acc.embodied_kgco2e is not None}
