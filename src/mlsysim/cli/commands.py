@@ -230,7 +230,7 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out, emit=None):
         except Exception as exc:
             from ..errors import ConfigError, InfeasibleError
             if isinstance(exc, InfeasibleError):
-                raise
+                raise InfeasibleError(sc.scenario_names(str(exc))) from None
             if isinstance(exc, ConfigError):
                 raise Failure(sc.locate(str(exc))) from None
             raise

@@ -1,0 +1,55 @@
+"""User-facing defects from bug bash 9: optimize's "no plan" names the scenario's own keys, compare of a serving
+scenario says one thing, serving JSON counts whole sequences, validate --json gives numbers, train --json names
+the record's token count apart from the run's."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("typer")
+pytest.importorskip("yaml")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from mlsysim.cli.main import app  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "examples" / "llama3_70b_plan.yaml"
+SERVING = ROOT / "examples" / "llama3_70b_serving.yaml"
+GOLDEN = ROOT / "examples" / "llama3_70b_research256.yaml"
+
+
+def cli(*args):
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    if r.exception and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return r
+
+
+def test_optimize_no_plan_names_the_scenario_keys():
+    r = cli("optimize", PLAN, "--set", "constraints.max_gpus=64", "--set", "constraints.deadline_days=5",
+            "--set", "constraints.max_carbon_t=1")
+    assert r.exit_code == 3, r.stderr
+    msg = r.stderr
+    for key in ("constraints.max_gpus=64", "constraints.deadline_days=5", "constraints.max_carbon_t=1",
+                "constraints.max_memory_gb=76"):
+        assert key in msg, msg
+    assert "max_accelerators" not in msg and " carbon_t=" not in msg
+    # the smallest fleet searched is 16 DGX nodes x 8 GPUs = 128 accelerators, twice the cap of 64
+    assert "the lowest accelerators reached is 128" in msg
+
+
+def test_optimize_no_plan_explains_the_batch_window_in_scenario_terms():
+    r = cli("optimize", PLAN, "--set", "search.nodes=[128]", "--set", "search.microbatch_sizes=[8]",
+            "--set", "search.tp_sizes=[2]", "--set", "search.pp_sizes=[1]", "--set", "search.zero_stages=[3]",
+            "--set", "search.recompute=[full]")
+    assert r.exit_code == 3, r.stderr
+    msg = r.stderr
+    assert "batch_tolerance" not in msg  # a Python option a scenario cannot set
+    assert "layout.global_batch_size" in msg
+    # Llama 3's published batch is 16M tokens (Llama 3 paper, 2024); the window's top is 1.25 x 16M = 2e7.
+    # 128 nodes x 8 GPUs / TP2 = DP 512; 512 x microbatch 8 x 8,192 tokens = 33.55M tokens per step.
+    assert "max_batch_tokens=2e+07" in msg
+    assert f"{512 * 8 * 8192:.4g}" in msg
