@@ -53,3 +53,18 @@ def test_optimize_no_plan_explains_the_batch_window_in_scenario_terms():
     # 128 nodes x 8 GPUs / TP2 = DP 512; 512 x microbatch 8 x 8,192 tokens = 33.55M tokens per step.
     assert "max_batch_tokens=2e+07" in msg
     assert f"{512 * 8 * 8192:.4g}" in msg
+
+
+def test_compare_of_a_serving_scenario_without_a_token_budget_says_one_thing(tmp_path):
+    # Mixtral 8x7B's record has no training token budget: compare printed a note that its training column "takes
+    # the defaults (the model's 0 tokens ...)" and then the solver's error that there is no token budget
+    ex = tmp_path / "mix.yaml"
+    ex.write_text(SERVING.read_text().replace("Llama3_70B", "Mixtral_8x7B"))
+    for args in (["compare", ex, PLAN], ["train", ex], ["optimize", ex], ["regions", ex]):
+        r = cli(*args)
+        assert r.exit_code == 2, (args, r.stderr)
+        lines = [ln for ln in r.stderr.splitlines() if ln.startswith("mlsysim:")]
+        assert len(lines) == 1, lines
+        assert "note:" not in r.stderr and "0 tokens" not in r.stderr
+        assert "serving only" in lines[0] and f"mlsysim serve {ex}" in lines[0] and "tokens:" in lines[0]
+    assert cli("serve", ex).exit_code in (0, 4)  # the command it points to answers (met or missed SLO)
