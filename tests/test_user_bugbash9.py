@@ -68,3 +68,20 @@ def test_compare_of_a_serving_scenario_without_a_token_budget_says_one_thing(tmp
         assert "note:" not in r.stderr and "0 tokens" not in r.stderr
         assert "serving only" in lines[0] and f"mlsysim serve {ex}" in lines[0] and "tokens:" in lines[0]
     assert cli("serve", ex).exit_code in (0, 4)  # the command it points to answers (met or missed SLO)
+
+
+def test_serving_json_counts_whole_sequences():
+    # the table prints "KV capacity (sequences)  1,305"; the JSON said 1305.7...: a count of sequences is whole
+    import re
+
+    from mlsysim.scenario import load_scenario
+    from mlsysim.scenario_serving import evaluate
+    exact = evaluate(load_scenario(SERVING)).kv_capacity  # the solver keeps the float (ratios, tests)
+    body = json.loads(cli("serve", SERVING, "--json").stdout)["result"]
+    assert isinstance(body["kv_capacity"], int) and body["kv_capacity"] == int(exact)  # floor: a partial one fits not
+    table = cli("serve", SERVING).stdout
+    shown = re.search(r"KV capacity \(sequences\)\s+([\d,]+)", table).group(1)
+    assert int(shown.replace(",", "")) == body["kv_capacity"]
+    for args in (["--qps", "10"], []):  # a fleet under load, and a single replica (already whole)
+        r = cli("serve", "--model", "Llama3_70B", "--hardware", "H100", "--tp", "4", *args, "--json")
+        assert isinstance(json.loads(r.stdout)["result"]["kv_capacity"], int)
