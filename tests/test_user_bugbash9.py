@@ -85,3 +85,22 @@ def test_serving_json_counts_whole_sequences():
     for args in (["--qps", "10"], []):  # a fleet under load, and a single replica (already whole)
         r = cli("serve", "--model", "Llama3_70B", "--hardware", "H100", "--tp", "4", *args, "--json")
         assert isinstance(json.loads(r.stdout)["result"]["kv_capacity"], int)
+
+
+def test_validate_json_reliability_gives_numbers_and_the_table_is_unchanged():
+    import re
+    js = json.loads(cli("validate", "--json").stdout)["reliability"]["rows"]
+    for r in js:  # no "90.0%" / "54%-96%" strings left
+        assert not any(isinstance(v, str) and "%" in v for k, v in r.items() if k not in ("quantity", "source")), r
+    eff = [r for r in js if r["quantity"].startswith("effective training time")]
+    assert len(eff) == 3
+    for r in eff:
+        # Llama 3 paper (2024) Sec 3.3.4: "higher than 90% effective training time" -> a lower bound of 0.90
+        assert r["published_fraction_min"] == 0.90 and 0 < r["predicted_fraction"] < 1
+    iv = next(r for r in js if "effective time, 90 % interval" in r["quantity"])
+    assert 0 < iv["predicted_fraction_low"] < iv["predicted_fraction_high"] < 1
+    table = cli("validate", "--wide").stdout
+    for r in eff:  # the table still prints "> 90%" and the prediction as a percentage, one decimal
+        assert re.search(re.escape(r["quantity"]) + r"\s+> 90%\s+" + re.escape(f"{r['predicted_fraction']:.1%}"),
+                         table), r["quantity"]
+    assert f"{iv['predicted_fraction_low']:.0%}-{iv['predicted_fraction_high']:.0%}" in table
