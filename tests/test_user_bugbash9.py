@@ -104,3 +104,14 @@ def test_validate_json_reliability_gives_numbers_and_the_table_is_unchanged():
         assert re.search(re.escape(r["quantity"]) + r"\s+> 90%\s+" + re.escape(f"{r['predicted_fraction']:.1%}"),
                          table), r["quantity"]
     assert f"{iv['predicted_fraction_low']:.0%}-{iv['predicted_fraction_high']:.0%}" in table
+
+
+def test_train_json_names_the_record_token_budget_apart_from_the_run():
+    # examples/llama3_70b_plan.yaml trains on `tokens: 2.0e12`; Llama 3 70B's record (model card, 2024) says 15T.
+    # workload.tokens showed 15T beside performance.tokens 2T: one key, two meanings.
+    d = json.loads(cli("train", PLAN, "--json").stdout)
+    assert d["performance"]["tokens"] == 2.0e12
+    assert d["workload"]["record_tokens"] == 15e12 and "tokens" not in d["workload"]
+    # and a run that takes the record's budget says the same figure in both places
+    d = json.loads(cli("train", PLAN, "--json", "--set", "tokens=15e12").stdout)
+    assert d["performance"]["tokens"] == d["workload"]["record_tokens"] == 15e12
