@@ -67,7 +67,9 @@ def test_output_cv_reaches_the_kv_capacity(client):
     page = client.post("/api/serve", json=dict(BODY, plan=False, input_len=1000, output_cv=1)).json()
     base = client.post("/api/serve", json=dict(BODY, plan=False, input_len=1000)).json()
     # a sequence in the batch holds 1,000 + 200 x (1 + 1) / 2 = 1,200 tokens instead of 1,100
-    assert page["fleet"]["kv_capacity"] / base["fleet"]["kv_capacity"] == pytest.approx(1100 / 1200)
+    # (whole sequences in the JSON: the ratio holds to within one sequence of the smaller count)
+    assert page["fleet"]["kv_capacity"] / base["fleet"]["kv_capacity"] == pytest.approx(
+        1100 / 1200, abs=1.0 / page["fleet"]["kv_capacity"])
 
 
 @pytest.mark.parametrize("patch, status, needle", [

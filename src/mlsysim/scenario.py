@@ -33,6 +33,11 @@ from .scenario_yaml import _check, _section, _Where, parse_yaml  # noqa: F401
 
 
 # ------------------------------------------------------------------------------------------------ Scenario
+# scenario `constraints:` key -> the explorer's constraint name (optimize(); Scenario.scenario_names reverses it)
+EXPLORE_NAMES = {"deadline_days": "deadline_days", "budget_usd": "budget_usd", "max_carbon_t": "carbon_t",
+                 "max_memory_gb": "max_memory_gb", "max_gpus": "max_accelerators"}
+
+
 @dataclass
 class Scenario:
     """A validated scenario: the described objects, ready for the solvers.
@@ -115,9 +120,22 @@ class Scenario:
 
     def explore_constraints(self) -> dict:
         """The `constraints` section in the explorer's names."""
-        names = {"deadline_days": "deadline_days", "budget_usd": "budget_usd", "max_carbon_t": "carbon_t",
-                 "max_memory_gb": "max_memory_gb", "max_gpus": "max_accelerators"}
-        return {names[k]: v for k, v in self.constraints.items()}
+        return {EXPLORE_NAMES[k]: v for k, v in self.constraints.items()}
+
+    def scenario_names(self, msg: str) -> str:
+        """An explorer message (optimize's "no configuration satisfies...") with its constraint names written as
+        the scenario's keys (`carbon_t=` -> `constraints.max_carbon_t=`), so the user sees what they wrote."""
+        import re
+        back = {v: k for k, v in EXPLORE_NAMES.items()}
+        batch = "the batch held near the workload's published one (fix it with layout.global_batch_size)"
+
+        def sub(m):
+            name = m.group(2)
+            if name in back:
+                return f"{m.group(1)}constraints.{back[name]}="
+            return f"{m.group(1)}{batch}: {name}=" if name in ("min_batch_tokens", "max_batch_tokens") else m.group(0)
+        msg = re.sub(r"(?m)^(\s+)([a-z_]+)=", sub, msg)
+        return re.sub(r" \(batch_tolerance [^)]*\)", "", msg)  # a Python option the scenario cannot set
 
     def evaluate(self, *, sustainability: bool = True, economics: bool = True) -> "Outcome":
         """Run the composed solvers (performance -> energy/carbon -> cost) and check the constraints."""

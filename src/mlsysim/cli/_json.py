@@ -48,10 +48,12 @@ def error_dict(command: str, kind: str, message: str, exit_code: int) -> dict:
 
 # ---------------------------------------------------------------------------------------------- descriptions
 def workload(m) -> dict:
+    """The model record. Its token budget is `record_tokens` (the record's training figure): `train`'s
+    performance.tokens is the run's own, which a scenario's tokens: or --tokens may set apart from it."""
     return {"key": m.key or None, "name": m.name, "params": m.params, "active_params": m.active_params,
             "n_layers": m.n_layers, "hidden": m.hidden, "n_heads": m.n_heads, "n_kv_heads": m.n_kv_heads,
             "ffn_hidden": m.ffn_hidden, "vocab": m.vocab, "n_experts": m.n_experts, "seq_len": m.seq_len,
-            "tokens": m.tokens or None, "year": m.year, "source": m.source}
+            "record_tokens": m.tokens or None, "year": m.year, "source": m.source}
 
 
 def accelerator(a) -> dict:

@@ -173,10 +173,10 @@ def scenario_figures(sc, out, *, pareto: bool = False, json_out: bool = True) ->
 def train_cmd(path, overrides, sets, plots, fmt, verbose, json_out):
     with guarded("train", json_out):
         sc = _scenario(path, overrides, sets)
-        out = sc.evaluate()
-        code = STATUS_CODE[out.status]
         from ..report.serving_report import serving_only_note
         note = None if overrides else serving_only_note(sc, path)
+        out = sc.evaluate()
+        code = STATUS_CODE[out.status]
         if note:
             out.notes.append(note)
         saved = {}
@@ -230,7 +230,7 @@ def optimize_cmd(path, objective, top, sets, plots, fmt, json_out, emit=None):
         except Exception as exc:
             from ..errors import ConfigError, InfeasibleError
             if isinstance(exc, InfeasibleError):
-                raise
+                raise InfeasibleError(sc.scenario_names(str(exc))) from None
             if isinstance(exc, ConfigError):
                 raise Failure(sc.locate(str(exc))) from None
             raise

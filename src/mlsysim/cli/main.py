@@ -124,8 +124,8 @@ def train(scenario: Optional[str] = SCENARIO,
 
     Give a scenario file, options, or both (options override the file).
 
-    JSON keys: status, exit_code, scenario, workload, system, layout, datacenter, performance
-    {time_to_train_s, time_to_train_days, step_time_s, steps, tokens, tokens_per_s, mfu, hfu, tflops_per_device,
+    JSON keys: status, exit_code, scenario, workload {..., record_tokens: the model record's budget}, system,
+    layout, datacenter, performance {time_to_train_s, time_to_train_days, step_time_s, steps, tokens, tokens_per_s, mfu, hfu, tflops_per_device,
     scaling_efficiency, gpu_hours, breakdown_s{...}, memory_gb{...}, memory_total_gb, memory_capacity_gb,
     feasible}, sustainability {it_energy_mwh, facility_energy_mwh, it_power_kw, carbon_location_t,
     carbon_market_t, carbon_embodied_t, carbon_total_t, ...} or null, economics {total_usd,

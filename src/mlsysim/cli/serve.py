@@ -40,6 +40,8 @@ def _fields(r, skip=("model", "accelerator", "datacenter")) -> dict:
     from dataclasses import fields
     out = {f.name: getattr(r, f.name) for f in fields(r) if f.name not in skip}
     out["model"], out["accelerator"] = r.model.name, r.accelerator.name
+    if isinstance(out.get("kv_capacity"), float):  # whole sequences, as the table prints (the solver keeps the float)
+        out["kv_capacity"] = int(out["kv_capacity"])
     return out
 
 

@@ -17,9 +17,15 @@ def serving_only(sc) -> bool:
 def serving_only_note(sc, path, what="the training run above", layout=True) -> str | None:
     """What a training command (train, regions, compare, optimize) says of a serving-only scenario: its training
     run takes the defaults, and `mlsysim serve` answers its question (regions, compare and optimize said nothing:
-    an out-of-memory TP1 run or "no plan" read as the scenario's answer). None for any other scenario."""
+    an out-of-memory TP1 run or "no plan" read as the scenario's answer). None for any other scenario; a ScenarioError
+    where the model has no token budget to default to."""
     if not serving_only(sc):
         return None
+    if not sc.model.tokens:  # no default to take: one message, not a note on "0 tokens" and then the solver's error
+        from ..scenario_schema import ScenarioError
+        raise ScenarioError(f"{path}: this scenario describes serving only and {sc.model.name} has no training "
+                            f"token budget to default to; `mlsysim serve {path}` answers its question (add "
+                            f"`tokens:` to the scenario for a training run)")
     return (f"this scenario describes serving only: {what} takes the defaults (the model's "
             f"{sc.model.tokens or 0:.3g} tokens{', TP1 x DP over the fleet' if layout else ''}); "
             f"`mlsysim serve {path}` answers its question")

@@ -45,7 +45,8 @@ def llama3_405b_performance():
 
 
 def reliability_rows() -> list[dict]:
-    """Rows: quantity, published, predicted, error_pct (None where the published value is a bound), independent."""
+    """Rows: quantity, published, predicted, error_pct (None where the published value is a bound), independent;
+    the effective-time rows give published_fraction_min and predicted_fraction (or _low/_high) instead."""
     from ..models.workload import TransformerWorkload
     from ..physics import reliability as R
     from ..physics.transformer import param_counts
@@ -61,8 +62,9 @@ def reliability_rows() -> list[dict]:
         rows.append(dict(quantity=f"interruptions in 54 days{tag}", published=PUBLISHED_INTERRUPTIONS,
                          predicted=n54, error_pct=100 * (n54 / PUBLISHED_INTERRUPTIONS - 1),
                          independent=independent, source=LLAMA3_SOURCE))
-        rows.append(dict(quantity=f"effective training time{tag}", published=f"> {PUBLISHED_EFFECTIVE:.0%}",
-                         predicted=f"{g.goodput:.1%}", error_pct=None, independent=independent,
+        # fractions, not "90.0%" strings (validate --json); the table prints them as percentages
+        rows.append(dict(quantity=f"effective training time{tag}", published_fraction_min=PUBLISHED_EFFECTIVE,
+                         predicted_fraction=g.goodput, error_pct=None, independent=independent,
                          goodput=g.goodput, meets=g.goodput > PUBLISHED_EFFECTIVE, source=LLAMA3_SOURCE))
         if preset == "default":
             mtbi_pub = window / PUBLISHED_INTERRUPTIONS / 3600
@@ -77,7 +79,8 @@ def reliability_rows() -> list[dict]:
                              predicted=f"{n_lo:.0f}-{n_hi:.0f}", error_pct=None, independent=True,
                              meets=bool(n_lo <= PUBLISHED_INTERRUPTIONS <= n_hi), source=LLAMA3_SOURCE))
             rows.append(dict(quantity="  effective time, 90 % interval (+ relaunch 5-30 min)",
-                             published=f"> {PUBLISHED_EFFECTIVE:.0%}", predicted=f"{g_lo:.0%}-{g_hi:.0%}",
+                             published_fraction_min=PUBLISHED_EFFECTIVE, predicted_fraction_low=float(g_lo),
+                             predicted_fraction_high=float(g_hi),
                              error_pct=None, independent=True, meets=bool(g_hi > PUBLISHED_EFFECTIVE),
                              source=LLAMA3_SOURCE))
             rows.append(dict(quantity="mean time between interruptions (h)", published=mtbi_pub,
@@ -112,6 +115,14 @@ def format_reliability_table(rows=None, wide: bool = False) -> str:
     def fmt(v):
         return v if isinstance(v, str) else f"{v:,.4g}"
 
+    def pub_pred(r):
+        """The published and predicted cells; effective-time rows carry fractions and print as percentages."""
+        if "published_fraction_min" not in r:
+            return fmt(r["published"]), fmt(r["predicted"])
+        pred = (f"{r['predicted_fraction']:.1%}" if "predicted_fraction" in r else
+                f"{r['predicted_fraction_low']:.0%}-{r['predicted_fraction_high']:.0%}")
+        return f"> {r['published_fraction_min']:.0%}", pred
+
     def line(q, pub, pred, err):
         before, q = cell(q, w)
         return [f"  {b}" for b in before] + [f"  {q}  {pub:>{cols[0]}}  {pred:>{cols[1]}}  {err:>{cols[2]}}"]
@@ -125,7 +136,7 @@ def format_reliability_table(rows=None, wide: bool = False) -> str:
             err = ("ok" if r["meets"] else "MISSED") if "meets" in r else ""
             if "interval" in r["quantity"] and "meets" in r:
                 err = "inside" if r["meets"] else "outside"
-        lines += line(r["quantity"], fmt(r["published"]), fmt(r["predicted"]), err)
+        lines += line(r["quantity"], *pub_pred(r), err)
     lines += ["  Failure rates: node failures per 1,000 node-days of independent clusters:"]
     lines += [f"    {k:<36} {v:5.2f}" for k, v in R.NODE_FAILURE_SOURCES.items()]
     for text in (f"pooled as a geometric mean ({R.POOLED_NODE_FAILURES_PER_1000_NODE_DAYS:.2f}; log sd "

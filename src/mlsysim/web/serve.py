@@ -202,7 +202,7 @@ def _fleet(runs) -> dict:
             "qps_per_replica_max": r.qps_per_replica_max, "concurrency_per_replica": r.concurrency_per_replica,
             "ttft_p50_ms": r.ttft_p50_s * 1e3, "ttft_q_ms": r.ttft_p99_s * 1e3, "tpot_p50_ms": r.tpot_p50_s * 1e3,
             "tpot_q_ms": r.tpot_p99_s * 1e3, "tokens_per_s_per_gpu": r.tokens_per_s_per_gpu,
-            "goodput_qps": sum(x.goodput_qps for x in runs), "kv_capacity": r.kv_capacity,
+            "goodput_qps": sum(x.goodput_qps for x in runs), "kv_capacity": int(r.kv_capacity),  # whole sequences
             "memory_gb": {k: v / 1e9 for k, v in r.memory_bytes.items()},
             "feasible": all(x.feasible for x in runs), "binding": r.binding}
 
