@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from importlib import resources
-from statistics import mean, median
+from statistics import mean
+
+from ._stats import error_summary
 
 # constant -> grid of candidate values (physical ranges: see physics/constants.py). ELEMENTWISE_PASSES is
 # counted from the kernels, not fitted (fitting it trades off against the GEMM fraction).
@@ -100,6 +102,4 @@ def cv_errors() -> dict:
 
 def cv_summary(rows) -> dict:
     """Median and max |CV error| over the unflagged rows of a throughput table that carry one."""
-    errs = [abs(r["cv_error_pct"]) for r in rows if r.get("cv_error_pct") is not None and not r["flags"]]
-    return dict(n=len(errs), median_abs_pct=median(errs) if errs else float("nan"),
-                max_abs_pct=max(errs) if errs else float("nan"))
+    return error_summary(r["cv_error_pct"] for r in rows if r.get("cv_error_pct") is not None and not r["flags"])

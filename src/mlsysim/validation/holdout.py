@@ -7,7 +7,7 @@ data/stacks.toml to what its source states.
 """
 from __future__ import annotations
 
-from statistics import median
+from ._stats import error_summary
 
 from .gpu_hours import _NEOX, PYTHIA, predicted_row
 
@@ -118,9 +118,7 @@ def holdout_table() -> list[dict]:
 
 
 def summary(rows) -> dict:
-    errs = [abs(r["error_pct"]) for r in rows]
-    return dict(n=len(rows), median_abs_pct=median(errs), max_abs_pct=max(errs),
-                median_pct=median(r["error_pct"] for r in rows), excluded=dict(EXCLUDED))
+    return dict(error_summary((r["error_pct"] for r in rows), signed=True), excluded=dict(EXCLUDED))
 
 
 def format_holdout_table(rows=None, wide: bool = False) -> str:

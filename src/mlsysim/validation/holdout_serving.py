@@ -7,7 +7,7 @@ submitters' announcements of their MLPerf results; 'verify' marks a figure or de
 from __future__ import annotations
 
 from dataclasses import dataclass
-from statistics import median
+from ._stats import error_summary
 
 from .serving import LLAMA2_ISL, LLAMA2_OSL, ServingRun, predict
 
@@ -72,9 +72,7 @@ def holdout_serving_table() -> list[dict]:
 
 
 def summary(rows) -> dict:
-    errs = [abs(r["error_pct"]) for r in rows]
-    return dict(n=len(errs), median_abs_pct=median(errs), max_abs_pct=max(errs),
-                median_pct=median(r["error_pct"] for r in rows))
+    return error_summary((r["error_pct"] for r in rows), signed=True)
 
 
 def format_holdout_serving_table(rows=None, wide: bool = False) -> str:

@@ -7,7 +7,7 @@ not re-read here.
 from __future__ import annotations
 
 from dataclasses import fields
-from statistics import median
+from ._stats import error_summary
 
 from .runs import Run, predict
 
@@ -117,9 +117,7 @@ def holdout_throughput_table() -> list[dict]:
 
 def summary(rows) -> dict:
     """Median and max |error| over the rows whose metric convention the source states (unflagged)."""
-    errs = [abs(r["error_pct"]) for r in rows if not r["flags"]]
-    return dict(n=len(errs), median_abs_pct=median(errs), max_abs_pct=max(errs),
-                median_pct=median(r["error_pct"] for r in rows if not r["flags"]))
+    return error_summary((r["error_pct"] for r in rows if not r["flags"]), signed=True)
 
 
 def format_holdout_throughput_table(rows=None, wide: bool = False) -> str:

@@ -15,8 +15,6 @@ only show the goodput that follows from the published count (not independent).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .runs import _LLAMA405, _LLAMA_SW, _gpt
 
 LLAMA3_SOURCE = "Llama Team 2024, 'The Llama 3 Herd of Models' arXiv:2407.21783, Sec 3.3.4 and Table 5"

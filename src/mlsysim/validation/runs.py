@@ -7,7 +7,7 @@ two 8K-sequence rows of Llama 3 Table 4 (Llama Team 2024, arXiv:2407.21783), quo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from statistics import median
+from ._stats import error_summary
 
 SC21 = ("Narayanan et al. 2021, 'Efficient Large-Scale Language Model Training on GPU Clusters Using "
         "Megatron-LM' (SC21) arXiv:2104.04473, Table 1")
@@ -209,9 +209,8 @@ def summary(rows) -> dict:
     """Median and max |error| over the rows the fit uses (not flagged as internally inconsistent), in sample
     and leave-one-family-out."""
     from .crossval import cv_summary
-    errs = [abs(r["error_pct"]) for r in rows if not r["flags"]]
     cv = cv_summary(rows)
-    return dict(n=len(errs), median_abs_pct=median(errs), max_abs_pct=max(errs),
+    return dict(error_summary(r["error_pct"] for r in rows if not r["flags"]),
                 cv_median_abs_pct=cv["median_abs_pct"], cv_max_abs_pct=cv["max_abs_pct"])
 
 

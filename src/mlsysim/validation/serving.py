@@ -17,7 +17,7 @@ profile (data/engines.toml) was fitted once over all rows by tools/calibrate_ser
 from __future__ import annotations
 
 from dataclasses import dataclass
-from statistics import median
+from ._stats import error_summary
 
 MLPERF = "MLPerf Inference v4.1, NVIDIA closed division (mlcommons/inference_results_v4.1, commit a2f5d66)"
 TRTLLM = "NVIDIA TensorRT-LLM docs/source/performance/perf-overview.md (commit 00f3768, v1.0 tables)"
@@ -135,8 +135,7 @@ def serving_table(engine=None) -> list[dict]:
 
 
 def summary(rows) -> dict:
-    errs = [abs(r["error_pct"]) for r in rows]
-    return {"n": len(errs), "median_abs_pct": median(errs), "max_abs_pct": max(errs)}
+    return error_summary(r["error_pct"] for r in rows)
 
 
 def format_serving_table(rows, wide: bool = False) -> str:
